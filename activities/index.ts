@@ -1,0 +1,11 @@
+/** Every activity of the Kerf worker, built from the worker's dependencies. */
+import type { ActivityDeps } from './deps';
+import { createSmokeActivities } from './smoke';
+
+export type { ActivityDeps } from './deps';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createSmokeActivities(deps),
+  };
+}

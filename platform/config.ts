@@ -1,0 +1,237 @@
+/**
+ * Kerf's configuration, parsed once from the environment at start-up and handed to whatever needs it.
+ * Nothing below the entry points reads `process.env`.
+ */
+import { z } from 'zod';
+
+/** Ports and credentials of the embedded stack; used when no external address is configured. */
+export const EMBEDDED_DEFAULTS = {
+  postgresPort: 5433,
+  postgresUser: 'kerf',
+  postgresPassword: 'kerf-dev-password',
+  postgresDatabase: 'kerf',
+  s3Port: 7070,
+  s3AccessKeyId: 'kerf',
+  s3SecretAccessKey: 'kerf-dev-secret',
+  temporalPort: 7233,
+  temporalUiPort: 8233,
+} as const;
+
+const port = (name: string) =>
+  z.coerce
+    .number({ error: `${name} must be a port number` })
+    .int(`${name} must be a whole number`)
+    .min(1, `${name} must be between 1 and 65535`)
+    .max(65535, `${name} must be between 1 and 65535`);
+
+const postgresUrl = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  },
+  {
+    error:
+      'DATABASE_URL must look like postgres://USER:PASSWORD@HOST:PORT/DATABASE; unset it to use the embedded PostgreSQL',
+  },
+);
+
+const httpUrl = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === 'http:' || url.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  },
+  {
+    error:
+      'S3_ENDPOINT must be an http(s) URL such as http://127.0.0.1:9000; unset it to use the embedded S3',
+  },
+);
+
+const hostAndPort = z
+  .string()
+  .regex(/^[^\s:/]+:\d{1,5}$/, 'TEMPORAL_ADDRESS must be HOST:PORT, for example temporal.internal:7233');
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
+
+/** The environment variables Kerf reads, all optional. */
+const environmentSchema = z.object({
+  KERF_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().optional()),
+  KERF_TOOLS_DIR: z.preprocess(emptyAsUndefined, z.string().optional()),
+  DATABASE_URL: z.preprocess(emptyAsUndefined, postgresUrl.optional()),
+  KERF_POSTGRES_PORT: z.preprocess(
+    emptyAsUndefined,
+    port('KERF_POSTGRES_PORT').default(EMBEDDED_DEFAULTS.postgresPort),
+  ),
+  TEMPORAL_ADDRESS: z.preprocess(emptyAsUndefined, hostAndPort.optional()),
+  TEMPORAL_NAMESPACE: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'TEMPORAL_NAMESPACE may hold letters, digits, ".", "_" and "-"')
+      .default('default'),
+  ),
+  TEMPORAL_TASK_QUEUE: z.preprocess(emptyAsUndefined, z.string().min(1).default('kerf')),
+  TEMPORAL_CLI: z.preprocess(emptyAsUndefined, z.string().optional()),
+  KERF_TEMPORAL_PORT: z.preprocess(
+    emptyAsUndefined,
+    port('KERF_TEMPORAL_PORT').default(EMBEDDED_DEFAULTS.temporalPort),
+  ),
+  KERF_TEMPORAL_UI_PORT: z.preprocess(
+    emptyAsUndefined,
+    port('KERF_TEMPORAL_UI_PORT').default(EMBEDDED_DEFAULTS.temporalUiPort),
+  ),
+  TEMPORAL_UI_URL: z.preprocess(emptyAsUndefined, httpUrl.optional()),
+  S3_ENDPOINT: z.preprocess(emptyAsUndefined, httpUrl.optional()),
+  S3_REGION: z.preprocess(emptyAsUndefined, z.string().default('us-east-1')),
+  S3_BUCKET: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(
+        /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+        'S3_BUCKET must be 3-63 lower-case letters, digits, "." or "-"',
+      )
+      .default('kerf'),
+  ),
+  S3_ACCESS_KEY_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
+  S3_SECRET_ACCESS_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
+  S3_FORCE_PATH_STYLE: z.preprocess(emptyAsUndefined, booleanFlag.default(true)),
+  KERF_S3_PORT: z.preprocess(emptyAsUndefined, port('KERF_S3_PORT').default(EMBEDDED_DEFAULTS.s3Port)),
+  KERF_STACK_TIMEOUT_SECONDS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number({ error: 'must be a number of seconds' }).positive().default(180),
+  ),
+});
+
+/** Where one part of the stack lives and whether Kerf runs it itself. */
+interface PartLocation {
+  /** True when Kerf starts this part locally; false when an external address was configured. */
+  embedded: boolean;
+}
+
+export interface PostgresConfig extends PartLocation {
+  /** Connection string used by every pool. */
+  url: string;
+  /** Port of the embedded server (ignored when external). */
+  port: number;
+}
+
+export interface TemporalConfig extends PartLocation {
+  /** gRPC address of the Temporal frontend, HOST:PORT. */
+  address: string;
+  namespace: string;
+  /** Task queue of the Kerf worker. */
+  taskQueue: string;
+  /** Web UI address shown to people. */
+  uiUrl: string;
+  /** Ports of the embedded dev server. */
+  port: number;
+  uiPort: number;
+  /** Explicit Temporal CLI binary, from TEMPORAL_CLI. */
+  cliPath: string | undefined;
+}
+
+export interface S3Config extends PartLocation {
+  endpoint: string;
+  region: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  forcePathStyle: boolean;
+  /** Port of the embedded server (ignored when external). */
+  port: number;
+}
+
+export interface KerfConfig {
+  /** Folder for everything the embedded stack keeps (databases, objects, logs, state). */
+  dataDir: string;
+  /** Folder for tools Kerf builds itself (the Temporal CLI, versitygw). */
+  toolsDir: string;
+  /** How long `stack up` waits for every part to become healthy. */
+  stackTimeoutMs: number;
+  postgres: PostgresConfig;
+  temporal: TemporalConfig;
+  s3: S3Config;
+}
+
+/** A configuration problem, with one line per bad variable naming it. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Kerf's configuration is invalid:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses Kerf's configuration from an environment.
+ *
+ * @param env the variables to read; the entry point passes `process.env`
+ * @param paths where the repository keeps its data and tools by default
+ * @throws ConfigError naming each malformed variable and what it should look like
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  paths: { dataDir: string; toolsDir: string },
+): KerfConfig {
+  const parsed = environmentSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const variable = issue.path.join('.');
+        return issue.message.startsWith(variable) ? issue.message : `${variable}: ${issue.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const s3Credentials = [e.S3_ACCESS_KEY_ID, e.S3_SECRET_ACCESS_KEY];
+  if (e.S3_ENDPOINT && s3Credentials.some((value) => value === undefined)) {
+    throw new ConfigError([
+      'S3_ENDPOINT is set, so S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set too',
+    ]);
+  }
+  const d = EMBEDDED_DEFAULTS;
+  const temporalAddress = e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.KERF_TEMPORAL_PORT}`;
+  return {
+    dataDir: e.KERF_DATA_DIR ?? paths.dataDir,
+    toolsDir: e.KERF_TOOLS_DIR ?? paths.toolsDir,
+    stackTimeoutMs: e.KERF_STACK_TIMEOUT_SECONDS * 1000,
+    postgres: {
+      embedded: e.DATABASE_URL === undefined,
+      url:
+        e.DATABASE_URL ??
+        `postgres://${d.postgresUser}:${d.postgresPassword}@127.0.0.1:${e.KERF_POSTGRES_PORT}/${d.postgresDatabase}`,
+      port: e.KERF_POSTGRES_PORT,
+    },
+    temporal: {
+      embedded: e.TEMPORAL_ADDRESS === undefined,
+      address: temporalAddress,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      uiUrl: e.TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.KERF_TEMPORAL_UI_PORT}`,
+      port: e.KERF_TEMPORAL_PORT,
+      uiPort: e.KERF_TEMPORAL_UI_PORT,
+      cliPath: e.TEMPORAL_CLI,
+    },
+    s3: {
+      embedded: e.S3_ENDPOINT === undefined,
+      endpoint: e.S3_ENDPOINT ?? `http://127.0.0.1:${e.KERF_S3_PORT}`,
+      region: e.S3_REGION,
+      bucket: e.S3_BUCKET,
+      accessKeyId: e.S3_ACCESS_KEY_ID ?? d.s3AccessKeyId,
+      secretAccessKey: e.S3_SECRET_ACCESS_KEY ?? d.s3SecretAccessKey,
+      forcePathStyle: e.S3_FORCE_PATH_STYLE,
+      port: e.KERF_S3_PORT,
+    },
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * Kerf's object store: one S3 bucket reached through @aws-sdk/client-s3, whatever serves it
+ * (the embedded versitygw, MinIO, Ceph or AWS S3).
+ */
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import type { S3Config } from './config';
+
+export interface StoredObject {
+  key: string;
+  size: number;
+  lastModified: Date | undefined;
+}
+
+/** One bucket, with the few operations Kerf needs. */
+export class ObjectStore {
+  readonly bucket: string;
+
+  constructor(
+    readonly client: S3Client,
+    bucket: string,
+  ) {
+    this.bucket = bucket;
+  }
+
+  /** Builds a store from the `s3` part of Kerf's configuration. The caller destroys it on shutdown. */
+  static fromConfig(config: S3Config): ObjectStore {
+    const client = new S3Client({
+      endpoint: config.endpoint,
+      region: config.region,
+      forcePathStyle: config.forcePathStyle,
+      credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
+      // Checksums on every request are the SDK's new default; S3-compatible servers vary in support.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    return new ObjectStore(client, config.bucket);
+  }
+
+  /** Creates the bucket unless it exists already. */
+  async ensureBucket(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return;
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    try {
+      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));
+    } catch (error) {
+      // Another process may have created it between the two calls.
+      const name = error instanceof S3ServiceException ? error.name : '';
+      if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error;
+    }
+  }
+
+  async put(key: string, body: Uint8Array | string, contentType = 'application/octet-stream'): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+    );
+  }
+
+  /** Reads a whole object; throws `ObjectNotFoundError` when the key does not exist. */
+  async get(key: string): Promise<Uint8Array> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (!response.Body) throw new Error(`S3 returned no body for ${this.bucket}/${key}`);
+      return await response.Body.transformToByteArray();
+    } catch (error) {
+      if (isNotFound(error)) throw new ObjectNotFoundError(this.bucket, key);
+      throw error;
+    }
+  }
+
+  /** Lists every object under a prefix, following continuation tokens. */
+  async list(prefix: string): Promise<StoredObject[]> {
+    const objects: StoredObject[] = [];
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          ContinuationToken: continuationToken,
+        }),
+      );
+      for (const item of page.Contents ?? []) {
+        if (item.Key) objects.push({ key: item.Key, size: item.Size ?? 0, lastModified: item.LastModified });
+      }
+      continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (continuationToken);
+    return objects;
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  destroy(): void {
+    this.client.destroy();
+  }
+}
+
+export class ObjectNotFoundError extends Error {
+  constructor(
+    readonly bucket: string,
+    readonly key: string,
+  ) {
+    super(`No object ${key} in bucket ${bucket}`);
+    this.name = 'ObjectNotFoundError';
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  if (!(error instanceof S3ServiceException)) return false;
+  return (
+    error.name === 'NotFound' ||
+    error.name === 'NoSuchKey' ||
+    error.name === 'NoSuchBucket' ||
+    error.$metadata.httpStatusCode === 404
+  );
+}

@@ -1,0 +1,105 @@
+/** The `kerf` command line. */
+import { Command } from 'commander';
+import { ConfigError, loadConfig, type KerfConfig } from '../../platform/config';
+import { dropAwsNodeVersionNotice } from '../../platform/nodeWarnings';
+import { defaultPaths } from '../../platform/paths';
+import { runWorker } from '../../workers/main';
+import { ensureStackTools, stackDown, stackStatus, stackUp, StackError } from '../stack/control';
+import type { PartHealth } from '../stack/health';
+import { ToolBuildError } from '../stack/tools';
+import { PortTakenError } from '../stack/ports';
+import { runMainJob } from './start';
+
+dropAwsNodeVersionNotice();
+
+const say = (line: string) => console.log(line);
+
+function config(): KerfConfig {
+  return loadConfig(process.env, defaultPaths);
+}
+
+function printHealth(health: PartHealth[], asJson: boolean): void {
+  if (asJson) {
+    console.log(JSON.stringify(health, null, 2));
+    return;
+  }
+  for (const part of health) {
+    const mark = part.healthy ? 'healthy  ' : 'UNHEALTHY';
+    const where = part.embedded ? 'embedded' : 'external';
+    console.log(`${part.part.padEnd(9)} ${mark} ${part.address} [${where}] - ${part.detail}`);
+  }
+}
+
+const program = new Command()
+  .name('kerf')
+  .description('Durable MLOps for sheet-metal shops: models for route times, energy, scrap and quote prices.')
+  .showHelpAfterError();
+
+program
+  .command('start')
+  .description('bring the stack up, start the worker, run the smoke workflow, and keep the worker running')
+  .option('--once', 'stop after the smoke workflow completes (and stop the stack if this command started it)')
+  .addHelpText('after', '\nExamples:\n  kerf start\n  kerf start --once')
+  .action(async (options: { once?: boolean }) => {
+    await runMainJob(config(), { once: options.once ?? false, report: say });
+  });
+
+const stack = program.command('stack').description('the local stack: Temporal, PostgreSQL and S3');
+stack
+  .command('up')
+  .description('start every embedded part in the background and return once all are healthy')
+  .option('--json', 'print the health report as JSON')
+  .action(async (options: { json?: boolean }) => {
+    const { health } = await stackUp(config(), options.json ? () => undefined : say);
+    printHealth(health, options.json ?? false);
+  });
+stack
+  .command('down')
+  .description('stop what `kerf stack up` started (data is kept in .data/)')
+  .action(async () => {
+    await stackDown(config(), say);
+  });
+stack
+  .command('status')
+  .description("print each part's address and health; exit 0 only when all are healthy")
+  .option('--json', 'print the health report as JSON')
+  .action(async (options: { json?: boolean }) => {
+    const health = await stackStatus(config());
+    printHealth(health, options.json ?? false);
+    if (health.some((part) => !part.healthy)) process.exitCode = 1;
+  });
+
+program
+  .command('tools')
+  .description('tools Kerf builds itself')
+  .command('install')
+  .description('build the Temporal CLI and versitygw into .tools/bin when they are not already available')
+  .action(async () => {
+    const tools = await ensureStackTools(config(), say);
+    for (const [name, binary] of Object.entries(tools)) say(`${name}: ${binary}`);
+  });
+
+program
+  .command('worker')
+  .description('run the Kerf worker on the configured Temporal task queue until Ctrl-C')
+  .action(async () => {
+    await runWorker();
+  });
+
+/** Known failures get one clear line (or a few for the stack); anything else keeps its stack trace. */
+function explain(error: unknown): string {
+  if (
+    error instanceof ConfigError ||
+    error instanceof StackError ||
+    error instanceof ToolBuildError ||
+    error instanceof PortTakenError
+  ) {
+    return `kerf: ${error.message}`;
+  }
+  return error instanceof Error ? `kerf: ${error.stack ?? error.message}` : `kerf: ${String(error)}`;
+}
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  console.error(explain(error));
+  process.exit(1);
+});

@@ -1,0 +1,200 @@
+/**
+ * `kerf stack up|down|status`: starts the embedded stack in a background supervisor, stops it,
+ * and reports each part's address and health.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, open } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { KerfConfig } from '../../platform/config';
+import { prepareStorage } from '../../platform/prepare';
+import { checkStack, type PartHealth } from './health';
+import { assertPortFree } from './ports';
+import { isAlive, sleep, stopPid, tailOfFile } from './processes';
+import { logsDir, readState, removeState, type StackState } from './state';
+import { ensureTool, TEMPORAL_CLI, VERSITYGW } from './tools';
+
+export type Reporter = (line: string) => void;
+
+export class StackError extends Error {
+  override name = 'StackError';
+}
+
+const supervisorScript = fileURLToPath(new URL('./supervisor.ts', import.meta.url));
+
+const hasEmbeddedPart = (config: KerfConfig) =>
+  config.postgres.embedded || config.s3.embedded || config.temporal.embedded;
+
+/** Builds or finds the servers the embedded stack needs. */
+export async function ensureStackTools(
+  config: KerfConfig,
+  report: Reporter,
+): Promise<{ temporalCli?: string; versitygw?: string }> {
+  const lookup = { toolsDir: config.toolsDir, pathVariable: process.env.PATH };
+  const tools: { temporalCli?: string; versitygw?: string } = {};
+  // Sequential on purpose: two Go builds at once on two cores are slower than one after the other.
+  if (config.temporal.embedded) {
+    tools.temporalCli = await ensureTool(
+      TEMPORAL_CLI,
+      { ...lookup, explicitPath: config.temporal.cliPath },
+      report,
+    );
+  }
+  if (config.s3.embedded) tools.versitygw = await ensureTool(VERSITYGW, lookup, report);
+  return tools;
+}
+
+async function assertPortsFree(config: KerfConfig): Promise<void> {
+  const checks: Promise<void>[] = [];
+  if (config.postgres.embedded)
+    checks.push(assertPortFree(config.postgres.port, 'embedded PostgreSQL', 'KERF_POSTGRES_PORT'));
+  if (config.s3.embedded) checks.push(assertPortFree(config.s3.port, 'embedded S3 server', 'KERF_S3_PORT'));
+  if (config.temporal.embedded) {
+    checks.push(assertPortFree(config.temporal.port, 'Temporal frontend', 'KERF_TEMPORAL_PORT'));
+    checks.push(assertPortFree(config.temporal.uiPort, 'Temporal Web UI', 'KERF_TEMPORAL_UI_PORT'));
+  }
+  await Promise.all(checks);
+}
+
+/** A supervisor that died without stopping its servers leaves them running: stop them. */
+async function clearStaleState(config: KerfConfig, state: StackState, report: Reporter): Promise<void> {
+  for (const [part, running] of Object.entries(state.parts)) {
+    if (running.pid && isAlive(running.pid)) {
+      report(`stopping ${part} left running by an earlier stack (pid ${running.pid})`);
+      await stopPid(running.pid);
+    }
+  }
+  await removeState(config.dataDir);
+}
+
+export interface StackUpResult {
+  /** True when this call started the supervisor; false when the stack was already up. */
+  started: boolean;
+  health: PartHealth[];
+}
+
+/**
+ * Starts whatever is not running yet and returns once every part is healthy, leaving the servers
+ * running in the background.
+ */
+export async function stackUp(config: KerfConfig, report: Reporter): Promise<StackUpResult> {
+  if (!hasEmbeddedPart(config)) {
+    await prepareStorage(config);
+    return { started: false, health: await requireHealthy(config) };
+  }
+  const existing = await readState(config.dataDir);
+  if (existing && isAlive(existing.supervisorPid)) {
+    if (existing.status === 'starting') await waitForSupervisor(config, existing.supervisorPid, report);
+    report('The stack is already running.');
+    return { started: false, health: await requireHealthy(config) };
+  }
+  if (existing) await clearStaleState(config, existing, report);
+
+  const tools = await ensureStackTools(config, report);
+  await assertPortsFree(config);
+  await mkdir(logsDir(config.dataDir), { recursive: true });
+  const supervisorLog = path.join(logsDir(config.dataDir), 'supervisor.log');
+  const logHandle = await open(supervisorLog, 'a');
+  const supervisor = spawn(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), supervisorScript, JSON.stringify(tools)],
+    { detached: true, stdio: ['ignore', logHandle.fd, logHandle.fd], env: process.env },
+  );
+  await logHandle.close();
+  supervisor.unref();
+  const pid = supervisor.pid;
+  if (!pid) throw new StackError(`Could not start the stack supervisor; see ${supervisorLog}`);
+  report(`Starting the stack (supervisor pid ${pid}, logs in ${logsDir(config.dataDir)})...`);
+
+  // Ctrl-C while starting stops what was started rather than leaving half a stack behind.
+  const interrupt = () => {
+    report('Interrupted: stopping the stack...');
+    void stopPid(pid).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
+  try {
+    await waitForSupervisor(config, pid, report);
+  } finally {
+    process.removeListener('SIGINT', interrupt);
+  }
+  return { started: true, health: await requireHealthy(config) };
+}
+
+async function waitForSupervisor(config: KerfConfig, pid: number, report: Reporter): Promise<void> {
+  const supervisorLog = path.join(logsDir(config.dataDir), 'supervisor.log');
+  // The supervisor has its own per-part timeouts; this one only catches a supervisor that hangs.
+  const limitMs = config.stackTimeoutMs + 60_000;
+  const deadline = Date.now() + limitMs;
+  let announced = new Set<string>();
+  for (;;) {
+    const state = await readState(config.dataDir).catch(() => undefined);
+    if (state?.supervisorPid === pid) {
+      const parts = new Set(Object.keys(state.parts));
+      for (const part of parts) if (!announced.has(part)) report(`  ${part} is healthy`);
+      announced = parts;
+      if (state.status === 'ready') return;
+      if (state.error) {
+        await waitForExit(pid);
+        throw new StackError(`The stack did not start:\n${state.error}\nLogs: ${logsDir(config.dataDir)}`);
+      }
+    }
+    if (!isAlive(pid)) {
+      throw new StackError(
+        `The stack supervisor exited during start-up. Last lines of ${supervisorLog}:\n${await tailOfFile(supervisorLog)}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      await stopPid(pid);
+      throw new StackError(
+        `The stack did not become healthy within ${Math.round(limitMs / 1000)}s; ` +
+          `it was stopped. See the logs in ${logsDir(config.dataDir)}, or raise KERF_STACK_TIMEOUT_SECONDS.`,
+      );
+    }
+    await sleep(250);
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+}
+
+async function requireHealthy(config: KerfConfig): Promise<PartHealth[]> {
+  const health = await checkStack(config);
+  const unhealthy = health.filter((part) => !part.healthy);
+  if (unhealthy.length > 0) {
+    throw new StackError(
+      unhealthy
+        .map(
+          (part) =>
+            `${part.part} at ${part.address} is not healthy: ${part.detail}` +
+            (part.embedded
+              ? ''
+              : ' (it is configured externally: check that it runs and the address is right)'),
+        )
+        .join('\n'),
+    );
+  }
+  return health;
+}
+
+/** Stops what `stackUp` started. Returns false when nothing was running. */
+export async function stackDown(config: KerfConfig, report: Reporter): Promise<boolean> {
+  const state = await readState(config.dataDir);
+  if (!state) {
+    report('The stack is not running (no state file).');
+    return false;
+  }
+  if (isAlive(state.supervisorPid)) {
+    report(`Stopping the stack (supervisor pid ${state.supervisorPid})...`);
+    await stopPid(state.supervisorPid, 60_000);
+  }
+  await clearStaleState(config, state, report);
+  report('The stack is stopped.');
+  return true;
+}
+
+/** Each part's address and live health. */
+export async function stackStatus(config: KerfConfig): Promise<PartHealth[]> {
+  return checkStack(config);
+}

@@ -1,0 +1,90 @@
+/** Live health checks of the three parts, usable from any process (status, up, tests). */
+import { Connection } from '@temporalio/client';
+import type { KerfConfig } from '../../platform/config';
+import { createPool } from '../../platform/database';
+import { ObjectStore } from '../../platform/objectStore';
+
+export type PartName = 'temporal' | 'postgres' | 's3';
+export const PART_NAMES: readonly PartName[] = ['postgres', 's3', 'temporal'];
+
+export interface PartHealth {
+  part: PartName;
+  /** Where the part answers, as a person would type it. */
+  address: string;
+  embedded: boolean;
+  healthy: boolean;
+  /** What was checked, or what failed. */
+  detail: string;
+}
+
+const describe = (error: unknown): string => {
+  if (error instanceof AggregateError && error.errors.length > 0) return describe(error.errors[0]);
+  if (error instanceof Error) return error.message.split('\n')[0] ?? error.name;
+  return String(error);
+};
+
+export async function checkPostgres(config: KerfConfig): Promise<PartHealth> {
+  const url = new URL(config.postgres.url);
+  const address = `postgres://${url.hostname}:${url.port || '5432'}${url.pathname}`;
+  const base = { part: 'postgres' as const, address, embedded: config.postgres.embedded };
+  const pool = createPool(config.postgres, { max: 1, applicationName: 'kerf-health' });
+  try {
+    const { rows } = await pool.query<{ version: string }>('SELECT current_setting($1) AS version', [
+      'server_version',
+    ]);
+    return { ...base, healthy: true, detail: `PostgreSQL ${rows[0]?.version ?? '?'} answers` };
+  } catch (error) {
+    return { ...base, healthy: false, detail: describe(error) };
+  } finally {
+    await pool.end().catch(() => undefined);
+  }
+}
+
+export async function checkS3(config: KerfConfig): Promise<PartHealth> {
+  const base = {
+    part: 's3' as const,
+    address: `${config.s3.endpoint}/${config.s3.bucket}`,
+    embedded: config.s3.embedded,
+  };
+  const store = ObjectStore.fromConfig(config.s3);
+  try {
+    await store.list('.kerf-health/');
+    return { ...base, healthy: true, detail: `bucket ${config.s3.bucket} is listable` };
+  } catch (error) {
+    return { ...base, healthy: false, detail: describe(error) };
+  } finally {
+    store.destroy();
+  }
+}
+
+export async function checkTemporal(config: KerfConfig): Promise<PartHealth> {
+  const { address, namespace, uiUrl } = config.temporal;
+  const base = {
+    part: 'temporal' as const,
+    address: `${address} (UI ${uiUrl})`,
+    embedded: config.temporal.embedded,
+  };
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: '3s' });
+    const info = await connection.workflowService.getSystemInfo({});
+    await connection.workflowService.describeNamespace({ namespace });
+    const details = [`server ${info.serverVersion || '?'}`, `namespace ${namespace}`];
+    if (config.temporal.embedded) {
+      // The embedded dev server must also serve its Web UI: approvers use it.
+      const response = await fetch(uiUrl, { signal: AbortSignal.timeout(3000) });
+      if (!response.ok) return { ...base, healthy: false, detail: `Web UI answered HTTP ${response.status}` };
+      details.push('Web UI answers');
+    }
+    return { ...base, healthy: true, detail: details.join(', ') };
+  } catch (error) {
+    return { ...base, healthy: false, detail: describe(error) };
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+/** Checks every part at once. */
+export async function checkStack(config: KerfConfig): Promise<PartHealth[]> {
+  return Promise.all([checkPostgres(config), checkS3(config), checkTemporal(config)]);
+}

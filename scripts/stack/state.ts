@@ -1,0 +1,48 @@
+/**
+ * The stack's state file, `<dataDir>/stack/state.json`: written by the supervisor, read by
+ * `kerf stack up|down|status` in other processes.
+ */
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { PartName } from './health';
+
+export interface RunningPart {
+  /** Process id of the server, when Kerf started it. */
+  pid?: number;
+  address: string;
+  logFile?: string;
+}
+
+export interface StackState {
+  supervisorPid: number;
+  status: 'starting' | 'ready' | 'failed' | 'stopping';
+  /** Why start-up failed, for `stack up` to print. */
+  error?: string;
+  startedAt: string;
+  parts: Partial<Record<PartName, RunningPart>>;
+}
+
+export const stackDir = (dataDir: string) => path.join(dataDir, 'stack');
+export const logsDir = (dataDir: string) => path.join(dataDir, 'logs');
+const stateFile = (dataDir: string) => path.join(stackDir(dataDir), 'state.json');
+
+export async function readState(dataDir: string): Promise<StackState | undefined> {
+  try {
+    return JSON.parse(await readFile(stateFile(dataDir), 'utf8')) as StackState;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Writes through a temporary file so a reader never sees half a state. */
+export async function writeState(dataDir: string, state: StackState): Promise<void> {
+  await mkdir(stackDir(dataDir), { recursive: true });
+  const temporary = `${stateFile(dataDir)}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(state, null, 2)}\n`);
+  await rename(temporary, stateFile(dataDir));
+}
+
+export async function removeState(dataDir: string): Promise<void> {
+  await rm(stateFile(dataDir), { force: true });
+}

@@ -1,0 +1,3 @@
+import { dropAwsNodeVersionNotice } from '../platform/nodeWarnings';
+
+dropAwsNodeVersionNotice();

@@ -1,0 +1,63 @@
+/**
+ * The Kerf worker: runs every workflow and activity on one task queue. It owns the PostgreSQL pool
+ * and the S3 client and closes them when it stops.
+ */
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { KerfConfig } from '../platform/config';
+import { createPool } from '../platform/database';
+import { ObjectStore } from '../platform/objectStore';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface KerfWorker {
+  worker: Worker;
+  /** Runs until `shutdown()`; resolves once in-flight tasks have finished. */
+  run(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Connects to Temporal, PostgreSQL and S3 and builds the worker.
+ *
+ * @param options.taskQueue overrides the configured queue, so tests can own theirs
+ */
+export async function createKerfWorker(
+  config: KerfConfig,
+  options: { taskQueue?: string } = {},
+): Promise<KerfWorker> {
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const pool = createPool(config.postgres, { applicationName: 'kerf-worker' });
+  const objectStore = ObjectStore.fromConfig(config.s3);
+  const release = async () => {
+    objectStore.destroy();
+    await pool.end().catch(() => undefined);
+    await connection.close().catch(() => undefined);
+  };
+  let worker: Worker;
+  try {
+    worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: options.taskQueue ?? config.temporal.taskQueue,
+      workflowsPath,
+      activities: createActivities({ pool, objectStore }),
+    });
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  let running: Promise<void> | undefined;
+  return {
+    worker,
+    run() {
+      running ??= worker.run().finally(release);
+      return running;
+    },
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
+}

@@ -1,0 +1,2 @@
+// Every workflow the Kerf worker runs. Orchestration only: no I/O, no Node built-ins.
+export { smokeCheck } from './smoke';
