@@ -1,8 +1,10 @@
 /** Shared pieces for tests against the real stack. */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
+import path from 'node:path';
 import { loadConfig, type KerfConfig } from '../platform/config';
-import { defaultPaths } from '../platform/paths';
+import { defaultPaths, repoRoot } from '../platform/paths';
 
 /** The configuration of the shared test stack (the same environment the global setup used). */
 export function testConfig(overrides: Record<string, string> = {}): KerfConfig {
@@ -24,5 +26,25 @@ export async function freePort(): Promise<number> {
       const port = typeof address === 'object' && address ? address.port : 0;
       server.close(() => resolve(port));
     });
+  });
+}
+
+export interface CommandOutcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the `kerf` command as a person would, returning its exit code and output. */
+export function runKerf(args: string[], env: Record<string, string> = {}): Promise<CommandOutcome> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(repoRoot, 'scripts/kerf.mjs'), ...args],
+      { env: { ...process.env, ...env } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }

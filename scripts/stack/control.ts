@@ -7,11 +7,13 @@ import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KerfConfig } from '../../platform/config';
+import { repoRoot } from '../../platform/paths';
 import { prepareStorage } from '../../platform/prepare';
 import { checkStack, type PartHealth } from './health';
 import { assertPortFree } from './ports';
 import { isAlive, sleep, stopPid, tailOfFile } from './processes';
 import { logsDir, readState, removeState, type StackState } from './state';
+import type { SupervisorArgs } from './supervisor';
 import { ensureTool, TEMPORAL_CLI, VERSITYGW } from './tools';
 
 export type Reporter = (line: string) => void;
@@ -97,8 +99,9 @@ export async function stackUp(config: KerfConfig, report: Reporter): Promise<Sta
   const logHandle = await open(supervisorLog, 'a');
   const supervisor = spawn(
     process.execPath,
-    ['--import', import.meta.resolve('tsx'), supervisorScript, JSON.stringify(tools)],
-    { detached: true, stdio: ['ignore', logHandle.fd, logHandle.fd], env: process.env },
+    ['--import', 'tsx', supervisorScript, JSON.stringify({ config, tools } satisfies SupervisorArgs)],
+    // `--import tsx` resolves from the working directory: the repository, where tsx is installed.
+    { cwd: repoRoot, detached: true, stdio: ['ignore', logHandle.fd, logHandle.fd], env: process.env },
   );
   await logHandle.close();
   supervisor.unref();
@@ -159,8 +162,17 @@ async function waitForExit(pid: number, timeoutMs = 60_000): Promise<void> {
   while (isAlive(pid) && Date.now() < deadline) await sleep(100);
 }
 
-async function requireHealthy(config: KerfConfig): Promise<PartHealth[]> {
-  const health = await checkStack(config);
+/**
+ * Confirms every part answers this process too. A server that just started can miss one call on a
+ * busy two-core machine, so the check is repeated for a short while before it counts as a failure.
+ */
+async function requireHealthy(config: KerfConfig, graceMs = 30_000): Promise<PartHealth[]> {
+  let health = await checkStack(config);
+  const deadline = Date.now() + graceMs;
+  while (health.some((part) => !part.healthy) && Date.now() < deadline) {
+    await sleep(1000);
+    health = await checkStack(config);
+  }
   const unhealthy = health.filter((part) => !part.healthy);
   if (unhealthy.length > 0) {
     throw new StackError(

@@ -66,7 +66,7 @@ export async function checkTemporal(config: KerfConfig): Promise<PartHealth> {
   };
   let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address, connectTimeout: '3s' });
+    connection = await Connection.connect({ address, connectTimeout: '10s' });
     const info = await connection.workflowService.getSystemInfo({});
     await connection.workflowService.describeNamespace({ namespace });
     const details = [`server ${info.serverVersion || '?'}`, `namespace ${namespace}`];

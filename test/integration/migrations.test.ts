@@ -1,0 +1,103 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool } from '../../platform/database';
+import { applyMigrations, readMigrations } from '../../platform/migrations';
+import { migrationsDir } from '../../platform/paths';
+import { testConfig, uniqueName } from '../helpers';
+
+// Each test run gets a database of its own, so applying and breaking migrations touches nobody else.
+const config = testConfig();
+const database = uniqueName('kerf_test_migrations');
+let pool: pg.Pool;
+
+async function adminQuery(sql: string): Promise<void> {
+  const url = new URL(config.postgres.url);
+  url.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+beforeAll(async () => {
+  await adminQuery(`CREATE DATABASE ${database}`);
+  const url = new URL(config.postgres.url);
+  url.pathname = `/${database}`;
+  pool = createPool({ url: url.toString() });
+});
+
+afterAll(async () => {
+  await pool.end();
+  await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+});
+
+describe('applyMigrations on a real PostgreSQL', () => {
+  it('applies every migration once, and a second time changes nothing', async () => {
+    const all = await readMigrations(migrationsDir);
+    const first = await applyMigrations(pool, migrationsDir);
+    expect(first.applied).toHaveLength(all.length);
+    expect(first.alreadyApplied).toBe(0);
+
+    const second = await applyMigrations(pool, migrationsDir);
+    expect(second).toEqual({ applied: [], alreadyApplied: all.length });
+
+    const { rows } = await pool.query<{ version: number }>(
+      'SELECT version FROM kerf_migrations ORDER BY version',
+    );
+    expect(rows.map((row) => row.version)).toEqual(all.map((migration) => migration.version));
+    const smoke = await pool.query("SELECT to_regclass('public.smoke_checks') AS name");
+    expect(smoke.rows[0]).toEqual({ name: 'smoke_checks' });
+  });
+
+  it('lets concurrent workers apply at the same time without conflict', async () => {
+    const results = await Promise.all([
+      applyMigrations(pool, migrationsDir),
+      applyMigrations(pool, migrationsDir),
+    ]);
+    expect(results.every((result) => result.applied.length === 0)).toBe(true);
+  });
+
+  it('refuses a migration edited after it was applied, naming it', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kerf-migrations-'));
+    try {
+      const table = uniqueName('edited');
+      await writeFile(path.join(dir, '000001_first.sql'), `CREATE TABLE ${table} (id int);`);
+      // A separate bookkeeping table would be cleaner, but this database is ours alone: start it over.
+      await pool.query('DELETE FROM kerf_migrations');
+      await applyMigrations(pool, dir);
+      await writeFile(path.join(dir, '000001_first.sql'), `CREATE TABLE ${table} (id bigint);`);
+      await expect(applyMigrations(pool, dir)).rejects.toThrow(
+        /Migration 1 \(first\) was changed after it was applied.*new numbered migration/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rolls back a failing migration and records nothing for it', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kerf-migrations-'));
+    try {
+      const table = uniqueName('half');
+      await pool.query('DELETE FROM kerf_migrations');
+      await writeFile(
+        path.join(dir, '000001_broken.sql'),
+        `CREATE TABLE ${table} (id int); INSERT INTO no_such_table VALUES (1);`,
+      );
+      await expect(applyMigrations(pool, dir)).rejects.toThrow(
+        /Migration 1 \(broken\) failed: .*no_such_table/,
+      );
+      const { rows } = await pool.query('SELECT to_regclass($1) AS name', [table]);
+      expect(rows[0]).toEqual({ name: null });
+      const recorded = await pool.query('SELECT count(*)::int AS n FROM kerf_migrations');
+      expect(recorded.rows[0]).toEqual({ n: 0 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * Restarts a stack of its own (its own data folder and ports), so the shared test stack keeps
+ * serving the other test files while this one stops and starts everything.
+ */
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createPool } from '../../platform/database';
+import { ObjectStore } from '../../platform/objectStore';
+import { defaultPaths } from '../../platform/paths';
+import { stackDown, stackStatus, stackUp } from '../../scripts/stack/control';
+import { freePort, runKerf, testConfig, uniqueName } from '../helpers';
+
+const name = uniqueName('restart');
+const environment = {
+  KERF_DATA_DIR: path.join(defaultPaths.dataDir, 'test-stacks', name),
+  // Empty means unset: this stack is embedded whatever the shared one is.
+  DATABASE_URL: '',
+  TEMPORAL_ADDRESS: '',
+  TEMPORAL_UI_URL: '',
+  S3_ENDPOINT: '',
+  KERF_POSTGRES_PORT: '',
+  KERF_S3_PORT: '',
+  KERF_TEMPORAL_PORT: '',
+  KERF_TEMPORAL_UI_PORT: '',
+};
+const quiet = () => undefined;
+
+afterAll(async () => {
+  const config = testConfig(environment);
+  await stackDown(config, quiet);
+  await rm(config.dataDir, { recursive: true, force: true });
+});
+
+describe('a stack restart', () => {
+  it('keeps running workflows, rows and objects, and status tells down from up', async () => {
+    Object.assign(environment, {
+      KERF_POSTGRES_PORT: String(await freePort()),
+      KERF_S3_PORT: String(await freePort()),
+      KERF_TEMPORAL_PORT: String(await freePort()),
+      KERF_TEMPORAL_UI_PORT: String(await freePort()),
+    });
+    const config = testConfig(environment);
+    expect((await stackUp(config, quiet)).started).toBe(true);
+
+    // A workflow on a queue no worker polls stays running: like a run waiting for approval.
+    const workflowId = uniqueName('waiting');
+    let connection = await Connection.connect({ address: config.temporal.address });
+    const started = await new Client({ connection, namespace: config.temporal.namespace }).workflow.start(
+      'smokeCheck',
+      { taskQueue: uniqueName('nobody-polls'), workflowId, args: [{ note: 'before the restart' }] },
+    );
+    await connection.close();
+    let pool = createPool(config.postgres, { max: 1 });
+    await pool.query("INSERT INTO smoke_checks (workflow_id, note, object_key) VALUES ($1, 'kept', 'none')", [
+      workflowId,
+    ]);
+    await pool.end();
+    let store = ObjectStore.fromConfig(config.s3);
+    await store.put(`restart/${workflowId}.txt`, 'kept');
+    store.destroy();
+
+    await stackDown(config, quiet);
+    expect((await stackStatus(config)).map((part) => part.healthy)).toEqual([false, false, false]);
+    const status = await runKerf(['stack', 'status'], environment);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(/postgres\s+UNHEALTHY/);
+
+    expect((await stackUp(config, quiet)).started).toBe(true);
+    connection = await Connection.connect({ address: config.temporal.address });
+    try {
+      const client = new Client({ connection, namespace: config.temporal.namespace });
+      const description = await client.workflow.getHandle(workflowId).describe();
+      expect(description.runId).toBe(started.firstExecutionRunId);
+      expect(description.status.name).toBe('RUNNING');
+      await client.workflow.getHandle(workflowId).terminate('test finished');
+    } finally {
+      await connection.close();
+    }
+    pool = createPool(config.postgres, { max: 1 });
+    const { rows } = await pool.query('SELECT note FROM smoke_checks WHERE workflow_id = $1', [workflowId]);
+    await pool.end();
+    expect(rows).toEqual([{ note: 'kept' }]);
+    store = ObjectStore.fromConfig(config.s3);
+    expect(new TextDecoder().decode(await store.get(`restart/${workflowId}.txt`))).toBe('kept');
+    store.destroy();
+  });
+});
