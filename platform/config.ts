@@ -2,6 +2,7 @@
  * Kerf's configuration, parsed once from the environment at start-up and handed to whatever needs it.
  * Nothing below the entry points reads `process.env`.
  */
+import path from 'node:path';
 import { z } from 'zod';
 
 /** Ports and credentials of the embedded stack; used when no external address is configured. */
@@ -203,8 +204,9 @@ export function loadConfig(
   const d = EMBEDDED_DEFAULTS;
   const temporalAddress = e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.KERF_TEMPORAL_PORT}`;
   return {
-    dataDir: e.KERF_DATA_DIR ?? paths.dataDir,
-    toolsDir: e.KERF_TOOLS_DIR ?? paths.toolsDir,
+    // Absolute, so every process (the supervisor runs in the repository folder) agrees on them.
+    dataDir: path.resolve(e.KERF_DATA_DIR ?? paths.dataDir),
+    toolsDir: path.resolve(e.KERF_TOOLS_DIR ?? paths.toolsDir),
     stackTimeoutMs: e.KERF_STACK_TIMEOUT_SECONDS * 1000,
     postgres: {
       embedded: e.DATABASE_URL === undefined,

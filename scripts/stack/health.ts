@@ -1,4 +1,5 @@
 /** Live health checks of the three parts, usable from any process (status, up, tests). */
+import net from 'node:net';
 import { Connection } from '@temporalio/client';
 import type { KerfConfig } from '../../platform/config';
 import { createPool } from '../../platform/database';
@@ -57,6 +58,23 @@ export async function checkS3(config: KerfConfig): Promise<PartHealth> {
   }
 }
 
+/** Resolves to an error text when nothing accepts a TCP connection at `host:port`, else undefined. */
+function refusedConnection(address: string, timeoutMs = 3000): Promise<string | undefined> {
+  const separator = address.lastIndexOf(':');
+  const host = address.slice(0, separator);
+  const port = Number(address.slice(separator + 1));
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port, timeout: timeoutMs });
+    const finish = (problem: string | undefined) => {
+      socket.destroy();
+      resolve(problem);
+    };
+    socket.once('connect', () => finish(undefined));
+    socket.once('timeout', () => finish(`no answer from ${address} within ${timeoutMs} ms`));
+    socket.once('error', (error) => finish(`nothing accepts connections at ${address} (${error.message})`));
+  });
+}
+
 export async function checkTemporal(config: KerfConfig): Promise<PartHealth> {
   const { address, namespace, uiUrl } = config.temporal;
   const base = {
@@ -64,6 +82,9 @@ export async function checkTemporal(config: KerfConfig): Promise<PartHealth> {
     address: `${address} (UI ${uiUrl})`,
     embedded: config.temporal.embedded,
   };
+  // gRPC keeps retrying a refused connection until its deadline; a plain TCP probe answers at once.
+  const refused = await refusedConnection(address);
+  if (refused) return { ...base, healthy: false, detail: refused };
   let connection: Connection | undefined;
   try {
     connection = await Connection.connect({ address, connectTimeout: '10s' });

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, EMBEDDED_DEFAULTS, loadConfig } from '../../platform/config';
 
@@ -54,6 +55,11 @@ describe('loadConfig', () => {
       namespace: 'shop-floor',
     });
     expect(config.s3).toMatchObject({ embedded: false, bucket: 'shop-models', forcePathStyle: false });
+  });
+
+  it('makes data and tools folders absolute', () => {
+    const config = loadConfig({ KERF_DATA_DIR: 'relative/data' }, paths);
+    expect(config.dataDir).toBe(path.resolve('relative/data'));
   });
 
   it('treats empty variables as unset', () => {
