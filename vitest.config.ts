@@ -4,11 +4,20 @@ export default defineConfig({
   test: {
     // Temporal's native bridge does not survive worker threads: each test file runs in its own process.
     pool: 'forks',
-    include: ['test/**/*.test.ts'],
-    // One stack for the whole run, started here unless one is already up.
-    globalSetup: ['test/globalSetup.ts'],
     setupFiles: ['test/setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 240_000,
+    projects: [
+      {
+        extends: true,
+        // Pure code: no stack needed, so `vitest run --project unit` starts nothing.
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        // One stack for the whole run, started here unless one is already up.
+        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], globalSetup: ['test/globalSetup.ts'] },
+      },
+    ],
   },
 });
