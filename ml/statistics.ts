@@ -1,0 +1,202 @@
+/**
+ * Descriptive statistics of a table (like TFX StatisticsGen), as plain JSON: stored with a dataset
+ * version, shown to people, and the source of the inferred schema. Numbers that do not exist (the
+ * mean of an empty column) are null, since JSON has no NaN.
+ */
+import { MISSING_CODE, type CategoricalColumn, type NumericColumn, type Table } from './table';
+
+export interface Quantiles {
+  p01: number;
+  p05: number;
+  p25: number;
+  p50: number;
+  p75: number;
+  p95: number;
+  p99: number;
+}
+
+export interface Histogram {
+  /** Bin edges, one more than `counts`; the last bin includes its upper edge. */
+  edges: number[];
+  counts: number[];
+}
+
+export interface NumericStatistics {
+  kind: 'numeric';
+  name: string;
+  /** Values present (finite or infinite). */
+  count: number;
+  missing: number;
+  /** Values that are +-Infinity: counted in `count`, left out of everything below. */
+  infinite: number;
+  zeros: number;
+  /** Over the finite values; null when there are none. */
+  mean: number | null;
+  /** Population standard deviation (divides by n). */
+  std: number | null;
+  min: number | null;
+  max: number | null;
+  /** Exact, linearly interpolated between order statistics (numpy's default). */
+  quantiles: Quantiles | null;
+  histogram: Histogram | null;
+}
+
+export interface CategoryCount {
+  label: string;
+  count: number;
+}
+
+export interface CategoricalStatistics {
+  kind: 'categorical';
+  name: string;
+  count: number;
+  missing: number;
+  /** Categories present at least once. */
+  distinct: number;
+  /** The most frequent categories, by count descending, ties by label. */
+  frequencies: CategoryCount[];
+  /** Rows in the categories beyond `frequencies`. */
+  otherCount: number;
+  /** Number of categories beyond `frequencies`. */
+  otherDistinct: number;
+}
+
+export type ColumnStatistics = NumericStatistics | CategoricalStatistics;
+
+export interface DatasetStatistics {
+  rowCount: number;
+  columns: ColumnStatistics[];
+}
+
+export interface StatisticsOptions {
+  /** Histogram bins (default 20). */
+  bins?: number;
+  /** Categories listed per column before the rest is summed as "other" (default 100). */
+  maxCategories?: number;
+}
+
+export const QUANTILE_LEVELS: Readonly<Record<keyof Quantiles, number>> = {
+  p01: 0.01,
+  p05: 0.05,
+  p25: 0.25,
+  p50: 0.5,
+  p75: 0.75,
+  p95: 0.95,
+  p99: 0.99,
+};
+
+/** Statistics of every column of the table. */
+export function computeStatistics(table: Table, options: StatisticsOptions = {}): DatasetStatistics {
+  const { bins = 20, maxCategories = 100 } = options;
+  if (!Number.isInteger(bins) || bins < 1) throw new Error(`bins must be a positive integer, got ${bins}`);
+  return {
+    rowCount: table.rowCount,
+    columns: table.columns.map((column) =>
+      column.kind === 'numeric'
+        ? numericStatistics(column, bins)
+        : categoricalStatistics(column, maxCategories),
+    ),
+  };
+}
+
+/** Statistics of one numeric column. */
+export function numericStatistics(column: NumericColumn, bins = 20): NumericStatistics {
+  const { values, name } = column;
+  let missing = 0;
+  let infinite = 0;
+  let zeros = 0;
+  let finiteCount = 0;
+  let sum = 0;
+  for (const value of values) {
+    if (Number.isNaN(value)) missing++;
+    else if (!Number.isFinite(value)) infinite++;
+    else {
+      finiteCount++;
+      sum += value;
+      if (value === 0) zeros++;
+    }
+  }
+  const base = { kind: 'numeric' as const, name, count: values.length - missing, missing, infinite, zeros };
+  if (finiteCount === 0) {
+    return { ...base, mean: null, std: null, min: null, max: null, quantiles: null, histogram: null };
+  }
+  const sorted = new Float64Array(finiteCount);
+  let k = 0;
+  for (const value of values) if (Number.isFinite(value)) sorted[k++] = value;
+  sorted.sort();
+  const mean = sum / finiteCount;
+  // Two passes (mean, then squared deviations) keep the variance accurate for large offsets.
+  let squares = 0;
+  for (const value of sorted) squares += (value - mean) ** 2;
+  const quantiles = Object.fromEntries(
+    Object.entries(QUANTILE_LEVELS).map(([key, level]) => [key, quantileOfSorted(sorted, level)]),
+  ) as unknown as Quantiles;
+  return {
+    ...base,
+    mean,
+    std: Math.sqrt(squares / finiteCount),
+    min: sorted[0] as number,
+    max: sorted[finiteCount - 1] as number,
+    quantiles,
+    histogram: histogramOfSorted(sorted, bins),
+  };
+}
+
+/** The q-quantile of ascending finite values, interpolating linearly between neighbours. */
+export function quantileOfSorted(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const position = q * (sorted.length - 1);
+  const below = Math.floor(position);
+  const low = sorted[below] as number;
+  const high = sorted[Math.min(below + 1, sorted.length - 1)] as number;
+  return low + (high - low) * (position - below);
+}
+
+function histogramOfSorted(sorted: Float64Array, bins: number): Histogram {
+  let min = sorted[0] as number;
+  let max = sorted[sorted.length - 1] as number;
+  // A constant column still gets a usable histogram: one unit wide around the value (as numpy does).
+  if (min === max) {
+    min -= 0.5;
+    max += 0.5;
+  }
+  const width = (max - min) / bins;
+  const edges = Array.from({ length: bins + 1 }, (_, i) => (i === bins ? max : min + i * width));
+  const counts = new Array<number>(bins).fill(0);
+  for (const value of sorted) {
+    const bin = Math.min(bins - 1, Math.floor((value - min) / width));
+    counts[bin] = (counts[bin] as number) + 1;
+  }
+  return { edges, counts };
+}
+
+/** Statistics of one categorical column. */
+export function categoricalStatistics(column: CategoricalColumn, maxCategories = 100): CategoricalStatistics {
+  const perCode = new Array<number>(column.dictionary.length).fill(0);
+  let missing = 0;
+  for (const code of column.codes) {
+    if (code === MISSING_CODE) missing++;
+    else perCode[code] = (perCode[code] as number) + 1;
+  }
+  const present = column.dictionary
+    .map((label, code) => ({ label, count: perCode[code] as number }))
+    .filter((entry) => entry.count > 0)
+    .sort((a, b) => b.count - a.count || compareText(a.label, b.label));
+  const listed = present.slice(0, maxCategories);
+  const rest = present.slice(maxCategories);
+  return {
+    kind: 'categorical',
+    name: column.name,
+    count: column.codes.length - missing,
+    missing,
+    distinct: present.length,
+    frequencies: listed,
+    otherCount: rest.reduce((total, entry) => total + entry.count, 0),
+    otherDistinct: rest.length,
+  };
+}
+
+/** Code-unit order: the same on every machine, unlike localeCompare. */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
