@@ -1,0 +1,185 @@
+/**
+ * Linear models as ONNX: numeric columns are concatenated, imputed (Imputer) and standardised (Scaler)
+ * as one block; each categorical column is one-hot encoded (OneHotEncoder with zeros=1, so unseen and
+ * missing categories give an all-zero row); then MatMul + Add with the weights.
+ * The design matrix in the graph holds the numeric block first, so the weight rows are permuted to match.
+ */
+import type { CategoricalFeature, LinearModel } from '../model';
+import {
+  type GraphBuilder,
+  ML_DOMAIN,
+  floatAttr,
+  floatTensor,
+  floatsAttr,
+  int64Tensor,
+  intAttr,
+  stringsAttr,
+} from './protoBuilders';
+
+/** Number of raw scores per row: one per class for multiclass, one otherwise. */
+export function linearScoreWidth(model: LinearModel): number {
+  return model.task === 'multiclass' ? model.weights.length : 1;
+}
+
+/**
+ * Adds the preprocessing and linear scores of `model` to `graph`.
+ *
+ * @param inputs the graph input name of each feature, in feature order
+ * @param scoreName exact name for the [N, K] raw scores (already reserved), or undefined for a fresh one
+ * @returns the name of the raw score tensor
+ */
+export function addLinearScores(
+  graph: GraphBuilder,
+  model: LinearModel,
+  inputs: readonly string[],
+  scoreName: string | undefined,
+): string {
+  const width = linearScoreWidth(model);
+  // Where each feature's weights start in the model's design row.
+  const designStart: number[] = [];
+  let designWidth = 0;
+  for (const feature of model.features) {
+    designStart.push(designWidth);
+    designWidth += feature.kind === 'numeric' ? 1 : feature.categories.length;
+  }
+  validateLinear(model, width, designWidth);
+
+  const blocks: string[] = [];
+  // Design index (in the model's order) of each column of the graph's design matrix.
+  const columnOrder: number[] = [];
+  const numeric = model.features.flatMap((feature, index) => (feature.kind === 'numeric' ? [index] : []));
+  if (numeric.length > 0) {
+    blocks.push(addNumericBlock(graph, model, numeric, inputs));
+    for (const index of numeric) columnOrder.push(designStart[index] as number);
+  }
+  let squeezeAxes: string | undefined;
+  model.features.forEach((feature, index) => {
+    // A categorical feature without categories contributes no column (its input stays unused).
+    if (feature.kind !== 'categorical' || feature.categories.length === 0) return;
+    squeezeAxes ??= graph.addInitializer('squeeze_axes', (name) => int64Tensor(name, [1], [1]));
+    blocks.push(addOneHot(graph, feature, inputs[index] as string, index, squeezeAxes));
+    feature.categories.forEach((_, code) => columnOrder.push((designStart[index] as number) + code));
+  });
+
+  const design =
+    blocks.length === 1
+      ? (blocks[0] as string)
+      : graph.addNode1({
+          opType: 'Concat',
+          inputs: blocks,
+          outputs: ['design'],
+          attributes: [intAttr('axis', 1)],
+        });
+  // weights[output][designIndex] becomes a [D, K] matrix in the graph's column order.
+  const matrix: number[] = [];
+  for (const designIndex of columnOrder) {
+    for (let output = 0; output < width; output++) {
+      matrix.push(model.weights[output]?.[designIndex] as number);
+    }
+  }
+  const weights = graph.addInitializer('weights', (name) => floatTensor(name, [designWidth, width], matrix));
+  const intercepts = graph.addInitializer('intercepts', (name) =>
+    floatTensor(name, [width], model.intercepts.slice(0, width)),
+  );
+  const product = graph.addNode1({
+    opType: 'MatMul',
+    inputs: [design, weights],
+    outputs: ['linear_product'],
+  });
+  return graph.addNode1({
+    opType: 'Add',
+    inputs: [product, intercepts],
+    ...(scoreName === undefined ? { outputs: ['raw_scores'] } : { exactOutputs: [scoreName] }),
+  });
+}
+
+function addNumericBlock(
+  graph: GraphBuilder,
+  model: LinearModel,
+  numeric: readonly number[],
+  inputs: readonly string[],
+): string {
+  const preprocessing = numeric.map((index) => {
+    const name = (model.features[index] as { name: string }).name;
+    const step = model.numericPreprocessing[name];
+    if (!step) throw new Error(`Linear model has no numeric preprocessing for feature "${name}"`);
+    return step;
+  });
+  const raw =
+    numeric.length === 1
+      ? (inputs[numeric[0] as number] as string)
+      : graph.addNode1({
+          opType: 'Concat',
+          inputs: numeric.map((index) => inputs[index] as string),
+          outputs: ['numeric_raw'],
+          attributes: [intAttr('axis', 1)],
+        });
+  const imputed = graph.addNode1({
+    opType: 'Imputer',
+    domain: ML_DOMAIN,
+    inputs: [raw],
+    outputs: ['numeric_imputed'],
+    attributes: [
+      floatsAttr(
+        'imputed_value_floats',
+        preprocessing.map((step) => step.imputeValue),
+      ),
+      floatAttr('replaced_value_float', Number.NaN),
+    ],
+  });
+  return graph.addNode1({
+    opType: 'Scaler',
+    domain: ML_DOMAIN,
+    inputs: [imputed],
+    outputs: ['numeric_scaled'],
+    attributes: [
+      floatsAttr(
+        'offset',
+        preprocessing.map((step) => step.mean),
+      ),
+      floatsAttr(
+        'scale',
+        preprocessing.map((step) => 1 / step.scale),
+      ),
+    ],
+  });
+}
+
+function addOneHot(
+  graph: GraphBuilder,
+  feature: CategoricalFeature,
+  input: string,
+  index: number,
+  squeezeAxes: string,
+): string {
+  const encoded = graph.addNode1({
+    opType: 'OneHotEncoder',
+    domain: ML_DOMAIN,
+    inputs: [input],
+    outputs: [`one_hot_${index}`],
+    attributes: [stringsAttr('cats_strings', feature.categories), intAttr('zeros', 1)],
+  });
+  // OneHotEncoder appends the category axis: [N, 1] becomes [N, 1, C]; drop the middle axis.
+  return graph.addNode1({
+    opType: 'Squeeze',
+    inputs: [encoded, squeezeAxes],
+    outputs: [`one_hot_matrix_${index}`],
+  });
+}
+
+function validateLinear(model: LinearModel, width: number, designWidth: number): void {
+  if (width === 0 || model.weights.length !== width || model.intercepts.length !== width) {
+    throw new Error(
+      `Linear ${model.task} model has ${model.weights.length} weight rows and ${model.intercepts.length} intercepts; expected ${width || 'at least 1'} of each`,
+    );
+  }
+  model.weights.forEach((row, output) => {
+    if (row.length !== designWidth) {
+      throw new Error(
+        `Linear model weight row ${output} has ${row.length} weights; its features expand to ${designWidth}`,
+      );
+    }
+  });
+  if (designWidth === 0)
+    throw new Error('Linear model has no design columns (no numeric feature or category)');
+}
