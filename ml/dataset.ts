@@ -64,47 +64,90 @@ export function encodeFeatures(table: Table, features: readonly Feature[]): Enco
 /**
  * Prepares a training set: features described from this table, the target as numbers or class ids.
  *
- * @throws when the target is missing in a row (name the row so the data can be fixed)
+ * @throws when the target is missing in a row (naming the row so the data can be fixed)
  */
 export function prepareTrainingData(
   table: Table,
   options: { target: string; features: readonly string[]; task: TaskKind },
 ): TrainingData {
-  const features = describeFeatures(table, options.features);
-  const encoded = encodeFeatures(table, features);
-  const column = table.column(options.target);
+  const encoded = encodeFeatures(table, describeFeatures(table, options.features));
+  return { ...encoded, ...encodeTarget(table, options.target, options.task) };
+}
+
+/**
+ * Encodes another table (validation, test, a new batch) exactly like a training set: the same
+ * features and categories, the same class ids.
+ *
+ * @throws when a row holds a class the training set did not have
+ */
+export function prepareDataLike(table: Table, reference: TrainingData, target: string): TrainingData {
+  const encoded = encodeFeatures(table, reference.features);
+  return { ...encoded, ...encodeTarget(table, target, reference.task, reference.classLabels) };
+}
+
+function encodeTarget(
+  table: Table,
+  name: string,
+  task: TaskKind,
+  knownLabels?: readonly string[],
+): { task: TaskKind; target: Float64Array; classLabels?: string[] } {
+  const column = table.column(name);
   const target = new Float64Array(table.rowCount);
-  let classLabels: string[] | undefined;
-  if (options.task === 'regression') {
-    if (column.kind !== 'numeric')
-      throw new Error(`Target "${options.target}" must be numeric for regression`);
+  if (task === 'regression') {
+    if (column.kind !== 'numeric') throw new Error(`Target "${name}" must be numeric for regression`);
     target.set(column.values);
+    throwOnMissingTarget(target, name);
+    return { task, target };
+  }
+  // Class ids follow sorted labels (numerically for numeric labels: 0/1, 1/2/3), unless given.
+  const labelOf: (row: number) => string | undefined =
+    column.kind === 'numeric'
+      ? (row) => {
+          const value = column.values[row] as number;
+          return Number.isNaN(value) ? undefined : String(value);
+        }
+      : (row) => {
+          const code = column.codes[row] as number;
+          return code === MISSING_CODE ? undefined : column.dictionary[code];
+        };
+  let classLabels: string[];
+  if (knownLabels) {
+    classLabels = [...knownLabels];
   } else if (column.kind === 'numeric') {
-    // Numeric class labels (0/1, 1/2/3) are sorted numerically so class ids follow the numbers.
-    const distinct = [...new Set(Array.from(column.values).filter((value) => !Number.isNaN(value)))].sort(
-      (a, b) => a - b,
-    );
-    classLabels = distinct.map(String);
-    const id = new Map(distinct.map((value, index) => [value, index]));
-    column.values.forEach((value, row) => (target[row] = id.get(value) ?? Number.NaN));
+    const distinct = new Set(Array.from(column.values).filter((value) => !Number.isNaN(value)));
+    classLabels = [...distinct].sort((a, b) => a - b).map(String);
   } else {
     classLabels = [...column.dictionary].sort();
-    const id = new Map(classLabels.map((label, index) => [label, index]));
-    const translate = column.dictionary.map((label) => id.get(label) as number);
-    column.codes.forEach(
-      (code, row) => (target[row] = code === MISSING_CODE ? Number.NaN : (translate[code] as number)),
+  }
+  const id = new Map(classLabels.map((label, index) => [label, index]));
+  for (let row = 0; row < table.rowCount; row++) {
+    const label = labelOf(row);
+    if (label === undefined) {
+      target[row] = Number.NaN;
+      continue;
+    }
+    const classId = id.get(label);
+    if (classId === undefined) {
+      throw new Error(
+        `Target "${name}" holds class "${label}" in row ${row + 1}, which the training data did not have (${classLabels.join(', ')})`,
+      );
+    }
+    target[row] = classId;
+  }
+  throwOnMissingTarget(target, name);
+  if (task === 'binary' && classLabels.length !== 2) {
+    throw new Error(
+      `Target "${name}" has ${classLabels.length} classes (${classLabels.slice(0, 5).join(', ')}); binary needs exactly 2`,
     );
   }
+  return { task, target, classLabels };
+}
+
+function throwOnMissingTarget(target: Float64Array, name: string): void {
   const missing = target.findIndex((value) => Number.isNaN(value));
   if (missing >= 0) {
     throw new Error(
-      `Target "${options.target}" is missing in row ${missing + 1}: drop or fill such rows before training`,
+      `Target "${name}" is missing in row ${missing + 1}: drop or fill such rows before training`,
     );
   }
-  if (classLabels && options.task === 'binary' && classLabels.length !== 2) {
-    throw new Error(
-      `Target "${options.target}" has ${classLabels.length} classes (${classLabels.slice(0, 5).join(', ')}); binary needs exactly 2`,
-    );
-  }
-  return { ...encoded, task: options.task, target, ...(classLabels ? { classLabels } : {}) };
 }
