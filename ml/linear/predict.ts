@@ -70,7 +70,8 @@ export function predictLinearRaw(model: LinearModel, encoded: EncodedFeatures): 
         const weight = model.weights[o]?.[offset] ?? 0;
         if (weight === 0) continue;
         for (let row = 0; row < n; row++) {
-          const x = column[row] as number;
+          // The deployed ONNX graph takes float32 inputs: round the same way so both agree.
+          const x = Math.fround(column[row] as number);
           const z = ((Number.isNaN(x) ? imputeValue : x) - mean) / scale;
           scores[row * outputs + o] = (scores[row * outputs + o] as number) + weight * z;
         }

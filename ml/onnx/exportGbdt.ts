@@ -10,7 +10,10 @@ import {
   ML_DOMAIN,
   float32AtLeast,
   floatAttr,
+  DOUBLE,
   floatsAttr,
+  doubleTensor,
+  tensorAttr,
   intAttr,
   intsAttr,
   stringAttr,
@@ -47,10 +50,19 @@ export function addGbdtScores(
     outputs: ['tree_features'],
     attributes: [intAttr('axis', 1)],
   });
+  // onnxruntime's float kernel keeps thresholds and sums in float32, which drifts by ~1e-5 over
+  // hundreds of trees; on doubles it sums in float64 like the TypeScript model. Float32 inputs are
+  // exact as doubles, so routing does not change.
+  const doubles = graph.addNode1({
+    opType: 'Cast',
+    inputs: [matrix],
+    outputs: ['tree_features_f64'],
+    attributes: [intAttr('to', DOUBLE)],
+  });
   return graph.addNode1({
     opType: 'TreeEnsembleRegressor',
     domain: ML_DOMAIN,
-    inputs: [matrix],
+    inputs: [doubles],
     ...(scoreName === undefined ? { outputs: ['raw_scores'] } : { exactOutputs: [scoreName] }),
     attributes: ensembleAttributes(model, width),
   });
@@ -142,7 +154,7 @@ function ensembleAttributes(model: GbdtModel, width: number): Attribute[] {
   });
   return [
     stringAttr('aggregate_function', 'SUM'),
-    floatsAttr('base_values', model.baseScore.slice(0, width)),
+    tensorAttr('base_values_as_tensor', doubleTensor('', [width], model.baseScore.slice(0, width))),
     intAttr('n_targets', width),
     intsAttr('nodes_falsenodeids', nodes.falseIds),
     intsAttr('nodes_featureids', nodes.featureIds),
@@ -151,12 +163,12 @@ function ensembleAttributes(model: GbdtModel, width: number): Attribute[] {
     intsAttr('nodes_nodeids', nodes.nodeIds),
     intsAttr('nodes_treeids', nodes.treeIds),
     intsAttr('nodes_truenodeids', nodes.trueIds),
-    floatsAttr('nodes_values', nodes.values),
+    tensorAttr('nodes_values_as_tensor', doubleTensor('', [nodes.values.length], nodes.values)),
     stringAttr('post_transform', 'NONE'),
     intsAttr('target_ids', targets.ids),
     intsAttr('target_nodeids', targets.nodeIds),
     intsAttr('target_treeids', targets.treeIds),
-    floatsAttr('target_weights', targets.weights),
+    tensorAttr('target_weights_as_tensor', doubleTensor('', [targets.weights.length], targets.weights)),
   ];
 }
 

@@ -1,16 +1,18 @@
 /**
- * Linear models as ONNX: numeric columns are concatenated, imputed (Imputer) and standardised (Scaler)
- * as one block; each categorical column is one-hot encoded (OneHotEncoder with zeros=1, so unseen and
- * missing categories give an all-zero row); then MatMul + Add with the weights.
+ * Linear models as ONNX: numeric columns are concatenated, cast to double, imputed (Where + IsNaN)
+ * and standardised (Sub, Div) as one block; each categorical column is one-hot encoded (OneHotEncoder
+ * with zeros=1, so unseen and missing categories give an all-zero row); then MatMul + Add with the
+ * weights, all in float64, and the scores cast back to float. Float32 arithmetic would lose ~1e-5 of
+ * a small prediction to cancellation between large terms; the TypeScript model computes in float64.
  * The design matrix in the graph holds the numeric block first, so the weight rows are permuted to match.
  */
 import type { CategoricalFeature, LinearModel } from '../model';
 import {
+  DOUBLE,
+  FLOAT,
   type GraphBuilder,
   ML_DOMAIN,
-  floatAttr,
-  floatTensor,
-  floatsAttr,
+  doubleTensor,
   int64Tensor,
   intAttr,
   stringsAttr,
@@ -77,19 +79,25 @@ export function addLinearScores(
       matrix.push(model.weights[output]?.[designIndex] as number);
     }
   }
-  const weights = graph.addInitializer('weights', (name) => floatTensor(name, [designWidth, width], matrix));
+  const weights = graph.addInitializer('weights', (name) => doubleTensor(name, [designWidth, width], matrix));
   const intercepts = graph.addInitializer('intercepts', (name) =>
-    floatTensor(name, [width], model.intercepts.slice(0, width)),
+    doubleTensor(name, [width], model.intercepts.slice(0, width)),
   );
   const product = graph.addNode1({
     opType: 'MatMul',
     inputs: [design, weights],
     outputs: ['linear_product'],
   });
-  return graph.addNode1({
+  const scores = graph.addNode1({
     opType: 'Add',
     inputs: [product, intercepts],
+    outputs: ['linear_scores_f64'],
+  });
+  return graph.addNode1({
+    opType: 'Cast',
+    inputs: [scores],
     ...(scoreName === undefined ? { outputs: ['raw_scores'] } : { exactOutputs: [scoreName] }),
+    attributes: [intAttr('to', FLOAT)],
   });
 }
 
@@ -114,34 +122,49 @@ function addNumericBlock(
           outputs: ['numeric_raw'],
           attributes: [intAttr('axis', 1)],
         });
-  const imputed = graph.addNode1({
-    opType: 'Imputer',
-    domain: ML_DOMAIN,
+  const doubles = graph.addNode1({
+    opType: 'Cast',
     inputs: [raw],
-    outputs: ['numeric_imputed'],
-    attributes: [
-      floatsAttr(
-        'imputed_value_floats',
+    outputs: ['numeric_f64'],
+    attributes: [intAttr('to', DOUBLE)],
+  });
+  const width = preprocessing.length;
+  const constant = (hint: string, values: number[]) =>
+    graph.addInitializer(hint, (name) => doubleTensor(name, [width], values));
+  const missing = graph.addNode1({ opType: 'IsNaN', inputs: [doubles], outputs: ['numeric_missing'] });
+  const imputed = graph.addNode1({
+    opType: 'Where',
+    inputs: [
+      missing,
+      constant(
+        'impute_values',
         preprocessing.map((step) => step.imputeValue),
       ),
-      floatAttr('replaced_value_float', Number.NaN),
+      doubles,
     ],
+    outputs: ['numeric_imputed'],
   });
-  return graph.addNode1({
-    opType: 'Scaler',
-    domain: ML_DOMAIN,
-    inputs: [imputed],
-    outputs: ['numeric_scaled'],
-    attributes: [
-      floatsAttr(
-        'offset',
+  const centred = graph.addNode1({
+    opType: 'Sub',
+    inputs: [
+      imputed,
+      constant(
+        'means',
         preprocessing.map((step) => step.mean),
       ),
-      floatsAttr(
-        'scale',
-        preprocessing.map((step) => 1 / step.scale),
+    ],
+    outputs: ['numeric_centred'],
+  });
+  return graph.addNode1({
+    opType: 'Div',
+    inputs: [
+      centred,
+      constant(
+        'scales',
+        preprocessing.map((step) => step.scale),
       ),
     ],
+    outputs: ['numeric_scaled'],
   });
 }
 
@@ -160,10 +183,16 @@ function addOneHot(
     attributes: [stringsAttr('cats_strings', feature.categories), intAttr('zeros', 1)],
   });
   // OneHotEncoder appends the category axis: [N, 1] becomes [N, 1, C]; drop the middle axis.
-  return graph.addNode1({
+  const matrix = graph.addNode1({
     opType: 'Squeeze',
     inputs: [encoded, squeezeAxes],
     outputs: [`one_hot_matrix_${index}`],
+  });
+  return graph.addNode1({
+    opType: 'Cast',
+    inputs: [matrix],
+    outputs: [`one_hot_f64_${index}`],
+    attributes: [intAttr('to', DOUBLE)],
   });
 }
 

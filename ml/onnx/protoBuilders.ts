@@ -19,7 +19,8 @@ export const ML_DOMAIN = 'ai.onnx.ml';
 export const FLOAT = onnx.TensorProto.DataType.FLOAT;
 export const STRING = onnx.TensorProto.DataType.STRING;
 export const INT64 = onnx.TensorProto.DataType.INT64;
-export type ElemType = typeof FLOAT | typeof STRING | typeof INT64;
+export const DOUBLE = onnx.TensorProto.DataType.DOUBLE;
+export type ElemType = typeof FLOAT | typeof STRING | typeof INT64 | typeof DOUBLE;
 
 const AttributeType = onnx.AttributeProto.AttributeType;
 const utf8 = new TextEncoder();
@@ -67,6 +68,17 @@ export function stringsAttr(name: string, values: readonly string[]): Attribute 
 export function floatTensor(name: string, dims: readonly number[], values: readonly number[]): TensorProto {
   checkSize(name, dims, values.length);
   return onnx.TensorProto.create({ name, dims: [...dims], dataType: FLOAT, floatData: [...values] });
+}
+
+/** A float64 tensor of the given shape, row-major. */
+export function doubleTensor(name: string, dims: readonly number[], values: readonly number[]): TensorProto {
+  checkSize(name, dims, values.length);
+  return onnx.TensorProto.create({ name, dims: [...dims], dataType: DOUBLE, doubleData: [...values] });
+}
+
+/** A TENSOR attribute, e.g. the `*_as_tensor` double-precision attributes of the tree ensembles. */
+export function tensorAttr(name: string, tensor: TensorProto): Attribute {
+  return onnx.AttributeProto.create({ name, type: AttributeType.TENSOR, t: tensor });
 }
 
 /** An int64 tensor of the given shape, row-major. */

@@ -340,19 +340,26 @@ describe('exportOnnx + OnnxScorer', () => {
       'ai.onnx.ml:LabelEncoder',
       'ai.onnx.ml:LabelEncoder',
       'Concat',
+      'Cast',
       'ai.onnx.ml:TreeEnsembleRegressor',
     ];
     const linearOps = [
       'Concat',
-      'ai.onnx.ml:Imputer',
-      'ai.onnx.ml:Scaler',
+      'Cast',
+      'IsNaN',
+      'Where',
+      'Sub',
+      'Div',
       'ai.onnx.ml:OneHotEncoder',
       'Squeeze',
+      'Cast',
       'ai.onnx.ml:OneHotEncoder',
       'Squeeze',
+      'Cast',
       'Concat',
       'MatMul',
       'Add',
+      'Cast',
     ];
     const binary = ['Sigmoid', 'Neg', 'Sigmoid', 'Concat'];
     expect(opsOf(exportOnnx(regressionGbdt))).toEqual(trees);
