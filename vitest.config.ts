@@ -16,7 +16,11 @@ export default defineConfig({
       {
         extends: true,
         // One stack for the whole run, started here unless one is already up.
-        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], globalSetup: ['test/globalSetup.ts'] },
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/globalSetup.ts'],
+        },
       },
     ],
   },

@@ -1,0 +1,461 @@
+/**
+ * Grows one regression tree on binned data from gradients and hessians: leaf-wise (best gain first)
+ * or depth-wise, with histogram subtraction (build the smaller child, subtract it from the parent
+ * for the larger) and stable in-place partitions of a row index buffer. Buffers live as long as the
+ * grower, so growing a tree allocates nothing per row.
+ */
+import { allocate, canSplitOn, type BinnedData } from './binning';
+import { JOB, JOB_VALUES, RESULT_SIZE, binStride, runHistogramJob, type HistogramBuffers } from './histogram';
+import { HistogramWorkers } from './parallel';
+import { fillIdentity, gather, partitionRows, sum } from './rows';
+import { mergeSplits, type Split, type SplitParams } from './split';
+
+export interface GrowParams extends SplitParams {
+  maxLeaves: number;
+  maxDepth: number;
+  growth: 'leafwise' | 'depthwise';
+}
+
+/** A leaf of a grown tree: its rows are `rows[start..start+count)` of the grower's row buffer. */
+export interface GrownLeaf {
+  node: number;
+  start: number;
+  count: number;
+  grad: number;
+  hess: number;
+}
+
+/** A tree in bin space (split bins, not thresholds); node 0 is the root, leaves have feature -1. */
+export interface GrownTree {
+  feature: number[];
+  bin: number[];
+  missingLeft: boolean[];
+  left: number[];
+  right: number[];
+  gain: number[];
+  leaves: GrownLeaf[];
+}
+
+interface OpenLeaf extends GrownLeaf {
+  depth: number;
+  /** Histogram slot, or -1 when the leaf has none (cannot split, or evicted). */
+  slot: number;
+  split: Split | null;
+}
+
+/** Internal trade-offs of the grower (they change speed, never the model). */
+export interface GrowerTuning {
+  /**
+   * Nodes with fewer rows build their histograms on the calling thread alone: waking workers costs more.
+   * @default 4096
+   */
+  parallelMinRows: number;
+  /**
+   * Leaves with fewer rows are partitioned on the calling thread alone: a partition does little work
+   * per row, and merging the threads' chunks costs a copy.
+   * @default 16384
+   */
+  parallelPartitionMinRows: number;
+  /**
+   * Histogram memory before leaves' histograms are evicted (and rebuilt when needed).
+   * @default 512 MiB
+   */
+  histogramBudgetBytes: number;
+  /**
+   * Up to this many training rows, nodes gather their gradients before building histograms; above,
+   * partitions move the gradients along with the rows (a gather would cost a cache miss per row).
+   * @default 131072
+   */
+  gatherMaxRows: number;
+}
+
+const DEFAULT_TUNING: GrowerTuning = {
+  parallelMinRows: 4096,
+  parallelPartitionMinRows: 16_384,
+  histogramBudgetBytes: 512 * 1024 * 1024,
+  gatherMaxRows: 131_072,
+};
+
+/**
+ * Grows trees one after the other over the same binned data, reusing its buffers (and worker
+ * threads, when asked for more than one thread). Call `close()` when done to stop the workers.
+ */
+export class TreeGrower {
+  /** Row index buffer: the caller's sample is copied here and partitioned leaf by leaf. */
+  readonly rows: Uint32Array;
+  private readonly scratch: Uint32Array;
+  private readonly gradScratch: Float64Array;
+  private readonly hessScratch: Float64Array;
+  private readonly buffers: HistogramBuffers;
+  private readonly stride: number;
+  private readonly slotSize: number;
+  private readonly slotCount: number;
+  private readonly freeSlots: number[] = [];
+  /** This thread's scratch for histogram building. */
+  private readonly histogramScratch: Float64Array;
+  private workers: HistogramWorkers | null = null;
+  private open: OpenLeaf[] = [];
+  private tree: GrownTree = emptyTree();
+  private listLength = 0;
+  /** The current tree's gradients and hessians, by row. */
+  private grad: Float64Array = new Float64Array(0);
+  private hess: Float64Array = new Float64Array(0);
+  /**
+   * Whether partitions move the gradients along with the rows (large data: gathering a node's
+   * gradients would be a cache miss per row), or nodes gather them before their histograms are
+   * built (small data: cheaper than moving them at every split).
+   */
+  private readonly moveGradients: boolean;
+  private readonly tuning: GrowerTuning;
+
+  /**
+   * @param unitHessian every hessian is 1 (squared and absolute error): hessians are never read
+   * @param threads total threads for histograms (>1 starts worker threads; needs `binned` in shared memory)
+   * @param tuning speed trade-offs (see GrowerTuning)
+   */
+  constructor(
+    private readonly binned: BinnedData,
+    private readonly params: GrowParams,
+    private readonly unitHessian: boolean,
+    threads: number,
+    tuning: Partial<GrowerTuning> = {},
+  ) {
+    this.tuning = { ...DEFAULT_TUNING, ...tuning };
+    const n = binned.rowCount;
+    const shared = threads > 1;
+    this.stride = binStride(unitHessian);
+    this.slotSize = binned.totalBins * this.stride;
+    const depthLeaves = params.maxDepth >= 0 ? 2 ** Math.min(params.maxDepth, 30) : Infinity;
+    const needed = Math.min(params.maxLeaves, depthLeaves, Math.floor(n / params.minSamplesLeaf)) + 1;
+    const affordable = Math.floor(this.tuning.histogramBudgetBytes / (this.slotSize * 8));
+    this.slotCount = Math.max(3, Math.min(needed, affordable));
+    const f64 = (length: number) => new Float64Array(allocate(length * 8, shared));
+    const i32 = (length: number) => new Int32Array(allocate(length * 4, shared));
+    this.rows = new Uint32Array(allocate(n * 4, shared));
+    this.scratch = new Uint32Array(n);
+    this.gradScratch = new Float64Array(n);
+    this.hessScratch = new Float64Array(unitHessian ? 0 : n);
+    this.buffers = {
+      bins: binned.bins,
+      rowCount: n,
+      rows: this.rows,
+      grad: f64(n),
+      hess: f64(unitHessian ? 0 : n),
+      hist: f64(this.slotCount * this.slotSize),
+      featureList: i32(binned.features.length),
+      binOffset: i32(binned.binOffset.length),
+      missingBins: i32(binned.features.length),
+      job: i32(JOB.size),
+      jobValues: f64(JOB_VALUES.size),
+      results: f64(threads * 2 * RESULT_SIZE),
+      scratchLength: 4 * this.stride * widestFeature(binned),
+      partitionChunk: Math.ceil(n / threads) + 1,
+    };
+    const { binOffset, missingBins, jobValues } = this.buffers;
+    binOffset.set(binned.binOffset);
+    binned.features.forEach((binning, f) => (missingBins[f] = binning.missingBin));
+    jobValues[JOB_VALUES.l2] = params.l2;
+    jobValues[JOB_VALUES.minSamplesLeaf] = params.minSamplesLeaf;
+    jobValues[JOB_VALUES.minHessianLeaf] = params.minHessianLeaf;
+    jobValues[JOB_VALUES.minGain] = params.minGain;
+    this.histogramScratch = new Float64Array(this.buffers.scratchLength);
+    this.moveGradients = n > this.tuning.gatherMaxRows;
+    this.buffers.job[JOB.partitionMovesGradients] = this.moveGradients ? 1 : 0;
+    if (shared) this.workers = HistogramWorkers.start(threads - 1, this.buffers);
+  }
+
+  /** Threads actually building histograms (1 when worker threads were not wanted or did not start). */
+  get threadCount(): number {
+    return this.workers?.threadCount ?? 1;
+  }
+
+  /** Stops the worker threads. */
+  close(): void {
+    this.workers?.close();
+    this.workers = null;
+  }
+
+  /**
+   * Grows a tree from the rows' gradients and hessians (`hess` unused for unit hessians) on the rows
+   * `sample` (all rows when null) using features `features` (ascending).
+   */
+  grow(
+    grad: Float64Array,
+    hess: Float64Array,
+    sample: Uint32Array | null,
+    features: readonly number[],
+  ): GrownTree {
+    const n = this.binned.rowCount;
+    const count = sample ? sample.length : n;
+    const b = this.buffers;
+    this.grad = grad;
+    this.hess = hess;
+    // A node's gradients sit beside its rows, in b.grad[start..start+count).
+    if (sample) {
+      this.rows.set(sample);
+      gather(this.rows, 0, count, grad, b.grad);
+      if (!this.unitHessian) gather(this.rows, 0, count, hess, b.hess);
+    } else {
+      fillIdentity(this.rows, n);
+      b.grad.set(grad);
+      if (!this.unitHessian) b.hess.set(hess);
+    }
+    this.listLength = 0;
+    for (const feature of features) {
+      // A constant feature without missing rows cannot split: skip its histograms.
+      const binning = this.binned.features[feature];
+      if (binning && canSplitOn(binning)) this.buffers.featureList[this.listLength++] = feature;
+    }
+    this.freeSlots.length = 0;
+    for (let slot = this.slotCount - 1; slot >= 0; slot--) this.freeSlots.push(slot);
+    this.tree = emptyTree();
+    this.open = [];
+
+    const root: OpenLeaf = {
+      node: this.addNode(),
+      start: 0,
+      count,
+      grad: sum(b.grad, count),
+      hess: this.unitHessian ? count : sum(b.hess, count),
+      depth: 0,
+      slot: -1,
+      split: null,
+    };
+    if (this.canSplit(root)) {
+      root.slot = this.takeSlot();
+      this.runJob(root, -1, root, null);
+    }
+    this.open.push(root);
+
+    while (this.open.length < this.params.maxLeaves) {
+      const index = this.pickLeaf();
+      if (index < 0) break;
+      const leaf = this.open[index] as OpenLeaf;
+      this.open.splice(index, 1);
+      this.open.push(...this.splitLeaf(leaf));
+    }
+    for (const leaf of this.open) {
+      const { node, start, count, grad, hess } = leaf;
+      this.tree.leaves.push({ node, start, count, grad, hess });
+    }
+    this.tree.leaves.sort((a, b) => a.node - b.node);
+    return this.tree;
+  }
+
+  private addNode(): number {
+    const tree = this.tree;
+    tree.feature.push(-1);
+    tree.bin.push(0);
+    tree.missingLeft.push(false);
+    tree.left.push(-1);
+    tree.right.push(-1);
+    tree.gain.push(0);
+    return tree.feature.length - 1;
+  }
+
+  private canSplit(leaf: OpenLeaf): boolean {
+    const { minSamplesLeaf, minHessianLeaf, maxDepth } = this.params;
+    return (
+      this.listLength > 0 &&
+      leaf.count >= 2 * minSamplesLeaf &&
+      leaf.hess >= 2 * minHessianLeaf &&
+      (maxDepth < 0 || leaf.depth < maxDepth)
+    );
+  }
+
+  /** Next leaf to split: best gain (leaf-wise) or shallowest (depth-wise); ties go to the older node. */
+  private pickLeaf(): number {
+    const leafwise = this.params.growth === 'leafwise';
+    let best: OpenLeaf | undefined;
+    let bestIndex = -1;
+    this.open.forEach((leaf, i) => {
+      if (!leaf.split) return;
+      const better =
+        !best?.split ||
+        (leafwise
+          ? leaf.split.gain > best.split.gain ||
+            (leaf.split.gain === best.split.gain && leaf.node < best.node)
+          : leaf.depth < best.depth || (leaf.depth === best.depth && leaf.node < best.node));
+      if (better) {
+        best = leaf;
+        bestIndex = i;
+      }
+    });
+    return bestIndex;
+  }
+
+  /**
+   * One histogram job: build `build`'s histogram in its slot, subtract it from slot `subtractFrom`
+   * (unless -1), which becomes the sibling's, then search the leaves `first` and `second` (with
+   * histograms) for their best splits. Large nodes run on all threads.
+   */
+  private runJob(
+    build: OpenLeaf,
+    subtractFrom: number,
+    first: OpenLeaf | null,
+    second: OpenLeaf | null,
+  ): void {
+    const b = this.buffers;
+    const { job, jobValues } = b;
+    const { start, count } = build;
+    if (!this.moveGradients && build.node !== 0) {
+      gather(this.rows, start, count, this.grad, b.grad);
+      if (!this.unitHessian) gather(this.rows, start, count, this.hess, b.hess);
+    }
+    job[JOB.stride] = this.stride;
+    job[JOB.buildStart] = start;
+    job[JOB.buildCount] = count;
+    job[JOB.buildBase] = build.slot * this.slotSize;
+    job[JOB.subtractParent] = subtractFrom * this.slotSize;
+    job[JOB.subtractChild] = subtractFrom >= 0 ? build.slot * this.slotSize : -1;
+    [first, second].forEach((leaf, search) => {
+      job[JOB.find + search] = leaf ? leaf.slot * this.slotSize : -1;
+      jobValues[JOB_VALUES.sums + 3 * search] = leaf?.grad ?? 0;
+      jobValues[JOB_VALUES.sums + 3 * search + 1] = leaf?.hess ?? 0;
+      jobValues[JOB_VALUES.sums + 3 * search + 2] = leaf?.count ?? 0;
+    });
+    let threads = 1;
+    if (this.workers && count >= this.tuning.parallelMinRows) {
+      this.workers.run(this.listLength, b);
+      threads = this.workers.threadCount;
+    } else {
+      runHistogramJob(b, 0, this.listLength, this.histogramScratch, 0);
+    }
+    [first, second].forEach((leaf, search) => {
+      if (!leaf) return;
+      leaf.split = mergeSplits(b.results, threads, search, leaf);
+      // A leaf that cannot split will never need its histogram again.
+      if (!leaf.split) this.releaseSlot(leaf);
+    });
+  }
+
+  private splitLeaf(leaf: OpenLeaf): [OpenLeaf, OpenLeaf] {
+    const split = leaf.split as Split;
+    const leftCount = this.partition(leaf, split);
+    if (leftCount !== split.leftCount)
+      throw new Error('GBDT internal error: partition disagrees with histogram');
+    const tree = this.tree;
+    const leftNode = this.addNode();
+    const rightNode = this.addNode();
+    tree.feature[leaf.node] = split.feature;
+    tree.bin[leaf.node] = split.bin;
+    tree.missingLeft[leaf.node] = split.missingLeft;
+    tree.left[leaf.node] = leftNode;
+    tree.right[leaf.node] = rightNode;
+    tree.gain[leaf.node] = split.gain;
+    const depth = leaf.depth + 1;
+    const left: OpenLeaf = {
+      node: leftNode,
+      start: leaf.start,
+      count: leftCount,
+      grad: split.leftGrad,
+      hess: split.leftHess,
+      depth,
+      slot: -1,
+      split: null,
+    };
+    const right: OpenLeaf = {
+      node: rightNode,
+      start: leaf.start + leftCount,
+      count: split.rightCount,
+      grad: split.rightGrad,
+      hess: split.rightHess,
+      depth,
+      slot: -1,
+      split: null,
+    };
+    const [small, large] = left.count <= right.count ? [left, right] : [right, left];
+    const smallSplits = this.canSplit(small);
+    const largeSplits = this.canSplit(large);
+    if (leaf.slot >= 0 && largeSplits) {
+      // Build the smaller child; the parent's slot becomes the larger child's by subtraction.
+      small.slot = this.takeSlot();
+      large.slot = leaf.slot;
+      this.runJob(small, large.slot, smallSplits ? small : null, large);
+      if (small.slot >= 0 && !smallSplits) this.releaseSlot(small);
+    } else {
+      // No parent histogram to subtract from (evicted), or only the smaller child can split.
+      if (leaf.slot >= 0) this.releaseSlot(leaf);
+      for (const [node, splits] of [
+        [small, smallSplits],
+        [large, largeSplits],
+      ] as const) {
+        if (!splits) continue;
+        node.slot = this.takeSlot();
+        this.runJob(node, -1, node, null);
+      }
+    }
+    return [left, right];
+  }
+
+  /** Partitions the leaf's rows by its split (on all threads for large leaves); returns how many go left. */
+  private partition(leaf: OpenLeaf, split: Split): number {
+    const column = split.feature * this.binned.rowCount;
+    const missingBin = (this.binned.features[split.feature] as { missingBin: number }).missingBin;
+    const missingLeft = split.missingLeft ? 1 : 0;
+    const b = this.buffers;
+    if (this.workers && leaf.count >= this.tuning.parallelPartitionMinRows) {
+      b.job[JOB.partitionColumn] = column;
+      b.job[JOB.partitionBin] = split.bin;
+      b.job[JOB.partitionMissingBin] = missingBin;
+      b.job[JOB.partitionMissingLeft] = missingLeft;
+      return this.workers.partition(
+        leaf.start,
+        leaf.count,
+        b,
+        this.scratch,
+        this.gradScratch,
+        this.hessScratch,
+      );
+    }
+    const grad = this.moveGradients ? b.grad : null;
+    const hess = this.moveGradients && !this.unitHessian ? b.hess : null;
+    return partitionRows(
+      this.rows,
+      this.scratch,
+      grad,
+      this.gradScratch,
+      hess,
+      this.hessScratch,
+      b.bins,
+      column,
+      leaf.start,
+      leaf.count,
+      split.bin,
+      missingBin,
+      missingLeft,
+    );
+  }
+
+  private takeSlot(): number {
+    const slot = this.freeSlots.pop();
+    if (slot !== undefined) return slot;
+    // Out of histogram memory: drop the histogram of the open leaf with the fewest rows. Its split
+    // is known already; if it is split later its children are built directly instead of subtracted.
+    let victim: OpenLeaf | undefined;
+    for (const leaf of this.open) {
+      if (leaf.slot >= 0 && (!victim || leaf.count < victim.count)) victim = leaf;
+    }
+    if (!victim) throw new Error('GBDT internal error: no histogram slot to reuse');
+    const reused = victim.slot;
+    victim.slot = -1;
+    return reused;
+  }
+
+  private releaseSlot(leaf: OpenLeaf): void {
+    this.freeSlots.push(leaf.slot);
+    leaf.slot = -1;
+  }
+}
+
+function widestFeature(binned: BinnedData): number {
+  let widest = 0;
+  for (let f = 0; f + 1 < binned.binOffset.length; f++) {
+    widest = Math.max(widest, (binned.binOffset[f + 1] as number) - (binned.binOffset[f] as number));
+  }
+  return widest;
+}
+
+function emptyTree(): GrownTree {
+  return { feature: [], bin: [], missingLeft: [], left: [], right: [], gain: [], leaves: [] };
+}

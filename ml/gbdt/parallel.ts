@@ -1,0 +1,243 @@
+/**
+ * Histogram jobs on several threads. Training stays synchronous: worker threads share the binned
+ * data, the node's rows and gradients, the histogram pool and the job through SharedArrayBuffers;
+ * the main thread hands each of them a slice of the features, runs its own slice, then blocks on
+ * Atomics.wait until they are done. Every feature's histogram is computed by exactly one thread in
+ * the same order and split results are merged in feature order, so the model does not depend on the
+ * thread count.
+ */
+import { Worker } from 'node:worker_threads';
+import {
+  JOB,
+  RESULT_SIZE,
+  accumulateHistograms,
+  findBestSplits,
+  runHistogramJob,
+  subtractHistograms,
+  type HistogramBuffers,
+} from './histogram';
+import { partitionRows } from './rows';
+
+// Layout of each worker's control block (Int32 slots).
+const SEQ = 0; // bumped by the main thread to post a job
+const DONE = 1; // set to the job's SEQ by the worker when finished
+const READY = 2; // 1 once the worker runs
+const COMMAND = 3; // 0 = run the histogram job, 1 = stop, 2 = partition rows
+const LIST_START = 4;
+const LIST_END = 5;
+const STATUS = 6; // 1 = ok, 2 = the job threw
+const PART_START = 7;
+const PART_COUNT = 8;
+const PART_LEFT = 9; // the worker's answer: rows of its chunk going left
+const CONTROL_SLOTS = 10;
+
+/** How long to wait for a worker thread to start before training on one thread instead. */
+const STARTUP_TIMEOUT_MS = 10_000;
+
+function workerSource(): string {
+  // The kernels' own compiled source: no second copy of the hot loops to keep in sync.
+  return `
+const { workerData } = require('node:worker_threads');
+const accumulateHistograms = (${accumulateHistograms.toString()});
+const subtractHistograms = (${subtractHistograms.toString()});
+const findBestSplits = (${findBestSplits.toString()});
+const runHistogramJob = (${runHistogramJob.toString()});
+const partitionRows = (${partitionRows.toString()});
+const d = workerData;
+const c = d.control;
+const scratch = new Float64Array(d.scratchLength);
+const rowScratch = new Uint32Array(d.partitionChunk);
+const gradScratch = new Float64Array(d.partitionChunk);
+const hessScratch = new Float64Array(d.hess.length > 0 ? d.partitionChunk : 0);
+Atomics.store(c, ${READY}, 1);
+Atomics.notify(c, ${READY});
+let seen = 0;
+for (;;) {
+  Atomics.wait(c, ${SEQ}, seen);
+  const seq = Atomics.load(c, ${SEQ});
+  if (seq === seen) continue;
+  seen = seq;
+  if (c[${COMMAND}] === 1) break;
+  let status = 1;
+  try {
+    if (c[${COMMAND}] === 2) {
+      const j = d.job;
+      const moves = j[${JOB.partitionMovesGradients}] === 1;
+      c[${PART_LEFT}] = partitionRows(d.rows, rowScratch, moves ? d.grad : null, gradScratch,
+        moves && d.hess.length > 0 ? d.hess : null, hessScratch, d.bins, j[${JOB.partitionColumn}], c[${PART_START}], c[${PART_COUNT}], j[${JOB.partitionBin}],
+        j[${JOB.partitionMissingBin}], j[${JOB.partitionMissingLeft}]);
+    } else {
+      runHistogramJob(d, c[${LIST_START}], c[${LIST_END}], scratch, d.thread * 2 * ${RESULT_SIZE});
+    }
+  } catch {
+    status = 2;
+  }
+  c[${STATUS}] = status;
+  Atomics.store(c, ${DONE}, seq);
+  Atomics.notify(c, ${DONE});
+}
+`;
+}
+
+/** Runs histogram jobs on the calling thread plus `count` worker threads. */
+export class HistogramWorkers {
+  private sequence = 0;
+  private readonly scratch: Float64Array;
+
+  private constructor(
+    private readonly workers: Worker[],
+    private readonly controls: Int32Array[],
+    scratchLength: number,
+  ) {
+    this.scratch = new Float64Array(scratchLength);
+  }
+
+  /**
+   * Starts `count` worker threads over the shared buffers; null when they cannot start (then train on
+   * one thread: the model is the same).
+   */
+  static start(count: number, buffers: HistogramBuffers): HistogramWorkers | null {
+    const source = workerSource();
+    const workers: Worker[] = [];
+    const controls: Int32Array[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        const control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4));
+        const workerData = { ...buffers, control, thread: i + 1 };
+        const worker = new Worker(source, { eval: true, workerData });
+        // Never keep the process alive for a worker, and never crash it from one: failures show as timeouts.
+        worker.unref();
+        worker.on('error', () => undefined);
+        workers.push(worker);
+        controls.push(control);
+      }
+      for (const control of controls) {
+        if (Atomics.wait(control, READY, 0, STARTUP_TIMEOUT_MS) === 'timed-out') {
+          throw new Error('histogram worker did not start');
+        }
+      }
+    } catch {
+      for (const worker of workers) void worker.terminate();
+      return null;
+    }
+    return new HistogramWorkers(workers, controls, buffers.scratchLength);
+  }
+
+  /** Threads sharing a job, this one included. */
+  get threadCount(): number {
+    return this.workers.length + 1;
+  }
+
+  /**
+   * Runs the job in `buffers.job` over features featureList[0..listLength), split in contiguous
+   * slices over the threads (thread t writes its results at t * 2 * RESULT_SIZE); returns when all
+   * threads are done.
+   */
+  run(listLength: number, buffers: HistogramBuffers): void {
+    const threads = this.threadCount;
+    const sequence = ++this.sequence;
+    for (let i = 0; i < this.controls.length; i++) {
+      const control = this.controls[i] as Int32Array;
+      control[COMMAND] = 0;
+      control[LIST_START] = Math.floor(((i + 1) * listLength) / threads);
+      control[LIST_END] = Math.floor(((i + 2) * listLength) / threads);
+      Atomics.store(control, SEQ, sequence);
+      Atomics.notify(control, SEQ);
+    }
+    runHistogramJob(buffers, 0, Math.floor(listLength / threads), this.scratch, 0);
+    for (const control of this.controls) this.wait(control, sequence);
+  }
+
+  /**
+   * Stable partition of rows[start..start+count) (with their gradients and hessians) by the split in
+   * `buffers.job`, in contiguous chunks, one per thread; then the chunks' left parts are gathered
+   * before their right parts. A stable partition is unique, so this equals the one-thread result.
+   * `scratch*` are this thread's arrays, at least `count` long. Returns the rows going left.
+   */
+  partition(
+    start: number,
+    count: number,
+    buffers: HistogramBuffers,
+    rowScratch: Uint32Array,
+    gradScratch: Float64Array,
+    hessScratch: Float64Array,
+  ): number {
+    const threads = this.threadCount;
+    const sequence = ++this.sequence;
+    const bound = (part: number) => start + Math.floor((part * count) / threads);
+    for (let i = 0; i < this.controls.length; i++) {
+      const control = this.controls[i] as Int32Array;
+      control[COMMAND] = 2;
+      control[PART_START] = bound(i + 1);
+      control[PART_COUNT] = bound(i + 2) - bound(i + 1);
+      Atomics.store(control, SEQ, sequence);
+      Atomics.notify(control, SEQ);
+    }
+    const { rows, job } = buffers;
+    const grad = job[JOB.partitionMovesGradients] === 1 ? buffers.grad : null;
+    const hess = grad && buffers.hess.length > 0 ? buffers.hess : null;
+    const lefts = [
+      partitionRows(
+        rows,
+        rowScratch,
+        grad,
+        gradScratch,
+        hess,
+        hessScratch,
+        buffers.bins,
+        job[JOB.partitionColumn] as number,
+        start,
+        bound(1) - start,
+        job[JOB.partitionBin] as number,
+        job[JOB.partitionMissingBin] as number,
+        job[JOB.partitionMissingLeft] as number,
+      ),
+    ];
+    for (const control of this.controls) {
+      this.wait(control, sequence);
+      lefts.push(control[PART_LEFT] as number);
+    }
+    // Chunk t is [left_t | right_t]: move every right part to scratch, every left part down.
+    let write = start;
+    let right = 0;
+    for (let part = 0; part < threads; part++) {
+      const from = bound(part);
+      const left = lefts[part] as number;
+      const to = bound(part + 1);
+      for (const [values, scratch] of [
+        [rows, rowScratch],
+        ...(grad ? [[grad, gradScratch] as const] : []),
+        ...(hess ? [[hess, hessScratch] as const] : []),
+      ] as const) {
+        if (write !== from) values.copyWithin(write, from, from + left);
+        scratch.set(values.subarray(from + left, to), right);
+      }
+      write += left;
+      right += to - from - left;
+    }
+    rows.set(rowScratch.subarray(0, right), write);
+    if (grad) grad.set(gradScratch.subarray(0, right), write);
+    if (hess) hess.set(hessScratch.subarray(0, right), write);
+    return write - start;
+  }
+
+  private wait(control: Int32Array, sequence: number): void {
+    for (;;) {
+      const done = Atomics.load(control, DONE);
+      if (done === sequence) break;
+      Atomics.wait(control, DONE, done);
+    }
+    if (control[STATUS] !== 1) throw new Error('A histogram worker thread failed');
+  }
+
+  /** Stops the worker threads. */
+  close(): void {
+    const sequence = ++this.sequence;
+    for (const control of this.controls) {
+      control[COMMAND] = 1;
+      Atomics.store(control, SEQ, sequence);
+      Atomics.notify(control, SEQ);
+    }
+    for (const worker of this.workers) void worker.terminate();
+  }
+}

@@ -1,0 +1,499 @@
+import { describe, expect, it } from 'vitest';
+import { prepareTrainingData, type EncodedFeatures, type TrainingData } from '../../../ml/dataset';
+import {
+  predictGbdt,
+  predictGbdtRaw,
+  predictGbdtTable,
+  trainGbdt,
+  trainGbdtDetailed,
+  type GbdtOptions,
+} from '../../../ml/gbdt';
+import { binFeatures } from '../../../ml/gbdt/binning';
+import { TreeGrower, type GrowerTuning } from '../../../ml/gbdt/grow';
+import { Random } from '../../../ml/gbdt/random';
+import type { GbdtModel, TaskKind, Tree, TrainingProgress } from '../../../ml/model';
+import { Table, categoricalFromLabels, numericFromValues } from '../../../ml/table';
+
+/** Value i of an array (NaN past its end: lets strict indexing stay assertion-free). */
+function get(values: ArrayLike<number>, i: number): number {
+  return values[i] ?? Number.NaN;
+}
+
+/** Training data of `rows` rows: `draw(f)` gives feature f's value, `target(x)` the target from a row's getter. */
+function generate(
+  rows: number,
+  features: number,
+  draw: (feature: number) => number,
+  target: (x: (feature: number) => number) => number,
+  task: TaskKind = 'regression',
+): TrainingData {
+  const columns = Array.from({ length: features }, () => new Float64Array(rows));
+  const values = new Float64Array(rows);
+  const row = new Float64Array(features);
+  const x = (feature: number) => get(row, feature);
+  for (let i = 0; i < rows; i++) {
+    for (let f = 0; f < features; f++) {
+      row[f] = draw(f);
+      (columns[f] as Float64Array)[i] = get(row, f);
+    }
+    values[i] = target(x);
+  }
+  return dataOf(columns, values, task);
+}
+
+function dataOf(columns: Float64Array[], target: Float64Array, task: TaskKind = 'regression'): TrainingData {
+  const classes = task === 'regression' ? undefined : [...new Set(target)].sort((a, b) => a - b).map(String);
+  return {
+    features: columns.map((_, f) => ({ kind: 'numeric', name: `x${f}` })),
+    columns,
+    rowCount: target.length,
+    task,
+    target,
+    ...(classes ? { classLabels: classes } : {}),
+  };
+}
+
+/** Rows [start, end) of generated data. */
+function rowsOf(data: TrainingData, start: number, end: number): TrainingData {
+  return {
+    ...data,
+    columns: data.columns.map((column) => column.slice(start, end)),
+    target: data.target.slice(start, end),
+    rowCount: end - start,
+  };
+}
+
+function gaussian(random: Random): number {
+  return Math.sqrt(-2 * Math.log(1 - random.next())) * Math.cos(2 * Math.PI * random.next());
+}
+
+function rmse(actual: Float64Array, predicted: Float64Array): number {
+  let sum = 0;
+  actual.forEach((value, i) => (sum += (value - get(predicted, i)) ** 2));
+  return Math.sqrt(sum / actual.length);
+}
+
+function meanAbsoluteError(actual: Float64Array, predicted: Float64Array): number {
+  let sum = 0;
+  actual.forEach((value, i) => (sum += Math.abs(value - get(predicted, i))));
+  return sum / actual.length;
+}
+
+/** Fraction of rows whose most probable class is the target (probabilities n*k, or P(class 1) when k = 1). */
+function accuracy(target: Float64Array, probabilities: Float64Array, k: number): number {
+  let correct = 0;
+  target.forEach((label, row) => {
+    let predicted = 0;
+    if (k === 1) predicted = get(probabilities, row) >= 0.5 ? 1 : 0;
+    for (let c = 1; k > 1 && c < k; c++) {
+      if (get(probabilities, row * k + c) > get(probabilities, row * k + predicted)) predicted = c;
+    }
+    if (predicted === label) correct++;
+  });
+  return correct / target.length;
+}
+
+function leafDepths(tree: Tree): number[] {
+  const depths: number[] = [];
+  const visit = (node: number, depth: number) => {
+    if (get(tree.feature, node) < 0) depths.push(depth);
+    else {
+      visit(get(tree.left, node), depth + 1);
+      visit(get(tree.right, node), depth + 1);
+    }
+  };
+  visit(0, 0);
+  return depths;
+}
+
+function single(values: number[]): TrainingData {
+  return dataOf([Float64Array.from(values)], Float64Array.from(values));
+}
+
+describe('trainGbdt', () => {
+  it('fits a step function exactly', () => {
+    const random = new Random(1);
+    // 100 distinct values: each gets a bin of its own, so the steps are found exactly.
+    const data = generate(
+      600,
+      1,
+      () => random.below(100) / 100,
+      (x) => (x(0) < 0.3 ? 1 : x(0) < 0.7 ? 5 : 2),
+    );
+    const model = trainGbdt(data, { iterations: 1, learningRate: 1, l2: 0, minSamplesLeaf: 1 });
+    expect(model.trees).toHaveLength(1);
+    const predicted = predictGbdt(model, data);
+    data.target.forEach((value, i) => expect(get(predicted, i)).toBeCloseTo(value, 9));
+    const grid = predictGbdt(model, single([0.05, 0.29, 0.3, 0.69, 0.7, 0.99]));
+    expect(Array.from(grid, (value) => Math.round(value))).toEqual([1, 1, 5, 5, 2, 2]);
+  });
+
+  it('learns y = x0 + 2 x1', () => {
+    const random = new Random(2);
+    const data = generate(
+      4000,
+      3,
+      () => random.next(),
+      (x) => x(0) + 2 * x(1),
+    );
+    const model = trainGbdt(rowsOf(data, 0, 3000), { iterations: 200 });
+    const test = rowsOf(data, 3000, 4000);
+    expect(rmse(test.target, predictGbdt(model, test))).toBeLessThan(0.06);
+    expect(model.iterations).toBe(200);
+    expect(model.trees).toHaveLength(200);
+  });
+
+  it('separates two classes', () => {
+    const random = new Random(3);
+    const data = generate(
+      3000,
+      3,
+      () => random.next() * 2 - 1,
+      (x) => (x(0) + 0.5 * x(1) > 0 ? 1 : 0),
+      'binary',
+    );
+    const model = trainGbdt(rowsOf(data, 0, 2000), { iterations: 100 });
+    expect(model.loss).toBe('binary_logistic');
+    expect(model.baseScore).toHaveLength(1);
+    const test = rowsOf(data, 2000, 3000);
+    const probabilities = predictGbdt(model, test);
+    expect(probabilities.every((p) => p >= 0 && p <= 1)).toBe(true);
+    expect(accuracy(test.target, probabilities, 1)).toBeGreaterThan(0.95);
+    // Probabilities are the sigmoid of the raw scores.
+    const raw = predictGbdtRaw(model, test);
+    expect(get(probabilities, 0)).toBeCloseTo(1 / (1 + Math.exp(-get(raw, 0))), 12);
+  });
+
+  it('separates three classes with one tree per class per iteration', () => {
+    const random = new Random(4);
+    const data = generate(
+      3000,
+      2,
+      () => random.next(),
+      (x) => (x(0) < 0.33 ? 0 : x(0) < 0.66 ? 2 : 1),
+      'multiclass',
+    );
+    const model = trainGbdt(rowsOf(data, 0, 2000), { iterations: 30 });
+    expect(model.baseScore).toHaveLength(3);
+    expect(model.trees).toHaveLength(90);
+    expect(model.trees.slice(0, 6).map((tree) => tree.classIndex)).toEqual([0, 1, 2, 0, 1, 2]);
+    const test = rowsOf(data, 2000, 3000);
+    const probabilities = predictGbdt(model, test);
+    expect(probabilities).toHaveLength(3000);
+    for (let row = 0; row < 10; row++) {
+      const sum =
+        get(probabilities, 3 * row) + get(probabilities, 3 * row + 1) + get(probabilities, 3 * row + 2);
+      expect(sum).toBeCloseTo(1, 12);
+    }
+    expect(accuracy(test.target, probabilities, 3)).toBeGreaterThan(0.97);
+  });
+
+  it('routes missing values the way it learned', () => {
+    // x0 is missing in 30% of rows; those rows behave like high values in one data set, like low in the other.
+    for (const missingLikeHigh of [true, false]) {
+      const random = new Random(5);
+      const data = generate(
+        2000,
+        1,
+        () => (random.next() < 0.3 ? Number.NaN : random.next()),
+        (x) => (Number.isNaN(x(0)) ? (missingLikeHigh ? 10 : 0) : x(0) > 0.5 ? 10 : 0),
+      );
+      const model = trainGbdt(data, { iterations: 50, learningRate: 0.3 });
+      const [missing, low, high] = predictGbdt(model, single([Number.NaN, 0.1, 0.9]));
+      expect(missing).toBeCloseTo(missingLikeHigh ? 10 : 0, 1);
+      expect(low).toBeCloseTo(0, 1);
+      expect(high).toBeCloseTo(10, 1);
+      expect(model.trees[0]?.missingGoesLeft[0]).toBe(missingLikeHigh ? 0 : 1);
+    }
+  });
+
+  it('learns from missingness alone', () => {
+    const random = new Random(6);
+    const data = generate(
+      1000,
+      1,
+      () => (random.next() < 0.5 ? Number.NaN : random.next()),
+      (x) => (Number.isNaN(x(0)) ? 3 : -3),
+    );
+    const model = trainGbdt(data, { iterations: 1, learningRate: 1, l2: 0 });
+    // Present values below the training range are not taken for missing ones.
+    const predicted = predictGbdt(model, single([Number.NaN, 0.2, 0.8, -5]));
+    [3, -3, -3, -3].forEach((expected, i) => expect(get(predicted, i)).toBeCloseTo(expected, 9));
+  });
+
+  it('splits on a categorical feature and sends unseen categories down the missing branch', () => {
+    const random = new Random(7);
+    const effect = new Map([
+      ['cut', 1],
+      ['bend', 8],
+      ['weld', 3],
+      ['paint', 8],
+      ['pack', -2],
+    ]);
+    const labels = [...effect.keys()];
+    const kinds = Array.from({ length: 2000 }, () => labels[random.below(labels.length)]);
+    const noise = kinds.map(() => random.next());
+    const table = new Table([
+      categoricalFromLabels('operation', kinds),
+      numericFromValues('noise', noise),
+      numericFromValues(
+        'minutes',
+        kinds.map((kind, i) => (effect.get(kind ?? '') ?? 0) + 0.1 * get(noise, i)),
+      ),
+    ]);
+    const data = prepareTrainingData(table, {
+      target: 'minutes',
+      features: ['operation', 'noise'],
+      task: 'regression',
+    });
+    const model = trainGbdt(data, { iterations: 100 });
+    expect(model.features[0]).toEqual({
+      kind: 'categorical',
+      name: 'operation',
+      categories: [...new Set(kinds)],
+    });
+    const probe = new Table([
+      categoricalFromLabels('operation', [...labels, 'laser']),
+      numericFromValues('noise', [0.5, 0.5, 0.5, 0.5, 0.5, 0.5]),
+    ]);
+    const predicted = predictGbdtTable(model, probe);
+    labels.forEach((label, i) => {
+      expect(Math.abs(get(predicted, i) - (effect.get(label) ?? 0) - 0.05)).toBeLessThan(0.1);
+    });
+    expect(Number.isFinite(get(predicted, 5))).toBe(true);
+    expect(model.featureImportance.operation).toBeGreaterThan(10 * (model.featureImportance.noise ?? 0));
+  });
+
+  it('is robust to outliers with absolute error', () => {
+    const random = new Random(8);
+    const clean = generate(
+      3000,
+      2,
+      () => random.next(),
+      (x) => 4 * x(0) + 0.1 * gaussian(random),
+    );
+    // 8% of training targets are wildly wrong, all in the same direction.
+    const noisy = clean.target.map((value, i) => (i < 2000 && random.next() < 0.08 ? value + 200 : value));
+    const train = rowsOf({ ...clean, target: noisy }, 0, 2000);
+    const test = rowsOf(clean, 2000, 3000);
+    const squared = trainGbdt(train, { iterations: 100, loss: 'squared_error' });
+    const absolute = trainGbdt(train, { iterations: 100, loss: 'absolute_error' });
+    const squaredError = meanAbsoluteError(test.target, predictGbdt(squared, test));
+    const absoluteError = meanAbsoluteError(test.target, predictGbdt(absolute, test));
+    expect(absolute.loss).toBe('absolute_error');
+    expect(absoluteError).toBeLessThan(0.2);
+    expect(absoluteError * 5).toBeLessThan(squaredError);
+  });
+
+  it('stops early and drops the trees after the best iteration', () => {
+    const random = new Random(9);
+    // Mostly noise: the validation loss bottoms out quickly, then rises as the trees fit noise.
+    const data = generate(
+      1200,
+      4,
+      () => random.next(),
+      (x) => x(0) + 2 * gaussian(random),
+    );
+    const progress: TrainingProgress[] = [];
+    const options: GbdtOptions = {
+      iterations: 300,
+      learningRate: 0.3,
+      maxLeaves: 63,
+      minSamplesLeaf: 2,
+      earlyStoppingRounds: 10,
+      onProgress: (step) => progress.push(step),
+    };
+    const validation = rowsOf(data, 800, 1200);
+    const model = trainGbdt(rowsOf(data, 0, 800), options, validation);
+    const losses = progress.map((step) => step.validationLoss ?? Number.NaN);
+    const best = losses.indexOf(Math.min(...losses)) + 1;
+    expect(progress.length).toBeLessThan(300);
+    expect(progress.length).toBe(best + 10);
+    expect(model.iterations).toBe(best);
+    expect(model.trees).toHaveLength(best);
+    // The kept model scores the validation set as the best iteration did.
+    const raw = predictGbdtRaw(model, validation);
+    expect(rmse(validation.target, raw) ** 2).toBeCloseTo(get(losses, best - 1), 10);
+    expect(() => trainGbdt(data, { earlyStoppingRounds: 5 })).toThrow(/validation/);
+  });
+
+  it('reports progress once per iteration with the validation loss', () => {
+    const random = new Random(10);
+    const data = generate(
+      600,
+      2,
+      () => random.next(),
+      (x) => (x(0) > 0.5 ? 1 : 0),
+      'binary',
+    );
+    const progress: TrainingProgress[] = [];
+    const onProgress = (step: TrainingProgress) => progress.push(step);
+    trainGbdt(rowsOf(data, 0, 400), { iterations: 25, onProgress }, rowsOf(data, 400, 600));
+    expect(progress.map((step) => step.iteration)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect(progress.every((step) => step.totalIterations === 25)).toBe(true);
+    expect(progress.every((step) => Number.isFinite(step.validationLoss))).toBe(true);
+    const [first, last] = [progress[0], progress.at(-1)];
+    expect(last?.trainLoss).toBeLessThan(first?.trainLoss ?? 0);
+    expect(last?.validationLoss).toBeLessThan(first?.validationLoss ?? 0);
+  });
+
+  it('gives the same model for the same seed, and another for another seed with subsampling', () => {
+    const random = new Random(11);
+    const data = generate(
+      1500,
+      6,
+      () => random.next(),
+      (x) => Math.sin(6 * x(0)) + x(1) * x(2),
+    );
+    const options: GbdtOptions = { iterations: 20, rowSubsample: 0.7, columnSubsample: 0.5 };
+    const first = trainGbdt(data, { ...options, seed: 7 });
+    expect(trainGbdt(data, { ...options, seed: 7 })).toEqual(first);
+    expect(trainGbdt(data, { ...options, seed: 8 })).not.toEqual(first);
+    // Worker threads build the same histograms: the same model.
+    expect(trainGbdt(data, { ...options, seed: 7, threads: 2, parallelMinRows: 0 })).toEqual(first);
+  });
+
+  it('builds the same model on two threads', () => {
+    const random = new Random(12);
+    const data = generate(
+      12_000,
+      5,
+      () => random.next(),
+      (x) => (x(0) + x(3) > 1 ? 1 : 0),
+      'binary',
+    );
+    const options: GbdtOptions = { iterations: 10, parallelMinRows: 0 };
+    const one = trainGbdtDetailed(data, { ...options, threads: 1 });
+    const two = trainGbdtDetailed(data, { ...options, threads: 2 });
+    expect(one.threads).toBe(1);
+    expect(two.threads).toBe(2);
+    expect(two.model).toEqual(one.model);
+  });
+
+  it('stores float32 thresholds that route every training row as training did', () => {
+    const random = new Random(13);
+    // Values crowded so that many doubles share a float32, values that are not float32 at all, a grid.
+    const draws = [
+      () => 1 + random.below(40) * 3e-8 + random.next() * 1e-9,
+      () => random.next() * 1000 - 500,
+      () => random.below(7) * 0.1,
+    ];
+    const data = generate(
+      3000,
+      3,
+      (f) => draws[f]?.() ?? 0,
+      (x) => x(0) * 1e7 + Math.sin(x(1) / 50) + x(2),
+    );
+    for (const options of [
+      {},
+      { rowSubsample: 0.6 },
+      { growth: 'depthwise', maxDepth: 4 },
+    ] as GbdtOptions[]) {
+      const { model, trainRaw } = trainGbdtDetailed(data, { iterations: 30, minSamplesLeaf: 5, ...options });
+      for (const tree of model.trees) {
+        tree.threshold.forEach((threshold) => expect(Math.fround(threshold)).toBe(threshold));
+      }
+      expect(predictGbdtRaw(model, data)).toEqual(trainRaw);
+    }
+    // Multiclass: one score per class, row-major.
+    const classes = generate(
+      3000,
+      3,
+      (f) => draws[f]?.() ?? 0,
+      (x) => (x(0) < 1 + 6e-7 ? 0 : x(2) < 0.3 ? 1 : 2),
+      'multiclass',
+    );
+    const { model, trainRaw } = trainGbdtDetailed(classes, { iterations: 10 });
+    expect(trainRaw).toHaveLength(9000);
+    expect(predictGbdtRaw(model, classes)).toEqual(trainRaw);
+  });
+
+  it('ranks the informative feature first', () => {
+    const random = new Random(14);
+    const data = generate(
+      2000,
+      5,
+      () => random.next(),
+      (x) => 3 * x(2) + 0.3 * gaussian(random),
+    );
+    const model = trainGbdt(data, { iterations: 50 });
+    const ranked = Object.entries(model.featureImportance).sort((a, b) => b[1] - a[1]);
+    expect(ranked[0]?.[0]).toBe('x2');
+    expect(Object.keys(model.featureImportance).sort()).toEqual(['x0', 'x1', 'x2', 'x3', 'x4']);
+  });
+
+  it('respects growth limits and yields plain JSON', () => {
+    const random = new Random(15);
+    const data = generate(
+      2000,
+      3,
+      () => random.next(),
+      (x) => Math.sin(10 * x(0)) + x(1),
+    );
+    const depthwise = trainGbdt(data, { iterations: 5, growth: 'depthwise', maxDepth: 3, maxLeaves: 64 });
+    for (const tree of depthwise.trees) {
+      expect(Math.max(...leafDepths(tree))).toBeLessThanOrEqual(3);
+      expect(leafDepths(tree)).toHaveLength(8);
+    }
+    const leafwise = trainGbdt(data, { iterations: 5, maxLeaves: 7 });
+    for (const tree of leafwise.trees) expect(leafDepths(tree).length).toBeLessThanOrEqual(7);
+    const model = JSON.parse(JSON.stringify(leafwise)) as GbdtModel;
+    expect(model).toEqual(leafwise);
+  });
+
+  it('rejects options and data it cannot use', () => {
+    const data = single([1, 2, 3]);
+    expect(() => trainGbdt(data, { loss: 'binary_logistic' })).toThrow(/does not fit a regression task/);
+    expect(() => trainGbdt(data, { learningRate: 0, maxBins: 1 })).toThrow(/learningRate.*maxBins/);
+    const encoded: EncodedFeatures = {
+      features: [{ kind: 'numeric', name: 'other' }],
+      columns: data.columns,
+      rowCount: 3,
+    };
+    expect(() => predictGbdt(trainGbdt(data, { iterations: 1 }), encoded)).toThrow(/features/);
+  });
+});
+
+describe('TreeGrower', () => {
+  it('grows the same tree however it is computed', () => {
+    const random = new Random(16);
+    const data = generate(
+      3000,
+      4,
+      () => random.below(50),
+      (x) => x(0) * 3 - x(1) + (x(2) > 25 ? 40 : 0),
+    );
+    const binned = binFeatures(data, 255, 42, true);
+    const params = {
+      maxLeaves: 31,
+      maxDepth: -1,
+      growth: 'leafwise' as const,
+      l2: 1,
+      minSamplesLeaf: 5,
+      minHessianLeaf: 1e-3,
+      minGain: 0,
+    };
+    // Integer gradients and hessians: every histogram sum is exact, however it is computed.
+    const grad = data.target.map((value) => value - 50);
+    for (const hess of [null, grad.map((_, i) => 1 + (i % 3))]) {
+      const stride = hess ? 3 : 2;
+      const grow = (threads: number, tuning: Partial<GrowerTuning>) => {
+        const grower = new TreeGrower(binned, params, !hess, threads, tuning);
+        try {
+          return grower.grow(grad, hess ?? new Float64Array(0), null, [0, 1, 2, 3]);
+        } finally {
+          grower.close();
+        }
+      };
+      const roomy = grow(1, {});
+      expect(roomy.leaves).toHaveLength(31);
+      // Room for three histograms (a parent, its smaller child and one spare).
+      expect(grow(1, { histogramBudgetBytes: 3 * binned.totalBins * stride * 8 })).toEqual(roomy);
+      // Gradients moved by partitions rather than gathered; every node's work on two threads.
+      expect(grow(1, { gatherMaxRows: 0 })).toEqual(roomy);
+      const everythingParallel = { parallelMinRows: 0, parallelPartitionMinRows: 0 };
+      expect(grow(2, everythingParallel)).toEqual(roomy);
+      expect(grow(2, { ...everythingParallel, gatherMaxRows: 0 })).toEqual(roomy);
+    }
+  });
+});
