@@ -6,6 +6,7 @@ import path from 'node:path';
 import { readCsvFile } from './csv';
 import type { GbdtOptions } from './gbdt';
 import type { TaskKind } from './model';
+import { Random } from './random';
 import { Table, type NumericColumn } from './table';
 
 export interface ReferenceDataset {
@@ -63,7 +64,8 @@ function splitAt(table: Table, trainRows: number, testRows: number): { train: Ta
  * the first 80% train, the rest test. Seeded, so every run sees the same table.
  */
 export function friedman1(rows: number, seed = 1): ReferenceDataset {
-  const random = mulberry32(seed);
+  const generator = new Random(seed);
+  const random = () => generator.next();
   const gaussian = () => {
     // Box-Muller; 1 - u keeps the logarithm finite.
     const u = 1 - random();
@@ -99,17 +101,5 @@ export function friedman1(rows: number, seed = 1): ReferenceDataset {
     features,
     train: toTable(trainPart),
     test: toTable(testPart),
-  };
-}
-
-/** A small, fast, seeded generator (mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

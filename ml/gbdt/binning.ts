@@ -6,7 +6,7 @@
  * as `thresholds[b]` and every training row goes the same way at prediction time.
  */
 import type { EncodedFeatures } from '../dataset';
-import { sampleSortedIndices, streamFor } from './random';
+import { sampleSortedIndices, streamFor } from '../random';
 
 /** Rows sampled (seeded) to place quantile bin edges. */
 export const QUANTILE_SAMPLE_ROWS = 200_000;

@@ -11,7 +11,7 @@ import { TreeGrower, type GrownTree } from './grow';
 import { lossFunction, medianResidual } from './losses';
 import { resolveOptions, type GbdtOptions } from './options';
 import { addTreeScores, toFloat32 } from './predict';
-import { bernoulliSample, chooseSubset, streamFor } from './random';
+import { bernoulliSample, chooseSubset, streamFor } from '../random';
 import { leafOfRow } from './rows';
 
 export interface GbdtTrainingResult {

@@ -10,7 +10,7 @@ import {
 } from '../../../ml/gbdt';
 import { binFeatures } from '../../../ml/gbdt/binning';
 import { TreeGrower, type GrowerTuning } from '../../../ml/gbdt/grow';
-import { Random } from '../../../ml/gbdt/random';
+import { Random } from '../../../ml/random';
 import type { GbdtModel, TaskKind, Tree, TrainingProgress } from '../../../ml/model';
 import { Table, categoricalFromLabels, numericFromValues } from '../../../ml/table';
 

@@ -9,18 +9,13 @@ import {
 } from '../../../ml/linear';
 import { accuracy } from '../../../ml/metrics';
 import type { LinearModel, TrainingProgress } from '../../../ml/model';
+import { Random } from '../../../ml/random';
 import { categoricalFromLabels, numericFromValues, Table } from '../../../ml/table';
 
-/** Deterministic uniform [0, 1) numbers (mulberry32), so data and expectations never move. */
+/** Deterministic uniform [0, 1) numbers, so data and expectations never move. */
 function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = new Random(seed);
+  return () => generator.next();
 }
 
 function gaussian(next: () => number): number {

@@ -1,5 +1,5 @@
 /**
- * A small seeded PRNG and the sampling helpers the trainer needs. Our own generator (not
+ * The ML core's seeded PRNG and the sampling helpers the trainer needs. Our own generator (not
  * Math.random) so that the same seed gives the same model on every machine and Node version.
  */
 
