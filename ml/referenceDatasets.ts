@@ -2,6 +2,7 @@
  * The reference data sets the ML core is measured on (tests and `npm run bench -- ml`): the two
  * real data sets in `../shared/data/` with their agreed splits, and the synthetic Friedman #1 table.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { readCsvFile } from './csv';
 import type { GbdtOptions } from './gbdt';
@@ -26,15 +27,32 @@ export const REFERENCE_GBDT_OPTIONS = {
   friedman1: { iterations: 200, learningRate: 0.1, maxLeaves: 31 },
 } as const satisfies Record<string, GbdtOptions>;
 
-/** Where the shared data sets live: `shared/data` beside the repository. */
-export const sharedDataDir = (repoRoot: string) => path.join(repoRoot, '..', 'shared', 'data');
+/** The two real data sets, relative to the shared data folder. */
+export const STEEL_ENERGY_CSV = path.join('steel-energy', 'Steel_industry_data.csv');
+export const AI4I_CSV = path.join('ai4i2020', 'ai4i2020.csv');
+
+/**
+ * The shared data folder: `override` (the entry point passes KERF_SHARED_DATA) or `shared/data`
+ * beside the repository, where every checkout and CI find it.
+ *
+ * @throws when the data sets are not there, saying how to point at them
+ */
+export function sharedDataDir(repoRoot: string, override?: string): string {
+  const dir = path.resolve(override ?? path.join(repoRoot, '..', 'shared', 'data'));
+  if (!existsSync(path.join(dir, STEEL_ENERGY_CSV)) || !existsSync(path.join(dir, AI4I_CSV))) {
+    throw new Error(
+      `The shared data sets are not in ${dir}: set KERF_SHARED_DATA to the folder that holds steel-energy/ and ai4i2020/`,
+    );
+  }
+  return dir;
+}
 
 /**
  * UCI steel-industry energy: predict `Usage_kWh` from all columns but `date` and `CO2(tCO2)`;
  * file order, the first 26,280 rows train and the last 8,760 test.
  */
 export async function loadSteelEnergy(dataDir: string): Promise<ReferenceDataset> {
-  const table = await readCsvFile(path.join(dataDir, 'steel-energy', 'Steel_industry_data.csv'));
+  const table = await readCsvFile(path.join(dataDir, STEEL_ENERGY_CSV));
   const target = 'Usage_kWh';
   const features = table.columnNames.filter((name) => ![target, 'date', 'CO2(tCO2)'].includes(name));
   return { name: 'steel-energy', task: 'regression', target, features, ...splitAt(table, 26_280, 8_760) };
@@ -45,7 +63,7 @@ export async function loadSteelEnergy(dataDir: string): Promise<ReferenceDataset
  * failure-mode columns that give it away; the first 7,500 rows train and the last 2,500 test.
  */
 export async function loadAi4i(dataDir: string): Promise<ReferenceDataset> {
-  const table = await readCsvFile(path.join(dataDir, 'ai4i2020', 'ai4i2020.csv'));
+  const table = await readCsvFile(path.join(dataDir, AI4I_CSV));
   const target = 'Machine failure';
   const dropped = ['UDI', 'Product ID', 'TWF', 'HDF', 'PWF', 'OSF', 'RNF', target];
   const features = table.columnNames.filter((name) => !dropped.includes(name));

@@ -1,13 +1,10 @@
-import path from 'node:path';
 import * as aq from 'arquero';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fromArquero, toArquero } from '../../../ml/arquero';
 import { readCsvFile } from '../../../ml/csv';
 import { tableFromRows } from '../../../ml/rows';
 import { MISSING_CODE, type Table } from '../../../ml/table';
-import { repoRoot } from '../../../platform/paths';
-
-const steelPath = path.join(repoRoot, '..', 'shared', 'data', 'steel-energy', 'Steel_industry_data.csv');
+import { steelEnergyCsv as steelPath } from '../../sharedData';
 
 interface SteelRow {
   Load_Type: string;

@@ -5,10 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CsvError, parseCsv, parseCsvBytes, readCsv, readCsvFile } from '../../../ml/csv';
 import { tableToRows } from '../../../ml/rows';
 import { MISSING_CODE } from '../../../ml/table';
-import { repoRoot } from '../../../platform/paths';
-
-const steelPath = path.join(repoRoot, '..', 'shared', 'data', 'steel-energy', 'Steel_industry_data.csv');
-const ai4iPath = path.join(repoRoot, '..', 'shared', 'data', 'ai4i2020', 'ai4i2020.csv');
+import { ai4iCsv as ai4iPath, steelEnergyCsv as steelPath } from '../../sharedData';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'kerf-csv-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

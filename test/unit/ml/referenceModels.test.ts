@@ -13,13 +13,10 @@ import {
   loadAi4i,
   loadSteelEnergy,
   REFERENCE_GBDT_OPTIONS,
-  sharedDataDir,
   type ReferenceDataset,
 } from '../../../ml/referenceDatasets';
 import { categoricalFromLabels, Table, type Column } from '../../../ml/table';
-import { repoRoot } from '../../../platform/paths';
-
-const dataDir = sharedDataDir(repoRoot);
+import { sharedData as dataDir } from '../../sharedData';
 
 /**
  * The test rows, then the same rows again with every third categorical value replaced by a label

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCsvFile } from '../../../ml/csv';
 import { tableFromRows } from '../../../ml/rows';
@@ -9,9 +8,7 @@ import {
   type DatasetStatistics,
   type NumericStatistics,
 } from '../../../ml/statistics';
-import { repoRoot } from '../../../platform/paths';
-
-const steelPath = path.join(repoRoot, '..', 'shared', 'data', 'steel-energy', 'Steel_industry_data.csv');
+import { steelEnergyCsv as steelPath } from '../../sharedData';
 
 function numericOf(stats: DatasetStatistics, name: string): NumericStatistics {
   const column = stats.columns.find((entry) => entry.name === name);

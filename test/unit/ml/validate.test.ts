@@ -13,9 +13,8 @@ import {
   type Anomaly,
   type ValidationReport,
 } from '../../../ml/validate';
-import { repoRoot } from '../../../platform/paths';
+import { sharedData as dataDir } from '../../sharedData';
 
-const dataDir = path.join(repoRoot, '..', 'shared', 'data');
 const steelPath = path.join(dataDir, 'steel-energy', 'Steel_industry_data.csv');
 const ai4iPath = path.join(dataDir, 'ai4i2020', 'ai4i2020.csv');
 
