@@ -7,7 +7,7 @@
 import { allocate, canSplitOn, type BinnedData } from './binning';
 import { JOB, JOB_VALUES, RESULT_SIZE, binStride, runHistogramJob, type HistogramBuffers } from './histogram';
 import { HistogramWorkers } from './parallel';
-import { fillIdentity, gather, partitionRows, sum } from './rows';
+import { countAllRows, fillIdentity, gather, partitionRows, sum } from './rows';
 import { mergeSplits, type Split, type SplitParams } from './split';
 
 export interface GrowParams extends SplitParams {
@@ -91,12 +91,12 @@ export class TreeGrower {
   private readonly slotSize: number;
   private readonly slotCount: number;
   private readonly freeSlots: number[] = [];
-  /** This thread's scratch for histogram building. */
-  private readonly histogramScratch: Float64Array;
   private workers: HistogramWorkers | null = null;
   private open: OpenLeaf[] = [];
   private tree: GrownTree = emptyTree();
   private listLength = 0;
+  /** Whether the current tree grows on every row (no row sample). */
+  private allRows = false;
   /** The current tree's gradients and hessians, by row. */
   private grad: Float64Array = new Float64Array(0);
   private hess: Float64Array = new Float64Array(0);
@@ -142,23 +142,23 @@ export class TreeGrower {
       grad: f64(n),
       hess: f64(unitHessian ? 0 : n),
       hist: f64(this.slotCount * this.slotSize),
+      allRowCounts: f64(unitHessian ? this.slotSize : 0),
       featureList: i32(binned.features.length),
       binOffset: i32(binned.binOffset.length),
       missingBins: i32(binned.features.length),
       job: i32(JOB.size),
       jobValues: f64(JOB_VALUES.size),
       results: f64(threads * 2 * RESULT_SIZE),
-      scratchLength: 4 * this.stride * widestFeature(binned),
       partitionChunk: Math.ceil(n / threads) + 1,
     };
-    const { binOffset, missingBins, jobValues } = this.buffers;
+    const { binOffset, missingBins, jobValues, allRowCounts } = this.buffers;
+    if (unitHessian) countAllRows(binned, this.stride, allRowCounts);
     binOffset.set(binned.binOffset);
     binned.features.forEach((binning, f) => (missingBins[f] = binning.missingBin));
     jobValues[JOB_VALUES.l2] = params.l2;
     jobValues[JOB_VALUES.minSamplesLeaf] = params.minSamplesLeaf;
     jobValues[JOB_VALUES.minHessianLeaf] = params.minHessianLeaf;
     jobValues[JOB_VALUES.minGain] = params.minGain;
-    this.histogramScratch = new Float64Array(this.buffers.scratchLength);
     this.moveGradients = n > this.tuning.gatherMaxRows;
     this.buffers.job[JOB.partitionMovesGradients] = this.moveGradients ? 1 : 0;
     if (shared) this.workers = HistogramWorkers.start(threads - 1, this.buffers);
@@ -190,6 +190,7 @@ export class TreeGrower {
     const b = this.buffers;
     this.grad = grad;
     this.hess = hess;
+    this.allRows = sample === null;
     // A node's gradients sit beside its rows, in b.grad[start..start+count).
     if (sample) {
       this.rows.set(sample);
@@ -305,6 +306,7 @@ export class TreeGrower {
     job[JOB.stride] = this.stride;
     job[JOB.buildStart] = start;
     job[JOB.buildCount] = count;
+    job[JOB.buildAllRows] = build.node === 0 && this.allRows ? 1 : 0;
     job[JOB.buildBase] = build.slot * this.slotSize;
     job[JOB.subtractParent] = subtractFrom * this.slotSize;
     job[JOB.subtractChild] = subtractFrom >= 0 ? build.slot * this.slotSize : -1;
@@ -319,7 +321,7 @@ export class TreeGrower {
       this.workers.run(this.listLength, b);
       threads = this.workers.threadCount;
     } else {
-      runHistogramJob(b, 0, this.listLength, this.histogramScratch, 0);
+      runHistogramJob(b, 0, this.listLength, 0);
     }
     [first, second].forEach((leaf, search) => {
       if (!leaf) return;
@@ -446,14 +448,6 @@ export class TreeGrower {
     this.freeSlots.push(leaf.slot);
     leaf.slot = -1;
   }
-}
-
-function widestFeature(binned: BinnedData): number {
-  let widest = 0;
-  for (let f = 0; f + 1 < binned.binOffset.length; f++) {
-    widest = Math.max(widest, (binned.binOffset[f + 1] as number) - (binned.binOffset[f] as number));
-  }
-  return widest;
 }
 
 function emptyTree(): GrownTree {

@@ -3,125 +3,79 @@
  * count and (unless every hessian is 1) the sum of hessians. A bin takes `stride` doubles:
  * [grad, count] for unit-hessian losses, whose hessian sum is the count, else [grad, count, hess].
  * A histogram slot lays the features' bins out one after the other (`binOffset`).
- * Building them is the training hot loop.
+ * Building them is the training hot loop (accumulate.ts); this file searches them for splits.
+ *
+ * The functions below, runHistogramJob excepted, must stay self-contained (no closures, no imports,
+ * no nested functions): worker threads run their source text (`Function.prototype.toString`).
  */
+import { buildHistograms } from './accumulate';
 
 /** Doubles per bin. */
 export function binStride(unitHessian: boolean): number {
   return unitHessian ? 2 : 3;
 }
 
-/**
- * Accumulates the histograms of features `featureList[listStart..listEnd)` for one node into
- * `hist` at `histBase`, overwriting those features' bins.
- *
- * The node's rows are `rows[start..start+count)` and their gradients and hessians
- * `grad[start..start+count)` and `hess[...]`: kept in the same order as the rows, so the inner loop
- * reads them sequentially. `stride` 2 means unit hessians: `hess` is not read.
- *
- * Consecutive rows often fall in the same bin (few categories, time-ordered data); then every update
- * waits for the previous one to reach memory. Large nodes therefore accumulate into four
- * interleaved copies (row i into copy i % 4) held in `scratch` (at least 4 * stride doubles per bin
- * of the widest feature) and add them up at the end: a fixed summation order, so the same histogram
- * on any thread.
- *
- * This function must stay self-contained (no closures, no imports, no nested functions): worker
- * threads run its source text (`Function.prototype.toString`).
- */
-export function accumulateHistograms(
-  bins: Uint8Array | Uint16Array,
-  rowCount: number,
-  rows: Uint32Array,
-  start: number,
-  count: number,
-  stride: number,
-  grad: Float64Array,
-  hess: Float64Array,
-  hist: Float64Array,
-  histBase: number,
-  featureList: Int32Array,
-  listStart: number,
-  listEnd: number,
-  binOffset: Int32Array,
-  scratch: Float64Array,
-): void {
-  const nodeRows = rows.subarray(start, start + count);
-  const g = grad.subarray(start, start + count);
-  const hs = stride === 2 ? g : hess.subarray(start, start + count);
-  for (let k = listStart; k < listEnd; k++) {
-    const feature = featureList[k] as number;
-    const first = (binOffset[feature] as number) * stride;
-    const size = (binOffset[feature + 1] as number) * stride - first;
-    const h = hist.subarray(histBase + first, histBase + first + size);
-    const column = bins.subarray(feature * rowCount, (feature + 1) * rowCount);
-    // Four copies pay for their summing only when the node has rows enough per bin.
-    const copies = count >= size * 2 ? 4 : 1;
-    const acc = copies === 4 ? scratch : h;
-    acc.fill(0, 0, size * copies);
-    const s1 = size;
-    const s2 = size * 2;
-    const s3 = size * 3;
-    let i = 0;
-    if (stride === 2) {
-      if (copies === 4) {
-        for (; i + 3 < count; i += 4) {
-          const b0 = (column[nodeRows[i] as number] as number) * 2;
-          const b1 = (column[nodeRows[i + 1] as number] as number) * 2 + s1;
-          const b2 = (column[nodeRows[i + 2] as number] as number) * 2 + s2;
-          const b3 = (column[nodeRows[i + 3] as number] as number) * 2 + s3;
-          acc[b0] = (acc[b0] as number) + (g[i] as number);
-          acc[b0 + 1] = (acc[b0 + 1] as number) + 1;
-          acc[b1] = (acc[b1] as number) + (g[i + 1] as number);
-          acc[b1 + 1] = (acc[b1 + 1] as number) + 1;
-          acc[b2] = (acc[b2] as number) + (g[i + 2] as number);
-          acc[b2 + 1] = (acc[b2 + 1] as number) + 1;
-          acc[b3] = (acc[b3] as number) + (g[i + 3] as number);
-          acc[b3 + 1] = (acc[b3 + 1] as number) + 1;
-        }
-      }
-      // The remaining rows (all of them with one copy) go to copy 0.
-      for (; i < count; i++) {
-        const b = (column[nodeRows[i] as number] as number) * 2;
-        acc[b] = (acc[b] as number) + (g[i] as number);
-        acc[b + 1] = (acc[b + 1] as number) + 1;
-      }
-    } else {
-      if (copies === 4) {
-        for (; i + 3 < count; i += 4) {
-          const b0 = (column[nodeRows[i] as number] as number) * 3;
-          const b1 = (column[nodeRows[i + 1] as number] as number) * 3 + s1;
-          const b2 = (column[nodeRows[i + 2] as number] as number) * 3 + s2;
-          const b3 = (column[nodeRows[i + 3] as number] as number) * 3 + s3;
-          acc[b0] = (acc[b0] as number) + (g[i] as number);
-          acc[b0 + 1] = (acc[b0 + 1] as number) + 1;
-          acc[b0 + 2] = (acc[b0 + 2] as number) + (hs[i] as number);
-          acc[b1] = (acc[b1] as number) + (g[i + 1] as number);
-          acc[b1 + 1] = (acc[b1 + 1] as number) + 1;
-          acc[b1 + 2] = (acc[b1 + 2] as number) + (hs[i + 1] as number);
-          acc[b2] = (acc[b2] as number) + (g[i + 2] as number);
-          acc[b2 + 1] = (acc[b2 + 1] as number) + 1;
-          acc[b2 + 2] = (acc[b2 + 2] as number) + (hs[i + 2] as number);
-          acc[b3] = (acc[b3] as number) + (g[i + 3] as number);
-          acc[b3 + 1] = (acc[b3 + 1] as number) + 1;
-          acc[b3 + 2] = (acc[b3 + 2] as number) + (hs[i + 3] as number);
-        }
-      }
-      for (; i < count; i++) {
-        const b = (column[nodeRows[i] as number] as number) * 3;
-        acc[b] = (acc[b] as number) + (g[i] as number);
-        acc[b + 1] = (acc[b + 1] as number) + 1;
-        acc[b + 2] = (acc[b + 2] as number) + (hs[i] as number);
-      }
-    }
-    if (copies === 4) {
-      for (let j = 0; j < size; j++) {
-        h[j] =
-          (acc[j] as number) + (acc[j + s1] as number) + (acc[j + s2] as number) + (acc[j + s3] as number);
-      }
-    }
-  }
+/** The shared arrays of histogram jobs (backed by SharedArrayBuffers when worker threads run). */
+export interface HistogramBuffers {
+  bins: Uint8Array | Uint16Array;
+  rowCount: number;
+  /** Row index buffer, partitioned node by node. */
+  rows: Uint32Array;
+  /** The rows' gradients and hessians, in row-buffer order (moved along when rows are partitioned). */
+  grad: Float64Array;
+  hess: Float64Array;
+  /** Histogram slots. */
+  hist: Float64Array;
+  /**
+   * A histogram slot holding, for unit hessians, the row count of every bin over all rows (zero
+   * gradient sums), else empty: the root of a tree on all rows has these counts every time.
+   */
+  allRowCounts: Float64Array;
+  featureList: Int32Array;
+  binOffset: Int32Array;
+  /** Per feature, its missing bin (= its number of value bins). */
+  missingBins: Int32Array;
+  /** The job (layout: JOB). */
+  job: Int32Array;
+  /** The job's numbers (layout: JOB_VALUES). */
+  jobValues: Float64Array;
+  /** Split results: RESULT_SIZE doubles per thread and node searched. */
+  results: Float64Array;
+  /** Rows a worker thread may be given to partition (it keeps scratch arrays that long). */
+  partitionChunk: number;
 }
 
+/** Slots of `HistogramBuffers.job`; slot values of -1 mean "skip this step". */
+export const JOB = {
+  stride: 0,
+  buildStart: 1,
+  buildCount: 2,
+  buildBase: 3,
+  subtractParent: 4,
+  subtractChild: 5,
+  find: 6, // and 7: histogram bases of up to two nodes to split
+  // A partition job (see HistogramWorkers.partition): the split's bins and direction of missing values.
+  partitionColumn: 8,
+  partitionBin: 9,
+  partitionMissingBin: 10,
+  partitionMissingLeft: 11,
+  partitionMovesGradients: 12, // 1: the gradients (and hessians) move with the rows
+  buildAllRows: 13, // 1: the node built holds every row, its counts are in allRowCounts
+  size: 14,
+} as const;
+
+/** Slots of `HistogramBuffers.jobValues`: node sums for the two searches, then split parameters. */
+export const JOB_VALUES = {
+  sums: 0,
+  l2: 6,
+  minSamplesLeaf: 7,
+  minHessianLeaf: 8,
+  minGain: 9,
+  size: 10,
+} as const;
+
+/** Doubles per split result; a thread's results for its two searches are at thread * 2 * RESULT_SIZE. */
+export const RESULT_SIZE = 8;
 /**
  * Histogram subtraction: the parent's histogram minus one child's is the other child's. Overwrites
  * the parent slot (at `parentBase`) with the sibling's histogram for features
@@ -272,99 +226,22 @@ export function findBestSplits(
   out[at + 6] = bestC;
 }
 
-/** The shared arrays of histogram jobs (backed by SharedArrayBuffers when worker threads run). */
-export interface HistogramBuffers {
-  bins: Uint8Array | Uint16Array;
-  rowCount: number;
-  /** Row index buffer, partitioned node by node. */
-  rows: Uint32Array;
-  /** The rows' gradients and hessians, in row-buffer order (moved along when rows are partitioned). */
-  grad: Float64Array;
-  hess: Float64Array;
-  /** Histogram slots. */
-  hist: Float64Array;
-  featureList: Int32Array;
-  binOffset: Int32Array;
-  /** Per feature, its missing bin (= its number of value bins). */
-  missingBins: Int32Array;
-  /** The job (layout: JOB). */
-  job: Int32Array;
-  /** The job's numbers (layout: JOB_VALUES). */
-  jobValues: Float64Array;
-  /** Split results: RESULT_SIZE doubles per thread and node searched. */
-  results: Float64Array;
-  /** Scratch doubles each thread needs (its own copy): see accumulateHistograms. */
-  scratchLength: number;
-  /** Rows a worker thread may be given to partition (it keeps scratch arrays that long). */
-  partitionChunk: number;
-}
-
-/** Slots of `HistogramBuffers.job`; slot values of -1 mean "skip this step". */
-export const JOB = {
-  stride: 0,
-  buildStart: 1,
-  buildCount: 2,
-  buildBase: 3,
-  subtractParent: 4,
-  subtractChild: 5,
-  find: 6, // and 7: histogram bases of up to two nodes to split
-  // A partition job (see HistogramWorkers.partition): the split's bins and direction of missing values.
-  partitionColumn: 8,
-  partitionBin: 9,
-  partitionMissingBin: 10,
-  partitionMissingLeft: 11,
-  partitionMovesGradients: 12, // 1: the gradients (and hessians) move with the rows
-  size: 13,
-} as const;
-
-/** Slots of `HistogramBuffers.jobValues`: node sums for the two searches, then split parameters. */
-export const JOB_VALUES = {
-  sums: 0,
-  l2: 6,
-  minSamplesLeaf: 7,
-  minHessianLeaf: 8,
-  minGain: 9,
-  size: 10,
-} as const;
-
-/** Doubles per split result; a thread's results for its two searches are at thread * 2 * RESULT_SIZE. */
-export const RESULT_SIZE = 8;
-
 /**
- * One thread's share of a job, features `featureList[listStart..listEnd)`: build a node's
- * histogram, subtract it from its parent's (leaving the sibling's), and search up to two nodes for
- * their best split, writing to `results` at `resultAt`. The step layout is JOB / JOB_VALUES (the
- * literals below must match: this function is self-contained so worker threads can run its source).
+ * The second half of one thread's share of a job (after buildHistograms), features
+ * `featureList[listStart..listEnd)`: subtract the node's histogram from its parent's (leaving the
+ * sibling's), and search up to two nodes for their best split, writing to `results` at `resultAt`.
+ * The step layout is JOB / JOB_VALUES (the literals below must match: this function is
+ * self-contained so worker threads can run its source).
  */
-export function runHistogramJob(
+export function searchSplits(
   b: HistogramBuffers,
   listStart: number,
   listEnd: number,
-  scratch: Float64Array,
   resultAt: number,
 ): void {
   const job = b.job;
   const values = b.jobValues;
   const stride = job[0] as number;
-  if ((job[3] as number) >= 0) {
-    accumulateHistograms(
-      b.bins,
-      b.rowCount,
-      b.rows,
-      job[1] as number,
-      job[2] as number,
-      stride,
-      b.grad,
-      b.hess,
-      b.hist,
-      job[3] as number,
-      b.featureList,
-      listStart,
-      listEnd,
-      b.binOffset,
-      scratch,
-    );
-  }
   if ((job[5] as number) >= 0) {
     subtractHistograms(
       b.hist,
@@ -400,4 +277,18 @@ export function runHistogramJob(
       resultAt + node * 8,
     );
   }
+}
+
+/**
+ * One thread's share of a job, features `featureList[listStart..listEnd)`: buildHistograms, then
+ * searchSplits. For the calling thread only: workers run the two steps' source themselves.
+ */
+export function runHistogramJob(
+  b: HistogramBuffers,
+  listStart: number,
+  listEnd: number,
+  resultAt: number,
+): void {
+  buildHistograms(b, listStart, listEnd);
+  searchSplits(b, listStart, listEnd, resultAt);
 }

@@ -8,11 +8,19 @@
  */
 import { Worker } from 'node:worker_threads';
 import {
+  accumulateEight,
+  accumulateFour,
+  accumulateHistograms,
+  accumulateOne,
+  accumulateTwo,
+  buildHistograms,
+} from './accumulate';
+import {
   JOB,
   RESULT_SIZE,
-  accumulateHistograms,
   findBestSplits,
   runHistogramJob,
+  searchSplits,
   subtractHistograms,
   type HistogramBuffers,
 } from './histogram';
@@ -39,13 +47,17 @@ function workerSource(): string {
   return `
 const { workerData } = require('node:worker_threads');
 const accumulateHistograms = (${accumulateHistograms.toString()});
+const accumulateFour = (${accumulateFour.toString()});
+const accumulateEight = (${accumulateEight.toString()});
+const accumulateTwo = (${accumulateTwo.toString()});
+const accumulateOne = (${accumulateOne.toString()});
 const subtractHistograms = (${subtractHistograms.toString()});
 const findBestSplits = (${findBestSplits.toString()});
-const runHistogramJob = (${runHistogramJob.toString()});
+const buildHistograms = (${buildHistograms.toString()});
+const searchSplits = (${searchSplits.toString()});
 const partitionRows = (${partitionRows.toString()});
 const d = workerData;
 const c = d.control;
-const scratch = new Float64Array(d.scratchLength);
 const rowScratch = new Uint32Array(d.partitionChunk);
 const gradScratch = new Float64Array(d.partitionChunk);
 const hessScratch = new Float64Array(d.hess.length > 0 ? d.partitionChunk : 0);
@@ -67,7 +79,8 @@ for (;;) {
         moves && d.hess.length > 0 ? d.hess : null, hessScratch, d.bins, j[${JOB.partitionColumn}], c[${PART_START}], c[${PART_COUNT}], j[${JOB.partitionBin}],
         j[${JOB.partitionMissingBin}], j[${JOB.partitionMissingLeft}]);
     } else {
-      runHistogramJob(d, c[${LIST_START}], c[${LIST_END}], scratch, d.thread * 2 * ${RESULT_SIZE});
+      buildHistograms(d, c[${LIST_START}], c[${LIST_END}]);
+      searchSplits(d, c[${LIST_START}], c[${LIST_END}], d.thread * 2 * ${RESULT_SIZE});
     }
   } catch {
     status = 2;
@@ -82,15 +95,11 @@ for (;;) {
 /** Runs histogram jobs on the calling thread plus `count` worker threads. */
 export class HistogramWorkers {
   private sequence = 0;
-  private readonly scratch: Float64Array;
 
   private constructor(
     private readonly workers: Worker[],
     private readonly controls: Int32Array[],
-    scratchLength: number,
-  ) {
-    this.scratch = new Float64Array(scratchLength);
-  }
+  ) {}
 
   /**
    * Starts `count` worker threads over the shared buffers; null when they cannot start (then train on
@@ -120,7 +129,7 @@ export class HistogramWorkers {
       for (const worker of workers) void worker.terminate();
       return null;
     }
-    return new HistogramWorkers(workers, controls, buffers.scratchLength);
+    return new HistogramWorkers(workers, controls);
   }
 
   /** Threads sharing a job, this one included. */
@@ -144,7 +153,7 @@ export class HistogramWorkers {
       Atomics.store(control, SEQ, sequence);
       Atomics.notify(control, SEQ);
     }
-    runHistogramJob(buffers, 0, Math.floor(listLength / threads), this.scratch, 0);
+    runHistogramJob(buffers, 0, Math.floor(listLength / threads), 0);
     for (const control of this.controls) this.wait(control, sequence);
   }
 
@@ -197,13 +206,14 @@ export class HistogramWorkers {
       this.wait(control, sequence);
       lefts.push(control[PART_LEFT] as number);
     }
-    // Chunk t is [left_t | right_t]: move every right part to scratch, every left part down.
+    // Chunk t is [left_t | right_t]: move every right part to scratch, every left part down. The
+    // last chunk's right part ends the range, where it belongs already: it stays.
     let write = start;
     let right = 0;
     for (let part = 0; part < threads; part++) {
       const from = bound(part);
       const left = lefts[part] as number;
-      const to = bound(part + 1);
+      const to = part + 1 < threads ? bound(part + 1) : from + left;
       for (const [values, scratch] of [
         [rows, rowScratch],
         ...(grad ? [[grad, gradScratch] as const] : []),

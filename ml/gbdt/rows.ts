@@ -112,3 +112,17 @@ export function leafOfRow(tree: GrownTree, binned: BinnedData, row: number): num
     node = goLeft ? (tree.left[node] as number) : (tree.right[node] as number);
   }
 }
+
+/** Adds every row's count to its bins in a histogram slot laid out with `stride` doubles per bin. */
+export function countAllRows(binned: BinnedData, stride: number, out: Float64Array): void {
+  const n = binned.rowCount;
+  const { bins, binOffset } = binned;
+  for (let f = 0; f + 1 < binOffset.length; f++) {
+    const column = f * n;
+    const first = (binOffset[f] as number) * stride + 1;
+    for (let row = 0; row < n; row++) {
+      const at = first + (bins[column + row] as number) * stride;
+      out[at] = (out[at] as number) + 1;
+    }
+  }
+}

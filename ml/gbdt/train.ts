@@ -120,15 +120,17 @@ export function trainGbdtDetailed(
         treeGains.push(gains);
       }
       grown = iteration + 1;
-      const trainLoss = loss.loss(data.target, raw, k);
       const validationLoss =
         validation && validationRaw ? loss.loss(validation.target, validationRaw, k) : undefined;
-      opts.onProgress?.({
-        iteration: grown,
-        totalIterations: opts.iterations,
-        trainLoss,
-        ...(validationLoss === undefined ? {} : { validationLoss }),
-      });
+      // The training loss is a full pass over the rows: only for someone listening.
+      if (opts.onProgress) {
+        opts.onProgress({
+          iteration: grown,
+          totalIterations: opts.iterations,
+          trainLoss: loss.loss(data.target, raw, k),
+          ...(validationLoss === undefined ? {} : { validationLoss }),
+        });
+      }
       if (opts.earlyStoppingRounds !== undefined && validationLoss !== undefined) {
         if (validationLoss < bestLoss) {
           bestLoss = validationLoss;
