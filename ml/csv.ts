@@ -11,7 +11,7 @@
 import { createReadStream } from 'node:fs';
 import { TextDecoder } from 'node:util';
 import { CsvError, CsvParser, type RecordSink } from './csvParser';
-import { MISSING_CODE, Table, type Column, type ColumnKind } from './table';
+import { CategoryDictionary, MISSING_CODE, Table, type Column, type ColumnKind } from './table';
 
 export { CsvError } from './csvParser';
 
@@ -139,8 +139,7 @@ class ColumnAccumulator {
   store = true;
   private numbers = new BlockArray(float64s);
   private codes = new BlockArray(int32s);
-  private dictionary: string[] = [];
-  private index = new Map<string, number>();
+  private dictionary = new CategoryDictionary();
   private sawNumber = false;
 
   constructor(
@@ -179,16 +178,7 @@ class ColumnAccumulator {
       this.toCategorical();
     }
     if (!this.store) return;
-    let code = MISSING_CODE;
-    if (!this.isMissing(text)) {
-      const known = this.index.get(text);
-      if (known === undefined) {
-        code = this.dictionary.length;
-        this.dictionary.push(text);
-        this.index.set(text, code);
-      } else code = known;
-    }
-    this.codes.push(code);
+    this.codes.push(this.isMissing(text) ? MISSING_CODE : this.dictionary.codeOf(text));
   }
 
   /** Stops keeping values (only the kind is still tracked) and frees the memory. */
@@ -196,8 +186,7 @@ class ColumnAccumulator {
     this.store = false;
     this.numbers = new BlockArray(float64s);
     this.codes = new BlockArray(int32s);
-    this.dictionary = [];
-    this.index = new Map();
+    this.dictionary = new CategoryDictionary();
   }
 
   /** The finished column; the accumulator lets go of its buffers so they can be freed one by one. */
@@ -209,7 +198,7 @@ class ColumnAccumulator {
             kind: 'categorical',
             name: this.name,
             codes: this.codes.toArray(),
-            dictionary: this.dictionary,
+            dictionary: this.dictionary.labels,
           };
     this.discard();
     return column;

@@ -2,7 +2,7 @@
  * Between row objects (JSON, database rows) and the columnar Table. A column is numeric when its
  * values are numbers or numeric strings, categorical otherwise; `kinds` can force either.
  */
-import { MISSING_CODE, Table, type Column, type ColumnKind } from './table';
+import { CategoryDictionary, MISSING_CODE, Table, type Column, type ColumnKind } from './table';
 
 /** One row as plain JSON: missing cells are null. */
 export type Row = Record<string, number | string | null>;
@@ -94,24 +94,12 @@ export function columnFromValues(name: string, values: ArrayLike<unknown>, kind?
     return { kind: 'numeric', name, values: numbers };
   }
   const codes = new Int32Array(n);
-  const dictionary: string[] = [];
-  const index = new Map<string, number>();
+  const dictionary = new CategoryDictionary();
   for (let i = 0; i < n; i++) {
     const cell = cellOf(values[i], name, i);
-    if (cell === undefined) {
-      codes[i] = MISSING_CODE;
-      continue;
-    }
-    const label = String(cell);
-    let code = index.get(label);
-    if (code === undefined) {
-      code = dictionary.length;
-      dictionary.push(label);
-      index.set(label, code);
-    }
-    codes[i] = code;
+    codes[i] = cell === undefined ? MISSING_CODE : dictionary.codeOf(String(cell));
   }
-  return { kind: 'categorical', name, codes, dictionary };
+  return { kind: 'categorical', name, codes, dictionary: dictionary.labels };
 }
 
 /** A cell as a number, a string, or undefined when missing. */

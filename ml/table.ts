@@ -120,28 +120,34 @@ export function columnLength(column: Column): number {
   return column.kind === 'numeric' ? column.values.length : column.codes.length;
 }
 
+/** Gives category labels their codes in order of first appearance (the dictionary of a column). */
+export class CategoryDictionary {
+  /** Labels by code. */
+  readonly labels: string[] = [];
+  private readonly codes = new Map<string, number>();
+
+  /** The label's code, adding the label when it is new. */
+  codeOf(label: string): number {
+    let code = this.codes.get(label);
+    if (code === undefined) {
+      code = this.labels.length;
+      this.labels.push(label);
+      this.codes.set(label, code);
+    }
+    return code;
+  }
+}
+
 /** Builds a categorical column from labels; null/undefined/'' are missing. */
 export function categoricalFromLabels(
   name: string,
   labels: readonly (string | null | undefined)[],
 ): CategoricalColumn {
-  const dictionary: string[] = [];
-  const index = new Map<string, number>();
-  const codes = new Int32Array(labels.length);
-  labels.forEach((label, row) => {
-    if (label === null || label === undefined || label === '') {
-      codes[row] = MISSING_CODE;
-      return;
-    }
-    let code = index.get(label);
-    if (code === undefined) {
-      code = dictionary.length;
-      dictionary.push(label);
-      index.set(label, code);
-    }
-    codes[row] = code;
-  });
-  return { kind: 'categorical', name, codes, dictionary };
+  const dictionary = new CategoryDictionary();
+  const codes = Int32Array.from(labels, (label) =>
+    label === null || label === undefined || label === '' ? MISSING_CODE : dictionary.codeOf(label),
+  );
+  return { kind: 'categorical', name, codes, dictionary: dictionary.labels };
 }
 
 /** Builds a numeric column; null/undefined are missing. */
