@@ -3,6 +3,7 @@
  * mean loss reported as progress and used for early stopping. Raw scores are row-major n*k
  * (k = 1 unless multiclass).
  */
+import { sigmoid, softmaxInto } from '../activations';
 import type { GbdtLoss } from '../model';
 
 export interface LossFunction {
@@ -96,7 +97,7 @@ const multiclassSoftmax: LossFunction = {
     const factor = k > 1 ? k / (k - 1) : 1;
     const probabilities = new Float64Array(k);
     for (let i = 0; i < target.length; i++) {
-      softmaxRow(raw, i * k, k, probabilities, 0);
+      softmaxInto(raw, i * k, k, probabilities, 0);
       const label = target[i] as number;
       for (let c = 0; c < k; c++) {
         const p = probabilities[c] as number;
@@ -129,26 +130,6 @@ const LOSSES: Record<GbdtLoss, LossFunction> = {
 /** The implementation of a loss. */
 export function lossFunction(name: GbdtLoss): LossFunction {
   return LOSSES[name];
-}
-
-/** 1 / (1 + e^-z), without overflow for large |z|. */
-export function sigmoid(z: number): number {
-  if (z >= 0) return 1 / (1 + Math.exp(-z));
-  const e = Math.exp(z);
-  return e / (1 + e);
-}
-
-/** Softmax of raw[from..from+k) into out[at..at+k). */
-export function softmaxRow(raw: Float64Array, from: number, k: number, out: Float64Array, at: number): void {
-  let max = -Infinity;
-  for (let c = 0; c < k; c++) max = Math.max(max, raw[from + c] as number);
-  let total = 0;
-  for (let c = 0; c < k; c++) {
-    const e = Math.exp((raw[from + c] as number) - max);
-    out[at + c] = e;
-    total += e;
-  }
-  for (let c = 0; c < k; c++) out[at + c] = (out[at + c] as number) / total;
 }
 
 /**

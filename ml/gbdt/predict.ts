@@ -6,7 +6,7 @@
 import { encodeFeatures, type EncodedFeatures } from '../dataset';
 import type { GbdtModel, Tree } from '../model';
 import type { Table } from '../table';
-import { sigmoid, softmaxRow } from './losses';
+import { sigmoid, softmaxInto } from '../activations';
 
 /**
  * Raw scores (base score plus the sum of tree outputs) for every row and output: n*k row-major,
@@ -35,7 +35,7 @@ export function predictGbdt(model: GbdtModel, encoded: EncodedFeatures): Float64
     for (let i = 0; i < raw.length; i++) raw[i] = sigmoid(raw[i] as number);
   } else if (model.loss === 'multiclass_softmax') {
     const k = model.baseScore.length;
-    for (let row = 0; row < encoded.rowCount; row++) softmaxRow(raw, row * k, k, raw, row * k);
+    for (let row = 0; row < encoded.rowCount; row++) softmaxInto(raw, row * k, k, raw, row * k);
   }
   return raw;
 }

@@ -2,6 +2,7 @@
  * Losses of the three linear tasks, on raw scores, in numerically stable forms (softplus and
  * log-sum-exp never exponentiate a large positive number).
  */
+import { sigmoid, softmaxInto } from '../activations';
 import { addTransposed, type Design, designScores } from './design';
 import type { Objective } from './optimize';
 
@@ -10,31 +11,6 @@ export type LinearLoss = 'squared' | 'logistic' | 'softmax';
 /** log(1 + e^z) without overflow. */
 export function softplus(z: number): number {
   return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
-}
-
-/** 1 / (1 + e^-z) without overflow. */
-export function sigmoid(z: number): number {
-  if (z >= 0) return 1 / (1 + Math.exp(-z));
-  const e = Math.exp(z);
-  return e / (1 + e);
-}
-
-/**
- * Turns row `row` of row-major scores into softmax probabilities in `out` (same layout) and
- * returns the row's log-sum-exp.
- */
-export function softmaxRow(scores: Float64Array, row: number, k: number, out: Float64Array): number {
-  const base = row * k;
-  let max = -Infinity;
-  for (let c = 0; c < k; c++) max = Math.max(max, scores[base + c] as number);
-  let sum = 0;
-  for (let c = 0; c < k; c++) {
-    const e = Math.exp((scores[base + c] as number) - max);
-    out[base + c] = e;
-    sum += e;
-  }
-  for (let c = 0; c < k; c++) out[base + c] = (out[base + c] as number) / sum;
-  return max + Math.log(sum);
 }
 
 /**
@@ -64,7 +40,7 @@ export function meanLoss(
     const probabilities = new Float64Array(outputs);
     for (let i = 0; i < n; i++) {
       const row = scores.subarray(i * outputs, (i + 1) * outputs);
-      total += softmaxRow(row, 0, outputs, probabilities) - (row[target[i] as number] as number);
+      total += softmaxInto(row, 0, outputs, probabilities, 0) - (row[target[i] as number] as number);
     }
   }
   return total / n;
@@ -111,7 +87,9 @@ export function penalisedObjective(
     } else {
       for (let i = 0; i < n; i++) {
         const y = target[i] as number;
-        total += softmaxRow(scores, i, outputs, residual) - (scores[i * outputs + y] as number);
+        total +=
+          softmaxInto(scores, i * outputs, outputs, residual, i * outputs) -
+          (scores[i * outputs + y] as number);
         residual[i * outputs + y] = (residual[i * outputs + y] as number) - 1;
       }
       last = total / n;

@@ -6,7 +6,7 @@ import { encodeFeatures, type EncodedFeatures } from '../dataset';
 import type { Feature, LinearModel } from '../model';
 import type { Table } from '../table';
 import { designLayout } from './design';
-import { sigmoid, softmaxRow } from './objective';
+import { sigmoid, softmaxInto } from '../activations';
 
 function sameCategories(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((category, k) => category === b[k]);
@@ -102,7 +102,7 @@ export function predictLinear(model: LinearModel, encoded: EncodedFeatures): Flo
   if (model.task === 'binary') return scores.map(sigmoid);
   const k = model.intercepts.length;
   const probabilities = new Float64Array(scores.length);
-  for (let row = 0; row < encoded.rowCount; row++) softmaxRow(scores, row, k, probabilities);
+  for (let row = 0; row < encoded.rowCount; row++) softmaxInto(scores, row * k, k, probabilities, row * k);
   return probabilities;
 }
 

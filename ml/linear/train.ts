@@ -13,7 +13,8 @@ import {
   fitNumericPreprocessing,
   weightedGram,
 } from './design';
-import { type LinearLoss, meanLoss, penalisedObjective, sigmoid, softplus } from './objective';
+import { sigmoid } from '../activations';
+import { type LinearLoss, meanLoss, penalisedObjective, softplus } from './objective';
 import { maxAbs, minimizeLbfgs, solveSymmetric } from './optimize';
 
 export type LinearSolver = 'auto' | 'direct' | 'lbfgs';
