@@ -1,0 +1,175 @@
+/** Checks that span several fields of a spec, and the defaults derived from other fields. */
+import { type z } from 'zod';
+import type { TaskKind } from '../../ml/model';
+import {
+  DEFAULT_LOSS,
+  DEFAULT_PRIMARY_METRIC,
+  LOSSES_BY_TASK,
+  METRICS,
+  METRICS_BY_TASK,
+  type QualityMetric,
+  type SpecObject,
+  TASKS,
+} from './parts';
+import { isRecord } from './syntax';
+
+/**
+ * Checks that span fields. It also runs when some fields failed, so it reads the value defensively and
+ * skips whatever is malformed (that already has its own issue).
+ */
+export function crossCheck(value: unknown, ctx: z.core.$RefinementCtx<SpecObject>): void {
+  if (!isRecord(value)) return;
+  const issue = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: 'custom', path, message, continue: true });
+  const task =
+    typeof value.task === 'string' && (TASKS as readonly string[]).includes(value.task)
+      ? (value.task as TaskKind)
+      : undefined;
+  const target = typeof value.target === 'string' ? value.target : undefined;
+
+  // Features: unique names, not the target.
+  const featureKinds = new Map<string, unknown>();
+  if (Array.isArray(value.features)) {
+    value.features.forEach((feature: unknown, index) => {
+      if (!isRecord(feature) || typeof feature.name !== 'string') return;
+      const name = feature.name;
+      if (featureKinds.has(name)) {
+        issue(['features', index, 'name'], `"${name}" is listed twice`);
+      } else {
+        featureKinds.set(name, feature.kind);
+      }
+      if (name === target) {
+        issue(['features', index, 'name'], `"${name}" is the target and cannot also be a feature`);
+      }
+    });
+  }
+
+  // Segments: unique, each a categorical feature.
+  if (Array.isArray(value.segments) && Array.isArray(value.features)) {
+    const seen = new Set<string>();
+    value.segments.forEach((segment: unknown, index) => {
+      if (typeof segment !== 'string') return;
+      if (seen.has(segment)) issue(['segments', index], `"${segment}" is listed twice`);
+      seen.add(segment);
+      if (!featureKinds.has(segment)) {
+        issue(['segments', index], `"${segment}" is not a feature; a segment must be a categorical feature`);
+      } else if (featureKinds.get(segment) !== 'categorical') {
+        issue(
+          ['segments', index],
+          `"${segment}" is a ${String(featureKinds.get(segment))} feature; a segment must be a categorical feature`,
+        );
+      }
+    });
+  }
+
+  if (typeof value.timeColumn === 'string' && value.timeColumn === target) {
+    issue(['timeColumn'], `"${value.timeColumn}" is the target and cannot order the rows`);
+  }
+
+  // Split: room left for training.
+  const split = isRecord(value.split) ? value.split : undefined;
+  const hasValidation = typeof split?.validationFraction === 'number';
+  if (
+    split &&
+    typeof split.testFraction === 'number' &&
+    typeof split.validationFraction === 'number' &&
+    split.testFraction + split.validationFraction >= 0.9
+  ) {
+    issue(
+      ['split', 'validationFraction'],
+      'testFraction + validationFraction must be below 0.9 to leave rows for training',
+    );
+  }
+
+  // Trainer: loss fits the task, early stopping has a validation set.
+  const trainer = isRecord(value.trainer) ? value.trainer : undefined;
+  const params = isRecord(trainer?.params) ? trainer.params : undefined;
+  if (trainer?.kind === 'gbdt' && params) {
+    const loss = params.loss;
+    if (task && typeof loss === 'string' && !(LOSSES_BY_TASK[task] as readonly string[]).includes(loss)) {
+      issue(
+        ['trainer', 'params', 'loss'],
+        `"${loss}" does not fit a ${task} task; use ${LOSSES_BY_TASK[task].join(' or ')}`,
+      );
+    }
+    if (typeof params.earlyStoppingRounds === 'number' && !hasValidation) {
+      issue(
+        ['trainer', 'params', 'earlyStoppingRounds'],
+        'early stopping needs a validation set: set split.validationFraction',
+      );
+    }
+  }
+
+  // Gates: metrics the task reports.
+  const gates = isRecord(value.gates) ? value.gates : undefined;
+  const quality = isRecord(gates?.quality) ? gates.quality : undefined;
+  if (task && quality) {
+    const allowed = METRICS_BY_TASK[task];
+    const seenMetrics = new Set<string>();
+    if (Array.isArray(quality.thresholds)) {
+      quality.thresholds.forEach((threshold: unknown, index) => {
+        if (!isRecord(threshold) || typeof threshold.metric !== 'string') return;
+        const metric = threshold.metric;
+        if (
+          (METRICS as readonly string[]).includes(metric) &&
+          !(allowed as readonly string[]).includes(metric)
+        ) {
+          issue(
+            ['gates', 'quality', 'thresholds', index, 'metric'],
+            `${metric} is not a ${task} metric; use one of: ${allowed.join(', ')}`,
+          );
+        }
+        if (seenMetrics.has(metric)) {
+          issue(['gates', 'quality', 'thresholds', index, 'metric'], `${metric} has two thresholds`);
+        }
+        seenMetrics.add(metric);
+      });
+    }
+    const primary = quality.primaryMetric;
+    if (
+      typeof primary === 'string' &&
+      (METRICS as readonly string[]).includes(primary) &&
+      !(allowed as readonly string[]).includes(primary)
+    ) {
+      issue(
+        ['gates', 'quality', 'primaryMetric'],
+        `${primary} is not a ${task} metric; use one of: ${allowed.join(', ')}`,
+      );
+    }
+  }
+
+  // Deploy: canaryShare with canary only.
+  const deploy = isRecord(value.deploy) ? value.deploy : undefined;
+  if (deploy?.strategy === 'canary' && deploy.canaryShare === undefined) {
+    issue(['deploy', 'canaryShare'], 'required for the canary strategy: the share of requests, in (0, 1)');
+  }
+  if ((deploy?.strategy === 'replace' || deploy?.strategy === 'shadow') && deploy.canaryShare !== undefined) {
+    issue(['deploy', 'canaryShare'], `only applies to the canary strategy, not ${deploy.strategy}`);
+  }
+
+  // Approvers: unique.
+  const approval = isRecord(value.approval) ? value.approval : undefined;
+  if (Array.isArray(approval?.approvers)) {
+    const seen = new Set<unknown>();
+    approval.approvers.forEach((approver: unknown, index) => {
+      if (seen.has(approver))
+        issue(['approval', 'approvers', index], `"${String(approver)}" is listed twice`);
+      seen.add(approver);
+    });
+  }
+}
+
+/** Fills the defaults that depend on other fields: the gbdt loss and the primary quality metric. */
+export function resolveDerivedDefaults(spec: SpecObject) {
+  const trainer =
+    spec.trainer.kind === 'gbdt'
+      ? {
+          ...spec.trainer,
+          params: { ...spec.trainer.params, loss: spec.trainer.params.loss ?? DEFAULT_LOSS[spec.task] },
+        }
+      : spec.trainer;
+  const quality = spec.gates.quality;
+  const primaryMetric: QualityMetric =
+    quality.primaryMetric ?? quality.thresholds[0]?.metric ?? DEFAULT_PRIMARY_METRIC[spec.task];
+  return { ...spec, trainer, gates: { ...spec.gates, quality: { ...quality, primaryMetric } } };
+}

@@ -1,0 +1,460 @@
+/**
+ * The pipeline spec: one JSON document per model that names where the data comes from, what to predict
+ * from which columns, how to split and train, the gates a candidate must pass, who approves it, how it
+ * is deployed and how it is watched. It is validated before any work starts; every problem names the
+ * field it is about (`features[2].name: ...`), all problems at once.
+ */
+import { z } from 'zod';
+import type { GbdtLoss, TaskKind } from '../../ml/model';
+import {
+  between,
+  columnName,
+  cronProblem,
+  kindMessage,
+  nonNegative,
+  parseDuration,
+  selectQueryProblem,
+  strictObject,
+  whenGiven,
+} from './syntax';
+
+export const TASKS = ['regression', 'binary', 'multiclass'] as const satisfies readonly TaskKind[];
+export const LOSSES = [
+  'squared_error',
+  'absolute_error',
+  'binary_logistic',
+  'multiclass_softmax',
+] as const satisfies readonly GbdtLoss[];
+
+/** The gbdt losses that fit each task (as in the trainer). */
+export const LOSSES_BY_TASK: Record<TaskKind, readonly GbdtLoss[]> = {
+  regression: ['squared_error', 'absolute_error'],
+  binary: ['binary_logistic'],
+  multiclass: ['multiclass_softmax'],
+};
+
+export const DEFAULT_LOSS: Record<TaskKind, GbdtLoss> = {
+  regression: 'squared_error',
+  binary: 'binary_logistic',
+  multiclass: 'multiclass_softmax',
+};
+
+export const METRICS = ['rmse', 'mae', 'mape', 'r2', 'auc', 'logLoss', 'accuracy', 'f1'] as const;
+export type QualityMetric = (typeof METRICS)[number];
+
+/** The quality metrics each task reports. For multiclass, `f1` is the macro-averaged F1. */
+export const METRICS_BY_TASK: Record<TaskKind, readonly QualityMetric[]> = {
+  regression: ['rmse', 'mae', 'mape', 'r2'],
+  binary: ['auc', 'logLoss', 'accuracy', 'f1'],
+  multiclass: ['logLoss', 'accuracy', 'f1'],
+};
+
+/** Metrics where lower is better; the others are higher-is-better. */
+export const LOWER_IS_BETTER: readonly QualityMetric[] = ['rmse', 'mae', 'mape', 'logLoss'];
+
+export const DEFAULT_PRIMARY_METRIC: Record<TaskKind, QualityMetric> = {
+  regression: 'rmse',
+  binary: 'auc',
+  multiclass: 'logLoss',
+};
+
+export const sourceSchema = z.discriminatedUnion(
+  'kind',
+  [
+    strictObject({
+      /** Read a whole table (or view). */
+      kind: z.literal('table'),
+      /** Table or view name, optionally schema-qualified (`schema.table`). */
+      table: z
+        .string()
+        .regex(
+          /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/,
+          'must be a table name such as steel_energy or shop.jobs',
+        ),
+      /** A note for people on which database holds the table; the connection itself is DATABASE_URL. */
+      database: z.string().min(1).optional(),
+    }),
+    strictObject({
+      /** Read the rows of a query. */
+      kind: z.literal('sql'),
+      /** A single read-only SELECT (or WITH ... SELECT) query; other statements are refused. */
+      query: z.string().superRefine((query, ctx) => {
+        const problem = selectQueryProblem(query);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+      /** A note for people on which database the query runs against; the connection itself is DATABASE_URL. */
+      database: z.string().min(1).optional(),
+    }),
+  ],
+  { error: (issue) => kindMessage(issue, 'must be "table" or "sql"') },
+);
+
+export const featureSchema = strictObject({
+  /** Column name, exactly as in the source. */
+  name: columnName,
+  /** How the column enters the model: a number, or a label one-hot/coded by the trainer. */
+  kind: z.enum(['numeric', 'categorical'], {
+    error: (issue) => whenGiven(issue, 'must be "numeric" or "categorical"'),
+  }),
+});
+
+export const testFraction = between(0, 0.5, { minOpen: true });
+/**
+ * Fraction of all rows held out (from the training part) as a validation set for early stopping;
+ * ordered splits take the latest training rows.
+ * @default undefined (no validation set)
+ */
+export const validationFraction = between(0, 0.5, { minOpen: true }).optional();
+
+export const splitSchema = z.discriminatedUnion(
+  'kind',
+  [
+    strictObject({
+      /** The last rows (by `timeColumn`, or in source order without one) are the test set. */
+      kind: z.literal('ordered'),
+      /** Fraction of rows held out for testing, in (0, 0.5]. */
+      testFraction,
+      validationFraction,
+    }),
+    strictObject({
+      /** A seeded random sample of rows is the test set. */
+      kind: z.literal('random'),
+      /** Fraction of rows held out for testing, in (0, 0.5]. */
+      testFraction,
+      validationFraction,
+      /**
+       * Seed of the random split.
+       * @default 42
+       */
+      seed: z.number().int('must be an integer').default(42),
+    }),
+  ],
+  { error: (issue) => kindMessage(issue, 'must be "ordered" or "random"') },
+);
+
+export const gbdtParamsSchema = strictObject({
+  /**
+   * Boosting rounds (a multiclass round grows one tree per class).
+   * @default 100
+   */
+  iterations: between(1, 10_000, { integer: true }).default(100),
+  /**
+   * Shrinkage applied to every leaf value.
+   * @default 0.1
+   */
+  learningRate: between(0, 1, { minOpen: true }).default(0.1),
+  /**
+   * Most leaves per tree.
+   * @default 31
+   */
+  maxLeaves: between(2, 65_536, { integer: true }).default(31),
+  /**
+   * Deepest split level of a tree; -1 is unlimited.
+   * @default -1
+   */
+  maxDepth: between(-1, 64, { integer: true }).default(-1),
+  /**
+   * L2 regularisation (lambda) on leaf values.
+   * @default 1
+   */
+  l2: nonNegative().default(1),
+  /**
+   * Fewest training rows in a leaf.
+   * @default 20
+   */
+  minSamplesLeaf: between(1, Number.MAX_SAFE_INTEGER, { integer: true }).default(20),
+  /**
+   * Fraction of training rows (drawn anew each iteration) used to grow that iteration's trees.
+   * @default 1
+   */
+  rowSubsample: between(0, 1, { minOpen: true }).default(1),
+  /**
+   * Fraction of features (drawn anew for each tree) a tree may split on.
+   * @default 1
+   */
+  columnSubsample: between(0, 1, { minOpen: true }).default(1),
+  /**
+   * Stop when the validation loss has not improved for this many iterations; needs
+   * `split.validationFraction`.
+   * @default undefined (no early stopping)
+   */
+  earlyStoppingRounds: between(1, 10_000, { integer: true }).optional(),
+  /**
+   * Seed of every random choice of the trainer.
+   * @default 42
+   */
+  seed: z.number().int('must be an integer').default(42),
+  /**
+   * What to minimise; must fit the task: squared_error or absolute_error for regression,
+   * binary_logistic for binary, multiclass_softmax for multiclass.
+   * @default the task's loss: 'squared_error', 'binary_logistic' or 'multiclass_softmax'
+   */
+  loss: z
+    .enum(LOSSES, { error: (issue) => whenGiven(issue, `must be one of: ${LOSSES.join(', ')}`) })
+    .optional(),
+});
+
+export const linearParamsSchema = strictObject({
+  /**
+   * L2 penalty on the weights (never on the intercepts).
+   * @default 1
+   */
+  l2: nonNegative().default(1),
+  /**
+   * Cap on solver iterations.
+   * @default 100 for the direct solver, 500 for L-BFGS (the trainer's choice)
+   */
+  maxIterations: between(1, 100_000, { integer: true }).optional(),
+});
+
+export const trainerSchema = z.discriminatedUnion(
+  'kind',
+  [
+    strictObject({
+      /** Gradient-boosted trees (`ml/gbdt`). */
+      kind: z.literal('gbdt'),
+      /** Trainer options; each missing one takes the trainer's default. */
+      params: gbdtParamsSchema.default(() => gbdtParamsSchema.parse({})),
+    }),
+    strictObject({
+      /** Linear or logistic regression (`ml/linear`). */
+      kind: z.literal('linear'),
+      /** Trainer options; each missing one takes the trainer's default. */
+      params: linearParamsSchema.default(() => linearParamsSchema.parse({})),
+    }),
+  ],
+  { error: (issue) => kindMessage(issue, 'must be "gbdt" or "linear"') },
+);
+
+export const qualityThresholdSchema = strictObject({
+  /** The metric on the test set. It must be one the task reports. */
+  metric: z.enum(METRICS, { error: (issue) => whenGiven(issue, `must be one of: ${METRICS.join(', ')}`) }),
+  /** Lowest acceptable value, for higher-is-better metrics (r2, auc, accuracy, f1). */
+  min: z.number().optional(),
+  /** Highest acceptable value, for lower-is-better metrics (rmse, mae, mape, logLoss). */
+  max: z.number().optional(),
+}).superRefine((threshold, ctx) => {
+  const lowerIsBetter = LOWER_IS_BETTER.includes(threshold.metric);
+  if (threshold.min === undefined && threshold.max === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [lowerIsBetter ? 'max' : 'min'],
+      message: `required: ${threshold.metric} needs a ${lowerIsBetter ? 'max' : 'min'}`,
+    });
+  }
+  if (lowerIsBetter && threshold.min !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['min'],
+      message: `${threshold.metric} is lower-is-better: give a max, not a min`,
+    });
+  }
+  if (!lowerIsBetter && threshold.max !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['max'],
+      message: `${threshold.metric} is higher-is-better: give a min, not a max`,
+    });
+  }
+  const bound = threshold.min ?? threshold.max;
+  const unitInterval = ['auc', 'accuracy', 'f1'].includes(threshold.metric);
+  if (bound !== undefined && unitInterval && (bound < 0 || bound > 1)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [threshold.min === undefined ? 'max' : 'min'],
+      message: `${threshold.metric} is in [0, 1]`,
+    });
+  }
+  if (bound !== undefined && lowerIsBetter && bound < 0) {
+    ctx.addIssue({ code: 'custom', path: ['max'], message: `${threshold.metric} is never negative` });
+  }
+});
+
+export const qualityGateSchema = strictObject({
+  /**
+   * Absolute thresholds on test-set metrics; a candidate fails the gate when any is missed.
+   * @default []
+   */
+  thresholds: z.array(qualityThresholdSchema).default([]),
+  /**
+   * The metric a challenger is compared on with the champion and monitoring watches for decay.
+   * @default the first threshold's metric, else rmse (regression), auc (binary) or logLoss (multiclass)
+   */
+  primaryMetric: z
+    .enum(METRICS, { error: (issue) => whenGiven(issue, `must be one of: ${METRICS.join(', ')}`) })
+    .optional(),
+  /**
+   * Relative improvement of the primary metric over the deployed champion a challenger needs
+   * (0.02 = 2 % better); 0 means not worse.
+   * @default 0
+   */
+  minImprovementOverChampion: nonNegative().default(0),
+});
+
+export const fairnessGateSchema = strictObject({
+  /**
+   * Regression: the largest acceptable slice RMSE / overall RMSE.
+   * @default 1.5
+   */
+  maxErrorRatio: between(1, Number.MAX_VALUE, { minOpen: true }).default(1.5),
+  /**
+   * Regression: the largest acceptable |mean(prediction - target)| in any slice, in target units.
+   * @default undefined (not checked)
+   */
+  maxAbsBias: nonNegative().optional(),
+  /**
+   * Binary: the smallest acceptable ratio of the lowest to the highest positive-prediction rate
+   * across slices (the four-fifths rule).
+   * @default 0.8
+   */
+  minDisparateImpact: between(0, 1, { minOpen: true }).default(0.8),
+  /**
+   * Binary: the largest acceptable difference of true-positive rates across slices.
+   * @default 0.1
+   */
+  maxEqualOpportunityDifference: between(0, 1).default(0.1),
+  /**
+   * Slices with fewer test rows are reported but not judged.
+   * @default 30
+   */
+  minSliceSupport: between(1, Number.MAX_SAFE_INTEGER, { integer: true }).default(30),
+});
+
+export const securityGateSchema = strictObject({
+  /**
+   * The largest acceptable ONNX artifact, in bytes.
+   * @default 52428800 (50 MiB)
+   */
+  maxModelBytes: between(1, Number.MAX_SAFE_INTEGER, { integer: true }).default(50 * 1024 * 1024),
+  /**
+   * ONNX operator types the graph may use; any other operator fails the gate.
+   * @default undefined (the exporter's own operator set)
+   */
+  allowedOperators: z
+    .array(z.string().regex(/^[A-Za-z][A-Za-z0-9_.]*$/, 'must be an ONNX operator type such as TreeEnsemble'))
+    .min(1, 'must list at least one operator')
+    .optional(),
+});
+
+export const gatesSchema = strictObject({
+  /** Quality gate: absolute thresholds and improvement over the champion. */
+  quality: qualityGateSchema.default(() => qualityGateSchema.parse({})),
+  /** Fairness gate over the `segments` slices. */
+  fairness: fairnessGateSchema.default(() => fairnessGateSchema.parse({})),
+  /** Security gate on the exported artifact. */
+  security: securityGateSchema.default(() => securityGateSchema.parse({})),
+});
+
+export const approvalSchema = strictObject({
+  /** Who may approve a candidate (user names); any one of them suffices. */
+  approvers: z.array(z.string().min(1, 'must be a name')).min(1, 'must name at least one approver'),
+  /**
+   * How long a candidate waits for approval before it is rejected: a duration such as '72h', '3d',
+   * '30m' or '1d12h' (units s, m, h, d, w). `parseDuration` turns it into milliseconds.
+   */
+  deadline: z.string().refine((value) => parseDuration(value) !== undefined, {
+    error: 'must be a duration such as 72h, 3d, 30m or 1d12h (units s, m, h, d, w)',
+  }),
+  /**
+   * When to remind the approvers, as a fraction of the deadline.
+   * @default 0.5
+   */
+  reminderAtFraction: between(0, 1, { minOpen: true, maxOpen: true }).default(0.5),
+});
+
+export const deploySchema = strictObject({
+  /**
+   * replace: the approved model serves all traffic; canary: it serves `canaryShare` of requests
+   * first; shadow: it scores alongside the champion without answering.
+   */
+  strategy: z.enum(['replace', 'canary', 'shadow'], {
+    error: (issue) => whenGiven(issue, 'must be replace, canary or shadow'),
+  }),
+  /** Canary only (and required there): share of requests the new model answers, in (0, 1). */
+  canaryShare: between(0, 1, { minOpen: true, maxOpen: true }).optional(),
+});
+
+export const DEFAULT_SCHEDULE = '0 2 * * *';
+
+export const monitoringSchema = strictObject({
+  /**
+   * When the nightly check runs: a 5-field cron expression (minute hour day-of-month month day-of-week).
+   * @default '0 2 * * *'
+   */
+  schedule: z
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = cronProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .default(DEFAULT_SCHEDULE),
+  /**
+   * Population stability index of any feature at or above which drift is raised.
+   * @default 0.2
+   */
+  psiAlarm: between(0, Number.MAX_VALUE, { minOpen: true }).default(0.2),
+  /**
+   * Jensen-Shannon divergence (base 2, in [0, 1]) of any feature at or above which drift is raised.
+   * @default 0.1
+   */
+  jsAlarm: between(0, 1, { minOpen: true }).default(0.1),
+  /**
+   * Relative worsening of the primary quality metric on fresh labelled data that marks the model
+   * stale (0.2 = 20 % worse than at evaluation).
+   * @default 0.2
+   */
+  decayTolerance: between(0, Number.MAX_VALUE, { minOpen: true }).default(0.2),
+  /**
+   * Share of rows with a category unseen at training at or above which an alarm is raised.
+   * @default 0.05
+   */
+  unseenCategoryRateAlarm: between(0, 1, { minOpen: true }).default(0.05),
+  /**
+   * Fewest new rows a check needs to judge drift or decay.
+   * @default 200
+   */
+  minSamples: between(1, Number.MAX_SAFE_INTEGER, { integer: true }).default(200),
+});
+
+export const specObjectSchema = strictObject({
+  /** Identifier of the pipeline, kebab-case (`steel-energy`); it names workflows and model versions. */
+  name: z
+    .string()
+    .max(63, 'must be at most 63 characters')
+    .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be kebab-case: lower-case letters and digits joined by "-"'),
+  /** What the model predicts and for whom, for people. */
+  description: z.string().min(1, 'must describe the pipeline'),
+  /** What is predicted: a number, one of two classes, or one of several. */
+  task: z.enum(TASKS, { error: (issue) => whenGiven(issue, `must be one of: ${TASKS.join(', ')}`) }),
+  /** Where the rows come from. */
+  source: sourceSchema,
+  /** The column to predict. */
+  target: columnName,
+  /** The input columns, each numeric or categorical; non-empty, unique, without the target. */
+  features: z.array(featureSchema).min(1, 'must list at least one feature'),
+  /**
+   * Categorical features whose values define the slices of the fairness gate and of monitoring.
+   * @default []
+   */
+  segments: z.array(columnName).default([]),
+  /**
+   * Column that orders rows in time, for ordered splits and monitoring windows; not a feature unless
+   * listed in `features`.
+   * @default undefined (source order)
+   */
+  timeColumn: columnName.optional(),
+  /** How rows are divided into training and test sets. */
+  split: splitSchema,
+  /** The learning algorithm and its parameters. */
+  trainer: trainerSchema,
+  /** Thresholds a candidate must meet before it is offered for approval. */
+  gates: gatesSchema.default(() => gatesSchema.parse({})),
+  /** Who approves a candidate and how long they have. */
+  approval: approvalSchema,
+  /** How an approved model replaces the champion. */
+  deploy: deploySchema,
+  /** The nightly drift and decay check. */
+  monitoring: monitoringSchema.default(() => monitoringSchema.parse({})),
+});
+
+export type SpecObject = z.output<typeof specObjectSchema>;
