@@ -1,6 +1,8 @@
 /** The `kerf` command line. */
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type KerfConfig } from '../../platform/config';
+import { CsvImportError, importCsv } from '../../platform/csvImport';
+import { createPool } from '../../platform/database';
 import { dropAwsNodeVersionNotice } from '../../platform/nodeWarnings';
 import { defaultPaths } from '../../platform/paths';
 import { runWorker } from '../../workers/main';
@@ -86,13 +88,42 @@ program
     await runWorker();
   });
 
+program
+  .command('import-csv')
+  .description('load a CSV file into a new PostgreSQL table, with column types inferred from the data')
+  .argument('<file>', 'UTF-8 CSV file with a header line')
+  .requiredOption('--table <name>', 'table to create: name or schema.name (letters, digits, underscores)')
+  .option('--replace', 'drop the table first if it exists (in the same transaction)')
+  .option('--json', 'print the result as JSON')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  kerf import-csv Steel_industry_data.csv --table steel_energy\n' +
+      '  kerf import-csv ai4i2020.csv --table raw.ai4i --replace --json',
+  )
+  .action(async (file: string, options: { table: string; replace?: boolean; json?: boolean }) => {
+    const pool = createPool(config().postgres, { max: 1, applicationName: 'kerf import-csv' });
+    try {
+      const result = await importCsv(pool, file, { table: options.table, replace: options.replace ?? false });
+      if (options.json) {
+        console.log(JSON.stringify(result, null, 2));
+        return;
+      }
+      say(`Loaded ${result.rows} rows into ${result.table} (${result.columns.length} columns):`);
+      const width = Math.max(...result.columns.map((column) => column.name.length));
+      for (const column of result.columns) say(`  ${column.name.padEnd(width)}  ${column.type}`);
+    } finally {
+      await pool.end();
+    }
+  });
+
 /** Known failures get one clear line (or a few for the stack); anything else keeps its stack trace. */
 function explain(error: unknown): string {
   if (
     error instanceof ConfigError ||
     error instanceof StackError ||
     error instanceof ToolBuildError ||
-    error instanceof PortTakenError
+    error instanceof PortTakenError ||
+    error instanceof CsvImportError
   ) {
     return `kerf: ${error.message}`;
   }
