@@ -35,12 +35,25 @@ export async function readState(dataDir: string): Promise<StackState | undefined
   }
 }
 
-/** Writes through a temporary file so a reader never sees half a state. */
-export async function writeState(dataDir: string, state: StackState): Promise<void> {
-  await mkdir(stackDir(dataDir), { recursive: true });
-  const temporary = `${stateFile(dataDir)}.${process.pid}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(state, null, 2)}\n`);
-  await rename(temporary, stateFile(dataDir));
+let pendingWrite: Promise<void> = Promise.resolve();
+
+/**
+ * Writes through a temporary file so a reader never sees half a state. Writes are queued: the
+ * supervisor records parts as they become healthy, side by side, and two writes sharing the
+ * temporary file would race (the second rename finds it gone). The state is captured at the call,
+ * so the last call's state is the one left on disk.
+ */
+export function writeState(dataDir: string, state: StackState): Promise<void> {
+  const text = `${JSON.stringify(state, null, 2)}\n`;
+  const write = async () => {
+    await mkdir(stackDir(dataDir), { recursive: true });
+    const temporary = `${stateFile(dataDir)}.${process.pid}.tmp`;
+    await writeFile(temporary, text);
+    await rename(temporary, stateFile(dataDir));
+  };
+  const result = pendingWrite.then(write, write);
+  pendingWrite = result.catch(() => undefined);
+  return result;
 }
 
 export async function removeState(dataDir: string): Promise<void> {
