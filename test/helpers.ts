@@ -3,7 +3,9 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
+import pg from 'pg';
 import { loadConfig, type KerfConfig } from '../platform/config';
+import { createPool } from '../platform/database';
 import { defaultPaths, repoRoot } from '../platform/paths';
 
 /** The configuration of the shared test stack (the same environment the global setup used). */
@@ -47,4 +49,40 @@ export function runKerf(args: string[], env: Record<string, string> = {}): Promi
       },
     );
   });
+}
+
+/** A database of a test file's own on the shared PostgreSQL, dropped (with its tables) at the end. */
+export interface OwnDatabase {
+  url: string;
+  pool: pg.Pool;
+  drop(): Promise<void>;
+}
+
+/** Creates a database named `<prefix>_<unique>` on the shared stack's PostgreSQL. */
+export async function createOwnDatabase(prefix: string): Promise<OwnDatabase> {
+  const config = testConfig();
+  const name = uniqueName(prefix);
+  const admin = async (sql: string) => {
+    const url = new URL(config.postgres.url);
+    url.pathname = '/postgres';
+    const client = new pg.Client({ connectionString: url.toString() });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(config.postgres.url);
+  url.pathname = `/${name}`;
+  const pool = createPool({ url: url.toString() });
+  return {
+    url: url.toString(),
+    pool,
+    drop: async () => {
+      await pool.end();
+      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  };
 }

@@ -1,44 +1,26 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CsvImportError, importCsv } from '../../platform/csvImport';
-import { createPool } from '../../platform/database';
-import { runKerf, testConfig, uniqueName } from '../helpers';
+import { createOwnDatabase, runKerf, uniqueName, type OwnDatabase } from '../helpers';
 import { ai4iCsv, steelEnergyCsv } from '../sharedData';
 
 // A database of its own, so the tables made here touch nobody else and go away with it.
-const config = testConfig();
-const database = uniqueName('kerf_test_csv_import');
+let database: OwnDatabase;
 let databaseUrl: string;
 let pool: pg.Pool;
 let dir: string;
 
-async function adminQuery(sql: string): Promise<void> {
-  const url = new URL(config.postgres.url);
-  url.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 beforeAll(async () => {
-  await adminQuery(`CREATE DATABASE ${database}`);
-  const url = new URL(config.postgres.url);
-  url.pathname = `/${database}`;
-  databaseUrl = url.toString();
-  pool = createPool({ url: databaseUrl });
+  database = await createOwnDatabase('kerf_test_csv_import');
+  ({ url: databaseUrl, pool } = database);
   dir = await mkdtemp(path.join(os.tmpdir(), 'kerf-csv-import-'));
 });
 
 afterAll(async () => {
-  await pool.end();
-  await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await database.drop();
   await rm(dir, { recursive: true, force: true });
 });
 

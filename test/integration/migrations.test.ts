@@ -1,40 +1,23 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool } from '../../platform/database';
 import { applyMigrations, readMigrations } from '../../platform/migrations';
 import { migrationsDir } from '../../platform/paths';
-import { testConfig, uniqueName } from '../helpers';
+import { createOwnDatabase, uniqueName, type OwnDatabase } from '../helpers';
 
 // Each test run gets a database of its own, so applying and breaking migrations touches nobody else.
-const config = testConfig();
-const database = uniqueName('kerf_test_migrations');
+let database: OwnDatabase;
 let pool: pg.Pool;
 
-async function adminQuery(sql: string): Promise<void> {
-  const url = new URL(config.postgres.url);
-  url.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 beforeAll(async () => {
-  await adminQuery(`CREATE DATABASE ${database}`);
-  const url = new URL(config.postgres.url);
-  url.pathname = `/${database}`;
-  pool = createPool({ url: url.toString() });
+  database = await createOwnDatabase('kerf_test_migrations');
+  pool = database.pool;
 });
 
 afterAll(async () => {
-  await pool.end();
-  await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await database.drop();
 });
 
 describe('applyMigrations on a real PostgreSQL', () => {
