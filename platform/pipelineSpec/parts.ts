@@ -77,11 +77,22 @@ export const sourceSchema = z.discriminatedUnion(
     strictObject({
       /** Read the rows of a query. */
       kind: z.literal('sql'),
-      /** A single read-only SELECT (or WITH ... SELECT) query; other statements are refused. */
-      query: z.string().superRefine((query, ctx) => {
-        const problem = selectQueryProblem(query);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem });
-      }),
+      /**
+       * A single read-only SELECT (or WITH ... SELECT) query; other statements are refused. A list of
+       * strings is read as the lines of one query (JSON has no multi-line strings).
+       */
+      query: z
+        .union([z.string(), z.array(z.string()).min(1, 'must hold at least one line')], {
+          error: (issue) =>
+            issue.input === undefined
+              ? 'required (string)'
+              : 'must be a SELECT query: a string, or a list of its lines',
+        })
+        .transform((query) => (Array.isArray(query) ? query.join('\n') : query))
+        .superRefine((query, ctx) => {
+          const problem = selectQueryProblem(query);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
       /** A note for people on which database the query runs against; the connection itself is DATABASE_URL. */
       database: z.string().min(1).optional(),
     }),
