@@ -7,9 +7,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../platform/paths';
 import { CASES as ML_CASES } from './ml';
+import { CASES as SHOP_CASES } from './shop';
 
 const SUITES: Record<string, { script: string; cases: string[] }> = {
   ml: { script: 'bench/ml.ts', cases: Object.keys(ML_CASES) },
+  // generate-1m takes minutes: name it to run it.
+  shop: { script: 'bench/shop.ts', cases: Object.keys(SHOP_CASES).filter((name) => name !== 'generate-1m') },
 };
 
 async function main(): Promise<void> {

@@ -11,6 +11,8 @@ import type { PartHealth } from '../stack/health';
 import { ToolBuildError } from '../stack/tools';
 import { PortTakenError } from '../stack/ports';
 import { runMainJob } from './start';
+import { registerShopCommands } from './shopCommand';
+import { ShopGenerateError } from '../../shop/load';
 
 dropAwsNodeVersionNotice();
 
@@ -123,12 +125,15 @@ function explain(error: unknown): string {
     error instanceof StackError ||
     error instanceof ToolBuildError ||
     error instanceof PortTakenError ||
-    error instanceof CsvImportError
+    error instanceof CsvImportError ||
+    error instanceof ShopGenerateError
   ) {
     return `kerf: ${error.message}`;
   }
   return error instanceof Error ? `kerf: ${error.stack ?? error.message}` : `kerf: ${String(error)}`;
 }
+
+registerShopCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(explain(error));
