@@ -8,3 +8,4 @@ export * from './syntax';
 export * from './schema';
 export * from './load';
 export * from './parts';
+export * from './sourceCheck';

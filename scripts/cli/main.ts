@@ -11,6 +11,7 @@ import type { PartHealth } from '../stack/health';
 import { ToolBuildError } from '../stack/tools';
 import { PortTakenError } from '../stack/ports';
 import { runMainJob } from './start';
+import { registerSpecCommands } from './specCommand';
 import { registerShopCommands } from './shopCommand';
 import { ShopGenerateError } from '../../shop/load';
 
@@ -133,6 +134,7 @@ function explain(error: unknown): string {
   return error instanceof Error ? `kerf: ${error.stack ?? error.message}` : `kerf: ${String(error)}`;
 }
 
+registerSpecCommands(program);
 registerShopCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

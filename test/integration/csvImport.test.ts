@@ -255,4 +255,36 @@ describe('importCsv on a real PostgreSQL', () => {
       `kerf: Cannot import ${file} into ${table}: table ${table} already exists; pass --replace to drop and load it again.`,
     );
   });
+
+  it('refuses a file with a byte that is not UTF-8, naming its line, and creates no table', async () => {
+    // "café" saved as Windows-1252: 0xe9 alone is not UTF-8.
+    const file = path.join(dir, 'latin1.csv');
+    await writeFile(
+      file,
+      Buffer.concat([Buffer.from('id,name\n1,plain\n2,caf'), Buffer.from([0xe9]), Buffer.from('\n3,ok\n')]),
+    );
+    const table = uniqueName('latin1');
+    const failure = importCsv(pool, file, { table });
+    await expect(failure).rejects.toThrow(CsvImportError);
+    // The reader names the byte where decoding fails (here the newline after 0xe9), so only the line is pinned.
+    await expect(failure).rejects.toThrow(
+      new RegExp(
+        `^Cannot import .*latin1\\.csv into ${table}: .*The file is not UTF-8: invalid byte 0x[0-9a-f]{2} on line 3\\. Convert it to UTF-8`,
+      ),
+    );
+    await expect(failure).rejects.toMatchObject({ line: 3, table });
+    expect(await tableExists(table)).toBe(false);
+  });
+
+  it('refuses a header with duplicate names, naming them, and creates no table', async () => {
+    const file = await csvFile('duplicates.csv', 'id,weight,note,id,weight\n1,2.5,a,1,2.5\n');
+    const table = uniqueName('duplicates');
+    const failure = importCsv(pool, file, { table });
+    await expect(failure).rejects.toThrow(CsvImportError);
+    await expect(failure).rejects.toThrow(
+      /Line 1 \(the header\): duplicate column names "id", "weight"; rename them so that each column has its own name/,
+    );
+    await expect(failure).rejects.toMatchObject({ line: 1, table });
+    expect(await tableExists(table)).toBe(false);
+  });
 });

@@ -1,0 +1,80 @@
+/** `kerf spec check`: validates pipeline spec files, and with a flag checks them against the database. */
+import type { Command } from 'commander';
+import type pg from 'pg';
+import { loadConfig } from '../../platform/config';
+import { createPool } from '../../platform/database';
+import { defaultPaths } from '../../platform/paths';
+import { checkSpecSource, loadPipelineSpec, PipelineSpecError } from '../../platform/pipelineSpec';
+
+/** The verdict on one spec file. */
+export interface SpecCheckResult {
+  file: string;
+  ok: boolean;
+  /** The spec's `name`, once it parsed. */
+  name?: string;
+  /** One `path: message` line per problem. */
+  problems: string[];
+}
+
+/**
+ * Checks one spec file: statically, then (when a pool is given and it parsed) against its source.
+ * Bad specs and unreadable files become problems; anything else (a broken connection) is thrown.
+ */
+export async function checkSpecFile(file: string, pool?: pg.Pool): Promise<SpecCheckResult> {
+  let name: string | undefined;
+  try {
+    const spec = await loadPipelineSpec(file);
+    name = spec.name;
+    if (pool) await checkSpecSource(pool, spec, { origin: file });
+    return { file, ok: true, name, problems: [] };
+  } catch (error) {
+    if (error instanceof PipelineSpecError) return { file, ok: false, name, problems: error.problems };
+    if (error instanceof Error && 'code' in error && 'syscall' in error) {
+      const code = (error as NodeJS.ErrnoException).code ?? error.message;
+      return { file, ok: false, name, problems: [`(file): cannot be read (${code}); check the path`] };
+    }
+    throw error;
+  }
+}
+
+/** Adds `kerf spec check <files...> [--against-database] [--json]`. */
+export function registerSpecCommands(program: Command): void {
+  const spec = program.command('spec').description('pipeline specs (pipelines/*.json)');
+  spec
+    .command('check')
+    .description('validate pipeline spec files; exit 1 when any has a problem')
+    .argument('<files...>', 'pipeline spec JSON files')
+    .option(
+      '--against-database',
+      'also check that the columns each spec names exist in its source (DATABASE_URL) with fitting types',
+    )
+    .option('--json', 'print the results as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kerf spec check pipelines/*.json\n  kerf spec check pipelines/steel-energy.json --against-database',
+    )
+    .action(async (files: string[], options: { againstDatabase?: boolean; json?: boolean }) => {
+      const pool = options.againstDatabase
+        ? createPool(loadConfig(process.env, defaultPaths).postgres, {
+            max: 1,
+            applicationName: 'kerf spec check',
+          })
+        : undefined;
+      const results: SpecCheckResult[] = [];
+      try {
+        for (const file of files) results.push(await checkSpecFile(file, pool));
+      } finally {
+        await pool?.end();
+      }
+      if (options.json) {
+        console.log(JSON.stringify(results, null, 2));
+      } else {
+        for (const result of results) {
+          const named = result.name ? ` (${result.name})` : '';
+          console.log(`${result.ok ? 'ok ' : 'FAIL'} ${result.file}${named}`);
+          for (const problem of result.problems) console.log(`  ${problem}`);
+        }
+      }
+      if (results.some((result) => !result.ok)) process.exitCode = 1;
+    });
+}
