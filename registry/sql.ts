@@ -1,0 +1,53 @@
+/** Transactions and row locks shared by the registry's modules. */
+import type pg from 'pg';
+import { RegistryError } from './errors';
+
+/** A pool, or a client inside a transaction: reads work on either. */
+export type Queryable = pg.Pool | pg.PoolClient;
+
+/**
+ * Runs `work` in one transaction on a client of its own: committed when `work` resolves, rolled back
+ * when it throws (and the error passed on). A client whose rollback failed is discarded, not reused.
+ */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/**
+ * Locks a model's row until the transaction ends, so version numbering and alias moves of one model
+ * happen one at a time. `NO KEY UPDATE` leaves inserts of rows that reference the model unblocked.
+ *
+ * @returns the model's task
+ * @throws RegistryError (`not-found`) when the model was never registered
+ */
+export async function lockModel(client: pg.PoolClient, model: string): Promise<{ task: string }> {
+  const { rows } = await client.query<{ task: string }>(
+    'SELECT task FROM registry.models WHERE name = $1 FOR NO KEY UPDATE',
+    [model],
+  );
+  const row = rows[0];
+  if (!row) {
+    throw new RegistryError(
+      'not-found',
+      `Model ${model} is not in the registry: a lifecycle run registers it with its first version (resolveVersion)`,
+    );
+  }
+  return row;
+}
