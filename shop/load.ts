@@ -167,9 +167,10 @@ export async function generateShop(pool: pg.Pool, options: ShopGenerateOptions):
     const rows = Object.fromEntries(BATCH_TABLES.map((table) => [table, 0])) as Record<BatchTable, number>;
     let done = 0;
     let totalRows = 0;
-    while (done < options.jobs) {
-      const batch = generator.nextBatch(Math.min(batchSize, options.jobs - done));
-      await copyBatch(client, batch);
+    // Pipelined: while PostgreSQL takes one batch, the next is generated in slices that let the
+    // event loop keep feeding the socket, so both cores work.
+    let loading: Promise<void> = Promise.resolve();
+    const loaded = (batch: ShopBatch) => {
       for (const table of BATCH_TABLES) {
         rows[table] += batch.rows[table];
         totalRows += batch.rows[table];
@@ -181,7 +182,18 @@ export async function generateShop(pool: pg.Pool, options: ShopGenerateOptions):
         rows: totalRows,
         seconds: (performance.now() - started) / 1000,
       });
+    };
+    let generated = 0;
+    while (generated < options.jobs) {
+      const count = Math.min(batchSize, options.jobs - generated);
+      const batch = await generateInSlices(generator, count);
+      generated += count;
+      await loading;
+      loading = copyBatch(client, batch).then(() => loaded(batch));
+      // A failed COPY must not go unobserved while the next batch is generated.
+      loading.catch(() => undefined);
     }
+    await loading;
     const seconds = (performance.now() - started) / 1000;
     const lastJobId = firstJobId + options.jobs - 1;
     const run = await client.query<{ run_id: string }>(
@@ -268,6 +280,28 @@ async function writeCatalogue(
       customers.map((customer) => customer.region),
     ],
   );
+}
+
+/** Jobs generated this many at a time between turns of the event loop. */
+const SLICE_JOBS = 1000;
+
+/** One batch, generated in slices with the event loop turning in between (the socket drains). */
+async function generateInSlices(generator: ShopGenerator, count: number): Promise<ShopBatch> {
+  const slices: ShopBatch[] = [];
+  for (let made = 0; made < count; made += SLICE_JOBS) {
+    slices.push(generator.nextBatch(Math.min(SLICE_JOBS, count - made)));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  const first = slices[0];
+  const last = slices[slices.length - 1];
+  if (!first || !last) throw new Error('generateInSlices needs a count of at least 1');
+  const text = {} as Record<BatchTable, string>;
+  const rows = {} as Record<BatchTable, number>;
+  for (const table of BATCH_TABLES) {
+    text[table] = slices.map((slice) => slice.text[table]).join('');
+    rows[table] = slices.reduce((sum, slice) => sum + slice.rows[table], 0);
+  }
+  return { text, rows, firstJobId: first.firstJobId, lastJobId: last.lastJobId };
 }
 
 async function copyBatch(client: pg.PoolClient, batch: ShopBatch): Promise<void> {
