@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,39 @@ function problemsOf(json: unknown): string[] {
 }
 
 describe('the pipeline spec files', () => {
+  it('every spec in pipelines/ validates, the five shop models among them', async () => {
+    const files = (await readdir(path.join(root, 'pipelines'))).filter((file) => file.endsWith('.json'));
+    const names: string[] = [];
+    for (const file of files) {
+      const spec = await loadPipelineSpec(specFile(file));
+      expect(`${spec.name}.json`).toBe(file);
+      names.push(spec.name);
+    }
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'cut-time',
+        'bend-time',
+        'job-energy',
+        'scrap-rate',
+        'quote-price',
+        'steel-energy',
+        'ai4i-failure',
+      ]),
+    );
+  });
+
+  it('the shop specs read the shop schema and slice by shop segments', async () => {
+    for (const name of ['cut-time', 'bend-time', 'job-energy', 'scrap-rate', 'quote-price']) {
+      const spec = await loadPipelineSpec(specFile(`${name}.json`));
+      expect(spec.source.kind).toBe('sql');
+      expect(spec.source.kind === 'sql' && spec.source.query).toMatch(/\bFROM shop\./);
+      expect(spec.timeColumn).toMatch(/_at$/);
+      expect(spec.segments.length).toBeGreaterThan(0);
+      expect(spec.trainer.kind).toBe('gbdt');
+      expect(spec.gates.quality.thresholds.length).toBeGreaterThan(0);
+    }
+  });
+
   it('steel-energy.json validates and names real CSV columns', async () => {
     const spec = await loadPipelineSpec(specFile('steel-energy.json'));
     expect(spec.task).toBe('regression');
