@@ -1,5 +1,6 @@
 /** Every activity of the Kerf worker, built from the worker's dependencies. */
 import type { ActivityDeps } from './deps';
+import { createLifecycleActivities } from './lifecycle';
 import { createSmokeActivities } from './smoke';
 
 export type { ActivityDeps } from './deps';
@@ -7,5 +8,6 @@ export type { ActivityDeps } from './deps';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmokeActivities(deps),
+    ...createLifecycleActivities(deps),
   };
 }

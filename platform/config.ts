@@ -109,6 +109,15 @@ const environmentSchema = z.object({
   S3_SECRET_ACCESS_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
   S3_FORCE_PATH_STYLE: z.preprocess(emptyAsUndefined, booleanFlag.default(true)),
   KERF_S3_PORT: z.preprocess(emptyAsUndefined, port('KERF_S3_PORT').default(EMBEDDED_DEFAULTS.s3Port)),
+  KERF_SIGNING_KEY: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .includes('PRIVATE KEY', { message: 'KERF_SIGNING_KEY must be an Ed25519 private key in PEM form' })
+      .optional(),
+  ),
+  KERF_SIGNING_KEY_FILE: z.preprocess(emptyAsUndefined, z.string().optional()),
+  KERF_CODE_VERSION: z.preprocess(emptyAsUndefined, z.string().optional()),
   KERF_STACK_TIMEOUT_SECONDS: z.preprocess(
     emptyAsUndefined,
     z.coerce.number({ error: 'must be a number of seconds' }).positive().default(180),
@@ -164,6 +173,15 @@ export interface KerfConfig {
   postgres: PostgresConfig;
   temporal: TemporalConfig;
   s3: S3Config;
+  /** The key model manifests are signed with. */
+  signing: {
+    /** An Ed25519 private key in PEM form (KERF_SIGNING_KEY); wins over the key file. */
+    privateKeyPem: string | undefined;
+    /** The development key, created on first use (KERF_SIGNING_KEY_FILE, default `.data/keys/`). */
+    keyFile: string;
+  };
+  /** The code version recorded with every model version (KERF_CODE_VERSION; else the git commit). */
+  codeVersion: string | undefined;
 }
 
 /** A configuration problem, with one line per bad variable naming it. */
@@ -203,9 +221,10 @@ export function loadConfig(
   }
   const d = EMBEDDED_DEFAULTS;
   const temporalAddress = e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.KERF_TEMPORAL_PORT}`;
+  const dataDir = path.resolve(e.KERF_DATA_DIR ?? paths.dataDir);
   return {
     // Absolute, so every process (the supervisor runs in the repository folder) agrees on them.
-    dataDir: path.resolve(e.KERF_DATA_DIR ?? paths.dataDir),
+    dataDir,
     toolsDir: path.resolve(e.KERF_TOOLS_DIR ?? paths.toolsDir),
     stackTimeoutMs: e.KERF_STACK_TIMEOUT_SECONDS * 1000,
     postgres: {
@@ -225,6 +244,13 @@ export function loadConfig(
       uiPort: e.KERF_TEMPORAL_UI_PORT,
       cliPath: e.TEMPORAL_CLI,
     },
+    signing: {
+      privateKeyPem: e.KERF_SIGNING_KEY,
+      keyFile: path.resolve(
+        e.KERF_SIGNING_KEY_FILE ?? path.join(dataDir, 'keys', 'manifest-signing-dev.pem'),
+      ),
+    },
+    codeVersion: e.KERF_CODE_VERSION,
     s3: {
       embedded: e.S3_ENDPOINT === undefined,
       endpoint: e.S3_ENDPOINT ?? `http://127.0.0.1:${e.KERF_S3_PORT}`,

@@ -8,6 +8,9 @@ import { createActivities } from '../activities';
 import type { KerfConfig } from '../platform/config';
 import { createPool } from '../platform/database';
 import { ObjectStore } from '../platform/objectStore';
+import { currentCodeVersion } from '../platform/codeVersion';
+import { loadOrCreateSigningKey } from '../lifecycle/signing';
+import { recordSigningKey } from '../registry';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -37,12 +40,20 @@ export async function createKerfWorker(
   };
   let worker: Worker;
   try {
+    const signingKey = await loadOrCreateSigningKey(config.signing);
+    // The registry trusts the keys it has recorded: deploy and serving verify manifests against them.
+    await recordSigningKey(pool, {
+      keyId: signingKey.keyId,
+      publicKey: signingKey.publicKeyPem,
+      actor: 'kerf-worker',
+    });
+    const codeVersion = config.codeVersion ?? currentCodeVersion();
     worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: options.taskQueue ?? config.temporal.taskQueue,
       workflowsPath,
-      activities: createActivities({ pool, objectStore }),
+      activities: createActivities({ pool, objectStore, signingKey, codeVersion }),
     });
   } catch (error) {
     await release();

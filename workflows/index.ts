@@ -1,2 +1,3 @@
 // Every workflow the Kerf worker runs. Orchestration only: no I/O, no Node built-ins.
 export { smokeCheck } from './smoke';
+export { modelLifecycle } from './modelLifecycle';

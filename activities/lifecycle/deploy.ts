@@ -1,0 +1,86 @@
+/**
+ * The deploy stage: the manifest's signature and the ONNX file's hash are verified against the keys
+ * the registry trusts before any alias moves; then production (or the canary, or the shadow) points
+ * at the approved version. Rollback moves production back.
+ */
+import { appendAudit, getAlias, getVersion, listSigningKeys, moveAlias, rollback } from '../../registry';
+import { TamperedArtifactError, verifyArtifact } from '../../lifecycle/manifest';
+import type { PipelineSpec } from '../../platform/pipelineSpec';
+import type { RollbackAnswer } from '../../workflows/lifecycleTypes';
+import type { ActivityDeps } from '../deps';
+import { stoppingOn, stopRun } from './errors';
+import { artifactKeys } from './keys';
+import { runActor, runIdOf } from './registration';
+
+export function createDeployActivities({ pool, objectStore }: ActivityDeps) {
+  return {
+    async deployVersion(input: {
+      spec: PipelineSpec;
+      version: number;
+      actor: string;
+    }): Promise<{ alias: string; version: number }> {
+      const { spec, version } = input;
+      const runId = runIdOf();
+      const record = await getVersion(pool, spec.name, version);
+      const keys = artifactKeys(spec.name, version);
+      const onnxKey = record.artifacts.onnxKey ?? keys.onnx;
+      const [manifestJson, signature, onnxBytes] = await Promise.all([
+        objectStore.get(record.artifacts.manifestKey ?? keys.manifest),
+        objectStore.get(keys.signature),
+        objectStore.get(onnxKey),
+      ]);
+      const trusted = (await listSigningKeys(pool)).map((key) => key.publicKeyPem);
+      try {
+        verifyArtifact({
+          manifestJson,
+          signature: Buffer.from(signature).toString('utf8'),
+          onnxBytes,
+          trustedPublicKeys: trusted,
+        });
+      } catch (error) {
+        if (!(error instanceof TamperedArtifactError)) throw error;
+        await appendAudit(pool, {
+          actor: runActor(runId),
+          action: 'deploy-refused',
+          model: spec.name,
+          version,
+          details: { reason: error.reason, message: error.message, runId, onnxKey },
+        });
+        throw stopRun(
+          'TamperedArtifactError',
+          `${spec.name} v${version} was not deployed: ${error.message}`,
+          {
+            reason: error.reason,
+          },
+        );
+      }
+
+      // A canary or shadow needs a production version beside it; the first version simply serves.
+      const production = await getAlias(pool, spec.name, 'production');
+      const strategy = spec.deploy.strategy;
+      const alias = strategy === 'replace' || !production ? 'production' : strategy;
+      return stoppingOn(async () => {
+        const moved = await moveAlias(pool, {
+          model: spec.name,
+          alias,
+          version,
+          trafficShare: alias === 'canary' ? spec.deploy.canaryShare : undefined,
+          actor: input.actor,
+          reason: `approved by ${input.actor} in run ${runId}; signature and SHA-256 verified`,
+        });
+        return { alias: moved.alias.alias, version: moved.alias.version };
+      });
+    },
+
+    async rollbackProduction(input: {
+      model: string;
+      actor: string;
+      reason: string;
+    }): Promise<RollbackAnswer> {
+      return stoppingOn(async () => {
+        const result = await rollback(pool, input);
+        return { from: result.previousVersion ?? result.alias.version, to: result.alias.version };
+      });
+    },
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * The evaluate and fairness stages. The candidate's ONNX file is scored on the test rows with
+ * onnxruntime; the production version (the champion) is scored on the same rows. A failed gate
+ * rejects the version, writes an audit row saying why, and stops the run.
+ */
+import { log } from '@temporalio/activity';
+import type pg from 'pg';
+import { evaluateOnTestSet, scoreChampion } from '../../lifecycle/evaluation';
+import { evaluateFairnessGate } from '../../lifecycle/gates/fairness';
+import { evaluateQualityGate } from '../../lifecycle/gates/quality';
+import type { GateVerdict } from '../../lifecycle/gates/verdict';
+import { loadSnapshot } from '../../lifecycle/snapshot';
+import type { TaskMetrics } from '../../ml/slices';
+import type { PipelineSpec } from '../../platform/pipelineSpec';
+import { appendAudit, getAlias, getVersion, setStatus } from '../../registry';
+import type {
+  ChampionComparison,
+  EvaluationOutcome,
+  FairnessOutcome,
+  SnapshotRef,
+  TrainedCandidate,
+} from '../../workflows/lifecycleTypes';
+import type { ActivityDeps } from '../deps';
+import { stoppingOn, stopRun } from './errors';
+import { artifactKeys } from './keys';
+import { runActor, runIdOf } from './registration';
+
+/** The test set's targets and predictions, kept for the fairness gate and the model card. */
+export interface StoredPredictions {
+  testRows: number[];
+  y: number[];
+  prediction: number[];
+  classLabels?: string[];
+}
+
+/** The finite numbers of a metrics object (nested tables such as a confusion matrix stay out). */
+export function metricNumbers(metrics: TaskMetrics | Record<string, unknown>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, value] of Object.entries(metrics)) {
+    if (typeof value === 'number' && Number.isFinite(value)) out[name] = value;
+  }
+  return out;
+}
+
+/** Rejects the version for a failed gate, with an audit row of the failed checks, and stops the run. */
+export async function rejectForGate(
+  pool: pg.Pool,
+  spec: PipelineSpec,
+  version: number,
+  verdict: GateVerdict,
+  measured: { metrics?: Record<string, number>; champion?: ChampionComparison } = {},
+): Promise<never> {
+  const runId = runIdOf();
+  const failed = verdict.checks.filter((check) => check.judged && !check.passed);
+  const reason = `${verdict.gate} gate failed: ${failed.map((check) => check.message).join('; ')}`;
+  await appendAudit(pool, {
+    actor: runActor(runId),
+    action: 'gate-failed',
+    model: spec.name,
+    version,
+    details: {
+      gate: verdict.gate,
+      runId,
+      failed: failed.map((check) => ({ name: check.name, message: check.message })),
+    },
+  });
+  const current = await getVersion(pool, spec.name, version);
+  if (current.status === 'training' || current.status === 'candidate') {
+    await setStatus(pool, { model: spec.name, version, status: 'rejected', actor: runActor(runId), reason });
+  }
+  // The details reach the workflow: its status shows the verdict and what was measured.
+  throw stopRun('GateFailedError', `${spec.name} v${version}: ${reason}`, { verdict, ...measured });
+}
+
+export function createEvaluationActivities({ pool, objectStore }: ActivityDeps) {
+  async function readJson<T>(key: string): Promise<T> {
+    return JSON.parse(Buffer.from(await objectStore.get(key)).toString('utf8')) as T;
+  }
+
+  return {
+    async evaluateCandidate(input: {
+      spec: PipelineSpec;
+      version: number;
+      snapshot: SnapshotRef;
+      trained: TrainedCandidate;
+    }): Promise<EvaluationOutcome> {
+      const { spec, version } = input;
+      const loaded = await stoppingOn(() => loadSnapshot(objectStore, input.snapshot.key));
+      const onnx = await objectStore.get(input.trained.onnxKey);
+      const tested = await stoppingOn(() => evaluateOnTestSet({ onnx, table: loaded.table, spec }));
+
+      // The champion: whatever production serves now, on the same test rows.
+      let champion: ChampionComparison | undefined;
+      let championMetrics: TaskMetrics | undefined;
+      const production = await getAlias(pool, spec.name, 'production');
+      if (production && production.version !== version) {
+        const served = await getVersion(pool, spec.name, production.version);
+        if (served.artifacts.onnxKey) {
+          const score = await scoreChampion({
+            onnx: await objectStore.get(served.artifacts.onnxKey),
+            table: loaded.table,
+            spec,
+            testRows: tested.testRows,
+          });
+          if (score.comparable) {
+            championMetrics = score.metrics;
+            champion = {
+              version: production.version,
+              comparable: true,
+              metrics: metricNumbers(score.metrics),
+            };
+          } else {
+            champion = { version: production.version, comparable: false, reason: score.reason };
+            log.warn('champion not comparable', { version: production.version, reason: score.reason });
+          }
+        }
+      }
+      const verdict = evaluateQualityGate({
+        task: spec.task,
+        challenger: tested.metrics,
+        champion: championMetrics,
+        gate: spec.gates.quality,
+      });
+
+      const predictionsKey = artifactKeys(spec.name, version).predictions;
+      const stored: StoredPredictions = {
+        testRows: Array.from(tested.testRows),
+        y: Array.from(tested.y),
+        prediction: Array.from(tested.prediction),
+        classLabels: tested.classLabels,
+      };
+      await objectStore.put(predictionsKey, JSON.stringify(stored), 'application/json');
+      const metrics = metricNumbers(tested.metrics);
+      if (!verdict.passed) await rejectForGate(pool, spec, version, verdict, { metrics, champion });
+      return { metrics, champion, verdict, predictionsKey };
+    },
+
+    async checkFairness(input: {
+      spec: PipelineSpec;
+      version: number;
+      snapshot: SnapshotRef;
+      evaluation: EvaluationOutcome;
+    }): Promise<FairnessOutcome> {
+      const { spec, version } = input;
+      const predictions = await readJson<StoredPredictions>(input.evaluation.predictionsKey);
+      const loaded = await stoppingOn(() => loadSnapshot(objectStore, input.snapshot.key));
+      const testTable = loaded.table.take(Uint32Array.from(predictions.testRows));
+      const segments = Object.fromEntries(spec.segments.map((name) => [name, testTable.categorical(name)]));
+      const result = evaluateFairnessGate({
+        task: spec.task,
+        segments,
+        y: predictions.y,
+        prediction: predictions.prediction,
+        gate: spec.gates.fairness,
+        k: predictions.classLabels?.length,
+      });
+      const slicesKey = artifactKeys(spec.name, version).slices;
+      await objectStore.put(
+        slicesKey,
+        JSON.stringify({ overall: result.overall, slices: result.slices }),
+        'application/json',
+      );
+      if (!result.verdict.passed) await rejectForGate(pool, spec, version, result.verdict);
+      return { verdict: result.verdict, slicesKey };
+    },
+  };
+}

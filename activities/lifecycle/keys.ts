@@ -1,0 +1,27 @@
+/**
+ * Where a pipeline's artifacts live in the bucket. A version's keys depend only on the model and the
+ * version number, so a retried activity overwrites its own objects (with the same bytes) and never
+ * leaves a second copy behind.
+ */
+
+export function snapshotRecordKey(pipeline: string, sha256: string): string {
+  return `snapshots/${pipeline}/${sha256}.json`;
+}
+
+export function versionPrefix(model: string, version: number): string {
+  return `models/${model}/v${version}/`;
+}
+
+export const artifactKeys = (model: string, version: number) => {
+  const prefix = versionPrefix(model, version);
+  return {
+    model: `${prefix}model.json`,
+    onnx: `${prefix}model.onnx`,
+    training: `${prefix}training.json`,
+    predictions: `${prefix}test-predictions.json`,
+    slices: `${prefix}fairness-slices.json`,
+    manifest: `${prefix}manifest.json`,
+    signature: `${prefix}manifest.sig`,
+    card: `${prefix}card.html`,
+  };
+};

@@ -1,0 +1,126 @@
+/**
+ * The security stage: the ONNX graph and the feature columns pass the security gate, then the
+ * artifact gets its signed manifest (lineage, metrics, verdicts, SHA-256 of the ONNX bytes) and its
+ * model card, and the registry records the version as a candidate for approval.
+ */
+import { createHash } from 'node:crypto';
+import { evaluateSecurityGate } from '../../lifecycle/gates/security';
+import type { FairnessSlice } from '../../lifecycle/gates/fairness';
+import { MANIFEST_FORMAT_VERSION, signManifest, type UnsignedManifest } from '../../lifecycle/manifest';
+import { renderModelCard } from '../../lifecycle/modelCard';
+import { loadSnapshot } from '../../lifecycle/snapshot';
+import type { PipelineSpec } from '../../platform/pipelineSpec';
+import { recordEvaluation, setStatus, getVersion } from '../../registry';
+import type {
+  EvaluationOutcome,
+  FairnessOutcome,
+  PackagedCandidate,
+  SnapshotRef,
+  TrainedCandidate,
+} from '../../workflows/lifecycleTypes';
+import type { ActivityDeps } from '../deps';
+import { rejectForGate } from './evaluate';
+import { stoppingOn } from './errors';
+import { artifactKeys } from './keys';
+import { runActor, runIdOf } from './registration';
+
+export function createPackagingActivities({ pool, objectStore, signingKey, codeVersion }: ActivityDeps) {
+  return {
+    async packageCandidate(input: {
+      spec: PipelineSpec;
+      specHash: string;
+      version: number;
+      snapshot: SnapshotRef;
+      trained: TrainedCandidate;
+      evaluation: EvaluationOutcome;
+      fairness: FairnessOutcome;
+    }): Promise<PackagedCandidate> {
+      const { spec, version, trained } = input;
+      const onnx = await objectStore.get(trained.onnxKey);
+      const sha256 = createHash('sha256').update(onnx).digest('hex');
+      if (sha256 !== trained.onnxSha256) {
+        throw new Error(
+          `${trained.onnxKey} changed since training (SHA-256 ${sha256}, trained ${trained.onnxSha256}); train again.`,
+        );
+      }
+
+      // Categorical features are judged on their values too (e-mail addresses, phone numbers).
+      const loaded = await stoppingOn(() => loadSnapshot(objectStore, input.snapshot.key));
+      const features = spec.features.map((feature) =>
+        feature.kind === 'categorical'
+          ? { ...feature, sampleValues: loaded.table.categorical(feature.name).dictionary }
+          : feature,
+      );
+      const verdict = evaluateSecurityGate({ onnx, features, gate: spec.gates.security });
+      if (!verdict.passed) await rejectForGate(pool, spec, version, verdict);
+
+      const keys = artifactKeys(spec.name, version);
+      const verdicts = [input.evaluation.verdict, input.fairness.verdict, verdict];
+      const unsigned: UnsignedManifest = {
+        formatVersion: MANIFEST_FORMAT_VERSION,
+        modelName: spec.name,
+        version: String(version),
+        task: spec.task,
+        createdAt: new Date().toISOString(),
+        codeVersion,
+        specHash: input.specHash,
+        snapshot: { hash: input.snapshot.sha256, rows: input.snapshot.rows },
+        parameters: { trainer: spec.trainer.kind, ...spec.trainer.params },
+        metrics: input.evaluation.metrics,
+        gates: verdicts,
+        features: spec.features.map((feature) => ({ name: feature.name, kind: feature.kind })),
+        target: { name: spec.target },
+        onnx: { key: trained.onnxKey, sha256, bytes: onnx.byteLength },
+      };
+      const signed = signManifest(unsigned, signingKey);
+      await objectStore.put(keys.manifest, signed.manifestJson, 'application/json');
+      await objectStore.put(keys.signature, signed.signature, 'text/plain');
+
+      const slices = JSON.parse(
+        Buffer.from(await objectStore.get(input.fairness.slicesKey)).toString('utf8'),
+      ) as {
+        slices: FairnessSlice[];
+      };
+      const card = renderModelCard({
+        model: spec.name,
+        version,
+        description: spec.description,
+        task: spec.task,
+        target: spec.target,
+        features: spec.features,
+        snapshot: { key: input.snapshot.key, sha256: input.snapshot.sha256, rows: input.snapshot.rows },
+        specHash: input.specHash,
+        codeVersion,
+        training: trained.summary,
+        metrics: input.evaluation.metrics,
+        champion: input.evaluation.champion,
+        verdicts,
+        slices: slices.slices,
+        onnx: unsigned.onnx,
+        manifest: { key: keys.manifest, keyId: signed.manifest.keyId },
+        createdAt: unsigned.createdAt,
+      });
+      await objectStore.put(keys.card, card, 'text/html; charset=utf-8');
+
+      await stoppingOn(async () => {
+        await recordEvaluation(pool, spec.name, version, {
+          metrics: input.evaluation.metrics,
+          gateVerdicts: verdicts,
+          artifacts: { onnxKey: trained.onnxKey, manifestKey: keys.manifest, cardKey: keys.card },
+          actor: runActor(runIdOf()),
+        });
+        const current = await getVersion(pool, spec.name, version);
+        if (current.status === 'training') {
+          await setStatus(pool, {
+            model: spec.name,
+            version,
+            status: 'candidate',
+            actor: runActor(runIdOf()),
+            reason: 'passed the quality, fairness and security gates; waiting for approval',
+          });
+        }
+      });
+      return { verdict, manifestKey: keys.manifest, signatureKey: keys.signature, cardKey: keys.card };
+    },
+  };
+}

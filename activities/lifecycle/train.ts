@@ -1,0 +1,102 @@
+/**
+ * The train stage: the candidate is trained in a worker thread while this activity heartbeats its
+ * progress (iteration, losses). A retried attempt reads the last heartbeat of the one before, so it
+ * knows how far that got; training is deterministic, so it starts again and makes the same model,
+ * written to the same keys.
+ */
+import { createHash } from 'node:crypto';
+import { Context, log } from '@temporalio/activity';
+import type { TrainingThreadData, TrainingThreadResult } from '../../lifecycle/trainingThread';
+import type { CandidateProgress } from '../../lifecycle/training';
+import type { PipelineSpec } from '../../platform/pipelineSpec';
+import { runInThread, ThreadError } from '../../platform/threads';
+import type { SnapshotRef, TrainedCandidate } from '../../workflows/lifecycleTypes';
+import type { ActivityDeps } from '../deps';
+import { stopRun } from './errors';
+import { artifactKeys } from './keys';
+
+const TRAINING_THREAD = new URL('../../lifecycle/trainingThread.ts', import.meta.url);
+
+/** What the training heartbeats carry; the CLI shows it as progress. */
+export interface TrainingHeartbeat extends Partial<CandidateProgress> {
+  attempt: number;
+  /** How far the attempt before this one got, when this is a retry. */
+  previousAttemptIteration?: number;
+}
+
+export function createTrainingActivities({ objectStore }: ActivityDeps) {
+  return {
+    async trainModel(input: {
+      spec: PipelineSpec;
+      version: number;
+      snapshot: SnapshotRef;
+    }): Promise<TrainedCandidate> {
+      const context = Context.current();
+      const attempt = context.info.attempt;
+      const before = context.info.heartbeatDetails as TrainingHeartbeat | undefined;
+      const previousAttemptIteration = before?.iteration;
+      if (attempt > 1) {
+        log.info('training again', {
+          attempt,
+          previousAttemptIteration: previousAttemptIteration ?? null,
+          note: 'the same data, spec and seed give the same model, written to the same keys',
+        });
+      }
+      context.heartbeat({ attempt, previousAttemptIteration } satisfies TrainingHeartbeat);
+
+      const snapshotBytes = await objectStore.get(input.snapshot.key);
+      const data: TrainingThreadData = {
+        snapshotKey: input.snapshot.key,
+        snapshotBytes,
+        spec: input.spec,
+        version: input.version,
+      };
+      let result: TrainingThreadResult;
+      try {
+        result = await runInThread<TrainingThreadResult>(
+          TRAINING_THREAD,
+          { ...data },
+          {
+            onProgress: (progress) =>
+              context.heartbeat({
+                ...(progress as CandidateProgress),
+                attempt,
+                previousAttemptIteration,
+              } satisfies TrainingHeartbeat),
+            signal: context.cancellationSignal,
+            transfer: [snapshotBytes.buffer as ArrayBuffer],
+          },
+        );
+      } catch (error) {
+        if (error instanceof ThreadError && error.nonRetryable) {
+          throw stopRun(
+            'DataValidationError',
+            `Training ${input.spec.name} v${input.version} cannot work: ${error.message}`,
+          );
+        }
+        throw error;
+      }
+
+      const keys = artifactKeys(input.spec.name, input.version);
+      const onnxSha256 = createHash('sha256').update(result.onnx).digest('hex');
+      await objectStore.put(keys.model, result.modelJson, 'application/json');
+      await objectStore.put(keys.onnx, result.onnx, 'application/octet-stream');
+      await objectStore.put(
+        keys.training,
+        JSON.stringify({
+          ...result.summary,
+          attempt,
+          previousAttemptIteration: previousAttemptIteration ?? null,
+        }),
+        'application/json',
+      );
+      return {
+        modelKey: keys.model,
+        onnxKey: keys.onnx,
+        onnxSha256,
+        onnxBytes: result.onnx.byteLength,
+        summary: result.summary,
+      };
+    },
+  };
+}

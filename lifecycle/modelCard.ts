@@ -1,0 +1,130 @@
+/**
+ * The model card: one self-contained HTML page per version that an approver reads before deciding.
+ * What the model predicts and from which data, its metrics against the champion, every gate's
+ * checks, the training summary and the lineage. Plain HTML and CSS: it opens anywhere, offline.
+ */
+import type { GateVerdict } from './gates/verdict';
+import type { FairnessSlice } from './gates/fairness';
+import type { TrainingSummary } from './training';
+
+export interface ModelCardInput {
+  model: string;
+  version: number;
+  description: string;
+  task: string;
+  target: string;
+  features: { name: string; kind: string }[];
+  snapshot: { key: string; sha256: string; rows: number };
+  specHash: string;
+  codeVersion: string;
+  training: TrainingSummary;
+  metrics: Record<string, number>;
+  champion?: { version: number; comparable: boolean; metrics?: Record<string, number>; reason?: string };
+  verdicts: GateVerdict[];
+  slices: FairnessSlice[];
+  onnx: { key: string; sha256: string; bytes: number };
+  manifest: { key: string; keyId: string };
+  createdAt: string;
+}
+
+const escape = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+
+const number = (value: number | null | undefined) =>
+  value === null || value === undefined || !Number.isFinite(value)
+    ? '–'
+    : Math.abs(value) >= 1000 || Number.isInteger(value)
+      ? value.toLocaleString('en-GB', { maximumFractionDigits: 1 })
+      : value.toPrecision(4);
+
+function table(headers: string[], rows: string[][]): string {
+  const head = headers.map((header) => `<th>${escape(header)}</th>`).join('');
+  const body = rows.map((row) => `<tr>${row.map((cell) => `<td>${cell}</td>`).join('')}</tr>`).join('\n');
+  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+export function renderModelCard(card: ModelCardInput): string {
+  const metricNames = Object.keys(card.metrics).filter((name) => name !== 'count' && name !== 'mapeIgnored');
+  const metricRows = metricNames.map((name) => [
+    escape(name),
+    number(card.metrics[name]),
+    card.champion?.comparable ? number(card.champion.metrics?.[name]) : '–',
+  ]);
+  const gateSections = card.verdicts
+    .map((verdict) => {
+      const rows = verdict.checks.map((check) => [
+        check.judged
+          ? check.passed
+            ? '<span class="pass">pass</span>'
+            : '<span class="fail">FAIL</span>'
+          : 'reported',
+        escape(check.name),
+        escape(check.message),
+      ]);
+      const badge = verdict.passed ? '<span class="pass">passed</span>' : '<span class="fail">failed</span>';
+      return `<h3>${escape(verdict.gate)} gate: ${badge}</h3>${table(['', 'check', 'what was found'], rows)}`;
+    })
+    .join('\n');
+  const sliceRows = card.slices.map((slice) => [
+    escape(slice.segment),
+    escape(slice.slice),
+    number(slice.rows),
+    number(slice.rmse ?? slice.positivePredictionRate ?? slice.accuracy),
+    number(slice.errorRatio),
+    number(slice.bias),
+    slice.judged ? 'yes' : 'too few rows',
+  ]);
+  const importance = card.training.featureImportance
+    .slice(0, 15)
+    .map((feature) => [escape(feature.name), number(feature.importance)]);
+  const champion = card.champion
+    ? card.champion.comparable
+      ? `Compared with the production version ${card.champion.version} on the same test rows.`
+      : `The production version ${card.champion.version} could not be compared: ${escape(card.champion.reason ?? '')}`
+    : 'No version serves yet: this is the first.';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>${escape(card.model)} v${card.version}: model card</title>
+<style>
+body{font:15px/1.45 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#1d2733}
+h1{margin-bottom:0}h2{border-bottom:2px solid #dde3ea;padding-bottom:.2em;margin-top:1.8em}
+table{border-collapse:collapse;margin:.6em 0;width:100%}th,td{border:1px solid #dde3ea;padding:.3em .6em;text-align:left;vertical-align:top}
+th{background:#f3f6f9}.pass{color:#17703a;font-weight:600}.fail{color:#b3261e;font-weight:700}
+code{font-size:90%;word-break:break-all}.muted{color:#5b6b7b}
+</style></head><body>
+<h1>${escape(card.model)} <span class="muted">version ${card.version}</span></h1>
+<p>${escape(card.description)}</p>
+<h2>What it predicts</h2>
+<p>Task: <b>${escape(card.task)}</b> of <code>${escape(card.target)}</code> from ${card.features.length} columns:
+${card.features.map((feature) => `<code>${escape(feature.name)}</code> (${escape(feature.kind)})`).join(', ')}.</p>
+<p>Trained on ${number(card.snapshot.rows)} rows (train ${number(card.training.rows.train)}, validation ${number(card.training.rows.validation)}, test ${number(card.training.rows.test)}) of snapshot <code>${escape(card.snapshot.sha256)}</code>.</p>
+<h2>Quality on the test rows</h2>
+<p>${champion}</p>
+${table(['metric', `this version (v${card.version})`, card.champion ? `production (v${card.champion.version})` : 'production'], metricRows)}
+<h2>Gates</h2>
+${gateSections}
+<h2>Per slice</h2>
+${table(['segment', 'slice', 'test rows', 'error', 'error ratio', 'bias', 'judged'], sliceRows)}
+<h2>Training</h2>
+<p>${escape(card.training.trainer)}: ${card.training.iterations} iterations kept of ${card.training.iterationsRun} run${card.training.bestIteration ? `, best at ${card.training.bestIteration}` : ''}; ${number(card.training.seconds)} s.</p>
+${table(['feature', 'importance'], importance)}
+<h2>Lineage</h2>
+${table(
+  ['', ''],
+  [
+    ['spec hash', `<code>${escape(card.specHash)}</code>`],
+    ['snapshot', `<code>${escape(card.snapshot.key)}</code>`],
+    ['code version', `<code>${escape(card.codeVersion)}</code>`],
+    [
+      'ONNX',
+      `<code>${escape(card.onnx.key)}</code>, ${number(card.onnx.bytes)} bytes, SHA-256 <code>${escape(card.onnx.sha256)}</code>`,
+    ],
+    [
+      'manifest',
+      `<code>${escape(card.manifest.key)}</code>, signed with Ed25519 key <code>${escape(card.manifest.keyId)}</code>`,
+    ],
+    ['created', escape(card.createdAt)],
+  ],
+)}
+</body></html>
+`;
+}

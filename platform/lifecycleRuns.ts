@@ -1,0 +1,89 @@
+/**
+ * Starting and steering lifecycle runs from outside the worker (the CLI, `npm start`, tests): the
+ * workflow's input is built from a validated spec here, so every starter gets the same one.
+ */
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { KerfConfig } from './config';
+import { approvalDeadlineMs, type PipelineSpec, specHash } from './pipelineSpec';
+import type { modelLifecycle } from '../workflows/modelLifecycle';
+import type { LifecycleInput, LifecycleStage, LifecycleStatus } from '../workflows/lifecycleTypes';
+
+export type LifecycleHandle = WorkflowHandle<typeof modelLifecycle>;
+
+export interface StartLifecycleOptions {
+  /** Who starts the run; they may not approve it. */
+  startedBy: string;
+  /** Overrides of the input's durations (tests, demos). */
+  approvalDeadlineMs?: number;
+  rollbackWindowMs?: number;
+  trainingHeartbeatSeconds?: number;
+  /** @default the configured task queue */
+  taskQueue?: string;
+  /** @default `lifecycle-<pipeline>-<time>` */
+  workflowId?: string;
+}
+
+/** A readable, unique workflow id for a run of a pipeline. */
+export function lifecycleWorkflowId(pipeline: string, at = new Date()): string {
+  const stamp = at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `lifecycle-${pipeline}-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+export function lifecycleInput(spec: PipelineSpec, options: StartLifecycleOptions): LifecycleInput {
+  return {
+    spec,
+    specHash: specHash(spec),
+    startedBy: options.startedBy,
+    approvalDeadlineMs: options.approvalDeadlineMs ?? approvalDeadlineMs(spec),
+    rollbackWindowMs: options.rollbackWindowMs,
+    trainingHeartbeatSeconds: options.trainingHeartbeatSeconds,
+  };
+}
+
+export async function startLifecycle(
+  client: Client,
+  config: KerfConfig,
+  spec: PipelineSpec,
+  options: StartLifecycleOptions,
+): Promise<LifecycleHandle> {
+  return client.workflow.start<typeof modelLifecycle>('modelLifecycle', {
+    taskQueue: options.taskQueue ?? config.temporal.taskQueue,
+    workflowId: options.workflowId ?? lifecycleWorkflowId(spec.name),
+    args: [lifecycleInput(spec, options)],
+    memo: { pipeline: spec.name, startedBy: options.startedBy },
+  });
+}
+
+/** Asks a run where it is. */
+export async function lifecycleStatus(handle: LifecycleHandle): Promise<LifecycleStatus> {
+  return handle.query<LifecycleStatus>('status');
+}
+
+/**
+ * Waits until a run reaches `stage` (or stops somewhere else), polling its status query.
+ *
+ * @throws when the run ends or fails elsewhere, or the time runs out, naming where it stands
+ */
+export async function waitForStage(
+  handle: LifecycleHandle,
+  stage: LifecycleStage,
+  options: { timeoutMs?: number; pollMs?: number } = {},
+): Promise<LifecycleStatus> {
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  for (;;) {
+    const status = await lifecycleStatus(handle);
+    if (status.stage === stage) return status;
+    if (['failed', 'rejected', 'unchanged', 'rolled-back'].includes(status.stage)) {
+      throw new Error(
+        `run ${handle.workflowId} stopped at ${status.stage} (${status.reason ?? 'no reason'}), not ${stage}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`run ${handle.workflowId} did not reach ${stage} in time; it is at ${status.stage}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 300));
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Long CPU work (training) in a worker thread, so the thread that runs activities stays free to
+ * heartbeat and to notice cancellation. A thread dies with its process: a killed worker leaves no
+ * orphan training behind.
+ */
+import { Worker } from 'node:worker_threads';
+
+const BOOT = new URL('../scripts/tsThread.mjs', import.meta.url);
+
+/** Messages a thread posts: progress along the way, then a result or an error. */
+export type ThreadMessage<P, R> =
+  | { type: 'progress'; progress: P }
+  | { type: 'done'; result: R }
+  | { type: 'error'; name: string; message: string; nonRetryable: boolean };
+
+/** The error of a thread, with its class name and whether retrying can help. */
+export class ThreadError extends Error {
+  constructor(
+    readonly errorName: string,
+    message: string,
+    readonly nonRetryable: boolean,
+  ) {
+    super(message);
+    this.name = errorName;
+  }
+}
+
+/**
+ * Runs a TypeScript module (which posts {@link ThreadMessage}s) in a thread and waits for its result.
+ *
+ * @param module URL of the module, e.g. `new URL('./trainingThread.ts', import.meta.url)`
+ * @param signal aborts (terminates) the thread
+ */
+export function runInThread<R>(
+  module: URL,
+  data: Record<string, unknown>,
+  options: { onProgress?: (progress: unknown) => void; signal?: AbortSignal; transfer?: ArrayBuffer[] } = {},
+): Promise<R> {
+  return new Promise<R>((resolve, reject) => {
+    const worker = new Worker(BOOT, {
+      workerData: { ...data, module: module.href },
+      transferList: options.transfer,
+    });
+    let settled = false;
+    const finish = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      options.signal?.removeEventListener('abort', abort);
+      outcome();
+      void worker.terminate();
+    };
+    const abort = () => {
+      const reason: unknown = options.signal?.reason;
+      finish(() => reject(reason instanceof Error ? reason : new Error('the thread was aborted')));
+    };
+    options.signal?.addEventListener('abort', abort, { once: true });
+    worker.on('message', (message: ThreadMessage<unknown, R>) => {
+      if (message.type === 'progress') options.onProgress?.(message.progress);
+      else if (message.type === 'done') finish(() => resolve(message.result));
+      else finish(() => reject(new ThreadError(message.name, message.message, message.nonRetryable)));
+    });
+    worker.on('error', (error) => finish(() => reject(error)));
+    worker.on('exit', (code) =>
+      finish(() => reject(new Error(`the thread stopped (exit code ${code}) without a result`))),
+    );
+  });
+}

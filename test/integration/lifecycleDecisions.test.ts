@@ -1,0 +1,86 @@
+/** Approval deadlines, reminders, rejection, and rollback of production. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForStage } from '../../platform/lifecycleRuns';
+import { parsePipelineSpec } from '../../platform/pipelineSpec';
+import { auditTrail, getAlias, listVersions } from '../../registry';
+import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
+
+let bed: LifecycleTestbed;
+
+beforeAll(async () => {
+  bed = await createLifecycleTestbed('lifecycle_decisions');
+});
+afterAll(async () => {
+  await bed.close();
+});
+
+const params = (draft: Record<string, unknown>) =>
+  (draft.trainer as { params: Record<string, unknown> }).params;
+
+describe('lifecycle decisions', () => {
+  it('ends a run past its approval deadline rejected, after a reminder at half time', async () => {
+    const spec = await bed.spec('cut-time.json', (draft) => (params(draft).iterations = 40));
+    const handle = await bed.start(spec, { approvalDeadlineMs: 4000 });
+    const result = await handle.result();
+    expect(result).toMatchObject({ outcome: 'rejected', version: 1 });
+    expect(result.reason).toMatch(/nobody decided within the approval deadline/);
+    const actions = (await auditTrail(bed.db.pool, spec.name)).map((entry) => entry.action);
+    expect(actions).toEqual(expect.arrayContaining(['approval-reminder', 'approval-deadline-passed']));
+    expect(actions.indexOf('approval-reminder')).toBeLessThan(actions.indexOf('approval-deadline-passed'));
+    expect((await listVersions(bed.db.pool, spec.name))[0]?.status).toBe('rejected');
+  });
+
+  it('completes rejected when an approver rejects through the Update', async () => {
+    const spec = await bed.spec('cut-time.json', (draft) => (params(draft).iterations = 40));
+    const handle = await bed.start(spec, { approvalDeadlineMs: 600_000 });
+    await waitForStage(handle, 'awaiting-approval', { timeoutMs: 180_000 });
+    const answer = await handle.executeUpdate('decide', {
+      args: [{ decision: 'reject', approver: 'shop-manager', comment: 'wait for the new laser' }],
+    });
+    expect(answer).toEqual({ decision: 'rejected', approver: 'shop-manager', version: 1 });
+    expect(await handle.result()).toMatchObject({ outcome: 'rejected', reason: 'rejected by shop-manager' });
+    expect(await getAlias(bed.db.pool, spec.name, 'production')).toBeUndefined();
+  });
+
+  it('rolls production back to the previous version', async () => {
+    const loose = (iterations: number) => (draft: Record<string, unknown>) => {
+      params(draft).iterations = iterations;
+      (draft.gates as Record<string, unknown>).quality = { thresholds: [{ metric: 'mape', max: 0.6 }] };
+    };
+    const v1 = await bed.spec('cut-time.json', loose(15));
+    const first = await bed.start(v1, { approvalDeadlineMs: 600_000 });
+    await waitForStage(first, 'awaiting-approval', { timeoutMs: 180_000 });
+    await first.signal('approve', { approver: 'shop-manager' });
+    expect(await first.result()).toMatchObject({ outcome: 'deployed', version: 1 });
+
+    const v2spec = JSON.parse(JSON.stringify(v1)) as Record<string, unknown>;
+    params(v2spec).iterations = 150;
+    const second = await bed.start(parsePipelineSpec(v2spec), {
+      approvalDeadlineMs: 600_000,
+      rollbackWindowMs: 600_000,
+    });
+    await waitForStage(second, 'awaiting-approval', { timeoutMs: 180_000 });
+    await second.signal('approve', { approver: 'shop-manager' });
+    await waitForStage(second, 'deployed', { timeoutMs: 60_000 });
+    expect((await getAlias(bed.db.pool, v1.name, 'production'))?.version).toBe(2);
+
+    const refused = await second
+      .executeUpdate('rollback', { args: [{ actor: 'intern', reason: 'feels slow' }] })
+      .catch((error: unknown) => error);
+    expect(String((refused as { cause?: Error }).cause?.message)).toMatch(/intern may not roll back/);
+    const answer = await second.executeUpdate('rollback', {
+      args: [{ actor: 'production-planner', reason: 'v2 over-estimates thin stainless' }],
+    });
+    expect(answer).toEqual({ from: 2, to: 1 });
+    expect(await second.result()).toMatchObject({ outcome: 'rolled-back', version: 2 });
+    expect((await getAlias(bed.db.pool, v1.name, 'production'))?.version).toBe(1);
+    const statuses = (await listVersions(bed.db.pool, v1.name)).map((version) => [
+      version.version,
+      version.status,
+    ]);
+    expect(statuses).toEqual([
+      [1, 'deployed'],
+      [2, 'retired'],
+    ]);
+  });
+});

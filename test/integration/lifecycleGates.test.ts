@@ -1,0 +1,124 @@
+/** Runs stopped on purpose: at the quality gate, the fairness gate and deploy; each audited with its reason. */
+import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lifecycleStatus, waitForStage } from '../../platform/lifecycleRuns';
+import { ObjectStore } from '../../platform/objectStore';
+import { parsePipelineSpec } from '../../platform/pipelineSpec';
+import { auditTrail, getAlias, listVersions } from '../../registry';
+import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
+
+let bed: LifecycleTestbed;
+let store: ObjectStore;
+
+beforeAll(async () => {
+  bed = await createLifecycleTestbed('lifecycle_gates');
+  store = ObjectStore.fromConfig(bed.config.s3);
+});
+afterAll(async () => {
+  store.destroy();
+  await bed.close();
+});
+
+const params = (draft: Record<string, unknown>) =>
+  (draft.trainer as { params: Record<string, unknown> }).params;
+
+/** The failure a run ended with: its type and message. */
+async function failureOf(result: Promise<unknown>): Promise<{ type: string | undefined; message: string }> {
+  const error = await result.then(
+    () => undefined,
+    (failure: unknown) => failure,
+  );
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  const activity = (error as WorkflowFailedError).cause;
+  expect(activity).toBeInstanceOf(ActivityFailure);
+  const cause = (activity as ActivityFailure).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  return {
+    type: (cause as ApplicationFailure).type ?? undefined,
+    message: (cause as ApplicationFailure).message,
+  };
+}
+
+describe('lifecycle gates', () => {
+  it('stops a challenger worse than the champion at evaluation, with an audit row saying why', async () => {
+    const good = await bed.spec('cut-time.json', (draft) => (params(draft).iterations = 120));
+    const first = await bed.start(good, { approvalDeadlineMs: 600_000 });
+    await waitForStage(first, 'awaiting-approval', { timeoutMs: 180_000 });
+    await first.signal('approve', { approver: 'production-planner' });
+    expect(await first.result()).toMatchObject({ outcome: 'deployed', version: 1 });
+
+    // Same pipeline, a much weaker trainer: a new spec hash, so a new version, judged against v1.
+    const weak = JSON.parse(JSON.stringify(good)) as Record<string, unknown>;
+    params(weak).iterations = 4;
+    delete params(weak).earlyStoppingRounds;
+    const second = await bed.start(parsePipelineSpec(weak));
+    const failure = await failureOf(second.result());
+    expect(failure.type).toBe('GateFailedError');
+    expect(failure.message).toMatch(/quality gate failed: .*champion/i);
+    const status = await lifecycleStatus(second);
+    expect(status.stage).toBe('failed');
+    expect(status.champion).toMatchObject({ version: 1, comparable: true });
+    expect(status.verdicts.map((verdict) => [verdict.gate, verdict.passed])).toEqual([['quality', false]]);
+    expect(status.verdicts[0]?.failed.some((message) => /champion/i.test(message))).toBe(true);
+    // The challenger's error is worse than the champion's on the same test rows.
+    expect(status.metrics?.mape).toBeGreaterThan(status.champion?.metrics?.mape ?? Infinity);
+
+    const versions = await listVersions(bed.db.pool, good.name);
+    expect(versions.map((version) => [version.version, version.status])).toEqual([
+      [1, 'deployed'],
+      [2, 'rejected'],
+    ]);
+    const gateRows = (await auditTrail(bed.db.pool, good.name)).filter(
+      (entry) => entry.action === 'gate-failed',
+    );
+    expect(gateRows).toHaveLength(1);
+    expect(gateRows[0]).toMatchObject({ version: 2, details: { gate: 'quality' } });
+    expect((await getAlias(bed.db.pool, good.name, 'production'))?.version).toBe(1);
+  });
+
+  it('stops a model that fails a fairness bound at the fairness gate', async () => {
+    const strict = await bed.spec('cut-time.json', (draft) => {
+      params(draft).iterations = 60;
+      (draft.gates as Record<string, unknown>).fairness = { maxErrorRatio: 1.01, minSliceSupport: 20 };
+    });
+    const handle = await bed.start(strict);
+    const failure = await failureOf(handle.result());
+    expect(failure.type).toBe('GateFailedError');
+    expect(failure.message).toMatch(/fairness gate failed: .*error \d[.\d]*x the overall/);
+    const rows = (await auditTrail(bed.db.pool, strict.name)).filter(
+      (entry) => entry.action === 'gate-failed',
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.details).toMatchObject({ gate: 'fairness' });
+    const status = await lifecycleStatus(handle);
+    expect(status.verdicts.map((verdict) => [verdict.gate, verdict.passed])).toEqual([
+      ['quality', true],
+      ['fairness', false],
+    ]);
+    expect((await listVersions(bed.db.pool, strict.name))[0]?.status).toBe('rejected');
+  });
+
+  it('refuses at deploy a model whose ONNX file changed by one byte after signing', async () => {
+    const spec = await bed.spec('cut-time.json', (draft) => (params(draft).iterations = 60));
+    const handle = await bed.start(spec, { approvalDeadlineMs: 600_000 });
+    await waitForStage(handle, 'awaiting-approval', { timeoutMs: 180_000 });
+    const onnxKey = `models/${spec.name}/v1/model.onnx`;
+    const bytes = await store.get(onnxKey);
+    const tampered = Uint8Array.from(bytes);
+    const middle = Math.floor(tampered.length / 2);
+    tampered[middle] = (tampered[middle] ?? 0) ^ 0x01;
+    await store.put(onnxKey, tampered);
+
+    await handle.signal('approve', { approver: 'production-planner' });
+    const failure = await failureOf(handle.result());
+    expect(failure.type).toBe('TamperedArtifactError');
+    expect(failure.message).toMatch(/was not deployed/);
+    const refused = (await auditTrail(bed.db.pool, spec.name)).filter(
+      (entry) => entry.action === 'deploy-refused',
+    );
+    expect(refused).toHaveLength(1);
+    expect(refused[0]?.details).toMatchObject({ reason: 'onnx-hash-mismatch' });
+    expect(await getAlias(bed.db.pool, spec.name, 'production')).toBeUndefined();
+  });
+});

@@ -1,0 +1,71 @@
+/**
+ * A lifecycle test's own world on the shared stack: its own database (migrated, with generated shop
+ * data), its own task queue with an in-process worker, and a Temporal client. Specs get unique names
+ * so artifacts in the shared bucket never collide between test files.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { KerfConfig } from '../platform/config';
+import { type LifecycleHandle, startLifecycle, type StartLifecycleOptions } from '../platform/lifecycleRuns';
+import { applyMigrations } from '../platform/migrations';
+import { migrationsDir, repoRoot } from '../platform/paths';
+import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../platform/pipelineSpec';
+import { generateShop } from '../shop/load';
+import { createKerfWorker, type KerfWorker } from '../workers/kerfWorker';
+import { createOwnDatabase, type OwnDatabase, testConfig, uniqueName } from './helpers';
+
+export interface LifecycleTestbed {
+  db: OwnDatabase;
+  config: KerfConfig;
+  taskQueue: string;
+  client: Client;
+  worker: KerfWorker;
+  /** A shipped spec under a unique name, with changes for a quick test. */
+  spec(file: string, change?: (spec: Record<string, unknown>) => void): Promise<PipelineSpec>;
+  start(spec: PipelineSpec, options?: Partial<StartLifecycleOptions>): Promise<LifecycleHandle>;
+  close(): Promise<void>;
+}
+
+export async function createLifecycleTestbed(
+  prefix: string,
+  shop: { jobs: number; seed: number } = { jobs: 6000, seed: 3 },
+): Promise<LifecycleTestbed> {
+  const db = await createOwnDatabase(prefix);
+  await applyMigrations(db.pool, migrationsDir);
+  await generateShop(db.pool, shop);
+  const config = testConfig({ DATABASE_URL: db.url });
+  const taskQueue = uniqueName(prefix);
+  const worker = await createKerfWorker(config, { taskQueue });
+  const running = worker.run();
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  return {
+    db,
+    config,
+    taskQueue,
+    client,
+    worker,
+    async spec(file, change) {
+      const shipped = await loadPipelineSpec(path.join(repoRoot, 'pipelines', file));
+      const draft = JSON.parse(JSON.stringify(shipped)) as Record<string, unknown>;
+      draft.name = `${shipped.name}-t${randomUUID().slice(0, 8)}`;
+      change?.(draft);
+      return parsePipelineSpec(draft);
+    },
+    start(spec, options = {}) {
+      return startLifecycle(client, config, spec, {
+        startedBy: 'planner-bot',
+        rollbackWindowMs: 1,
+        ...options,
+        taskQueue,
+      });
+    },
+    async close() {
+      await worker.shutdown();
+      await running.catch(() => undefined);
+      await connection.close();
+      await db.drop();
+    },
+  };
+}

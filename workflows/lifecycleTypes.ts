@@ -1,0 +1,179 @@
+/**
+ * What the model lifecycle workflow takes, answers and reports. Types only: the workflow, its
+ * activities, the worker and the CLI share them, and none of them brings code into the sandbox.
+ */
+import type { PipelineSpec } from '../platform/pipelineSpec/schema';
+import type { GateVerdict } from '../lifecycle/gates/verdict';
+import type { TrainingSummary } from '../lifecycle/training';
+
+export type { TrainingSummary };
+
+export interface LifecycleInput {
+  /** The spec as it was when the run started (validated by the starter). */
+  spec: PipelineSpec;
+  /** `specHash(spec)`: with the snapshot's hash, the identity of the version this run makes. */
+  specHash: string;
+  /** Who started the run; they may not approve it (separation of duties). */
+  startedBy: string;
+  /** How long the candidate waits for a decision, ms (the spec's `approval.deadline`, or shorter in tests). */
+  approvalDeadlineMs: number;
+  /**
+   * How long after deploying the run stays open for a `rollback` Update, ms.
+   * @default 24 hours
+   */
+  rollbackWindowMs?: number;
+  /**
+   * Heartbeat timeout of the training activity, seconds: how soon a dead worker's training is retried.
+   * @default 60
+   */
+  trainingHeartbeatSeconds?: number;
+}
+
+/** Where a run is. */
+export type LifecycleStage =
+  | 'ingest'
+  | 'validate'
+  | 'register'
+  | 'train'
+  | 'evaluate'
+  | 'fairness'
+  | 'security'
+  | 'awaiting-approval'
+  | 'deploy'
+  | 'deployed'
+  | 'rolled-back'
+  | 'rejected'
+  | 'unchanged'
+  | 'failed';
+
+/** A reference to a snapshot (the data itself stays in S3). */
+export interface SnapshotRef {
+  key: string;
+  sha256: string;
+  rows: number;
+  /** Where the snapshot's record (columns, statistics) is kept. */
+  recordKey: string;
+}
+
+export interface RegisteredVersion {
+  version: number;
+  /** False when the same spec on the same snapshot already had this version. */
+  created: boolean;
+  status: string;
+  /** The workflow id of the run that registered it. */
+  runId: string;
+}
+
+/** A trained candidate: keys of its artifacts, never the bytes. */
+export interface TrainedCandidate {
+  modelKey: string;
+  onnxKey: string;
+  onnxSha256: string;
+  onnxBytes: number;
+  summary: TrainingSummary;
+}
+
+export interface ChampionComparison {
+  version: number;
+  comparable: boolean;
+  metrics?: Record<string, number>;
+  reason?: string;
+}
+
+export interface EvaluationOutcome {
+  metrics: Record<string, number>;
+  champion?: ChampionComparison;
+  verdict: GateVerdict;
+  /** Test-set targets and predictions, for the fairness gate and the model card. */
+  predictionsKey: string;
+}
+
+export interface FairnessOutcome {
+  verdict: GateVerdict;
+  /** Per-slice table for the model card. */
+  slicesKey: string;
+}
+
+export interface PackagedCandidate {
+  verdict: GateVerdict;
+  manifestKey: string;
+  signatureKey: string;
+  cardKey: string;
+}
+
+/** One line per gate for people: passed or not, and the checks that failed. */
+export interface VerdictSummary {
+  gate: GateVerdict['gate'];
+  passed: boolean;
+  failed: string[];
+}
+
+export interface ApprovalState {
+  approvers: string[];
+  /** When the candidate is rejected if nobody decides (ISO time). */
+  deadlineAt: string;
+  decision?: 'approved' | 'rejected';
+  approver?: string;
+  comment?: string;
+  /** Approvals that were refused, with the reason (signals cannot answer their sender). */
+  refused: { approver: string; reason: string }[];
+}
+
+/** What the `status` query answers. */
+export interface LifecycleStatus {
+  pipeline: string;
+  stage: LifecycleStage;
+  startedBy: string;
+  version?: number;
+  snapshot?: SnapshotRef;
+  training?: TrainingSummary;
+  metrics?: Record<string, number>;
+  champion?: ChampionComparison;
+  verdicts: VerdictSummary[];
+  cardKey?: string;
+  approval?: ApprovalState;
+  deployed?: { alias: string; version: number };
+  rolledBackTo?: number;
+  /** Soft data anomalies found at validation. */
+  warnings: string[];
+  /** Why the run stopped, when it did not deploy. */
+  reason?: string;
+  /** Each stage entered, with its time (workflow time). */
+  history: { stage: LifecycleStage; at: string }[];
+}
+
+export interface LifecycleResult {
+  outcome: 'deployed' | 'rolled-back' | 'rejected' | 'unchanged';
+  pipeline: string;
+  version?: number;
+  reason?: string;
+}
+
+/** The JSON a person sends with the `approve` or `reject` Signal (from the Temporal Web UI, say). */
+export interface ApprovalSignal {
+  approver: string;
+  comment?: string;
+}
+
+/** The `decide` Update the CLI sends; the validator refuses it with a reason before it is recorded. */
+export interface DecisionRequest {
+  decision: 'approve' | 'reject';
+  approver: string;
+  comment?: string;
+}
+
+export interface DecisionAnswer {
+  decision: 'approved' | 'rejected';
+  version: number;
+  approver: string;
+}
+
+export interface RollbackRequest {
+  actor: string;
+  reason: string;
+}
+
+export interface RollbackAnswer {
+  from: number;
+  to: number;
+}

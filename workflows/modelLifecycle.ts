@@ -1,0 +1,325 @@
+/**
+ * The model lifecycle: one durable run from the pipeline's data to a deployed, approved model.
+ *
+ * ingest -> validate -> register -> train -> evaluate (quality gate) -> fairness gate -> security
+ * gate (signed manifest, model card) -> wait for a person's decision -> deploy -> stay open for a
+ * rollback while the new version settles in.
+ *
+ * Every stage is an activity on the worker; only references (keys, hashes, small summaries) pass
+ * through here. A failed gate, bad data or a tampered artifact fails the run with a non-retryable
+ * error that says why (the activity has already written the audit row); a rejected or expired
+ * approval completes it as `rejected`.
+ */
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import { dataMovement, evaluation, quickIo, training } from './activityProfiles';
+import { approveSignal, decideUpdate, rejectSignal, rollbackUpdate, statusQuery } from './lifecycleMessages';
+import type {
+  ApprovalSignal,
+  ChampionComparison,
+  DecisionAnswer,
+  DecisionRequest,
+  LifecycleInput,
+  LifecycleResult,
+  LifecycleStage,
+  LifecycleStatus,
+  RollbackRequest,
+  VerdictSummary,
+} from './lifecycleTypes';
+import type { GateVerdict } from '../lifecycle/gates/verdict';
+
+type Activities = ReturnType<typeof createActivities>;
+
+/** The details of a GateFailedError: the failed verdict and what was measured. */
+interface GateFailure {
+  verdict: GateVerdict;
+  metrics: Record<string, number>;
+  champion: ChampionComparison;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Errors that end a run on purpose: the activity recorded why, retrying cannot help. */
+export const STOPPING_ERRORS = [
+  'GateFailedError',
+  'DataValidationError',
+  'TamperedArtifactError',
+  'SourceError',
+];
+
+function summarise(verdict: GateVerdict): VerdictSummary {
+  return {
+    gate: verdict.gate,
+    passed: verdict.passed,
+    failed: verdict.checks.filter((check) => check.judged && !check.passed).map((check) => check.message),
+  };
+}
+
+export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleResult> {
+  const { spec } = input;
+  const runId = workflowInfo().workflowId;
+  const io = proxyActivities<Activities>(quickIo);
+  const data = proxyActivities<Activities>(dataMovement);
+  const trainer = proxyActivities<Activities>(
+    training({ heartbeatSeconds: input.trainingHeartbeatSeconds ?? 60 }),
+  );
+  const evaluator = proxyActivities<Activities>(evaluation);
+
+  const status: LifecycleStatus = {
+    pipeline: spec.name,
+    stage: 'ingest',
+    startedBy: input.startedBy,
+    verdicts: [],
+    warnings: [],
+    history: [],
+  };
+  const enter = (stage: LifecycleStage) => {
+    status.stage = stage;
+    status.history.push({ stage, at: new Date().toISOString() });
+  };
+  setHandler(statusQuery, () => status);
+
+  // Approval: Signals (the Web UI) and the `decide` Update (the CLI) meet in one decision.
+  let decision: { decision: 'approved' | 'rejected'; approver: string; comment?: string } | undefined;
+  const refusals: { approver: string; reason: string; via: string }[] = [];
+  const decisionProblem = (approver: unknown): string | undefined => {
+    if (typeof approver !== 'string' || approver.trim() === '') {
+      return 'an approval needs a JSON payload such as { "approver": "shop-manager", "comment": "..." }';
+    }
+    if (status.stage !== 'awaiting-approval')
+      return `the run is at stage ${status.stage}, not waiting for approval`;
+    if (decision) return `${decision.approver} already ${decision.decision} this candidate`;
+    if (approver === input.startedBy) {
+      return `${approver} started this run and may not approve it too (separation of duties); ask one of: ${spec.approval.approvers.join(', ')}`;
+    }
+    if (!spec.approval.approvers.includes(approver)) {
+      return `${approver} is not an approver of ${spec.name}; approvers: ${spec.approval.approvers.join(', ')}`;
+    }
+    return undefined;
+  };
+  const onSignal = (kind: 'approved' | 'rejected', payload: ApprovalSignal | undefined) => {
+    const approver: unknown = payload?.approver;
+    const problem = decisionProblem(approver);
+    if (problem) {
+      refusals.push({
+        approver: typeof approver === 'string' ? approver : '(none)',
+        reason: problem,
+        via: 'signal',
+      });
+      return;
+    }
+    decision = { decision: kind, approver: approver as string, comment: payload?.comment };
+  };
+  setHandler(approveSignal, (payload) => onSignal('approved', payload));
+  setHandler(rejectSignal, (payload) => onSignal('rejected', payload));
+  setHandler(
+    decideUpdate,
+    (request): DecisionAnswer => {
+      const kind = request.decision === 'approve' ? 'approved' : 'rejected';
+      decision = { decision: kind, approver: request.approver, comment: request.comment };
+      return { decision: kind, approver: request.approver, version: status.version ?? 0 };
+    },
+    {
+      validator: (request: DecisionRequest) => {
+        // The CLI sends well-formed requests; anything else (a hand-made Update) is named and refused.
+        const kind: unknown = request.decision;
+        if (kind !== 'approve' && kind !== 'reject') {
+          throw new Error(`decision must be "approve" or "reject", not ${JSON.stringify(kind)}`);
+        }
+        const problem = decisionProblem(request.approver);
+        if (problem) throw new Error(problem);
+      },
+    },
+  );
+
+  // Rollback: while the run stays open after deploying.
+  let rolledBack: { from: number; to: number } | undefined;
+  setHandler(
+    rollbackUpdate,
+    async (request) => {
+      const answer = await io.rollbackProduction({
+        model: spec.name,
+        actor: request.actor,
+        reason: request.reason,
+      });
+      rolledBack = answer;
+      status.rolledBackTo = answer.to;
+      enter('rolled-back');
+      return answer;
+    },
+    {
+      validator: (request: RollbackRequest) => {
+        if (status.stage !== 'deployed')
+          throw new Error(`the run is at stage ${status.stage}; only a deployed run rolls back`);
+        if (!spec.approval.approvers.includes(request.actor)) {
+          throw new Error(
+            `${request.actor} may not roll back ${spec.name}; approvers: ${spec.approval.approvers.join(', ')}`,
+          );
+        }
+        if (request.reason.trim() === '') throw new Error('say why: a rollback needs a reason');
+      },
+    },
+  );
+
+  let version: number | undefined;
+  try {
+    enter('ingest');
+    const snapshot = await data.ingestSnapshot({ pipeline: spec.name, spec });
+    status.snapshot = snapshot;
+
+    enter('validate');
+    const validation = await data.validateSnapshot({ pipeline: spec.name, spec, snapshot });
+    status.warnings = validation.warnings;
+
+    enter('register');
+    const registered = await io.registerVersion({ spec, specHash: input.specHash, snapshot });
+    version = registered.version;
+    status.version = version;
+    const ours = registered.runId === runId;
+    if (!registered.created && !(ours || registered.status === 'failed')) {
+      // The same spec on the same data already made this version: nothing new to train.
+      status.reason = `version ${registered.version} was already made from this spec and data (status ${registered.status}, run ${registered.runId})`;
+      enter('unchanged');
+      return { outcome: 'unchanged', pipeline: spec.name, version, reason: status.reason };
+    }
+
+    enter('train');
+    const trained = await trainer.trainModel({ spec, version, snapshot });
+    status.training = trained.summary;
+
+    enter('evaluate');
+    const evaluated = await evaluator.evaluateCandidate({ spec, version, snapshot, trained });
+    status.metrics = evaluated.metrics;
+    status.champion = evaluated.champion;
+    status.verdicts.push(summarise(evaluated.verdict));
+
+    enter('fairness');
+    const fairness = await evaluator.checkFairness({ spec, version, snapshot, evaluation: evaluated });
+    status.verdicts.push(summarise(fairness.verdict));
+
+    enter('security');
+    const packaged = await evaluator.packageCandidate({
+      spec,
+      specHash: input.specHash,
+      version,
+      snapshot,
+      trained,
+      evaluation: evaluated,
+      fairness,
+    });
+    status.verdicts.push(summarise(packaged.verdict));
+    status.cardKey = packaged.cardKey;
+
+    enter('awaiting-approval');
+    const waitStarted = Date.now();
+    const deadlineAt = waitStarted + input.approvalDeadlineMs;
+    const reminderAt = waitStarted + Math.round(input.approvalDeadlineMs * spec.approval.reminderAtFraction);
+    status.approval = {
+      approvers: spec.approval.approvers,
+      deadlineAt: new Date(deadlineAt).toISOString(),
+      refused: [],
+    };
+    let reminded = false;
+    for (;;) {
+      for (let refusal = refusals.shift(); refusal; refusal = refusals.shift()) {
+        status.approval.refused.push({ approver: refusal.approver, reason: refusal.reason });
+        await io.recordAuditEvent({
+          actor: refusal.approver,
+          action: 'approval-refused',
+          model: spec.name,
+          version,
+          details: { reason: refusal.reason, via: refusal.via, runId },
+        });
+      }
+      if (decision) break;
+      const now = Date.now();
+      if (now >= deadlineAt) break;
+      if (!reminded && now >= reminderAt) {
+        reminded = true;
+        await io.recordAuditEvent({
+          actor: 'kerf',
+          action: 'approval-reminder',
+          model: spec.name,
+          version,
+          details: { runId, approvers: spec.approval.approvers, deadlineAt: status.approval.deadlineAt },
+        });
+        continue;
+      }
+      const wakeAt = reminded ? deadlineAt : Math.min(reminderAt, deadlineAt);
+      await condition(() => decision !== undefined || refusals.length > 0, Math.max(1, wakeAt - now));
+    }
+
+    const made = decision ?? {
+      decision: 'rejected' as const,
+      approver: 'kerf',
+      comment: `nobody decided within the approval deadline (${spec.approval.deadline})`,
+    };
+    status.approval.decision = made.decision;
+    status.approval.approver = made.approver;
+    status.approval.comment = made.comment;
+    await io.recordDecision({
+      model: spec.name,
+      version,
+      decision: made.decision,
+      approver: made.approver,
+      comment: made.comment,
+      runId,
+      expired: decision === undefined,
+    });
+    if (made.decision === 'rejected') {
+      status.reason = decision
+        ? `rejected by ${made.approver}`
+        : (made.comment ?? 'approval deadline passed');
+      enter('rejected');
+      return { outcome: 'rejected', pipeline: spec.name, version, reason: status.reason };
+    }
+
+    enter('deploy');
+    status.deployed = await io.deployVersion({ spec, version, actor: made.approver });
+    enter('deployed');
+
+    await condition(() => rolledBack !== undefined, input.rollbackWindowMs ?? DAY_MS);
+    await condition(allHandlersFinished);
+    if (rolledBack) {
+      return {
+        outcome: 'rolled-back',
+        pipeline: spec.name,
+        version,
+        reason: `production moved back from version ${rolledBack.from} to ${rolledBack.to}`,
+      };
+    }
+    return { outcome: 'deployed', pipeline: spec.name, version };
+  } catch (error) {
+    const cause = error instanceof ActivityFailure ? error.cause : error;
+    const stopping = cause instanceof ApplicationFailure && STOPPING_ERRORS.includes(cause.type ?? '');
+    status.reason = cause instanceof Error ? cause.message : String(cause);
+    if (stopping && cause.type === 'GateFailedError') {
+      // What the gate measured, so the status says why without digging in the history.
+      const found = cause.details?.[0] as Partial<GateFailure> | undefined;
+      if (found?.verdict) status.verdicts.push(summarise(found.verdict));
+      if (found?.metrics) status.metrics = found.metrics;
+      if (found?.champion) status.champion = found.champion;
+    }
+    const stoppedAt = status.stage;
+    enter('failed');
+    if (!stopping && version !== undefined) {
+      // Not a decision but a breakdown: say so on the version, so a new run may train it again.
+      await io.markVersionFailed({
+        model: spec.name,
+        version,
+        stage: stoppedAt,
+        reason: status.reason,
+        runId,
+      });
+    }
+    throw error;
+  }
+}
