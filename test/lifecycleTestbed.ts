@@ -5,15 +5,22 @@
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import type { KerfConfig } from '../platform/config';
 import { type LifecycleHandle, startLifecycle, type StartLifecycleOptions } from '../platform/lifecycleRuns';
 import { applyMigrations } from '../platform/migrations';
 import { migrationsDir, repoRoot } from '../platform/paths';
 import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../platform/pipelineSpec';
+import { TEMPORAL_CLI, locateTool } from '../scripts/stack/tools';
 import { generateShop } from '../shop/load';
 import { createKerfWorker, type KerfWorker } from '../workers/kerfWorker';
 import { createOwnDatabase, type OwnDatabase, testConfig, uniqueName } from './helpers';
+
+/** Recorded lifecycle histories that the replay test runs through the current workflow code. */
+export const historiesDir = path.join(repoRoot, 'test', 'replay', 'histories');
 
 export interface LifecycleTestbed {
   db: OwnDatabase;
@@ -24,6 +31,11 @@ export interface LifecycleTestbed {
   /** A shipped spec under a unique name, with changes for a quick test. */
   spec(file: string, change?: (spec: Record<string, unknown>) => void): Promise<PipelineSpec>;
   start(spec: PipelineSpec, options?: Partial<StartLifecycleOptions>): Promise<LifecycleHandle>;
+  /**
+   * With KERF_RECORD_HISTORIES=1, keeps a finished run's event history as a replay fixture in
+   * `test/replay/histories/<name>.json`; otherwise does nothing.
+   */
+  keepHistory(handle: LifecycleHandle, name: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,6 +72,32 @@ export async function createLifecycleTestbed(
         ...options,
         taskQueue,
       });
+    },
+    async keepHistory(handle, name) {
+      if (process.env.KERF_RECORD_HISTORIES !== '1') return;
+      // The Temporal CLI writes the history JSON that `historyFromJSON` reads.
+      const cli = await locateTool(TEMPORAL_CLI, {
+        toolsDir: config.toolsDir,
+        explicitPath: config.temporal.cliPath,
+        pathVariable: process.env.PATH,
+      });
+      if (!cli) throw new Error('KERF_RECORD_HISTORIES needs the Temporal CLI: run `npm run tools`');
+      const { stdout } = await promisify(execFile)(
+        cli,
+        [
+          'workflow',
+          'show',
+          '--workflow-id',
+          handle.workflowId,
+          '--output',
+          'json',
+          '--address',
+          config.temporal.address,
+        ],
+        { maxBuffer: 64 * 1024 * 1024 },
+      );
+      await mkdir(historiesDir, { recursive: true });
+      await writeFile(path.join(historiesDir, `${name}.json`), stdout);
     },
     async close() {
       await worker.shutdown();

@@ -37,7 +37,9 @@ describe('the cut-time lifecycle', () => {
       handle.executeUpdate('decide', { args: [{ decision: 'approve', approver, comment: 'looks good' }] });
     const outsider = await decide('intern').catch((error: unknown) => error);
     expect(outsider).toBeInstanceOf(WorkflowUpdateFailedError);
-    expect(String((outsider as { cause?: Error }).cause?.message)).toMatch(/intern is not an approver of cut-time-t/);
+    expect(String((outsider as { cause?: Error }).cause?.message)).toMatch(
+      /intern is not an approver of cut-time-t/,
+    );
     const starter = await decide('shop-manager').catch((error: unknown) => error);
     expect(String((starter as { cause?: Error }).cause?.message)).toMatch(
       /shop-manager started this run .*separation of duties/,
@@ -48,6 +50,7 @@ describe('the cut-time lifecycle', () => {
     await handle.signal('approve', { approver: 'production-planner', comment: 'cut times look right' });
     const result = await handle.result();
     expect(result).toEqual({ outcome: 'deployed', pipeline: spec.name, version: 1 });
+    await bed.keepHistory(handle, 'deployed-after-refusals');
 
     const production = await getAlias(bed.db.pool, spec.name, 'production');
     expect(production?.version).toBe(1);
@@ -64,6 +67,7 @@ describe('the cut-time lifecycle', () => {
     const again = await bed.start(spec);
     const result = await again.result();
     expect(result).toMatchObject({ outcome: 'unchanged', pipeline: spec.name, version: 1 });
+    await bed.keepHistory(again, 'unchanged');
     expect(await listVersions(bed.db.pool, spec.name)).toHaveLength(1);
   });
 });

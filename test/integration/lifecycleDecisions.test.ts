@@ -24,6 +24,7 @@ describe('lifecycle decisions', () => {
     const result = await handle.result();
     expect(result).toMatchObject({ outcome: 'rejected', version: 1 });
     expect(result.reason).toMatch(/nobody decided within the approval deadline/);
+    await bed.keepHistory(handle, 'deadline-passed');
     const actions = (await auditTrail(bed.db.pool, spec.name)).map((entry) => entry.action);
     expect(actions).toEqual(expect.arrayContaining(['approval-reminder', 'approval-deadline-passed']));
     expect(actions.indexOf('approval-reminder')).toBeLessThan(actions.indexOf('approval-deadline-passed'));
@@ -73,6 +74,7 @@ describe('lifecycle decisions', () => {
     });
     expect(answer).toEqual({ from: 2, to: 1 });
     expect(await second.result()).toMatchObject({ outcome: 'rolled-back', version: 2 });
+    await bed.keepHistory(second, 'rolled-back');
     expect((await getAlias(bed.db.pool, v1.name, 'production'))?.version).toBe(1);
     const statuses = (await listVersions(bed.db.pool, v1.name)).map((version) => [
       version.version,

@@ -55,6 +55,7 @@ describe('lifecycle gates', () => {
     const second = await bed.start(parsePipelineSpec(weak));
     const failure = await failureOf(second.result());
     expect(failure.type).toBe('GateFailedError');
+    await bed.keepHistory(second, 'stopped-at-quality-gate');
     expect(failure.message).toMatch(/quality gate failed: .*champion/i);
     const status = await lifecycleStatus(second);
     expect(status.stage).toBe('failed');
@@ -113,6 +114,7 @@ describe('lifecycle gates', () => {
     await handle.signal('approve', { approver: 'production-planner' });
     const failure = await failureOf(handle.result());
     expect(failure.type).toBe('TamperedArtifactError');
+    await bed.keepHistory(handle, 'tampered-at-deploy');
     expect(failure.message).toMatch(/was not deployed/);
     const refused = (await auditTrail(bed.db.pool, spec.name)).filter(
       (entry) => entry.action === 'deploy-refused',
