@@ -87,3 +87,36 @@ export async function waitForStage(
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 300));
   }
 }
+
+/** Stages where a run waits for a person or has stopped. */
+export const RESTING_STAGES: readonly LifecycleStage[] = [
+  'awaiting-approval',
+  'deployed',
+  'rolled-back',
+  'rejected',
+  'unchanged',
+  'failed',
+];
+
+/**
+ * Follows a run until it waits for a person or stops, reporting each stage it enters.
+ *
+ * @throws when the time runs out, naming the stage it is at
+ */
+export async function followRun(
+  handle: LifecycleHandle,
+  options: { timeoutMs?: number; pollMs?: number; onStage?: (status: LifecycleStatus) => void } = {},
+): Promise<LifecycleStatus> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
+  let last: LifecycleStage | undefined;
+  for (;;) {
+    const status = await lifecycleStatus(handle);
+    if (status.stage !== last) {
+      last = status.stage;
+      options.onStage?.(status);
+    }
+    if (RESTING_STAGES.includes(status.stage)) return status;
+    if (Date.now() > deadline) throw new Error(`run ${handle.workflowId} is still at ${status.stage}`);
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
+  }
+}

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type KerfConfig } from '../../platform/config';
 import { CsvImportError, importCsv } from '../../platform/csvImport';
+import { PipelineSpecError } from '../../platform/pipelineSpec';
 import { createPool } from '../../platform/database';
 import { dropAwsNodeVersionNotice } from '../../platform/nodeWarnings';
 import { defaultPaths } from '../../platform/paths';
@@ -13,6 +14,7 @@ import { PortTakenError } from '../stack/ports';
 import { runMainJob } from './start';
 import { registerSpecCommands } from './specCommand';
 import { registerShopCommands } from './shopCommand';
+import { LifecycleCommandError, registerLifecycleCommands } from './lifecycleCommands';
 import { ShopGenerateError } from '../../shop/load';
 
 dropAwsNodeVersionNotice();
@@ -127,7 +129,9 @@ function explain(error: unknown): string {
     error instanceof ToolBuildError ||
     error instanceof PortTakenError ||
     error instanceof CsvImportError ||
-    error instanceof ShopGenerateError
+    error instanceof ShopGenerateError ||
+    error instanceof LifecycleCommandError ||
+    error instanceof PipelineSpecError
   ) {
     return `kerf: ${error.message}`;
   }
@@ -136,6 +140,7 @@ function explain(error: unknown): string {
 
 registerSpecCommands(program);
 registerShopCommands(program);
+registerLifecycleCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(explain(error));

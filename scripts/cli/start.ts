@@ -1,20 +1,55 @@
 /** `npm start`: the main job on the embedded default stack. */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import path from 'node:path';
 import type { KerfConfig } from '../../platform/config';
+import { createPool } from '../../platform/database';
+import { prepareStorage } from '../../platform/prepare';
+import { followRun, startLifecycle } from '../../platform/lifecycleRuns';
+import { repoRoot } from '../../platform/paths';
+import { loadPipelineSpec } from '../../platform/pipelineSpec';
+import { generateShop } from '../../shop/load';
+import { describeStatus, workflowUiUrl } from './lifecycleCommands';
 import { createKerfWorker } from '../../workers/kerfWorker';
 import type { smokeCheck } from '../../workflows/smoke';
 import { stackDown, stackUp, type Reporter } from '../stack/control';
 
-/** The Web UI page of one workflow execution. */
-export function workflowUiUrl(config: KerfConfig, workflowId: string): string {
-  const { uiUrl, namespace } = config.temporal;
-  return `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+/** Jobs generated into an empty shop on the first start. */
+export const FIRST_START_JOBS = 20_000;
+
+/** Fills the shop with generated history the first time, so the cut-time model has data. */
+async function ensureShopData(config: KerfConfig, report: Reporter): Promise<void> {
+  const pool = createPool(config.postgres, { max: 2, applicationName: 'kerf start' });
+  try {
+    const { rows } = await pool.query<{ jobs: string }>('SELECT count(*) AS jobs FROM shop.jobs');
+    const jobs = Number(rows[0]?.jobs ?? 0);
+    if (jobs > 0) {
+      report(`Shop data: ${jobs} jobs in shop.jobs.`);
+      return;
+    }
+    report(`First start: generating the shop's history (${FIRST_START_JOBS} jobs, seed 1)...`);
+    const result = await generateShop(pool, { jobs: FIRST_START_JOBS, seed: 1 });
+    report(`  ${result.totalRows} rows in ${result.seconds.toFixed(1)} s.`);
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Starts the cut-time lifecycle and says where to approve it once it waits. */
+async function startCutTime(client: Client, config: KerfConfig, report: Reporter): Promise<void> {
+  const spec = await loadPipelineSpec(path.join(repoRoot, 'pipelines', 'cut-time.json'));
+  const handle = await startLifecycle(client, config, spec, { startedBy: 'kerf-start' });
+  report(`Started the cut-time lifecycle ${handle.workflowId}:`);
+  report(`  ${workflowUiUrl(config, handle.workflowId)}`);
+  const status = await followRun(handle, { onStage: (current) => report(`  stage: ${current.stage}`) });
+  for (const line of describeStatus(status, config, handle.workflowId)) report(line);
 }
 
 /**
- * Brings the stack up, starts the worker, runs the smoke workflow and keeps the worker running until
- * Ctrl-C (or stops right away with `once`). What this call started, it stops.
+ * Brings the stack up, starts the worker, runs the smoke workflow, fills the shop with generated
+ * history on the first start, starts the cut-time lifecycle and says where to approve it, then keeps
+ * the worker running until Ctrl-C (with `once`, it stops once the run waits for approval: the run
+ * keeps waiting in Temporal). What this call started, it stops.
  */
 export async function runMainJob(
   config: KerfConfig,
@@ -24,6 +59,8 @@ export async function runMainJob(
   // The worker's bundler and state changes are detail for `kerf worker`; here the smoke result matters.
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const { started } = await stackUp(config, report);
+  // Migrations and the bucket, also when the stack was already running (a newer checkout).
+  await prepareStorage(config);
   const kerfWorker = await createKerfWorker(config);
   const workerDone = kerfWorker.run();
   let connection: Connection | undefined;
@@ -42,6 +79,8 @@ export async function runMainJob(
     );
     report(`Temporal Web UI: ${config.temporal.uiUrl}`);
     report(`This run: ${workflowUiUrl(config, workflowId)}`);
+    await ensureShopData(config, report);
+    await startCutTime(client, config, report);
     if (!options.once) {
       report(`Worker running on task queue "${config.temporal.taskQueue}". Press Ctrl-C to stop.`);
       await new Promise<void>((resolve) => {

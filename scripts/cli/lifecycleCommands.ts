@@ -1,0 +1,205 @@
+/** `kerf run`, `kerf status`, `kerf approve`, `kerf reject`, `kerf rollback`: people and lifecycle runs. */
+import path from 'node:path';
+import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { Command } from 'commander';
+import { loadConfig, type KerfConfig } from '../../platform/config';
+import {
+  followRun,
+  type LifecycleHandle,
+  lifecycleStatus,
+  startLifecycle,
+} from '../../platform/lifecycleRuns';
+import { defaultPaths } from '../../platform/paths';
+import { loadPipelineSpec } from '../../platform/pipelineSpec';
+import type { LifecycleStatus } from '../../workflows/lifecycleTypes';
+import { decideUpdate, rollbackUpdate } from '../../workflows/lifecycleMessages';
+import type { modelLifecycle } from '../../workflows/modelLifecycle';
+
+/** A lifecycle command that failed in a way a person can act on; printed as one line. */
+export class LifecycleCommandError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LifecycleCommandError';
+  }
+}
+
+/** The Web UI page of one workflow execution. */
+export function workflowUiUrl(config: KerfConfig, workflowId: string): string {
+  const { uiUrl, namespace } = config.temporal;
+  return `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+async function withClient<T>(work: (client: Client, config: KerfConfig) => Promise<T>): Promise<T> {
+  const config = loadConfig(process.env, defaultPaths);
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5 seconds' });
+  } catch (error) {
+    throw new LifecycleCommandError(
+      `cannot reach Temporal at ${config.temporal.address} (${error instanceof Error ? error.message : String(error)}); start the stack with \`kerf stack up\` or check TEMPORAL_ADDRESS.`,
+    );
+  }
+  try {
+    return await work(new Client({ connection, namespace: config.temporal.namespace }), config);
+  } finally {
+    await connection.close();
+  }
+}
+
+async function existingRun(client: Client, runId: string): Promise<LifecycleHandle> {
+  const handle = client.workflow.getHandle<typeof modelLifecycle>(runId);
+  try {
+    await handle.describe();
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) {
+      throw new LifecycleCommandError(
+        `no lifecycle run ${runId}; \`kerf status\` lists none by name yet, so copy the id \`kerf run\` printed.`,
+      );
+    }
+    throw error;
+  }
+  return handle;
+}
+
+/** The lines `kerf status` prints for a run. */
+export function describeStatus(status: LifecycleStatus, config: KerfConfig, runId: string): string[] {
+  const lines = [
+    `${status.pipeline}: ${status.stage}${status.version ? ` (version ${status.version})` : ''}`,
+  ];
+  if (status.snapshot)
+    lines.push(`  data: ${status.snapshot.rows} rows, snapshot ${status.snapshot.sha256.slice(0, 12)}`);
+  if (status.metrics) {
+    const shown = Object.entries(status.metrics)
+      .filter(([name]) => !['count', 'mapeIgnored'].includes(name))
+      .map(([name, value]) => `${name} ${Number(value.toPrecision(4))}`);
+    lines.push(`  test metrics: ${shown.join(', ')}`);
+  }
+  if (status.champion) {
+    lines.push(
+      status.champion.comparable
+        ? `  champion: version ${status.champion.version}`
+        : `  champion: version ${status.champion.version}, not comparable (${status.champion.reason ?? ''})`,
+    );
+  }
+  for (const verdict of status.verdicts) {
+    lines.push(
+      `  ${verdict.gate} gate: ${verdict.passed ? 'passed' : `FAILED: ${verdict.failed.join('; ')}`}`,
+    );
+  }
+  if (status.cardKey) lines.push(`  model card: s3 object ${status.cardKey}`);
+  for (const warning of status.warnings) lines.push(`  data warning: ${warning}`);
+  if (status.approval && status.stage === 'awaiting-approval') {
+    lines.push(
+      `  waiting for one of: ${status.approval.approvers.join(', ')} (until ${status.approval.deadlineAt})`,
+    );
+    lines.push(
+      `  approve in the Web UI: ${workflowUiUrl(config, runId)} -> Send a Signal "approve" with {"approver": "<name>", "comment": "..."}`,
+    );
+    lines.push(`  or here: npx kerf approve ${runId} --as <name>`);
+  }
+  if (status.approval?.decision)
+    lines.push(`  ${status.approval.decision} by ${status.approval.approver ?? '?'}`);
+  if (status.deployed)
+    lines.push(`  serving: ${status.deployed.alias} -> version ${status.deployed.version}`);
+  if (status.reason) lines.push(`  ${status.reason}`);
+  return lines;
+}
+
+async function decide(
+  runId: string,
+  decision: 'approve' | 'reject',
+  approver: string,
+  comment: string | undefined,
+  asJson: boolean,
+) {
+  await withClient(async (client) => {
+    const handle = await existingRun(client, runId);
+    try {
+      const answer = await handle.executeUpdate(decideUpdate, { args: [{ decision, approver, comment }] });
+      if (asJson) console.log(JSON.stringify(answer));
+      else console.log(`${answer.decision} version ${answer.version} of this run as ${answer.approver}`);
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) {
+        throw new LifecycleCommandError(`refused: ${error.cause?.message ?? error.message}`);
+      }
+      throw error;
+    }
+  });
+}
+
+export function registerLifecycleCommands(program: Command): void {
+  program
+    .command('run')
+    .description(
+      'start a model lifecycle for a pipeline spec and follow it until it waits for approval or stops',
+    )
+    .argument('<spec>', 'pipeline spec file, e.g. pipelines/cut-time.json')
+    .option('--as <name>', 'who starts the run (they may not approve it)', process.env.USER ?? 'kerf-user')
+    .option('--detach', 'print the run id and return at once')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kerf run pipelines/cut-time.json\n  kerf run pipelines/quote-price.json --as sales-lead --detach',
+    )
+    .action(async (file: string, options: { as: string; detach?: boolean }) => {
+      const spec = await loadPipelineSpec(path.resolve(file));
+      await withClient(async (client, config) => {
+        const handle = await startLifecycle(client, config, spec, { startedBy: options.as });
+        console.log(`Started ${handle.workflowId}: ${workflowUiUrl(config, handle.workflowId)}`);
+        if (options.detach) return;
+        const status = await followRun(handle, { onStage: (current) => console.log(`  ${current.stage}`) });
+        for (const line of describeStatus(status, config, handle.workflowId)) console.log(line);
+      });
+    });
+  program
+    .command('status')
+    .description("print a lifecycle run's stage, metrics, gate verdicts and approval state")
+    .argument('<run>', 'the run id `kerf run` printed')
+    .option('--json', 'print the status as JSON')
+    .action(async (runId: string, options: { json?: boolean }) => {
+      await withClient(async (client, config) => {
+        const status = await lifecycleStatus(await existingRun(client, runId));
+        if (options.json) console.log(JSON.stringify(status, null, 2));
+        else for (const line of describeStatus(status, config, runId)) console.log(line);
+      });
+    });
+  for (const decision of ['approve', 'reject'] as const) {
+    program
+      .command(decision)
+      .description(
+        `${decision} the candidate a run waits with (refused, with the reason, for anyone not in the spec's approvers)`,
+      )
+      .argument('<run>', 'the run id')
+      .requiredOption('--as <name>', 'your name, as the spec lists approvers')
+      .option('--comment <text>', 'why, for the audit log')
+      .option('--json', 'print the answer as JSON')
+      .addHelpText(
+        'after',
+        `\nExample:\n  kerf ${decision} lifecycle-cut-time-20260101T020000Z-ab12 --as shop-manager --comment "checked the card"`,
+      )
+      .action(async (runId: string, options: { as: string; comment?: string; json?: boolean }) => {
+        await decide(runId, decision, options.as, options.comment, options.json ?? false);
+      });
+  }
+  program
+    .command('rollback')
+    .description('move production back to the version before the one a deployed run put there')
+    .argument('<run>', 'the id of the run that deployed the current version')
+    .requiredOption('--as <name>', 'your name, as the spec lists approvers')
+    .requiredOption('--reason <text>', 'why, for the audit log')
+    .action(async (runId: string, options: { as: string; reason: string }) => {
+      await withClient(async (client) => {
+        const handle = await existingRun(client, runId);
+        try {
+          const answer = await handle.executeUpdate(rollbackUpdate, {
+            args: [{ actor: options.as, reason: options.reason }],
+          });
+          console.log(`production moved back from version ${answer.from} to ${answer.to}`);
+        } catch (error) {
+          if (error instanceof WorkflowUpdateFailedError) {
+            throw new LifecycleCommandError(`refused: ${error.cause?.message ?? error.message}`);
+          }
+          throw error;
+        }
+      });
+    });
+}
