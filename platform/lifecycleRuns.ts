@@ -2,7 +2,7 @@
  * Starting and steering lifecycle runs from outside the worker (the CLI, `npm start`, tests): the
  * workflow's input is built from a validated spec here, so every starter gets the same one.
  */
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { type Client, ServiceError, type WorkflowHandle } from '@temporalio/client';
 import type { KerfConfig } from './config';
 import { approvalDeadlineMs, type PipelineSpec, specHash } from './pipelineSpec';
 import type { modelLifecycle } from '../workflows/modelLifecycle';
@@ -63,6 +63,31 @@ export async function lifecycleStatus(handle: LifecycleHandle): Promise<Lifecycl
 }
 
 /**
+ * The status, asked again while the server cannot answer for a moment: a Query needs a worker, and
+ * right after a worker dies the server may still route it to that worker's queue ("no poller seen"),
+ * or time it out. Other errors, and the same ones past `deadline`, are thrown.
+ */
+async function statusWhenAnswered(
+  handle: LifecycleHandle,
+  deadline: number,
+  pollMs: number,
+): Promise<LifecycleStatus> {
+  for (;;) {
+    try {
+      return await lifecycleStatus(handle);
+    } catch (error) {
+      const transient =
+        error instanceof ServiceError &&
+        /FAILED_PRECONDITION|DEADLINE_EXCEEDED|UNAVAILABLE|no poller seen/i.test(
+          `${error.message} ${String(error.cause)}`,
+        );
+      if (!transient || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  }
+}
+
+/**
  * Waits until a run reaches `stage` (or stops somewhere else), polling its status query.
  *
  * @throws when the run ends or fails elsewhere, or the time runs out, naming where it stands
@@ -74,7 +99,7 @@ export async function waitForStage(
 ): Promise<LifecycleStatus> {
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
   for (;;) {
-    const status = await lifecycleStatus(handle);
+    const status = await statusWhenAnswered(handle, deadline, options.pollMs ?? 300);
     if (status.stage === stage) return status;
     if (['failed', 'rejected', 'unchanged', 'rolled-back'].includes(status.stage)) {
       throw new Error(
@@ -110,7 +135,7 @@ export async function followRun(
   const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
   let last: LifecycleStage | undefined;
   for (;;) {
-    const status = await lifecycleStatus(handle);
+    const status = await statusWhenAnswered(handle, deadline, options.pollMs ?? 500);
     if (status.stage !== last) {
       last = status.stage;
       options.onStage?.(status);

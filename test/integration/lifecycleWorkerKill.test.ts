@@ -1,0 +1,190 @@
+/**
+ * A worker dies mid-training (SIGKILL, as an OOM kill or a pulled plug would): the training activity
+ * stops heartbeating, the server times it out after `trainingHeartbeatSeconds` and retries it on a
+ * worker started afterwards, which knows how far the dead one got. The run still ends with one
+ * version and one copy of each artifact.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { artifactKeys } from '../../activities/lifecycle/keys';
+import { type LifecycleHandle, startLifecycle, waitForStage } from '../../platform/lifecycleRuns';
+import { applyMigrations } from '../../platform/migrations';
+import { ObjectStore } from '../../platform/objectStore';
+import { migrationsDir, repoRoot } from '../../platform/paths';
+import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../../platform/pipelineSpec';
+import { listVersions } from '../../registry';
+import { generateShop } from '../../shop/load';
+import { createOwnDatabase, type OwnDatabase, testConfig, uniqueName } from '../helpers';
+import {
+  killWorkerProcesses,
+  type PendingTraining,
+  startWorkerProcess,
+  waitForTraining,
+  type WorkerProcess,
+} from '../lifecycleProcesses';
+
+/**
+ * Rounds of boosting, never stopped early: about 13 s of training on 20 000 jobs on a two-core
+ * machine. The first heartbeat with an iteration reaches the server only after ~4 s (the SDK sends
+ * heartbeats at most every 80 % of the 5 s timeout), so 1500 rounds (~4 s) would end before the kill.
+ */
+const ITERATIONS = 5000;
+const config = testConfig();
+const taskQueue = uniqueName('worker_kill');
+/** What afterAll undoes, in reverse order: whatever beforeAll got to before a failure. */
+const cleanups: (() => Promise<void> | void)[] = [];
+let db: OwnDatabase;
+let connection: Connection;
+let client: Client;
+let store: ObjectStore;
+let spec: PipelineSpec;
+
+beforeAll(async () => {
+  db = await createOwnDatabase('worker_kill');
+  cleanups.push(() => db.drop());
+  await applyMigrations(db.pool, migrationsDir);
+  // Enough jobs, and enough rounds without early stopping, that training lasts well past the first
+  // recorded heartbeat on a two-core machine.
+  await generateShop(db.pool, { jobs: 20_000, seed: 11 });
+  const shipped = await loadPipelineSpec(path.join(repoRoot, 'pipelines', 'cut-time.json'));
+  const draft = JSON.parse(JSON.stringify(shipped)) as {
+    name: string;
+    split: Record<string, unknown>;
+    trainer: { params: Record<string, unknown> };
+  };
+  draft.name = `${shipped.name}-t${randomUUID().slice(0, 8)}`;
+  draft.trainer.params.iterations = ITERATIONS;
+  draft.trainer.params.learningRate = 0.05;
+  delete draft.trainer.params.earlyStoppingRounds;
+  delete draft.split.validationFraction;
+  spec = parsePipelineSpec(draft);
+  connection = await Connection.connect({ address: config.temporal.address });
+  cleanups.push(() => connection.close());
+  client = new Client({ connection, namespace: config.temporal.namespace });
+  store = ObjectStore.fromConfig(config.s3);
+  cleanups.push(() => store.destroy());
+});
+
+afterAll(async () => {
+  // The workers first: a live one would keep using the database being dropped.
+  await killWorkerProcesses();
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+/** From the run's history: activities scheduled, and the training's started event (attempt, worker). */
+async function historySummary(handle: LifecycleHandle) {
+  const history = await handle.fetchHistory();
+  const events = history.events ?? [];
+  const trainingIds = new Set(
+    events
+      .filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'trainModel')
+      .map((event) => String(event.eventId)),
+  );
+  const scheduledByName = (name: string) =>
+    events.filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === name).length;
+  const trainingStarts = events
+    .map((event) => event.activityTaskStartedEventAttributes)
+    .filter((started) => started && trainingIds.has(String(started.scheduledEventId)))
+    .map((started) => ({ attempt: started?.attempt ?? 0, identity: started?.identity ?? '' }));
+  return {
+    scheduledTrainings: trainingIds.size,
+    registrations: scheduledByName('registerVersion'),
+    trainingStarts,
+  };
+}
+
+describe('a worker killed during training', () => {
+  it('is replaced, and the run completes with one version and no duplicate artifacts', async () => {
+    const workerEnv = { DATABASE_URL: db.url, TEMPORAL_TASK_QUEUE: taskQueue };
+    const first: WorkerProcess = await startWorkerProcess(workerEnv);
+    const handle = await startLifecycle(client, config, spec, {
+      startedBy: 'shop-manager',
+      taskQueue,
+      trainingHeartbeatSeconds: 5,
+      rollbackWindowMs: 1,
+      approvalDeadlineMs: 600_000,
+    });
+    // A failed test leaves no run behind on the shared server.
+    cleanups.push(() =>
+      handle.terminate('test finished').then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    const quoting = (worker: WorkerProcess, name: string) => (error: unknown) => {
+      throw new Error(`${String(error)}\n${name} worker's output:\n${worker.output().slice(-4000)}`);
+    };
+
+    // The server has recorded a heartbeat from inside the training loop: the kill lands mid-training.
+    const inTheLoop = (training: PendingTraining | undefined) => (training?.heartbeat?.iteration ?? 0) > 0;
+    const beforeKill = await waitForTraining(handle, inTheLoop, { timeoutMs: 150_000 }).catch(
+      quoting(first, 'first'),
+    );
+    expect(beforeKill?.attempt).toBe(1);
+    expect(beforeKill?.lastWorkerIdentity).toMatch(new RegExp(`^${first.pid}@`));
+    const iterationAtKill = beforeKill?.heartbeat?.iteration ?? 0;
+    expect(iterationAtKill).toBeLessThan(ITERATIONS);
+    await first.kill('SIGKILL');
+    const killedAt = Date.now();
+    // Nothing of the candidate was written yet: training writes only after its last round.
+    expect(await store.list(`models/${spec.name}/`)).toEqual([]);
+
+    const second = await startWorkerProcess(workerEnv);
+    // The retry runs on the new worker and carries the dead attempt's progress forward. (The server
+    // keeps the last heartbeat across attempts: wait for one the retry sent itself.)
+    const retried = await waitForTraining(
+      handle,
+      (training) =>
+        (training?.heartbeat?.attempt ?? 0) >= 2 &&
+        (training?.lastWorkerIdentity.startsWith(`${second.pid}@`) ?? false),
+      { timeoutMs: 60_000 },
+    ).catch(quoting(second, 'second'));
+    const retryStartedMs = Date.now() - killedAt;
+    expect(retried?.heartbeat?.previousAttemptIteration).toBeGreaterThanOrEqual(iterationAtKill);
+
+    // For a while after the kill the server may route Queries to the dead worker's sticky queue
+    // ("no poller seen for task queue recently"); waitForStage asks again until it is answered.
+    const waiting = await waitForStage(handle, 'awaiting-approval', { timeoutMs: 180_000 }).catch(
+      quoting(second, 'second'),
+    );
+    expect(waiting.version).toBe(1);
+    expect(waiting.training?.iterationsRun).toBe(ITERATIONS);
+
+    await handle.signal('approve', { approver: 'production-planner', comment: 'survived a crash' });
+    expect(await handle.result()).toEqual({ outcome: 'deployed', pipeline: spec.name, version: 1 });
+
+    const versions = await listVersions(db.pool, spec.name);
+    expect(versions.map((version) => [version.version, version.status, version.runId])).toEqual([
+      [1, 'deployed', handle.workflowId],
+    ]);
+
+    // Exactly the version's artifacts, each once: the retry left nothing under another name.
+    const keys = (await store.list(`models/${spec.name}/`)).map((object) => object.key).sort();
+    expect(keys).toEqual(Object.values(artifactKeys(spec.name, 1)).sort());
+    expect(new Set(keys).size).toBe(keys.length);
+
+    const training = JSON.parse(
+      new TextDecoder().decode(await store.get(artifactKeys(spec.name, 1).training)),
+    ) as { attempt: number; previousAttemptIteration: number | null; iterationsRun: number };
+    expect(training.attempt).toBeGreaterThanOrEqual(2);
+    expect(training.previousAttemptIteration).toBeGreaterThan(0);
+    expect(training.previousAttemptIteration).toBeGreaterThanOrEqual(iterationAtKill);
+    expect(training.iterationsRun).toBe(ITERATIONS);
+
+    // One training activity and one registration in the history; its last attempt ran on the new worker.
+    const history = await historySummary(handle);
+    expect(history.scheduledTrainings).toBe(1);
+    expect(history.registrations).toBe(1);
+    expect(history.trainingStarts).toEqual([
+      { attempt: training.attempt, identity: expect.stringMatching(new RegExp(`^${second.pid}@`)) as string },
+    ]);
+
+    console.log(
+      `worker kill: killed at iteration ${iterationAtKill}/${ITERATIONS}, retry on the new worker ` +
+        `${(retryStartedMs / 1000).toFixed(1)} s after the kill, training took ${waiting.training?.seconds.toFixed(1)} s, ` +
+        `attempt ${training.attempt} (previous got to ${training.previousAttemptIteration})`,
+    );
+  }, 400_000);
+});
