@@ -1,24 +1,6 @@
 /** Named timeout and retry profiles, one per kind of activity. */
 import type { ActivityOptions } from '@temporalio/workflow';
 
-/** Short database and object-store calls: fail fast, retry a few times on network hiccups. */
-export const quickIo: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: [
-      'GateFailedError',
-      'DataValidationError',
-      'TamperedArtifactError',
-      'SourceError',
-      'RegistryError',
-    ],
-  },
-};
-
 /** Errors an activity raises on purpose: retrying cannot change the answer. */
 const NEVER_RETRIED = [
   'GateFailedError',
@@ -28,8 +10,20 @@ const NEVER_RETRIED = [
   'RegistryError',
 ];
 
-/** Reading a pipeline's source into a snapshot, validating it: minutes, a few retries. */
-export const dataMovement: ActivityOptions = {
+/** Short database and object-store calls: fail fast, retry a few times on network hiccups. */
+export const quickIo: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: NEVER_RETRIED,
+  },
+};
+
+/** Minutes of work that heartbeats: a few retries, a dead worker noticed within two minutes. */
+const minutesOfWork: ActivityOptions = {
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '2 minutes',
   retry: {
@@ -40,6 +34,12 @@ export const dataMovement: ActivityOptions = {
     nonRetryableErrorTypes: NEVER_RETRIED,
   },
 };
+
+/** Reading a pipeline's source into a snapshot, validating it. */
+export const dataMovement: ActivityOptions = minutesOfWork;
+
+/** Scoring, gates, signing and the model card. */
+export const evaluation: ActivityOptions = minutesOfWork;
 
 /**
  * Training: long, heartbeating its progress; a worker that dies is noticed after `heartbeatSeconds`
@@ -58,16 +58,3 @@ export function training(options: { heartbeatSeconds: number }): ActivityOptions
     },
   };
 }
-
-/** Scoring, gates, signing and the model card: minutes at most. */
-export const evaluation: ActivityOptions = {
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: {
-    initialInterval: '5 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 3,
-    nonRetryableErrorTypes: NEVER_RETRIED,
-  },
-};

@@ -2,52 +2,8 @@
  * Columns filled one value at a time while rows stream in, into typed arrays: memory grows with the
  * column data in bytes, never with one object per row or cell.
  */
+import { BlockArray } from '../../ml/blockArray';
 import { CategoryDictionary, MISSING_CODE, type Column } from '../../ml/table';
-
-const BLOCK = 65_536;
-
-/**
- * A growable typed array kept in blocks of 64k values (the first block doubles up to that size), so
- * growing never copies a whole column; `toArray` makes the one full-size copy.
- */
-class BlockArray<T extends Float64Array | Int32Array> {
-  length = 0;
-  private readonly blocks: T[] = [];
-  private current: T;
-  private used = 0;
-
-  constructor(private readonly make: (length: number) => T) {
-    this.current = make(256);
-  }
-
-  push(value: number): void {
-    if (this.used === this.current.length) {
-      if (this.current.length < BLOCK) {
-        const bigger = this.make(this.current.length * 2);
-        bigger.set(this.current);
-        this.current = bigger;
-      } else {
-        this.blocks.push(this.current);
-        this.current = this.make(BLOCK);
-        this.used = 0;
-      }
-    }
-    this.current[this.used++] = value;
-    this.length++;
-  }
-
-  /** The values in one array of the exact length. */
-  toArray(): T {
-    const out = this.make(this.length);
-    let offset = 0;
-    for (const block of this.blocks) {
-      out.set(block, offset);
-      offset += block.length;
-    }
-    out.set(this.current.subarray(0, this.used), offset);
-    return out;
-  }
-}
 
 /** Takes one cell as PostgreSQL returned it (a number, a text or null) and keeps it columnar. */
 export interface ColumnBuilder {

@@ -15,10 +15,8 @@ import {
   scoreOnnx,
 } from '../../../lifecycle/evaluation';
 import { splitLabelledRows } from '../../../lifecycle/split';
-import { trainCandidate, type TrainingSpec } from '../../../lifecycle/training';
-import { parsePipelineSpec } from '../../../platform/pipelineSpec';
-
-const FRIEDMAN_FEATURES = Array.from({ length: 8 }, (_, j) => `x${j}`);
+import { trainCandidate } from '../../../lifecycle/training';
+import { FRIEDMAN_FEATURES, specOf } from './fixtures';
 
 /** 400 rows of Friedman #1, plus `band`: y as three classes (low, mid, high). */
 const friedman = withBands(friedman1(500).train);
@@ -27,22 +25,6 @@ function withBands(table: Table): Table {
   const y = table.numeric('y').values;
   const bands = Array.from(y, (value) => (value < 12 ? 'low' : value < 17 ? 'mid' : 'high'));
   return new Table([...table.columns, categoricalFromLabels('band', bands)]);
-}
-
-function specOf(parts: Record<string, unknown>): TrainingSpec {
-  return parsePipelineSpec({
-    name: 'friedman',
-    description: 'Friedman #1 for tests',
-    task: 'regression',
-    source: { kind: 'table', table: 'friedman' },
-    target: 'y',
-    features: FRIEDMAN_FEATURES.map((name) => ({ name, kind: 'numeric' })),
-    split: { kind: 'ordered', testFraction: 0.2 },
-    trainer: { kind: 'gbdt', params: { iterations: 30 } },
-    approval: { approvers: ['shop-manager'], deadline: '72h' },
-    deploy: { strategy: 'replace' },
-    ...parts,
-  });
 }
 
 /** Laser parts: scrapped or not and cut seconds; the last `titaniumRows` rows are of a new material. */

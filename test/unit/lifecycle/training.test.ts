@@ -11,31 +11,11 @@ import {
   gbdtOptionsOf,
   trainCandidate,
   TrainingError,
-  type TrainingSpec,
 } from '../../../lifecycle/training';
-import { parsePipelineSpec } from '../../../platform/pipelineSpec';
-
-const FRIEDMAN_FEATURES = Array.from({ length: 8 }, (_, j) => `x${j}`);
+import { FRIEDMAN_FEATURES, specOf } from './fixtures';
 
 /** 400 rows of Friedman #1: y depends on x0..x4, x5..x7 are noise. */
 const friedman = friedman1(500).train;
-
-/** A parsed spec (every default filled in as in production), with the given parts changed. */
-function specOf(parts: Record<string, unknown>): TrainingSpec {
-  return parsePipelineSpec({
-    name: 'friedman',
-    description: 'Friedman #1 for tests',
-    task: 'regression',
-    source: { kind: 'table', table: 'friedman' },
-    target: 'y',
-    features: FRIEDMAN_FEATURES.map((name) => ({ name, kind: 'numeric' })),
-    split: { kind: 'ordered', testFraction: 0.2 },
-    trainer: { kind: 'gbdt', params: { iterations: 30 } },
-    approval: { approvers: ['shop-manager'], deadline: '72h' },
-    deploy: { strategy: 'replace' },
-    ...parts,
-  });
-}
 
 /**
  * Parts of a laser shop: scrapped or not and cut seconds from material, sheet thickness and bends.
