@@ -1,0 +1,188 @@
+/**
+ * The prediction API as a fastify app: the served models kept in step with the registry, the
+ * prediction log, the metrics, the bearer token, and the routes. `buildServingApp` builds it without
+ * listening (tests use it with `inject` or `listen` on port 0); `startServing` (start.ts) listens.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import type { ObjectStore } from '../platform/objectStore';
+import { bearerAuthenticator } from './auth';
+import { type ErrorBody, ServingHttpError } from './errors';
+import { ServingMetrics } from './metrics';
+import { PredictionLog, type PredictionLogOptions } from './predictionLog';
+import { type CategoryMappingsHook, PredictionService } from './predictionService';
+import { registerModelRoutes } from './routes/models';
+import { PUBLIC_ROUTES, registerOperationRoutes } from './routes/operations';
+import { ServedModels } from './servedModels';
+
+export interface ServingOptions {
+  /** Kerf's database: the registry, `serving.predictions` and `serving.outcomes`. The caller ends it. */
+  pool: pg.Pool;
+  /** Where the artifacts are. The caller destroys it. */
+  objectStore: ObjectStore;
+  /** The bearer token callers must send (at least 16 characters). */
+  token: string;
+  /**
+   * How often the registry's aliases are read besides LISTEN/NOTIFY, in milliseconds.
+   * @default 30000
+   */
+  pollIntervalMs?: number;
+  /**
+   * Whether to LISTEN on `kerf_registry` for alias moves (off behind PgBouncer in transaction mode).
+   * @default true
+   */
+  listen?: boolean;
+  /**
+   * The request and event log: true for fastify's own (pino, level info), or a pino-compatible logger.
+   * @default false (silent)
+   */
+  logger?: boolean | FastifyBaseLogger;
+  /**
+   * Taught mappings of unseen categories to known ones, per model; applied before scoring and named
+   * in the prediction's warning.
+   * @default undefined (unseen categories are scored as missing values)
+   */
+  categoryMappings?: CategoryMappingsHook;
+  /**
+   * Uniform numbers in [0, 1) for canary routing; a seeded generator makes routing repeatable.
+   * @default Math.random
+   */
+  random?: () => number;
+  /**
+   * The most rows one predict request may carry.
+   * @default 1000
+   */
+  maxRowsPerRequest?: number;
+  /**
+   * The largest request body, in bytes.
+   * @default 10485760 (10 MiB)
+   */
+  bodyLimitBytes?: number;
+  /** Batching of `serving.predictions` writes. */
+  predictionLog?: PredictionLogOptions;
+}
+
+export interface ServingApp {
+  app: FastifyInstance;
+  /** The served-model registry: `ready()`, `status()`, `close()`. */
+  models: ServedModels;
+  predictionLog: PredictionLog;
+  metrics: ServingMetrics;
+  /** Closes the server, waits for shadow scoring, writes the buffered predictions, frees the models. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the prediction API. Loading the deployed models starts at once; await `models.ready()`
+ * before sending traffic (`startServing` does).
+ *
+ * @throws when the token or a numeric option is unusable, naming it
+ */
+export function buildServingApp(options: ServingOptions): ServingApp {
+  const authenticate = bearerAuthenticator(options.token);
+  const maxRowsPerRequest = options.maxRowsPerRequest ?? 1000;
+  if (!Number.isSafeInteger(maxRowsPerRequest) || maxRowsPerRequest < 1) {
+    throw new Error(`maxRowsPerRequest must be a whole number from 1, got ${maxRowsPerRequest}`);
+  }
+  const app: FastifyInstance = Fastify({
+    bodyLimit: options.bodyLimitBytes ?? 10 * 1024 * 1024,
+    ...(typeof options.logger === 'object'
+      ? { loggerInstance: options.logger }
+      : { logger: options.logger ?? false }),
+  });
+  const metrics = new ServingMetrics();
+  const predictionLog = new PredictionLog(options.pool, metrics, app.log, options.predictionLog);
+  const models = new ServedModels({
+    pool: options.pool,
+    objectStore: options.objectStore,
+    metrics,
+    log: app.log,
+    ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+    ...(options.listen === undefined ? {} : { listen: options.listen }),
+  });
+  const service = new PredictionService({
+    models,
+    predictionLog,
+    metrics,
+    log: app.log,
+    random: options.random ?? Math.random,
+    ...(options.categoryMappings ? { categoryMappings: options.categoryMappings } : {}),
+    maxRowsPerRequest,
+  });
+
+  app.addHook('onRequest', (request, _reply, done) => {
+    try {
+      if (!PUBLIC_ROUTES.has(request.routeOptions.url ?? '')) authenticate(request.headers.authorization);
+      done();
+    } catch (error) {
+      done(error as ServingHttpError);
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ServingHttpError) return reply.code(error.statusCode).send(error.body);
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) return reply.code(status).send(clientError(error, status));
+    request.log.error({ err: error }, 'a request failed');
+    const body: ErrorBody = {
+      error: 'internal',
+      message: `Serving failed on this request (${error.message}); the serving log has the details`,
+    };
+    return reply.code(500).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const body: ErrorBody = {
+      error: 'not-found',
+      message:
+        `No route ${request.method} ${request.url.split('?')[0] ?? ''}: the API has POST /v1/models/:name/predict, ` +
+        'GET /v1/models, GET /v1/models/:name, GET /v1/models/:name/versions/:version/card, POST /v1/outcomes, ' +
+        'GET /v1/status and GET /metrics',
+    };
+    return reply.code(404).send(body);
+  });
+
+  registerModelRoutes(app, { pool: options.pool, objectStore: options.objectStore, models });
+  registerOperationRoutes(app, { pool: options.pool, models, service, predictionLog, metrics });
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    models,
+    predictionLog,
+    metrics,
+    close: () => {
+      closing ??= (async () => {
+        await app.close();
+        await service.drain();
+        await predictionLog.close();
+        await models.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Fastify's own 4xx (bad JSON, wrong content type, body too large) in the API's error shape. */
+function clientError(error: FastifyError, status: number): ErrorBody {
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return {
+        error: 'invalid-json',
+        message: `${error.message}: send a JSON object with Content-Type: application/json`,
+      };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return {
+        error: 'unsupported-media-type',
+        message: `${error.message}: send JSON with Content-Type: application/json`,
+      };
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { error: 'body-too-large', message: `${error.message}: split the batch into smaller requests` };
+    default:
+      return { error: status === 404 ? 'not-found' : 'bad-request', message: error.message };
+  }
+}

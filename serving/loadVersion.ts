@@ -1,0 +1,179 @@
+/**
+ * Loading one registered version for serving: its ONNX file, manifest and signature are read from
+ * the object store, the manifest's signature is checked against the registry's signing keys and the
+ * ONNX bytes against the manifest's SHA-256 (`verifyArtifact`), the manifest must be this version's,
+ * and only then do the bytes reach onnxruntime. Anything else is refused with a reason.
+ */
+import type pg from 'pg';
+import { artifactKeys } from '../activities/lifecycle/keys';
+import { TamperedArtifactError, type TamperReason, verifyArtifact, sha256Hex } from '../lifecycle/manifest';
+import type { Feature, TaskKind } from '../ml/model';
+import { OnnxScorer } from '../ml/onnx';
+import { ObjectNotFoundError, type ObjectStore } from '../platform/objectStore';
+import { getVersion, listSigningKeys } from '../registry';
+import { errorMessage } from './errors';
+
+/** A version ready to score. */
+export interface LoadedVersion {
+  model: string;
+  version: number;
+  task: TaskKind;
+  scorer: OnnxScorer;
+  /** The input contract from the ONNX file: names, kinds, and the categories seen in training. */
+  features: Feature[];
+  /** Classification: the class labels, in the order of the probabilities. */
+  classLabels?: string[];
+  /** The key that signed the manifest. */
+  keyId: string;
+  onnxKey: string;
+  onnxSha256: string;
+  loadedAt: Date;
+}
+
+/**
+ * Why a version was not loaded: a tampered artifact (the reasons of `TamperedArtifactError`), a
+ * valid manifest of another version or model (`manifest-mismatch`), an ONNX file whose inputs are not
+ * the manifest's (`contract-mismatch`), an artifact missing from the registry or the store
+ * (`artifact-missing`), an ONNX file onnxruntime refuses (`onnx-invalid`), or the store, the
+ * database or the key configuration failing (`unavailable`).
+ */
+export type RefusalReason =
+  | TamperReason
+  | 'manifest-mismatch'
+  | 'contract-mismatch'
+  | 'artifact-missing'
+  | 'onnx-invalid'
+  | 'unavailable';
+
+/** A version serving would not load. */
+export class ModelLoadRefusedError extends Error {
+  override readonly name = 'ModelLoadRefusedError';
+
+  constructor(
+    readonly reason: RefusalReason,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  /**
+   * Whether trying again later may succeed: the store or database was unreachable, or an object
+   * was not there yet. A refused artifact stays refused until its alias is moved again.
+   */
+  get retryable(): boolean {
+    return this.reason === 'unavailable' || this.reason === 'artifact-missing';
+  }
+}
+
+export interface LoadVersionDeps {
+  pool: pg.Pool;
+  objectStore: ObjectStore;
+}
+
+/**
+ * Reads, verifies and loads a version.
+ *
+ * @throws ModelLoadRefusedError saying why it was not loaded
+ */
+export async function loadVersion(
+  deps: LoadVersionDeps,
+  model: string,
+  version: number,
+): Promise<LoadedVersion> {
+  const label = `${model} v${version}`;
+  let fetched: { manifestJson: Uint8Array; signature: Uint8Array; onnxBytes: Uint8Array; onnxKey: string };
+  let trustedPublicKeys: string[];
+  try {
+    const record = await getVersion(deps.pool, model, version);
+    const { onnxKey, manifestKey } = record.artifacts;
+    if (onnxKey === null || manifestKey === null) {
+      throw new ModelLoadRefusedError(
+        'artifact-missing',
+        `${label} has no ONNX file or manifest recorded in the registry, so it cannot serve: deploy a version the lifecycle packaged`,
+      );
+    }
+    const [manifestJson, signature, onnxBytes] = await Promise.all([
+      deps.objectStore.get(manifestKey),
+      deps.objectStore.get(artifactKeys(model, version).signature),
+      deps.objectStore.get(onnxKey),
+    ]);
+    fetched = { manifestJson, signature, onnxBytes, onnxKey };
+    trustedPublicKeys = (await listSigningKeys(deps.pool)).map((key) => key.publicKeyPem);
+  } catch (error) {
+    if (error instanceof ModelLoadRefusedError) throw error;
+    if (error instanceof ObjectNotFoundError) {
+      throw new ModelLoadRefusedError(
+        'artifact-missing',
+        `${label} cannot be loaded: ${error.message}; the artifact was deleted or never stored, so deploy another version`,
+      );
+    }
+    throw new ModelLoadRefusedError(
+      'unavailable',
+      `${label} could not be read (${errorMessage(error)}); serving tries again at its next check`,
+    );
+  }
+
+  let verified: ReturnType<typeof verifyArtifact>;
+  try {
+    verified = verifyArtifact({
+      manifestJson: fetched.manifestJson,
+      signature: Buffer.from(fetched.signature).toString('utf8'),
+      onnxBytes: fetched.onnxBytes,
+      trustedPublicKeys,
+    });
+  } catch (error) {
+    if (error instanceof TamperedArtifactError) {
+      throw new ModelLoadRefusedError(error.reason, `${label} was not loaded: ${error.message}`);
+    }
+    // No trusted keys, or an unreadable one: a configuration problem, not the artifact's.
+    throw new ModelLoadRefusedError(
+      'unavailable',
+      `${label} cannot be verified: ${errorMessage(error)}; record the signing key's public half in the registry (recordSigningKey)`,
+    );
+  }
+  const { manifest } = verified;
+  if (
+    manifest.modelName !== model ||
+    manifest.version !== String(version) ||
+    manifest.onnx.key !== fetched.onnxKey
+  ) {
+    throw new ModelLoadRefusedError(
+      'manifest-mismatch',
+      `${label} was not loaded: its signed manifest is that of model ${manifest.modelName} version ${manifest.version} ` +
+        `(${manifest.onnx.key}); an artifact was copied over another, so do not serve it`,
+    );
+  }
+
+  let scorer: OnnxScorer;
+  try {
+    scorer = await OnnxScorer.load(fetched.onnxBytes);
+  } catch (error) {
+    throw new ModelLoadRefusedError(
+      'onnx-invalid',
+      `${label} passed verification but onnxruntime refuses it: ${errorMessage(error)}`,
+    );
+  }
+  const { metadata } = scorer;
+  const contract = metadata.features.map((feature) => `${feature.name}:${feature.kind}`).join(',');
+  const signed = manifest.features.map((feature) => `${feature.name}:${feature.kind}`).join(',');
+  if (contract !== signed || metadata.task !== manifest.task) {
+    await scorer.release();
+    throw new ModelLoadRefusedError(
+      'contract-mismatch',
+      `${label} was not loaded: its ONNX file takes ${contract} (${metadata.task}) but its signed manifest says ` +
+        `${signed} (${manifest.task})`,
+    );
+  }
+  return {
+    model,
+    version,
+    task: metadata.task,
+    scorer,
+    features: metadata.features,
+    ...(metadata.classLabels ? { classLabels: metadata.classLabels } : {}),
+    keyId: verified.keyId,
+    onnxKey: fetched.onnxKey,
+    onnxSha256: sha256Hex(fetched.onnxBytes),
+    loadedAt: new Date(),
+  };
+}

@@ -1,0 +1,235 @@
+/**
+ * One predict request from body to answer: the served versions are leased, the rows checked against
+ * the input contract of every version that may answer, routed between production and the canary,
+ * scored in one onnxruntime run per version, logged, and, when a shadow version is deployed, scored
+ * again by the shadow after the answer is on its way (logged, never returned).
+ */
+import { randomUUID } from 'node:crypto';
+import { type CategoryMappings, checkRows, type PredictionWarning, prepareRows } from './contract';
+import { errorMessage, invalidInput, ServingHttpError } from './errors';
+import type { LoadedVersion } from './loadVersion';
+import { outputShape, predictionOf, type PredictionValue } from './outputs';
+import type { ServingMetrics } from './metrics';
+import { parsePredictRequest, type RawRow } from './payload';
+import type { PredictionLog, PredictionOutput, PredictionRecord } from './predictionLog';
+
+export type { PredictionValue } from './outputs';
+import { type AnsweringAlias, routeRows, rowsByAlias } from './routing';
+import type { ModelLease, ServedModels } from './servedModels';
+
+/**
+ * Taught mappings from unseen categories to known ones, per column, for a model (see
+ * `CategoryMappings`); undefined when there are none. May be async (a cached table lookup).
+ */
+export type CategoryMappingsHook = (
+  model: string,
+) => CategoryMappings | undefined | Promise<CategoryMappings | undefined>;
+
+export interface Prediction {
+  /** Send it back with the outcome (`POST /v1/outcomes`) to join the two. */
+  predictionId: string;
+  version: number;
+  alias: AnsweringAlias;
+  value: PredictionValue;
+  warnings: PredictionWarning[];
+}
+
+export interface PredictResponse {
+  model: string;
+  predictions: Prediction[];
+}
+
+export interface PredictionServiceDeps {
+  models: ServedModels;
+  predictionLog: PredictionLog;
+  metrics: ServingMetrics;
+  log: { warn(details: object, message: string): void };
+  /** Uniform in [0, 1), for canary routing. */
+  random: () => number;
+  categoryMappings?: CategoryMappingsHook;
+  maxRowsPerRequest: number;
+}
+
+interface Scored {
+  output: PredictionOutput;
+  value: PredictionValue;
+  warnings: PredictionWarning[];
+}
+
+export class PredictionService {
+  private readonly shadowRuns = new Set<Promise<void>>();
+
+  constructor(private readonly deps: PredictionServiceDeps) {}
+
+  /**
+   * Answers one predict request.
+   *
+   * @throws ServingHttpError: 404 for a model nothing serves, 503 when its only version was refused,
+   *   400 for a body or rows that do not fit
+   */
+  async predict(model: string, body: unknown): Promise<PredictResponse> {
+    const lease = this.deps.models.lease(model);
+    if (!lease) throw this.notServed(model);
+    let handedToShadow = false;
+    try {
+      const request = parsePredictRequest(body, this.deps.maxRowsPerRequest);
+      const contracts = [lease.production.features, ...(lease.canary ? [lease.canary.version.features] : [])];
+      const issues = checkRows(request.rows, contracts, request.field);
+      if (issues.length > 0) throw invalidInput(issues);
+      const mappings = await this.mappingsFor(model);
+      const servedAt = new Date();
+      const routes = routeRows(request.rows.length, lease.canary?.trafficShare, this.deps.random);
+      const predictions = new Array<Prediction>(request.rows.length);
+      const records: PredictionRecord[] = [];
+      for (const [alias, indices] of rowsByAlias(routes)) {
+        const version = alias === 'canary' && lease.canary ? lease.canary.version : lease.production;
+        const scored = await this.score(
+          version,
+          indices.map((index) => request.rows[index] as RawRow),
+          mappings,
+        );
+        indices.forEach((rowIndex, i) => {
+          const { output, value, warnings } = scored[i] as Scored;
+          const predictionId = randomUUID();
+          predictions[rowIndex] = { predictionId, version: version.version, alias, value, warnings };
+          records.push({
+            predictionId,
+            model,
+            version: version.version,
+            alias,
+            key: request.keys[rowIndex] ?? null,
+            inputs: request.rows[rowIndex] as RawRow,
+            output,
+            warnings,
+            servedAt,
+            shadowOf: null,
+          });
+        });
+        this.deps.metrics.predictions.inc({ model, version: String(version.version), alias }, indices.length);
+      }
+      this.deps.predictionLog.add(records);
+      if (lease.shadow) {
+        handedToShadow = true;
+        this.startShadow(lease, lease.shadow, records, mappings);
+      }
+      return { model, predictions };
+    } finally {
+      if (!handedToShadow) lease.release();
+    }
+  }
+
+  /** Waits for shadow scoring still running (before closing). */
+  async drain(): Promise<void> {
+    await Promise.all(this.shadowRuns);
+  }
+
+  private async score(
+    version: LoadedVersion,
+    rows: readonly RawRow[],
+    mappings: CategoryMappings | undefined,
+  ): Promise<Scored[]> {
+    const prepared = prepareRows(rows, version.features, mappings);
+    for (const unseen of prepared.unseen) {
+      this.deps.metrics.unseenCategories.inc({
+        model: version.model,
+        column: unseen.column,
+        handling: unseen.mapped ? 'mapped' : 'missing-value',
+      });
+    }
+    const scores = await version.scorer.scoreTable(prepared.table);
+    return rows.map((_, row) => ({
+      ...predictionOf(scores, row, outputShape(version)),
+      warnings: prepared.warnings[row] ?? [],
+    }));
+  }
+
+  private startShadow(
+    lease: ModelLease,
+    shadow: LoadedVersion,
+    answers: readonly PredictionRecord[],
+    mappings: CategoryMappings | undefined,
+  ): void {
+    const run = (async () => {
+      const fitting = answers.filter(
+        (answer) => checkRows([answer.inputs], [shadow.features], 'row').length === 0,
+      );
+      const skipped = answers.length - fitting.length;
+      if (skipped > 0) this.deps.metrics.shadowFailures.inc({ model: lease.model }, skipped);
+      if (fitting.length === 0) return;
+      const prepared = prepareRows(
+        fitting.map((answer) => answer.inputs),
+        shadow.features,
+        mappings,
+      );
+      const scores = await shadow.scorer.scoreTable(prepared.table);
+      const servedAt = new Date();
+      this.deps.predictionLog.add(
+        fitting.map((answer, row) => ({
+          predictionId: randomUUID(),
+          model: lease.model,
+          version: shadow.version,
+          alias: 'shadow' as const,
+          key: answer.key,
+          inputs: answer.inputs,
+          output: predictionOf(scores, row, outputShape(shadow)).output,
+          warnings: prepared.warnings[row] ?? [],
+          servedAt,
+          shadowOf: answer.predictionId,
+        })),
+      );
+      this.deps.metrics.predictions.inc(
+        { model: lease.model, version: String(shadow.version), alias: 'shadow' },
+        fitting.length,
+      );
+    })()
+      .catch((error: unknown) => {
+        this.deps.metrics.shadowFailures.inc({ model: lease.model }, answers.length);
+        this.deps.log.warn(
+          { model: lease.model, version: shadow.version, error: errorMessage(error) },
+          'the shadow version failed to score; the answers were not affected',
+        );
+      })
+      .finally(() => {
+        lease.release();
+        this.shadowRuns.delete(run);
+      });
+    this.shadowRuns.add(run);
+  }
+
+  private async mappingsFor(model: string): Promise<CategoryMappings | undefined> {
+    if (!this.deps.categoryMappings) return undefined;
+    try {
+      return await this.deps.categoryMappings(model);
+    } catch (error) {
+      // Scoring without the mappings still answers; the warnings then say "missing value".
+      this.deps.log.warn({ model, error: errorMessage(error) }, 'cannot read the taught category mappings');
+      return undefined;
+    }
+  }
+
+  private notServed(model: string): ServingHttpError {
+    const refusal = this.deps.models.lastRefusal(model);
+    if (refusal) {
+      return new ServingHttpError(
+        503,
+        'model-unavailable',
+        `${model} has no version to serve: v${refusal.version} was refused (${refusal.reason}): ${refusal.message}`,
+      );
+    }
+    const served = this.deps.models.servedModels().sort();
+    if (!this.deps.models.status().ready) {
+      return new ServingHttpError(
+        503,
+        'not-ready',
+        'Serving is still loading its models: try again in a moment',
+      );
+    }
+    return new ServingHttpError(
+      404,
+      'model-not-found',
+      `No model named ${JSON.stringify(model)} is deployed: ${
+        served.length > 0 ? `served models are ${served.join(', ')}` : 'no model is deployed yet'
+      } (GET /v1/models lists them)`,
+    );
+  }
+}

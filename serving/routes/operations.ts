@@ -1,0 +1,46 @@
+/**
+ * The routes around predictions: `POST /v1/models/:name/predict`, `POST /v1/outcomes`,
+ * `GET /v1/status` (what is loaded, what was refused and why, the prediction log), `GET /metrics`
+ * (Prometheus) and `GET /healthz` (liveness, the only route without the token).
+ */
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import type { ServingMetrics } from '../metrics';
+import { modelTask, parseOutcomesRequest, recordOutcomes } from '../outcomes';
+import type { PredictionLog } from '../predictionLog';
+import type { PredictionService } from '../predictionService';
+import type { ServedModels } from '../servedModels';
+
+export interface OperationRoutesDeps {
+  pool: pg.Pool;
+  models: ServedModels;
+  service: PredictionService;
+  predictionLog: PredictionLog;
+  metrics: ServingMetrics;
+}
+
+/** Routes that answer without a token. */
+export const PUBLIC_ROUTES = new Set(['/healthz']);
+
+export function registerOperationRoutes(app: FastifyInstance, deps: OperationRoutesDeps): void {
+  const { pool, models, service, predictionLog, metrics } = deps;
+
+  app.post<{ Params: { name: string } }>('/v1/models/:name/predict', async (request) =>
+    service.predict(request.params.name, request.body),
+  );
+
+  app.post('/v1/outcomes', async (request) => {
+    const { model, outcomes } = await parseOutcomesRequest(request.body, (name) => modelTask(pool, name));
+    const { recorded } = await recordOutcomes(pool, model, outcomes);
+    return { model, recorded };
+  });
+
+  app.get('/v1/status', () => ({ ...models.status(), predictionLog: predictionLog.status() }));
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+
+  app.get('/healthz', () => ({ ok: true, ready: models.status().ready }));
+}
