@@ -1,0 +1,9 @@
+/** Nightly monitoring of production models: pure computations the nightly workflow's activities call. */
+export * from './columns';
+export * from './distribution';
+export * from './reference';
+export * from './drift';
+export * from './decay';
+export * from './report';
+export * from './page';
+export * from './nightly';

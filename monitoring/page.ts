@@ -1,0 +1,266 @@
+/**
+ * The monitoring page: one self-contained HTML page per model and night, in the style of the model
+ * card (plain HTML and CSS, opens anywhere, offline). Alarms and notes first, then every measure in
+ * tables, then the distributions at training and now.
+ *
+ * Charts come later: the `#charts` section holds each distribution as a table for now, and the page
+ * carries their data as JSON in `<script type="application/json" id="monitoring-chart-data">`
+ * (`MonitoringChartData`), ready for a chart to read without recomputing anything.
+ */
+import { formatNumber, metricLabel } from '../lifecycle/gates/quality';
+import type { DistributionBucket, DriftMeasure } from './drift';
+import { type MonitoringReport, percent } from './report';
+
+/** What the charts of the page will draw: each distribution at training and in the window. */
+export interface MonitoringChartData {
+  features: {
+    feature: string;
+    statistic: DriftMeasure['statistic'];
+    value: number | null;
+    buckets: DistributionBucket[];
+  }[];
+  prediction: {
+    target: string;
+    statistic: DriftMeasure['statistic'];
+    value: number | null;
+    buckets: DistributionBucket[];
+  } | null;
+}
+
+/** The id of the page's JSON chart data. */
+export const CHART_DATA_ID = 'monitoring-chart-data';
+
+/** The chart data of a report. */
+export function chartDataOf(report: MonitoringReport): MonitoringChartData {
+  const { prediction } = report.drift;
+  return {
+    features: report.drift.features.map(({ feature, statistic, value, buckets }) => ({
+      feature,
+      statistic,
+      value,
+      buckets,
+    })),
+    prediction: prediction && {
+      target: prediction.target,
+      statistic: prediction.statistic,
+      value: prediction.value,
+      buckets: prediction.buckets,
+    },
+  };
+}
+
+/** Text as HTML: every character with a meaning in markup becomes a character reference. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+/** JSON safe inside a `<script>` element: no `</script>`, no comment openers, no line separators. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[<>&\u2028\u2029]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+const number = (value: number | null | undefined) =>
+  value === null || value === undefined || !Number.isFinite(value) ? '–' : formatNumber(value);
+
+const share = (value: number | null | undefined) =>
+  value === null || value === undefined || !Number.isFinite(value) ? '–' : percent(value);
+
+function table(headers: string[], rows: string[][]): string {
+  const head = headers.map((header) => `<th>${escapeHtml(header)}</th>`).join('');
+  const body = rows.map((row) => `<tr>${row.map((cell) => `<td>${cell}</td>`).join('')}</tr>`).join('\n');
+  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+/** ALARM, ok, or "not judged: why". */
+function status(judged: boolean, alarm: boolean, reason: string | undefined): string {
+  if (!judged) return `<span class="muted">not judged: ${escapeHtml(reason ?? 'no reason given')}</span>`;
+  return alarm ? '<span class="fail">ALARM</span>' : '<span class="pass">ok</span>';
+}
+
+function list(items: string[], empty: string): string {
+  return items.length === 0
+    ? `<p class="muted">${escapeHtml(empty)}</p>`
+    : `<ul>${items.map((item) => `<li>${escapeHtml(item)}</li>`).join('\n')}</ul>`;
+}
+
+function statisticName(statistic: DriftMeasure['statistic']): string {
+  return statistic === 'psi' ? 'PSI' : 'Jensen-Shannon';
+}
+
+function driftSection(report: MonitoringReport): string {
+  const rows = report.drift.features.map((drift) => [
+    `<code>${escapeHtml(drift.feature)}</code>`,
+    escapeHtml(drift.kind),
+    statisticName(drift.statistic),
+    number(drift.value),
+    number(drift.threshold),
+    number(drift.rows),
+    status(drift.judged, drift.alarm, drift.reason),
+  ]);
+  const prediction = report.drift.prediction;
+  const predictionRow = prediction
+    ? table(
+        ['predicted', 'statistic', 'value', 'alarm at', 'predictions', ''],
+        [
+          [
+            `<code>${escapeHtml(prediction.target)}</code>`,
+            statisticName(prediction.statistic),
+            number(prediction.value),
+            number(prediction.threshold),
+            number(prediction.rows),
+            status(prediction.judged, prediction.alarm, prediction.reason),
+          ],
+        ],
+      )
+    : '<p class="muted">Predictions were not measured.</p>';
+  return `<h2>Feature drift</h2>
+${table(['feature', 'kind', 'statistic', 'value', 'alarm at', 'rows', ''], rows)}
+<h2>Prediction drift</h2>
+${predictionRow}`;
+}
+
+function unseenSection(report: MonitoringReport): string {
+  const rows = report.unseen.map((unseen) => [
+    `<code>${escapeHtml(unseen.feature)}</code>`,
+    number(unseen.rows),
+    number(unseen.unseenRows),
+    share(unseen.rate),
+    share(unseen.threshold),
+    unseen.values.length === 0
+      ? '–'
+      : unseen.values.map((value) => `${escapeHtml(value.label)} (${value.rows})`).join(', '),
+    status(unseen.judged, unseen.alarm, unseen.reason),
+  ]);
+  return `<h2>Categories unseen at training</h2>
+${table(['feature', 'rows', 'unseen rows', 'rate', 'alarm at', 'unseen values', ''], rows)}`;
+}
+
+function performanceSection(report: MonitoringReport): string {
+  const { decay } = report;
+  if (!decay) return '<h2>Performance</h2><p class="muted">No labelled outcomes in the window.</p>';
+  const summary = table(
+    ['metric', 'at training', 'now', 'worse by', 'tolerance', 'labelled rows', ''],
+    [
+      [
+        escapeHtml(metricLabel(report.task, decay.metric)),
+        number(decay.referenceValue),
+        number(decay.currentValue),
+        share(decay.relativeChange),
+        share(decay.tolerance),
+        number(decay.rows),
+        status(decay.judged, decay.stale, decay.reason),
+      ],
+    ],
+  );
+  const metrics = Object.entries(decay.metrics)
+    .filter((entry): entry is [string, number | null] => entry[1] === null || typeof entry[1] === 'number')
+    .filter(([name]) => name !== 'count' && name !== 'mapeIgnored')
+    .map(([name, value]) => [escapeHtml(name), number(value)]);
+  return `<h2>Performance on labelled outcomes</h2>
+${summary}
+${table(['metric', 'now'], metrics)}`;
+}
+
+function fairnessSection(report: MonitoringReport): string {
+  const { fairness } = report;
+  if (!fairness) return '<h2>Fairness</h2><p class="muted">No labelled outcomes in the window.</p>';
+  const badge = !fairness.judged
+    ? `<span class="muted">not judged: ${escapeHtml(fairness.reason ?? '')}</span>`
+    : fairness.passed
+      ? '<span class="pass">within the gate&#39;s bounds</span>'
+      : '<span class="fail">outside the gate&#39;s bounds</span>';
+  const checks = fairness.verdict.checks.map((check) => [
+    check.judged && fairness.judged
+      ? check.passed
+        ? '<span class="pass">pass</span>'
+        : '<span class="fail">FAIL</span>'
+      : 'reported',
+    escapeHtml(check.name),
+    escapeHtml(check.message),
+  ]);
+  const slices = fairness.slices.map((slice) => [
+    escapeHtml(slice.segment),
+    escapeHtml(slice.slice),
+    number(slice.rows),
+    number(slice.rmse ?? slice.positivePredictionRate ?? slice.accuracy),
+    number(slice.errorRatio),
+    number(slice.bias),
+    slice.judged ? 'yes' : 'too few rows',
+  ]);
+  return `<h2>Fairness on labelled outcomes: ${badge}</h2>
+${table(['', 'check', 'what was found'], checks)}
+${table(['segment', 'slice', 'labelled rows', 'error', 'error ratio', 'bias', 'judged'], slices)}`;
+}
+
+function distribution(title: string, buckets: DistributionBucket[]): string {
+  const rows = buckets.map((bucket) => [
+    escapeHtml(bucket.label),
+    share(bucket.reference),
+    share(bucket.current),
+  ]);
+  return `<details><summary>${title}</summary>${table(['bucket', 'at training', 'now'], rows)}</details>`;
+}
+
+/** The charts' place: distributions as tables until the charts come, and their data as JSON. */
+function chartsSection(report: MonitoringReport): string {
+  const data = chartDataOf(report);
+  const tables = [
+    ...data.features.map((feature) =>
+      distribution(`<code>${escapeHtml(feature.feature)}</code>`, feature.buckets),
+    ),
+    ...(data.prediction
+      ? [
+          distribution(
+            `predicted <code>${escapeHtml(data.prediction.target)}</code>`,
+            data.prediction.buckets,
+          ),
+        ]
+      : []),
+  ];
+  return `<section id="charts">
+<h2>Distributions at training and now</h2>
+<!-- Charts go here: draw them from the JSON in #${CHART_DATA_ID} (MonitoringChartData). -->
+${tables.join('\n')}
+<script type="application/json" id="${CHART_DATA_ID}">${scriptJson(data)}</script>
+</section>`;
+}
+
+/** Renders a monitoring report as one self-contained HTML page. */
+export function renderMonitoringReport(report: MonitoringReport): string {
+  const { window } = report;
+  const verdict = report.stale
+    ? '<p class="fail">Stale: a retraining run is due.</p>'
+    : report.alarms.length > 0
+      ? '<p class="fail">Alarms raised; the model is not stale.</p>'
+      : '<p class="pass">No alarm.</p>';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>${escapeHtml(report.model)} v${report.version}: monitoring to ${escapeHtml(window.to)}</title>
+<style>
+body{font:15px/1.45 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#1d2733}
+h1{margin-bottom:0}h2{border-bottom:2px solid #dde3ea;padding-bottom:.2em;margin-top:1.8em}
+table{border-collapse:collapse;margin:.6em 0;width:100%}th,td{border:1px solid #dde3ea;padding:.3em .6em;text-align:left;vertical-align:top}
+th{background:#f3f6f9}.pass{color:#17703a;font-weight:600}.fail{color:#b3261e;font-weight:700}
+code{font-size:90%;word-break:break-all}.muted{color:#5b6b7b}summary{cursor:pointer;margin:.3em 0}
+</style></head><body>
+<h1>${escapeHtml(report.model)} <span class="muted">version ${report.version}: nightly monitoring</span></h1>
+<p>From ${escapeHtml(window.from)} to ${escapeHtml(window.to)}: ${number(window.predictions)} predictions, ${number(window.labelled)} with a labelled outcome.</p>
+${verdict}
+<h2>Alarms</h2>
+${list(report.alarms, 'None.')}
+<h2>Notes</h2>
+${list(report.notes, 'None.')}
+${unseenSection(report)}
+${driftSection(report)}
+${performanceSection(report)}
+${fairnessSection(report)}
+${chartsSection(report)}
+</body></html>
+`;
+}
+
+/** The name the nightly activity imports: the same page as `renderMonitoringReport`. */
+export const renderMonitoringPage = renderMonitoringReport;

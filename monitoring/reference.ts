@@ -1,0 +1,189 @@
+/**
+ * The reference profile: what "as at training" means to nightly monitoring, taken once when a
+ * candidate is trained and stored with its version as plain JSON (a few KB). Per numeric feature the
+ * quantile bins of the training rows and their shares; per categorical feature the share of each
+ * category known to the model; the distribution of the candidate's predictions on the test rows; and
+ * its test-set metrics, the baseline of performance decay.
+ */
+import { argmaxRows } from '../ml/metrics';
+import type { TaskKind } from '../ml/model';
+import type { TaskMetrics } from '../ml/slices';
+import type { Table } from '../ml/table';
+import { primaryMetricOf, type QualityGateSpec, qualityMetricValue } from '../lifecycle/gates/quality';
+import type { QualityMetric } from '../platform/pipelineSpec/parts';
+import type { PipelineSpec } from '../platform/pipelineSpec/schema';
+import { numericValues, tallyCategories } from './columns';
+import { binCounts, DEFAULT_BINS, proportionsOf, quantileEdges } from './distribution';
+
+/** Bumped when the profile's shape changes, so an old profile is recognised, not misread. */
+export const REFERENCE_PROFILE_FORMAT = 1;
+
+/** A numeric feature's training distribution over its quantile bins (layout in `distribution.ts`). */
+export interface NumericReference {
+  kind: 'numeric';
+  name: string;
+  /** Bin edges: `edges.length + 1` right-closed value bins, open-ended at both ends. */
+  edges: number[];
+  /** Share of training rows per bucket: the value bins, then missing (last). Sums to 1. */
+  proportions: number[];
+}
+
+/** A categorical feature's training distribution. */
+export interface CategoricalReference {
+  kind: 'categorical';
+  name: string;
+  /** Every category of the training rows, by share, largest first (ties by label). */
+  categories: string[];
+  /** Share of training rows per category, aligned with `categories`. */
+  proportions: number[];
+  /** Share of training rows without a value. */
+  missing: number;
+}
+
+export type FeatureReference = NumericReference | CategoricalReference;
+
+/**
+ * The distribution of the candidate's predictions on the test rows: binned values for regression
+ * (the prediction) and binary (the probability of class 1), predicted class shares for multiclass.
+ */
+export type PredictionReference =
+  | { kind: 'numeric'; rows: number; edges: number[]; proportions: number[] }
+  | { kind: 'classes'; rows: number; classLabels: string[]; proportions: number[] };
+
+/** The test-set performance monitoring compares fresh labelled outcomes with. */
+export interface PerformanceReference {
+  /** The spec's primary quality metric (`gates.quality.primaryMetric`). */
+  metric: QualityMetric;
+  /** Its value on the test rows; null when undefined there (AUC of a test set with one class). */
+  value: number | null;
+  testRows: number;
+  /** Every numeric metric of the test rows, by name (`rmse`, `mae`...), for the report. */
+  metrics: Record<string, number>;
+}
+
+export interface ReferenceProfile {
+  format: typeof REFERENCE_PROFILE_FORMAT;
+  task: TaskKind;
+  target: string;
+  trainingRows: number;
+  features: FeatureReference[];
+  prediction: PredictionReference;
+  performance: PerformanceReference;
+}
+
+/** The parts of a pipeline spec the profile reads. */
+export type ReferenceSpec = Pick<PipelineSpec, 'task' | 'target' | 'features'> & {
+  gates: { quality: QualityGateSpec };
+};
+
+export interface ReferenceProfileInput {
+  /** The training rows of the snapshot (neither validation nor test rows), with every feature column. */
+  table: Table;
+  spec: ReferenceSpec;
+  /**
+   * The candidate's predictions on the test rows (`TestSetEvaluation.prediction`). Regression: values.
+   * Binary: probability of class 1. Multiclass: rows x classes probabilities, row-major.
+   */
+  predictions: ArrayLike<number>;
+  /** The candidate's metrics on the test rows (`TestSetEvaluation.metrics`). */
+  metrics: TaskMetrics;
+  /** Multiclass (required there): the model's class labels, index = class id. */
+  classLabels?: readonly string[];
+  /**
+   * Quantile bins per numeric feature and for numeric predictions.
+   * @default 10
+   */
+  bins?: number;
+}
+
+/** Shares rounded to 6 significant digits: exact enough for PSI, and half the JSON. */
+function compact(proportions: readonly number[]): number[] {
+  return proportions.map((share) => Number(share.toPrecision(6)));
+}
+
+function numericReference(name: string, values: Float64Array, bins: number): NumericReference {
+  const edges = quantileEdges(values, bins);
+  return { kind: 'numeric', name, edges, proportions: compact(proportionsOf(binCounts(values, edges))) };
+}
+
+function categoricalReference(name: string, table: Table): CategoricalReference {
+  const tally = tallyCategories(table.column(name));
+  const byShare = [...tally.counts].sort(
+    ([labelA, countA], [labelB, countB]) =>
+      countB - countA || (labelA < labelB ? -1 : labelA > labelB ? 1 : 0),
+  );
+  const share = (count: number) => (tally.rows === 0 ? 0 : count / tally.rows);
+  return {
+    kind: 'categorical',
+    name,
+    categories: byShare.map(([label]) => label),
+    proportions: compact(byShare.map(([, count]) => share(count))),
+    missing: Number(share(tally.missing).toPrecision(6)),
+  };
+}
+
+function predictionReference(input: ReferenceProfileInput, bins: number): PredictionReference {
+  const { spec, predictions } = input;
+  if (spec.task !== 'multiclass') {
+    const values = Float64Array.from(predictions);
+    const { edges, proportions } = numericReference('prediction', values, bins);
+    return { kind: 'numeric', rows: values.length, edges, proportions };
+  }
+  const classLabels = [...(input.classLabels ?? [])];
+  const k = classLabels.length;
+  if (k < 2 || predictions.length % k !== 0) {
+    throw new Error(
+      `multiclass predictions need the model's class labels: got ${k} labels for ${predictions.length} probabilities`,
+    );
+  }
+  const counts = new Array<number>(k).fill(0);
+  for (const predicted of argmaxRows(predictions, k)) counts[predicted] = (counts[predicted] ?? 0) + 1;
+  return {
+    kind: 'classes',
+    rows: predictions.length / k,
+    classLabels,
+    proportions: compact(proportionsOf(counts)),
+  };
+}
+
+function performanceReference(spec: ReferenceSpec, metrics: TaskMetrics): PerformanceReference {
+  const metric = primaryMetricOf(spec.task, spec.gates.quality);
+  const value = qualityMetricValue(spec.task, metrics, metric);
+  const scalars = Object.entries(metrics).filter(
+    (entry): entry is [string, number] => typeof entry[1] === 'number' && Number.isFinite(entry[1]),
+  );
+  return {
+    metric,
+    value: Number.isNaN(value) ? null : value,
+    testRows: metrics.count,
+    metrics: Object.fromEntries(scalars.filter(([name]) => name !== 'count')),
+  };
+}
+
+/**
+ * Profiles the training rows and the candidate's test-set results for nightly monitoring. Numeric
+ * features get about `bins` quantile bins of the training values (fewer when values repeat) and a
+ * missing bucket; categorical features the share of every training category and of missing values.
+ *
+ * @throws when a feature of the spec is not a column of the table, or multiclass predictions come
+ *   without their class labels
+ */
+export function buildReferenceProfile(input: ReferenceProfileInput): ReferenceProfile {
+  const { table, spec, metrics } = input;
+  const bins = input.bins ?? DEFAULT_BINS;
+  const features = spec.features.map((feature): FeatureReference => {
+    const column = table.column(feature.name);
+    return feature.kind === 'numeric'
+      ? numericReference(feature.name, numericValues(column), bins)
+      : categoricalReference(feature.name, table);
+  });
+  return {
+    format: REFERENCE_PROFILE_FORMAT,
+    task: spec.task,
+    target: spec.target,
+    trainingRows: table.rowCount,
+    features,
+    prediction: predictionReference(input, bins),
+    performance: performanceReference(spec, metrics),
+  };
+}
