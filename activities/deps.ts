@@ -1,4 +1,5 @@
 /** What activities need from the worker that runs them; tests hand in their own. */
+import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import type { SigningKey } from '../lifecycle/signing';
 import type { ObjectStore } from '../platform/objectStore';
@@ -10,4 +11,10 @@ export interface ActivityDeps {
   signingKey: SigningKey;
   /** The code that trains, recorded with every version: a git commit or the package version. */
   codeVersion: string;
+  /** A Temporal client and the worker's task queue: deploy sets schedules, nightly starts runs. */
+  temporal: { client: Client; taskQueue: string };
+  /** Where the pipeline specs live (the nightly check compares them with production). */
+  pipelinesDir: string;
+  /** Where stale models and pending approvals are announced (a JSON POST), if anywhere. */
+  webhookUrl: string | undefined;
 }

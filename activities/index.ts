@@ -1,6 +1,7 @@
 /** Every activity of the Kerf worker, built from the worker's dependencies. */
 import type { ActivityDeps } from './deps';
 import { createLifecycleActivities } from './lifecycle';
+import { createMonitoringActivities } from './monitoring';
 import { createSmokeActivities } from './smoke';
 
 export type { ActivityDeps } from './deps';
@@ -9,5 +10,6 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmokeActivities(deps),
     ...createLifecycleActivities(deps),
+    ...createMonitoringActivities(deps),
   };
 }

@@ -118,6 +118,13 @@ const environmentSchema = z.object({
   ),
   KERF_SIGNING_KEY_FILE: z.preprocess(emptyAsUndefined, z.string().optional()),
   KERF_CODE_VERSION: z.preprocess(emptyAsUndefined, z.string().optional()),
+  KERF_PIPELINES_DIR: z.preprocess(emptyAsUndefined, z.string().optional()),
+  KERF_WEBHOOK_URL: z.preprocess(emptyAsUndefined, httpUrl.optional()),
+  KERF_API_TOKEN: z.preprocess(
+    emptyAsUndefined,
+    z.string().min(16, 'KERF_API_TOKEN must be at least 16 characters').optional(),
+  ),
+  KERF_API_PORT: z.preprocess(emptyAsUndefined, port('KERF_API_PORT').default(8080)),
   KERF_STACK_TIMEOUT_SECONDS: z.preprocess(
     emptyAsUndefined,
     z.coerce.number({ error: 'must be a number of seconds' }).positive().default(180),
@@ -182,6 +189,17 @@ export interface KerfConfig {
   };
   /** The code version recorded with every model version (KERF_CODE_VERSION; else the git commit). */
   codeVersion: string | undefined;
+  /** The pipeline specs the nightly check compares with production (KERF_PIPELINES_DIR). */
+  pipelinesDir: string;
+  /** Where stale models and pending approvals are announced with a JSON POST (KERF_WEBHOOK_URL). */
+  webhookUrl: string | undefined;
+  /** The prediction API. */
+  api: {
+    port: number;
+    /** The bearer token (KERF_API_TOKEN); without it a development token is kept in `tokenFile`. */
+    token: string | undefined;
+    tokenFile: string;
+  };
 }
 
 /** A configuration problem, with one line per bad variable naming it. */
@@ -201,7 +219,7 @@ export class ConfigError extends Error {
  */
 export function loadConfig(
   env: Record<string, string | undefined>,
-  paths: { dataDir: string; toolsDir: string },
+  paths: { dataDir: string; toolsDir: string; pipelinesDir?: string },
 ): KerfConfig {
   const parsed = environmentSchema.safeParse(env);
   if (!parsed.success) {
@@ -251,6 +269,13 @@ export function loadConfig(
       ),
     },
     codeVersion: e.KERF_CODE_VERSION,
+    pipelinesDir: path.resolve(e.KERF_PIPELINES_DIR ?? paths.pipelinesDir ?? 'pipelines'),
+    webhookUrl: e.KERF_WEBHOOK_URL,
+    api: {
+      port: e.KERF_API_PORT,
+      token: e.KERF_API_TOKEN,
+      tokenFile: path.join(dataDir, 'api-token'),
+    },
     s3: {
       embedded: e.S3_ENDPOINT === undefined,
       endpoint: e.S3_ENDPOINT ?? `http://127.0.0.1:${e.KERF_S3_PORT}`,

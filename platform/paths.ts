@@ -9,6 +9,7 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const defaultPaths = {
   dataDir: path.join(repoRoot, '.data'),
   toolsDir: path.join(repoRoot, '.tools'),
+  pipelinesDir: path.join(repoRoot, 'pipelines'),
 } as const;
 
 /** The numbered SQL migrations. */

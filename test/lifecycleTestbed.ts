@@ -6,13 +6,15 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import type { KerfConfig } from '../platform/config';
 import { type LifecycleHandle, startLifecycle, type StartLifecycleOptions } from '../platform/lifecycleRuns';
 import { applyMigrations } from '../platform/migrations';
 import { migrationsDir, repoRoot } from '../platform/paths';
+import { nightlyScheduleId } from '../platform/schedules';
 import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../platform/pipelineSpec';
 import { TEMPORAL_CLI, locateTool } from '../scripts/stack/tools';
 import { generateShop } from '../shop/load';
@@ -46,12 +48,15 @@ export async function createLifecycleTestbed(
   const db = await createOwnDatabase(prefix);
   await applyMigrations(db.pool, migrationsDir);
   await generateShop(db.pool, shop);
-  const config = testConfig({ DATABASE_URL: db.url });
+  // The specs this test makes live in a folder of its own: the nightly check finds them there.
+  const pipelinesDir = await mkdtemp(path.join(os.tmpdir(), `kerf-${prefix}-pipelines-`));
+  const config = testConfig({ DATABASE_URL: db.url, KERF_PIPELINES_DIR: pipelinesDir });
   const taskQueue = uniqueName(prefix);
   const worker = await createKerfWorker(config, { taskQueue });
   const running = worker.run();
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
+  const models: string[] = [];
   return {
     db,
     config,
@@ -62,8 +67,11 @@ export async function createLifecycleTestbed(
       const shipped = await loadPipelineSpec(path.join(repoRoot, 'pipelines', file));
       const draft = JSON.parse(JSON.stringify(shipped)) as Record<string, unknown>;
       draft.name = `${shipped.name}-t${randomUUID().slice(0, 8)}`;
+      models.push(draft.name as string);
       change?.(draft);
-      return parsePipelineSpec(draft);
+      const spec = parsePipelineSpec(draft);
+      await writeFile(path.join(pipelinesDir, `${spec.name}.json`), JSON.stringify(draft, null, 2));
+      return spec;
     },
     start(spec, options = {}) {
       return startLifecycle(client, config, spec, {
@@ -100,10 +108,18 @@ export async function createLifecycleTestbed(
       await writeFile(path.join(historiesDir, `${name}.json`), stdout);
     },
     async close() {
+      // Deploys set nightly schedules on the shared server: take this test's away.
+      for (const model of models) {
+        await client.schedule
+          .getHandle(nightlyScheduleId(model))
+          .delete()
+          .catch(() => undefined);
+      }
       await worker.shutdown();
       await running.catch(() => undefined);
       await connection.close();
       await db.drop();
+      await rm(pipelinesDir, { recursive: true, force: true });
     },
   };
 }

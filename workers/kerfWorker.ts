@@ -3,6 +3,7 @@
  * and the S3 client and closes them when it stops.
  */
 import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { KerfConfig } from '../platform/config';
@@ -33,9 +34,12 @@ export async function createKerfWorker(
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const pool = createPool(config.postgres, { applicationName: 'kerf-worker' });
   const objectStore = ObjectStore.fromConfig(config.s3);
+  const clientConnection = await Connection.connect({ address: config.temporal.address });
+  const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
   const release = async () => {
     objectStore.destroy();
     await pool.end().catch(() => undefined);
+    await clientConnection.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
   };
   let worker: Worker;
@@ -51,9 +55,20 @@ export async function createKerfWorker(
     worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
-      taskQueue: options.taskQueue ?? config.temporal.taskQueue,
+      taskQueue,
       workflowsPath,
-      activities: createActivities({ pool, objectStore, signingKey, codeVersion }),
+      activities: createActivities({
+        pool,
+        objectStore,
+        signingKey,
+        codeVersion,
+        temporal: {
+          client: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
+          taskQueue,
+        },
+        pipelinesDir: config.pipelinesDir,
+        webhookUrl: config.webhookUrl,
+      }),
     });
   } catch (error) {
     await release();

@@ -1,3 +1,4 @@
 // Every workflow the Kerf worker runs. Orchestration only: no I/O, no Node built-ins.
 export { smokeCheck } from './smoke';
 export { modelLifecycle } from './modelLifecycle';
+export { nightlyEvaluation } from './nightlyEvaluation';

@@ -3,6 +3,10 @@
  * the registry trusts before any alias moves; then production (or the canary, or the shadow) points
  * at the approved version. Rollback moves production back.
  */
+import { log } from '@temporalio/activity';
+import { retireKnownMappings } from '../../platform/categoryMappings';
+import { ensureNightlySchedule } from '../../platform/schedules';
+import type { ReferenceProfile } from '../../monitoring/reference';
 import { appendAudit, getAlias, getVersion, listSigningKeys, moveAlias, rollback } from '../../registry';
 import { TamperedArtifactError, verifyArtifact } from '../../lifecycle/manifest';
 import type { PipelineSpec } from '../../platform/pipelineSpec';
@@ -12,7 +16,7 @@ import { stoppingOn, stopRun } from './errors';
 import { artifactKeys } from './keys';
 import { runActor, runIdOf } from './registration';
 
-export function createDeployActivities({ pool, objectStore }: ActivityDeps) {
+export function createDeployActivities({ pool, objectStore, temporal }: ActivityDeps) {
   return {
     async deployVersion(input: {
       spec: PipelineSpec;
@@ -59,17 +63,34 @@ export function createDeployActivities({ pool, objectStore }: ActivityDeps) {
       const production = await getAlias(pool, spec.name, 'production');
       const strategy = spec.deploy.strategy;
       const alias = strategy === 'replace' || !production ? 'production' : strategy;
-      return stoppingOn(async () => {
-        const moved = await moveAlias(pool, {
+      const moved = await stoppingOn(() =>
+        moveAlias(pool, {
           model: spec.name,
           alias,
           version,
           trafficShare: alias === 'canary' ? spec.deploy.canaryShare : undefined,
           actor: input.actor,
           reason: `approved by ${input.actor} in run ${runId}; signature and SHA-256 verified`,
-        });
-        return { alias: moved.alias.alias, version: moved.alias.version };
+        }),
+      );
+      if (moved.alias.alias === 'production') {
+        // Categories operators taught serving are retired once the model serving knows them.
+        const reference = JSON.parse(
+          Buffer.from(await objectStore.get(keys.reference)).toString('utf8'),
+        ) as ReferenceProfile;
+        const retired = await retireKnownMappings(pool, spec.name, version, reference, runActor(runId));
+        if (retired.length > 0)
+          log.info('taught categories retired', { model: spec.name, count: retired.length });
+      }
+      // The nightly check of what serves: created with the first deploy, kept in step with the spec.
+      const schedule = await ensureNightlySchedule(temporal.client, {
+        model: spec.name,
+        cron: spec.monitoring.schedule,
+        taskQueue: temporal.taskQueue,
+        setBy: runActor(runId),
       });
+      log.info('nightly schedule', { model: spec.name, schedule, cron: spec.monitoring.schedule });
+      return { alias: moved.alias.alias, version: moved.alias.version };
     },
 
     async rollbackProduction(input: {

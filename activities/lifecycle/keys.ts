@@ -23,5 +23,7 @@ export const artifactKeys = (model: string, version: number) => {
     manifest: `${prefix}manifest.json`,
     signature: `${prefix}manifest.sig`,
     card: `${prefix}card.html`,
+    spec: `${prefix}spec.json`,
+    reference: `${prefix}reference.json`,
   };
 };

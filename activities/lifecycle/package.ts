@@ -19,7 +19,10 @@ import type {
   TrainedCandidate,
 } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
-import { rejectForGate } from './evaluate';
+import { rejectForGate, type StoredPredictions } from './evaluate';
+import { buildReferenceProfile } from '../../monitoring/reference';
+import { splitLabelledRows } from '../../lifecycle/split';
+import type { TaskMetrics } from '../../ml/slices';
 import { stoppingOn } from './errors';
 import { artifactKeys } from './keys';
 import { runActor, runIdOf } from './registration';
@@ -55,6 +58,21 @@ export function createPackagingActivities({ pool, objectStore, signingKey, codeV
       if (!verdict.passed) await rejectForGate(pool, spec, version, verdict);
 
       const keys = artifactKeys(spec.name, version);
+      // What monitoring compares the serving traffic with: the training rows' distributions, the
+      // test predictions' distribution and the test performance; and the spec the version was made by.
+      const predictions = JSON.parse(
+        Buffer.from(await objectStore.get(input.evaluation.predictionsKey)).toString('utf8'),
+      ) as StoredPredictions;
+      const trainingRows = splitLabelledRows(loaded.table, spec.target, spec.split).train;
+      const reference = buildReferenceProfile({
+        table: loaded.table.take(trainingRows),
+        spec,
+        predictions: predictions.prediction,
+        metrics: input.evaluation.metrics as unknown as TaskMetrics,
+        classLabels: predictions.classLabels,
+      });
+      await objectStore.put(keys.reference, JSON.stringify(reference), 'application/json');
+      await objectStore.put(keys.spec, JSON.stringify(spec, null, 2), 'application/json');
       const verdicts = [input.evaluation.verdict, input.fairness.verdict, verdict];
       const unsigned: UnsignedManifest = {
         formatVersion: MANIFEST_FORMAT_VERSION,

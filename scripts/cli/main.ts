@@ -15,6 +15,8 @@ import { runMainJob } from './start';
 import { registerSpecCommands } from './specCommand';
 import { registerShopCommands } from './shopCommand';
 import { LifecycleCommandError, registerLifecycleCommands } from './lifecycleCommands';
+import { registerTeachCommands } from './teachCommand';
+import { TeachError } from '../../platform/categoryMappings';
 import { ShopGenerateError } from '../../shop/load';
 
 dropAwsNodeVersionNotice();
@@ -131,6 +133,7 @@ function explain(error: unknown): string {
     error instanceof CsvImportError ||
     error instanceof ShopGenerateError ||
     error instanceof LifecycleCommandError ||
+    error instanceof TeachError ||
     error instanceof PipelineSpecError
   ) {
     return `kerf: ${error.message}`;
@@ -141,6 +144,7 @@ function explain(error: unknown): string {
 registerSpecCommands(program);
 registerShopCommands(program);
 registerLifecycleCommands(program);
+registerTeachCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(explain(error));

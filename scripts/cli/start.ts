@@ -3,7 +3,11 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import path from 'node:path';
 import type { KerfConfig } from '../../platform/config';
+import { apiToken } from '../../platform/apiToken';
+import { mappingsFromRegistry } from '../../platform/categoryMappings';
 import { createPool } from '../../platform/database';
+import { ObjectStore } from '../../platform/objectStore';
+import { startServing } from '../../serving';
 import { prepareStorage } from '../../platform/prepare';
 import { followRun, startLifecycle } from '../../platform/lifecycleRuns';
 import { repoRoot } from '../../platform/paths';
@@ -63,6 +67,19 @@ export async function runMainJob(
   await prepareStorage(config);
   const kerfWorker = await createKerfWorker(config);
   const workerDone = kerfWorker.run();
+  const servingPool = createPool(config.postgres, { applicationName: 'kerf-serving' });
+  const servingStore = ObjectStore.fromConfig(config.s3);
+  const { token, source } = await apiToken(config);
+  const serving = await startServing({
+    pool: servingPool,
+    objectStore: servingStore,
+    token,
+    port: config.api.port,
+    categoryMappings: mappingsFromRegistry(servingPool),
+  });
+  report(
+    `Prediction API: ${serving.url} (bearer token ${source === 'file' ? `in ${config.api.tokenFile}` : 'from KERF_API_TOKEN'})`,
+  );
   let connection: Connection | undefined;
   try {
     connection = await Connection.connect({ address: config.temporal.address });
@@ -90,6 +107,9 @@ export async function runMainJob(
       report('Stopping...');
     }
   } finally {
+    await serving.close().catch(() => undefined);
+    servingStore.destroy();
+    await servingPool.end().catch(() => undefined);
     await connection?.close().catch(() => undefined);
     await kerfWorker.shutdown();
     await workerDone.catch(() => undefined);
