@@ -111,7 +111,7 @@ export function createEvaluationActivities({ pool, objectStore }: ActivityDeps) 
             };
           } else {
             champion = { version: production.version, comparable: false, reason: score.reason };
-            log.warn('champion not comparable', { version: production.version, reason: score.reason });
+            log.info('champion not comparable', { version: production.version, reason: score.reason });
           }
         }
       }

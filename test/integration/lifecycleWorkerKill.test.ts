@@ -14,6 +14,7 @@ import { applyMigrations } from '../../platform/migrations';
 import { ObjectStore } from '../../platform/objectStore';
 import { migrationsDir, repoRoot } from '../../platform/paths';
 import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../../platform/pipelineSpec';
+import { nightlyScheduleId } from '../../platform/schedules';
 import { listVersions } from '../../registry';
 import { generateShop } from '../../shop/load';
 import { createOwnDatabase, type OwnDatabase, testConfig, uniqueName } from '../helpers';
@@ -63,6 +64,13 @@ beforeAll(async () => {
   connection = await Connection.connect({ address: config.temporal.address });
   cleanups.push(() => connection.close());
   client = new Client({ connection, namespace: config.temporal.namespace });
+  // Deploy sets a nightly schedule on the shared server: take it away at the end.
+  cleanups.push(() =>
+    client.schedule
+      .getHandle(nightlyScheduleId(spec.name))
+      .delete()
+      .catch(() => undefined),
+  );
   store = ObjectStore.fromConfig(config.s3);
   cleanups.push(() => store.destroy());
 });
