@@ -44,13 +44,14 @@ export interface LifecycleTestbed {
 export async function createLifecycleTestbed(
   prefix: string,
   shop: { jobs: number; seed: number } = { jobs: 6000, seed: 3 },
+  environment: Record<string, string> = {},
 ): Promise<LifecycleTestbed> {
   const db = await createOwnDatabase(prefix);
   await applyMigrations(db.pool, migrationsDir);
   await generateShop(db.pool, shop);
   // The specs this test makes live in a folder of its own: the nightly check finds them there.
   const pipelinesDir = await mkdtemp(path.join(os.tmpdir(), `kerf-${prefix}-pipelines-`));
-  const config = testConfig({ DATABASE_URL: db.url, KERF_PIPELINES_DIR: pipelinesDir });
+  const config = testConfig({ DATABASE_URL: db.url, KERF_PIPELINES_DIR: pipelinesDir, ...environment });
   const taskQueue = uniqueName(prefix);
   const worker = await createKerfWorker(config, { taskQueue });
   const running = worker.run();

@@ -3,6 +3,10 @@
  * normal month raises nothing at night, a month with titanium parts is flagged by the API, reported
  * by the nightly check (unseen material, drift) and starts a retraining run.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LifecycleHandle, waitForStage } from '../../platform/lifecycleRuns';
 import { activeMappings, mappingsFromRegistry, retireKnownMappings } from '../../platform/categoryMappings';
@@ -23,8 +27,28 @@ let store: ObjectStore;
 let serving: ServingApp;
 let spec: PipelineSpec;
 
+/** What the webhook received: a local server standing in for the shop's chat or e-mail hook. */
+const announcements: Record<string, unknown>[] = [];
+let webhook: Server;
+
 beforeAll(async () => {
-  bed = await createLifecycleTestbed('nightly', { jobs: 8000, seed: 4 });
+  webhook = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+    request.on('end', () => {
+      announcements.push(JSON.parse(body) as Record<string, unknown>);
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+  const address = webhook.address() as AddressInfo;
+  bed = await createLifecycleTestbed(
+    'nightly',
+    { jobs: 8000, seed: 4 },
+    {
+      KERF_WEBHOOK_URL: `http://127.0.0.1:${address.port}/kerf`,
+    },
+  );
   store = ObjectStore.fromConfig(bed.config.s3);
   spec = await bed.spec('cut-time.json', (draft) => {
     (draft.trainer as { params: Record<string, unknown> }).params.iterations = 120;
@@ -44,6 +68,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  await new Promise((resolve) => webhook.close(resolve));
   await serving.close();
   store.destroy();
   await bed.close();
@@ -139,6 +164,7 @@ describe('nightly evaluation', () => {
     expect(result.alarms).toEqual([]);
     expect(result.stale).toBe(false);
     expect(result.started).toEqual([]);
+    expect(announcements).toEqual([]);
   });
 
   it('flags titanium in the API, reports it and the drift at night, and starts retraining', async () => {
@@ -158,6 +184,15 @@ describe('nightly evaluation', () => {
 
     expect(result.started).toHaveLength(1);
     expect(result.started[0]?.reason).toMatch(/^stale: /);
+    // The night's news reached the webhook: the stale model and the retraining it started.
+    expect(announcements).toHaveLength(1);
+    expect(announcements[0]).toMatchObject({
+      source: 'kerf',
+      event: 'nightly-check',
+      model: spec.name,
+      stale: true,
+      started: [{ workflowId: result.started[0]?.workflowId }],
+    });
     const retraining: LifecycleHandle = bed.client.workflow.getHandle(result.started[0]?.workflowId ?? '');
     const status = await waitForStage(retraining, 'awaiting-approval', { timeoutMs: 240_000 });
     expect(status.version).toBe(2);
@@ -228,5 +263,23 @@ describe('nightly evaluation', () => {
     const audit = (await auditTrail(bed.db.pool, spec.name)).map((entry) => entry.action);
     expect(audit).toEqual(expect.arrayContaining(['category-taught', 'category-mapping-retired']));
     await retraining.terminate('test over');
+  });
+
+  it('starts a lifecycle when the spec changed since the production version', async () => {
+    // Someone raises the number of trees in the spec file; production was made from the old one.
+    const file = path.join(bed.config.pipelinesDir, `${spec.name}.json`);
+    const draft = JSON.parse(await readFile(file, 'utf8')) as {
+      trainer: { params: Record<string, unknown> };
+    };
+    draft.trainer.params.iterations = 130;
+    await writeFile(file, JSON.stringify(draft, null, 2));
+    announcements.length = 0;
+    const result = await nightly();
+    expect(result.stale).toBe(false);
+    expect(result.started).toHaveLength(1);
+    expect(result.started[0]?.reason).toMatch(/^the spec changed since version 2/);
+    expect(result.started[0]?.workflowId).toMatch(new RegExp(`^lifecycle-${spec.name}-spec-changed-`));
+    expect(announcements[0]).toMatchObject({ event: 'nightly-check', stale: false });
+    await bed.client.workflow.getHandle(result.started[0]?.workflowId ?? '').terminate('test over');
   });
 });
