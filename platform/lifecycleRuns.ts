@@ -3,6 +3,7 @@
  * workflow's input is built from a validated spec here, so every starter gets the same one.
  */
 import { type Client, ServiceError, type WorkflowHandle } from '@temporalio/client';
+import { defaultDataConverter } from '@temporalio/common';
 import type { KerfConfig } from './config';
 import { approvalDeadlineMs, type PipelineSpec, specHash } from './pipelineSpec';
 import type { modelLifecycle } from '../workflows/modelLifecycle';
@@ -130,7 +131,13 @@ export const RESTING_STAGES: readonly LifecycleStage[] = [
  */
 export async function followRun(
   handle: LifecycleHandle,
-  options: { timeoutMs?: number; pollMs?: number; onStage?: (status: LifecycleStatus) => void } = {},
+  options: {
+    timeoutMs?: number;
+    pollMs?: number;
+    onStage?: (status: LifecycleStatus) => void;
+    /** Called with each new training heartbeat while the run trains. */
+    onTraining?: (progress: TrainingProgress) => void;
+  } = {},
 ): Promise<LifecycleStatus> {
   const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
   let last: LifecycleStage | undefined;
@@ -141,7 +148,37 @@ export async function followRun(
       options.onStage?.(status);
     }
     if (RESTING_STAGES.includes(status.stage)) return status;
+    if (status.stage === 'train' && options.onTraining) {
+      const progress = await trainingProgress(handle).catch(() => undefined);
+      if (progress?.iteration !== undefined) options.onTraining(progress);
+    }
     if (Date.now() > deadline) throw new Error(`run ${handle.workflowId} is still at ${status.stage}`);
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
   }
+}
+
+/** Where a run's training is, from the last heartbeat of its pending training activity. */
+export interface TrainingProgress {
+  iteration?: number;
+  totalIterations?: number;
+  trainLoss?: number;
+  validationLoss?: number;
+  attempt: number;
+}
+
+/**
+ * The training progress of a run, read from its pending `trainModel` activity's heartbeat through
+ * `describe()` (answered by the server alone); undefined when it is not training.
+ */
+export async function trainingProgress(handle: LifecycleHandle): Promise<TrainingProgress | undefined> {
+  const description = await handle.describe();
+  const pending = (description.raw.pendingActivities ?? []).find(
+    (activity) => activity.activityType?.name === 'trainModel',
+  );
+  if (!pending) return undefined;
+  const payload = pending.heartbeatDetails?.payloads?.[0];
+  const heartbeat = payload
+    ? defaultDataConverter.payloadConverter.fromPayload<Partial<TrainingProgress>>(payload)
+    : {};
+  return { ...heartbeat, attempt: pending.attempt ?? 1 };
 }

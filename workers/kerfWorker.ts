@@ -57,6 +57,8 @@ export async function createKerfWorker(
       namespace: config.temporal.namespace,
       taskQueue,
       workflowsPath,
+      // Training heartbeats carry its progress: send them every 2 s so `kerf run` shows it moving.
+      maxHeartbeatThrottleInterval: '2 seconds',
       activities: createActivities({
         pool,
         objectStore,

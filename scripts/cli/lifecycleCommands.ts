@@ -8,6 +8,7 @@ import {
   type LifecycleHandle,
   lifecycleStatus,
   startLifecycle,
+  type TrainingProgress,
 } from '../../platform/lifecycleRuns';
 import { defaultPaths } from '../../platform/paths';
 import { loadPipelineSpec } from '../../platform/pipelineSpec';
@@ -59,6 +60,42 @@ async function existingRun(client: Client, runId: string): Promise<LifecycleHand
     throw error;
   }
   return handle;
+}
+
+/**
+ * Training progress on one line that rewrites itself in a terminal; elsewhere (a pipe, CI) one
+ * line per tenth of the iterations.
+ */
+class TrainingLine {
+  private shown = false;
+  private lastTenth = -1;
+
+  show(progress: TrainingProgress): void {
+    const total = progress.totalIterations ?? 0;
+    const loss =
+      progress.validationLoss !== undefined
+        ? `, validation loss ${Number(progress.validationLoss.toPrecision(4))}`
+        : progress.trainLoss !== undefined
+          ? `, training loss ${Number(progress.trainLoss.toPrecision(4))}`
+          : '';
+    const retry = progress.attempt > 1 ? ` (attempt ${progress.attempt})` : '';
+    const text = `    iteration ${progress.iteration ?? 0}${total ? ` of ${total}` : ''}${loss}${retry}`;
+    if (process.stdout.isTTY) {
+      process.stdout.write(`\r${text.padEnd(78)}`);
+      this.shown = true;
+      return;
+    }
+    const tenth = total ? Math.floor(((progress.iteration ?? 0) / total) * 10) : 0;
+    if (tenth > this.lastTenth) {
+      this.lastTenth = tenth;
+      console.log(text);
+    }
+  }
+
+  end(): void {
+    if (this.shown) process.stdout.write('\n');
+    this.shown = false;
+  }
 }
 
 /** The lines `kerf status` prints for a run. */
@@ -146,7 +183,25 @@ export function registerLifecycleCommands(program: Command): void {
         const handle = await startLifecycle(client, config, spec, { startedBy: options.as });
         console.log(`Started ${handle.workflowId}: ${workflowUiUrl(config, handle.workflowId)}`);
         if (options.detach) return;
-        const status = await followRun(handle, { onStage: (current) => console.log(`  ${current.stage}`) });
+        // Ctrl-C detaches: the run goes on in Temporal; `kerf status` finds it again.
+        const detach = () => {
+          process.stdout.write(
+            `\nDetached; the run goes on. Follow it with: npx kerf status ${handle.workflowId}\n`,
+          );
+          process.exit(0);
+        };
+        process.once('SIGINT', detach);
+        const progress = new TrainingLine();
+        const status = await followRun(handle, {
+          pollMs: 1000,
+          onStage: (current) => {
+            progress.end();
+            console.log(`  ${current.stage}`);
+          },
+          onTraining: (current) => progress.show(current),
+        });
+        progress.end();
+        process.removeListener('SIGINT', detach);
         for (const line of describeStatus(status, config, handle.workflowId)) console.log(line);
       });
     });
