@@ -178,7 +178,14 @@ export function registerLifecycleCommands(program: Command): void {
       '\nExamples:\n  kerf run pipelines/cut-time.json\n  kerf run pipelines/quote-price.json --as sales-lead --detach',
     )
     .action(async (file: string, options: { as: string; detach?: boolean }) => {
-      const spec = await loadPipelineSpec(path.resolve(file));
+      const spec = await loadPipelineSpec(path.resolve(file)).catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+          throw new LifecycleCommandError(
+            `no spec file ${file}; the shipped ones are in pipelines/ (e.g. pipelines/cut-time.json).`,
+          );
+        }
+        throw error;
+      });
       await withClient(async (client, config) => {
         const handle = await startLifecycle(client, config, spec, { startedBy: options.as });
         console.log(`Started ${handle.workflowId}: ${workflowUiUrl(config, handle.workflowId)}`);

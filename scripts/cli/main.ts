@@ -16,6 +16,7 @@ import { registerSpecCommands } from './specCommand';
 import { registerShopCommands } from './shopCommand';
 import { LifecycleCommandError, registerLifecycleCommands } from './lifecycleCommands';
 import { registerTeachCommands } from './teachCommand';
+import { registerModelCommands } from './modelCommands';
 import { TeachError } from '../../platform/categoryMappings';
 import { ShopGenerateError } from '../../shop/load';
 
@@ -46,7 +47,9 @@ const program = new Command()
 
 program
   .command('start')
-  .description('bring the stack up, start the worker, run the smoke workflow, and keep the worker running')
+  .description(
+    'bring the stack up with the worker and the prediction API, generate shop data on the first start, start the cut-time lifecycle and say where to approve it',
+  )
   .option('--once', 'stop after the smoke workflow completes (and stop the stack if this command started it)')
   .addHelpText('after', '\nExamples:\n  kerf start\n  kerf start --once')
   .action(async (options: { once?: boolean }) => {
@@ -145,6 +148,7 @@ registerSpecCommands(program);
 registerShopCommands(program);
 registerLifecycleCommands(program);
 registerTeachCommands(program);
+registerModelCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(explain(error));

@@ -23,3 +23,32 @@ describe('the kerf command', () => {
     expect((await runKerf(['start', '--help'])).stdout).toContain('kerf start --once');
   });
 });
+
+describe('kerf error paths', () => {
+  it('answers an unknown model, a bad spec path and an unreachable stack with one line and exit 1', async () => {
+    const unknown = await runKerf(['versions', 'no-such-model']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr.trim()).toBe(
+      'kerf: no versions of no-such-model; check the name with `kerf models`.',
+    );
+
+    const badPath = await runKerf(['run', 'pipelines/no-such-spec.json']);
+    expect(badPath.code).toBe(1);
+    expect(badPath.stderr.trim()).toBe(
+      'kerf: no spec file pipelines/no-such-spec.json; the shipped ones are in pipelines/ (e.g. pipelines/cut-time.json).',
+    );
+
+    const down = await runKerf(['status', 'lifecycle-x'], { TEMPORAL_ADDRESS: '127.0.0.1:9' });
+    expect(down.code).toBe(1);
+    expect(down.stderr.trim().split('\n')).toHaveLength(1);
+    expect(down.stderr).toMatch(
+      /^kerf: cannot reach Temporal at 127\.0\.0\.1:9 .*start the stack with `kerf stack up`/,
+    );
+
+    const noSchedule = await runKerf(['schedule', 'trigger', 'no-such-model']);
+    expect(noSchedule.code).toBe(1);
+    expect(noSchedule.stderr.trim()).toBe(
+      'kerf: no-such-model has no nightly schedule: it is created when a version is deployed.',
+    );
+  });
+});

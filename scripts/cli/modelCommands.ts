@@ -1,0 +1,234 @@
+/** `kerf models`, `versions`, `card`, `predict`, `schedule list|trigger`: what is registered and served. */
+import { writeFile } from 'node:fs/promises';
+import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
+import type { Command } from 'commander';
+import { artifactKeys } from '../../activities/lifecycle/keys';
+import { apiToken } from '../../platform/apiToken';
+import { loadConfig, type KerfConfig } from '../../platform/config';
+import { createPool } from '../../platform/database';
+import { ObjectStore } from '../../platform/objectStore';
+import { defaultPaths } from '../../platform/paths';
+import { nightlyScheduleId } from '../../platform/schedules';
+import { getAlias, listAliases, listModels, listVersions, RegistryError } from '../../registry';
+import { LifecycleCommandError } from './lifecycleCommands';
+
+async function withRegistry<T>(
+  work: (pool: ReturnType<typeof createPool>, config: KerfConfig) => Promise<T>,
+): Promise<T> {
+  const config = loadConfig(process.env, defaultPaths);
+  const pool = createPool(config.postgres, { max: 2, applicationName: 'kerf cli' });
+  try {
+    return await work(pool, config);
+  } catch (error) {
+    if (error instanceof RegistryError) throw new LifecycleCommandError(error.message);
+    const code = (error as { code?: string }).code;
+    if (code === 'ECONNREFUSED') {
+      throw new LifecycleCommandError(
+        `cannot reach PostgreSQL at ${config.postgres.url.replace(/:[^:@/]*@/, ':***@')}; start the stack with \`kerf stack up\` or check DATABASE_URL.`,
+      );
+    }
+    if (code === '3F000' || code === '42P01') {
+      throw new LifecycleCommandError(
+        'the registry tables are missing; run `kerf stack up` or `kerf worker` once to apply the migrations.',
+      );
+    }
+    throw error;
+  } finally {
+    await pool.end();
+  }
+}
+
+export function registerModelCommands(program: Command): void {
+  program
+    .command('models')
+    .description('list the models with their latest and production versions')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExample:\n  kerf models')
+    .action(async (options: { json?: boolean }) => {
+      await withRegistry(async (pool) => {
+        const models = await listModels(pool);
+        if (options.json) {
+          console.log(JSON.stringify(models, null, 2));
+          return;
+        }
+        if (models.length === 0)
+          console.log('No models yet: `kerf run pipelines/cut-time.json` makes the first.');
+        for (const model of models) {
+          console.log(
+            `${model.name.padEnd(24)} ${model.task.padEnd(10)} latest v${model.latestVersion ?? '-'}  production v${model.productionVersion ?? '-'}`,
+          );
+        }
+      });
+    });
+
+  program
+    .command('versions')
+    .description("list a model's versions: status, metrics, and where the aliases point")
+    .argument('<model>', 'the model (pipeline name)')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExample:\n  kerf versions cut-time')
+    .action(async (model: string, options: { json?: boolean }) => {
+      await withRegistry(async (pool) => {
+        const [versions, aliases] = await Promise.all([listVersions(pool, model), listAliases(pool, model)]);
+        if (options.json) {
+          console.log(JSON.stringify({ versions, aliases }, null, 2));
+          return;
+        }
+        if (versions.length === 0)
+          throw new LifecycleCommandError(`no versions of ${model}; check the name with \`kerf models\`.`);
+        for (const version of versions) {
+          const pointing = aliases
+            .filter((alias) => alias.version === version.version)
+            .map((alias) => alias.alias);
+          const metrics = Object.entries(version.metrics ?? {})
+            .filter(([name, value]) => typeof value === 'number' && !['count', 'mapeIgnored'].includes(name))
+            .map(([name, value]) => `${name} ${Number((value as number).toPrecision(4))}`)
+            .join(', ');
+          console.log(
+            `v${version.version}  ${version.status.padEnd(9)} ${pointing.length ? `[${pointing.join(', ')}] ` : ''}${metrics}  (${version.createdAt.toISOString()})`,
+          );
+        }
+      });
+    });
+
+  program
+    .command('card')
+    .description("write a version's model card (HTML) to a file, or print where it is")
+    .argument('<model>', 'the model (pipeline name)')
+    .argument('[version]', 'the version number (default: production, else the latest)')
+    .option('--out <file>', 'write the card to this file to open in a browser')
+    .addHelpText('after', '\nExamples:\n  kerf card cut-time --out cut-time.html\n  kerf card cut-time 2')
+    .action(async (model: string, versionText: string | undefined, options: { out?: string }) => {
+      await withRegistry(async (pool, config) => {
+        let version = versionText === undefined ? undefined : Number(versionText);
+        if (version !== undefined && !Number.isInteger(version))
+          throw new LifecycleCommandError(`version must be a number, not ${versionText}`);
+        version ??=
+          (await getAlias(pool, model, 'production'))?.version ??
+          (await listVersions(pool, model)).at(-1)?.version;
+        if (version === undefined)
+          throw new LifecycleCommandError(`no versions of ${model}; check the name with \`kerf models\`.`);
+        const key = artifactKeys(model, version).card;
+        if (!options.out) {
+          console.log(`s3://${config.s3.bucket}/${key}`);
+          console.log(
+            `served at http://127.0.0.1:${config.api.port}/v1/models/${model}/versions/${version}/card (bearer token)`,
+          );
+          return;
+        }
+        const store = ObjectStore.fromConfig(config.s3);
+        try {
+          await writeFile(options.out, await store.get(key));
+        } finally {
+          store.destroy();
+        }
+        console.log(`wrote ${model} v${version}'s card to ${options.out}`);
+      });
+    });
+
+  program
+    .command('predict')
+    .description('ask the prediction API for one row or a batch (JSON from --json or stdin)')
+    .argument('<model>', 'the model (pipeline name)')
+    .option('--json <payload>', 'a row {"column": value, ...}, or {"rows": [...]}; else read from stdin')
+    .addHelpText(
+      'after',
+      '\nExample:\n  kerf predict cut-time --json \'{"thickness_mm": 3, "sheet_area_m2": 0.12, "cut_length_mm": 1800, "pierce_count": 6, "hole_count": 4, "laser_power_kw": 6, "quantity": 40, "material_family": "mild_steel", "material_id": "S235JR", "machine_id": "LAS-1", "shift": "early"}\'',
+    )
+    .action(async (model: string, options: { json?: string }) => {
+      const config = loadConfig(process.env, defaultPaths);
+      let text = options.json;
+      if (text === undefined) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+        text = Buffer.concat(chunks).toString('utf8');
+      }
+      let payload: unknown;
+      try {
+        payload = JSON.parse(text);
+      } catch (error) {
+        throw new LifecycleCommandError(
+          `the payload is not JSON (${(error as Error).message}); give a row object or {"rows": [...]}.`,
+        );
+      }
+      const body =
+        typeof payload === 'object' && payload !== null && ('rows' in payload || 'row' in payload)
+          ? payload
+          : { row: payload };
+      const { token } = await apiToken(config);
+      const url = `http://127.0.0.1:${config.api.port}/v1/models/${encodeURIComponent(model)}/predict`;
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      } catch {
+        throw new LifecycleCommandError(
+          `the prediction API does not answer at ${url}; start it with \`npm start\`.`,
+        );
+      }
+      const answer = await response.text();
+      if (!response.ok) throw new LifecycleCommandError(`the API answered ${response.status}: ${answer}`);
+      console.log(JSON.stringify(JSON.parse(answer), null, 2));
+    });
+
+  const schedule = program.command('schedule').description("the models' nightly checks (Temporal Schedules)");
+  const withTemporal = async <T>(work: (client: Client) => Promise<T>): Promise<T> => {
+    const config = loadConfig(process.env, defaultPaths);
+    let connection: Connection;
+    try {
+      connection = await Connection.connect({
+        address: config.temporal.address,
+        connectTimeout: '5 seconds',
+      });
+    } catch {
+      throw new LifecycleCommandError(
+        `cannot reach Temporal at ${config.temporal.address}; start the stack with \`kerf stack up\`.`,
+      );
+    }
+    try {
+      return await work(new Client({ connection, namespace: config.temporal.namespace }));
+    } finally {
+      await connection.close();
+    }
+  };
+  schedule
+    .command('list')
+    .description('list the nightly schedules with their next run')
+    .action(async () => {
+      await withTemporal(async (client) => {
+        let any = false;
+        for await (const entry of client.schedule.list()) {
+          if (!entry.scheduleId.startsWith('nightly-')) continue;
+          any = true;
+          const next = entry.info.nextActionTimes[0]?.toISOString() ?? 'none';
+          console.log(`${entry.scheduleId.padEnd(32)} next ${next}${entry.state.paused ? ' (paused)' : ''}`);
+        }
+        if (!any) console.log("No nightly schedules yet: a deploy creates its model's.");
+      });
+    });
+  schedule
+    .command('trigger')
+    .description("run a model's nightly check now")
+    .argument('<model>', 'the model (pipeline name)')
+    .addHelpText('after', '\nExample:\n  kerf schedule trigger cut-time')
+    .action(async (model: string) => {
+      await withTemporal(async (client) => {
+        try {
+          await client.schedule.getHandle(nightlyScheduleId(model)).trigger();
+        } catch (error) {
+          if (error instanceof ScheduleNotFoundError) {
+            throw new LifecycleCommandError(
+              `${model} has no nightly schedule: it is created when a version is deployed.`,
+            );
+          }
+          throw error;
+        }
+        console.log(
+          `started ${model}'s nightly check; its report appears in monitoring.reports and s3 monitoring/${model}/`,
+        );
+      });
+    });
+}
