@@ -2,7 +2,18 @@
  * The model card: one self-contained HTML page per version that an approver reads before deciding.
  * What the model predicts and from which data, its metrics against the champion, every gate's
  * checks, the training summary and the lineage. Plain HTML and CSS: it opens anywhere, offline.
+ * Charts are inline SVG rendered here on the server (`reports/charts`), each above the table with
+ * the same numbers, so the page needs no JavaScript.
  */
+import {
+  barChart,
+  CHART_CSS,
+  chartFigure,
+  evenSample,
+  groupedBarChart,
+  histogram,
+  scatterChart,
+} from '../reports/charts';
 import type { GateVerdict } from './gates/verdict';
 import type { FairnessSlice } from './gates/fairness';
 import type { TrainingSummary } from './training';
@@ -25,7 +36,21 @@ export interface ModelCardInput {
   onnx: { key: string; sha256: string; bytes: number };
   manifest: { key: string; keyId: string };
   createdAt: string;
+  /**
+   * The test rows' actual values and predictions, for the predicted-against-actual scatter and the
+   * residual histogram (regression only).
+   * @default undefined (no such charts)
+   */
+  testSet?: { y: number[]; prediction: number[] };
+  /**
+   * The fairness gate's largest allowed error ratio, drawn as a rule over the slices' error ratios.
+   * @default undefined (no rule)
+   */
+  fairnessBound?: number;
 }
+
+/** Points drawn at most in the scatter: enough to see the shape, small enough for the page. */
+const SCATTER_POINTS = 2000;
 
 const escape = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 
@@ -42,7 +67,110 @@ function table(headers: string[], rows: string[][]): string {
   return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
-export function renderModelCard(card: ModelCardInput): string {
+/** The card's charts, by the section they go in; an empty string where there is nothing to draw. */
+async function chartsOf(card: ModelCardInput, metricNames: string[]) {
+  const quality: string[] = [];
+  const { champion } = card;
+  if (champion?.comparable && champion.metrics) {
+    const championMetrics = champion.metrics;
+    const bars = metricNames
+      .filter((name) => Number.isFinite(card.metrics[name]) && Number.isFinite(championMetrics[name]))
+      .flatMap((name) => [
+        { category: name, group: `this version (v${card.version})`, value: card.metrics[name] ?? Number.NaN },
+        {
+          category: name,
+          group: `production (v${champion.version})`,
+          value: championMetrics[name] ?? Number.NaN,
+        },
+      ]);
+    if (bars.length > 0) {
+      const svg = await groupedBarChart({
+        bars,
+        categoryTitle: 'metric',
+        valueTitle: 'value',
+        independentScales: true,
+      });
+      quality.push(
+        chartFigure(
+          'metrics-vs-champion',
+          svg,
+          `Test metrics of version ${card.version} against the production version ${champion.version}, each on its own scale.`,
+        ),
+      );
+    }
+  }
+  const test = card.testSet;
+  if (test && card.task === 'regression' && test.y.length > 0) {
+    const rows = Math.min(test.y.length, test.prediction.length);
+    const pairs = Array.from({ length: rows }, (_, index) => ({
+      x: test.y[index] ?? Number.NaN,
+      y: test.prediction[index] ?? Number.NaN,
+    }));
+    const sampled = evenSample(pairs, SCATTER_POINTS);
+    const scatter = await scatterChart({
+      points: sampled,
+      xTitle: `actual ${card.target}`,
+      yTitle: `predicted ${card.target}`,
+      diagonal: true,
+    });
+    quality.push(
+      chartFigure(
+        'pred-vs-actual',
+        scatter,
+        `Predicted against actual ${card.target} on ${sampled.length === rows ? `all ${rows}` : `${sampled.length} of the ${rows}`} test rows; the dashed line is a perfect prediction.`,
+      ),
+    );
+    const residuals = pairs.map((pair) => pair.y - pair.x);
+    const residualSvg = await histogram({
+      values: residuals,
+      valueTitle: `residual (predicted − actual ${card.target})`,
+      rule: { value: 0 },
+    });
+    quality.push(
+      chartFigure(
+        'residuals',
+        residualSvg,
+        `Residuals (predicted minus actual) of the ${rows} test rows; right of the red line the model over-predicts.`,
+      ),
+    );
+  }
+  const sliceBars = card.slices
+    .filter((slice) => typeof slice.errorRatio === 'number' && Number.isFinite(slice.errorRatio))
+    .map((slice) => ({
+      label: `${slice.segment} = ${slice.slice}`,
+      value: slice.errorRatio ?? Number.NaN,
+      group: slice.segment,
+      faded: !slice.judged,
+    }));
+  const slices =
+    sliceBars.length === 0
+      ? ''
+      : chartFigure(
+          'slice-error-ratio',
+          await barChart({
+            bars: sliceBars,
+            labelTitle: 'slice',
+            valueTitle: 'error ratio (slice error / overall error)',
+            ...(card.fairnessBound === undefined ? {} : { rule: { value: card.fairnessBound } }),
+          }),
+          `Error ratio of each slice, coloured by segment; faded slices have too few rows to be judged.${card.fairnessBound === undefined ? '' : ` The red line is the fairness gate's bound, ${card.fairnessBound}.`}`,
+        );
+  const importanceBars = card.training.featureImportance
+    .slice(0, 15)
+    .map((feature) => ({ label: feature.name, value: feature.importance }));
+  const importance =
+    importanceBars.length === 0
+      ? ''
+      : chartFigure(
+          'feature-importance',
+          await barChart({ bars: importanceBars, labelTitle: 'feature', valueTitle: 'importance' }),
+          `Feature importance of the ${importanceBars.length} most important features, as the trainer reports it.`,
+        );
+  return { quality: quality.join('\n'), slices, importance };
+}
+
+/** Renders the model card as one self-contained HTML page, charts included as inline SVG. */
+export async function renderModelCard(card: ModelCardInput): Promise<string> {
   const metricNames = Object.keys(card.metrics).filter((name) => name !== 'count' && name !== 'mapeIgnored');
   const metricRows = metricNames.map((name) => [
     escape(name),
@@ -73,6 +201,7 @@ export function renderModelCard(card: ModelCardInput): string {
     number(slice.bias),
     slice.judged ? 'yes' : 'too few rows',
   ]);
+  const charts = await chartsOf(card, metricNames);
   const importance = card.training.featureImportance
     .slice(0, 15)
     .map((feature) => [escape(feature.name), number(feature.importance)]);
@@ -90,6 +219,7 @@ h1{margin-bottom:0}h2{border-bottom:2px solid #dde3ea;padding-bottom:.2em;margin
 table{border-collapse:collapse;margin:.6em 0;width:100%}th,td{border:1px solid #dde3ea;padding:.3em .6em;text-align:left;vertical-align:top}
 th{background:#f3f6f9}.pass{color:#17703a;font-weight:600}.fail{color:#b3261e;font-weight:700}
 code{font-size:90%;word-break:break-all}.muted{color:#5b6b7b}
+${CHART_CSS}
 </style></head><body>
 <h1>${escape(card.model)} <span class="muted">version ${card.version}</span></h1>
 <p>${escape(card.description)}</p>
@@ -99,13 +229,16 @@ ${card.features.map((feature) => `<code>${escape(feature.name)}</code> (${escape
 <p>Trained on ${number(card.snapshot.rows)} rows (train ${number(card.training.rows.train)}, validation ${number(card.training.rows.validation)}, test ${number(card.training.rows.test)}) of snapshot <code>${escape(card.snapshot.sha256)}</code>.</p>
 <h2>Quality on the test rows</h2>
 <p>${champion}</p>
+${charts.quality}
 ${table(['metric', `this version (v${card.version})`, card.champion ? `production (v${card.champion.version})` : 'production'], metricRows)}
 <h2>Gates</h2>
 ${gateSections}
 <h2>Per slice</h2>
+${charts.slices}
 ${table(['segment', 'slice', 'test rows', 'error', 'error ratio', 'bias', 'judged'], sliceRows)}
 <h2>Training</h2>
 <p>${escape(card.training.trainer)}: ${card.training.iterations} iterations kept of ${card.training.iterationsRun} run${card.training.bestIteration ? `, best at ${card.training.bestIteration}` : ''}; ${number(card.training.seconds)} s.</p>
+${charts.importance}
 ${table(['feature', 'importance'], importance)}
 <h2>Lineage</h2>
 ${table(

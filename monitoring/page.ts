@@ -3,11 +3,14 @@
  * card (plain HTML and CSS, opens anywhere, offline). Alarms and notes first, then every measure in
  * tables, then the distributions at training and now.
  *
- * Charts come later: the `#charts` section holds each distribution as a table for now, and the page
- * carries their data as JSON in `<script type="application/json" id="monitoring-chart-data">`
- * (`MonitoringChartData`), ready for a chart to read without recomputing anything.
+ * The `#charts` section draws drift per feature against its alarm threshold, the distributions at
+ * training and now of the most drifted features and of the predictions, and the unseen categories,
+ * as inline SVG rendered on the server (`reports/charts`): no JavaScript needed to read them. Each
+ * distribution is also a table, and the page carries the charts' data as JSON in
+ * `<script type="application/json" id="monitoring-chart-data">` (`MonitoringChartData`).
  */
 import { formatNumber, metricLabel } from '../lifecycle/gates/quality';
+import { barChart, CHART_CSS, chartFigure, groupedBarChart } from '../reports/charts';
 import type { DistributionBucket, DriftMeasure } from './drift';
 import { type MonitoringReport, percent } from './report';
 
@@ -204,9 +207,121 @@ function distribution(title: string, buckets: DistributionBucket[]): string {
   return `<details><summary>${title}</summary>${table(['bucket', 'at training', 'now'], rows)}</details>`;
 }
 
-/** The charts' place: distributions as tables until the charts come, and their data as JSON. */
-function chartsSection(report: MonitoringReport): string {
+/** Distributions drawn as charts: the features whose drift is largest against its threshold. */
+const DRIFTED_FEATURES_DRAWN = 3;
+/** Unseen categories drawn at most, most rows first. */
+const UNSEEN_VALUES_DRAWN = 20;
+
+/** Bars of each feature's drift statistic with its alarm threshold: one chart per statistic. */
+async function driftFigures(report: MonitoringReport): Promise<string[]> {
+  const figures: string[] = [];
+  for (const statistic of ['psi', 'js'] as const) {
+    const drifts = report.drift.features.filter(
+      (drift) => drift.statistic === statistic && drift.value !== null && Number.isFinite(drift.value),
+    );
+    const first = drifts[0];
+    if (!first) continue;
+    const svg = await barChart({
+      bars: drifts.map((drift) => ({
+        label: drift.feature,
+        value: drift.value ?? Number.NaN,
+        alarm: drift.alarm,
+        faded: !drift.judged,
+      })),
+      labelTitle: 'feature',
+      valueTitle: statisticName(statistic),
+      rule: { value: first.threshold },
+    });
+    const kind = statistic === 'psi' ? 'numeric' : 'categorical';
+    figures.push(
+      chartFigure(
+        `drift-${statistic}`,
+        svg,
+        `${statisticName(statistic)} of each ${kind} feature between training and this window; the red line is the alarm threshold (${formatNumber(first.threshold)}), red bars are alarms, faded bars have too few rows to judge.`,
+      ),
+    );
+  }
+  return figures;
+}
+
+async function distributionFigure(
+  name: string,
+  title: string,
+  buckets: DistributionBucket[],
+): Promise<string> {
+  const svg = await groupedBarChart({
+    bars: buckets.flatMap((bucket) => [
+      { category: bucket.label, group: 'at training', value: bucket.reference },
+      { category: bucket.label, group: 'now', value: bucket.current },
+    ]),
+    categoryTitle: title,
+    valueTitle: 'share of rows',
+  });
+  return chartFigure(
+    name,
+    svg,
+    `Distribution of ${title} at training and in this window, as shares of rows.`,
+  );
+}
+
+/** The most drifted features' distributions, then the predictions'. */
+async function distributionFigures(data: MonitoringChartData, report: MonitoringReport): Promise<string[]> {
+  const thresholdOf = new Map(report.drift.features.map((drift) => [drift.feature, drift.threshold]));
+  const drifted = data.features
+    .filter(
+      (feature) => feature.value !== null && Number.isFinite(feature.value) && feature.buckets.length > 0,
+    )
+    .map((feature) => ({ feature, severity: (feature.value ?? 0) / (thresholdOf.get(feature.feature) ?? 1) }))
+    .sort((a, b) => b.severity - a.severity || a.feature.feature.localeCompare(b.feature.feature))
+    .slice(0, DRIFTED_FEATURES_DRAWN);
+  const figures: string[] = [];
+  for (const { feature } of drifted) {
+    figures.push(await distributionFigure('distribution', feature.feature, feature.buckets));
+  }
+  if (data.prediction && data.prediction.buckets.length > 0) {
+    figures.push(
+      await distributionFigure(
+        'prediction-distribution',
+        `predicted ${data.prediction.target}`,
+        data.prediction.buckets,
+      ),
+    );
+  }
+  return figures;
+}
+
+/** Rows of the window per category never seen at training, most rows first. */
+async function unseenFigure(report: MonitoringReport): Promise<string[]> {
+  const values = report.unseen
+    .flatMap((unseen) =>
+      unseen.values.map((value) => ({
+        label: `${unseen.feature} = ${value.label}`,
+        value: value.rows,
+        alarm: unseen.alarm,
+      })),
+    )
+    .sort((a, b) => b.value - a.value || a.label.localeCompare(b.label));
+  if (values.length === 0) return [];
+  const drawn = values.slice(0, UNSEEN_VALUES_DRAWN);
+  const svg = await barChart({ bars: drawn, labelTitle: 'category', valueTitle: 'rows in this window' });
+  const more = values.length - drawn.length;
+  return [
+    chartFigure(
+      'unseen-categories',
+      svg,
+      `Rows of this window per category never seen at training${more > 0 ? ` (the ${drawn.length} largest; ${more} more in the table above)` : ''}; red bars belong to a feature in alarm.`,
+    ),
+  ];
+}
+
+/** The charts, each distribution as a table too, and the charts' data as JSON. */
+async function chartsSection(report: MonitoringReport): Promise<string> {
   const data = chartDataOf(report);
+  const figures = [
+    ...(await driftFigures(report)),
+    ...(await distributionFigures(data, report)),
+    ...(await unseenFigure(report)),
+  ];
   const tables = [
     ...data.features.map((feature) =>
       distribution(`<code>${escapeHtml(feature.feature)}</code>`, feature.buckets),
@@ -221,15 +336,17 @@ function chartsSection(report: MonitoringReport): string {
       : []),
   ];
   return `<section id="charts">
+<h2>Charts</h2>
+${figures.length === 0 ? '<p class="muted">Nothing to draw.</p>' : figures.join('\n')}
 <h2>Distributions at training and now</h2>
-<!-- Charts go here: draw them from the JSON in #${CHART_DATA_ID} (MonitoringChartData). -->
 ${tables.join('\n')}
 <script type="application/json" id="${CHART_DATA_ID}">${scriptJson(data)}</script>
 </section>`;
 }
 
-/** Renders a monitoring report as one self-contained HTML page. */
-export function renderMonitoringReport(report: MonitoringReport): string {
+/** Renders a monitoring report as one self-contained HTML page, charts included as inline SVG. */
+export async function renderMonitoringReport(report: MonitoringReport): Promise<string> {
+  const charts = await chartsSection(report);
   const { window } = report;
   const verdict = report.stale
     ? '<p class="fail">Stale: a retraining run is due.</p>'
@@ -245,6 +362,7 @@ h1{margin-bottom:0}h2{border-bottom:2px solid #dde3ea;padding-bottom:.2em;margin
 table{border-collapse:collapse;margin:.6em 0;width:100%}th,td{border:1px solid #dde3ea;padding:.3em .6em;text-align:left;vertical-align:top}
 th{background:#f3f6f9}.pass{color:#17703a;font-weight:600}.fail{color:#b3261e;font-weight:700}
 code{font-size:90%;word-break:break-all}.muted{color:#5b6b7b}summary{cursor:pointer;margin:.3em 0}
+${CHART_CSS}
 </style></head><body>
 <h1>${escapeHtml(report.model)} <span class="muted">version ${report.version}: nightly monitoring</span></h1>
 <p>From ${escapeHtml(window.from)} to ${escapeHtml(window.to)}: ${number(window.predictions)} predictions, ${number(window.labelled)} with a labelled outcome.</p>
@@ -257,7 +375,7 @@ ${unseenSection(report)}
 ${driftSection(report)}
 ${performanceSection(report)}
 ${fairnessSection(report)}
-${chartsSection(report)}
+${charts}
 </body></html>
 `;
 }

@@ -99,7 +99,7 @@ export function createPackagingActivities({ pool, objectStore, signingKey, codeV
       ) as {
         slices: FairnessSlice[];
       };
-      const card = renderModelCard({
+      const card = await renderModelCard({
         model: spec.name,
         version,
         description: spec.description,
@@ -117,6 +117,8 @@ export function createPackagingActivities({ pool, objectStore, signingKey, codeV
         onnx: unsigned.onnx,
         manifest: { key: keys.manifest, keyId: signed.manifest.keyId },
         createdAt: unsigned.createdAt,
+        testSet: { y: predictions.y, prediction: predictions.prediction },
+        fairnessBound: spec.gates.fairness.maxErrorRatio,
       });
       await objectStore.put(keys.card, card, 'text/html; charset=utf-8');
 

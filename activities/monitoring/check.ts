@@ -127,7 +127,7 @@ export function createCheckActivities({ pool, objectStore }: ActivityDeps) {
         outcomes,
       });
       const htmlKey = reportPageKey(input.model, input.runId);
-      await objectStore.put(htmlKey, renderMonitoringPage(report), 'text/html; charset=utf-8');
+      await objectStore.put(htmlKey, await renderMonitoringPage(report), 'text/html; charset=utf-8');
       const { rows } = await pool.query<{ report_id: string }>(
         `INSERT INTO monitoring.reports
            (model, version, run_id, window_from, window_to, predictions, labelled, stale, alarms, report, html_key)

@@ -173,22 +173,43 @@ describe('buildMonitoringReport', () => {
 describe('renderMonitoringReport', () => {
   const report = monitorWindow(night({ rows: 600, seed: 32, titaniumShare: 0.3 }));
 
-  it('is one page with the alarms, every measure and the stale verdict', () => {
-    const html = renderMonitoringReport(report);
+  it('is one page with the alarms, every measure and the stale verdict', async () => {
+    const html = await renderMonitoringReport(report);
     expect(html.startsWith('<!doctype html>')).toBe(true);
     expect(html).toContain('Stale: a retraining run is due.');
     expect(html).toContain('<code>material_family</code>');
     expect(html).toContain('titanium (');
     expect(html).toContain('<section id="charts">');
     expect(html).not.toMatch(/<(link|img|iframe)\b|src=|href=/);
-    expect(renderMonitoringPage(report)).toBe(html);
+    expect(await renderMonitoringPage(report)).toBe(html);
   });
 
-  it('escapes text from the shop, in the page and in the chart data', () => {
+  it('draws drift, the most drifted distributions and the unseen categories as inline SVG', async () => {
+    const html = await renderMonitoringReport(report);
+    const charts = [
+      ...html.matchAll(/<figure class="chart" data-chart="([a-z-]+)"><svg[^]*?<\/svg><figcaption>/g),
+    ].map((match) => match[1]);
+    expect(charts).toContain('unseen-categories');
+    expect(charts.filter((name) => name?.startsWith('drift-')).length).toBeGreaterThan(0);
+    expect(charts.filter((name) => name === 'distribution').length).toBeGreaterThan(0);
+    expect(charts.filter((name) => name === 'distribution').length).toBeLessThanOrEqual(3);
+    const section = html.slice(html.indexOf('<section id="charts">'));
+    expect(section.indexOf('data-chart')).toBeLessThan(section.indexOf('<details>'));
+    const unseen = /data-chart="unseen-categories">([^]*?)<\/figure>/.exec(html)?.[1] ?? '';
+    expect(unseen).toContain('titanium');
+    const drawnFeatures = report.drift.features.filter((drift) => drift.value !== null).length;
+    const driftBars = [...html.matchAll(/data-chart="drift-[a-z]+">([^]*?)<\/figure>/g)]
+      .map((match) => (match[1] ?? '').split('aria-roledescription="bar"').length - 1)
+      .reduce((sum, bars) => sum + bars, 0);
+    expect(driftBars).toBe(drawnFeatures);
+    expect(html).not.toMatch(/<script(?! type="application\/json")/);
+  });
+
+  it('escapes text from the shop, in the page and in the chart data', async () => {
     const hostile = '<img src=x onerror=alert(1)>&"\'';
     const labels = new Array<string>(600).fill(hostile);
     const window = new Table([categoricalFromLabels('material_family', labels)]);
-    const page = renderMonitoringReport({
+    const page = await renderMonitoringReport({
       ...report,
       model: '<b>bend</b>',
       unseen: unseenCategories(profile, window, thresholds),
