@@ -22,6 +22,17 @@ export default defineConfig({
           globalSetup: ['test/globalSetup.ts'],
         },
       },
+      {
+        extends: true,
+        // A real browser (Debian's Chromium) on the Temporal Web UI and the model card; screenshots
+        // go to test-results/e2e/. Training, approval in the UI and deployment take minutes.
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/globalSetup.ts'],
+          testTimeout: 420_000,
+        },
+      },
     ],
   },
 });

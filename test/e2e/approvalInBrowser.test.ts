@@ -1,0 +1,163 @@
+/**
+ * Issue 7, end to end in a real browser: a candidate waits for approval, a person approves it in the
+ * Temporal Web UI ("Send a Signal" `approve` with its JSON), the run deploys it, and its model card,
+ * served by the prediction API, renders with its charts. Screenshots of each step are kept in
+ * `test-results/e2e/`.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { ObjectStore } from '../../platform/objectStore';
+import { type LifecycleHandle, waitForStage } from '../../platform/lifecycleRuns';
+import { parsePipelineSpec } from '../../platform/pipelineSpec';
+import { getAlias, getApproval } from '../../registry';
+import { buildServingApp, type ServingApp } from '../../serving';
+import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
+import {
+  launchChromium,
+  screenshots,
+  type Screenshots,
+  sendSignalInTemporalUi,
+  stepTimer,
+  workflowStatusBadge,
+} from './browser';
+
+const API_TOKEN = 'e2e-browser-token-0123456789';
+/** What a production planner types into the Web UI's signal dialog. */
+const APPROVAL_JSON = '{"approver": "production-planner", "comment": "approved in the browser"}';
+/** A first version's card: nothing to compare with yet. */
+const FIRST_CARD_CHARTS = ['pred-vs-actual', 'residuals', 'slice-error-ratio', 'feature-importance'];
+/** A later version's card adds its metrics against the production version's. */
+const MIN_CARD_CHARTS = 5;
+
+let bed: LifecycleTestbed;
+let browser: Browser | undefined;
+let page: Page;
+let shots: Screenshots;
+let objectStore: ObjectStore;
+let serving: ServingApp | undefined;
+
+beforeAll(async () => {
+  bed = await createLifecycleTestbed('e2e_approval');
+  objectStore = ObjectStore.fromConfig(bed.config.s3);
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  shots = await screenshots('approval');
+});
+afterEach(async (context) => {
+  // A failed step leaves the page it failed on.
+  if (context.task.result?.state === 'fail')
+    await shots.take(page, 'failed', { fullPage: true }).catch(() => {});
+});
+afterAll(async () => {
+  await serving?.close();
+  await browser?.close();
+  objectStore.client.destroy();
+  await bed.close();
+});
+
+/**
+ * Opens the run waiting for approval in the Web UI, approves it there, and waits for the run to end;
+ * each step's screenshot is named after `label`.
+ */
+async function approveInWebUi(handle: LifecycleHandle, label: string) {
+  const timer = stepTimer();
+  await waitForStage(handle, 'awaiting-approval', { timeoutMs: 240_000 });
+  timer.lap('train to awaiting-approval');
+
+  const workflowUrl = `${bed.config.temporal.uiUrl}/namespaces/default/workflows/${encodeURIComponent(handle.workflowId)}`;
+  await page.goto(workflowUrl);
+  await page.getByTestId('workflow-id-heading').filter({ hasText: handle.workflowId }).waitFor();
+  await workflowStatusBadge(page, 'Running').waitFor({ timeout: 30_000 });
+  await shots.take(page, `${label}-waiting-for-approval`);
+  timer.lap('open the run in the Web UI');
+
+  await sendSignalInTemporalUi(page, 'approve', APPROVAL_JSON, async (dialog) => {
+    await shots.take(page, `${label}-signal-dialog-filled`, { element: dialog });
+  });
+  await shots.take(page, `${label}-signal-sent`);
+  timer.lap('send the approve signal');
+
+  const result = await handle.result();
+  timer.lap('deploy and complete');
+
+  await page.reload();
+  await workflowStatusBadge(page, 'Completed').waitFor({ timeout: 30_000 });
+  await shots.take(page, `${label}-completed`);
+  timer.lap('see it completed in the Web UI');
+  return { result, laps: timer.laps };
+}
+
+/** Opens a version's model card through the prediction API and returns the charts it draws. */
+async function chartsOnCard(model: string, version: number): Promise<string[]> {
+  const stored = Buffer.from(await objectStore.get(`models/${model}/v${version}/card.html`)).toString('utf8');
+  if (!serving) {
+    serving = buildServingApp({ pool: bed.db.pool, objectStore, token: API_TOKEN });
+    await serving.models.ready();
+    await serving.app.listen({ port: 0, host: '127.0.0.1' });
+    await page.setExtraHTTPHeaders({ authorization: `Bearer ${API_TOKEN}` });
+  }
+  const address = serving.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const response = await page.goto(`http://127.0.0.1:${port}/v1/models/${model}/versions/${version}/card`);
+  expect(response?.status()).toBe(200);
+  expect(await response?.text()).toBe(stored);
+  await shots.take(page, `v${version}-model-card`, { fullPage: true });
+
+  expect(await page.locator('h1').first().innerText()).toContain(model);
+  expect(await page.locator('table').count()).toBeGreaterThan(0);
+  const chartNames: string[] = [];
+  for (const figure of await page.locator('figure[data-chart]').all()) {
+    const name = (await figure.getAttribute('data-chart')) ?? '';
+    chartNames.push(name);
+    const svg = figure.locator('svg');
+    expect(await svg.count(), `chart ${name} has one SVG`).toBe(1);
+    // Drawn, not just present: the inline SVG takes up room on the page.
+    const box = await svg.boundingBox();
+    expect(box?.width ?? 0, `chart ${name} width`).toBeGreaterThan(100);
+    expect(box?.height ?? 0, `chart ${name} height`).toBeGreaterThan(50);
+    await shots.take(page, `v${version}-chart-${name}`, { element: figure });
+  }
+  return chartNames;
+}
+
+const iterations = (count: number) => (draft: Record<string, unknown>) => {
+  (draft.trainer as { params: Record<string, unknown> }).params.iterations = count;
+};
+
+describe('approval in the browser', () => {
+  it('approves waiting runs in the Temporal Web UI, deploys them, and renders their model cards', async () => {
+    // Version 1: approved in the Web UI, deployed, its card drawn.
+    const spec = await bed.spec('cut-time.json', iterations(40));
+    const first = await approveInWebUi(await bed.start(spec, { approvalDeadlineMs: 600_000 }), 'v1');
+    expect(first.result).toMatchObject({ outcome: 'deployed', pipeline: spec.name, version: 1 });
+    expect((await getAlias(bed.db.pool, spec.name, 'production'))?.version).toBe(1);
+    // The JSON typed in the Web UI is the approval the registry keeps.
+    expect(await getApproval(bed.db.pool, spec.name, 1)).toMatchObject({
+      decision: 'approved',
+      approver: 'production-planner',
+      comment: 'approved in the browser',
+    });
+    const firstCharts = await chartsOnCard(spec.name, 1);
+    expect(firstCharts).toEqual(FIRST_CARD_CHARTS);
+
+    // Version 2 (longer training) against version 1 in production: its card has every chart.
+    const longer = JSON.parse(JSON.stringify(spec)) as Record<string, unknown>;
+    iterations(120)(longer);
+    const second = await approveInWebUi(
+      await bed.start(parsePipelineSpec(longer), { approvalDeadlineMs: 600_000 }),
+      'v2',
+    );
+    expect(second.result).toMatchObject({ outcome: 'deployed', pipeline: spec.name, version: 2 });
+    expect((await getAlias(bed.db.pool, spec.name, 'production'))?.version).toBe(2);
+    const secondCharts = await chartsOnCard(spec.name, 2);
+    console.log(
+      `[e2e] ${spec.name}: v1 ${JSON.stringify(first.laps)}, v2 ${JSON.stringify(second.laps)} (ms); ` +
+        `charts v1 ${JSON.stringify(firstCharts)}, v2 ${JSON.stringify(secondCharts)}; ` +
+        `${shots.taken.length} screenshots in test-results/e2e/`,
+    );
+    expect(secondCharts).toContain('metrics-vs-champion');
+    expect(secondCharts.length, `the card has ${MIN_CARD_CHARTS} or more charts`).toBeGreaterThanOrEqual(
+      MIN_CARD_CHARTS,
+    );
+  });
+});
