@@ -55,6 +55,9 @@ export async function startLifecycle(
     workflowId: options.workflowId ?? lifecycleWorkflowId(spec.name),
     args: [lifecycleInput(spec, options)],
     memo: { pipeline: spec.name, startedBy: options.startedBy },
+    // Shown on the run's page in the Web UI.
+    staticSummary: `${spec.name}: a new version, from its data to a deployed model (started by ${options.startedBy})`,
+    staticDetails: spec.description,
   });
 }
 

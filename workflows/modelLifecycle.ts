@@ -16,6 +16,7 @@ import {
   ApplicationFailure,
   condition,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -63,6 +64,33 @@ function summarise(verdict: GateVerdict): VerdictSummary {
   };
 }
 
+/** The run's state as Markdown for the Web UI's "Current Details". */
+function currentDetails(status: LifecycleStatus): string {
+  const lines = [
+    `**${status.pipeline}**: ${status.stage}${status.version ? `, version ${status.version}` : ''}`,
+  ];
+  if (status.metrics) {
+    const shown = Object.entries(status.metrics)
+      .filter(([name]) => !['count', 'mapeIgnored'].includes(name))
+      .map(([name, value]) => `${name} ${Number(value.toPrecision(4))}`);
+    lines.push(`Test metrics: ${shown.join(', ')}`);
+  }
+  for (const verdict of status.verdicts) {
+    lines.push(
+      `- ${verdict.gate} gate: ${verdict.passed ? 'passed' : `**failed**: ${verdict.failed.join('; ')}`}`,
+    );
+  }
+  if (status.cardKey)
+    lines.push(`Model card: \`${status.cardKey}\` (kerf card ${status.pipeline} ${status.version ?? ''})`);
+  if (status.stage === 'awaiting-approval' && status.approval) {
+    lines.push(
+      `Approve: Send a Signal \`approve\` with \`{"approver": "<one of ${status.approval.approvers.join(', ')}>", "comment": "..."}\``,
+    );
+  }
+  if (status.reason) lines.push(status.reason);
+  return lines.join('\n\n');
+}
+
 export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleResult> {
   const { spec } = input;
   const runId = workflowInfo().workflowId;
@@ -84,6 +112,8 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
   const enter = (stage: LifecycleStage) => {
     status.stage = stage;
     status.history.push({ stage, at: new Date().toISOString() });
+    // What the Web UI shows on the run's page ("Current Details"), for the approver.
+    setCurrentDetails(currentDetails(status));
   };
   setHandler(statusQuery, () => status);
 
@@ -227,6 +257,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
       deadlineAt: new Date(deadlineAt).toISOString(),
       refused: [],
     };
+    setCurrentDetails(currentDetails(status));
     let reminded = false;
     for (;;) {
       for (let refusal = refusals.shift(); refusal; refusal = refusals.shift()) {

@@ -9,7 +9,9 @@ import type { Browser, Page } from 'playwright-core';
 import { ObjectStore } from '../../platform/objectStore';
 import { type LifecycleHandle, waitForStage } from '../../platform/lifecycleRuns';
 import { parsePipelineSpec } from '../../platform/pipelineSpec';
-import { getAlias, getApproval } from '../../registry';
+import { getAlias, getApproval, listModels } from '../../registry';
+import { generateShop } from '../../shop/load';
+import type { nightlyEvaluation } from '../../workflows/nightlyEvaluation';
 import { buildServingApp, type ServingApp } from '../../serving';
 import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
 import {
@@ -159,5 +161,65 @@ describe('approval in the browser', () => {
     expect(secondCharts.length, `the card has ${MIN_CARD_CHARTS} or more charts`).toBeGreaterThanOrEqual(
       MIN_CARD_CHARTS,
     );
+  });
+
+  it('renders a nightly monitoring report with its charts after a month of titanium jobs', async () => {
+    // The production version of the test above serves a month of new jobs, a third in titanium.
+    const models = await listModels(bed.db.pool);
+    const model = models.find((candidate) => candidate.productionVersion !== null)?.name;
+    if (!model || !serving) throw new Error('the approval test deploys a model and starts the API first');
+    const appended = await generateShop(bed.db.pool, {
+      jobs: 700,
+      seed: 9,
+      scenario: 'new-material',
+      append: true,
+    });
+    const spec = parsePipelineSpec(
+      JSON.parse(Buffer.from(await objectStore.get(`models/${model}/v2/spec.json`)).toString('utf8')),
+    );
+    if (spec.source.kind !== 'sql') throw new Error('cut-time reads a query');
+    const { rows } = await bed.db.pool.query<Record<string, unknown>>(
+      `SELECT * FROM (${spec.source.query}) AS source WHERE job_id >= $1 ORDER BY job_id`,
+      [appended.firstJobId],
+    );
+    const inputs = rows.map((row) =>
+      Object.fromEntries(
+        spec.features.map((feature) => [
+          feature.name,
+          feature.kind === 'numeric' ? Number(row[feature.name]) : row[feature.name],
+        ]),
+      ),
+    );
+    for (let start = 0; start < inputs.length; start += 250) {
+      const response = await serving.app.inject({
+        method: 'POST',
+        url: `/v1/models/${model}/predict`,
+        headers: { authorization: `Bearer ${API_TOKEN}` },
+        payload: { rows: inputs.slice(start, start + 250) },
+      });
+      expect(response.statusCode).toBe(200);
+    }
+    await serving.predictionLog.flush();
+    const nightly = await bed.client.workflow.execute<typeof nightlyEvaluation>('nightlyEvaluation', {
+      taskQueue: bed.taskQueue,
+      workflowId: `nightly-${model}-e2e-${Date.now()}`,
+      args: [{ model, retrain: false }],
+    });
+    expect(nightly.stale).toBe(true);
+    const html = Buffer.from(await objectStore.get(nightly.htmlKey ?? '')).toString('utf8');
+    await page.setContent(html);
+    await shots.take(page, 'monitoring-report', { fullPage: true });
+    expect(await page.locator('body').innerText()).toContain('titanium');
+    const charts: string[] = [];
+    for (const figure of await page.locator('figure[data-chart]').all()) {
+      const name = (await figure.getAttribute('data-chart')) ?? '';
+      charts.push(name);
+      const box = await figure.locator('svg').boundingBox();
+      expect(box?.width ?? 0, `chart ${name} width`).toBeGreaterThan(100);
+      expect(box?.height ?? 0, `chart ${name} height`).toBeGreaterThan(50);
+      await shots.take(page, `monitoring-chart-${charts.length}-${name}`, { element: figure });
+    }
+    console.log(`[e2e] monitoring report charts: ${JSON.stringify(charts)}`);
+    expect(charts).toEqual(expect.arrayContaining(['drift-js', 'unseen-categories', 'distribution']));
   });
 });

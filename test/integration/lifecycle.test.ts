@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForStage, lifecycleStatus } from '../../platform/lifecycleRuns';
 import { type PipelineSpec } from '../../platform/pipelineSpec';
 import { auditTrail, getAlias, listVersions } from '../../registry';
+import { runKerf } from '../helpers';
 import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
 
 let bed: LifecycleTestbed;
@@ -44,6 +45,18 @@ describe('the cut-time lifecycle', () => {
     expect(String((starter as { cause?: Error }).cause?.message)).toMatch(
       /shop-manager started this run .*separation of duties/,
     );
+
+    // The same refusal through the CLI: one line, exit 1.
+    const cli = await runKerf(['approve', handle.workflowId, '--as', 'intern']);
+    expect(cli.code).toBe(1);
+    expect(cli.stderr.trim()).toMatch(
+      /^kerf: refused: intern is not an approver of cut-time-t\w+; approvers: /,
+    );
+
+    // The Web UI's "Current Details" of the run say what waits and how to approve it.
+    const metadata = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    expect(metadata.currentDetails).toMatch(/awaiting-approval, version 1/);
+    expect(metadata.currentDetails).toMatch(/Send a Signal `approve`/);
 
     // A Signal from an outsider is refused and audited; the approver's Signal completes the run.
     await handle.signal('approve', { approver: 'intern' });
