@@ -14,6 +14,7 @@ import {
   histogram,
   scatterChart,
 } from '../reports/charts';
+import { checkRows, escapeHtml, htmlTable, sliceRows } from '../reports/html';
 import type { GateVerdict } from './gates/verdict';
 import type { FairnessSlice } from './gates/fairness';
 import type { TrainingSummary } from './training';
@@ -52,20 +53,12 @@ export interface ModelCardInput {
 /** Points drawn at most in the scatter: enough to see the shape, small enough for the page. */
 const SCATTER_POINTS = 2000;
 
-const escape = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-
 const number = (value: number | null | undefined) =>
   value === null || value === undefined || !Number.isFinite(value)
     ? '–'
     : Math.abs(value) >= 1000 || Number.isInteger(value)
       ? value.toLocaleString('en-GB', { maximumFractionDigits: 1 })
       : value.toPrecision(4);
-
-function table(headers: string[], rows: string[][]): string {
-  const head = headers.map((header) => `<th>${escape(header)}</th>`).join('');
-  const body = rows.map((row) => `<tr>${row.map((cell) => `<td>${cell}</td>`).join('')}</tr>`).join('\n');
-  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
-}
 
 /** The card's charts, by the section they go in; an empty string where there is nothing to draw. */
 async function chartsOf(card: ModelCardInput, metricNames: string[]) {
@@ -173,46 +166,30 @@ async function chartsOf(card: ModelCardInput, metricNames: string[]) {
 export async function renderModelCard(card: ModelCardInput): Promise<string> {
   const metricNames = Object.keys(card.metrics).filter((name) => name !== 'count' && name !== 'mapeIgnored');
   const metricRows = metricNames.map((name) => [
-    escape(name),
+    escapeHtml(name),
     number(card.metrics[name]),
     card.champion?.comparable ? number(card.champion.metrics?.[name]) : '–',
   ]);
   const gateSections = card.verdicts
     .map((verdict) => {
-      const rows = verdict.checks.map((check) => [
-        check.judged
-          ? check.passed
-            ? '<span class="pass">pass</span>'
-            : '<span class="fail">FAIL</span>'
-          : 'reported',
-        escape(check.name),
-        escape(check.message),
-      ]);
+      const rows = checkRows(verdict.checks);
       const badge = verdict.passed ? '<span class="pass">passed</span>' : '<span class="fail">failed</span>';
-      return `<h3>${escape(verdict.gate)} gate: ${badge}</h3>${table(['', 'check', 'what was found'], rows)}`;
+      return `<h3>${escapeHtml(verdict.gate)} gate: ${badge}</h3>${htmlTable(['', 'check', 'what was found'], rows)}`;
     })
     .join('\n');
-  const sliceRows = card.slices.map((slice) => [
-    escape(slice.segment),
-    escape(slice.slice),
-    number(slice.rows),
-    number(slice.rmse ?? slice.positivePredictionRate ?? slice.accuracy),
-    number(slice.errorRatio),
-    number(slice.bias),
-    slice.judged ? 'yes' : 'too few rows',
-  ]);
+  const sliceTable = sliceRows(card.slices, number);
   const charts = await chartsOf(card, metricNames);
   const importance = card.training.featureImportance
     .slice(0, 15)
-    .map((feature) => [escape(feature.name), number(feature.importance)]);
+    .map((feature) => [escapeHtml(feature.name), number(feature.importance)]);
   const champion = card.champion
     ? card.champion.comparable
       ? `Compared with the production version ${card.champion.version} on the same test rows.`
-      : `The production version ${card.champion.version} could not be compared: ${escape(card.champion.reason ?? '')}`
+      : `The production version ${card.champion.version} could not be compared: ${escapeHtml(card.champion.reason ?? '')}`
     : 'No version serves yet: this is the first.';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>${escape(card.model)} v${card.version}: model card</title>
+<title>${escapeHtml(card.model)} v${card.version}: model card</title>
 <style>
 body{font:15px/1.45 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#1d2733}
 h1{margin-bottom:0}h2{border-bottom:2px solid #dde3ea;padding-bottom:.2em;margin-top:1.8em}
@@ -221,41 +198,41 @@ th{background:#f3f6f9}.pass{color:#17703a;font-weight:600}.fail{color:#b3261e;fo
 code{font-size:90%;word-break:break-all}.muted{color:#5b6b7b}
 ${CHART_CSS}
 </style></head><body>
-<h1>${escape(card.model)} <span class="muted">version ${card.version}</span></h1>
-<p>${escape(card.description)}</p>
+<h1>${escapeHtml(card.model)} <span class="muted">version ${card.version}</span></h1>
+<p>${escapeHtml(card.description)}</p>
 <h2>What it predicts</h2>
-<p>Task: <b>${escape(card.task)}</b> of <code>${escape(card.target)}</code> from ${card.features.length} columns:
-${card.features.map((feature) => `<code>${escape(feature.name)}</code> (${escape(feature.kind)})`).join(', ')}.</p>
-<p>Trained on ${number(card.snapshot.rows)} rows (train ${number(card.training.rows.train)}, validation ${number(card.training.rows.validation)}, test ${number(card.training.rows.test)}) of snapshot <code>${escape(card.snapshot.sha256)}</code>.</p>
+<p>Task: <b>${escapeHtml(card.task)}</b> of <code>${escapeHtml(card.target)}</code> from ${card.features.length} columns:
+${card.features.map((feature) => `<code>${escapeHtml(feature.name)}</code> (${escapeHtml(feature.kind)})`).join(', ')}.</p>
+<p>Trained on ${number(card.snapshot.rows)} rows (train ${number(card.training.rows.train)}, validation ${number(card.training.rows.validation)}, test ${number(card.training.rows.test)}) of snapshot <code>${escapeHtml(card.snapshot.sha256)}</code>.</p>
 <h2>Quality on the test rows</h2>
 <p>${champion}</p>
 ${charts.quality}
-${table(['metric', `this version (v${card.version})`, card.champion ? `production (v${card.champion.version})` : 'production'], metricRows)}
+${htmlTable(['metric', `this version (v${card.version})`, card.champion ? `production (v${card.champion.version})` : 'production'], metricRows)}
 <h2>Gates</h2>
 ${gateSections}
 <h2>Per slice</h2>
 ${charts.slices}
-${table(['segment', 'slice', 'test rows', 'error', 'error ratio', 'bias', 'judged'], sliceRows)}
+${htmlTable(['segment', 'slice', 'test rows', 'error', 'error ratio', 'bias', 'judged'], sliceTable)}
 <h2>Training</h2>
-<p>${escape(card.training.trainer)}: ${card.training.iterations} iterations kept of ${card.training.iterationsRun} run${card.training.bestIteration ? `, best at ${card.training.bestIteration}` : ''}; ${number(card.training.seconds)} s.</p>
+<p>${escapeHtml(card.training.trainer)}: ${card.training.iterations} iterations kept of ${card.training.iterationsRun} run${card.training.bestIteration ? `, best at ${card.training.bestIteration}` : ''}; ${number(card.training.seconds)} s.</p>
 ${charts.importance}
-${table(['feature', 'importance'], importance)}
+${htmlTable(['feature', 'importance'], importance)}
 <h2>Lineage</h2>
-${table(
+${htmlTable(
   ['', ''],
   [
-    ['spec hash', `<code>${escape(card.specHash)}</code>`],
-    ['snapshot', `<code>${escape(card.snapshot.key)}</code>`],
-    ['code version', `<code>${escape(card.codeVersion)}</code>`],
+    ['spec hash', `<code>${escapeHtml(card.specHash)}</code>`],
+    ['snapshot', `<code>${escapeHtml(card.snapshot.key)}</code>`],
+    ['code version', `<code>${escapeHtml(card.codeVersion)}</code>`],
     [
       'ONNX',
-      `<code>${escape(card.onnx.key)}</code>, ${number(card.onnx.bytes)} bytes, SHA-256 <code>${escape(card.onnx.sha256)}</code>`,
+      `<code>${escapeHtml(card.onnx.key)}</code>, ${number(card.onnx.bytes)} bytes, SHA-256 <code>${escapeHtml(card.onnx.sha256)}</code>`,
     ],
     [
       'manifest',
-      `<code>${escape(card.manifest.key)}</code>, signed with Ed25519 key <code>${escape(card.manifest.keyId)}</code>`,
+      `<code>${escapeHtml(card.manifest.key)}</code>, signed with Ed25519 key <code>${escapeHtml(card.manifest.keyId)}</code>`,
     ],
-    ['created', escape(card.createdAt)],
+    ['created', escapeHtml(card.createdAt)],
   ],
 )}
 </body></html>

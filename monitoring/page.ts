@@ -11,6 +11,7 @@
  */
 import { formatNumber, metricLabel } from '../lifecycle/gates/quality';
 import { barChart, CHART_CSS, chartFigure, groupedBarChart } from '../reports/charts';
+import { checkRows, escapeHtml, htmlTable, sliceRows } from '../reports/html';
 import type { DistributionBucket, DriftMeasure } from './drift';
 import { type MonitoringReport, percent } from './report';
 
@@ -53,10 +54,6 @@ export function chartDataOf(report: MonitoringReport): MonitoringChartData {
 }
 
 /** Text as HTML: every character with a meaning in markup becomes a character reference. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-}
-
 /** JSON safe inside a `<script>` element: no `</script>`, no comment openers, no line separators. */
 function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(
@@ -70,12 +67,6 @@ const number = (value: number | null | undefined) =>
 
 const share = (value: number | null | undefined) =>
   value === null || value === undefined || !Number.isFinite(value) ? '–' : percent(value);
-
-function table(headers: string[], rows: string[][]): string {
-  const head = headers.map((header) => `<th>${escapeHtml(header)}</th>`).join('');
-  const body = rows.map((row) => `<tr>${row.map((cell) => `<td>${cell}</td>`).join('')}</tr>`).join('\n');
-  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
-}
 
 /** ALARM, ok, or "not judged: why". */
 function status(judged: boolean, alarm: boolean, reason: string | undefined): string {
@@ -105,7 +96,7 @@ function driftSection(report: MonitoringReport): string {
   ]);
   const prediction = report.drift.prediction;
   const predictionRow = prediction
-    ? table(
+    ? htmlTable(
         ['predicted', 'statistic', 'value', 'alarm at', 'predictions', ''],
         [
           [
@@ -120,7 +111,7 @@ function driftSection(report: MonitoringReport): string {
       )
     : '<p class="muted">Predictions were not measured.</p>';
   return `<h2>Feature drift</h2>
-${table(['feature', 'kind', 'statistic', 'value', 'alarm at', 'rows', ''], rows)}
+${htmlTable(['feature', 'kind', 'statistic', 'value', 'alarm at', 'rows', ''], rows)}
 <h2>Prediction drift</h2>
 ${predictionRow}`;
 }
@@ -138,13 +129,13 @@ function unseenSection(report: MonitoringReport): string {
     status(unseen.judged, unseen.alarm, unseen.reason),
   ]);
   return `<h2>Categories unseen at training</h2>
-${table(['feature', 'rows', 'unseen rows', 'rate', 'alarm at', 'unseen values', ''], rows)}`;
+${htmlTable(['feature', 'rows', 'unseen rows', 'rate', 'alarm at', 'unseen values', ''], rows)}`;
 }
 
 function performanceSection(report: MonitoringReport): string {
   const { decay } = report;
   if (!decay) return '<h2>Performance</h2><p class="muted">No labelled outcomes in the window.</p>';
-  const summary = table(
+  const summary = htmlTable(
     ['metric', 'at training', 'now', 'worse by', 'tolerance', 'labelled rows', ''],
     [
       [
@@ -164,7 +155,7 @@ function performanceSection(report: MonitoringReport): string {
     .map(([name, value]) => [escapeHtml(name), number(value)]);
   return `<h2>Performance on labelled outcomes</h2>
 ${summary}
-${table(['metric', 'now'], metrics)}`;
+${htmlTable(['metric', 'now'], metrics)}`;
 }
 
 function fairnessSection(report: MonitoringReport): string {
@@ -175,27 +166,11 @@ function fairnessSection(report: MonitoringReport): string {
     : fairness.passed
       ? '<span class="pass">within the gate&#39;s bounds</span>'
       : '<span class="fail">outside the gate&#39;s bounds</span>';
-  const checks = fairness.verdict.checks.map((check) => [
-    check.judged && fairness.judged
-      ? check.passed
-        ? '<span class="pass">pass</span>'
-        : '<span class="fail">FAIL</span>'
-      : 'reported',
-    escapeHtml(check.name),
-    escapeHtml(check.message),
-  ]);
-  const slices = fairness.slices.map((slice) => [
-    escapeHtml(slice.segment),
-    escapeHtml(slice.slice),
-    number(slice.rows),
-    number(slice.rmse ?? slice.positivePredictionRate ?? slice.accuracy),
-    number(slice.errorRatio),
-    number(slice.bias),
-    slice.judged ? 'yes' : 'too few rows',
-  ]);
+  const checks = checkRows(fairness.verdict.checks, fairness.judged);
+  const slices = sliceRows(fairness.slices, number);
   return `<h2>Fairness on labelled outcomes: ${badge}</h2>
-${table(['', 'check', 'what was found'], checks)}
-${table(['segment', 'slice', 'labelled rows', 'error', 'error ratio', 'bias', 'judged'], slices)}`;
+${htmlTable(['', 'check', 'what was found'], checks)}
+${htmlTable(['segment', 'slice', 'labelled rows', 'error', 'error ratio', 'bias', 'judged'], slices)}`;
 }
 
 function distribution(title: string, buckets: DistributionBucket[]): string {
@@ -204,7 +179,7 @@ function distribution(title: string, buckets: DistributionBucket[]): string {
     share(bucket.reference),
     share(bucket.current),
   ]);
-  return `<details><summary>${title}</summary>${table(['bucket', 'at training', 'now'], rows)}</details>`;
+  return `<details><summary>${title}</summary>${htmlTable(['bucket', 'at training', 'now'], rows)}</details>`;
 }
 
 /** Distributions drawn as charts: the features whose drift is largest against its threshold. */

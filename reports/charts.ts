@@ -8,6 +8,7 @@
  */
 import { Error as VegaError, logger, parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { escapeHtml } from './html';
 
 /** Width and height of a chart's plotting area, in CSS pixels. */
 export interface ChartSize {
@@ -291,11 +292,6 @@ export function evenSample<T>(items: readonly T[], limit: number): T[] {
   return Array.from({ length: limit }, (_, index) => items[Math.floor(index * step)] as T);
 }
 
-/** Text as HTML: every character with a meaning in markup becomes a character reference. */
-export function escapeChartText(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-}
-
 /** CSS for `chartFigure`: charts shrink to the page's width. */
 export const CHART_CSS =
   'figure.chart{margin:1em 0}figure.chart svg{max-width:100%;height:auto;display:block}' +
@@ -306,5 +302,5 @@ export const CHART_CSS =
  * caption (plain text, escaped here).
  */
 export function chartFigure(name: string, svg: string, caption: string): string {
-  return `<figure class="chart" data-chart="${escapeChartText(name)}">${svg}<figcaption>${escapeChartText(caption)}</figcaption></figure>`;
+  return `<figure class="chart" data-chart="${escapeHtml(name)}">${svg}<figcaption>${escapeHtml(caption)}</figcaption></figure>`;
 }
