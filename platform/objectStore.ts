@@ -80,6 +80,11 @@ export class ObjectStore {
     }
   }
 
+  /** Reads a JSON object Kerf wrote (a record, a manifest's neighbours, a profile). */
+  async getJson<T>(key: string): Promise<T> {
+    return JSON.parse(Buffer.from(await this.get(key)).toString('utf8')) as T;
+  }
+
   /** Lists every object under a prefix, following continuation tokens. */
   async list(prefix: string): Promise<StoredObject[]> {
     const objects: StoredObject[] = [];

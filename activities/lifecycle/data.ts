@@ -17,8 +17,7 @@ import { snapshotRecordKey } from './keys';
 export function createDataActivities({ pool, objectStore }: ActivityDeps) {
   async function readRecord(pipeline: string, sha256: string): Promise<SnapshotRecord | undefined> {
     try {
-      const bytes = await objectStore.get(snapshotRecordKey(pipeline, sha256));
-      return JSON.parse(Buffer.from(bytes).toString('utf8')) as SnapshotRecord;
+      return await objectStore.getJson<SnapshotRecord>(snapshotRecordKey(pipeline, sha256));
     } catch (error) {
       if (error instanceof ObjectNotFoundError) return undefined;
       throw error;

@@ -75,9 +75,7 @@ export function createDeployActivities({ pool, objectStore, temporal }: Activity
       );
       if (moved.alias.alias === 'production') {
         // Categories operators taught serving are retired once the model serving knows them.
-        const reference = JSON.parse(
-          Buffer.from(await objectStore.get(keys.reference)).toString('utf8'),
-        ) as ReferenceProfile;
+        const reference = await objectStore.getJson<ReferenceProfile>(keys.reference);
         const retired = await retireKnownMappings(pool, spec.name, version, reference, runActor(runId));
         if (retired.length > 0)
           log.info('taught categories retired', { model: spec.name, count: retired.length });

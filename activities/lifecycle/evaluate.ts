@@ -73,10 +73,6 @@ export async function rejectForGate(
 }
 
 export function createEvaluationActivities({ pool, objectStore }: ActivityDeps) {
-  async function readJson<T>(key: string): Promise<T> {
-    return JSON.parse(Buffer.from(await objectStore.get(key)).toString('utf8')) as T;
-  }
-
   return {
     async evaluateCandidate(input: {
       spec: PipelineSpec;
@@ -142,7 +138,7 @@ export function createEvaluationActivities({ pool, objectStore }: ActivityDeps) 
       evaluation: EvaluationOutcome;
     }): Promise<FairnessOutcome> {
       const { spec, version } = input;
-      const predictions = await readJson<StoredPredictions>(input.evaluation.predictionsKey);
+      const predictions = await objectStore.getJson<StoredPredictions>(input.evaluation.predictionsKey);
       const loaded = await stoppingOn(() => loadSnapshot(objectStore, input.snapshot.key));
       const testTable = loaded.table.take(Uint32Array.from(predictions.testRows));
       const segments = Object.fromEntries(spec.segments.map((name) => [name, testTable.categorical(name)]));

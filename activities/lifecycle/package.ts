@@ -60,9 +60,7 @@ export function createPackagingActivities({ pool, objectStore, signingKey, codeV
       const keys = artifactKeys(spec.name, version);
       // What monitoring compares the serving traffic with: the training rows' distributions, the
       // test predictions' distribution and the test performance; and the spec the version was made by.
-      const predictions = JSON.parse(
-        Buffer.from(await objectStore.get(input.evaluation.predictionsKey)).toString('utf8'),
-      ) as StoredPredictions;
+      const predictions = await objectStore.getJson<StoredPredictions>(input.evaluation.predictionsKey);
       const trainingRows = splitLabelledRows(loaded.table, spec.target, spec.split).train;
       const reference = buildReferenceProfile({
         table: loaded.table.take(trainingRows),
@@ -94,11 +92,7 @@ export function createPackagingActivities({ pool, objectStore, signingKey, codeV
       await objectStore.put(keys.manifest, signed.manifestJson, 'application/json');
       await objectStore.put(keys.signature, signed.signature, 'text/plain');
 
-      const slices = JSON.parse(
-        Buffer.from(await objectStore.get(input.fairness.slicesKey)).toString('utf8'),
-      ) as {
-        slices: FairnessSlice[];
-      };
+      const slices = await objectStore.getJson<{ slices: FairnessSlice[] }>(input.fairness.slicesKey);
       const card = await renderModelCard({
         model: spec.name,
         version,

@@ -46,10 +46,6 @@ async function windowStart(pool: pg.Pool, model: string, deployedAt: Date): Prom
 export const reportPageKey = (model: string, runId: string) => `monitoring/${model}/${runId}.html`;
 
 export function createCheckActivities({ pool, objectStore }: ActivityDeps) {
-  async function readJson<T>(key: string): Promise<T> {
-    return JSON.parse(Buffer.from(await objectStore.get(key)).toString('utf8')) as T;
-  }
-
   return {
     async checkProductionModel(input: { model: string; runId: string }): Promise<NightlyCheck> {
       const production = await getAlias(pool, input.model, 'production');
@@ -67,8 +63,8 @@ export function createCheckActivities({ pool, objectStore }: ActivityDeps) {
       const version = production.version;
       const keys = artifactKeys(input.model, version);
       const [profile, spec] = await Promise.all([
-        readJson<ReferenceProfile>(keys.reference),
-        readJson<PipelineSpec>(keys.spec),
+        objectStore.getJson<ReferenceProfile>(keys.reference),
+        objectStore.getJson<PipelineSpec>(keys.spec),
       ]);
       const to = new Date();
       const from = await windowStart(pool, input.model, production.updatedAt);

@@ -30,7 +30,8 @@ export function workflowUiUrl(config: KerfConfig, workflowId: string): string {
   return `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
-async function withClient<T>(work: (client: Client, config: KerfConfig) => Promise<T>): Promise<T> {
+/** Runs `work` with a Temporal client, or fails in one line saying how to start the stack. */
+export async function withClient<T>(work: (client: Client, config: KerfConfig) => Promise<T>): Promise<T> {
   const config = loadConfig(process.env, defaultPaths);
   let connection: Connection;
   try {

@@ -1,6 +1,6 @@
 /** `kerf models`, `versions`, `card`, `predict`, `schedule list|trigger`: what is registered and served. */
 import { writeFile } from 'node:fs/promises';
-import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
+import { ScheduleNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { artifactKeys } from '../../activities/lifecycle/keys';
 import { apiToken } from '../../platform/apiToken';
@@ -10,7 +10,7 @@ import { ObjectStore } from '../../platform/objectStore';
 import { defaultPaths } from '../../platform/paths';
 import { nightlyScheduleId } from '../../platform/schedules';
 import { getAlias, listAliases, listModels, listVersions, RegistryError } from '../../registry';
-import { LifecycleCommandError } from './lifecycleCommands';
+import { LifecycleCommandError, withClient } from './lifecycleCommands';
 
 async function withRegistry<T>(
   work: (pool: ReturnType<typeof createPool>, config: KerfConfig) => Promise<T>,
@@ -175,30 +175,11 @@ export function registerModelCommands(program: Command): void {
     });
 
   const schedule = program.command('schedule').description("the models' nightly checks (Temporal Schedules)");
-  const withTemporal = async <T>(work: (client: Client) => Promise<T>): Promise<T> => {
-    const config = loadConfig(process.env, defaultPaths);
-    let connection: Connection;
-    try {
-      connection = await Connection.connect({
-        address: config.temporal.address,
-        connectTimeout: '5 seconds',
-      });
-    } catch {
-      throw new LifecycleCommandError(
-        `cannot reach Temporal at ${config.temporal.address}; start the stack with \`kerf stack up\`.`,
-      );
-    }
-    try {
-      return await work(new Client({ connection, namespace: config.temporal.namespace }));
-    } finally {
-      await connection.close();
-    }
-  };
   schedule
     .command('list')
     .description('list the nightly schedules with their next run')
     .action(async () => {
-      await withTemporal(async (client) => {
+      await withClient(async (client) => {
         let any = false;
         for await (const entry of client.schedule.list()) {
           if (!entry.scheduleId.startsWith('nightly-')) continue;
@@ -215,7 +196,7 @@ export function registerModelCommands(program: Command): void {
     .argument('<model>', 'the model (pipeline name)')
     .addHelpText('after', '\nExample:\n  kerf schedule trigger cut-time')
     .action(async (model: string) => {
-      await withTemporal(async (client) => {
+      await withClient(async (client) => {
         try {
           await client.schedule.getHandle(nightlyScheduleId(model)).trigger();
         } catch (error) {

@@ -33,9 +33,9 @@ export function registerTeachCommands(program: Command): void {
         const production = await getAlias(pool, model, 'production');
         if (!production)
           throw new LifecycleCommandError(`${model} has no production version; deploy one first.`);
-        const reference = JSON.parse(
-          Buffer.from(await store.get(artifactKeys(model, production.version).reference)).toString('utf8'),
-        ) as ReferenceProfile;
+        const reference = await store.getJson<ReferenceProfile>(
+          artifactKeys(model, production.version).reference,
+        );
         const mapping = await teachCategory(
           pool,
           { model, column, unseenValue: value, likeValue: options.like, taughtBy: options.as },

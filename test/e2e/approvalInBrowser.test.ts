@@ -174,9 +174,7 @@ describe('approval in the browser', () => {
       scenario: 'new-material',
       append: true,
     });
-    const spec = parsePipelineSpec(
-      JSON.parse(Buffer.from(await objectStore.get(`models/${model}/v2/spec.json`)).toString('utf8')),
-    );
+    const spec = parsePipelineSpec(await objectStore.getJson(`models/${model}/v2/spec.json`));
     if (spec.source.kind !== 'sql') throw new Error('cut-time reads a query');
     const { rows } = await bed.db.pool.query<Record<string, unknown>>(
       `SELECT * FROM (${spec.source.query}) AS source WHERE job_id >= $1 ORDER BY job_id`,

@@ -235,9 +235,7 @@ describe('nightly evaluation', () => {
     // them all in its test rows, so it never trained on titanium and the mapping stays in force.
     await retraining.signal('approve', { approver: 'production-planner' });
     await waitForStage(retraining, 'deployed', { timeoutMs: 60_000 });
-    const v2 = JSON.parse(
-      Buffer.from(await store.get(`models/${spec.name}/v2/reference.json`)).toString('utf8'),
-    ) as ReferenceProfile;
+    const v2 = await store.getJson<ReferenceProfile>(`models/${spec.name}/v2/reference.json`);
     const families = v2.features.find((feature) => feature.name === 'material_family');
     expect(families?.kind === 'categorical' && families.categories).not.toContain('titanium');
     expect((await activeMappings(bed.db.pool, spec.name)).map((mapping) => mapping.unseenValue)).toEqual([
