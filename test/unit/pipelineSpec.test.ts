@@ -15,12 +15,12 @@ import {
   selectQueryProblem,
   specHash,
 } from '../../platform/pipelineSpec';
+import { sharedData } from '../sharedData';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const specFile = (name: string) => path.join(root, 'pipelines', name);
 const csvHeader = async (file: string) =>
-  (await readFile(path.resolve(root, '../shared/data', file), 'utf8')).split('\n', 1)[0]?.trim().split(',') ??
-  [];
+  (await readFile(path.join(sharedData, file), 'utf8')).split('\n', 1)[0]?.trim().split(',') ?? [];
 
 /** A spec as a test edits it: the fields the tests touch, anything else allowed. */
 interface Draft {
