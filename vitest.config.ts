@@ -24,6 +24,16 @@ export default defineConfig({
       },
       {
         extends: true,
+        // Hostile input on every path (spec SQL, approvals, request bodies, artifacts, secrets): each
+        // case asserts the exact refusal and that nothing changed. Runs against the shared stack.
+        test: {
+          name: 'security',
+          include: ['test/security/**/*.test.ts'],
+          globalSetup: ['test/globalSetup.ts'],
+        },
+      },
+      {
+        extends: true,
         // A real browser (Debian's Chromium) on the Temporal Web UI and the model card; screenshots
         // go to test-results/e2e/. Training, approval in the UI and deployment take minutes.
         test: {
