@@ -5,7 +5,10 @@ import type { SigningKey } from '../lifecycle/signing';
 import type { ObjectStore } from '../platform/objectStore';
 
 export interface ActivityDeps {
+  /** The application role's pool: registry, serving, monitoring. */
   pool: pg.Pool;
+  /** The spec reader role's pool (`createReaderPool`): the SQL of pipeline specs runs only here. */
+  readerPool: pg.Pool;
   objectStore: ObjectStore;
   /** The key model manifests are signed with; its public half is recorded in the registry. */
   signingKey: SigningKey;

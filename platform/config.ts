@@ -4,19 +4,30 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { fileSecrets, type SecretSource } from './secrets';
 
-/** Ports and credentials of the embedded stack; used when no external address is configured. */
+/**
+ * Ports and role names of the embedded stack; used when no external address is configured. The
+ * passwords and S3 keys are not here: they are generated on first start (see platform/secrets.ts).
+ */
 export const EMBEDDED_DEFAULTS = {
   postgresPort: 5433,
-  postgresUser: 'kerf',
-  postgresPassword: 'kerf-dev-password',
+  /** The bootstrap superuser: only the stack (and tests making their own databases) use it. */
+  postgresAdminUser: 'kerf',
+  /** Owns Kerf's schemas and runs migrations, data loading (shop generate, import-csv). */
+  postgresOwnerUser: 'kerf_owner',
+  /** Workers, serving and the CLI: a member of kerf_app, with only the grants each table needs. */
+  postgresAppUser: 'kerf_app_user',
+  /** The SQL of pipeline specs: a member of kerf_reader, SELECT on the data schemas only. */
+  postgresReaderUser: 'kerf_reader_user',
   postgresDatabase: 'kerf',
   s3Port: 7070,
-  s3AccessKeyId: 'kerf',
-  s3SecretAccessKey: 'kerf-dev-secret',
   temporalPort: 7233,
   temporalUiPort: 8233,
 } as const;
+
+/** Kerf's own schemas: never readable by spec SQL, whatever KERF_SPEC_SCHEMAS says. */
+export const KERF_OWN_SCHEMAS = ['registry', 'serving', 'monitoring', 'access'] as const;
 
 const port = (name: string) =>
   z.coerce
@@ -70,6 +81,22 @@ const environmentSchema = z.object({
   KERF_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().optional()),
   KERF_TOOLS_DIR: z.preprocess(emptyAsUndefined, z.string().optional()),
   DATABASE_URL: z.preprocess(emptyAsUndefined, postgresUrl.optional()),
+  KERF_OWNER_DATABASE_URL: z.preprocess(emptyAsUndefined, postgresUrl.optional()),
+  KERF_READER_DATABASE_URL: z.preprocess(emptyAsUndefined, postgresUrl.optional()),
+  KERF_SPEC_SCHEMAS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(
+        /^[a-z_][a-z0-9_]*(,[a-z_][a-z0-9_]*)*$/,
+        'KERF_SPEC_SCHEMAS must be a comma-separated list of lower-case schema names, e.g. shop,imported,public',
+      )
+      .default('shop,imported,public'),
+  ),
+  KERF_SPEC_SQL_TIMEOUT_SECONDS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number({ error: 'must be a number of seconds' }).positive().default(300),
+  ),
   KERF_POSTGRES_PORT: z.preprocess(
     emptyAsUndefined,
     port('KERF_POSTGRES_PORT').default(EMBEDDED_DEFAULTS.postgresPort),
@@ -138,10 +165,30 @@ interface PartLocation {
 }
 
 export interface PostgresConfig extends PartLocation {
-  /** Connection string used by every pool. */
+  /** The application role's connection string: workers, serving and the CLI at run time. */
   url: string;
+  /**
+   * The owner role's connection string: migrations and data loading (KERF_OWNER_DATABASE_URL; for
+   * an external database without it, DATABASE_URL).
+   */
+  ownerUrl: string;
+  /**
+   * The reader role's connection string: the SQL of pipeline specs (KERF_READER_DATABASE_URL; for
+   * an external database without it, DATABASE_URL).
+   */
+  readerUrl: string;
+  /** The embedded bootstrap superuser on the `postgres` database; undefined for an external one. */
+  adminUrl: string | undefined;
   /** Port of the embedded server (ignored when external). */
   port: number;
+}
+
+/** How the SQL of pipeline specs runs. */
+export interface SpecSqlConfig {
+  /** The schemas a spec may read (KERF_SPEC_SCHEMAS), without Kerf's own. */
+  schemas: string[];
+  /** The longest one statement of spec SQL (one FETCH of a snapshot) may run (KERF_SPEC_SQL_TIMEOUT_SECONDS). */
+  statementTimeoutMs: number;
 }
 
 export interface TemporalConfig extends PartLocation {
@@ -178,6 +225,7 @@ export interface KerfConfig {
   /** How long `stack up` waits for every part to become healthy. */
   stackTimeoutMs: number;
   postgres: PostgresConfig;
+  specSql: SpecSqlConfig;
   temporal: TemporalConfig;
   s3: S3Config;
   /** The key model manifests are signed with. */
@@ -215,11 +263,14 @@ export class ConfigError extends Error {
  *
  * @param env the variables to read; the entry point passes `process.env`
  * @param paths where the repository keeps its data and tools by default
+ * @param secrets where the embedded stack's passwords and S3 keys come from
+ *   @default the 0600 files under `<dataDir>/secrets/`, made on first use
  * @throws ConfigError naming each malformed variable and what it should look like
  */
 export function loadConfig(
   env: Record<string, string | undefined>,
   paths: { dataDir: string; toolsDir: string; pipelinesDir?: string },
+  secrets?: SecretSource,
 ): KerfConfig {
   const parsed = environmentSchema.safeParse(env);
   if (!parsed.success) {
@@ -240,17 +291,41 @@ export function loadConfig(
   const d = EMBEDDED_DEFAULTS;
   const temporalAddress = e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.KERF_TEMPORAL_PORT}`;
   const dataDir = path.resolve(e.KERF_DATA_DIR ?? paths.dataDir);
+  // Only what is embedded needs a generated secret: an external database or S3 brings its own.
+  const secret = secrets ?? fileSecrets(dataDir);
+  const embeddedUrl = (user: string, password: string, database: string = d.postgresDatabase) =>
+    `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${e.KERF_POSTGRES_PORT}/${database}`;
+  const postgres: PostgresConfig =
+    e.DATABASE_URL === undefined
+      ? {
+          embedded: true,
+          url: embeddedUrl(d.postgresAppUser, secret('postgres-app-password')),
+          ownerUrl:
+            e.KERF_OWNER_DATABASE_URL ?? embeddedUrl(d.postgresOwnerUser, secret('postgres-owner-password')),
+          readerUrl:
+            e.KERF_READER_DATABASE_URL ??
+            embeddedUrl(d.postgresReaderUser, secret('postgres-reader-password')),
+          adminUrl: embeddedUrl(d.postgresAdminUser, secret('postgres-admin-password'), 'postgres'),
+          port: e.KERF_POSTGRES_PORT,
+        }
+      : {
+          embedded: false,
+          url: e.DATABASE_URL,
+          ownerUrl: e.KERF_OWNER_DATABASE_URL ?? e.DATABASE_URL,
+          readerUrl: e.KERF_READER_DATABASE_URL ?? e.DATABASE_URL,
+          adminUrl: undefined,
+          port: e.KERF_POSTGRES_PORT,
+        };
+  const ownSchemas: readonly string[] = KERF_OWN_SCHEMAS;
   return {
     // Absolute, so every process (the supervisor runs in the repository folder) agrees on them.
     dataDir,
     toolsDir: path.resolve(e.KERF_TOOLS_DIR ?? paths.toolsDir),
     stackTimeoutMs: e.KERF_STACK_TIMEOUT_SECONDS * 1000,
-    postgres: {
-      embedded: e.DATABASE_URL === undefined,
-      url:
-        e.DATABASE_URL ??
-        `postgres://${d.postgresUser}:${d.postgresPassword}@127.0.0.1:${e.KERF_POSTGRES_PORT}/${d.postgresDatabase}`,
-      port: e.KERF_POSTGRES_PORT,
+    postgres,
+    specSql: {
+      schemas: [...new Set(e.KERF_SPEC_SCHEMAS.split(','))].filter((schema) => !ownSchemas.includes(schema)),
+      statementTimeoutMs: e.KERF_SPEC_SQL_TIMEOUT_SECONDS * 1000,
     },
     temporal: {
       embedded: e.TEMPORAL_ADDRESS === undefined,
@@ -281,8 +356,8 @@ export function loadConfig(
       endpoint: e.S3_ENDPOINT ?? `http://127.0.0.1:${e.KERF_S3_PORT}`,
       region: e.S3_REGION,
       bucket: e.S3_BUCKET,
-      accessKeyId: e.S3_ACCESS_KEY_ID ?? d.s3AccessKeyId,
-      secretAccessKey: e.S3_SECRET_ACCESS_KEY ?? d.s3SecretAccessKey,
+      accessKeyId: e.S3_ACCESS_KEY_ID ?? secret('s3-access-key-id'),
+      secretAccessKey: e.S3_SECRET_ACCESS_KEY ?? secret('s3-secret-access-key'),
       forcePathStyle: e.S3_FORCE_PATH_STYLE,
       port: e.KERF_S3_PORT,
     },

@@ -58,6 +58,8 @@ export async function readMigrations(dir: string): Promise<Migration[]> {
 /**
  * Applies every migration not yet recorded. Safe to call from several processes at once: a
  * session-level advisory lock lets one apply while the others wait and then find nothing to do.
+ * Applying needs the owner role; on a database already migrated, any role that may read
+ * `kerf_migrations` (the application role) gets the answer "nothing to do".
  *
  * @throws when an applied migration's file was changed afterwards (add a new file instead)
  */
@@ -66,13 +68,20 @@ export async function applyMigrations(pool: pg.Pool, dir: string): Promise<Migra
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    await client.query(`
-      CREATE TABLE IF NOT EXISTS kerf_migrations (
-        version    integer PRIMARY KEY,
-        name       text NOT NULL,
-        checksum   text NOT NULL,
-        applied_at timestamptz NOT NULL DEFAULT now()
-      )`);
+    // Created only when missing: the application role may check a migrated database (it can read
+    // kerf_migrations) but may not create anything, not even with IF NOT EXISTS.
+    const { rows: bookkeeping } = await client.query<{ name: string | null }>(
+      "SELECT to_regclass('public.kerf_migrations')::text AS name",
+    );
+    if (!bookkeeping[0]?.name) {
+      await client.query(`
+        CREATE TABLE public.kerf_migrations (
+          version    integer PRIMARY KEY,
+          name       text NOT NULL,
+          checksum   text NOT NULL,
+          applied_at timestamptz NOT NULL DEFAULT now()
+        )`);
+    }
     const { rows } = await client.query<{ version: number; name: string; checksum: string }>(
       'SELECT version, name, checksum FROM kerf_migrations ORDER BY version',
     );
@@ -100,8 +109,12 @@ export async function applyMigrations(pool: pg.Pool, dir: string): Promise<Migra
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK');
+        const refused = (error as { code?: string }).code === '42501';
         throw new Error(
-          `Migration ${migration.version} (${migration.name}) failed: ${(error as Error).message}`,
+          `Migration ${migration.version} (${migration.name}) failed: ${(error as Error).message}` +
+            (refused
+              ? '. Migrations run as the owner role: set KERF_OWNER_DATABASE_URL to a role that owns the database'
+              : ''),
           { cause: error },
         );
       }

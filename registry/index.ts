@@ -38,6 +38,7 @@ export * from './aliases';
 export { aliasHistory, getAlias, listAliases } from './aliasRecords';
 export * from './approvals';
 export * from './audit';
+export * from './auditChain';
 export * from './errors';
 export * from './evaluation';
 export * from './json';

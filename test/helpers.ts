@@ -6,7 +6,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { loadConfig, type KerfConfig } from '../platform/config';
 import { createPool } from '../platform/database';
-import { defaultPaths, repoRoot } from '../platform/paths';
+import { applyMigrations } from '../platform/migrations';
+import { defaultPaths, migrationsDir, repoRoot } from '../platform/paths';
 
 /** The configuration of the shared test stack (the same environment the global setup used). */
 export function testConfig(overrides: Record<string, string> = {}): KerfConfig {
@@ -51,21 +52,49 @@ export function runKerf(args: string[], env: Record<string, string> = {}): Promi
   });
 }
 
-/** A database of a test file's own on the shared PostgreSQL, dropped (with its tables) at the end. */
+/**
+ * A database of a test file's own on the shared PostgreSQL, dropped (with its tables) at the end.
+ * It is made the way Kerf's own is: owned by the owner role and migrated by it; `url` and `pool`
+ * are the application role's, as workers and serving use; the reader role's URL is for spec SQL.
+ */
 export interface OwnDatabase {
+  /** The application role (kerf_app): what workers, serving and the CLI connect as. */
   url: string;
   pool: pg.Pool;
+  /** The owner role: migrations and data loading (generateShop, importCsv). */
+  ownerUrl: string;
+  ownerPool: pg.Pool;
+  /** The spec reader role (kerf_reader). */
+  readerUrl: string;
+  /** The same database as the bootstrap superuser, for tests that must play an attacker with every right. */
+  adminUrl: string;
+  /** DATABASE_URL, KERF_OWNER_DATABASE_URL and KERF_READER_DATABASE_URL of this database, for a child process. */
+  env: Record<'DATABASE_URL' | 'KERF_OWNER_DATABASE_URL' | 'KERF_READER_DATABASE_URL', string>;
   drop(): Promise<void>;
 }
 
-/** Creates a database named `<prefix>_<unique>` on the shared stack's PostgreSQL. */
-export async function createOwnDatabase(prefix: string): Promise<OwnDatabase> {
+/** The same connection string on another database. */
+function onDatabase(url: string, database: string): string {
+  const moved = new URL(url);
+  moved.pathname = `/${database}`;
+  return moved.toString();
+}
+
+/**
+ * Creates a database named `<prefix>_<unique>` on the shared stack's PostgreSQL: made by the
+ * bootstrap superuser, owned by the owner role, and migrated by it unless `migrate` is false.
+ */
+export async function createOwnDatabase(
+  prefix: string,
+  options: { migrate?: boolean } = {},
+): Promise<OwnDatabase> {
   const config = testConfig();
+  const { adminUrl, ownerUrl } = config.postgres;
+  if (!adminUrl) throw new Error('createOwnDatabase needs the embedded PostgreSQL (its bootstrap superuser)');
   const name = uniqueName(prefix);
+  const owner = decodeURIComponent(new URL(ownerUrl).username);
   const admin = async (sql: string) => {
-    const url = new URL(config.postgres.url);
-    url.pathname = '/postgres';
-    const client = new pg.Client({ connectionString: url.toString() });
+    const client = new pg.Client({ connectionString: adminUrl });
     await client.connect();
     try {
       await client.query(sql);
@@ -73,15 +102,27 @@ export async function createOwnDatabase(prefix: string): Promise<OwnDatabase> {
       await client.end();
     }
   };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(config.postgres.url);
-  url.pathname = `/${name}`;
-  const pool = createPool({ url: url.toString() });
+  await admin(`CREATE DATABASE ${name} OWNER ${pg.escapeIdentifier(owner)}`);
+  const ownerPool = createPool({ url: onDatabase(ownerUrl, name) }, { max: 4 });
+  if (options.migrate ?? true) await applyMigrations(ownerPool, migrationsDir);
+  const url = onDatabase(config.postgres.url, name);
+  const pool = createPool({ url });
+  const readerUrl = onDatabase(config.postgres.readerUrl, name);
   return {
-    url: url.toString(),
+    url,
     pool,
+    ownerUrl: onDatabase(ownerUrl, name),
+    ownerPool,
+    readerUrl,
+    adminUrl: onDatabase(adminUrl, name),
+    env: {
+      DATABASE_URL: url,
+      KERF_OWNER_DATABASE_URL: onDatabase(ownerUrl, name),
+      KERF_READER_DATABASE_URL: readerUrl,
+    },
     drop: async () => {
       await pool.end();
+      await ownerPool.end();
       await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
   };

@@ -48,10 +48,10 @@ export async function createLifecycleTestbed(
 ): Promise<LifecycleTestbed> {
   const db = await createOwnDatabase(prefix);
   await applyMigrations(db.pool, migrationsDir);
-  await generateShop(db.pool, shop);
+  await generateShop(db.ownerPool, shop);
   // The specs this test makes live in a folder of its own: the nightly check finds them there.
   const pipelinesDir = await mkdtemp(path.join(os.tmpdir(), `kerf-${prefix}-pipelines-`));
-  const config = testConfig({ DATABASE_URL: db.url, KERF_PIPELINES_DIR: pipelinesDir, ...environment });
+  const config = testConfig({ ...db.env, KERF_PIPELINES_DIR: pipelinesDir, ...environment });
   const taskQueue = uniqueName(prefix);
   const worker = await createKerfWorker(config, { taskQueue });
   const running = worker.run();

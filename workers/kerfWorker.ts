@@ -7,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { KerfConfig } from '../platform/config';
-import { createPool } from '../platform/database';
+import { createPool, createReaderPool } from '../platform/database';
 import { ObjectStore } from '../platform/objectStore';
 import { currentCodeVersion } from '../platform/codeVersion';
 import { loadOrCreateSigningKey } from '../lifecycle/signing';
@@ -33,12 +33,16 @@ export async function createKerfWorker(
 ): Promise<KerfWorker> {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const pool = createPool(config.postgres, { applicationName: 'kerf-worker' });
+  const readerPool = createReaderPool(config.postgres, config.specSql, {
+    applicationName: 'kerf-worker-spec-sql',
+  });
   const objectStore = ObjectStore.fromConfig(config.s3);
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
   const release = async () => {
     objectStore.destroy();
     await pool.end().catch(() => undefined);
+    await readerPool.end().catch(() => undefined);
     await clientConnection.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
   };
@@ -61,6 +65,7 @@ export async function createKerfWorker(
       maxHeartbeatThrottleInterval: '2 seconds',
       activities: createActivities({
         pool,
+        readerPool,
         objectStore,
         signingKey,
         codeVersion,

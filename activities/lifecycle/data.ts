@@ -14,7 +14,7 @@ import type { ActivityDeps } from '../deps';
 import { stoppingOn } from './errors';
 import { snapshotRecordKey } from './keys';
 
-export function createDataActivities({ pool, objectStore }: ActivityDeps) {
+export function createDataActivities({ pool, readerPool, objectStore }: ActivityDeps) {
   async function readRecord(pipeline: string, sha256: string): Promise<SnapshotRecord | undefined> {
     try {
       return await objectStore.getJson<SnapshotRecord>(snapshotRecordKey(pipeline, sha256));
@@ -29,7 +29,8 @@ export function createDataActivities({ pool, objectStore }: ActivityDeps) {
     async ingestSnapshot(input: { pipeline: string; spec: PipelineSpec }): Promise<SnapshotRef> {
       return stoppingOn(async () => {
         const record = await takeSnapshot({
-          pool,
+          // The spec's SQL runs as the reader role, never with the application role's grants.
+          pool: readerPool,
           store: objectStore,
           pipeline: input.pipeline,
           spec: input.spec,

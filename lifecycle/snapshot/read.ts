@@ -2,9 +2,14 @@
  * Streams a source's rows out of PostgreSQL into columns: a server-side cursor in a read-only
  * transaction, `fetchSize` rows per FETCH, each batch emptied into typed arrays before the next is
  * asked for. Only the current batch exists as JavaScript values, so memory follows the columns.
+ *
+ * The spec's SQL is not trusted: the pool is the reader role's (SELECT on the data schemas only),
+ * the cursor is declared through the extended protocol (PostgreSQL refuses a second statement, so
+ * no smuggled `COMMIT` can end the read-only transaction), and every statement has a timeout.
  */
 import pg from 'pg';
 import { Table } from '../../ml/table';
+import { singleStatement } from '../../platform/database';
 import { CategoricalBuilder, NumericBuilder, type ColumnBuilder } from './columns';
 import { SnapshotError } from './errors';
 import { snapshotQuery, sourceLabel, type ColumnPlan, type SnapshotSpec } from './plan';
@@ -12,6 +17,11 @@ import { snapshotQuery, sourceLabel, type ColumnPlan, type SnapshotSpec } from '
 export interface ReadOptions {
   /** Rows per FETCH. */
   fetchSize: number;
+  /**
+   * The longest the declaration or one FETCH may take, in milliseconds.
+   * @default the pool's statement_timeout (the reader pool has one), else 300000
+   */
+  statementTimeoutMs?: number;
   /** Called after each batch with the rows read so far (an activity heartbeats from it). */
   onProgress?: (rowsRead: number) => void;
 }
@@ -33,19 +43,30 @@ export async function readColumns(
     column.kind === 'categorical' ? new CategoricalBuilder(column.name) : new NumericBuilder(column.name),
   );
   const client = await pool.connect();
-  let broken: Error | undefined;
   try {
     // One consistent view of the data for the whole read, and no way to write through the query.
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    if (options.statementTimeoutMs !== undefined) {
+      await client.query(
+        `SET LOCAL statement_timeout = ${Math.max(1, Math.round(options.statementTimeoutMs))}`,
+      );
+    } else {
+      // Keep a stricter timeout of the pool; give a pool without one (0: none) the default.
+      await client.query(
+        "SELECT set_config('statement_timeout', '300000', true) WHERE current_setting('statement_timeout') IN ('0', '0ms')",
+      );
+    }
     // A large table's sequential scan may otherwise start wherever another scan is, which would
     // rotate the "source order" of a source without a time column.
     await client.query('SET LOCAL synchronize_seqscans = off');
     // float8 travels as text: ask for the digits that read back as the exact same double.
     await client.query('SET LOCAL extra_float_digits = 3');
     const refused = (error: unknown) => refusal(spec, error) ?? error;
-    await client.query(`DECLARE kerf_snapshot NO SCROLL CURSOR FOR ${sql}`).catch((error: unknown) => {
-      throw refused(error);
-    });
+    await client
+      .query(singleStatement(`DECLARE kerf_snapshot NO SCROLL CURSOR FOR ${sql}`))
+      .catch((error: unknown) => {
+        throw refused(error);
+      });
     const fetch = {
       text: `FETCH FORWARD ${options.fetchSize} FROM kerf_snapshot`,
       rowMode: 'array' as const,
@@ -62,16 +83,11 @@ export async function readColumns(
       options.onProgress?.(builders[0]?.length ?? 0);
       if (batch.rows.length < options.fetchSize) break;
     }
-    await client.query('COMMIT');
-  } catch (error) {
-    try {
-      await client.query('ROLLBACK');
-    } catch (rollbackError) {
-      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-    }
-    throw error;
   } finally {
-    client.release(broken ?? false);
+    // Nothing to commit in a read-only read; rolling back also undoes any set_config the query made.
+    await client.query('ROLLBACK').catch(() => undefined);
+    // And the connection is not reused, so no session state of the spec's query outlives it.
+    client.release(true);
   }
   return new Table(builders.map((builder) => builder.build()));
 }
@@ -80,21 +96,26 @@ export async function readColumns(
  * SQLSTATE classes that say the query or the data is wrong (so running it again cannot help):
  * 22 data exception (a value that does not cast), 42 syntax or access rule (a missing table or
  * column, no permission), 2F/38/39 errors inside functions, 25 a write in a read-only transaction,
- * 3F a missing schema.
+ * 3F a missing schema, 57014 a statement stopped by its timeout (a query that runs that long would
+ * again).
  */
-const REFUSALS = /^(22|42|2F|38|39|25|3F)/;
+const REFUSALS = /^(22|42|2F|38|39|25|3F|57014)/;
 
 function refusal(spec: SnapshotSpec, error: unknown): SnapshotError | undefined {
   if (!(error instanceof pg.DatabaseError) || !error.code || !REFUSALS.test(error.code)) return undefined;
   const what = sourceLabel(spec.source);
   const advice =
-    error.code === '42P01'
-      ? spec.source.kind === 'table'
-        ? `load it first (e.g. \`kerf import-csv FILE --table ${spec.source.table}\`) or fix source.table`
-        : 'load the table it reads first, or fix source.query'
-      : error.code === '42501'
-        ? 'grant SELECT on it to the user in DATABASE_URL'
-        : `fix ${spec.source.kind === 'table' ? 'source.table' : 'source.query'} or the data and run again`;
+    error.code === '57014'
+      ? 'make it faster (an index, fewer joins, a view) or raise KERF_SPEC_SQL_TIMEOUT_SECONDS'
+      : error.code === '42P01'
+        ? spec.source.kind === 'table'
+          ? `load it first (e.g. \`kerf import-csv FILE --table ${spec.source.table}\`) or fix source.table`
+          : 'load the table it reads first, or fix source.query'
+        : error.code === '42501'
+          ? "spec SQL may only read the data schemas (KERF_SPEC_SCHEMAS), never Kerf's own: read another table, or grant SELECT on it to kerf_reader"
+          : error.code === '42601' && /multiple commands/.test(error.message)
+            ? 'a source is one SELECT statement: remove the ";" and what follows'
+            : `fix ${spec.source.kind === 'table' ? 'source.table' : 'source.query'} or the data and run again`;
   return new SnapshotError(
     'source',
     `Cannot read ${what}: PostgreSQL says "${error.message}" (SQLSTATE ${error.code}); ${advice}.`,

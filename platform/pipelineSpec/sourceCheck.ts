@@ -3,9 +3,14 @@
  * segments, time column) exists in the table or query result and has a type that fits its role.
  *
  * The source is run with `LIMIT 0` in a read-only transaction, so only its column names and types
- * come back and nothing can be written; the check itself (`checkSpecAgainstSource`) is pure.
+ * come back; the check itself (`checkSpecAgainstSource`) is pure. What keeps a hostile query from
+ * writing is PostgreSQL, not the spec's lexical check: the caller hands in the reader role's pool
+ * (`createReaderPool`: SELECT on the data schemas only), the transaction is READ ONLY with a
+ * statement timeout, and the query goes through the extended protocol, where PostgreSQL refuses
+ * more than one statement, so a `COMMIT` smuggled into it cannot end the transaction.
  */
 import type { Pool, PoolClient } from 'pg';
+import { singleStatement } from '../database';
 import { formatPath, PipelineSpecError } from './load';
 import type { PipelineSpec } from './schema';
 import { editDistance } from './syntax';
@@ -130,8 +135,21 @@ function sourceFailure(source: PipelineSpec['source'], error: unknown, timeoutMs
     case '3F000': // invalid_schema_name
       return { path, message: `PostgreSQL: ${message}; create the schema and load the table first` };
     case '42501': // insufficient_privilege
-      return { path, message: `PostgreSQL: ${message}; grant SELECT on it to the user in DATABASE_URL` };
+      return {
+        path,
+        message:
+          `PostgreSQL: ${message}; spec SQL may only read the data schemas (KERF_SPEC_SCHEMAS, e.g. shop and ` +
+          "imported tables), never Kerf's own: read another table, or grant SELECT on it to kerf_reader",
+      };
+    case '42601': // syntax_error, which includes "cannot insert multiple commands into a prepared statement"
+      return {
+        path,
+        message: /multiple commands/.test(message)
+          ? `must be one SELECT statement, but PostgreSQL found several (${message}); remove the ";" and what follows`
+          : `PostgreSQL cannot run ${what}: ${message}; fix it and check again`,
+      };
     case '25006': // read_only_sql_transaction
+    case '25001': // active_sql_transaction: a try to make the read-only transaction writable
       return { path, message: `must only read, but PostgreSQL says: ${message}` };
     case '57014': // query_canceled (statement_timeout)
       return {
@@ -151,8 +169,8 @@ function sourceFailure(source: PipelineSpec['source'], error: unknown, timeoutMs
  */
 async function typesOf(client: PoolClient, oids: number[]): Promise<Map<number, Omit<SourceColumn, 'name'>>> {
   const { rows } = await client.query<{ oid: number; name: string; enum: boolean }>(
-    `SELECT oid::int AS oid, format_type(oid, NULL) AS name, typtype = 'e' AS enum
-       FROM pg_type WHERE oid = ANY($1::oid[])`,
+    `SELECT oid::int AS oid, pg_catalog.format_type(oid, NULL) AS name, typtype = 'e' AS enum
+       FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])`,
     [oids],
   );
   const types = new Map<number, Omit<SourceColumn, 'name'>>();
@@ -166,9 +184,10 @@ async function typesOf(client: PoolClient, oids: number[]): Promise<Map<number, 
 
 /**
  * The columns of a source with their PostgreSQL types, read by running it for zero rows in a
- * read-only transaction with a statement timeout.
+ * read-only transaction with a statement timeout, as one statement of the extended protocol.
  *
- * @param pool the pool to take one connection from (the caller owns and ends it)
+ * @param pool the pool to take one connection from (the caller owns and ends it): the reader
+ *   role's (`createReaderPool`), so the query can read only what a spec may read
  * @throws SpecSourceError naming `source` when it cannot be run (missing table, SQL error, timeout,
  *   no connection), with PostgreSQL's message and what to do
  */
@@ -191,13 +210,16 @@ export async function describeSource(
       },
     ]);
   }
-  let broken: Error | undefined;
   try {
     await client.query('BEGIN READ ONLY');
     await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
+    await client.query(
+      `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(60_000, Math.round(timeoutMs))}`,
+    );
     let fields: { name: string; dataTypeID: number }[];
     try {
-      fields = (await client.query(sql)).fields;
+      // Extended protocol: one statement only, refused by PostgreSQL itself when there are more.
+      fields = (await client.query(singleStatement(sql))).fields;
     } catch (error) {
       throw new SpecSourceError([sourceFailure(source, error, timeoutMs)]);
     }
@@ -211,12 +233,9 @@ export async function describeSource(
       }),
     }));
   } finally {
-    try {
-      await client.query('ROLLBACK');
-    } catch (rollbackError) {
-      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-    }
-    client.release(broken ?? false);
+    await client.query('ROLLBACK').catch(() => undefined);
+    // Never reused: whatever session state the spec's query set (set_config(..., false)) goes with it.
+    client.release(true);
   }
 }
 

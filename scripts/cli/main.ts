@@ -17,6 +17,7 @@ import { registerShopCommands } from './shopCommand';
 import { LifecycleCommandError, registerLifecycleCommands } from './lifecycleCommands';
 import { registerTeachCommands } from './teachCommand';
 import { registerModelCommands } from './modelCommands';
+import { registerAuditCommands } from './auditCommand';
 import { TeachError } from '../../platform/categoryMappings';
 import { ShopGenerateError } from '../../shop/load';
 
@@ -111,7 +112,11 @@ program
       '  kerf import-csv ai4i2020.csv --table raw.ai4i --replace --json',
   )
   .action(async (file: string, options: { table: string; replace?: boolean; json?: boolean }) => {
-    const pool = createPool(config().postgres, { max: 1, applicationName: 'kerf import-csv' });
+    // Loading data makes a table: the owner role's work, not the application role's.
+    const pool = createPool(
+      { url: config().postgres.ownerUrl },
+      { max: 1, applicationName: 'kerf import-csv' },
+    );
     try {
       const result = await importCsv(pool, file, { table: options.table, replace: options.replace ?? false });
       if (options.json) {
@@ -149,6 +154,7 @@ registerShopCommands(program);
 registerLifecycleCommands(program);
 registerTeachCommands(program);
 registerModelCommands(program);
+registerAuditCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(explain(error));

@@ -40,7 +40,11 @@ export function registerShopCommands(program: Command): void {
     .action(
       async (options: { jobs: number; seed: number; scenario: string; append?: boolean; json?: boolean }) => {
         const config = loadConfig(process.env, defaultPaths);
-        const pool = createPool(config.postgres, { max: 2, applicationName: 'kerf shop generate' });
+        // Loading shop data truncates and restarts sequences: the owner role's work.
+        const pool = createPool(
+          { url: config.postgres.ownerUrl },
+          { max: 2, applicationName: 'kerf shop generate' },
+        );
         try {
           await applyMigrations(pool, migrationsDir);
           const result = await generateShop(pool, {

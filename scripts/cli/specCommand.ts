@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type pg from 'pg';
 import { loadConfig } from '../../platform/config';
-import { createPool } from '../../platform/database';
+import { createReaderPool } from '../../platform/database';
 import { defaultPaths } from '../../platform/paths';
 import { checkSpecSource, loadPipelineSpec, PipelineSpecError } from '../../platform/pipelineSpec';
 
@@ -20,12 +20,16 @@ export interface SpecCheckResult {
  * Checks one spec file: statically, then (when a pool is given and it parsed) against its source.
  * Bad specs and unreadable files become problems; anything else (a broken connection) is thrown.
  */
-export async function checkSpecFile(file: string, pool?: pg.Pool): Promise<SpecCheckResult> {
+export async function checkSpecFile(
+  file: string,
+  pool?: pg.Pool,
+  options: { statementTimeoutMs?: number } = {},
+): Promise<SpecCheckResult> {
   let name: string | undefined;
   try {
     const spec = await loadPipelineSpec(file);
     name = spec.name;
-    if (pool) await checkSpecSource(pool, spec, { origin: file });
+    if (pool) await checkSpecSource(pool, spec, { origin: file, ...options });
     return { file, ok: true, name, problems: [] };
   } catch (error) {
     if (error instanceof PipelineSpecError) return { file, ok: false, name, problems: error.problems };
@@ -54,15 +58,22 @@ export function registerSpecCommands(program: Command): void {
       '\nExamples:\n  kerf spec check pipelines/*.json\n  kerf spec check pipelines/steel-energy.json --against-database',
     )
     .action(async (files: string[], options: { againstDatabase?: boolean; json?: boolean }) => {
-      const pool = options.againstDatabase
-        ? createPool(loadConfig(process.env, defaultPaths).postgres, {
-            max: 1,
-            applicationName: 'kerf spec check',
-          })
+      const config = options.againstDatabase ? loadConfig(process.env, defaultPaths) : undefined;
+      // Spec SQL runs as the reader role: it can read the data schemas and nothing else.
+      const pool = config
+        ? createReaderPool(config.postgres, config.specSql, { max: 1, applicationName: 'kerf spec check' })
         : undefined;
       const results: SpecCheckResult[] = [];
       try {
-        for (const file of files) results.push(await checkSpecFile(file, pool));
+        for (const file of files) {
+          results.push(
+            await checkSpecFile(
+              file,
+              pool,
+              config && { statementTimeoutMs: Math.min(config.specSql.statementTimeoutMs, 15_000) },
+            ),
+          );
+        }
       } finally {
         await pool?.end();
       }

@@ -12,7 +12,7 @@ import { prepareStorage } from '../../platform/prepare';
 import { checkStack, type PartHealth } from './health';
 import { assertPortFree } from './ports';
 import { isAlive, sleep, stopPid, tailOfFile } from './processes';
-import { logsDir, readState, removeState, type StackState } from './state';
+import { logsDir, readState, removeState, SUPERVISOR_ARGS_VARIABLE, type StackState } from './state';
 import type { SupervisorArgs } from './supervisor';
 import { ensureTool, TEMPORAL_CLI, VERSITYGW } from './tools';
 
@@ -99,9 +99,18 @@ export async function stackUp(config: KerfConfig, report: Reporter): Promise<Sta
   const logHandle = await open(supervisorLog, 'a');
   const supervisor = spawn(
     process.execPath,
-    ['--import', 'tsx', supervisorScript, JSON.stringify({ config, tools } satisfies SupervisorArgs)],
+    ['--import', 'tsx', supervisorScript],
     // `--import tsx` resolves from the working directory: the repository, where tsx is installed.
-    { cwd: repoRoot, detached: true, stdio: ['ignore', logHandle.fd, logHandle.fd], env: process.env },
+    // The configuration holds passwords: it goes in the environment, which only this user can read.
+    {
+      cwd: repoRoot,
+      detached: true,
+      stdio: ['ignore', logHandle.fd, logHandle.fd],
+      env: {
+        ...process.env,
+        [SUPERVISOR_ARGS_VARIABLE]: JSON.stringify({ config, tools } satisfies SupervisorArgs),
+      },
+    },
   );
   await logHandle.close();
   supervisor.unref();

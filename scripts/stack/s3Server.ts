@@ -14,10 +14,6 @@ function launch(binary: string, config: KerfConfig, mode: MetadataMode, logFile:
   const args = [
     '--port',
     `127.0.0.1:${config.s3.port}`,
-    '--access',
-    config.s3.accessKeyId,
-    '--secret',
-    config.s3.secretAccessKey,
     '--region',
     config.s3.region,
     '--quiet',
@@ -25,7 +21,11 @@ function launch(binary: string, config: KerfConfig, mode: MetadataMode, logFile:
     ...(mode === 'sidecar' ? ['--sidecar', path.join(s3Dir, 'meta')] : []),
     path.join(s3Dir, 'root'),
   ];
-  return spawnLogged(binary, args, logFile);
+  // The root keys through the environment (versitygw reads ROOT_ACCESS_KEY_ID and
+  // ROOT_SECRET_ACCESS_KEY for --access and --secret), so no other local user sees them.
+  return spawnLogged(binary, args, logFile, {
+    env: { ROOT_ACCESS_KEY_ID: config.s3.accessKeyId, ROOT_SECRET_ACCESS_KEY: config.s3.secretAccessKey },
+  });
 }
 
 /** Waits until the server answers S3 calls and the bucket exists, or the process exits. */

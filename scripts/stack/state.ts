@@ -22,6 +22,9 @@ export interface StackState {
   parts: Partial<Record<PartName, RunningPart>>;
 }
 
+/** The environment variable that hands the supervisor its `SupervisorArgs` as JSON (never argv). */
+export const SUPERVISOR_ARGS_VARIABLE = 'KERF_SUPERVISOR_ARGS';
+
 export const stackDir = (dataDir: string) => path.join(dataDir, 'stack');
 export const logsDir = (dataDir: string) => path.join(dataDir, 'logs');
 const stateFile = (dataDir: string) => path.join(stackDir(dataDir), 'state.json');

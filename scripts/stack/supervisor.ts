@@ -3,8 +3,10 @@
  * servers. It starts each one, waits until it is healthy, applies migrations, creates the bucket,
  * then records "ready" in the state file. SIGTERM or SIGINT stops every server it started, in order.
  *
- * Usage (internal): supervisor.ts '{"config": {...}, "tools": {"temporalCli": "...", "versitygw": "..."}}'.
- * The configuration comes parsed from the process that started it, so both agree on every port.
+ * Usage (internal): `kerf stack up` starts it with KERF_SUPERVISOR_ARGS set to
+ * `{"config": {...}, "tools": {"temporalCli": "...", "versitygw": "..."}}`. The configuration comes
+ * parsed from the process that started it, so both agree on every port; it travels in the
+ * environment, not on the command line, because it holds the stack's passwords and keys.
  */
 import path from 'node:path';
 import type { KerfConfig } from '../../platform/config';
@@ -13,7 +15,7 @@ import { prepareStorage } from '../../platform/prepare';
 import type { PartName } from './health';
 import { startPostgres, type ServerHandle } from './postgresServer';
 import { startS3Server } from './s3Server';
-import { logsDir, writeState, type StackState } from './state';
+import { logsDir, SUPERVISOR_ARGS_VARIABLE, writeState, type StackState } from './state';
 import { startTemporalServer } from './temporalServer';
 
 export interface SupervisorArgs {
@@ -23,8 +25,10 @@ export interface SupervisorArgs {
 
 async function main(): Promise<void> {
   dropAwsNodeVersionNotice();
-  const argument = process.argv[2];
+  const argument = process.env[SUPERVISOR_ARGS_VARIABLE];
   if (!argument) throw new Error('the supervisor is started by `kerf stack up`, with its configuration');
+  // The servers it starts get only what each needs, not every secret of the stack.
+  Reflect.deleteProperty(process.env, SUPERVISOR_ARGS_VARIABLE);
   const { config, tools } = JSON.parse(argument) as SupervisorArgs;
   const logs = logsDir(config.dataDir);
   const timeoutMs = config.stackTimeoutMs;

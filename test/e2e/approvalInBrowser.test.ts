@@ -168,7 +168,7 @@ describe('approval in the browser', () => {
     const models = await listModels(bed.db.pool);
     const model = models.find((candidate) => candidate.productionVersion !== null)?.name;
     if (!model || !serving) throw new Error('the approval test deploys a model and starts the API first');
-    const appended = await generateShop(bed.db.pool, {
+    const appended = await generateShop(bed.db.ownerPool, {
       jobs: 700,
       seed: 9,
       scenario: 'new-material',

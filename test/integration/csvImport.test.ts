@@ -9,13 +9,14 @@ import { ai4iCsv, steelEnergyCsv } from '../sharedData';
 
 // A database of its own, so the tables made here touch nobody else and go away with it.
 let database: OwnDatabase;
-let databaseUrl: string;
+
 let pool: pg.Pool;
 let dir: string;
 
 beforeAll(async () => {
   database = await createOwnDatabase('kerf_test_csv_import');
-  ({ url: databaseUrl, pool } = database);
+  // Importing makes tables: the owner role's work.
+  ({ ownerPool: pool } = database);
   dir = await mkdtemp(path.join(os.tmpdir(), 'kerf-csv-import-'));
 });
 
@@ -230,7 +231,7 @@ describe('importCsv on a real PostgreSQL', () => {
     const file = await csvFile('cli.csv', 'Part No,Weight (kg),Qty\nP-1,2.5,3\nP-2,NA,4\n');
     const table = uniqueName('cli');
     const outcome = await runKerf(['import-csv', file, '--table', `public.${table}`, '--json'], {
-      DATABASE_URL: databaseUrl,
+      ...database.env,
     });
     expect(outcome.stderr).toBe('');
     expect(outcome.code).toBe(0);
@@ -249,7 +250,7 @@ describe('importCsv on a real PostgreSQL', () => {
       { 'Part No': 'P-2', 'Weight (kg)': null, Qty: '4' },
     ]);
 
-    const refused = await runKerf(['import-csv', file, '--table', table], { DATABASE_URL: databaseUrl });
+    const refused = await runKerf(['import-csv', file, '--table', table], database.env);
     expect(refused.code).toBe(1);
     expect(refused.stderr.trim()).toBe(
       `kerf: Cannot import ${file} into ${table}: table ${table} already exists; pass --replace to drop and load it again.`,

@@ -21,7 +21,7 @@ let spec: PipelineSpec;
 beforeAll(async () => {
   db = await createOwnDatabase('cut_time');
   await applyMigrations(db.pool, migrationsDir);
-  await generateShop(db.pool, { jobs: 20_000, seed: 1 });
+  await generateShop(db.ownerPool, { jobs: 20_000, seed: 1 });
   spec = await loadPipelineSpec(`${repoRoot}/pipelines/cut-time.json`);
 });
 afterAll(async () => {

@@ -44,7 +44,7 @@ beforeAll(async () => {
   db = await createOwnDatabase('temporal_restart');
   cleanups.push(() => db.drop());
   await applyMigrations(db.pool, migrationsDir);
-  await generateShop(db.pool, { jobs: 6000, seed: 5 });
+  await generateShop(db.ownerPool, { jobs: 6000, seed: 5 });
 
   const shared = testConfig();
   // Empty means unset: Temporal is embedded here whatever the shared stack uses; PostgreSQL and S3
@@ -55,7 +55,7 @@ beforeAll(async () => {
     TEMPORAL_UI_URL: '',
     KERF_TEMPORAL_PORT: String(await freePort()),
     KERF_TEMPORAL_UI_PORT: String(await freePort()),
-    DATABASE_URL: db.url,
+    ...db.env,
     S3_ENDPOINT: shared.s3.endpoint,
     S3_ACCESS_KEY_ID: shared.s3.accessKeyId,
     S3_SECRET_ACCESS_KEY: shared.s3.secretAccessKey,

@@ -48,7 +48,7 @@ beforeAll(async () => {
   await applyMigrations(db.pool, migrationsDir);
   // Enough jobs, and enough rounds without early stopping, that training lasts well past the first
   // recorded heartbeat on a two-core machine.
-  await generateShop(db.pool, { jobs: 20_000, seed: 11 });
+  await generateShop(db.ownerPool, { jobs: 20_000, seed: 11 });
   const shipped = await loadPipelineSpec(path.join(repoRoot, 'pipelines', 'cut-time.json'));
   const draft = JSON.parse(JSON.stringify(shipped)) as {
     name: string;
@@ -105,7 +105,7 @@ async function historySummary(handle: LifecycleHandle) {
 
 describe('a worker killed during training', () => {
   it('is replaced, and the run completes with one version and no duplicate artifacts', async () => {
-    const workerEnv = { DATABASE_URL: db.url, TEMPORAL_TASK_QUEUE: taskQueue };
+    const workerEnv = { ...db.env, TEMPORAL_TASK_QUEUE: taskQueue };
     const first: WorkerProcess = await startWorkerProcess(workerEnv);
     const handle = await startLifecycle(client, config, spec, {
       startedBy: 'shop-manager',

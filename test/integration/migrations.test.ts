@@ -12,8 +12,9 @@ let database: OwnDatabase;
 let pool: pg.Pool;
 
 beforeAll(async () => {
-  database = await createOwnDatabase('kerf_test_migrations');
-  pool = database.pool;
+  // Empty, and migrated here by the owner role, as the stack does.
+  database = await createOwnDatabase('kerf_test_migrations', { migrate: false });
+  pool = database.ownerPool;
 });
 
 afterAll(async () => {

@@ -76,7 +76,7 @@ afterAll(async () => {
 
 /** Appends a month of jobs, serves each cut-time row through the API (keyed by job id), books the outcomes. */
 async function serveNewJobs(scenario: 'none' | 'new-material', seed: number) {
-  const appended = await generateShop(bed.db.pool, { jobs: 700, seed, scenario, append: true });
+  const appended = await generateShop(bed.db.ownerPool, { jobs: 700, seed, scenario, append: true });
   if (spec.source.kind !== 'sql') throw new Error('cut-time reads a query');
   const { rows } = await bed.db.pool.query<Record<string, unknown>>(
     `SELECT * FROM (${spec.source.query}) AS source WHERE job_id >= $1 ORDER BY job_id`,
@@ -210,13 +210,13 @@ describe('nightly evaluation', () => {
         '--as',
         'shop-manager',
       ],
-      { DATABASE_URL: bed.db.url },
+      bed.db.env,
     );
     expect(taught.stderr).toBe('');
     expect(taught.stdout).toMatch(/"titanium" is now served like "stainless_steel"/);
     const refused = await runKerf(
       ['teach', spec.name, 'material_family', 'titanium', '--like', 'unobtainium', '--as', 'shop-manager'],
-      { DATABASE_URL: bed.db.url },
+      bed.db.env,
     );
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/"unobtainium" is not a material_family that .* knows; pick one of: /);

@@ -227,7 +227,8 @@ describe('recorded content is immutable', () => {
     const model = modelName('trigger');
     await registry.resolveVersion(request(model, { iterations: 5 }));
     await registry.recordEvaluation(model, 1, evaluation(1));
-    const pool = database.pool;
+    // The owner role: the application role may not even try a DELETE, and the triggers hold for the owner too.
+    const pool = database.ownerPool;
     await expect(
       pool.query(`UPDATE registry.versions SET metrics = '{"rmse": 0.1}' WHERE model = $1`, [model]),
     ).rejects.toThrow(/already has its artifacts and evaluation recorded; they cannot change/);
@@ -593,7 +594,8 @@ describe('the audit log', () => {
   it('refuses UPDATE, DELETE and TRUNCATE', async () => {
     const model = modelName('append');
     await registry.resolveVersion(request(model, { iterations: 1 }));
-    const pool = database.pool;
+    // The owner role: the application role is refused before the triggers (test/security/privileges.test.ts).
+    const pool = database.ownerPool;
     await expect(
       pool.query(`UPDATE registry.audit_log SET actor = 'mallory' WHERE model = $1`, [model]),
     ).rejects.toThrow(/registry\.audit_log is append-only: UPDATE is refused/);

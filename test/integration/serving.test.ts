@@ -277,7 +277,7 @@ describe('outcomes', () => {
   });
 
   it('come in bulk from a read-only query over the shop (cut time per job)', async () => {
-    await generateShop(world.db.pool, { jobs: 120, seed: 4 });
+    await generateShop(world.db.ownerPool, { jobs: 120, seed: 4 });
     const { rows: jobs } = await world.db.pool.query<{ job_id: string }>(
       "SELECT job_id::text FROM shop.route_steps WHERE operation = 'cut' ORDER BY job_id LIMIT 3",
     );

@@ -52,7 +52,7 @@ async function count(sql: string): Promise<number> {
 
 describe('kerf shop generate', () => {
   it('fills every shop table, the same seed giving the same rows and another seed other rows', async () => {
-    const first = await generateShop(db.pool, { jobs: 2500, seed: 7, batchSize: 1000 });
+    const first = await generateShop(db.ownerPool, { jobs: 2500, seed: 7, batchSize: 1000 });
     expect(first).toMatchObject({ firstJobId: 1, lastJobId: 2500, scenario: 'none', seed: 7 });
     for (const table of BATCH_TABLES) {
       expect(await count(`SELECT count(*) AS n FROM shop.${table}`)).toBe(first.rows[table]);
@@ -61,27 +61,27 @@ describe('kerf shop generate', () => {
     expect(first.rowsPerSecond).toBeGreaterThan(0);
     const seven = await digests();
 
-    await generateShop(db.pool, { jobs: 2500, seed: 8 });
+    await generateShop(db.ownerPool, { jobs: 2500, seed: 8 });
     const eight = await digests();
     expect(eight.parts).not.toBe(seven.parts);
     expect(eight.route_steps).not.toBe(seven.route_steps);
     expect(eight.customers).toBe(seven.customers);
 
     // Replacing with seed 7 again, in other batch sizes, gives exactly the first rows back.
-    await generateShop(db.pool, { jobs: 2500, seed: 7, batchSize: 777 });
+    await generateShop(db.ownerPool, { jobs: 2500, seed: 7, batchSize: 777 });
     expect(await digests()).toEqual(seven);
     expect(await count('SELECT count(*) AS n FROM shop.generation_runs')).toBe(1);
   });
 
   it('appends a new-material scenario whose material family the earlier jobs never had', async () => {
-    await generateShop(db.pool, { jobs: 2000, seed: 21 });
+    await generateShop(db.ownerPool, { jobs: 2000, seed: 21 });
     const before = await db.pool.query<{ family: string }>(
       'SELECT DISTINCT m.family FROM shop.parts p JOIN shop.materials m USING (material_id)',
     );
     const known = new Set(before.rows.map((row) => row.family));
     expect(known.has('titanium')).toBe(false);
 
-    const appended = await generateShop(db.pool, {
+    const appended = await generateShop(db.ownerPool, {
       jobs: 1000,
       seed: 22,
       scenario: 'new-material',
@@ -107,8 +107,8 @@ describe('kerf shop generate', () => {
   });
 
   it('appends a steel price shock: the materials table and the new quotes carry the new prices', async () => {
-    await generateShop(db.pool, { jobs: 1000, seed: 31 });
-    await generateShop(db.pool, { jobs: 500, seed: 31, scenario: 'price-shock', append: true });
+    await generateShop(db.ownerPool, { jobs: 1000, seed: 31 });
+    await generateShop(db.ownerPool, { jobs: 500, seed: 31, scenario: 'price-shock', append: true });
     const prices = await db.pool.query<{ material_id: string; price_per_kg: string }>(
       'SELECT material_id, price_per_kg FROM shop.materials ORDER BY material_id',
     );
@@ -128,32 +128,32 @@ describe('kerf shop generate', () => {
   });
 
   it('refuses bad options naming them, and changes nothing', async () => {
-    await generateShop(db.pool, { jobs: 300, seed: 1 });
+    await generateShop(db.ownerPool, { jobs: 300, seed: 1 });
     const jobs = await count('SELECT count(*) AS n FROM shop.jobs');
-    await expect(generateShop(db.pool, { jobs: 0, seed: 1 })).rejects.toThrow(
+    await expect(generateShop(db.ownerPool, { jobs: 0, seed: 1 })).rejects.toThrow(
       /--jobs must be a whole number/,
     );
-    await expect(generateShop(db.pool, { jobs: 10, seed: -1 })).rejects.toThrow(/--seed/);
-    await expect(generateShop(db.pool, { jobs: 10, seed: 1, scenario: 'flood' as never })).rejects.toThrow(
-      ShopGenerateError,
-    );
+    await expect(generateShop(db.ownerPool, { jobs: 10, seed: -1 })).rejects.toThrow(/--seed/);
+    await expect(
+      generateShop(db.ownerPool, { jobs: 10, seed: 1, scenario: 'flood' as never }),
+    ).rejects.toThrow(ShopGenerateError);
     expect(await count('SELECT count(*) AS n FROM shop.jobs')).toBe(jobs);
   });
 
   it('runs as `kerf shop generate`, with one clear line for a bad option', async () => {
     const ok = await runKerf(['shop', 'generate', '--jobs', '400', '--seed', '3', '--json'], {
-      DATABASE_URL: db.url,
+      ...db.env,
     });
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     const result = JSON.parse(ok.stdout) as { lastJobId: number; rows: { jobs: number } };
     expect(result).toMatchObject({ lastJobId: 400, rows: { jobs: 400 } });
 
-    const bad = await runKerf(['shop', 'generate', '--jobs', 'many'], { DATABASE_URL: db.url });
+    const bad = await runKerf(['shop', 'generate', '--jobs', 'many'], db.env);
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim()).toBe('kerf: --jobs must be a whole number (got "many").');
     const scenario = await runKerf(['shop', 'generate', '--jobs', '5', '--scenario', 'flood'], {
-      DATABASE_URL: db.url,
+      ...db.env,
     });
     expect(scenario.code).toBe(1);
     expect(scenario.stderr).toMatch(

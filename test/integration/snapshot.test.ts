@@ -50,7 +50,8 @@ const cutTimeSpec: SnapshotSpec = {
 
 beforeAll(async () => {
   database = await createOwnDatabase('kerf_test_snapshot');
-  pool = database.pool;
+  // The tests make tables: the owner role does (a spec reader may read them).
+  pool = database.ownerPool;
   await pool.query(PARTS_CUT);
 });
 

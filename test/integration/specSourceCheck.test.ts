@@ -20,10 +20,12 @@ import { ai4iCsv, steelEnergyCsv } from '../sharedData';
 let db: OwnDatabase;
 let dir: string;
 
+// The source checks below run as the owner role, which may do anything to its own tables, so they
+// test the check itself; the CLI runs spec SQL as the reader role, as it does for a person.
 beforeAll(async () => {
-  db = await createOwnDatabase('spec_source');
+  db = await createOwnDatabase('spec_source', { migrate: false });
   dir = await mkdtemp(path.join(os.tmpdir(), 'kerf-spec-source-'));
-  await db.pool.query(`
+  await db.ownerPool.query(`
     CREATE TYPE shift_name AS ENUM ('early', 'late', 'night');
     CREATE DOMAIN millimetres AS double precision CHECK (VALUE > 0);
     CREATE SEQUENCE route_numbers;
@@ -100,7 +102,7 @@ async function specFile(name: string, json: unknown): Promise<string> {
 
 describe('describeSource', () => {
   it('returns the columns of a table with their PostgreSQL types and kinds', async () => {
-    const columns = await describeSource(db.pool, { kind: 'table', table: 'ROUTES' });
+    const columns = await describeSource(db.ownerPool, { kind: 'table', table: 'ROUTES' });
     expect(columns).toEqual([
       { name: 'route_id', postgresType: 'bigint', kind: 'number', integer: true },
       { name: 'Minutes', postgresType: 'double precision', kind: 'number', integer: false },
@@ -119,7 +121,7 @@ describe('describeSource', () => {
   });
 
   it('runs a query for its columns, with a trailing semicolon and comment', async () => {
-    const columns = await describeSource(db.pool, {
+    const columns = await describeSource(db.ownerPool, {
       kind: 'sql',
       query:
         'SELECT r.route_id, m.laser_kw, r.started_at::date AS day, count(*) OVER () AS n\n' +
@@ -135,7 +137,7 @@ describe('describeSource', () => {
 
   it('runs the query read-only', async () => {
     const error = await sourceError(
-      describeSource(db.pool, { kind: 'sql', query: 'SELECT next_route_number() AS next' }),
+      describeSource(db.ownerPool, { kind: 'sql', query: 'SELECT next_route_number() AS next' }),
     );
     expect(error.issues).toEqual([
       {
@@ -145,20 +147,20 @@ describe('describeSource', () => {
         ) as string,
       },
     ]);
-    const { rows } = await db.pool.query<{ last: string | null }>(
+    const { rows } = await db.ownerPool.query<{ last: string | null }>(
       'SELECT last_value::text AS last FROM route_numbers WHERE is_called',
     );
     expect(rows).toEqual([]);
   });
 
   it('cancels a source that does not answer within the statement timeout', async () => {
-    const locker = await db.pool.connect();
+    const locker = await db.ownerPool.connect();
     try {
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE machines IN ACCESS EXCLUSIVE MODE');
       const started = performance.now();
       const error = await sourceError(
-        describeSource(db.pool, { kind: 'table', table: 'machines' }, { statementTimeoutMs: 300 }),
+        describeSource(db.ownerPool, { kind: 'table', table: 'machines' }, { statementTimeoutMs: 300 }),
       );
       expect(performance.now() - started).toBeLessThan(5_000);
       expect(error.problems).toEqual([
@@ -175,7 +177,7 @@ describe('describeSource', () => {
 
 describe('checkSpecSource', () => {
   it('passes a table spec whose columns exist and fit', async () => {
-    const columns = await checkSpecSource(db.pool, spec());
+    const columns = await checkSpecSource(db.ownerPool, spec());
     expect(columns).toHaveLength(12);
   });
 
@@ -193,7 +195,7 @@ describe('checkSpecSource', () => {
       draft.segments = ['machine'];
       draft.timeColumn = 'started_s';
     });
-    const columns = await checkSpecSource(db.pool, sqlSpec);
+    const columns = await checkSpecSource(db.ownerPool, sqlSpec);
     expect(columns.find((column) => column.name === 'started_s')).toMatchObject({ kind: 'number' });
   });
 
@@ -208,7 +210,7 @@ describe('checkSpecSource', () => {
       draft.segments = ['machnie'];
       draft.timeColumn = 'notes';
     });
-    const error = await sourceError(checkSpecSource(db.pool, bad, { origin: 'route-time.json' }));
+    const error = await sourceError(checkSpecSource(db.ownerPool, bad, { origin: 'route-time.json' }));
     expect(error.issues.map((issue) => issue.path)).toEqual([
       'target',
       'features[1].name',
@@ -229,7 +231,7 @@ describe('checkSpecSource', () => {
 
   it('names a missing table and says how to load it', async () => {
     const missing = spec((draft) => (draft.source = { kind: 'table', table: 'shop.jobs' }));
-    const error = await sourceError(checkSpecSource(db.pool, missing, { origin: 'jobs.json' }));
+    const error = await sourceError(checkSpecSource(db.ownerPool, missing, { origin: 'jobs.json' }));
     expect(error.problems).toEqual([
       'source.table: table shop.jobs does not exist in this database (PostgreSQL: relation "shop.jobs" does not exist); ' +
         "load it first (`kerf shop generate` for the shop's tables, `kerf import-csv FILE --table shop.jobs` for a CSV file), " +
@@ -241,24 +243,24 @@ describe('checkSpecSource', () => {
     const broken = spec(
       (draft) => (draft.source = { kind: 'sql', query: 'SELECT route_id, weight_kg FROM routes' }),
     );
-    const error = await sourceError(checkSpecSource(db.pool, broken));
+    const error = await sourceError(checkSpecSource(db.ownerPool, broken));
     expect(error.problems).toEqual([
       'source.query: PostgreSQL cannot run the query: column "weight_kg" does not exist; fix it and check again',
     ]);
   });
 
   it('checks the shipped specs against the data sets they name, loaded with import-csv', async () => {
-    await importCsv(db.pool, ai4iCsv, { table: 'ai4i2020' });
-    await importCsv(db.pool, steelEnergyCsv, { table: 'steel_energy' });
+    await importCsv(db.ownerPool, ai4iCsv, { table: 'ai4i2020' });
+    await importCsv(db.ownerPool, steelEnergyCsv, { table: 'steel_energy' });
     const ai4i = await loadPipelineSpec(path.join(repoRoot, 'pipelines/ai4i-failure.json'));
-    await expect(checkSpecSource(db.pool, ai4i)).resolves.toHaveLength(14);
+    await expect(checkSpecSource(db.ownerPool, ai4i)).resolves.toHaveLength(14);
     // import-csv loads the day-first dates as text; the spec's query turns them into timestamps.
     const steel = await loadPipelineSpec(path.join(repoRoot, 'pipelines/steel-energy.json'));
-    const columns = await checkSpecSource(db.pool, steel);
+    const columns = await checkSpecSource(db.ownerPool, steel);
     expect(columns.find((column) => column.name === 'reading_at')?.kind).toBe('time');
     if (steel.source.kind !== 'sql') throw new Error('steel-energy reads a query');
     // Every reading gets its own time, 15 minutes apart, over the year.
-    const times = await db.pool.query<{ readings: string; distinct_times: string; span_days: number }>(
+    const times = await db.ownerPool.query<{ readings: string; distinct_times: string; span_days: number }>(
       `SELECT count(*) AS readings, count(DISTINCT reading_at) AS distinct_times,
               (extract(epoch FROM max(reading_at) - min(reading_at)) / 86400)::float8 AS span_days
        FROM (${steel.source.query}) AS source`,
@@ -267,11 +269,11 @@ describe('checkSpecSource', () => {
   });
 
   it('checks the shop specs against the shop schema filled by the generator', async () => {
-    await applyMigrations(db.pool, migrationsDir);
-    await generateShop(db.pool, { jobs: 300, seed: 1 });
+    await applyMigrations(db.ownerPool, migrationsDir);
+    await generateShop(db.ownerPool, { jobs: 300, seed: 1 });
     for (const name of ['cut-time', 'bend-time', 'job-energy', 'scrap-rate', 'quote-price']) {
       const shopSpec = await loadPipelineSpec(path.join(repoRoot, `pipelines/${name}.json`));
-      const columns = await checkSpecSource(db.pool, shopSpec);
+      const columns = await checkSpecSource(db.ownerPool, shopSpec);
       expect(columns.map((column) => column.name)).toContain(shopSpec.target);
     }
   });
@@ -284,7 +286,7 @@ describe('kerf spec check', () => {
       'unknown-column.json',
       spec((draft) => (draft.target = 'minutes')),
     );
-    const env = { DATABASE_URL: db.url };
+    const env = db.env;
 
     // Statically both are fine: only the database knows the columns.
     const statically = await runKerf(['spec', 'check', good, unknownColumn], env);
@@ -313,9 +315,7 @@ describe('kerf spec check', () => {
     const absent = path.join(dir, 'absent.json');
     const outcome = await runKerf(
       ['spec', 'check', invalid, missingTable, absent, '--against-database', '--json'],
-      {
-        DATABASE_URL: db.url,
-      },
+      db.env,
     );
     expect(outcome.code).toBe(1);
     expect(JSON.parse(outcome.stdout)).toEqual([

@@ -3,10 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, EMBEDDED_DEFAULTS, loadConfig } from '../../platform/config';
 
 const paths = { dataDir: '/srv/kerf/.data', toolsDir: '/srv/kerf/.tools' };
+// The embedded stack's generated secrets, without touching the disk.
+const secrets = (name: string) => `generated-${name}`;
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
-    loadConfig(env, paths);
+    loadConfig(env, paths, secrets);
   } catch (error) {
     if (error instanceof ConfigError) return error.problems;
     throw error;
@@ -16,11 +18,19 @@ function problemsOf(env: Record<string, string>): string[] {
 
 describe('loadConfig', () => {
   it('defaults to the embedded stack', () => {
-    const config = loadConfig({}, paths);
+    const config = loadConfig({}, paths, secrets);
     expect(config.postgres.embedded).toBe(true);
-    expect(config.postgres.url).toBe(
-      `postgres://${EMBEDDED_DEFAULTS.postgresUser}:${EMBEDDED_DEFAULTS.postgresPassword}@127.0.0.1:5433/kerf`,
-    );
+    expect(config.postgres).toMatchObject({
+      url: `postgres://${EMBEDDED_DEFAULTS.postgresAppUser}:generated-postgres-app-password@127.0.0.1:5433/kerf`,
+      ownerUrl: `postgres://${EMBEDDED_DEFAULTS.postgresOwnerUser}:generated-postgres-owner-password@127.0.0.1:5433/kerf`,
+      readerUrl: `postgres://${EMBEDDED_DEFAULTS.postgresReaderUser}:generated-postgres-reader-password@127.0.0.1:5433/kerf`,
+      adminUrl: `postgres://${EMBEDDED_DEFAULTS.postgresAdminUser}:generated-postgres-admin-password@127.0.0.1:5433/postgres`,
+    });
+    expect(config.s3).toMatchObject({
+      accessKeyId: 'generated-s3-access-key-id',
+      secretAccessKey: 'generated-s3-secret-access-key',
+    });
+    expect(config.specSql).toEqual({ schemas: ['shop', 'imported', 'public'], statementTimeoutMs: 300_000 });
     expect(config.temporal).toMatchObject({
       embedded: true,
       address: '127.0.0.1:7233',
@@ -44,10 +54,15 @@ describe('loadConfig', () => {
         S3_FORCE_PATH_STYLE: 'false',
       },
       paths,
+      secrets,
     );
     expect(config.postgres).toMatchObject({
       embedded: false,
       url: 'postgresql://shop:secret@db.internal:5432/kerf',
+      // One role for everything unless the owner and reader roles are given.
+      ownerUrl: 'postgresql://shop:secret@db.internal:5432/kerf',
+      readerUrl: 'postgresql://shop:secret@db.internal:5432/kerf',
+      adminUrl: undefined,
     });
     expect(config.temporal).toMatchObject({
       embedded: false,
@@ -57,13 +72,33 @@ describe('loadConfig', () => {
     expect(config.s3).toMatchObject({ embedded: false, bucket: 'shop-models', forcePathStyle: false });
   });
 
+  it('takes the owner and reader roles of an external database, and never lets spec SQL read Kerf schemas', () => {
+    const config = loadConfig(
+      {
+        DATABASE_URL: 'postgresql://kerf_app_user:a@db.internal/kerf',
+        KERF_OWNER_DATABASE_URL: 'postgresql://kerf_owner:o@db.internal/kerf',
+        KERF_READER_DATABASE_URL: 'postgresql://kerf_reader_user:r@db.internal/kerf',
+        KERF_SPEC_SCHEMAS: 'shop,registry,erp,serving',
+        KERF_SPEC_SQL_TIMEOUT_SECONDS: '20',
+      },
+      paths,
+      secrets,
+    );
+    expect(config.postgres.ownerUrl).toBe('postgresql://kerf_owner:o@db.internal/kerf');
+    expect(config.postgres.readerUrl).toBe('postgresql://kerf_reader_user:r@db.internal/kerf');
+    expect(config.specSql).toEqual({ schemas: ['shop', 'erp'], statementTimeoutMs: 20_000 });
+    expect(problemsOf({ KERF_SPEC_SCHEMAS: 'shop; drop' })[0]).toMatch(
+      /^KERF_SPEC_SCHEMAS must be a comma-separated list/,
+    );
+  });
+
   it('makes data and tools folders absolute', () => {
-    const config = loadConfig({ KERF_DATA_DIR: 'relative/data' }, paths);
+    const config = loadConfig({ KERF_DATA_DIR: 'relative/data' }, paths, secrets);
     expect(config.dataDir).toBe(path.resolve('relative/data'));
   });
 
   it('treats empty variables as unset', () => {
-    expect(loadConfig({ DATABASE_URL: '', S3_BUCKET: '' }, paths).postgres.embedded).toBe(true);
+    expect(loadConfig({ DATABASE_URL: '', S3_BUCKET: '' }, paths, secrets).postgres.embedded).toBe(true);
   });
 
   it.each(['not a url', 'mysql://user@host/db', 'postgres://'])(
@@ -96,7 +131,7 @@ describe('loadConfig', () => {
   });
 
   it('puts the whole list in the error message', () => {
-    expect(() => loadConfig({ DATABASE_URL: 'nope' }, paths)).toThrow(
+    expect(() => loadConfig({ DATABASE_URL: 'nope' }, paths, secrets)).toThrow(
       /configuration is invalid:\n {2}- DATABASE_URL/,
     );
   });
