@@ -112,7 +112,7 @@ function refusal(spec: SnapshotSpec, error: unknown): SnapshotError | undefined 
           ? `load it first (e.g. \`kerf import-csv FILE --table ${spec.source.table}\`) or fix source.table`
           : 'load the table it reads first, or fix source.query'
         : error.code === '42501'
-          ? "spec SQL may only read the data schemas (KERF_SPEC_SCHEMAS), never Kerf's own: read another table, or grant SELECT on it to kerf_reader"
+          ? "spec SQL runs as a reader that may only read the data schemas (KERF_SPEC_SCHEMAS), not Kerf's own tables nor administrators' functions: read a table of the shop or an imported one, or have an administrator grant SELECT on it to kerf_reader"
           : error.code === '42601' && /multiple commands/.test(error.message)
             ? 'a source is one SELECT statement: remove the ";" and what follows'
             : `fix ${spec.source.kind === 'table' ? 'source.table' : 'source.query'} or the data and run again`;

@@ -138,8 +138,9 @@ function sourceFailure(source: PipelineSpec['source'], error: unknown, timeoutMs
       return {
         path,
         message:
-          `PostgreSQL: ${message}; spec SQL may only read the data schemas (KERF_SPEC_SCHEMAS, e.g. shop and ` +
-          "imported tables), never Kerf's own: read another table, or grant SELECT on it to kerf_reader",
+          `PostgreSQL: ${message}; spec SQL runs as a reader that may only read the data schemas ` +
+          "(KERF_SPEC_SCHEMAS: the shop's and imported tables), not Kerf's own tables nor administrators' " +
+          'functions: read a table of the shop or an imported one, or have an administrator grant SELECT on it to kerf_reader',
       };
     case '42601': // syntax_error, which includes "cannot insert multiple commands into a prepared statement"
       return {
