@@ -18,6 +18,7 @@ import { LifecycleCommandError, registerLifecycleCommands } from './lifecycleCom
 import { registerTeachCommands } from './teachCommand';
 import { registerModelCommands } from './modelCommands';
 import { registerAuditCommands } from './auditCommand';
+import { registerDoctorCommand } from './doctorCommand';
 import { TeachError } from '../../platform/categoryMappings';
 import { ShopGenerateError } from '../../shop/load';
 
@@ -155,6 +156,7 @@ registerLifecycleCommands(program);
 registerTeachCommands(program);
 registerModelCommands(program);
 registerAuditCommands(program);
+registerDoctorCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(explain(error));

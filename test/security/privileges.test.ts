@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAudit } from '../../registry';
-import { createOwnDatabase, type OwnDatabase } from '../helpers';
+import { createOwnDatabase, type OwnDatabase, runKerf } from '../helpers';
 import { fingerprint } from './unchanged';
 
 let db: OwnDatabase;
@@ -124,5 +124,30 @@ describe('the spec reader role', () => {
     } finally {
       await reader.end();
     }
+  });
+});
+
+describe('kerf doctor', () => {
+  it('passes the roles Kerf sets up, and warns (exit 1 with --strict) about a superuser runtime role', async () => {
+    const good = await runKerf(['doctor', '--strict'], db.env);
+    expect({ code: good.code, stdout: good.stdout }).toEqual({
+      code: 0,
+      stdout: 'ok: the runtime and spec reader roles hold only what Kerf needs\n',
+    });
+    const before = await fingerprint(db.adminUrl);
+    const bad = await runKerf(['doctor', '--strict'], {
+      ...db.env,
+      DATABASE_URL: db.adminUrl,
+      KERF_READER_DATABASE_URL: db.adminUrl,
+    });
+    expect(await fingerprint(db.adminUrl)).toEqual(before);
+    expect(bad.code).toBe(1);
+    const lines = bad.stdout.split('\n');
+    expect(lines.slice(0, 4)).toEqual([
+      'WARNING: the runtime role kerf is a superuser',
+      'WARNING: the runtime role kerf may create roles (CREATEROLE)',
+      'WARNING: the runtime role kerf may create databases (CREATEDB)',
+      "WARNING: the spec reader role can read Kerf's own schemas (monitoring, registry, serving)",
+    ]);
   });
 });
