@@ -135,6 +135,7 @@ export function parseJsonBody(text: string, limits: JsonBodyLimits = DEFAULT_JSO
           if (stack.length >= limits.maxDepth) {
             refuse(
               `nests lists and objects deeper than the ${limits.maxDepth} levels a body may have: send plain column values`,
+              depthPath(stack),
             );
           }
           stack.push(
@@ -217,6 +218,16 @@ export function parseJsonBody(text: string, limits: JsonBodyLimits = DEFAULT_JSO
       }
     }
   }
+}
+
+/**
+ * Where a too-deep nesting starts: the path to the innermost key (`rows[0].notes`), not through the
+ * thousands of lists below it, and never longer than 200 characters.
+ */
+function depthPath(stack: readonly Frame[]): string {
+  const lastKey = stack.findLastIndex((frame) => frame.kind === 'object' && frame.key !== undefined);
+  const path = fieldPath(stack.slice(0, lastKey + 1));
+  return path.length <= 200 ? path : `${path.slice(0, 197)}...`;
 }
 
 /** Where the scan is, as the API names fields: `rows[2].thickness_mm`, `outcomes[0].actual`, `body`. */

@@ -251,13 +251,15 @@ export class PredictionLog {
         await this.insert(prepared);
         return batch.length;
       } catch (error) {
-        this.flushFailures += 1;
-        this.metrics.predictionLogFlushFailures.inc();
+        this.countFlushFailure();
         if (!isRowRefusal(error)) {
           this.noteFailure(error, batch.length);
           return 0;
         }
       }
+    } else {
+      // A row that cannot even become JSON (nested past the stack) fails the batch as surely.
+      this.countFlushFailure();
     }
     for (const [index, entry] of prepared.entries()) {
       let refusal: unknown = 'problem' in entry ? entry.problem : undefined;
@@ -335,6 +337,11 @@ export class PredictionLog {
       'PostgreSQL refused a prediction row; it is in serving.prediction_dead_letters',
     );
     return true;
+  }
+
+  private countFlushFailure(): void {
+    this.flushFailures += 1;
+    this.metrics.predictionLogFlushFailures.inc();
   }
 
   private noteFailure(error: unknown, rows: number): void {
