@@ -4,6 +4,8 @@
  * listening (tests use it with `inject` or `listen` on port 0); `startServing` (start.ts) listens.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { ObjectStore } from '../platform/objectStore';
@@ -98,6 +100,10 @@ export function buildServingApp(options: ServingOptions): ServingApp {
     if (!Number.isSafeInteger(value) || value < 1) {
       throw new Error(`jsonLimits.${name} must be a whole number from 1, got ${value}`);
     }
+  }
+  if (typeof options.logger === 'object' && 'file' in options.logger) {
+    // pino opens the file itself, and a folder that is not there yet would be an error at start.
+    mkdirSync(path.dirname(options.logger.file), { recursive: true });
   }
   const app: FastifyInstance = Fastify({
     bodyLimit: options.bodyLimitBytes ?? 10 * 1024 * 1024,
