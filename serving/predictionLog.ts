@@ -102,7 +102,7 @@ type Prepared =
 
 export class PredictionLog {
   private pending: PredictionRecord[] = [];
-  /** The ids of the pending rows: an outcome may name a prediction not written yet. */
+  /** The ids of the pending answers (not shadow scores): an outcome may name one not written yet. */
   private readonly pendingIds = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
@@ -139,7 +139,8 @@ export class PredictionLog {
     const room = this.closed ? 0 : this.maxPending - this.pending.length;
     const taken = records.length <= room ? records : records.slice(0, Math.max(0, room));
     this.pending.push(...taken);
-    for (const record of taken) this.pendingIds.add(record.predictionId);
+    // Outcomes name answers, never shadow scores.
+    for (const record of taken) if (record.alias !== 'shadow') this.pendingIds.add(record.predictionId);
     const lost = records.length - taken.length;
     if (lost > 0) {
       this.dropped += lost;
@@ -149,7 +150,7 @@ export class PredictionLog {
     if (this.pending.length >= this.batchSize) void this.flush();
   }
 
-  /** Whether a prediction is buffered and not yet written. */
+  /** Whether an answered prediction (not a shadow score) is buffered and not yet written. */
   holds(predictionId: string): boolean {
     return this.pendingIds.has(predictionId);
   }
