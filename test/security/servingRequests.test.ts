@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PredictResponse, type RunningServing, startServing } from '../../serving';
+import {
+  type PredictionRecord,
+  type PredictResponse,
+  type RunningServing,
+  startServing,
+} from '../../serving';
 import {
   createServingWorld,
   inputRows,
@@ -428,6 +433,22 @@ describe('outcomes', () => {
   });
 });
 
+/** A prediction as the service hands it to the log. */
+function record(inputs: Record<string, unknown>): PredictionRecord {
+  return {
+    predictionId: randomUUID(),
+    model,
+    version: 1,
+    alias: 'production',
+    key: null,
+    inputs,
+    output: { value: 12.5 },
+    warnings: [],
+    servedAt: new Date(),
+    shadowOf: null,
+  };
+}
+
 describe('the prediction log', () => {
   it('sets aside a row PostgreSQL refuses, writes the rows behind it, and reports itself degraded', async () => {
     // A second app on the same database, so its degraded state is its own.
@@ -441,18 +462,6 @@ describe('the prediction log', () => {
     });
     try {
       const pool = world.db.pool;
-      const record = (inputs: Record<string, unknown>) => ({
-        predictionId: randomUUID(),
-        model,
-        version: 1,
-        alias: 'production' as const,
-        key: null,
-        inputs,
-        output: { value: 12.5 },
-        warnings: [],
-        servedAt: new Date(),
-        shadowOf: null,
-      });
       // Two rows that cannot be stored, between good ones: a nesting 5,000 deep (JSON.stringify runs out
       // of stack, and the old log retried the whole batch forever) and a lone surrogate (jsonb refuses it).
       let deep: unknown = 1;
@@ -525,6 +534,73 @@ describe('the prediction log', () => {
       expect(metrics).toContain('kerf_serving_prediction_log_degraded 1');
       expect(metrics).toContain('kerf_serving_prediction_log_pending 0');
     } finally {
+      await other.close();
+    }
+  });
+
+  it('keeps rows while PostgreSQL cannot take any (not a row problem), reports it, and writes them later', async () => {
+    const other = await startServing({
+      pool: world.db.pool,
+      objectStore: world.objectStore,
+      token: SERVING_TOKEN,
+      port: 0,
+      pollIntervalMs: 60_000,
+      predictionLog: { flushIntervalMs: 60_000, degradedPendingRows: 1 },
+    });
+    const pool = world.db.pool;
+    let renamed = false;
+    try {
+      // The table gone (a broken deployment, a missing grant): every write fails the same way.
+      await pool.query('ALTER TABLE serving.predictions RENAME TO predictions_away');
+      renamed = true;
+      const rows = [record(row), record(row)];
+      other.predictionLog.add(rows);
+      await other.predictionLog.flush();
+      expect(other.predictionLog.status()).toMatchObject({
+        state: 'degraded',
+        degraded: [
+          '2 predictions wait to be written, more than 1',
+          expect.stringMatching(
+            /^writing predictions fails since .* \(42P01\); the serving log has the error$/,
+          ) as string,
+        ],
+        pending: 2,
+        written: 0,
+        deadLetters: 0,
+        dropped: 0,
+        lastError: { code: '42P01' },
+      });
+      expect(await fetch(`${other.url}/healthz`).then((response) => response.json())).toMatchObject({
+        ok: false,
+        predictionLog: 'degraded',
+      });
+      const { rows: letters } = await pool.query(
+        'SELECT 1 FROM serving.prediction_dead_letters WHERE prediction_id = ANY($1::uuid[])',
+        [rows.map((entry) => entry.predictionId)],
+      );
+      expect(letters).toEqual([]);
+
+      await pool.query('ALTER TABLE serving.predictions_away RENAME TO predictions');
+      renamed = false;
+      await other.predictionLog.flush();
+      expect(other.predictionLog.status()).toMatchObject({
+        state: 'ok',
+        degraded: [],
+        pending: 0,
+        written: 2,
+      });
+      const { rowCount } = await pool.query(
+        'SELECT 1 FROM serving.predictions WHERE prediction_id = ANY($1::uuid[])',
+        [rows.map((entry) => entry.predictionId)],
+      );
+      expect(rowCount).toBe(2);
+      expect(await fetch(`${other.url}/healthz`).then((response) => response.json())).toEqual({
+        ok: true,
+        ready: true,
+        predictionLog: 'ok',
+      });
+    } finally {
+      if (renamed) await pool.query('ALTER TABLE serving.predictions_away RENAME TO predictions');
       await other.close();
     }
   });
