@@ -179,12 +179,14 @@ function parseOutcome(item: unknown, at: string, task: TaskKind, issues: FieldIs
   }
   if (observedAt !== undefined && observedAt !== null) {
     const time = typeof observedAt === 'string' ? new Date(observedAt) : undefined;
-    if (time && /^\d{4}-\d{2}-\d{2}T/.test(observedAt as string) && !Number.isNaN(time.getTime()))
+    // Years PostgreSQL's timestamptz and toISOString agree on (year 0, say, is a PostgreSQL error).
+    const year = time?.getUTCFullYear() ?? Number.NaN;
+    if (time && /^\d{4}-\d{2}-\d{2}T/.test(observedAt as string) && year >= 1900 && year <= 9999)
       outcome.observedAt = time;
     else
       issues.push({
         field: `${at}.observedAt`,
-        reason: `must be an ISO 8601 date-time such as 2025-03-01T14:30:00Z, got ${describe(observedAt)}`,
+        reason: `must be an ISO 8601 date-time from 1900 to 9999 such as 2025-03-01T14:30:00Z, got ${describe(observedAt)}`,
       });
   }
   return outcome;

@@ -369,6 +369,26 @@ describe('outcomes', () => {
     }
   });
 
+  it('refuses an observation time PostgreSQL cannot store (year 0 used to be a 500 with its text)', async () => {
+    const answer = await refused(
+      '/v1/outcomes',
+      JSON.stringify({
+        model,
+        outcome: { predictionId: answeredId, actual: 3, observedAt: '0000-01-01T00:00:00Z' },
+      }),
+    );
+    expect(answer.status).toBe(400);
+    expect(answer.json).toEqual(
+      invalid(
+        'outcome.observedAt',
+        'must be an ISO 8601 date-time from 1900 to 9999 such as 2025-03-01T14:30:00Z, got a string ("0000-01-01T00:00:00Z")',
+      ),
+    );
+    for (const word of ['violates', 'relation', 'column', 'syntax', 'out of range']) {
+      expect(answer.text).not.toContain(word);
+    }
+  });
+
   it('refuses too many outcomes and a key longer than 200 characters', async () => {
     const many = await refused(
       '/v1/outcomes',
