@@ -46,7 +46,9 @@ type Expect = 'value' | 'value-or-end' | 'key' | 'key-or-end' | 'after-value';
  * @throws ServingHttpError: `invalid-json` (400) for text that is not JSON, `invalid-input` (400)
  *   naming the field and the limit or the reason for everything else
  */
-export function parseJsonBody(text: string, limits: JsonBodyLimits = DEFAULT_JSON_BODY_LIMITS): unknown {
+export function parseJsonBody(body: string, limits: JsonBodyLimits = DEFAULT_JSON_BODY_LIMITS): unknown {
+  // Some Windows tools start UTF-8 with a byte order mark; it is not part of the JSON.
+  const text = body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
   if (text.trim() === '') {
     throw new ServingHttpError(400, 'invalid-json', 'The body is empty: send a JSON object');
   }

@@ -53,6 +53,7 @@ describe('parseJsonBody', () => {
     }
     expect(parseJsonBody(' \r\n[ ] ', limits)).toEqual([]);
     expect(parseJsonBody('"\\u00e9\\/"', limits)).toBe('é/');
+    expect(parseJsonBody('\uFEFF{"a":1}', limits)).toEqual({ a: 1 });
   });
 
   it('refuses text that is not JSON as invalid-json', () => {
