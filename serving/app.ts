@@ -3,11 +3,15 @@
  * prediction log, the metrics, the bearer token, and the routes. `buildServingApp` builds it without
  * listening (tests use it with `inject` or `listen` on port 0); `startServing` (start.ts) listens.
  */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { ObjectStore } from '../platform/objectStore';
 import { bearerAuthenticator } from './auth';
 import { type ErrorBody, ServingHttpError } from './errors';
+import { DEFAULT_JSON_BODY_LIMITS, type JsonBodyLimits, parseJsonBody } from './jsonBody';
 import { ServingMetrics } from './metrics';
 import { PredictionLog, type PredictionLogOptions } from './predictionLog';
 import { type CategoryMappingsHook, PredictionService } from './predictionService';
@@ -33,10 +37,12 @@ export interface ServingOptions {
    */
   listen?: boolean;
   /**
-   * The request and event log: true for fastify's own (pino, level info), or a pino-compatible logger.
+   * The request and event log: true for fastify's own (pino, level info), `{ level, file }` for
+   * fastify's own writing to a file (`npm start` writes warnings and errors to `.data/logs/api.log`),
+   * or a pino-compatible logger. Server errors (500) are logged at error level with their request id.
    * @default false (silent)
    */
-  logger?: boolean | FastifyBaseLogger;
+  logger?: boolean | { level: 'error' | 'warn' | 'info' | 'debug'; file: string } | FastifyBaseLogger;
   /**
    * Taught mappings of unseen categories to known ones, per model; applied before scoring and named
    * in the prediction's warning.
@@ -58,6 +64,11 @@ export interface ServingOptions {
    * @default 10485760 (10 MiB)
    */
   bodyLimitBytes?: number;
+  /**
+   * How deep a JSON body may nest and how long its strings may be; checked before any value is built.
+   * @default { maxDepth: 16, maxStringLength: 1000 }
+   */
+  jsonLimits?: Partial<JsonBodyLimits>;
   /** Batching of `serving.predictions` writes. */
   predictionLog?: PredictionLogOptions;
 }
@@ -84,11 +95,34 @@ export function buildServingApp(options: ServingOptions): ServingApp {
   if (!Number.isSafeInteger(maxRowsPerRequest) || maxRowsPerRequest < 1) {
     throw new Error(`maxRowsPerRequest must be a whole number from 1, got ${maxRowsPerRequest}`);
   }
+  const jsonLimits: JsonBodyLimits = { ...DEFAULT_JSON_BODY_LIMITS, ...options.jsonLimits };
+  for (const [name, value] of Object.entries(jsonLimits)) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new Error(`jsonLimits.${name} must be a whole number from 1, got ${value}`);
+    }
+  }
+  if (typeof options.logger === 'object' && 'file' in options.logger) {
+    // pino opens the file itself, and a folder that is not there yet would be an error at start.
+    mkdirSync(path.dirname(options.logger.file), { recursive: true });
+  }
   const app: FastifyInstance = Fastify({
     bodyLimit: options.bodyLimitBytes ?? 10 * 1024 * 1024,
-    ...(typeof options.logger === 'object'
+    // A request id a caller can quote and an operator can find in the log (a 500 names it).
+    genReqId: () => randomUUID(),
+    requestIdLogLabel: 'requestId',
+    ...(isLoggerInstance(options.logger)
       ? { loggerInstance: options.logger }
       : { logger: options.logger ?? false }),
+  });
+  // JSON only, through the checking parser: fastify's own would build any depth and any number, and
+  // its text/plain parser would hand a string to routes that expect an object.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string, jsonLimits));
+    } catch (error) {
+      done(error as ServingHttpError, undefined);
+    }
   });
   const metrics = new ServingMetrics();
   const predictionLog = new PredictionLog(options.pool, metrics, app.log, options.predictionLog);
@@ -127,10 +161,12 @@ export function buildServingApp(options: ServingOptions): ServingApp {
     if (error instanceof ServingHttpError) return reply.code(error.statusCode).send(error.body);
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) return reply.code(status).send(clientError(error, status));
-    request.log.error({ err: error }, 'a request failed');
+    // The error's own text can be PostgreSQL's or a library's: it goes to the log, never to the caller.
+    request.log.error({ err: error, requestId: request.id }, 'a request failed');
     const body: ErrorBody = {
       error: 'internal',
-      message: `Serving failed on this request (${error.message}); the serving log has the details`,
+      message: `Serving failed on this request; the serving log has the details under request id ${request.id}`,
+      requestId: request.id,
     };
     return reply.code(500).send(body);
   });
@@ -164,6 +200,10 @@ export function buildServingApp(options: ServingOptions): ServingApp {
       return closing;
     },
   };
+}
+
+function isLoggerInstance(logger: ServingOptions['logger']): logger is FastifyBaseLogger {
+  return typeof logger === 'object' && !('file' in logger);
 }
 
 /** Fastify's own 4xx (bad JSON, wrong content type, body too large) in the API's error shape. */

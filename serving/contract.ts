@@ -73,7 +73,9 @@ function cellProblem(row: RawRow, feature: Feature): string | undefined {
   const value = row[feature.name];
   if (value === null) return undefined;
   if (feature.kind === 'numeric') {
-    if (typeof value === 'number') return undefined;
+    // JSON cannot carry Infinity or NaN, but a body parsed elsewhere (or 1e999 through JSON.parse) can.
+    if (typeof value === 'number')
+      return Number.isFinite(value) ? undefined : `must be a finite number, got ${value}`;
     if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
       return `must be a JSON number, got text (${JSON.stringify(value)}): send ${Number(value)} without quotes`;
     }
@@ -81,6 +83,42 @@ function cellProblem(row: RawRow, feature: Feature): string | undefined {
   }
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return undefined;
   return `must be a category (text), got ${describe(value)}`;
+}
+
+/**
+ * Columns a row carries that no version which may see it takes: refused, so nothing the model does
+ * not read reaches the prediction log (where it would be stored as it came, at any size).
+ *
+ * @param columns the columns of every version that may score the row (production, canary, shadow)
+ * @returns one issue per row and unknown column, in row order
+ */
+export function unknownColumns(
+  rows: readonly RawRow[],
+  columns: ReadonlySet<string>,
+  field: 'rows' | 'row',
+): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const taken = [...columns].join(', ');
+  rows.forEach((row, index) => {
+    const at = field === 'row' ? 'row' : `rows[${index}]`;
+    for (const column of Object.keys(row)) {
+      if (columns.has(column)) continue;
+      issues.push({
+        field: `${at}.${column}`,
+        reason: `is not a column this model takes: leave it out (the model takes ${taken})`,
+      });
+    }
+  });
+  return issues;
+}
+
+/** A row with only the given columns, in their order: what the prediction log stores. */
+export function modelInputs(row: RawRow, columns: ReadonlySet<string>): RawRow {
+  const inputs: RawRow = {};
+  for (const column of columns) {
+    if (Object.hasOwn(row, column)) inputs[column] = row[column];
+  }
+  return inputs;
 }
 
 function kindText(feature: Feature): string {

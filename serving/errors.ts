@@ -19,6 +19,8 @@ export interface ErrorBody {
   message: string;
   /** For `invalid-input`: each bad field. */
   issues?: FieldIssue[];
+  /** For `internal` (500): the id under which the serving log has the error. */
+  requestId?: string;
 }
 
 /** An error with the HTTP status and body the API answers it with. */

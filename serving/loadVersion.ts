@@ -49,11 +49,16 @@ export type RefusalReason =
 export class ModelLoadRefusedError extends Error {
   override readonly name = 'ModelLoadRefusedError';
 
+  /**
+   * @param message for `/v1/status` and a 503: never the text of an internal error (PostgreSQL's,
+   *   the object store's), which goes in `cause` for the serving log
+   */
   constructor(
     readonly reason: RefusalReason,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 
   /**
@@ -109,7 +114,8 @@ export async function loadVersion(
     }
     throw new ModelLoadRefusedError(
       'unavailable',
-      `${label} could not be read (${errorMessage(error)}); serving tries again at its next check`,
+      `${label} could not be read from the object store or the registry; serving tries again at its next check (the serving log has the error)`,
+      { cause: error },
     );
   }
 
@@ -128,7 +134,8 @@ export async function loadVersion(
     // No trusted keys, or an unreadable one: a configuration problem, not the artifact's.
     throw new ModelLoadRefusedError(
       'unavailable',
-      `${label} cannot be verified: ${errorMessage(error)}; record the signing key's public half in the registry (recordSigningKey)`,
+      `${label} cannot be verified: no trusted signing key could be used; record the signing key's public half in the registry (the serving log has the error)`,
+      { cause: error },
     );
   }
   const { manifest } = verified;

@@ -80,13 +80,34 @@ export class ServingMetrics {
 
   readonly droppedPredictions = new Counter({
     name: 'kerf_serving_prediction_log_dropped_total',
-    help: 'Predictions not logged because the buffer was full while PostgreSQL could not keep up',
+    help: 'Predictions not logged: the buffer was full while PostgreSQL could not keep up, or serving closed before it took them',
     registers: [this.registry],
   });
 
   readonly pendingPredictions = new Gauge({
     name: 'kerf_serving_prediction_log_pending',
     help: 'Predictions waiting in memory to be written to serving.predictions',
+    registers: [this.registry],
+  });
+
+  /** Rows PostgreSQL refused, set aside in `serving.prediction_dead_letters`, by model. */
+  readonly predictionDeadLetters = new Counter({
+    name: 'kerf_serving_prediction_log_dead_letters_total',
+    help: 'Prediction rows PostgreSQL refused, set aside in serving.prediction_dead_letters, by model',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
+  readonly predictionLogFlushFailures = new Counter({
+    name: 'kerf_serving_prediction_log_flush_failures_total',
+    help: 'Batch writes to serving.predictions that failed (PostgreSQL away, or a row it refused)',
+    registers: [this.registry],
+  });
+
+  /** 1 while the prediction log is degraded (see `GET /v1/status`), else 0. */
+  readonly predictionLogDegraded = new Gauge({
+    name: 'kerf_serving_prediction_log_degraded',
+    help: '1 while the prediction log is degraded: rows piling up, writes failing, or a recent dead letter',
     registers: [this.registry],
   });
 

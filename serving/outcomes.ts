@@ -23,6 +23,15 @@ export interface OutcomeInput {
   observedAt?: Date;
 }
 
+/** The longest class label accepted, in characters. */
+export const MAX_LABEL_LENGTH = 200;
+
+/**
+ * Of these prediction ids, the ones the model answered (logged, or still waiting to be logged); an
+ * outcome for any other id would join nothing, so it is refused.
+ */
+export type KnownPredictions = (model: string, predictionIds: readonly string[]) => Promise<Set<string>>;
+
 /** The most outcomes one request may carry. */
 export const MAX_OUTCOMES_PER_REQUEST = 10_000;
 
@@ -34,11 +43,14 @@ const OUTCOME_FIELDS = ['predictionId', 'key', 'actual', 'observedAt'];
  * `{ "model": "...", "outcome": {...} }`.
  *
  * @param taskOf the task of a registered model (throws `RegistryError` `not-found` for others)
- * @throws ServingHttpError: 400 listing each bad field, 404 for a model the registry does not know
+ * @param knownPredictions which of the named prediction ids the model answered
+ * @throws ServingHttpError: 400 listing each bad field (a prediction id the model never answered
+ *   included), 404 for a model the registry does not know
  */
 export async function parseOutcomesRequest(
   body: unknown,
   taskOf: (model: string) => Promise<TaskKind>,
+  knownPredictions: KnownPredictions,
 ): Promise<{ model: string; outcomes: OutcomeInput[] }> {
   if (!isPlainObject(body)) {
     throw invalidInput([
@@ -85,6 +97,16 @@ export async function parseOutcomesRequest(
   const outcomes = (items as unknown[]).map((item, index) =>
     parseOutcome(item, field === 'outcome' ? 'outcome' : `outcomes[${index}]`, task, issues),
   );
+  if (issues.length > 0) throw invalidInput(issues);
+  const named = [...new Set(outcomes.flatMap((outcome) => outcome.predictionId ?? []))];
+  const known = named.length > 0 ? await knownPredictions(model, named) : new Set<string>();
+  outcomes.forEach((outcome, index) => {
+    if (outcome.predictionId === undefined || known.has(outcome.predictionId)) return;
+    issues.push({
+      field: `${field === 'outcome' ? 'outcome' : `outcomes[${index}]`}.predictionId`,
+      reason: `names no prediction of ${model}: send the predictionId the API answered with (or the key sent with the row)`,
+    });
+  });
   if (issues.length > 0) throw invalidInput(issues);
   return { model, outcomes };
 }
@@ -137,32 +159,34 @@ function parseOutcome(item: unknown, at: string, task: TaskKind, issues: FieldIs
     });
   }
   if (task === 'regression') {
-    if (typeof actual === 'number') outcome.actual = actual;
+    if (typeof actual === 'number' && Number.isFinite(actual)) outcome.actual = actual;
     else
       issues.push({
         field: `${at}.actual`,
-        reason: `must be a number (the model is a regression), got ${describe(actual)}`,
+        reason: `must be a finite number (the model is a regression), got ${describe(actual)}`,
       });
   } else if (
-    (typeof actual === 'string' && actual !== '') ||
-    typeof actual === 'number' ||
+    (typeof actual === 'string' && actual !== '' && actual.length <= MAX_LABEL_LENGTH) ||
+    (typeof actual === 'number' && Number.isFinite(actual)) ||
     typeof actual === 'boolean'
   ) {
     outcome.actual = String(actual);
   } else {
     issues.push({
       field: `${at}.actual`,
-      reason: `must be the class label (the model is a ${task} classifier), got ${describe(actual)}`,
+      reason: `must be the class label (1 to ${MAX_LABEL_LENGTH} characters; the model is a ${task} classifier), got ${describe(actual)}`,
     });
   }
   if (observedAt !== undefined && observedAt !== null) {
     const time = typeof observedAt === 'string' ? new Date(observedAt) : undefined;
-    if (time && /^\d{4}-\d{2}-\d{2}T/.test(observedAt as string) && !Number.isNaN(time.getTime()))
+    // Years PostgreSQL's timestamptz and toISOString agree on (year 0, say, is a PostgreSQL error).
+    const year = time?.getUTCFullYear() ?? Number.NaN;
+    if (time && /^\d{4}-\d{2}-\d{2}T/.test(observedAt as string) && year >= 1900 && year <= 9999)
       outcome.observedAt = time;
     else
       issues.push({
         field: `${at}.observedAt`,
-        reason: `must be an ISO 8601 date-time such as 2025-03-01T14:30:00Z, got ${describe(observedAt)}`,
+        reason: `must be an ISO 8601 date-time from 1900 to 9999 such as 2025-03-01T14:30:00Z, got ${describe(observedAt)}`,
       });
   }
   return outcome;

@@ -2,14 +2,19 @@
  * Every prediction goes to `serving.predictions`, written in batches off the request path: a
  * request only appends to a buffer, and a timer (or a full batch) writes it with one INSERT of
  * arrays. PostgreSQL being slow or away never fails a request: the buffer holds up to `maxPending`
- * rows and keeps retrying; beyond that new rows are dropped and counted. Rows are keyed by their
- * prediction id, so a batch written twice (a retry after a lost answer) adds nothing.
+ * rows and keeps retrying; beyond that new rows are dropped and counted. A row PostgreSQL refuses
+ * (a value it cannot store) never blocks the rows behind it: the batch is written row by row and the
+ * refused row goes to `serving.prediction_dead_letters` with its reason. Rows are keyed by their
+ * prediction id, so a batch written twice (a retry after a lost answer) adds nothing. The log says
+ * when it is degraded (rows piling up, a failing write, a recent dead letter) for `/healthz`,
+ * `/v1/status` and the metrics.
  */
 import type pg from 'pg';
 import type { PredictionWarning } from './contract';
 import { errorMessage } from './errors';
 import type { ServingMetrics } from './metrics';
 import type { RawRow } from './payload';
+import { excerptOf, isRowRefusal, refusalReason, writeDeadLetter } from './predictionDeadLetters';
 
 /** A prediction's value as logged and answered. */
 export type PredictionOutput = { value: number } | { label: string; probabilities: Record<string, number> };
@@ -21,7 +26,7 @@ export interface PredictionRecord {
   version: number;
   alias: 'production' | 'canary' | 'shadow';
   key: string | null;
-  /** The row as the caller sent it. */
+  /** The model's input columns of the row, as checked against its contract. */
   inputs: RawRow;
   output: PredictionOutput;
   warnings: PredictionWarning[];
@@ -46,16 +51,38 @@ export interface PredictionLogOptions {
    * @default 100000
    */
   maxPending?: number;
+  /**
+   * Rows waiting to be written above which the log reports itself degraded.
+   * @default 10000
+   */
+  degradedPendingRows?: number;
+  /**
+   * How long a dead letter keeps the log reported as degraded, in milliseconds.
+   * @default 900000 (15 minutes)
+   */
+  deadLetterWindowMs?: number;
 }
 
 /** How the log is doing, for `GET /v1/status`. */
 export interface PredictionLogStatus {
+  /** `degraded` when rows pile up, the last write failed, or a row was dead-lettered recently. */
+  state: 'ok' | 'degraded';
+  /** Why it is degraded, one sentence each; empty when ok. */
+  degraded: string[];
   pending: number;
   written: number;
   dropped: number;
+  /** Rows set aside in `serving.prediction_dead_letters` since serving started. */
+  deadLetters: number;
+  lastDeadLetterAt: string | null;
+  /** Batch writes that failed since serving started (PostgreSQL away, or a row it refused). */
+  flushFailures: number;
   lastWriteAt: string | null;
-  /** The last failed write, until a write succeeds again. */
-  lastError: { message: string; at: string } | null;
+  /**
+   * The last failed write, until a write succeeds again: when, and PostgreSQL's SQLSTATE or the
+   * network error's code (the full text is in the serving log, not here).
+   */
+  lastError: { code: string; at: string } | null;
 }
 
 interface LogWarn {
@@ -68,16 +95,28 @@ const INSERT_SQL = `INSERT INTO serving.predictions
     $8::jsonb[], $9::timestamptz[], $10::uuid[])
   ON CONFLICT (prediction_id) DO NOTHING`;
 
+/** A record with its JSON columns, or why it cannot be written as JSON at all. */
+type Prepared =
+  | { record: PredictionRecord; json: { inputs: string; output: string; warnings: string } }
+  | { record: PredictionRecord; problem: unknown };
+
 export class PredictionLog {
   private pending: PredictionRecord[] = [];
+  /** The ids of the pending answers (not shadow scores): an outcome may name one not written yet. */
+  private readonly pendingIds = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
   private readonly batchSize: number;
   private readonly maxPending: number;
+  private readonly degradedPendingRows: number;
+  private readonly deadLetterWindowMs: number;
   private written = 0;
   private dropped = 0;
+  private deadLetters = 0;
+  private flushFailures = 0;
+  private lastDeadLetterAt: Date | null = null;
   private lastWriteAt: Date | null = null;
-  private lastError: { message: string; at: Date } | null = null;
+  private lastError: { code: string; at: Date } | null = null;
   private closed = false;
 
   constructor(
@@ -88,6 +127,8 @@ export class PredictionLog {
   ) {
     this.batchSize = positiveInteger(options.batchSize ?? 500, 'batchSize');
     this.maxPending = positiveInteger(options.maxPending ?? 100_000, 'maxPending');
+    this.degradedPendingRows = positiveInteger(options.degradedPendingRows ?? 10_000, 'degradedPendingRows');
+    this.deadLetterWindowMs = positiveInteger(options.deadLetterWindowMs ?? 900_000, 'deadLetterWindowMs');
     const interval = positiveInteger(options.flushIntervalMs ?? 500, 'flushIntervalMs');
     this.timer = setInterval(() => void this.flush(), interval);
     this.timer.unref();
@@ -98,13 +139,20 @@ export class PredictionLog {
     const room = this.closed ? 0 : this.maxPending - this.pending.length;
     const taken = records.length <= room ? records : records.slice(0, Math.max(0, room));
     this.pending.push(...taken);
+    // Outcomes name answers, never shadow scores.
+    for (const record of taken) if (record.alias !== 'shadow') this.pendingIds.add(record.predictionId);
     const lost = records.length - taken.length;
     if (lost > 0) {
       this.dropped += lost;
       this.metrics.droppedPredictions.inc(lost);
     }
-    this.metrics.pendingPredictions.set(this.pending.length);
+    this.updateGauges();
     if (this.pending.length >= this.batchSize) void this.flush();
+  }
+
+  /** Whether an answered prediction (not a shadow score) is buffered and not yet written. */
+  holds(predictionId: string): boolean {
+    return this.pendingIds.has(predictionId);
   }
 
   /** Writes everything buffered now; resolves when done or when a write failed (kept for later). */
@@ -112,23 +160,28 @@ export class PredictionLog {
     // Never left rejected: a failed write is recorded, and the next flush tries again.
     this.chain = this.chain
       .then(() => this.writePending())
-      .catch((error: unknown) => this.noteFailure(error, this.pending.length));
+      .catch((error: unknown) => this.noteFailure(error, this.pending.length))
+      .finally(() => this.updateGauges());
     return this.chain;
   }
 
   status(): PredictionLogStatus {
+    const degraded = this.degradedReasons();
     return {
+      state: degraded.length > 0 ? 'degraded' : 'ok',
+      degraded,
       pending: this.pending.length,
       written: this.written,
       dropped: this.dropped,
+      deadLetters: this.deadLetters,
+      lastDeadLetterAt: this.lastDeadLetterAt?.toISOString() ?? null,
+      flushFailures: this.flushFailures,
       lastWriteAt: this.lastWriteAt?.toISOString() ?? null,
-      lastError: this.lastError
-        ? { message: this.lastError.message, at: this.lastError.at.toISOString() }
-        : null,
+      lastError: this.lastError ? { code: this.lastError.code, at: this.lastError.at.toISOString() } : null,
     };
   }
 
-  /** Stops the timer and writes what is buffered; rows PostgreSQL still refuses are counted as dropped. */
+  /** Stops the timer and writes what is buffered; rows PostgreSQL still cannot take are counted as dropped. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -136,78 +189,195 @@ export class PredictionLog {
     await this.flush();
     if (this.pending.length > 0) {
       this.log.warn(
-        { rows: this.pending.length, error: this.lastError?.message },
+        { rows: this.pending.length, error: this.lastError?.code },
         'serving closed with predictions PostgreSQL would not take; they are not logged',
       );
       this.dropped += this.pending.length;
       this.metrics.droppedPredictions.inc(this.pending.length);
-      this.pending = [];
+      this.settle(this.pending.length);
     }
+  }
+
+  private degradedReasons(): string[] {
+    const reasons: string[] = [];
+    if (this.pending.length > this.degradedPendingRows) {
+      reasons.push(
+        `${this.pending.length} predictions wait to be written, more than ${this.degradedPendingRows}`,
+      );
+    }
+    if (this.lastError) {
+      reasons.push(
+        `writing predictions fails since ${this.lastError.at.toISOString()} (${this.lastError.code}); the serving log has the error`,
+      );
+    }
+    if (this.lastDeadLetterAt && Date.now() - this.lastDeadLetterAt.getTime() < this.deadLetterWindowMs) {
+      reasons.push(
+        `PostgreSQL refused prediction rows, set aside in serving.prediction_dead_letters (the last at ${this.lastDeadLetterAt.toISOString()})`,
+      );
+    }
+    return reasons;
+  }
+
+  private updateGauges(): void {
+    this.metrics.pendingPredictions.set(this.pending.length);
+    this.metrics.predictionLogDegraded.set(this.degradedReasons().length > 0 ? 1 : 0);
+  }
+
+  /** Takes the first `count` pending rows off the buffer: written, dead-lettered or dropped. */
+  private settle(count: number): void {
+    for (const record of this.pending.splice(0, count)) this.pendingIds.delete(record.predictionId);
   }
 
   private async writePending(): Promise<void> {
     while (this.pending.length > 0) {
       const batch = this.pending.slice(0, this.batchSize);
-      try {
-        await this.insert(batch);
-      } catch (error) {
-        if (!isDataError(error)) {
-          this.noteFailure(error, batch.length);
-          return;
-        }
-        // A row PostgreSQL refuses would block every row behind it: write the rest one by one.
-        await this.insertOneByOne(batch);
-      }
-      this.pending.splice(0, batch.length);
-      this.metrics.pendingPredictions.set(this.pending.length);
+      const settled = await this.writeBatch(batch);
+      this.settle(settled);
+      this.updateGauges();
+      // PostgreSQL cannot take rows now: the rest waits for the next flush.
+      if (settled < batch.length) return;
     }
   }
 
-  private async insert(batch: readonly PredictionRecord[]): Promise<void> {
+  /**
+   * Writes a batch in one INSERT; when PostgreSQL refuses a row of it, row by row, setting aside each
+   * row it refuses. Stops at a failure that is not about a row (the connection, a grant).
+   *
+   * @returns how many rows from the front of the batch are done with (written or set aside)
+   */
+  private async writeBatch(batch: readonly PredictionRecord[]): Promise<number> {
+    const prepared = batch.map(prepare);
+    if (prepared.every((entry) => 'json' in entry)) {
+      try {
+        await this.insert(prepared);
+        return batch.length;
+      } catch (error) {
+        this.countFlushFailure();
+        if (!isRowRefusal(error)) {
+          this.noteFailure(error, batch.length);
+          return 0;
+        }
+      }
+    } else {
+      // A row that cannot even become JSON (nested past the stack) fails the batch as surely.
+      this.countFlushFailure();
+    }
+    for (const [index, entry] of prepared.entries()) {
+      let refusal: unknown = 'problem' in entry ? entry.problem : undefined;
+      if ('json' in entry) {
+        try {
+          await this.insert([entry]);
+          continue;
+        } catch (error) {
+          if (!isRowRefusal(error)) {
+            this.noteFailure(error, batch.length - index);
+            return index;
+          }
+          refusal = error;
+        }
+      }
+      if (!(await this.setAside(entry.record, refusal))) return index;
+    }
+    return batch.length;
+  }
+
+  private async insert(batch: readonly Prepared[]): Promise<void> {
+    const rows = batch.flatMap((entry) => ('json' in entry ? [entry] : []));
     await this.pool.query(INSERT_SQL, [
-      batch.map((record) => record.predictionId),
-      batch.map((record) => record.model),
-      batch.map((record) => record.version),
-      batch.map((record) => record.alias),
-      batch.map((record) => (record.key === null ? null : withoutNul(record.key))),
-      batch.map((record) => jsonText(record.inputs)),
-      batch.map((record) => jsonText(record.output)),
-      batch.map((record) => jsonText(record.warnings)),
-      batch.map((record) => record.servedAt.toISOString()),
-      batch.map((record) => record.shadowOf),
+      rows.map(({ record }) => record.predictionId),
+      rows.map(({ record }) => record.model),
+      rows.map(({ record }) => record.version),
+      rows.map(({ record }) => record.alias),
+      rows.map(({ record }) => (record.key === null ? null : withoutNul(record.key))),
+      rows.map(({ json }) => json.inputs),
+      rows.map(({ json }) => json.output),
+      rows.map(({ json }) => json.warnings),
+      rows.map(({ record }) => record.servedAt.toISOString()),
+      rows.map(({ record }) => record.shadowOf),
     ]);
-    this.written += batch.length;
-    this.metrics.loggedPredictions.inc(batch.length);
+    this.written += rows.length;
+    this.metrics.loggedPredictions.inc(rows.length);
     this.lastWriteAt = new Date();
     this.lastError = null;
   }
 
-  private async insertOneByOne(batch: readonly PredictionRecord[]): Promise<void> {
-    for (const record of batch) {
-      try {
-        await this.insert([record]);
-      } catch (error) {
-        this.dropped += 1;
-        this.metrics.droppedPredictions.inc();
-        this.log.warn(
-          { predictionId: record.predictionId, model: record.model, error: errorMessage(error) },
-          'PostgreSQL refused a prediction row; it is not logged',
-        );
+  /**
+   * Puts a row PostgreSQL refused into the dead-letter table.
+   *
+   * @returns false when that could not be done now (PostgreSQL away): the row stays pending
+   */
+  private async setAside(record: PredictionRecord, refusal: unknown): Promise<boolean> {
+    const reason = refusalReason(refusal);
+    try {
+      await writeDeadLetter(this.pool, {
+        predictionId: record.predictionId,
+        model: record.model,
+        version: record.version,
+        reason,
+        excerpt: excerptOf({ key: record.key, inputs: record.inputs, output: record.output }),
+      });
+    } catch (error) {
+      if (!isRowRefusal(error)) {
+        this.noteFailure(error, 1);
+        return false;
       }
+      // Even the dead letter was refused: the row is lost, and the log says so.
+      this.dropped += 1;
+      this.metrics.droppedPredictions.inc();
+      this.log.warn(
+        { predictionId: record.predictionId, model: record.model, reason, error: errorMessage(error) },
+        'PostgreSQL refused a prediction row and its dead letter; it is not logged',
+      );
+      return true;
     }
+    this.deadLetters += 1;
+    this.lastDeadLetterAt = new Date();
+    this.metrics.predictionDeadLetters.inc({ model: record.model });
+    this.log.warn(
+      { predictionId: record.predictionId, model: record.model, version: record.version, reason },
+      'PostgreSQL refused a prediction row; it is in serving.prediction_dead_letters',
+    );
+    return true;
+  }
+
+  private countFlushFailure(): void {
+    this.flushFailures += 1;
+    this.metrics.predictionLogFlushFailures.inc();
   }
 
   private noteFailure(error: unknown, rows: number): void {
     const first = this.lastError === null;
-    this.lastError = { message: errorMessage(error), at: new Date() };
+    this.lastError = { code: errorCode(error), at: new Date() };
     // Once per outage, not once per tick.
     if (first) {
       this.log.warn(
-        { rows, pending: this.pending.length, error: this.lastError.message },
+        { rows, pending: this.pending.length, error: errorMessage(error) },
         'cannot write predictions to serving.predictions; keeping them and retrying',
       );
     }
   }
+}
+
+/** A record's JSON columns, or the error that made one impossible (a structure too deep, say). */
+function prepare(record: PredictionRecord): Prepared {
+  try {
+    return {
+      record,
+      json: {
+        inputs: jsonText(record.inputs),
+        output: jsonText(record.output),
+        warnings: jsonText(record.warnings),
+      },
+    };
+  } catch (problem) {
+    return { record, problem };
+  }
+}
+
+/** PostgreSQL's SQLSTATE or the network error's code, for the status; `unknown` when there is none. */
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z_]{1,32}$/.test(code) ? code : 'unknown';
 }
 
 /** JSON for a jsonb column: PostgreSQL's jsonb refuses the NUL character, so it becomes U+FFFD. */
@@ -217,12 +387,6 @@ function jsonText(value: unknown): string {
 
 function withoutNul(text: string): string {
   return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
-}
-
-/** PostgreSQL refused the data itself (SQLSTATE class 22 or 23), not the connection. */
-function isDataError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
 }
 
 function positiveInteger(value: number, name: string): number {

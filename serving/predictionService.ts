@@ -5,7 +5,14 @@
  * again by the shadow after the answer is on its way (logged, never returned).
  */
 import { randomUUID } from 'node:crypto';
-import { type CategoryMappings, checkRows, type PredictionWarning, prepareRows } from './contract';
+import {
+  type CategoryMappings,
+  checkRows,
+  modelInputs,
+  type PredictionWarning,
+  prepareRows,
+  unknownColumns,
+} from './contract';
 import { errorMessage, invalidInput, ServingHttpError } from './errors';
 import type { LoadedVersion } from './loadVersion';
 import { outputShape, predictionOf, type PredictionValue } from './outputs';
@@ -16,6 +23,12 @@ import type { PredictionLog, PredictionOutput, PredictionRecord } from './predic
 export type { PredictionValue } from './outputs';
 import { type AnsweringAlias, routeRows, rowsByAlias } from './routing';
 import type { ModelLease, ServedModels } from './servedModels';
+
+/** The input columns of every version of the lease, production's first. */
+function leasedColumns(lease: ModelLease): Set<string> {
+  const versions = [lease.production, lease.canary?.version, lease.shadow];
+  return new Set(versions.flatMap((version) => version?.features.map((feature) => feature.name) ?? []));
+}
 
 /**
  * Taught mappings from unseen categories to known ones, per column, for a model (see
@@ -74,7 +87,11 @@ export class PredictionService {
     try {
       const request = parsePredictRequest(body, this.deps.maxRowsPerRequest);
       const contracts = [lease.production.features, ...(lease.canary ? [lease.canary.version.features] : [])];
-      const issues = checkRows(request.rows, contracts, request.field);
+      const columns = leasedColumns(lease);
+      const issues = [
+        ...unknownColumns(request.rows, columns, request.field),
+        ...checkRows(request.rows, contracts, request.field),
+      ];
       if (issues.length > 0) throw invalidInput(issues);
       const mappings = await this.mappingsFor(model);
       const servedAt = new Date();
@@ -98,7 +115,8 @@ export class PredictionService {
             version: version.version,
             alias,
             key: request.keys[rowIndex] ?? null,
-            inputs: request.rows[rowIndex] as RawRow,
+            // Only the columns a served version takes, already checked against its contract.
+            inputs: modelInputs(request.rows[rowIndex] as RawRow, columns),
             output,
             warnings,
             servedAt,

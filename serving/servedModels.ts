@@ -136,7 +136,11 @@ export class ServedModels {
       .then(() => this.refreshNow(model, retryVersion))
       .catch((error: unknown) => {
         // Recorded in the model's status; what is loaded keeps serving, and the next poll tries again.
-        this.stateOf(model).lastError = { message: errorMessage(error), at: new Date() };
+        // The status is read by API clients: the error's own text (PostgreSQL's) stays in the log.
+        this.stateOf(model).lastError = {
+          message: `cannot read the aliases of ${model}; the serving log has the error`,
+          at: new Date(),
+        };
         this.options.log.warn({ model, error: errorMessage(error) }, `cannot read the aliases of ${model}`);
       });
     this.chains.set(model, next);
@@ -260,7 +264,12 @@ export class ServedModels {
         version: String(record.version),
         reason: refusal.reason,
       });
-      log.warn({ model, ...refusal }, `refused to load ${model} v${record.version} for ${record.alias}`);
+      const cause =
+        error instanceof Error && error.cause !== undefined ? errorMessage(error.cause) : undefined;
+      log.warn(
+        { model, ...refusal, ...(cause === undefined ? {} : { cause }) },
+        `refused to load ${model} v${record.version} for ${record.alias}`,
+      );
       if (error instanceof ModelLoadRefusedError && !error.retryable) {
         state.refused.set(record.version, refusal);
         await appendAudit(pool, {

@@ -76,6 +76,8 @@ export async function runMainJob(
     token,
     port: config.api.port,
     categoryMappings: mappingsFromRegistry(servingPool),
+    // Warnings and server errors (with the request id a 500 names) for a person to read.
+    logger: { level: 'warn', file: path.join(config.dataDir, 'logs', 'api.log') },
   });
   report(
     `Prediction API: ${serving.url} (bearer token ${source === 'file' ? `in ${config.api.tokenFile}` : 'from KERF_API_TOKEN'})`,

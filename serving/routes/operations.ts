@@ -1,7 +1,9 @@
 /**
  * The routes around predictions: `POST /v1/models/:name/predict`, `POST /v1/outcomes`,
  * `GET /v1/status` (what is loaded, what was refused and why, the prediction log), `GET /metrics`
- * (Prometheus) and `GET /healthz` (liveness, the only route without the token).
+ * (Prometheus) and `GET /healthz` (liveness, the only route without the token). `/healthz` answers
+ * 200 while the process can answer, with `ok: false` and `predictionLog: "degraded"` when the
+ * prediction log is degraded: restarting would lose the rows it holds, so it is not a liveness failure.
  */
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
@@ -30,7 +32,11 @@ export function registerOperationRoutes(app: FastifyInstance, deps: OperationRou
   );
 
   app.post('/v1/outcomes', async (request) => {
-    const { model, outcomes } = await parseOutcomesRequest(request.body, (name) => modelTask(pool, name));
+    const { model, outcomes } = await parseOutcomesRequest(
+      request.body,
+      (name) => modelTask(pool, name),
+      (name, ids) => answeredPredictions(pool, predictionLog, name, ids),
+    );
     const { recorded } = await recordOutcomes(pool, model, outcomes);
     return { model, recorded };
   });
@@ -42,5 +48,32 @@ export function registerOperationRoutes(app: FastifyInstance, deps: OperationRou
     return reply.type(metrics.registry.contentType).send(text);
   });
 
-  app.get('/healthz', () => ({ ok: true, ready: models.status().ready }));
+  app.get('/healthz', () => {
+    const log = predictionLog.status();
+    return {
+      ok: log.state === 'ok',
+      ready: models.status().ready,
+      predictionLog: log.state,
+      ...(log.state === 'degraded' ? { degraded: log.degraded } : {}),
+    };
+  });
+}
+
+/** The ids among `ids` that name a prediction `model` answered: logged, or waiting in the log. */
+async function answeredPredictions(
+  pool: pg.Pool,
+  predictionLog: PredictionLog,
+  model: string,
+  ids: readonly string[],
+): Promise<Set<string>> {
+  const known = new Set(ids.filter((id) => predictionLog.holds(id)));
+  const rest = ids.filter((id) => !known.has(id));
+  if (rest.length === 0) return known;
+  const { rows } = await pool.query<{ prediction_id: string }>(
+    `SELECT prediction_id FROM serving.predictions
+     WHERE model = $1 AND prediction_id = ANY($2::uuid[]) AND alias <> 'shadow'`,
+    [model, rest],
+  );
+  for (const row of rows) known.add(row.prediction_id);
+  return known;
 }

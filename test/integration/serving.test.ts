@@ -176,7 +176,11 @@ describe('refusals', () => {
     }
     expect((await call('GET', '/v1/status', undefined, {})).status).toBe(401);
     expect((await call('GET', '/metrics', undefined, {})).status).toBe(401);
-    expect((await call('GET', '/healthz', undefined, {})).json).toEqual({ ok: true, ready: true });
+    expect((await call('GET', '/healthz', undefined, {})).json).toEqual({
+      ok: true,
+      ready: true,
+      predictionLog: 'ok',
+    });
   });
 
   it('answers 400 naming a missing column and a wrong type', async () => {

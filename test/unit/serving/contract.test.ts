@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Feature } from '../../../ml/model';
-import { checkRows, prepareRows } from '../../../serving/contract';
+import { checkRows, modelInputs, prepareRows, unknownColumns } from '../../../serving/contract';
 
 const features: Feature[] = [
   { kind: 'numeric', name: 'thickness_mm' },
@@ -9,7 +9,7 @@ const features: Feature[] = [
 ];
 
 describe('checkRows', () => {
-  it('accepts numbers, categories as text, numbers or booleans, null for unknown values, and extra columns', () => {
+  it("accepts numbers, categories as text, numbers or booleans, null for unknown values (extra columns are unknownColumns's)", () => {
     const rows = [
       { thickness_mm: 3, material_family: 'mild_steel', operator_count: 2, job_id: 'extra' },
       { thickness_mm: null, material_family: null, operator_count: '1' },
@@ -121,5 +121,39 @@ describe('prepareRows', () => {
       { column: 'material_family', mapped: true },
       { column: 'material_family', mapped: false },
     ]);
+  });
+});
+
+describe('unknownColumns and modelInputs', () => {
+  const columns = new Set(['thickness_mm', 'material_family']);
+
+  it('names each column no served version takes, by row', () => {
+    const rows: Record<string, unknown>[] = [
+      { thickness_mm: 3, material_family: 'mild_steel', job_id: 'J-1' },
+      { thickness_mm: 3, material_family: 'mild_steel' },
+      { thickness_mm: 3, notes: [[1]], constructor: 1 },
+    ];
+    const reason =
+      'is not a column this model takes: leave it out (the model takes thickness_mm, material_family)';
+    expect(unknownColumns(rows, columns, 'rows')).toEqual([
+      { field: 'rows[0].job_id', reason },
+      { field: 'rows[2].notes', reason },
+      { field: 'rows[2].constructor', reason },
+    ]);
+    expect(unknownColumns([{ shift: 'early' }], columns, 'row')).toEqual([{ field: 'row.shift', reason }]);
+  });
+
+  it('keeps only the model columns a row has, in the model order', () => {
+    expect(modelInputs({ material_family: 'x', thickness_mm: 2, job_id: 'J' }, columns)).toEqual({
+      thickness_mm: 2,
+      material_family: 'x',
+    });
+    expect(Object.keys(modelInputs({ material_family: null }, columns))).toEqual(['material_family']);
+  });
+
+  it('refuses a non-finite number in a numeric column', () => {
+    expect(
+      checkRows([{ thickness_mm: Infinity, material_family: null, operator_count: null }], [features], 'row'),
+    ).toEqual([{ field: 'row.thickness_mm', reason: 'must be a finite number, got Infinity' }]);
   });
 });

@@ -12,9 +12,12 @@ const taskOf = (model: string): Promise<TaskKind> => {
     : Promise.reject(new RegistryError('not-found', `No model named ${model} is registered`));
 };
 const id = '4b2c7d0e-9f1a-4c3b-8d2e-1f0a9b8c7d6e';
+/** The serving log knows one prediction: `id`. */
+const knownPredictions = (_model: string, ids: readonly string[]): Promise<Set<string>> =>
+  Promise.resolve(new Set(ids.filter((named) => named === id)));
 
 async function refusal(body: unknown): Promise<ServingHttpError> {
-  const error = await parseOutcomesRequest(body, taskOf).then(
+  const error = await parseOutcomesRequest(body, taskOf, knownPredictions).then(
     () => undefined,
     (thrown: unknown) => thrown,
   );
@@ -33,6 +36,7 @@ describe('parseOutcomesRequest', () => {
         ],
       },
       taskOf,
+      knownPredictions,
     );
     expect(parsed).toEqual({
       model: 'cut-time',
@@ -44,6 +48,7 @@ describe('parseOutcomesRequest', () => {
     const single = await parseOutcomesRequest(
       { model: 'scrap-class', outcome: { key: 'j', actual: true } },
       taskOf,
+      knownPredictions,
     );
     expect(single.outcomes).toEqual([{ key: 'j', actual: 'true' }]);
   });
@@ -67,7 +72,7 @@ describe('parseOutcomesRequest', () => {
       },
       {
         field: 'outcomes[1].actual',
-        reason: 'must be a number (the model is a regression), got a string ("slow")',
+        reason: 'must be a finite number (the model is a regression), got a string ("slow")',
       },
       {
         field: 'outcomes[2].predictionId',
@@ -75,6 +80,30 @@ describe('parseOutcomesRequest', () => {
       },
       { field: 'outcomes[3].observedAt', reason: expect.stringMatching(/ISO 8601/) as string },
       { field: 'outcomes[4].note', reason: expect.stringMatching(/is not a field of an outcome/) as string },
+    ]);
+  });
+
+  it('refuses a prediction id the model never answered, and a non-finite actual', async () => {
+    const unknown = await refusal({
+      model: 'cut-time',
+      outcomes: [
+        { predictionId: id, actual: 1 },
+        { predictionId: '00000000-0000-4000-8000-000000000000', actual: 2 },
+      ],
+    });
+    expect(unknown.issues).toEqual([
+      {
+        field: 'outcomes[1].predictionId',
+        reason:
+          'names no prediction of cut-time: send the predictionId the API answered with (or the key sent with the row)',
+      },
+    ]);
+    const infinite = await refusal({ model: 'cut-time', outcome: { key: 'j', actual: Infinity } });
+    expect(infinite.issues).toEqual([
+      {
+        field: 'outcome.actual',
+        reason: 'must be a finite number (the model is a regression), got a number (Infinity)',
+      },
     ]);
   });
 

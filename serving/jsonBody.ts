@@ -1,0 +1,243 @@
+/**
+ * The API's JSON body parser: one pass over the text, before any value is built, that refuses what no
+ * caller needs and an attacker would send (nesting deeper than a limit, a huge string, a number
+ * JSON.parse would turn into Infinity, a duplicate key, a key that reaches an object's prototype, a
+ * NUL or a broken surrogate pair PostgreSQL cannot store), naming where in the body it was. Only a
+ * body that passes is handed to JSON.parse.
+ */
+import { invalidInput, ServingHttpError } from './errors';
+
+/** What a body may hold. */
+export interface JsonBodyLimits {
+  /**
+   * The deepest nesting of objects and lists; a predict or outcomes body needs 3.
+   * @default 16
+   */
+  maxDepth: number;
+  /**
+   * The longest string (a key or a value), in characters.
+   * @default 1000
+   */
+  maxStringLength: number;
+}
+
+export const DEFAULT_JSON_BODY_LIMITS: JsonBodyLimits = { maxDepth: 16, maxStringLength: 1000 };
+
+/** Keys refused anywhere in a body: in JavaScript they name an object's prototype, not data. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+interface Frame {
+  kind: 'object' | 'array';
+  /** Objects: the keys seen so far, and the key whose value is being read. */
+  keys?: Set<string>;
+  key?: string;
+  /** Arrays: the index of the value being read. */
+  index: number;
+}
+
+type Expect = 'value' | 'value-or-end' | 'key' | 'key-or-end' | 'after-value';
+
+/**
+ * Checks a JSON body against the limits and returns its value.
+ *
+ * @throws ServingHttpError: `invalid-json` (400) for text that is not JSON, `invalid-input` (400)
+ *   naming the field and the limit or the reason for everything else
+ */
+export function parseJsonBody(body: string, limits: JsonBodyLimits = DEFAULT_JSON_BODY_LIMITS): unknown {
+  // Some Windows tools start UTF-8 with a byte order mark; it is not part of the JSON.
+  const text = body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
+  if (text.trim() === '') {
+    throw new ServingHttpError(400, 'invalid-json', 'The body is empty: send a JSON object');
+  }
+  const stack: Frame[] = [];
+  let at = 0;
+  let expect: Expect = 'value';
+  const length = text.length;
+
+  const where = (): string => fieldPath(stack);
+  const refuse = (reason: string, field = where()): never => {
+    throw invalidInput([{ field, reason }]);
+  };
+  const syntax = (): never => {
+    // JSON.parse words the syntax error (with its position); the scan only knows the text is not JSON.
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      throw new ServingHttpError(
+        400,
+        'invalid-json',
+        `The body is not valid JSON (${(error as Error).message}): send a JSON object with Content-Type: application/json`,
+      );
+    }
+    throw new ServingHttpError(400, 'invalid-json', `The body is not valid JSON near character ${at}`);
+  };
+
+  /** Reads the string starting at `at` (a quote); returns its value when it had escapes or is a key. */
+  const readString = (needValue: boolean): string | undefined => {
+    let index = at + 1;
+    let decoded = 0;
+    let escaped = false;
+    for (;;) {
+      if (index >= length) syntax();
+      const code = text.charCodeAt(index);
+      if (code === 0x22) break;
+      if (code === 0x5c) {
+        escaped = true;
+        index += text.charCodeAt(index + 1) === 0x75 ? 6 : 2;
+      } else {
+        if (code < 0x20) syntax();
+        index += 1;
+      }
+      decoded += 1;
+      if (decoded > limits.maxStringLength) {
+        refuse(
+          `holds a string longer than the ${limits.maxStringLength} characters a value may have: send a shorter value`,
+        );
+      }
+    }
+    const raw = text.slice(at, index + 1);
+    at = index + 1;
+    if (!escaped) return needValue ? raw.slice(1, -1) : undefined;
+    let value: string;
+    try {
+      value = JSON.parse(raw) as string;
+    } catch {
+      return syntax();
+    }
+    if (value.includes('\u0000')) refuse('holds a NUL character (\\u0000): remove it');
+    if (LONE_SURROGATE.test(value)) {
+      refuse('holds a broken surrogate pair (a lone \\uD800-\\uDFFF escape): send well-formed Unicode');
+    }
+    return value;
+  };
+
+  const skipWhitespace = (): void => {
+    while (at < length) {
+      const code = text.charCodeAt(at);
+      if (code !== 0x20 && code !== 0x0a && code !== 0x0d && code !== 0x09) return;
+      at += 1;
+    }
+  };
+
+  for (;;) {
+    skipWhitespace();
+    const char = text[at];
+    const top = stack.at(-1);
+    switch (expect) {
+      case 'value':
+      case 'value-or-end': {
+        if (expect === 'value-or-end' && char === ']') {
+          stack.pop();
+          at += 1;
+          expect = 'after-value';
+        } else if (char === '{' || char === '[') {
+          if (stack.length >= limits.maxDepth) {
+            refuse(
+              `nests lists and objects deeper than the ${limits.maxDepth} levels a body may have: send plain column values`,
+              depthPath(stack),
+            );
+          }
+          stack.push(
+            char === '{' ? { kind: 'object', keys: new Set(), index: 0 } : { kind: 'array', index: 0 },
+          );
+          at += 1;
+          expect = char === '{' ? 'key-or-end' : 'value-or-end';
+        } else if (char === '"') {
+          readString(false);
+          expect = 'after-value';
+        } else if (char === '-' || (char !== undefined && char >= '0' && char <= '9')) {
+          NUMBER.lastIndex = at;
+          const match = NUMBER.exec(text);
+          if (!match) return syntax();
+          if (!Number.isFinite(Number(match[0]))) {
+            const shown = match[0].length > 20 ? `${match[0].slice(0, 20)}...` : match[0];
+            refuse(`is ${shown}, a number too large to be finite: send a finite number`);
+          }
+          at += match[0].length;
+          expect = 'after-value';
+        } else if (text.startsWith('true', at) || text.startsWith('null', at)) {
+          at += 4;
+          expect = 'after-value';
+        } else if (text.startsWith('false', at)) {
+          at += 5;
+          expect = 'after-value';
+        } else {
+          syntax();
+        }
+        break;
+      }
+      case 'key':
+      case 'key-or-end': {
+        if (expect === 'key-or-end' && char === '}') {
+          stack.pop();
+          at += 1;
+          expect = 'after-value';
+          break;
+        }
+        if (char !== '"' || top?.kind !== 'object' || !top.keys) return syntax();
+        // A key too long is named by the object that holds it, not by the key before it.
+        top.key = undefined;
+        const key = readString(true) as string;
+        top.key = key;
+        if (PROTOTYPE_KEYS.has(key)) {
+          refuse(`is a key named ${key}, which is refused: it is not a column or a field of the API`);
+        }
+        if (top.keys.has(key)) refuse('appears twice in the same object: send each key once');
+        top.keys.add(key);
+        skipWhitespace();
+        if (text[at] !== ':') syntax();
+        at += 1;
+        expect = 'value';
+        break;
+      }
+      case 'after-value': {
+        if (!top) {
+          if (at < length) syntax();
+          try {
+            return JSON.parse(text) as unknown;
+          } catch {
+            return syntax();
+          }
+        }
+        if (char === ',') {
+          at += 1;
+          if (top.kind === 'array') {
+            top.index += 1;
+            expect = 'value';
+          } else {
+            expect = 'key';
+          }
+        } else if (char === (top.kind === 'object' ? '}' : ']')) {
+          stack.pop();
+          at += 1;
+        } else {
+          syntax();
+        }
+        break;
+      }
+    }
+  }
+}
+
+/**
+ * Where a too-deep nesting starts: the path to the innermost key (`rows[0].notes`), not through the
+ * thousands of lists below it, and never longer than 200 characters.
+ */
+function depthPath(stack: readonly Frame[]): string {
+  const lastKey = stack.findLastIndex((frame) => frame.kind === 'object' && frame.key !== undefined);
+  const path = fieldPath(stack.slice(0, lastKey + 1));
+  return path.length <= 200 ? path : `${path.slice(0, 197)}...`;
+}
+
+/** Where the scan is, as the API names fields: `rows[2].thickness_mm`, `outcomes[0].actual`, `body`. */
+function fieldPath(stack: readonly Frame[]): string {
+  let path = '';
+  for (const frame of stack) {
+    if (frame.kind === 'array') path += `[${frame.index}]`;
+    else if (frame.key !== undefined) path += path === '' ? frame.key : `.${frame.key}`;
+  }
+  return path === '' ? 'body' : path;
+}
