@@ -17,6 +17,8 @@ import { registerShopCommands } from './shopCommand';
 import { LifecycleCommandError, registerLifecycleCommands } from './lifecycleCommands';
 import { registerTeachCommands } from './teachCommand';
 import { registerModelCommands } from './modelCommands';
+import { KeysCommandError, keysPool, registerKeysCommands } from './keysCommand';
+import { UntrustedSigningKeyError } from '../../workers/kerfWorker';
 import { TeachError } from '../../platform/categoryMappings';
 import { ShopGenerateError } from '../../shop/load';
 
@@ -137,7 +139,9 @@ function explain(error: unknown): string {
     error instanceof ShopGenerateError ||
     error instanceof LifecycleCommandError ||
     error instanceof TeachError ||
-    error instanceof PipelineSpecError
+    error instanceof PipelineSpecError ||
+    error instanceof KeysCommandError ||
+    error instanceof UntrustedSigningKeyError
   ) {
     return `kerf: ${error.message}`;
   }
@@ -149,6 +153,7 @@ registerShopCommands(program);
 registerLifecycleCommands(program);
 registerTeachCommands(program);
 registerModelCommands(program);
+registerKeysCommands(program, () => keysPool(config()));
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(explain(error));
