@@ -13,7 +13,7 @@ import { ObjectStore } from '../platform/objectStore';
 import { currentCodeVersion } from '../platform/codeVersion';
 import { HEARTBEAT_THROTTLE_SECONDS } from '../workflows/activityProfiles';
 import { loadOrCreateSigningKey, type SigningKey } from '../lifecycle/signing';
-import { signingKeyTrust } from '../registry';
+import { appendAudit, signingKeyTrust } from '../registry';
 import type { Queryable } from '../registry/sql';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -100,7 +100,17 @@ export async function createKerfWorker(
   let worker: Worker;
   try {
     const signingKey = await loadOrCreateSigningKey(config.signing);
-    await assertSigningKeyTrusted(pool, signingKey);
+    await assertSigningKeyTrusted(pool, signingKey).catch(async (error: unknown) => {
+      if (error instanceof UntrustedSigningKeyError) {
+        // Someone tried to sign with a key no admin vouched for: worth a row in the audit log.
+        await appendAudit(pool, {
+          actor: `kerf-worker@${os.hostname()}`,
+          action: 'worker-start-refused',
+          details: { keyId: error.keyId, trust: error.trust },
+        }).catch(() => undefined);
+      }
+      throw error;
+    });
     const codeVersion = config.codeVersion ?? currentCodeVersion();
     worker = await Worker.create({
       connection,

@@ -128,35 +128,40 @@ export function createEvaluationActivities({ pool, objectStore }: ActivityDeps) 
       trained: TrainedCandidate;
     }): Promise<EvaluationOutcome> {
       const { spec, version } = input;
+      // The champion: whatever production serves now, verified before anything is scored.
+      const production = await getAlias(pool, spec.name, 'production');
+      let championOnnx: Uint8Array | undefined;
+      if (production && production.version !== version) {
+        const served = await getVersion(pool, spec.name, production.version);
+        if (served.artifacts.onnxKey) {
+          championOnnx = await verifiedChampion(pool, objectStore, spec, version, production.version);
+        }
+      }
+
       const loaded = await stoppingOn(() => loadSnapshot(objectStore, input.snapshot.key));
       const onnx = await objectStore.get(input.trained.onnxKey);
       const tested = await stoppingOn(() => evaluateOnTestSet({ onnx, table: loaded.table, spec }));
 
-      // The champion: whatever production serves now, on the same test rows.
+      // The champion on the same test rows.
       let champion: ChampionComparison | undefined;
       let championMetrics: TaskMetrics | undefined;
-      const production = await getAlias(pool, spec.name, 'production');
-      if (production && production.version !== version) {
-        const served = await getVersion(pool, spec.name, production.version);
-        if (served.artifacts.onnxKey) {
-          const championOnnx = await verifiedChampion(pool, objectStore, spec, version, production.version);
-          const score = await scoreChampion({
-            onnx: championOnnx,
-            table: loaded.table,
-            spec,
-            testRows: tested.testRows,
-          });
-          if (score.comparable) {
-            championMetrics = score.metrics;
-            champion = {
-              version: production.version,
-              comparable: true,
-              metrics: metricNumbers(score.metrics),
-            };
-          } else {
-            champion = { version: production.version, comparable: false, reason: score.reason };
-            log.info('champion not comparable', { version: production.version, reason: score.reason });
-          }
+      if (production && championOnnx) {
+        const score = await scoreChampion({
+          onnx: championOnnx,
+          table: loaded.table,
+          spec,
+          testRows: tested.testRows,
+        });
+        if (score.comparable) {
+          championMetrics = score.metrics;
+          champion = {
+            version: production.version,
+            comparable: true,
+            metrics: metricNumbers(score.metrics),
+          };
+        } else {
+          champion = { version: production.version, comparable: false, reason: score.reason };
+          log.info('champion not comparable', { version: production.version, reason: score.reason });
         }
       }
       const verdict = evaluateQualityGate({
