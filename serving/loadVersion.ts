@@ -128,7 +128,7 @@ export async function loadVersion(
     // No trusted keys, or an unreadable one: a configuration problem, not the artifact's.
     throw new ModelLoadRefusedError(
       'unavailable',
-      `${label} cannot be verified: ${errorMessage(error)}; record the signing key's public half in the registry (recordSigningKey)`,
+      `${label} cannot be verified: ${errorMessage(error)}; an admin trusts the signing key's public half (\`kerf keys trust FILE --name NAME\`)`,
     );
   }
   const { manifest } = verified;
