@@ -110,8 +110,10 @@ export interface VerifyArtifactInput {
   signature: string;
   /** The ONNX file as read from storage. */
   onnxBytes: Uint8Array;
-  /** Ed25519 public keys (PEM) whose signatures are accepted. */
+  /** Ed25519 public keys (PEM) whose signatures are accepted; none trusted refuses every artifact. */
   trustedPublicKeys: readonly string[];
+  /** Revoked key ids with a short description, so a refusal can say the key was revoked. */
+  revokedKeys?: ReadonlyMap<string, string>;
 }
 
 /** A verified artifact: its manifest and the id of the key that signed it. */
@@ -198,12 +200,9 @@ export function signManifest(manifest: UnsignedManifest, key: SigningKey): Signe
  *
  * @returns the verified manifest
  * @throws {TamperedArtifactError} saying exactly what failed
- * @throws Error when a trusted key is not an Ed25519 public key or none is configured (configuration errors)
+ * @throws Error when a trusted key is not an Ed25519 public key (a configuration error)
  */
 export function verifyArtifact(input: VerifyArtifactInput): VerifiedArtifact {
-  if (input.trustedPublicKeys.length === 0) {
-    throw new Error('trustedPublicKeys is empty: configure the public half of the manifest signing key');
-  }
   const trusted = input.trustedPublicKeys.map((pem, index) => {
     const publicKey = parsePublicKey(pem, `trustedPublicKeys[${index}]`);
     return { publicKey, keyId: keyIdOf(publicKey) };
@@ -218,10 +217,17 @@ export function verifyArtifact(input: VerifyArtifactInput): VerifiedArtifact {
     );
   }
   const key = trusted.find((candidate) => candidate.keyId === keyId);
+  const revoked = input.revokedKeys?.get(keyId);
+  if (!key && revoked !== undefined) {
+    throw new TamperedArtifactError(
+      'unknown-key',
+      `The model manifest of ${describeArtifact(raw)} is signed by key ${keyId}, which was ${revoked}: nothing it signed is trusted any more; retrain or re-sign with a trusted key, do not load this artifact.`,
+    );
+  }
   if (!key) {
     throw new TamperedArtifactError(
       'unknown-key',
-      `The model manifest of ${describeArtifact(raw)} is signed by key ${keyId}, which is not trusted here (trusted: ${trusted.map((candidate) => candidate.keyId).join(', ')}); if that key is yours, add its public half to the trusted keys, otherwise do not load this artifact.`,
+      `The model manifest of ${describeArtifact(raw)} is signed by key ${keyId}, which is not trusted here (trusted: ${trusted.map((candidate) => candidate.keyId).join(', ') || 'none'}); if that key is yours, an admin trusts its public half (\`kerf keys trust FILE --name NAME\`), otherwise do not load this artifact.`,
     );
   }
   if (!verify(bytes, input.signature, key.publicKey)) {

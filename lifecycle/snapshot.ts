@@ -3,7 +3,7 @@
  * snapshot in S3, named by its content. Training, evaluation and validation all work from the
  * snapshot, never from the live tables, so a model version can always say exactly which data it saw.
  *
- * - `takeSnapshot` streams the columns the spec needs (target, features, time column) through a
+ * - `takeSnapshot` refuses features holding personal data before anything is written, then streams the columns the spec needs (target, features, time column) through a
  *   server-side cursor into typed arrays, writes them as an Arrow IPC file at
  *   `snapshots/<pipeline>/<sha256>.arrow` (once: the same data gives the same key), and returns a
  *   small JSON record: key, hash, rows, bytes, columns and statistics.
@@ -18,6 +18,7 @@ import type { DatasetStatistics } from '../ml/statistics';
 import type { NumericColumn, Table } from '../ml/table';
 import { ObjectNotFoundError, type ObjectStore } from '../platform/objectStore';
 import { checkSpecSource } from '../platform/pipelineSpec/sourceCheck';
+import { personalDataByName, personalDataInTable, refusePersonalData } from './gates/personalSource';
 import { decodeSnapshot, encodeSnapshot, type FieldDescription } from './snapshot/arrow';
 import { SnapshotError } from './snapshot/errors';
 import { planColumns, sourceLabel, type SnapshotSpec } from './snapshot/plan';
@@ -101,7 +102,8 @@ export function snapshotKey(pipeline: string, sha256: string, keyPrefix = DEFAUL
  *
  * @throws SpecSourceError when the source is missing or a column the spec names is missing or of a
  *   type that does not fit (a numeric feature that is text), each named by its spec field
- * @throws SnapshotError `source` when PostgreSQL refuses the read, `no_rows` for an empty source,
+ * @throws SnapshotError `personal_data` when a feature looks like personal data by its name or its
+ *   values (nothing is written), `source` when PostgreSQL refuses the read, `no_rows` for an empty source,
  *   `spec` for a time column listed as a categorical feature, `key` for a bad pipeline name
  */
 export async function takeSnapshot(options: TakeSnapshotOptions): Promise<SnapshotRecord> {
@@ -117,9 +119,13 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Snapsh
     throw new RangeError(`fetchSize must be a positive integer, got ${fetchSize}`);
   }
 
+  // Personal data never reaches the bucket: refused by the features' names before a row is read,
+  // and by their values once read, before anything is encoded or written.
+  refusePersonalData(personalDataByName(spec), pipeline);
   const sourceColumns = await checkSpecSource(pool, spec);
   const plans = planColumns(spec, sourceColumns);
   const table = await readColumns(pool, spec, plans, { fetchSize, onProgress: options.onProgress });
+  refusePersonalData(personalDataInTable(spec, table), pipeline);
   if (table.rowCount === 0) {
     throw new SnapshotError(
       'no_rows',

@@ -20,7 +20,14 @@ import { appendAudit, auditTrail, type AuditInput, type AuditTrailOptions } from
 import { recordEvaluation, type EvaluationInput } from './evaluation';
 import { getModel, listModels } from './models';
 import { resolveVersion, type ResolvedVersion, type ResolveVersionInput } from './resolveVersion';
-import { getSigningKey, listSigningKeys, recordSigningKey, type SigningKeyInput } from './signingKeys';
+import {
+  getSigningKey,
+  listSigningKeys,
+  revokeSigningKey,
+  trustSigningKey,
+  type RevokeSigningKeyInput,
+  type TrustSigningKeyInput,
+} from './signingKeys';
 import type {
   AliasMove,
   AliasName,
@@ -90,9 +97,14 @@ export class ModelRegistry {
     return rollback(this.pool, input);
   }
 
-  /** See {@link recordSigningKey}: the public half of a manifest signing key. */
-  recordSigningKey(input: SigningKeyInput): Promise<{ key: SigningKeyRecord; recorded: boolean }> {
-    return recordSigningKey(this.pool, input);
+  /** See {@link trustSigningKey}: an admin trusts a manifest signing key (owner connection). */
+  trustSigningKey(input: TrustSigningKeyInput): Promise<{ key: SigningKeyRecord; trusted: boolean }> {
+    return trustSigningKey(this.pool, input);
+  }
+
+  /** See {@link revokeSigningKey}: an admin withdraws trust from a key (owner connection). */
+  revokeSigningKey(input: RevokeSigningKeyInput): Promise<{ key: SigningKeyRecord; revoked: boolean }> {
+    return revokeSigningKey(this.pool, input);
   }
 
   /** See {@link appendAudit}: a decision made outside the registry (an operator's mapping, say). */

@@ -112,7 +112,9 @@ export type RegistryAuditAction =
   | 'alias-moved'
   | 'alias-removed'
   | 'production-rolled-back'
-  | 'signing-key-recorded';
+  | 'signing-key-recorded'
+  | 'signing-key-trusted'
+  | 'signing-key-revoked';
 
 /** One row of the append-only audit log. */
 export interface AuditEntry {
@@ -127,10 +129,18 @@ export interface AuditEntry {
   details: JsonObject;
 }
 
-/** The public half of a manifest signing key. */
+/** The public half of a manifest signing key an admin trusted, and whether it was revoked since. */
 export interface SigningKeyRecord {
+  /** The id manifests name the key by (derived from the key). */
   keyId: string;
+  /** What the key is, for people. */
+  name: string;
   /** SPKI PEM of an Ed25519 public key. */
   publicKeyPem: string;
-  createdAt: Date;
+  trustedBy: string;
+  trustedAt: Date;
+  /** Null while the key is trusted. */
+  revokedBy: string | null;
+  revokedAt: Date | null;
+  revokeReason: string | null;
 }

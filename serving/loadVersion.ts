@@ -134,7 +134,7 @@ export async function loadVersion(
     // No trusted keys, or an unreadable one: a configuration problem, not the artifact's.
     throw new ModelLoadRefusedError(
       'unavailable',
-      `${label} cannot be verified: no trusted signing key could be used; record the signing key's public half in the registry (the serving log has the error)`,
+      `${label} cannot be verified: no trusted signing key could be used; an admin trusts the signing key's public half (\`kerf keys trust FILE --name NAME\`; the serving log has the error)`,
       { cause: error },
     );
   }

@@ -131,6 +131,17 @@ export interface PendingTraining {
   heartbeat: TrainingHeartbeat | undefined;
   /** The identity (`pid@host`) of the worker that last took the task. */
   lastWorkerIdentity: string;
+  /** When the server handed the current attempt to a worker (epoch ms), if it has. */
+  lastStartedAtMs: number | undefined;
+}
+
+/** A protobuf Timestamp as epoch milliseconds. */
+function timestampMs(
+  time: { seconds?: { toNumber(): number } | number | null; nanos?: number | null } | null | undefined,
+): number | undefined {
+  if (!time?.seconds) return undefined;
+  const seconds = typeof time.seconds === 'number' ? time.seconds : time.seconds.toNumber();
+  return seconds * 1000 + Math.floor((time.nanos ?? 0) / 1e6);
 }
 
 /** The run's status and its pending `trainModel` activity (undefined when none is pending). */
@@ -152,6 +163,7 @@ async function describeTraining(
         ? defaultDataConverter.payloadConverter.fromPayload<TrainingHeartbeat>(payload)
         : undefined,
       lastWorkerIdentity: activity.lastWorkerIdentity ?? '',
+      lastStartedAtMs: timestampMs(activity.lastStartedTime),
     },
   };
 }

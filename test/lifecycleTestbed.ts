@@ -20,6 +20,7 @@ import { TEMPORAL_CLI, locateTool } from '../scripts/stack/tools';
 import { generateShop } from '../shop/load';
 import { createKerfWorker, type KerfWorker } from '../workers/kerfWorker';
 import { createOwnDatabase, type OwnDatabase, testConfig, uniqueName } from './helpers';
+import { trustWorkerSigningKey } from './trustedKeys';
 
 /** Recorded lifecycle histories that the replay test runs through the current workflow code. */
 export const historiesDir = path.join(repoRoot, 'test', 'replay', 'histories');
@@ -53,6 +54,7 @@ export async function createLifecycleTestbed(
   const pipelinesDir = await mkdtemp(path.join(os.tmpdir(), `kerf-${prefix}-pipelines-`));
   const config = testConfig({ ...db.env, KERF_PIPELINES_DIR: pipelinesDir, ...environment });
   const taskQueue = uniqueName(prefix);
+  await trustWorkerSigningKey(db.ownerPool, config);
   const worker = await createKerfWorker(config, { taskQueue });
   const running = worker.run();
   const connection = await Connection.connect({ address: config.temporal.address });

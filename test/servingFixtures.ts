@@ -22,7 +22,7 @@ import {
   moveAlias,
   recordApproval,
   recordEvaluation,
-  recordSigningKey,
+  trustSigningKey,
   resolveVersion,
   setStatus,
 } from '../registry';
@@ -48,9 +48,9 @@ export async function createServingWorld(prefix: string): Promise<ServingWorld> 
   const signingKey = await loadOrCreateSigningKey({
     privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   });
-  await recordSigningKey(db.pool, {
-    keyId: signingKey.keyId,
+  await trustSigningKey(db.pool, {
     publicKey: signingKey.publicKeyPem,
+    name: 'serving test key',
     actor: 'test',
   });
   return {

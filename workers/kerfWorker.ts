@@ -1,7 +1,8 @@
 /**
  * The Kerf worker: runs every workflow and activity on one task queue. It owns the PostgreSQL pool
- * and the S3 client and closes them when it stops.
+ * and the S3 client and closes them when it stops, and it starts only with a signing key an admin trusted.
  */
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -10,10 +11,64 @@ import type { KerfConfig } from '../platform/config';
 import { createPool, createReaderPool } from '../platform/database';
 import { ObjectStore } from '../platform/objectStore';
 import { currentCodeVersion } from '../platform/codeVersion';
-import { loadOrCreateSigningKey } from '../lifecycle/signing';
-import { recordSigningKey } from '../registry';
+import { HEARTBEAT_THROTTLE_SECONDS } from '../workflows/activityProfiles';
+import { loadOrCreateSigningKey, type SigningKey } from '../lifecycle/signing';
+import { appendAudit, signingKeyTrust } from '../registry';
+import type { Queryable } from '../registry/sql';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/**
+ * The worker's signing key is not one an admin trusted (or it was revoked): what it signs would be
+ * refused at deploy, so it does not start. The message is one line saying what to run.
+ */
+export class UntrustedSigningKeyError extends Error {
+  constructor(
+    readonly keyId: string,
+    readonly trust: 'unknown' | 'revoked',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UntrustedSigningKeyError';
+  }
+}
+
+/** The `kerf keys trust` command that makes this key trusted, with a name saying where it signs. */
+export function trustCommandFor(key: Pick<SigningKey, 'publicKeyFile'>): string {
+  const file = key.publicKeyFile ?? 'PUBLIC_KEY.pem';
+  return `kerf keys trust ${file} --name "worker on ${os.hostname()}"`;
+}
+
+/**
+ * Refuses a signing key the registry does not trust now. Trust is an admin's act (`kerf keys trust`),
+ * never the worker's own: a process that can write the database must not be able to vouch for itself.
+ *
+ * @throws UntrustedSigningKeyError naming the key and the command an admin runs
+ */
+export async function assertSigningKeyTrusted(db: Queryable, key: SigningKey): Promise<void> {
+  const trust = await signingKeyTrust(db, key.keyId);
+  if (trust === 'trusted') return;
+  const fromConfiguration =
+    key.source === 'configuration'
+      ? ' (write the public half of KERF_SIGNING_KEY to a file with `openssl pkey -pubout` and name that file)'
+      : '';
+  if (trust === 'unknown') {
+    throw new UntrustedSigningKeyError(
+      key.keyId,
+      trust,
+      `The worker's manifest signing key ${key.keyId} is not trusted, so the worker does not start: an admin runs \`${trustCommandFor(key)}\`${fromConfiguration}.`,
+    );
+  }
+  const newKey =
+    key.source === 'key-file' && key.keyFile
+      ? `delete ${key.keyFile} and start again for a new development key`
+      : 'configure a new KERF_SIGNING_KEY';
+  throw new UntrustedSigningKeyError(
+    key.keyId,
+    trust,
+    `The worker's manifest signing key ${key.keyId} was revoked, so the worker does not start: ${newKey}, then an admin runs \`kerf keys trust NEW_PUBLIC_KEY.pem --name "worker on ${os.hostname()}"\`.`,
+  );
+}
 
 export interface KerfWorker {
   worker: Worker;
@@ -49,11 +104,16 @@ export async function createKerfWorker(
   let worker: Worker;
   try {
     const signingKey = await loadOrCreateSigningKey(config.signing);
-    // The registry trusts the keys it has recorded: deploy and serving verify manifests against them.
-    await recordSigningKey(pool, {
-      keyId: signingKey.keyId,
-      publicKey: signingKey.publicKeyPem,
-      actor: 'kerf-worker',
+    await assertSigningKeyTrusted(pool, signingKey).catch(async (error: unknown) => {
+      if (error instanceof UntrustedSigningKeyError) {
+        // Someone tried to sign with a key no admin vouched for: worth a row in the audit log.
+        await appendAudit(pool, {
+          actor: `kerf-worker@${os.hostname()}`,
+          action: 'worker-start-refused',
+          details: { keyId: error.keyId, trust: error.trust },
+        }).catch(() => undefined);
+      }
+      throw error;
     });
     const codeVersion = config.codeVersion ?? currentCodeVersion();
     worker = await Worker.create({
@@ -61,8 +121,9 @@ export async function createKerfWorker(
       namespace: config.temporal.namespace,
       taskQueue,
       workflowsPath,
-      // Training heartbeats carry its progress: send them every 2 s so `kerf run` shows it moving.
-      maxHeartbeatThrottleInterval: '2 seconds',
+      // Heartbeats reach Temporal at least every 2 s: `kerf run` shows training moving, and with the
+      // training profile's short heartbeat timeout a killed worker is noticed within seconds.
+      maxHeartbeatThrottleInterval: `${HEARTBEAT_THROTTLE_SECONDS} seconds`,
       activities: createActivities({
         pool,
         readerPool,

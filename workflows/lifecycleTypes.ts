@@ -24,7 +24,7 @@ export interface LifecycleInput {
   rollbackWindowMs?: number;
   /**
    * Heartbeat timeout of the training activity, seconds: how soon a dead worker's training is retried.
-   * @default 60
+   * @default 10 (DEFAULT_TRAINING_HEARTBEAT_SECONDS in activityProfiles.ts)
    */
   trainingHeartbeatSeconds?: number;
 }

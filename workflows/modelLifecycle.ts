@@ -96,9 +96,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
   const runId = workflowInfo().workflowId;
   const io = proxyActivities<Activities>(quickIo);
   const data = proxyActivities<Activities>(dataMovement);
-  const trainer = proxyActivities<Activities>(
-    training({ heartbeatSeconds: input.trainingHeartbeatSeconds ?? 60 }),
-  );
+  const trainer = proxyActivities<Activities>(training({ heartbeatSeconds: input.trainingHeartbeatSeconds }));
   const evaluator = proxyActivities<Activities>(evaluation);
 
   const status: LifecycleStatus = {

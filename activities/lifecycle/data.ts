@@ -1,18 +1,22 @@
-/** The ingest and validate stages: the source into a content-addressed snapshot, checked against the last one. */
+/**
+ * The ingest and validate stages: the source into a content-addressed snapshot, checked against the
+ * last one. A source with personal data is refused before anything is written, and audited.
+ */
 import { Context, log } from '@temporalio/activity';
 import {
   assertNoHardAnomalies,
   formatAnomaly,
   validateSnapshot as checkSnapshot,
 } from '../../lifecycle/dataValidation';
-import { type SnapshotRecord, takeSnapshot } from '../../lifecycle/snapshot';
+import { SnapshotError, type SnapshotRecord, takeSnapshot } from '../../lifecycle/snapshot';
 import { ObjectNotFoundError } from '../../platform/objectStore';
 import type { PipelineSpec } from '../../platform/pipelineSpec';
-import { listVersions } from '../../registry';
+import { appendAudit, listVersions } from '../../registry';
 import type { SnapshotRef } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { stoppingOn } from './errors';
 import { snapshotRecordKey } from './keys';
+import { runActor, runIdOf } from './registration';
 
 export function createDataActivities({ pool, readerPool, objectStore }: ActivityDeps) {
   async function readRecord(pipeline: string, sha256: string): Promise<SnapshotRecord | undefined> {
@@ -35,6 +39,17 @@ export function createDataActivities({ pool, readerPool, objectStore }: Activity
           pipeline: input.pipeline,
           spec: input.spec,
           onProgress: (rowsRead) => Context.current().heartbeat({ rowsRead }),
+        }).catch(async (error: unknown) => {
+          if (error instanceof SnapshotError && error.failure === 'personal_data') {
+            // Nothing reached S3; the refusal itself is a decision worth a row in the audit log. (No
+            // model column: the model is registered only after ingest, and may never be.)
+            await appendAudit(pool, {
+              actor: runActor(runIdOf()),
+              action: 'personal-data-refused',
+              details: { stage: 'ingest', pipeline: input.pipeline, message: error.message },
+            });
+          }
+          throw error;
         });
         const recordKey = snapshotRecordKey(input.pipeline, record.sha256);
         await objectStore.put(recordKey, JSON.stringify(record), 'application/json');

@@ -1,20 +1,21 @@
 /**
  * The deploy stage: the manifest's signature and the ONNX file's hash are verified against the keys
- * the registry trusts before any alias moves; then production (or the canary, or the shadow) points
+ * an admin trusted (revoked ones refused) before any alias moves; then production (or the canary, or the shadow) points
  * at the approved version. Rollback moves production back.
  */
 import { log } from '@temporalio/activity';
 import { retireKnownMappings } from '../../platform/categoryMappings';
 import { ensureNightlySchedule } from '../../platform/schedules';
 import type { ReferenceProfile } from '../../monitoring/reference';
-import { appendAudit, getAlias, getVersion, listSigningKeys, moveAlias, rollback } from '../../registry';
-import { TamperedArtifactError, verifyArtifact } from '../../lifecycle/manifest';
+import { appendAudit, getAlias, getVersion, moveAlias, rollback } from '../../registry';
+import { TamperedArtifactError } from '../../lifecycle/manifest';
 import type { PipelineSpec } from '../../platform/pipelineSpec';
 import type { RollbackAnswer } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { stoppingOn, stopRun } from './errors';
 import { artifactKeys } from './keys';
 import { runActor, runIdOf } from './registration';
+import { readVerifiedArtifact } from './verifiedArtifact';
 
 export function createDeployActivities({ pool, objectStore, temporal }: ActivityDeps) {
   return {
@@ -25,22 +26,10 @@ export function createDeployActivities({ pool, objectStore, temporal }: Activity
     }): Promise<{ alias: string; version: number }> {
       const { spec, version } = input;
       const runId = runIdOf();
-      const record = await getVersion(pool, spec.name, version);
       const keys = artifactKeys(spec.name, version);
-      const onnxKey = record.artifacts.onnxKey ?? keys.onnx;
-      const [manifestJson, signature, onnxBytes] = await Promise.all([
-        objectStore.get(record.artifacts.manifestKey ?? keys.manifest),
-        objectStore.get(keys.signature),
-        objectStore.get(onnxKey),
-      ]);
-      const trusted = (await listSigningKeys(pool)).map((key) => key.publicKeyPem);
+      const onnxKey = (await getVersion(pool, spec.name, version)).artifacts.onnxKey ?? keys.onnx;
       try {
-        verifyArtifact({
-          manifestJson,
-          signature: Buffer.from(signature).toString('utf8'),
-          onnxBytes,
-          trustedPublicKeys: trusted,
-        });
+        await readVerifiedArtifact(pool, objectStore, spec.name, version);
       } catch (error) {
         if (!(error instanceof TamperedArtifactError)) throw error;
         await appendAudit(pool, {

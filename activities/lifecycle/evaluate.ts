@@ -1,7 +1,8 @@
 /**
  * The evaluate and fairness stages. The candidate's ONNX file is scored on the test rows with
- * onnxruntime; the production version (the champion) is scored on the same rows. A failed gate
- * rejects the version, writes an audit row saying why, and stops the run.
+ * onnxruntime; the production version (the champion) is verified (signature by a trusted key, ONNX
+ * SHA-256) and scored on the same rows. A failed gate or a tampered champion rejects the version,
+ * writes an audit row saying why, and stops the run.
  */
 import { log } from '@temporalio/activity';
 import type pg from 'pg';
@@ -9,6 +10,7 @@ import { evaluateOnTestSet, scoreChampion } from '../../lifecycle/evaluation';
 import { evaluateFairnessGate } from '../../lifecycle/gates/fairness';
 import { evaluateQualityGate } from '../../lifecycle/gates/quality';
 import type { GateVerdict } from '../../lifecycle/gates/verdict';
+import { TamperedArtifactError } from '../../lifecycle/manifest';
 import { loadSnapshot } from '../../lifecycle/snapshot';
 import type { TaskMetrics } from '../../ml/slices';
 import type { PipelineSpec } from '../../platform/pipelineSpec';
@@ -22,6 +24,7 @@ import type {
 } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { stoppingOn, stopRun } from './errors';
+import { readVerifiedArtifact } from './verifiedArtifact';
 import { artifactKeys } from './keys';
 import { runActor, runIdOf } from './registration';
 
@@ -72,6 +75,50 @@ export async function rejectForGate(
   throw stopRun('GateFailedError', `${spec.name} v${version}: ${reason}`, { verdict, ...measured });
 }
 
+/**
+ * The champion's ONNX bytes, once its manifest, signature (a trusted, unrevoked key) and SHA-256 are
+ * verified: a production model that was swapped or re-signed is not scored, since a doctored champion
+ * could let a worse candidate through the quality gate. A refusal is audited on the champion, the
+ * candidate is rejected (it was never compared) and the run stops with TamperedArtifactError.
+ */
+async function verifiedChampion(
+  pool: pg.Pool,
+  objectStore: ActivityDeps['objectStore'],
+  spec: PipelineSpec,
+  candidate: number,
+  champion: number,
+): Promise<Uint8Array> {
+  try {
+    return (await readVerifiedArtifact(pool, objectStore, spec.name, champion)).onnxBytes;
+  } catch (error) {
+    if (!(error instanceof TamperedArtifactError)) throw error;
+    const runId = runIdOf();
+    await appendAudit(pool, {
+      actor: runActor(runId),
+      action: 'champion-refused',
+      model: spec.name,
+      version: champion,
+      details: { reason: error.reason, message: error.message, runId, candidate },
+    });
+    const reason = `not compared: production version ${champion} failed verification (${error.reason})`;
+    const current = await getVersion(pool, spec.name, candidate);
+    if (current.status === 'training' || current.status === 'candidate') {
+      await setStatus(pool, {
+        model: spec.name,
+        version: candidate,
+        status: 'rejected',
+        actor: runActor(runId),
+        reason,
+      });
+    }
+    throw stopRun(
+      'TamperedArtifactError',
+      `${spec.name} v${candidate} was not evaluated: the production version ${champion} is not scored, ${error.message}`,
+      { reason: error.reason, champion },
+    );
+  }
+}
+
 export function createEvaluationActivities({ pool, objectStore }: ActivityDeps) {
   return {
     async evaluateCandidate(input: {
@@ -81,34 +128,40 @@ export function createEvaluationActivities({ pool, objectStore }: ActivityDeps) 
       trained: TrainedCandidate;
     }): Promise<EvaluationOutcome> {
       const { spec, version } = input;
+      // The champion: whatever production serves now, verified before anything is scored.
+      const production = await getAlias(pool, spec.name, 'production');
+      let championOnnx: Uint8Array | undefined;
+      if (production && production.version !== version) {
+        const served = await getVersion(pool, spec.name, production.version);
+        if (served.artifacts.onnxKey) {
+          championOnnx = await verifiedChampion(pool, objectStore, spec, version, production.version);
+        }
+      }
+
       const loaded = await stoppingOn(() => loadSnapshot(objectStore, input.snapshot.key));
       const onnx = await objectStore.get(input.trained.onnxKey);
       const tested = await stoppingOn(() => evaluateOnTestSet({ onnx, table: loaded.table, spec }));
 
-      // The champion: whatever production serves now, on the same test rows.
+      // The champion on the same test rows.
       let champion: ChampionComparison | undefined;
       let championMetrics: TaskMetrics | undefined;
-      const production = await getAlias(pool, spec.name, 'production');
-      if (production && production.version !== version) {
-        const served = await getVersion(pool, spec.name, production.version);
-        if (served.artifacts.onnxKey) {
-          const score = await scoreChampion({
-            onnx: await objectStore.get(served.artifacts.onnxKey),
-            table: loaded.table,
-            spec,
-            testRows: tested.testRows,
-          });
-          if (score.comparable) {
-            championMetrics = score.metrics;
-            champion = {
-              version: production.version,
-              comparable: true,
-              metrics: metricNumbers(score.metrics),
-            };
-          } else {
-            champion = { version: production.version, comparable: false, reason: score.reason };
-            log.info('champion not comparable', { version: production.version, reason: score.reason });
-          }
+      if (production && championOnnx) {
+        const score = await scoreChampion({
+          onnx: championOnnx,
+          table: loaded.table,
+          spec,
+          testRows: tested.testRows,
+        });
+        if (score.comparable) {
+          championMetrics = score.metrics;
+          champion = {
+            version: production.version,
+            comparable: true,
+            metrics: metricNumbers(score.metrics),
+          };
+        } else {
+          champion = { version: production.version, comparable: false, reason: score.reason };
+          log.info('champion not comparable', { version: production.version, reason: score.reason });
         }
       }
       const verdict = evaluateQualityGate({

@@ -10,7 +10,7 @@ import { MANIFEST_FORMAT_VERSION, signManifest, type UnsignedManifest } from '..
 import { renderModelCard } from '../../lifecycle/modelCard';
 import { loadSnapshot } from '../../lifecycle/snapshot';
 import type { PipelineSpec } from '../../platform/pipelineSpec';
-import { recordEvaluation, setStatus, getVersion } from '../../registry';
+import { appendAudit, recordEvaluation, setStatus, getVersion, signingKeyTrust } from '../../registry';
 import type {
   EvaluationOutcome,
   FairnessOutcome,
@@ -23,9 +23,38 @@ import { rejectForGate, type StoredPredictions } from './evaluate';
 import { buildReferenceProfile } from '../../monitoring/reference';
 import { splitLabelledRows } from '../../lifecycle/split';
 import type { TaskMetrics } from '../../ml/slices';
-import { stoppingOn } from './errors';
+import { stoppingOn, stopRun } from './errors';
 import { artifactKeys } from './keys';
 import { runActor, runIdOf } from './registration';
+
+/**
+ * Signs only with a key an admin still trusts: the worker checked at start, but the key may have been
+ * revoked since. A refusal is audited and stops the run; the version is marked failed, so a run with
+ * a trusted key may make it again.
+ */
+async function refuseUntrustedSigningKey(
+  pool: ActivityDeps['pool'],
+  signingKey: ActivityDeps['signingKey'],
+  model: string,
+  version: number,
+): Promise<void> {
+  const trust = await signingKeyTrust(pool, signingKey.keyId);
+  if (trust === 'trusted') return;
+  const runId = runIdOf();
+  await appendAudit(pool, {
+    actor: runActor(runId),
+    action: 'signing-refused',
+    model,
+    version,
+    details: { keyId: signingKey.keyId, trust, runId },
+  });
+  throw stopRun(
+    'RegistryError',
+    `${model} v${version} was not signed: this worker's signing key ${signingKey.keyId} is ${trust === 'revoked' ? 'revoked' : 'not trusted'}; ` +
+      'restart the workers with a key an admin trusted (`kerf keys trust FILE --name NAME`) and run again',
+    { kind: 'untrusted-key' },
+  );
+}
 
 export function createPackagingActivities({ pool, objectStore, signingKey, codeVersion }: ActivityDeps) {
   return {
@@ -88,6 +117,7 @@ export function createPackagingActivities({ pool, objectStore, signingKey, codeV
         target: { name: spec.target },
         onnx: { key: trained.onnxKey, sha256, bytes: onnx.byteLength },
       };
+      await refuseUntrustedSigningKey(pool, signingKey, spec.name, version);
       const signed = signManifest(unsigned, signingKey);
       await objectStore.put(keys.manifest, signed.manifestJson, 'application/json');
       await objectStore.put(keys.signature, signed.signature, 'text/plain');

@@ -10,6 +10,7 @@ import type { TrainingThreadData, TrainingThreadResult } from '../../lifecycle/t
 import type { CandidateProgress } from '../../lifecycle/training';
 import type { PipelineSpec } from '../../platform/pipelineSpec';
 import { runInThread, ThreadError } from '../../platform/threads';
+import { HEARTBEAT_THROTTLE_SECONDS } from '../../workflows/activityProfiles';
 import type { SnapshotRef, TrainedCandidate } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { stopRun } from './errors';
@@ -51,18 +52,25 @@ export function createTrainingActivities({ objectStore }: ActivityDeps) {
         spec: input.spec,
         version: input.version,
       };
+      let latest: TrainingHeartbeat = { attempt, previousAttemptIteration };
+      // The trainer may go longer than the heartbeat timeout between two progress reports (building
+      // features, one slow iteration, the ONNX export): beat from this thread, which stays free while
+      // the worker thread computes, so only a dead worker misses its heartbeats.
+      const alive = setInterval(() => context.heartbeat(latest), (HEARTBEAT_THROTTLE_SECONDS * 1000) / 2);
       let result: TrainingThreadResult;
       try {
         result = await runInThread<TrainingThreadResult>(
           TRAINING_THREAD,
           { ...data },
           {
-            onProgress: (progress) =>
-              context.heartbeat({
+            onProgress: (progress) => {
+              latest = {
                 ...(progress as CandidateProgress),
                 attempt,
                 previousAttemptIteration,
-              } satisfies TrainingHeartbeat),
+              } satisfies TrainingHeartbeat;
+              context.heartbeat(latest);
+            },
             signal: context.cancellationSignal,
             transfer: [snapshotBytes.buffer as ArrayBuffer],
           },
@@ -75,6 +83,8 @@ export function createTrainingActivities({ objectStore }: ActivityDeps) {
           );
         }
         throw error;
+      } finally {
+        clearInterval(alive);
       }
 
       const keys = artifactKeys(input.spec.name, input.version);

@@ -19,7 +19,9 @@ export type SnapshotFailure =
   /** The bytes in S3 do not hash to the key: the object was changed or damaged. */
   | 'integrity'
   /** The object is not a snapshot Kerf wrote (not Arrow, or without Kerf's column metadata). */
-  | 'format';
+  | 'format'
+  /** A feature column holds personal data (by its name or its values): refused before S3. */
+  | 'personal_data';
 
 /** A snapshot that cannot be taken or loaded as asked; the message says what to do. */
 export class SnapshotError extends Error {

@@ -19,6 +19,8 @@ import { registerTeachCommands } from './teachCommand';
 import { registerModelCommands } from './modelCommands';
 import { registerAuditCommands } from './auditCommand';
 import { registerDoctorCommand } from './doctorCommand';
+import { KeysCommandError, keysPool, registerKeysCommands } from './keysCommand';
+import { UntrustedSigningKeyError } from '../../workers/kerfWorker';
 import { TeachError } from '../../platform/categoryMappings';
 import { ShopGenerateError } from '../../shop/load';
 
@@ -143,7 +145,9 @@ function explain(error: unknown): string {
     error instanceof ShopGenerateError ||
     error instanceof LifecycleCommandError ||
     error instanceof TeachError ||
-    error instanceof PipelineSpecError
+    error instanceof PipelineSpecError ||
+    error instanceof KeysCommandError ||
+    error instanceof UntrustedSigningKeyError
   ) {
     return `kerf: ${error.message}`;
   }
@@ -157,6 +161,7 @@ registerTeachCommands(program);
 registerModelCommands(program);
 registerAuditCommands(program);
 registerDoctorCommand(program);
+registerKeysCommands(program, () => keysPool(config()));
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(explain(error));

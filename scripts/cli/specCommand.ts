@@ -1,10 +1,15 @@
-/** `kerf spec check`: validates pipeline spec files, and with a flag checks them against the database. */
+/**
+ * `kerf spec check`: validates pipeline spec files (personal data among the features included), and
+ * with a flag checks them against the database, with a sample of the source's rows.
+ */
 import type { Command } from 'commander';
 import type pg from 'pg';
 import { loadConfig } from '../../platform/config';
 import { createReaderPool } from '../../platform/database';
 import { defaultPaths } from '../../platform/paths';
 import { checkSpecSource, loadPipelineSpec, PipelineSpecError } from '../../platform/pipelineSpec';
+import { personalDataByName, personalDataInSource } from '../../lifecycle/gates/personalSource';
+import { SnapshotError } from '../../lifecycle/snapshot';
 
 /** The verdict on one spec file. */
 export interface SpecCheckResult {
@@ -17,7 +22,8 @@ export interface SpecCheckResult {
 }
 
 /**
- * Checks one spec file: statically, then (when a pool is given and it parsed) against its source.
+ * Checks one spec file: statically, then (when a pool is given and it parsed) against its source;
+ * features that look like personal data, by name or by the sampled values, are problems.
  * Bad specs and unreadable files become problems; anything else (a broken connection) is thrown.
  */
 export async function checkSpecFile(
@@ -29,10 +35,22 @@ export async function checkSpecFile(
   try {
     const spec = await loadPipelineSpec(file);
     name = spec.name;
-    if (pool) await checkSpecSource(pool, spec, { origin: file, ...options });
+    // Personal data: by the features' names always, by a sample of their values against the database.
+    const personal = pool
+      ? await personalDataInSource(pool, spec, await checkSpecSource(pool, spec, { origin: file, ...options }))
+      : personalDataByName(spec);
+    if (personal.length > 0) {
+      const problems = personal.map((problem) => {
+        const index = spec.features.findIndex((feature) => feature.name === problem.column);
+        return `features[${index}].name: ${problem.message}`;
+      });
+      return { file, ok: false, name, problems };
+    }
     return { file, ok: true, name, problems: [] };
   } catch (error) {
     if (error instanceof PipelineSpecError) return { file, ok: false, name, problems: error.problems };
+    if (error instanceof SnapshotError)
+      return { file, ok: false, name, problems: [`source: ${error.message}`] };
     if (error instanceof Error && 'code' in error && 'syscall' in error) {
       const code = (error as NodeJS.ErrnoException).code ?? error.message;
       return { file, ok: false, name, problems: [`(file): cannot be read (${code}); check the path`] };

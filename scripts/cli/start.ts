@@ -15,6 +15,7 @@ import { loadPipelineSpec } from '../../platform/pipelineSpec';
 import { generateShop } from '../../shop/load';
 import { describeStatus, workflowUiUrl } from './lifecycleCommands';
 import { createKerfWorker } from '../../workers/kerfWorker';
+import { keysPool, trustDevelopmentKeyOnFirstStart } from './keysCommand';
 import type { smokeCheck } from '../../workflows/smoke';
 import { stackDown, stackUp, type Reporter } from '../stack/control';
 
@@ -65,6 +66,9 @@ export async function runMainJob(
   const { started } = await stackUp(config, report);
   // Migrations and the bucket, also when the stack was already running (a newer checkout).
   await prepareStorage(config);
+  // The embedded stack's admin step (not the worker's): trust the development key on the first start.
+  const keysAdmin = keysPool(config);
+  await trustDevelopmentKeyOnFirstStart(config, keysAdmin, report).finally(() => keysAdmin.end());
   const kerfWorker = await createKerfWorker(config);
   const workerDone = kerfWorker.run();
   const servingPool = createPool(config.postgres, { applicationName: 'kerf-serving' });

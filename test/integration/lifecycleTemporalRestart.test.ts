@@ -28,6 +28,7 @@ import { generateShop } from '../../shop/load';
 import type { modelLifecycle } from '../../workflows/modelLifecycle';
 import { createKerfWorker, type KerfWorker } from '../../workers/kerfWorker';
 import { createOwnDatabase, freePort, type OwnDatabase, testConfig, uniqueName } from '../helpers';
+import { trustWorkerSigningKey } from '../trustedKeys';
 
 const name = uniqueName('temporal_restart');
 const dataDir = path.join(defaultPaths.dataDir, 'test-stacks', name);
@@ -63,6 +64,8 @@ beforeAll(async () => {
     S3_REGION: shared.s3.region,
     S3_FORCE_PATH_STYLE: String(shared.s3.forcePathStyle),
   });
+  // This file's own data folder holds its own development key: trust it as an admin would.
+  await trustWorkerSigningKey(db.ownerPool, config);
   cleanups.push(async () => {
     await stackDown(config, quiet);
     await rm(dataDir, { recursive: true, force: true });

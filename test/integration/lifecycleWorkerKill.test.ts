@@ -1,8 +1,9 @@
 /**
  * A worker dies mid-training (SIGKILL, as an OOM kill or a pulled plug would): the training activity
- * stops heartbeating, the server times it out after `trainingHeartbeatSeconds` and retries it on a
- * worker started afterwards, which knows how far the dead one got. The run still ends with one
- * version and one copy of each artifact.
+ * stops heartbeating, the server times it out after the training profile's default heartbeat timeout
+ * and retries it on the other worker already polling the queue, which knows how far the dead one got.
+ * The run still ends with one version and one copy of each artifact. Prints the time from the kill to
+ * the retry starting (the goal is 15 s; the test only guards a loose 30 s bound).
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import { nightlyScheduleId } from '../../platform/schedules';
 import { listVersions } from '../../registry';
 import { generateShop } from '../../shop/load';
 import { createOwnDatabase, type OwnDatabase, testConfig, uniqueName } from '../helpers';
+import { trustWorkerSigningKey } from '../trustedKeys';
 import {
   killWorkerProcesses,
   type PendingTraining,
@@ -28,8 +30,7 @@ import {
 
 /**
  * Rounds of boosting, never stopped early: about 13 s of training on 20 000 jobs on a two-core
- * machine. The first heartbeat with an iteration reaches the server only after ~4 s (the SDK sends
- * heartbeats at most every 80 % of the 5 s timeout), so 1500 rounds (~4 s) would end before the kill.
+ * machine, well past the first heartbeat with an iteration (the worker sends one at least every 2 s).
  */
 const ITERATIONS = 5000;
 const config = testConfig();
@@ -46,6 +47,8 @@ beforeAll(async () => {
   db = await createOwnDatabase('worker_kill');
   cleanups.push(() => db.drop());
   await applyMigrations(db.pool, migrationsDir);
+  // The worker processes sign with the worktree's development key: an admin trusts it first.
+  await trustWorkerSigningKey(db.ownerPool, config);
   // Enough jobs, and enough rounds without early stopping, that training lasts well past the first
   // recorded heartbeat on a two-core machine.
   await generateShop(db.ownerPool, { jobs: 20_000, seed: 11 });
@@ -104,13 +107,17 @@ async function historySummary(handle: LifecycleHandle) {
 }
 
 describe('a worker killed during training', () => {
-  it('is replaced, and the run completes with one version and no duplicate artifacts', async () => {
+  it('is retried on the other worker within seconds, and the run completes with one version and no duplicate artifacts', async () => {
     const workerEnv = { ...db.env, TEMPORAL_TASK_QUEUE: taskQueue };
-    const first: WorkerProcess = await startWorkerProcess(workerEnv);
+    // Two workers poll from the start, as in a deployment: the survivor takes the retry.
+    const workers: WorkerProcess[] = [
+      await startWorkerProcess(workerEnv),
+      await startWorkerProcess(workerEnv),
+    ];
+    // The default training heartbeat timeout: what a real run gets.
     const handle = await startLifecycle(client, config, spec, {
       startedBy: 'shop-manager',
       taskQueue,
-      trainingHeartbeatSeconds: 5,
       rollbackWindowMs: 1,
       approvalDeadlineMs: 600_000,
     });
@@ -128,29 +135,43 @@ describe('a worker killed during training', () => {
     // The server has recorded a heartbeat from inside the training loop: the kill lands mid-training.
     const inTheLoop = (training: PendingTraining | undefined) => (training?.heartbeat?.iteration ?? 0) > 0;
     const beforeKill = await waitForTraining(handle, inTheLoop, { timeoutMs: 150_000 }).catch(
-      quoting(first, 'first'),
+      quoting(workers[0] as WorkerProcess, 'first'),
     );
     expect(beforeKill?.attempt).toBe(1);
-    expect(beforeKill?.lastWorkerIdentity).toMatch(new RegExp(`^${first.pid}@`));
+    const trainer = workers.find((worker) => beforeKill?.lastWorkerIdentity.startsWith(`${worker.pid}@`));
+    const survivor = workers.find((worker) => worker !== trainer);
+    if (!trainer || !survivor) {
+      throw new Error(
+        `training runs on ${beforeKill?.lastWorkerIdentity}, not on a worker this test started`,
+      );
+    }
     const iterationAtKill = beforeKill?.heartbeat?.iteration ?? 0;
     expect(iterationAtKill).toBeLessThan(ITERATIONS);
-    await first.kill('SIGKILL');
     const killedAt = Date.now();
+    await trainer.kill('SIGKILL');
     // Nothing of the candidate was written yet: training writes only after its last round.
     expect(await store.list(`models/${spec.name}/`)).toEqual([]);
 
-    const second = await startWorkerProcess(workerEnv);
-    // The retry runs on the new worker and carries the dead attempt's progress forward. (The server
-    // keeps the last heartbeat across attempts: wait for one the retry sent itself.)
+    // The retry (attempt 2) runs on the surviving worker and carries the dead attempt's progress
+    // forward. (The server keeps the last heartbeat across attempts: wait for one the retry sent.)
     const retried = await waitForTraining(
       handle,
       (training) =>
         (training?.heartbeat?.attempt ?? 0) >= 2 &&
-        (training?.lastWorkerIdentity.startsWith(`${second.pid}@`) ?? false),
-      { timeoutMs: 60_000 },
-    ).catch(quoting(second, 'second'));
-    const retryStartedMs = Date.now() - killedAt;
+        (training?.lastWorkerIdentity.startsWith(`${survivor.pid}@`) ?? false),
+      { timeoutMs: 60_000, pollMs: 100 },
+    ).catch(quoting(survivor, 'surviving'));
+    expect(retried?.attempt).toBe(2);
     expect(retried?.heartbeat?.previousAttemptIteration).toBeGreaterThanOrEqual(iterationAtKill);
+    // When the server handed attempt 2 to the survivor (same machine, same clock as the kill).
+    const retryStartedMs = (retried?.lastStartedAtMs ?? Number.NaN) - killedAt;
+    console.log(
+      `worker kill: SIGKILL to the retry (attempt 2) starting on the other worker: ${(retryStartedMs / 1000).toFixed(1)} s`,
+    );
+    // The goal is 15 s; this bound only catches a regression to the old minute-long timeout.
+    expect(retryStartedMs).toBeGreaterThan(0);
+    expect(retryStartedMs).toBeLessThan(30_000);
+    const second = survivor;
 
     // For a while after the kill the server may route Queries to the dead worker's sticky queue
     // ("no poller seen for task queue recently"); waitForStage asks again until it is answered.
@@ -181,7 +202,7 @@ describe('a worker killed during training', () => {
     expect(training.previousAttemptIteration).toBeGreaterThanOrEqual(iterationAtKill);
     expect(training.iterationsRun).toBe(ITERATIONS);
 
-    // One training activity and one registration in the history; its last attempt ran on the new worker.
+    // One training activity and one registration in the history; its last attempt ran on the survivor.
     const history = await historySummary(handle);
     expect(history.scheduledTrainings).toBe(1);
     expect(history.registrations).toBe(1);
@@ -190,7 +211,7 @@ describe('a worker killed during training', () => {
     ]);
 
     console.log(
-      `worker kill: killed at iteration ${iterationAtKill}/${ITERATIONS}, retry on the new worker ` +
+      `worker kill: killed at iteration ${iterationAtKill}/${ITERATIONS}, retry on the other worker ` +
         `${(retryStartedMs / 1000).toFixed(1)} s after the kill, training took ${waiting.training?.seconds.toFixed(1)} s, ` +
         `attempt ${training.attempt} (previous got to ${training.previousAttemptIteration})`,
     );

@@ -14,6 +14,7 @@ import {
   type ResolveVersionInput,
   type VersionStatus,
 } from '../../registry';
+import { keyIdOf } from '../../lifecycle/signing';
 import { createOwnDatabase, uniqueName, type OwnDatabase } from '../helpers';
 
 // One database for this file, with every migration applied; each test works on models of its own.
@@ -610,40 +611,86 @@ describe('the audit log', () => {
 });
 
 describe('signing keys', () => {
-  it('records the public half of an Ed25519 key once under its id', async () => {
-    const keyId = uniqueName('key');
+  it('trusts the public half of an Ed25519 key once, under the id manifests name it by', async () => {
     const { publicKey, privateKey } = generateKeyPairSync('ed25519');
     const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    const first = await registry.recordSigningKey({ keyId, publicKey: pem, actor: 'admin' });
-    expect(first).toMatchObject({ recorded: true, key: { keyId, publicKeyPem: pem } });
-    expect((await registry.recordSigningKey({ keyId, publicKey, actor: 'admin' })).recorded).toBe(false);
+    const keyId = keyIdOf(pem);
+    const first = await registry.trustSigningKey({ publicKey: pem, name: 'press worker', actor: 'admin' });
+    expect(first).toMatchObject({
+      trusted: true,
+      key: { keyId, publicKeyPem: pem, name: 'press worker', trustedBy: 'admin', revokedAt: null },
+    });
+    expect(
+      (await registry.trustSigningKey({ publicKey, name: 'press worker', actor: 'admin' })).trusted,
+    ).toBe(false);
     expect((await registry.getSigningKey(keyId)).publicKeyPem).toBe(pem);
 
     await expectRefusal(
-      registry.recordSigningKey({
-        keyId,
-        publicKey: generateKeyPairSync('ed25519').publicKey,
-        actor: 'admin',
-      }),
-      'conflict',
-      /already recorded with another public key .*: give the new key a new id/,
+      registry.trustSigningKey({ publicKey: privateKey, name: 'private', actor: 'admin' }),
+      'invalid-input',
+      /is a private key: give the public half only/,
     );
     await expectRefusal(
-      registry.recordSigningKey({ keyId: uniqueName('private'), publicKey: privateKey, actor: 'admin' }),
+      registry.trustSigningKey({
+        publicKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        name: 'private',
+        actor: 'admin',
+      }),
       'invalid-input',
       /is a private key: give the public half only/,
     );
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
     await expectRefusal(
-      registry.recordSigningKey({ keyId: uniqueName('rsa'), publicKey: rsa, actor: 'admin' }),
+      registry.trustSigningKey({ publicKey: rsa, name: 'rsa', actor: 'admin' }),
       'invalid-input',
       /is a rsa key; manifests are signed with Ed25519/,
     );
-    await expectRefusal(registry.getSigningKey(uniqueName('missing')), 'not-found', /is not recorded/);
-    const recorded = await database.pool.query(
-      `SELECT details FROM registry.audit_log WHERE action = 'signing-key-recorded' AND details->>'keyId' = $1`,
+    await expectRefusal(
+      registry.trustSigningKey({ publicKey: pem, name: ' ', actor: 'admin' }),
+      'invalid-input',
+      /name is empty/,
+    );
+    await expectRefusal(registry.getSigningKey('0123456789abcdef'), 'not-found', /is not trusted/);
+    const audited = await database.pool.query(
+      `SELECT actor FROM registry.audit_log WHERE action = 'signing-key-trusted' AND details->>'keyId' = $1`,
       [keyId],
     );
-    expect(recorded.rowCount).toBe(1);
+    expect(audited.rows).toEqual([{ actor: 'admin' }]);
+  });
+
+  it('revokes a key for good: no longer listed for verification, never trusted again', async () => {
+    const { publicKey } = generateKeyPairSync('ed25519');
+    const { key } = await registry.trustSigningKey({ publicKey, name: 'old key', actor: 'admin' });
+    expect((await registry.listSigningKeys()).map((listed) => listed.keyId)).toContain(key.keyId);
+    const revoked = await registry.revokeSigningKey({
+      keyId: key.keyId,
+      actor: 'admin',
+      reason: 'laptop lost',
+    });
+    expect(revoked).toMatchObject({
+      revoked: true,
+      key: { revokedBy: 'admin', revokeReason: 'laptop lost' },
+    });
+    expect((await registry.revokeSigningKey({ keyId: key.keyId, actor: 'admin' })).revoked).toBe(false);
+    expect((await registry.listSigningKeys()).map((listed) => listed.keyId)).not.toContain(key.keyId);
+    await expectRefusal(
+      registry.trustSigningKey({ publicKey, name: 'old key again', actor: 'admin' }),
+      'conflict',
+      /was revoked by admin .* and is never trusted again/,
+    );
+    await expectRefusal(
+      registry.revokeSigningKey({ keyId: 'fedcba9876543210', actor: 'admin' }),
+      'not-found',
+      /is not trusted/,
+    );
+    await expect(
+      database.pool.query(
+        'UPDATE registry.trusted_signing_keys SET revoked_at = NULL, revoked_by = NULL WHERE key_id = $1',
+        [key.keyId],
+      ),
+    ).rejects.toThrow(/was revoked and stays revoked/);
+    await expect(
+      database.pool.query('DELETE FROM registry.trusted_signing_keys WHERE key_id = $1', [key.keyId]),
+    ).rejects.toThrow(/DELETE is refused/);
   });
 });

@@ -5,6 +5,7 @@ import { ObjectStore } from '../../platform/objectStore';
 import { createKerfWorker, type KerfWorker } from '../../workers/kerfWorker';
 import type { smokeCheck } from '../../workflows/smoke';
 import { testConfig, uniqueName } from '../helpers';
+import { trustWorkerSigningKey } from '../trustedKeys';
 
 const config = testConfig();
 const taskQueue = uniqueName('smoke');
@@ -13,6 +14,8 @@ let running: Promise<void>;
 let connection: Connection;
 
 beforeAll(async () => {
+  const admin = createPool({ url: config.postgres.ownerUrl }, { max: 1 });
+  await trustWorkerSigningKey(admin, config).finally(() => admin.end());
   kerfWorker = await createKerfWorker(config, { taskQueue });
   running = kerfWorker.run();
   connection = await Connection.connect({ address: config.temporal.address });

@@ -67,6 +67,16 @@ function tamperReason(input: VerifyArtifactInput): TamperReason | 'verified' {
   }
 }
 
+/** The error `work` throws, or undefined when it does not throw. */
+function catchError(work: () => unknown): unknown {
+  try {
+    work();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
 describe('canonicalJson', () => {
   it('sorts keys at every level, drops undefined properties and writes no whitespace', () => {
     expect(
@@ -383,9 +393,30 @@ describe('signed manifests', () => {
     expect(signature).not.toBe('');
   });
 
-  it('treats missing or broken trusted keys as configuration errors, not tampering', () => {
+  it('treats a broken trusted key as a configuration error, not tampering', () => {
     const { input } = signed();
-    expect(() => verifyArtifact({ ...input, trustedPublicKeys: [] })).toThrow(/trustedPublicKeys is empty/);
     expect(() => verifyArtifact({ ...input, trustedPublicKeys: ['nope'] })).toThrow(/trustedPublicKeys\[0\]/);
+  });
+
+  it('refuses every artifact when no key is trusted (all revoked), naming the key', () => {
+    const { input } = signed();
+    const error = catchError(() => verifyArtifact({ ...input, trustedPublicKeys: [] }));
+    expect(error).toBeInstanceOf(TamperedArtifactError);
+    expect((error as TamperedArtifactError).reason).toBe('unknown-key');
+    expect((error as Error).message).toMatch(/is not trusted here \(trusted: none\)/);
+  });
+
+  it('says a revoked key was revoked', () => {
+    const { input } = signed();
+    const keyId = (JSON.parse(String(input.manifestJson)) as { keyId: string }).keyId;
+    const error = catchError(() =>
+      verifyArtifact({
+        ...input,
+        trustedPublicKeys: [],
+        revokedKeys: new Map([[keyId, 'revoked by alice at 2026-12-05T10:00:00.000Z']]),
+      }),
+    );
+    expect((error as TamperedArtifactError).reason).toBe('unknown-key');
+    expect((error as Error).message).toContain(`signed by key ${keyId}, which was revoked by alice`);
   });
 });
