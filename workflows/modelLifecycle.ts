@@ -9,12 +9,18 @@
  * through here. A failed gate, bad data or a tampered artifact fails the run with a non-retryable
  * error that says why (the activity has already written the audit row); a rejected or expired
  * approval completes it as `rejected`.
+ *
+ * Decisions (approve, reject, rollback) count only when the `checkDecisions` activity accepts the
+ * one-time code they carry; anything else is refused, audited, and the run waits on: no Signal or
+ * Update can fail a run. Runs recorded before that change (no `authenticated-decisions` marker)
+ * replay the earlier path, which took a typed name.
  */
 import {
   ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   condition,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -36,6 +42,8 @@ import type {
   VerdictSummary,
 } from './lifecycleTypes';
 import type { GateVerdict } from '../lifecycle/gates/verdict';
+import type { AcceptedDecision, DecisionCheckResult, PendingDecision } from '../access/decisionCodes';
+import { DECISION_BATCH, pendingDecision, REFUSALS_KEPT } from './decisionPayloads';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -65,7 +73,7 @@ function summarise(verdict: GateVerdict): VerdictSummary {
 }
 
 /** The run's state as Markdown for the Web UI's "Current Details". */
-function currentDetails(status: LifecycleStatus): string {
+function currentDetails(status: LifecycleStatus, authenticated: boolean): string {
   const lines = [
     `**${status.pipeline}**: ${status.stage}${status.version ? `, version ${status.version}` : ''}`,
   ];
@@ -82,7 +90,11 @@ function currentDetails(status: LifecycleStatus): string {
   }
   if (status.cardKey)
     lines.push(`Model card: \`${status.cardKey}\` (kerf card ${status.pipeline} ${status.version ?? ''})`);
-  if (status.stage === 'awaiting-approval' && status.approval) {
+  if (status.stage === 'awaiting-approval' && status.approval && authenticated) {
+    lines.push(
+      `Approve: get a code with \`kerf approval-code <this run's id>\` (one of ${status.approval.approvers.join(', ')}), then Send a Signal \`approve\` with \`{"code": "kc_...", "comment": "..."}\``,
+    );
+  } else if (status.stage === 'awaiting-approval' && status.approval) {
     lines.push(
       `Approve: Send a Signal \`approve\` with \`{"approver": "<one of ${status.approval.approvers.join(', ')}>", "comment": "..."}\``,
     );
@@ -100,6 +112,8 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
     training({ heartbeatSeconds: input.trainingHeartbeatSeconds ?? 60 }),
   );
   const evaluator = proxyActivities<Activities>(evaluation);
+  // Decisions from an authenticated identity, checked by an activity; older histories replay without.
+  const authenticated = patched('authenticated-decisions');
 
   const status: LifecycleStatus = {
     pipeline: spec.name,
@@ -113,12 +127,14 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
     status.stage = stage;
     status.history.push({ stage, at: new Date().toISOString() });
     // What the Web UI shows on the run's page ("Current Details"), for the approver.
-    setCurrentDetails(currentDetails(status));
+    setCurrentDetails(currentDetails(status, authenticated));
   };
   setHandler(statusQuery, () => status);
 
   // Approval: Signals (the Web UI) and the `decide` Update (the CLI) meet in one decision.
-  let decision: { decision: 'approved' | 'rejected'; approver: string; comment?: string } | undefined;
+  let decision:
+    | { decision: 'approved' | 'rejected'; approver: string; comment?: string; authenticatedBy?: string }
+    | undefined;
   const refusals: { approver: string; reason: string; via: string }[] = [];
   const decisionProblem = (approver: unknown): string | undefined => {
     if (typeof approver !== 'string' || approver.trim() === '') {
@@ -148,56 +164,173 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
     }
     decision = { decision: kind, approver: approver as string, comment: payload?.comment };
   };
-  setHandler(approveSignal, (payload) => onSignal('approved', payload));
-  setHandler(rejectSignal, (payload) => onSignal('rejected', payload));
-  setHandler(
-    decideUpdate,
-    (request): DecisionAnswer => {
-      const kind = request.decision === 'approve' ? 'approved' : 'rejected';
-      decision = { decision: kind, approver: request.approver, comment: request.comment };
-      return { decision: kind, approver: request.approver, version: status.version ?? 0 };
-    },
-    {
-      validator: (request: DecisionRequest) => {
-        // The CLI sends well-formed requests; anything else (a hand-made Update) is named and refused.
-        const kind: unknown = request.decision;
-        if (kind !== 'approve' && kind !== 'reject') {
-          throw new Error(`decision must be "approve" or "reject", not ${JSON.stringify(kind)}`);
-        }
-        const problem = decisionProblem(request.approver);
-        if (problem) throw new Error(problem);
-      },
-    },
-  );
+  // Authenticated decisions: each carries a one-time code; the decision activity redeems it.
+  const pending: PendingDecision[] = [];
+  const checkCodes = (items: PendingDecision[]): Promise<DecisionCheckResult> =>
+    io.checkDecisions({
+      model: spec.name,
+      version: status.version ?? 0,
+      approvers: spec.approval.approvers,
+      claimedStarter: input.startedBy,
+      items,
+    });
+  let refusedCount = 0;
+  const keptRefusals: { approver: string; reason: string }[] = [];
+  const noteRefusals = (checked: DecisionCheckResult) => {
+    refusedCount += checked.refusals.length;
+    for (const refusal of checked.refusals)
+      keptRefusals.push({ approver: refusal.actor, reason: refusal.reason });
+    // Only the last few stay visible: thousands of bad Signals must not grow the status.
+    keptRefusals.splice(0, Math.max(0, keptRefusals.length - REFUSALS_KEPT));
+    if (status.approval) {
+      status.approval.refused = [...keptRefusals];
+      status.approval.refusedCount = refusedCount;
+    }
+  };
+  const refusedError = (checked: DecisionCheckResult) =>
+    ApplicationFailure.create({
+      type: 'DecisionRefused',
+      message: checked.refusals[0]?.reason ?? 'the decision was refused',
+      nonRetryable: true,
+    });
+  const decided = (accepted: AcceptedDecision) => ({
+    decision: accepted.action === 'reject' ? ('rejected' as const) : ('approved' as const),
+    approver: accepted.user,
+    comment: accepted.comment,
+    authenticatedBy: accepted.authenticatedBy,
+  });
+  const onCodeSignal = (action: 'approve' | 'reject', payload: unknown) => {
+    if (
+      decision ||
+      ![
+        'ingest',
+        'validate',
+        'register',
+        'train',
+        'evaluate',
+        'fairness',
+        'security',
+        'awaiting-approval',
+      ].includes(status.stage)
+    ) {
+      if (status.approval)
+        status.approval.ignoredAfterDecision = (status.approval.ignoredAfterDecision ?? 0) + 1;
+      return;
+    }
+    pending.push(pendingDecision(action, 'signal', payload));
+  };
 
   // Rollback: while the run stays open after deploying.
   let rolledBack: { from: number; to: number } | undefined;
-  setHandler(
-    rollbackUpdate,
-    async (request) => {
-      const answer = await io.rollbackProduction({
-        model: spec.name,
-        actor: request.actor,
-        reason: request.reason,
-      });
-      rolledBack = answer;
-      status.rolledBackTo = answer.to;
-      enter('rolled-back');
-      return answer;
-    },
-    {
-      validator: (request: RollbackRequest) => {
-        if (status.stage !== 'deployed')
-          throw new Error(`the run is at stage ${status.stage}; only a deployed run rolls back`);
-        if (!spec.approval.approvers.includes(request.actor)) {
-          throw new Error(
-            `${request.actor} may not roll back ${spec.name}; approvers: ${spec.approval.approvers.join(', ')}`,
-          );
+  // Only the run's state is checked before an Update is accepted (a refused Update is not recorded);
+  // who decides is the decision activity's check, audited.
+  const unlessWaiting: (request: DecisionRequest) => void = () => {
+    if (status.stage !== 'awaiting-approval')
+      throw new Error(`the run is at stage ${status.stage}, not waiting for approval`);
+    if (decision) throw new Error(`${decision.approver} already ${decision.decision} this candidate`);
+  };
+  const unlessDeployed: (request: RollbackRequest) => void = () => {
+    if (status.stage !== 'deployed')
+      throw new Error(`the run is at stage ${status.stage}; only a deployed run rolls back`);
+  };
+  if (authenticated) {
+    setHandler(approveSignal, (payload: unknown) => onCodeSignal('approve', payload));
+    setHandler(rejectSignal, (payload: unknown) => onCodeSignal('reject', payload));
+    setHandler(
+      decideUpdate,
+      async (request: DecisionRequest): Promise<DecisionAnswer> => {
+        const fields: unknown = request;
+        const action =
+          typeof fields === 'object' &&
+          fields !== null &&
+          (fields as { decision?: unknown }).decision === 'reject'
+            ? 'reject'
+            : 'approve';
+        const checked = await checkCodes([pendingDecision(action, 'update', fields)]);
+        noteRefusals(checked);
+        if (!checked.accepted) throw refusedError(checked);
+        if (decision) {
+          throw ApplicationFailure.create({
+            type: 'DecisionRefused',
+            message: `${decision.approver} already ${decision.decision} this candidate`,
+            nonRetryable: true,
+          });
         }
-        if (request.reason.trim() === '') throw new Error('say why: a rollback needs a reason');
+        decision = decided(checked.accepted);
+        return { decision: decision.decision, approver: decision.approver, version: status.version ?? 0 };
       },
-    },
-  );
+      { validator: unlessWaiting },
+    );
+    setHandler(
+      rollbackUpdate,
+      async (request: RollbackRequest) => {
+        const checked = await checkCodes([pendingDecision('rollback', 'update', request)]);
+        noteRefusals(checked);
+        if (!checked.accepted) throw refusedError(checked);
+        const answer = await io.rollbackProduction({
+          model: spec.name,
+          actor: checked.accepted.user,
+          reason: checked.accepted.comment ?? 'rolled back',
+        });
+        rolledBack = answer;
+        status.rolledBackTo = answer.to;
+        enter('rolled-back');
+        return answer;
+      },
+      { validator: unlessDeployed },
+    );
+  } else {
+    setHandler(approveSignal, (payload) => onSignal('approved', payload));
+    setHandler(rejectSignal, (payload) => onSignal('rejected', payload));
+    setHandler(
+      decideUpdate,
+      (request): DecisionAnswer => {
+        const kind = request.decision === 'approve' ? 'approved' : 'rejected';
+        // The validator refused every request without an approver's name.
+        const approver = String(request.approver);
+        decision = { decision: kind, approver, comment: request.comment };
+        return { decision: kind, approver, version: status.version ?? 0 };
+      },
+      {
+        validator: (request: DecisionRequest) => {
+          // The CLI sends well-formed requests; anything else (a hand-made Update) is named and refused.
+          const kind: unknown = request.decision;
+          if (kind !== 'approve' && kind !== 'reject') {
+            throw new Error(`decision must be "approve" or "reject", not ${JSON.stringify(kind)}`);
+          }
+          const problem = decisionProblem(request.approver);
+          if (problem) throw new Error(problem);
+        },
+      },
+    );
+
+    setHandler(
+      rollbackUpdate,
+      async (request) => {
+        const answer = await io.rollbackProduction({
+          model: spec.name,
+          actor: String(request.actor),
+          reason: request.reason,
+        });
+        rolledBack = answer;
+        status.rolledBackTo = answer.to;
+        enter('rolled-back');
+        return answer;
+      },
+      {
+        validator: (request: RollbackRequest) => {
+          if (status.stage !== 'deployed')
+            throw new Error(`the run is at stage ${status.stage}; only a deployed run rolls back`);
+          if (!spec.approval.approvers.includes(String(request.actor))) {
+            throw new Error(
+              `${String(request.actor)} may not roll back ${spec.name}; approvers: ${spec.approval.approvers.join(', ')}`,
+            );
+          }
+          if (request.reason.trim() === '') throw new Error('say why: a rollback needs a reason');
+        },
+      },
+    );
+  }
 
   let version: number | undefined;
   try {
@@ -257,18 +390,27 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
       deadlineAt: new Date(deadlineAt).toISOString(),
       refused: [],
     };
-    setCurrentDetails(currentDetails(status));
+    setCurrentDetails(currentDetails(status, authenticated));
     let reminded = false;
     for (;;) {
-      for (let refusal = refusals.shift(); refusal; refusal = refusals.shift()) {
-        status.approval.refused.push({ approver: refusal.approver, reason: refusal.reason });
-        await io.recordAuditEvent({
-          actor: refusal.approver,
-          action: 'approval-refused',
-          model: spec.name,
-          version,
-          details: { reason: refusal.reason, via: refusal.via, runId },
-        });
+      if (authenticated) {
+        // Codes are checked in batches: a flood of Signals costs a few activities, not one each.
+        while (!decision && pending.length > 0) {
+          const checked = await checkCodes(pending.splice(0, DECISION_BATCH));
+          noteRefusals(checked);
+          if (checked.accepted) decision ??= decided(checked.accepted);
+        }
+      } else {
+        for (let refusal = refusals.shift(); refusal; refusal = refusals.shift()) {
+          status.approval.refused.push({ approver: refusal.approver, reason: refusal.reason });
+          await io.recordAuditEvent({
+            actor: refusal.approver,
+            action: 'approval-refused',
+            model: spec.name,
+            version,
+            details: { reason: refusal.reason, via: refusal.via, runId },
+          });
+        }
       }
       if (decision) break;
       const now = Date.now();
@@ -285,7 +427,10 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
         continue;
       }
       const wakeAt = reminded ? deadlineAt : Math.min(reminderAt, deadlineAt);
-      await condition(() => decision !== undefined || refusals.length > 0, Math.max(1, wakeAt - now));
+      await condition(
+        () => decision !== undefined || refusals.length > 0 || pending.length > 0,
+        Math.max(1, wakeAt - now),
+      );
     }
 
     const made = decision ?? {
@@ -296,6 +441,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
     status.approval.decision = made.decision;
     status.approval.approver = made.approver;
     status.approval.comment = made.comment;
+    if (decision?.authenticatedBy) status.approval.authenticatedBy = decision.authenticatedBy;
     await io.recordDecision({
       model: spec.name,
       version,
@@ -304,6 +450,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
       comment: made.comment,
       runId,
       expired: decision === undefined,
+      ...(decision?.authenticatedBy ? { authenticatedBy: decision.authenticatedBy } : {}),
     });
     if (made.decision === 'rejected') {
       status.reason = decision

@@ -17,6 +17,8 @@ import { registerShopCommands } from './shopCommand';
 import { LifecycleCommandError, registerLifecycleCommands } from './lifecycleCommands';
 import { registerTeachCommands } from './teachCommand';
 import { registerModelCommands } from './modelCommands';
+import { registerAccessCommands } from './accessCommands';
+import { AccessError } from '../../access/errors';
 import { TeachError } from '../../platform/categoryMappings';
 import { ShopGenerateError } from '../../shop/load';
 
@@ -137,6 +139,7 @@ function explain(error: unknown): string {
     error instanceof ShopGenerateError ||
     error instanceof LifecycleCommandError ||
     error instanceof TeachError ||
+    error instanceof AccessError ||
     error instanceof PipelineSpecError
   ) {
     return `kerf: ${error.message}`;
@@ -149,6 +152,7 @@ registerShopCommands(program);
 registerLifecycleCommands(program);
 registerTeachCommands(program);
 registerModelCommands(program);
+registerAccessCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(explain(error));
