@@ -86,6 +86,49 @@ export async function addTestPeople(pool: OwnDatabase['pool']): Promise<Record<s
   return keys;
 }
 
+/** A test person's identity, as their key proves it. */
+export function identityOf(pool: OwnDatabase['pool'], keys: Record<string, string>, name: string) {
+  const key = keys[name];
+  if (!key) throw new Error(`no test person ${name}`);
+  return authenticateKey(pool, key);
+}
+
+/** A one-time code issued to a test person for a decision on the run's current version. */
+export async function issueCodeFor(
+  pool: OwnDatabase['pool'],
+  keys: Record<string, string>,
+  handle: LifecycleHandle,
+  name: string,
+  action: CodeAction = 'approve',
+): Promise<string> {
+  const status = await lifecycleStatus(handle);
+  if (status.version === undefined) throw new Error(`run ${handle.workflowId} has no version yet`);
+  const deadline = status.approval ? new Date(status.approval.deadlineAt) : new Date(Date.now() + 600_000);
+  const issued = await issueDecisionCode(pool, {
+    identity: await identityOf(pool, keys, name),
+    runId: handle.workflowId,
+    model: status.pipeline,
+    version: status.version,
+    action,
+    expiresAt: action === 'rollback' ? new Date(Date.now() + 600_000) : deadline,
+    authenticatedBy: 'approval-code',
+  });
+  return issued.code;
+}
+
+/** Approves (or rejects) by Signal with a code issued to a test person, as the Web UI would. */
+export async function signalWithCode(
+  pool: OwnDatabase['pool'],
+  keys: Record<string, string>,
+  handle: LifecycleHandle,
+  name: string,
+  action: 'approve' | 'reject' = 'approve',
+  comment?: string,
+): Promise<void> {
+  const code = await issueCodeFor(pool, keys, handle, name, action);
+  await handle.signal(action, { code, ...(comment ? { comment } : {}) });
+}
+
 export async function createLifecycleTestbed(
   prefix: string,
   shop: { jobs: number; seed: number } = { jobs: 6000, seed: 3 },
@@ -104,35 +147,15 @@ export async function createLifecycleTestbed(
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const models: string[] = [];
-  const identity = (name: string) => {
-    const key = keys[name];
-    if (!key) throw new Error(`no test person ${name}`);
-    return authenticateKey(db.pool, key);
-  };
-  const decisionCode = async (handle: LifecycleHandle, name: string, action: CodeAction = 'approve') => {
-    const status = await lifecycleStatus(handle);
-    if (status.version === undefined) throw new Error(`run ${handle.workflowId} has no version yet`);
-    const deadline = status.approval ? new Date(status.approval.deadlineAt) : new Date(Date.now() + 600_000);
-    const issued = await issueDecisionCode(db.pool, {
-      identity: await identity(name),
-      runId: handle.workflowId,
-      model: status.pipeline,
-      version: status.version,
-      action,
-      expiresAt: action === 'rollback' ? new Date(Date.now() + 600_000) : deadline,
-      authenticatedBy: 'approval-code',
-    });
-    return issued.code;
-  };
-  const signalDecision = async (
+  const identity = (name: string) => identityOf(db.pool, keys, name);
+  const decisionCode = (handle: LifecycleHandle, name: string, action: CodeAction = 'approve') =>
+    issueCodeFor(db.pool, keys, handle, name, action);
+  const signalDecision = (
     handle: LifecycleHandle,
     name: string,
     action: 'approve' | 'reject' = 'approve',
     comment?: string,
-  ) => {
-    const code = await decisionCode(handle, name, action);
-    await handle.signal(action, { code, ...(comment ? { comment } : {}) });
-  };
+  ) => signalWithCode(db.pool, keys, handle, name, action, comment);
   return {
     db,
     config,

@@ -18,6 +18,7 @@ import { nightlyScheduleId } from '../../platform/schedules';
 import { listVersions } from '../../registry';
 import { generateShop } from '../../shop/load';
 import { createOwnDatabase, type OwnDatabase, testConfig, uniqueName } from '../helpers';
+import { addTestPeople, signalWithCode } from '../lifecycleTestbed';
 import {
   killWorkerProcesses,
   type PendingTraining,
@@ -37,6 +38,7 @@ const taskQueue = uniqueName('worker_kill');
 /** What afterAll undoes, in reverse order: whatever beforeAll got to before a failure. */
 const cleanups: (() => Promise<void> | void)[] = [];
 let db: OwnDatabase;
+let people: Record<string, string>;
 let connection: Connection;
 let client: Client;
 let store: ObjectStore;
@@ -46,6 +48,7 @@ beforeAll(async () => {
   db = await createOwnDatabase('worker_kill');
   cleanups.push(() => db.drop());
   await applyMigrations(db.pool, migrationsDir);
+  people = await addTestPeople(db.pool);
   // Enough jobs, and enough rounds without early stopping, that training lasts well past the first
   // recorded heartbeat on a two-core machine.
   await generateShop(db.pool, { jobs: 20_000, seed: 11 });
@@ -160,7 +163,7 @@ describe('a worker killed during training', () => {
     expect(waiting.version).toBe(1);
     expect(waiting.training?.iterationsRun).toBe(ITERATIONS);
 
-    await handle.signal('approve', { approver: 'production-planner', comment: 'survived a crash' });
+    await signalWithCode(db.pool, people, handle, 'production-planner', 'approve', 'survived a crash');
     expect(await handle.result()).toEqual({ outcome: 'deployed', pipeline: spec.name, version: 1 });
 
     const versions = await listVersions(db.pool, spec.name);
