@@ -6,3 +6,4 @@ export * from './users';
 export * from './tokens';
 export * from './decisionCodes';
 export * from './credentials';
+export * from './firstStart';
