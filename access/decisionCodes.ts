@@ -45,7 +45,16 @@ export async function issueDecisionCode(
   },
 ): Promise<IssuedCode> {
   const problem = actionProblem(input.identity.user, input.action, input.model);
-  if (problem) throw new AccessError('forbidden', problem);
+  if (problem) {
+    await appendAudit(pool, {
+      actor: input.identity.user.name,
+      action: 'decision-code-refused',
+      model: input.model,
+      version: input.version,
+      details: { runId: input.runId, decision: input.action, reason: problem },
+    });
+    throw new AccessError('forbidden', problem);
+  }
   if (!(input.expiresAt.getTime() > Date.now())) {
     throw new AccessError('invalid-input', `the run's deadline ${input.expiresAt.toISOString()} has passed`);
   }
@@ -270,14 +279,7 @@ async function checkOne(
   }
   // From here the person behind the code is known: refusals are theirs in the audit log.
   const refuse = (reason: string): Verdict => ({ actor: row.user_name, reason, codeId: row.code_id });
-  if (row.run_id !== input.runId || row.model !== input.model || row.version !== input.version) {
-    return refuse(
-      `the code was issued for run ${row.run_id} (${row.model} version ${row.version}), not this run: ${HOW_TO_GET_A_CODE}`,
-    );
-  }
-  if (row.action !== item.action) {
-    return refuse(`the code is for ${row.action}, not ${item.action}: get a code for ${item.action}`);
-  }
+  // A used code is named as such first, whichever run it is sent to.
   if (row.used_at && row.used_in === input.redeemedIn) {
     // The same activity again (a retry after its answer was lost): the decision it made stands.
     return {
@@ -289,6 +291,14 @@ async function checkOne(
   }
   if (row.used_at)
     return refuse(`the code was already used at ${row.used_at.toISOString()}: a code counts once`);
+  if (row.run_id !== input.runId || row.model !== input.model || row.version !== input.version) {
+    return refuse(
+      `the code was issued for run ${row.run_id} (${row.model} version ${row.version}), not this run: ${HOW_TO_GET_A_CODE}`,
+    );
+  }
+  if (row.action !== item.action) {
+    return refuse(`the code is for ${row.action}, not ${item.action}: get a code for ${item.action}`);
+  }
   if (earlier) {
     return refuse(
       item.action === 'rollback'
