@@ -7,6 +7,11 @@ import type { PendingDecision } from '../access/decisionCodes';
 
 /** How many refusals the status keeps. */
 export const REFUSALS_KEPT = 20;
+/**
+ * Signals one execution takes before the wait continues as new: Temporal refuses Signals past
+ * 10,000 per execution (and events past 51,200), so a flood never reaches either.
+ */
+export const CONTINUE_AFTER_SIGNALS = 4000;
 /** Decisions checked per activity call: thousands of Signals cost a few dozen activities. */
 export const DECISION_BATCH = 500;
 

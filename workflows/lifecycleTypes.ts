@@ -5,6 +5,7 @@
 import type { PipelineSpec } from '../platform/pipelineSpec/schema';
 import type { GateVerdict } from '../lifecycle/gates/verdict';
 import type { TrainingSummary } from '../lifecycle/training';
+import type { PendingDecision } from '../access/decisionCodes';
 
 export type { TrainingSummary };
 
@@ -22,6 +23,19 @@ export interface LifecycleInput {
    * @default 24 hours
    */
   rollbackWindowMs?: number;
+  /**
+   * Set when a run waiting for approval continued as new (after thousands of Signals): where the
+   * wait stands, so the new execution goes on waiting instead of training again.
+   */
+  resume?: {
+    status: LifecycleStatus;
+    /** Workflow times, ms since the epoch. */
+    deadlineAt: number;
+    reminderAt: number;
+    reminded: boolean;
+    /** Decisions received but not checked yet. */
+    pending: PendingDecision[];
+  };
   /**
    * Heartbeat timeout of the training activity, seconds: how soon a dead worker's training is retried.
    * @default 60

@@ -20,6 +20,7 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
+  continueAsNew,
   patched,
   proxyActivities,
   setCurrentDetails,
@@ -43,7 +44,7 @@ import type {
 } from './lifecycleTypes';
 import type { GateVerdict } from '../lifecycle/gates/verdict';
 import type { AcceptedDecision, DecisionCheckResult, PendingDecision } from '../access/decisionCodes';
-import { DECISION_BATCH, pendingDecision, REFUSALS_KEPT } from './decisionPayloads';
+import { CONTINUE_AFTER_SIGNALS, DECISION_BATCH, pendingDecision, REFUSALS_KEPT } from './decisionPayloads';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -122,6 +123,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
     verdicts: [],
     warnings: [],
     history: [],
+    ...input.resume?.status,
   };
   const enter = (stage: LifecycleStage) => {
     status.stage = stage;
@@ -165,7 +167,8 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
     decision = { decision: kind, approver: approver as string, comment: payload?.comment };
   };
   // Authenticated decisions: each carries a one-time code; the decision activity redeems it.
-  const pending: PendingDecision[] = [];
+  const pending: PendingDecision[] = [...(input.resume?.pending ?? [])];
+  let signalsThisRun = 0;
   const checkCodes = (items: PendingDecision[]): Promise<DecisionCheckResult> =>
     io.checkDecisions({
       model: spec.name,
@@ -174,8 +177,10 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
       claimedStarter: input.startedBy,
       items,
     });
-  let refusedCount = 0;
-  const keptRefusals: { approver: string; reason: string }[] = [];
+  let refusedCount = input.resume?.status.approval?.refusedCount ?? 0;
+  const keptRefusals: { approver: string; reason: string }[] = [
+    ...(input.resume?.status.approval?.refused ?? []),
+  ];
   const noteRefusals = (checked: DecisionCheckResult) => {
     refusedCount += checked.refusals.length;
     for (const refusal of checked.refusals)
@@ -217,6 +222,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
         status.approval.ignoredAfterDecision = (status.approval.ignoredAfterDecision ?? 0) + 1;
       return;
     }
+    signalsThisRun += 1;
     pending.push(pendingDecision(action, 'signal', payload));
   };
 
@@ -332,77 +338,104 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
     );
   }
 
-  let version: number | undefined;
+  let version: number | undefined = input.resume?.status.version;
   try {
-    enter('ingest');
-    const snapshot = await data.ingestSnapshot({ pipeline: spec.name, spec });
-    status.snapshot = snapshot;
+    if (!input.resume) {
+      enter('ingest');
+      const snapshot = await data.ingestSnapshot({ pipeline: spec.name, spec });
+      status.snapshot = snapshot;
 
-    enter('validate');
-    const validation = await data.validateSnapshot({ pipeline: spec.name, spec, snapshot });
-    status.warnings = validation.warnings;
+      enter('validate');
+      const validation = await data.validateSnapshot({ pipeline: spec.name, spec, snapshot });
+      status.warnings = validation.warnings;
 
-    enter('register');
-    const registered = await io.registerVersion({ spec, specHash: input.specHash, snapshot });
-    version = registered.version;
-    status.version = version;
-    const ours = registered.runId === runId;
-    if (!registered.created && !(ours || registered.status === 'failed')) {
-      // The same spec on the same data already made this version: nothing new to train.
-      status.reason = `version ${registered.version} was already made from this spec and data (status ${registered.status}, run ${registered.runId})`;
-      enter('unchanged');
-      return { outcome: 'unchanged', pipeline: spec.name, version, reason: status.reason };
+      enter('register');
+      const registered = await io.registerVersion({ spec, specHash: input.specHash, snapshot });
+      version = registered.version;
+      status.version = version;
+      const ours = registered.runId === runId;
+      if (!registered.created && !(ours || registered.status === 'failed')) {
+        // The same spec on the same data already made this version: nothing new to train.
+        status.reason = `version ${registered.version} was already made from this spec and data (status ${registered.status}, run ${registered.runId})`;
+        enter('unchanged');
+        return { outcome: 'unchanged', pipeline: spec.name, version, reason: status.reason };
+      }
+
+      enter('train');
+      const trained = await trainer.trainModel({ spec, version, snapshot });
+      status.training = trained.summary;
+
+      enter('evaluate');
+      const evaluated = await evaluator.evaluateCandidate({ spec, version, snapshot, trained });
+      status.metrics = evaluated.metrics;
+      status.champion = evaluated.champion;
+      status.verdicts.push(summarise(evaluated.verdict));
+
+      enter('fairness');
+      const fairness = await evaluator.checkFairness({ spec, version, snapshot, evaluation: evaluated });
+      status.verdicts.push(summarise(fairness.verdict));
+
+      enter('security');
+      const packaged = await evaluator.packageCandidate({
+        spec,
+        specHash: input.specHash,
+        version,
+        snapshot,
+        trained,
+        evaluation: evaluated,
+        fairness,
+      });
+      status.verdicts.push(summarise(packaged.verdict));
+      status.cardKey = packaged.cardKey;
     }
-
-    enter('train');
-    const trained = await trainer.trainModel({ spec, version, snapshot });
-    status.training = trained.summary;
-
-    enter('evaluate');
-    const evaluated = await evaluator.evaluateCandidate({ spec, version, snapshot, trained });
-    status.metrics = evaluated.metrics;
-    status.champion = evaluated.champion;
-    status.verdicts.push(summarise(evaluated.verdict));
-
-    enter('fairness');
-    const fairness = await evaluator.checkFairness({ spec, version, snapshot, evaluation: evaluated });
-    status.verdicts.push(summarise(fairness.verdict));
-
-    enter('security');
-    const packaged = await evaluator.packageCandidate({
-      spec,
-      specHash: input.specHash,
-      version,
-      snapshot,
-      trained,
-      evaluation: evaluated,
-      fairness,
-    });
-    status.verdicts.push(summarise(packaged.verdict));
-    status.cardKey = packaged.cardKey;
-
-    enter('awaiting-approval');
-    const waitStarted = Date.now();
-    const deadlineAt = waitStarted + input.approvalDeadlineMs;
-    const reminderAt = waitStarted + Math.round(input.approvalDeadlineMs * spec.approval.reminderAtFraction);
-    status.approval = {
-      approvers: spec.approval.approvers,
-      deadlineAt: new Date(deadlineAt).toISOString(),
-      refused: [],
+    if (version === undefined) throw new Error(`the run resumed without a version`);
+    let deadlineAt: number;
+    let reminderAt: number;
+    let reminded: boolean;
+    if (input.resume) {
+      // Continued as new while waiting (a flood of Signals): the same wait goes on.
+      ({ deadlineAt, reminderAt, reminded } = input.resume);
+      setCurrentDetails(currentDetails(status, authenticated));
+    } else {
+      enter('awaiting-approval');
+      const waitStarted = Date.now();
+      deadlineAt = waitStarted + input.approvalDeadlineMs;
+      reminderAt = waitStarted + Math.round(input.approvalDeadlineMs * spec.approval.reminderAtFraction);
+      status.approval = {
+        approvers: spec.approval.approvers,
+        deadlineAt: new Date(deadlineAt).toISOString(),
+        refused: [],
+      };
+      setCurrentDetails(currentDetails(status, authenticated));
+      reminded = false;
+    }
+    const approval = status.approval;
+    if (!approval) throw new Error('the run waits for approval without its approval state');
+    // Temporal caps the Signals (10,000) and events (51,200) of one execution: past a few thousand
+    // Signals the wait goes on in a new execution, with the same workflow id (codes are bound to
+    // it), deadline, refusals and the decisions not checked yet.
+    const continueWaiting = async (): Promise<never> => {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof modelLifecycle>({
+        ...input,
+        resume: { status, deadlineAt, reminderAt, reminded, pending: pending.splice(0) },
+      });
     };
-    setCurrentDetails(currentDetails(status, authenticated));
-    let reminded = false;
+    const tooManySignals = () =>
+      signalsThisRun >= CONTINUE_AFTER_SIGNALS || workflowInfo().continueAsNewSuggested;
     for (;;) {
       if (authenticated) {
         // Codes are checked in batches: a flood of Signals costs a few activities, not one each.
         while (!decision && pending.length > 0) {
+          if (tooManySignals()) await continueWaiting();
           const checked = await checkCodes(pending.splice(0, DECISION_BATCH));
           noteRefusals(checked);
           if (checked.accepted) decision ??= decided(checked.accepted);
         }
+        if (!decision && tooManySignals()) await continueWaiting();
       } else {
         for (let refusal = refusals.shift(); refusal; refusal = refusals.shift()) {
-          status.approval.refused.push({ approver: refusal.approver, reason: refusal.reason });
+          approval.refused.push({ approver: refusal.approver, reason: refusal.reason });
           await io.recordAuditEvent({
             actor: refusal.approver,
             action: 'approval-refused',
@@ -422,7 +455,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
           action: 'approval-reminder',
           model: spec.name,
           version,
-          details: { runId, approvers: spec.approval.approvers, deadlineAt: status.approval.deadlineAt },
+          details: { runId, approvers: spec.approval.approvers, deadlineAt: approval.deadlineAt },
         });
         continue;
       }
@@ -438,10 +471,10 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
       approver: 'kerf',
       comment: `nobody decided within the approval deadline (${spec.approval.deadline})`,
     };
-    status.approval.decision = made.decision;
-    status.approval.approver = made.approver;
-    status.approval.comment = made.comment;
-    if (decision?.authenticatedBy) status.approval.authenticatedBy = decision.authenticatedBy;
+    approval.decision = made.decision;
+    approval.approver = made.approver;
+    approval.comment = made.comment;
+    if (decision?.authenticatedBy) approval.authenticatedBy = decision.authenticatedBy;
     await io.recordDecision({
       model: spec.name,
       version,
