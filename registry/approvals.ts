@@ -18,6 +18,10 @@ export interface ApprovalInput {
   approver: string;
   /** What they said, for the audit log and the model's history. */
   comment?: string;
+  /** How the approver proved who they are (`cli-key`, `approval-code`), for the audit row. */
+  authenticatedBy?: string;
+  /** The lifecycle run that took the decision, for the audit row. */
+  runId?: string;
 }
 
 export interface ApprovalResult {
@@ -97,7 +101,12 @@ export async function recordApproval(pool: pg.Pool, input: ApprovalInput): Promi
       actor: input.approver,
       action: 'approval-recorded',
       reason: input.comment ?? `${input.decision} by ${input.approver}`,
-      details: { decision: input.decision, comment: input.comment ?? null },
+      details: {
+        decision: input.decision,
+        comment: input.comment ?? null,
+        ...(input.authenticatedBy ? { authenticatedBy: input.authenticatedBy } : {}),
+        ...(input.runId ? { runId: input.runId } : {}),
+      },
     });
     return { approval, version, recorded: true };
   });

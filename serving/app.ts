@@ -9,7 +9,7 @@ import path from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { ObjectStore } from '../platform/objectStore';
-import { bearerAuthenticator } from './auth';
+import { requestAuthenticator } from './auth';
 import { type ErrorBody, ServingHttpError } from './errors';
 import { DEFAULT_JSON_BODY_LIMITS, type JsonBodyLimits, parseJsonBody } from './jsonBody';
 import { ServingMetrics } from './metrics';
@@ -90,7 +90,7 @@ export interface ServingApp {
  * @throws when the token or a numeric option is unusable, naming it
  */
 export function buildServingApp(options: ServingOptions): ServingApp {
-  const authenticate = bearerAuthenticator(options.token);
+  const authenticate = requestAuthenticator({ token: options.token, pool: options.pool });
   const maxRowsPerRequest = options.maxRowsPerRequest ?? 1000;
   if (!Number.isSafeInteger(maxRowsPerRequest) || maxRowsPerRequest < 1) {
     throw new Error(`maxRowsPerRequest must be a whole number from 1, got ${maxRowsPerRequest}`);
@@ -144,13 +144,10 @@ export function buildServingApp(options: ServingOptions): ServingApp {
     maxRowsPerRequest,
   });
 
-  app.addHook('onRequest', (request, _reply, done) => {
-    try {
-      if (!PUBLIC_ROUTES.has(request.routeOptions.url ?? '')) authenticate(request.headers.authorization);
-      done();
-    } catch (error) {
-      done(error as ServingHttpError);
-    }
+  app.addHook('onRequest', async (request) => {
+    const route = request.routeOptions.url ?? '';
+    if (PUBLIC_ROUTES.has(route)) return;
+    await authenticate({ method: request.method, route, authorization: request.headers.authorization });
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

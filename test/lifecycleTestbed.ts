@@ -10,8 +10,23 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
+import {
+  addUser,
+  authenticateKey,
+  type CodeAction,
+  type Identity,
+  issueDecisionCode,
+  recordRunStarter,
+  type Role,
+} from '../access';
 import type { KerfConfig } from '../platform/config';
-import { type LifecycleHandle, startLifecycle, type StartLifecycleOptions } from '../platform/lifecycleRuns';
+import {
+  type LifecycleHandle,
+  lifecycleStatus,
+  lifecycleWorkflowId,
+  startLifecycle,
+  type StartLifecycleOptions,
+} from '../platform/lifecycleRuns';
 import { applyMigrations } from '../platform/migrations';
 import { migrationsDir, repoRoot } from '../platform/paths';
 import { nightlyScheduleId } from '../platform/schedules';
@@ -39,7 +54,80 @@ export interface LifecycleTestbed {
    * `test/replay/histories/<name>.json`; otherwise does nothing.
    */
   keepHistory(handle: LifecycleHandle, name: string): Promise<void>;
+  /** The keys of the people in this test's database (see `TEST_PEOPLE`), by name. */
+  keys: Record<string, string>;
+  /** A person's identity, as their key proves it. */
+  identity(name: string): Promise<Identity>;
+  /** A one-time code issued to `name` for a decision on the run's current version. */
+  decisionCode(handle: LifecycleHandle, name: string, action?: CodeAction): Promise<string>;
+  /** Approves (or rejects) by Signal with a code issued to `name`, as the Web UI would. */
+  signalDecision(
+    handle: LifecycleHandle,
+    name: string,
+    action?: 'approve' | 'reject',
+    comment?: string,
+  ): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The people every lifecycle test database has: name, roles, models. */
+export const TEST_PEOPLE: { name: string; roles: Role[]; models: string[] }[] = [
+  { name: 'shop-manager', roles: ['approver', 'operator', 'starter'], models: ['*'] },
+  { name: 'production-planner', roles: ['approver', 'operator'], models: ['*'] },
+  { name: 'intern', roles: ['reader'], models: [] },
+  { name: 'planner-bot', roles: ['starter'], models: [] },
+];
+
+/** Adds an admin (bootstrap) and `TEST_PEOPLE` to a migrated database; returns everyone's keys. */
+export async function addTestPeople(pool: OwnDatabase['pool']): Promise<Record<string, string>> {
+  const admin = await addUser(pool, { name: 'kerf-admin', roles: ['admin'], models: [] }, 'bootstrap');
+  const byAdmin = await authenticateKey(pool, admin.key);
+  const keys: Record<string, string> = { 'kerf-admin': admin.key };
+  for (const person of TEST_PEOPLE) keys[person.name] = (await addUser(pool, person, byAdmin)).key;
+  return keys;
+}
+
+/** A test person's identity, as their key proves it. */
+export function identityOf(pool: OwnDatabase['pool'], keys: Record<string, string>, name: string) {
+  const key = keys[name];
+  if (!key) throw new Error(`no test person ${name}`);
+  return authenticateKey(pool, key);
+}
+
+/** A one-time code issued to a test person for a decision on the run's current version. */
+export async function issueCodeFor(
+  pool: OwnDatabase['pool'],
+  keys: Record<string, string>,
+  handle: LifecycleHandle,
+  name: string,
+  action: CodeAction = 'approve',
+): Promise<string> {
+  const status = await lifecycleStatus(handle);
+  if (status.version === undefined) throw new Error(`run ${handle.workflowId} has no version yet`);
+  const deadline = status.approval ? new Date(status.approval.deadlineAt) : new Date(Date.now() + 600_000);
+  const issued = await issueDecisionCode(pool, {
+    identity: await identityOf(pool, keys, name),
+    runId: handle.workflowId,
+    model: status.pipeline,
+    version: status.version,
+    action,
+    expiresAt: action === 'rollback' ? new Date(Date.now() + 600_000) : deadline,
+    authenticatedBy: 'approval-code',
+  });
+  return issued.code;
+}
+
+/** Approves (or rejects) by Signal with a code issued to a test person, as the Web UI would. */
+export async function signalWithCode(
+  pool: OwnDatabase['pool'],
+  keys: Record<string, string>,
+  handle: LifecycleHandle,
+  name: string,
+  action: 'approve' | 'reject' = 'approve',
+  comment?: string,
+): Promise<void> {
+  const code = await issueCodeFor(pool, keys, handle, name, action);
+  await handle.signal(action, { code, ...(comment ? { comment } : {}) });
 }
 
 export async function createLifecycleTestbed(
@@ -50,6 +138,7 @@ export async function createLifecycleTestbed(
   const db = await createOwnDatabase(prefix);
   await applyMigrations(db.pool, migrationsDir);
   await generateShop(db.ownerPool, shop);
+  const keys = await addTestPeople(db.pool);
   // The specs this test makes live in a folder of its own: the nightly check finds them there.
   const pipelinesDir = await mkdtemp(path.join(os.tmpdir(), `kerf-${prefix}-pipelines-`));
   const config = testConfig({ ...db.env, KERF_PIPELINES_DIR: pipelinesDir, ...environment });
@@ -60,12 +149,25 @@ export async function createLifecycleTestbed(
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const models: string[] = [];
+  const identity = (name: string) => identityOf(db.pool, keys, name);
+  const decisionCode = (handle: LifecycleHandle, name: string, action: CodeAction = 'approve') =>
+    issueCodeFor(db.pool, keys, handle, name, action);
+  const signalDecision = (
+    handle: LifecycleHandle,
+    name: string,
+    action: 'approve' | 'reject' = 'approve',
+    comment?: string,
+  ) => signalWithCode(db.pool, keys, handle, name, action, comment);
   return {
     db,
     config,
     taskQueue,
     client,
     worker,
+    keys,
+    identity,
+    decisionCode,
+    signalDecision,
     async spec(file, change) {
       const shipped = await loadPipelineSpec(path.join(repoRoot, 'pipelines', file));
       const draft = JSON.parse(JSON.stringify(shipped)) as Record<string, unknown>;
@@ -76,11 +178,16 @@ export async function createLifecycleTestbed(
       await writeFile(path.join(pipelinesDir, `${spec.name}.json`), JSON.stringify(draft, null, 2));
       return spec;
     },
-    start(spec, options = {}) {
+    async start(spec, options = {}) {
+      const startedBy = options.startedBy ?? 'planner-bot';
+      const workflowId = options.workflowId ?? lifecycleWorkflowId(spec.name);
+      // As `kerf run` does: the authenticated starter is recorded before the run starts.
+      if (keys[startedBy]) await recordRunStarter(db.pool, workflowId, await identity(startedBy));
       return startLifecycle(client, config, spec, {
-        startedBy: 'planner-bot',
         rollbackWindowMs: 1,
         ...options,
+        startedBy,
+        workflowId,
         taskQueue,
       });
     },

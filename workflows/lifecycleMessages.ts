@@ -9,11 +9,11 @@ import type {
   RollbackRequest,
 } from './lifecycleTypes';
 
-/** `{ "approver": "...", "comment": "..." }`: approve the waiting candidate. */
+/** `{ "code": "kc_...", "comment": "..." }` (a code from `kerf approval-code`): approve the waiting candidate. */
 export const approveSignal = defineSignal<[ApprovalSignal]>('approve');
-/** `{ "approver": "...", "comment": "..." }`: reject the waiting candidate. */
+/** `{ "code": "kc_...", "comment": "..." }` (a code for reject): reject the waiting candidate. */
 export const rejectSignal = defineSignal<[ApprovalSignal]>('reject');
-/** Approve or reject, answered: refused with the reason when the approver may not decide. */
+/** Approve or reject with a decision code, answered: refused with the reason when it does not validate. */
 export const decideUpdate = defineUpdate<DecisionAnswer, [DecisionRequest]>('decide');
 /** Move production back to the version before this run's, while the run is open after deploying. */
 export const rollbackUpdate = defineUpdate<RollbackAnswer, [RollbackRequest]>('rollback');

@@ -5,6 +5,7 @@
 import type { PipelineSpec } from '../platform/pipelineSpec/schema';
 import type { GateVerdict } from '../lifecycle/gates/verdict';
 import type { TrainingSummary } from '../lifecycle/training';
+import type { PendingDecision } from '../access/decisionCodes';
 
 export type { TrainingSummary };
 
@@ -22,6 +23,19 @@ export interface LifecycleInput {
    * @default 24 hours
    */
   rollbackWindowMs?: number;
+  /**
+   * Set when a run waiting for approval continued as new (after thousands of Signals): where the
+   * wait stands, so the new execution goes on waiting instead of training again.
+   */
+  resume?: {
+    status: LifecycleStatus;
+    /** Workflow times, ms since the epoch. */
+    deadlineAt: number;
+    reminderAt: number;
+    reminded: boolean;
+    /** Decisions received but not checked yet. */
+    pending: PendingDecision[];
+  };
   /**
    * Heartbeat timeout of the training activity, seconds: how soon a dead worker's training is retried.
    * @default 10 (DEFAULT_TRAINING_HEARTBEAT_SECONDS in activityProfiles.ts)
@@ -114,9 +128,18 @@ export interface ApprovalState {
   deadlineAt: string;
   decision?: 'approved' | 'rejected';
   approver?: string;
+  /** How the approver proved who they are (`cli-key`, `approval-code`), for authenticated decisions. */
+  authenticatedBy?: string;
   comment?: string;
-  /** Approvals that were refused, with the reason (signals cannot answer their sender). */
+  /**
+   * Approvals that were refused, with the reason (signals cannot answer their sender): the last
+   * few (`REFUSALS_KEPT`), so thousands of bad Signals cannot grow the status without bound.
+   */
   refused: { approver: string; reason: string }[];
+  /** All refusals so far, also those no longer in `refused`. */
+  refusedCount?: number;
+  /** Signals that arrived after the decision was made; they change nothing. */
+  ignoredAfterDecision?: number;
 }
 
 /** What the `status` query answers. */
@@ -149,17 +172,28 @@ export interface LifecycleResult {
   reason?: string;
 }
 
-/** The JSON a person sends with the `approve` or `reject` Signal (from the Temporal Web UI, say). */
+/**
+ * The JSON a person sends with the `approve` or `reject` Signal (from the Temporal Web UI, say): a
+ * one-time code from `kerf approval-code <run id>`, bound to that person, run, version and decision.
+ * Runs started before authenticated decisions took `{ "approver": "<name>" }` instead.
+ */
 export interface ApprovalSignal {
-  approver: string;
+  code?: string;
   comment?: string;
+  /** Only read by runs started before authenticated decisions; refused by newer runs. */
+  approver?: string;
 }
 
-/** The `decide` Update the CLI sends; the validator refuses it with a reason before it is recorded. */
+/**
+ * The `decide` Update the CLI sends, with a code it issued itself for the logged-in person. Any
+ * payload is checked by the decision activity and refused with the reason when it does not validate.
+ */
 export interface DecisionRequest {
   decision: 'approve' | 'reject';
-  approver: string;
+  code?: string;
   comment?: string;
+  /** Only read by runs started before authenticated decisions. */
+  approver?: string;
 }
 
 export interface DecisionAnswer {
@@ -168,9 +202,12 @@ export interface DecisionAnswer {
   approver: string;
 }
 
+/** The `rollback` Update: a code for `rollback` issued to an operator of the model, and why. */
 export interface RollbackRequest {
-  actor: string;
+  code?: string;
   reason: string;
+  /** Only read by runs started before authenticated decisions. */
+  actor?: string;
 }
 
 export interface RollbackAnswer {

@@ -9,12 +9,19 @@
  * through here. A failed gate, bad data or a tampered artifact fails the run with a non-retryable
  * error that says why (the activity has already written the audit row); a rejected or expired
  * approval completes it as `rejected`.
+ *
+ * Decisions (approve, reject, rollback) count only when the `checkDecisions` activity accepts the
+ * one-time code they carry; anything else is refused, audited, and the run waits on: no Signal or
+ * Update can fail a run. Runs recorded before that change (no `authenticated-decisions` marker)
+ * replay the earlier path, which took a typed name.
  */
 import {
   ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   condition,
+  continueAsNew,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -36,6 +43,8 @@ import type {
   VerdictSummary,
 } from './lifecycleTypes';
 import type { GateVerdict } from '../lifecycle/gates/verdict';
+import type { AcceptedDecision, DecisionCheckResult, PendingDecision } from '../access/decisionCodes';
+import { CONTINUE_AFTER_SIGNALS, DECISION_BATCH, pendingDecision, REFUSALS_KEPT } from './decisionPayloads';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -65,7 +74,7 @@ function summarise(verdict: GateVerdict): VerdictSummary {
 }
 
 /** The run's state as Markdown for the Web UI's "Current Details". */
-function currentDetails(status: LifecycleStatus): string {
+function currentDetails(status: LifecycleStatus, authenticated: boolean): string {
   const lines = [
     `**${status.pipeline}**: ${status.stage}${status.version ? `, version ${status.version}` : ''}`,
   ];
@@ -82,7 +91,11 @@ function currentDetails(status: LifecycleStatus): string {
   }
   if (status.cardKey)
     lines.push(`Model card: \`${status.cardKey}\` (kerf card ${status.pipeline} ${status.version ?? ''})`);
-  if (status.stage === 'awaiting-approval' && status.approval) {
+  if (status.stage === 'awaiting-approval' && status.approval && authenticated) {
+    lines.push(
+      `Approve: get a code with \`kerf approval-code <this run's id>\` (one of ${status.approval.approvers.join(', ')}), then Send a Signal \`approve\` with \`{"code": "kc_...", "comment": "..."}\``,
+    );
+  } else if (status.stage === 'awaiting-approval' && status.approval) {
     lines.push(
       `Approve: Send a Signal \`approve\` with \`{"approver": "<one of ${status.approval.approvers.join(', ')}>", "comment": "..."}\``,
     );
@@ -98,6 +111,8 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
   const data = proxyActivities<Activities>(dataMovement);
   const trainer = proxyActivities<Activities>(training({ heartbeatSeconds: input.trainingHeartbeatSeconds }));
   const evaluator = proxyActivities<Activities>(evaluation);
+  // Decisions from an authenticated identity, checked by an activity; older histories replay without.
+  const authenticated = patched('authenticated-decisions');
 
   const status: LifecycleStatus = {
     pipeline: spec.name,
@@ -106,17 +121,20 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
     verdicts: [],
     warnings: [],
     history: [],
+    ...input.resume?.status,
   };
   const enter = (stage: LifecycleStage) => {
     status.stage = stage;
     status.history.push({ stage, at: new Date().toISOString() });
     // What the Web UI shows on the run's page ("Current Details"), for the approver.
-    setCurrentDetails(currentDetails(status));
+    setCurrentDetails(currentDetails(status, authenticated));
   };
   setHandler(statusQuery, () => status);
 
   // Approval: Signals (the Web UI) and the `decide` Update (the CLI) meet in one decision.
-  let decision: { decision: 'approved' | 'rejected'; approver: string; comment?: string } | undefined;
+  let decision:
+    | { decision: 'approved' | 'rejected'; approver: string; comment?: string; authenticatedBy?: string }
+    | undefined;
   const refusals: { approver: string; reason: string; via: string }[] = [];
   const decisionProblem = (approver: unknown): string | undefined => {
     if (typeof approver !== 'string' || approver.trim() === '') {
@@ -146,127 +164,284 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
     }
     decision = { decision: kind, approver: approver as string, comment: payload?.comment };
   };
-  setHandler(approveSignal, (payload) => onSignal('approved', payload));
-  setHandler(rejectSignal, (payload) => onSignal('rejected', payload));
-  setHandler(
-    decideUpdate,
-    (request): DecisionAnswer => {
-      const kind = request.decision === 'approve' ? 'approved' : 'rejected';
-      decision = { decision: kind, approver: request.approver, comment: request.comment };
-      return { decision: kind, approver: request.approver, version: status.version ?? 0 };
-    },
-    {
-      validator: (request: DecisionRequest) => {
-        // The CLI sends well-formed requests; anything else (a hand-made Update) is named and refused.
-        const kind: unknown = request.decision;
-        if (kind !== 'approve' && kind !== 'reject') {
-          throw new Error(`decision must be "approve" or "reject", not ${JSON.stringify(kind)}`);
-        }
-        const problem = decisionProblem(request.approver);
-        if (problem) throw new Error(problem);
-      },
-    },
-  );
+  // Authenticated decisions: each carries a one-time code; the decision activity redeems it.
+  const pending: PendingDecision[] = [...(input.resume?.pending ?? [])];
+  let signalsThisRun = 0;
+  const checkCodes = (items: PendingDecision[]): Promise<DecisionCheckResult> =>
+    io.checkDecisions({
+      model: spec.name,
+      version: status.version ?? 0,
+      approvers: spec.approval.approvers,
+      claimedStarter: input.startedBy,
+      items,
+    });
+  let refusedCount = input.resume?.status.approval?.refusedCount ?? 0;
+  const keptRefusals: { approver: string; reason: string }[] = [
+    ...(input.resume?.status.approval?.refused ?? []),
+  ];
+  const noteRefusals = (checked: DecisionCheckResult) => {
+    refusedCount += checked.refusals.length;
+    for (const refusal of checked.refusals)
+      keptRefusals.push({ approver: refusal.actor, reason: refusal.reason });
+    // Only the last few stay visible: thousands of bad Signals must not grow the status.
+    keptRefusals.splice(0, Math.max(0, keptRefusals.length - REFUSALS_KEPT));
+    if (status.approval) {
+      status.approval.refused = [...keptRefusals];
+      status.approval.refusedCount = refusedCount;
+    }
+  };
+  const refusedError = (checked: DecisionCheckResult) =>
+    ApplicationFailure.create({
+      type: 'DecisionRefused',
+      message: checked.refusals[0]?.reason ?? 'the decision was refused',
+      nonRetryable: true,
+    });
+  const decided = (accepted: AcceptedDecision) => ({
+    decision: accepted.action === 'reject' ? ('rejected' as const) : ('approved' as const),
+    approver: accepted.user,
+    comment: accepted.comment,
+    authenticatedBy: accepted.authenticatedBy,
+  });
+  const onCodeSignal = (action: 'approve' | 'reject', payload: unknown) => {
+    if (
+      decision ||
+      ![
+        'ingest',
+        'validate',
+        'register',
+        'train',
+        'evaluate',
+        'fairness',
+        'security',
+        'awaiting-approval',
+      ].includes(status.stage)
+    ) {
+      if (status.approval)
+        status.approval.ignoredAfterDecision = (status.approval.ignoredAfterDecision ?? 0) + 1;
+      return;
+    }
+    signalsThisRun += 1;
+    pending.push(pendingDecision(action, 'signal', payload));
+  };
 
   // Rollback: while the run stays open after deploying.
   let rolledBack: { from: number; to: number } | undefined;
-  setHandler(
-    rollbackUpdate,
-    async (request) => {
-      const answer = await io.rollbackProduction({
-        model: spec.name,
-        actor: request.actor,
-        reason: request.reason,
-      });
-      rolledBack = answer;
-      status.rolledBackTo = answer.to;
-      enter('rolled-back');
-      return answer;
-    },
-    {
-      validator: (request: RollbackRequest) => {
-        if (status.stage !== 'deployed')
-          throw new Error(`the run is at stage ${status.stage}; only a deployed run rolls back`);
-        if (!spec.approval.approvers.includes(request.actor)) {
-          throw new Error(
-            `${request.actor} may not roll back ${spec.name}; approvers: ${spec.approval.approvers.join(', ')}`,
-          );
+  // Only the run's state is checked before an Update is accepted (a refused Update is not recorded);
+  // who decides is the decision activity's check, audited.
+  const unlessWaiting: (request: DecisionRequest) => void = () => {
+    if (status.stage !== 'awaiting-approval')
+      throw new Error(`the run is at stage ${status.stage}, not waiting for approval`);
+    if (decision) throw new Error(`${decision.approver} already ${decision.decision} this candidate`);
+  };
+  const unlessDeployed: (request: RollbackRequest) => void = () => {
+    if (status.stage !== 'deployed')
+      throw new Error(`the run is at stage ${status.stage}; only a deployed run rolls back`);
+  };
+  if (authenticated) {
+    setHandler(approveSignal, (payload: unknown) => onCodeSignal('approve', payload));
+    setHandler(rejectSignal, (payload: unknown) => onCodeSignal('reject', payload));
+    setHandler(
+      decideUpdate,
+      async (request: DecisionRequest): Promise<DecisionAnswer> => {
+        const fields: unknown = request;
+        const action =
+          typeof fields === 'object' &&
+          fields !== null &&
+          (fields as { decision?: unknown }).decision === 'reject'
+            ? 'reject'
+            : 'approve';
+        const checked = await checkCodes([pendingDecision(action, 'update', fields)]);
+        noteRefusals(checked);
+        if (!checked.accepted) throw refusedError(checked);
+        if (decision) {
+          throw ApplicationFailure.create({
+            type: 'DecisionRefused',
+            message: `${decision.approver} already ${decision.decision} this candidate`,
+            nonRetryable: true,
+          });
         }
-        if (request.reason.trim() === '') throw new Error('say why: a rollback needs a reason');
+        decision = decided(checked.accepted);
+        return { decision: decision.decision, approver: decision.approver, version: status.version ?? 0 };
       },
-    },
-  );
-
-  let version: number | undefined;
-  try {
-    enter('ingest');
-    const snapshot = await data.ingestSnapshot({ pipeline: spec.name, spec });
-    status.snapshot = snapshot;
-
-    enter('validate');
-    const validation = await data.validateSnapshot({ pipeline: spec.name, spec, snapshot });
-    status.warnings = validation.warnings;
-
-    enter('register');
-    const registered = await io.registerVersion({ spec, specHash: input.specHash, snapshot });
-    version = registered.version;
-    status.version = version;
-    const ours = registered.runId === runId;
-    if (!registered.created && !(ours || registered.status === 'failed')) {
-      // The same spec on the same data already made this version: nothing new to train.
-      status.reason = `version ${registered.version} was already made from this spec and data (status ${registered.status}, run ${registered.runId})`;
-      enter('unchanged');
-      return { outcome: 'unchanged', pipeline: spec.name, version, reason: status.reason };
-    }
-
-    enter('train');
-    const trained = await trainer.trainModel({ spec, version, snapshot });
-    status.training = trained.summary;
-
-    enter('evaluate');
-    const evaluated = await evaluator.evaluateCandidate({ spec, version, snapshot, trained });
-    status.metrics = evaluated.metrics;
-    status.champion = evaluated.champion;
-    status.verdicts.push(summarise(evaluated.verdict));
-
-    enter('fairness');
-    const fairness = await evaluator.checkFairness({ spec, version, snapshot, evaluation: evaluated });
-    status.verdicts.push(summarise(fairness.verdict));
-
-    enter('security');
-    const packaged = await evaluator.packageCandidate({
-      spec,
-      specHash: input.specHash,
-      version,
-      snapshot,
-      trained,
-      evaluation: evaluated,
-      fairness,
-    });
-    status.verdicts.push(summarise(packaged.verdict));
-    status.cardKey = packaged.cardKey;
-
-    enter('awaiting-approval');
-    const waitStarted = Date.now();
-    const deadlineAt = waitStarted + input.approvalDeadlineMs;
-    const reminderAt = waitStarted + Math.round(input.approvalDeadlineMs * spec.approval.reminderAtFraction);
-    status.approval = {
-      approvers: spec.approval.approvers,
-      deadlineAt: new Date(deadlineAt).toISOString(),
-      refused: [],
-    };
-    setCurrentDetails(currentDetails(status));
-    let reminded = false;
-    for (;;) {
-      for (let refusal = refusals.shift(); refusal; refusal = refusals.shift()) {
-        status.approval.refused.push({ approver: refusal.approver, reason: refusal.reason });
-        await io.recordAuditEvent({
-          actor: refusal.approver,
-          action: 'approval-refused',
+      { validator: unlessWaiting },
+    );
+    setHandler(
+      rollbackUpdate,
+      async (request: RollbackRequest) => {
+        const checked = await checkCodes([pendingDecision('rollback', 'update', request)]);
+        noteRefusals(checked);
+        if (!checked.accepted) throw refusedError(checked);
+        const answer = await io.rollbackProduction({
           model: spec.name,
-          version,
-          details: { reason: refusal.reason, via: refusal.via, runId },
+          actor: checked.accepted.user,
+          reason: checked.accepted.comment ?? 'rolled back',
         });
+        rolledBack = answer;
+        status.rolledBackTo = answer.to;
+        enter('rolled-back');
+        return answer;
+      },
+      { validator: unlessDeployed },
+    );
+  } else {
+    setHandler(approveSignal, (payload) => onSignal('approved', payload));
+    setHandler(rejectSignal, (payload) => onSignal('rejected', payload));
+    setHandler(
+      decideUpdate,
+      (request): DecisionAnswer => {
+        const kind = request.decision === 'approve' ? 'approved' : 'rejected';
+        // The validator refused every request without an approver's name.
+        const approver = String(request.approver);
+        decision = { decision: kind, approver, comment: request.comment };
+        return { decision: kind, approver, version: status.version ?? 0 };
+      },
+      {
+        validator: (request: DecisionRequest) => {
+          // The CLI sends well-formed requests; anything else (a hand-made Update) is named and refused.
+          const kind: unknown = request.decision;
+          if (kind !== 'approve' && kind !== 'reject') {
+            throw new Error(`decision must be "approve" or "reject", not ${JSON.stringify(kind)}`);
+          }
+          const problem = decisionProblem(request.approver);
+          if (problem) throw new Error(problem);
+        },
+      },
+    );
+
+    setHandler(
+      rollbackUpdate,
+      async (request) => {
+        const answer = await io.rollbackProduction({
+          model: spec.name,
+          actor: String(request.actor),
+          reason: request.reason,
+        });
+        rolledBack = answer;
+        status.rolledBackTo = answer.to;
+        enter('rolled-back');
+        return answer;
+      },
+      {
+        validator: (request: RollbackRequest) => {
+          if (status.stage !== 'deployed')
+            throw new Error(`the run is at stage ${status.stage}; only a deployed run rolls back`);
+          if (!spec.approval.approvers.includes(String(request.actor))) {
+            throw new Error(
+              `${String(request.actor)} may not roll back ${spec.name}; approvers: ${spec.approval.approvers.join(', ')}`,
+            );
+          }
+          if (request.reason.trim() === '') throw new Error('say why: a rollback needs a reason');
+        },
+      },
+    );
+  }
+
+  let version: number | undefined = input.resume?.status.version;
+  try {
+    if (!input.resume) {
+      enter('ingest');
+      const snapshot = await data.ingestSnapshot({ pipeline: spec.name, spec });
+      status.snapshot = snapshot;
+
+      enter('validate');
+      const validation = await data.validateSnapshot({ pipeline: spec.name, spec, snapshot });
+      status.warnings = validation.warnings;
+
+      enter('register');
+      const registered = await io.registerVersion({ spec, specHash: input.specHash, snapshot });
+      version = registered.version;
+      status.version = version;
+      const ours = registered.runId === runId;
+      if (!registered.created && !(ours || registered.status === 'failed')) {
+        // The same spec on the same data already made this version: nothing new to train.
+        status.reason = `version ${registered.version} was already made from this spec and data (status ${registered.status}, run ${registered.runId})`;
+        enter('unchanged');
+        return { outcome: 'unchanged', pipeline: spec.name, version, reason: status.reason };
+      }
+
+      enter('train');
+      const trained = await trainer.trainModel({ spec, version, snapshot });
+      status.training = trained.summary;
+
+      enter('evaluate');
+      const evaluated = await evaluator.evaluateCandidate({ spec, version, snapshot, trained });
+      status.metrics = evaluated.metrics;
+      status.champion = evaluated.champion;
+      status.verdicts.push(summarise(evaluated.verdict));
+
+      enter('fairness');
+      const fairness = await evaluator.checkFairness({ spec, version, snapshot, evaluation: evaluated });
+      status.verdicts.push(summarise(fairness.verdict));
+
+      enter('security');
+      const packaged = await evaluator.packageCandidate({
+        spec,
+        specHash: input.specHash,
+        version,
+        snapshot,
+        trained,
+        evaluation: evaluated,
+        fairness,
+      });
+      status.verdicts.push(summarise(packaged.verdict));
+      status.cardKey = packaged.cardKey;
+    }
+    if (version === undefined) throw new Error(`the run resumed without a version`);
+    let deadlineAt: number;
+    let reminderAt: number;
+    let reminded: boolean;
+    if (input.resume) {
+      // Continued as new while waiting (a flood of Signals): the same wait goes on.
+      ({ deadlineAt, reminderAt, reminded } = input.resume);
+      setCurrentDetails(currentDetails(status, authenticated));
+    } else {
+      enter('awaiting-approval');
+      const waitStarted = Date.now();
+      deadlineAt = waitStarted + input.approvalDeadlineMs;
+      reminderAt = waitStarted + Math.round(input.approvalDeadlineMs * spec.approval.reminderAtFraction);
+      status.approval = {
+        approvers: spec.approval.approvers,
+        deadlineAt: new Date(deadlineAt).toISOString(),
+        refused: [],
+      };
+      setCurrentDetails(currentDetails(status, authenticated));
+      reminded = false;
+    }
+    const approval = status.approval;
+    if (!approval) throw new Error('the run waits for approval without its approval state');
+    // Temporal caps the Signals (10,000) and events (51,200) of one execution: past a few thousand
+    // Signals the wait goes on in a new execution, with the same workflow id (codes are bound to
+    // it), deadline, refusals and the decisions not checked yet.
+    const continueWaiting = async (): Promise<never> => {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof modelLifecycle>({
+        ...input,
+        resume: { status, deadlineAt, reminderAt, reminded, pending: pending.splice(0) },
+      });
+    };
+    const tooManySignals = () =>
+      signalsThisRun >= CONTINUE_AFTER_SIGNALS || workflowInfo().continueAsNewSuggested;
+    for (;;) {
+      if (authenticated) {
+        // Codes are checked in batches: a flood of Signals costs a few activities, not one each.
+        while (!decision && pending.length > 0) {
+          if (tooManySignals()) await continueWaiting();
+          const checked = await checkCodes(pending.splice(0, DECISION_BATCH));
+          noteRefusals(checked);
+          if (checked.accepted) decision ??= decided(checked.accepted);
+        }
+        if (!decision && tooManySignals()) await continueWaiting();
+      } else {
+        for (let refusal = refusals.shift(); refusal; refusal = refusals.shift()) {
+          approval.refused.push({ approver: refusal.approver, reason: refusal.reason });
+          await io.recordAuditEvent({
+            actor: refusal.approver,
+            action: 'approval-refused',
+            model: spec.name,
+            version,
+            details: { reason: refusal.reason, via: refusal.via, runId },
+          });
+        }
       }
       if (decision) break;
       const now = Date.now();
@@ -278,12 +453,15 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
           action: 'approval-reminder',
           model: spec.name,
           version,
-          details: { runId, approvers: spec.approval.approvers, deadlineAt: status.approval.deadlineAt },
+          details: { runId, approvers: spec.approval.approvers, deadlineAt: approval.deadlineAt },
         });
         continue;
       }
       const wakeAt = reminded ? deadlineAt : Math.min(reminderAt, deadlineAt);
-      await condition(() => decision !== undefined || refusals.length > 0, Math.max(1, wakeAt - now));
+      await condition(
+        () => decision !== undefined || refusals.length > 0 || pending.length > 0,
+        Math.max(1, wakeAt - now),
+      );
     }
 
     const made = decision ?? {
@@ -291,9 +469,10 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
       approver: 'kerf',
       comment: `nobody decided within the approval deadline (${spec.approval.deadline})`,
     };
-    status.approval.decision = made.decision;
-    status.approval.approver = made.approver;
-    status.approval.comment = made.comment;
+    approval.decision = made.decision;
+    approval.approver = made.approver;
+    approval.comment = made.comment;
+    if (decision?.authenticatedBy) approval.authenticatedBy = decision.authenticatedBy;
     await io.recordDecision({
       model: spec.name,
       version,
@@ -302,6 +481,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
       comment: made.comment,
       runId,
       expired: decision === undefined,
+      ...(decision?.authenticatedBy ? { authenticatedBy: decision.authenticatedBy } : {}),
     });
     if (made.decision === 'rejected') {
       status.reason = decision

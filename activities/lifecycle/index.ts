@@ -1,6 +1,7 @@
 /** The lifecycle's activities: each stage of `modelLifecycle`, built from the worker's dependencies. */
 import type { ActivityDeps } from '../deps';
 import { createDataActivities } from './data';
+import { createDecisionActivities } from './decisions';
 import { createDeployActivities } from './deploy';
 import { createEvaluationActivities } from './evaluate';
 import { createPackagingActivities } from './package';
@@ -15,5 +16,6 @@ export function createLifecycleActivities(deps: ActivityDeps) {
     ...createEvaluationActivities(deps),
     ...createPackagingActivities(deps),
     ...createDeployActivities(deps),
+    ...createDecisionActivities(deps),
   };
 }

@@ -103,6 +103,8 @@ export function createRegistrationActivities({ pool, codeVersion }: ActivityDeps
       comment?: string;
       runId: string;
       expired: boolean;
+      /** How the approver was authenticated (`cli-key`, `approval-code`); absent for older runs. */
+      authenticatedBy?: string;
     }): Promise<void> {
       await stoppingOn(async () => {
         if (input.expired) {
@@ -120,6 +122,7 @@ export function createRegistrationActivities({ pool, codeVersion }: ActivityDeps
           decision: input.decision,
           approver: input.approver,
           comment: input.comment,
+          ...(input.authenticatedBy ? { authenticatedBy: input.authenticatedBy, runId: input.runId } : {}),
         });
       });
     },

@@ -1,12 +1,25 @@
-/** `kerf run`, `kerf status`, `kerf approve`, `kerf reject`, `kerf rollback`: people and lifecycle runs. */
+/**
+ * `kerf run`, `kerf status`, `kerf approve`, `kerf reject`, `kerf approval-code`, `kerf rollback`:
+ * people and lifecycle runs. Every decision is taken as the logged-in person: the CLI issues itself
+ * a one-time code for that run, version and decision, and the run's decision activity redeems it.
+ */
 import path from 'node:path';
 import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
+import type pg from 'pg';
+import {
+  type CodeAction,
+  type Identity,
+  issueDecisionCode,
+  recordRunStarter,
+  requireRole,
+} from '../../access';
 import { loadConfig, type KerfConfig } from '../../platform/config';
 import {
   followRun,
   type LifecycleHandle,
   lifecycleStatus,
+  lifecycleWorkflowId,
   startLifecycle,
   type TrainingProgress,
 } from '../../platform/lifecycleRuns';
@@ -15,6 +28,7 @@ import { loadPipelineSpec } from '../../platform/pipelineSpec';
 import type { LifecycleStatus } from '../../workflows/lifecycleTypes';
 import { decideUpdate, rollbackUpdate } from '../../workflows/lifecycleMessages';
 import type { modelLifecycle } from '../../workflows/modelLifecycle';
+import { AS_REMOVED, currentIdentity, withDatabase } from './login';
 
 /** A lifecycle command that failed in a way a person can act on; printed as one line. */
 export class LifecycleCommandError extends Error {
@@ -130,38 +144,91 @@ export function describeStatus(status: LifecycleStatus, config: KerfConfig, runI
     lines.push(
       `  waiting for one of: ${status.approval.approvers.join(', ')} (until ${status.approval.deadlineAt})`,
     );
+    lines.push(`  approve here, logged in as an approver: npx kerf approve ${runId}`);
     lines.push(
-      `  approve in the Web UI: ${workflowUiUrl(config, runId)} -> Send a Signal "approve" with {"approver": "<name>", "comment": "..."}`,
+      `  or in the Web UI: npx kerf approval-code ${runId}, then ${workflowUiUrl(config, runId)} -> Send a Signal "approve" with {"code": "kc_...", "comment": "..."}`,
     );
-    lines.push(`  or here: npx kerf approve ${runId} --as <name>`);
   }
-  if (status.approval?.decision)
-    lines.push(`  ${status.approval.decision} by ${status.approval.approver ?? '?'}`);
+  if (status.approval?.refusedCount)
+    lines.push(
+      `  refused decisions: ${status.approval.refusedCount} (kerf status --json shows the last ones)`,
+    );
+  if (status.approval?.decision) {
+    const how = status.approval.authenticatedBy ? ` (${status.approval.authenticatedBy})` : '';
+    lines.push(`  ${status.approval.decision} by ${status.approval.approver ?? '?'}${how}`);
+  }
   if (status.deployed)
     lines.push(`  serving: ${status.deployed.alias} -> version ${status.deployed.version}`);
   if (status.reason) lines.push(`  ${status.reason}`);
   return lines;
 }
 
+/** The stage a decision needs, and how long the CLI's own code lives at most. */
+const CODE_STAGE: Record<CodeAction, string> = {
+  approve: 'awaiting-approval',
+  reject: 'awaiting-approval',
+  rollback: 'deployed',
+};
+const CLI_CODE_MINUTES = 10;
+
+/**
+ * Issues a one-time code for the logged-in person's decision on a run's current version. The code
+ * expires with the approval deadline (and, for the CLI's own use, within ten minutes).
+ */
+export async function codeForRun(
+  pool: pg.Pool,
+  handle: LifecycleHandle,
+  identity: Identity,
+  action: CodeAction,
+  authenticatedBy: 'cli-key' | 'approval-code',
+): Promise<{ code: string; status: LifecycleStatus; expiresAt: Date }> {
+  const status = await lifecycleStatus(handle);
+  if (status.stage !== CODE_STAGE[action] || status.version === undefined) {
+    throw new LifecycleCommandError(
+      `run ${handle.workflowId} is at stage ${status.stage}; a ${action} needs it ${CODE_STAGE[action]}`,
+    );
+  }
+  const soon = Date.now() + CLI_CODE_MINUTES * 60_000;
+  const deadline = status.approval ? new Date(status.approval.deadlineAt).getTime() : soon;
+  const expiresAt = new Date(
+    action === 'rollback' ? soon : authenticatedBy === 'cli-key' ? Math.min(deadline, soon) : deadline,
+  );
+  const issued = await issueDecisionCode(pool, {
+    identity,
+    runId: handle.workflowId,
+    model: status.pipeline,
+    version: status.version,
+    action,
+    expiresAt,
+    authenticatedBy,
+  });
+  return { code: issued.code, status, expiresAt };
+}
+
+function refusedLine(error: unknown): never {
+  if (error instanceof WorkflowUpdateFailedError) {
+    throw new LifecycleCommandError(`refused: ${error.cause?.message ?? error.message}`);
+  }
+  throw error;
+}
+
 async function decide(
   runId: string,
   decision: 'approve' | 'reject',
-  approver: string,
   comment: string | undefined,
   asJson: boolean,
 ) {
-  await withClient(async (client) => {
-    const handle = await existingRun(client, runId);
-    try {
-      const answer = await handle.executeUpdate(decideUpdate, { args: [{ decision, approver, comment }] });
+  await withDatabase(`kerf ${decision}`, async (pool) => {
+    const identity = await currentIdentity(pool);
+    await withClient(async (client) => {
+      const handle = await existingRun(client, runId);
+      const { code } = await codeForRun(pool, handle, identity, decision, 'cli-key');
+      const answer = await handle
+        .executeUpdate(decideUpdate, { args: [{ decision, code, ...(comment ? { comment } : {}) }] })
+        .catch(refusedLine);
       if (asJson) console.log(JSON.stringify(answer));
       else console.log(`${answer.decision} version ${answer.version} of this run as ${answer.approver}`);
-    } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError) {
-        throw new LifecycleCommandError(`refused: ${error.cause?.message ?? error.message}`);
-      }
-      throw error;
-    }
+    });
   });
 }
 
@@ -172,13 +239,15 @@ export function registerLifecycleCommands(program: Command): void {
       'start a model lifecycle for a pipeline spec and follow it until it waits for approval or stops',
     )
     .argument('<spec>', 'pipeline spec file, e.g. pipelines/cut-time.json')
-    .option('--as <name>', 'who starts the run (they may not approve it)', process.env.USER ?? 'kerf-user')
+    .option('--as <name>', 'removed: you start runs as the logged-in person')
     .option('--detach', 'print the run id and return at once')
     .addHelpText(
       'after',
-      '\nExamples:\n  kerf run pipelines/cut-time.json\n  kerf run pipelines/quote-price.json --as sales-lead --detach',
+      '\nYou start the run as the logged-in person (a starter); you may not approve it.\n' +
+        'Examples:\n  kerf run pipelines/cut-time.json\n  kerf run pipelines/quote-price.json --detach',
     )
-    .action(async (file: string, options: { as: string; detach?: boolean }) => {
+    .action(async (file: string, options: { as?: string; detach?: boolean }) => {
+      if (options.as !== undefined) throw new LifecycleCommandError(AS_REMOVED);
       const spec = await loadPipelineSpec(path.resolve(file)).catch((error: unknown) => {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
           throw new LifecycleCommandError(
@@ -187,8 +256,16 @@ export function registerLifecycleCommands(program: Command): void {
         }
         throw error;
       });
+      const workflowId = lifecycleWorkflowId(spec.name);
+      const startedBy = await withDatabase('kerf run', async (pool) => {
+        const identity = await currentIdentity(pool);
+        requireRole(identity, 'starter');
+        // Recorded before the run starts: its approvers are checked against this identity.
+        await recordRunStarter(pool, workflowId, identity);
+        return identity.user.name;
+      });
       await withClient(async (client, config) => {
-        const handle = await startLifecycle(client, config, spec, { startedBy: options.as });
+        const handle = await startLifecycle(client, config, spec, { startedBy, workflowId });
         console.log(`Started ${handle.workflowId}: ${workflowUiUrl(config, handle.workflowId)}`);
         if (options.detach) return;
         // Ctrl-C detaches: the run goes on in Temporal; `kerf status` finds it again.
@@ -232,37 +309,72 @@ export function registerLifecycleCommands(program: Command): void {
         `${decision} the candidate a run waits with (refused, with the reason, for anyone not in the spec's approvers)`,
       )
       .argument('<run>', 'the run id')
-      .requiredOption('--as <name>', 'your name, as the spec lists approvers')
+      .option('--as <name>', 'removed: you decide as the logged-in person')
       .option('--comment <text>', 'why, for the audit log')
       .option('--json', 'print the answer as JSON')
       .addHelpText(
         'after',
-        `\nExample:\n  kerf ${decision} lifecycle-cut-time-20260101T020000Z-ab12 --as shop-manager --comment "checked the card"`,
+        `\nYou decide as the logged-in person (kerf login, or KERF_KEY).\nExample:\n  kerf ${decision} lifecycle-cut-time-20260101T020000Z-ab12 --comment "checked the card"`,
       )
-      .action(async (runId: string, options: { as: string; comment?: string; json?: boolean }) => {
-        await decide(runId, decision, options.as, options.comment, options.json ?? false);
+      .action(async (runId: string, options: { as?: string; comment?: string; json?: boolean }) => {
+        if (options.as !== undefined) throw new LifecycleCommandError(AS_REMOVED);
+        await decide(runId, decision, options.comment, options.json ?? false);
       });
   }
+  program
+    .command('approval-code')
+    .description(
+      'issue yourself a one-time code to approve (or reject) a waiting run by a Signal in the Temporal Web UI',
+    )
+    .argument('<run>', 'the run id')
+    .option('--reject', 'a code to reject instead of approve')
+    .option('--json', 'print the code and its expiry as JSON')
+    .addHelpText(
+      'after',
+      '\nThe code is bound to you, the run, its version and the decision, and expires with the approval deadline.\n' +
+        'Example:\n  kerf approval-code lifecycle-cut-time-20260101T020000Z-ab12',
+    )
+    .action(async (runId: string, options: { reject?: boolean; json?: boolean }) => {
+      const action = options.reject ? 'reject' : 'approve';
+      await withDatabase('kerf approval-code', async (pool) => {
+        const identity = await currentIdentity(pool);
+        await withClient(async (client, config) => {
+          const handle = await existingRun(client, runId);
+          const { code, expiresAt } = await codeForRun(pool, handle, identity, action, 'approval-code');
+          const payload = JSON.stringify({ code, comment: '...' });
+          if (options.json) {
+            console.log(
+              JSON.stringify({ code, signal: action, payload, expiresAt: expiresAt.toISOString() }),
+            );
+            return;
+          }
+          console.log(
+            `Code for ${identity.user.name} to ${action} this run (one use, until ${expiresAt.toISOString()}):`,
+          );
+          console.log(`  ${code}`);
+          console.log(`In the Web UI: ${workflowUiUrl(config, runId)} -> Send a Signal "${action}" with:`);
+          console.log(`  ${payload}`);
+        });
+      });
+    });
   program
     .command('rollback')
     .description('move production back to the version before the one a deployed run put there')
     .argument('<run>', 'the id of the run that deployed the current version')
-    .requiredOption('--as <name>', 'your name, as the spec lists approvers')
+    .option('--as <name>', 'removed: you roll back as the logged-in person (an operator of the model)')
     .requiredOption('--reason <text>', 'why, for the audit log')
-    .action(async (runId: string, options: { as: string; reason: string }) => {
-      await withClient(async (client) => {
-        const handle = await existingRun(client, runId);
-        try {
-          const answer = await handle.executeUpdate(rollbackUpdate, {
-            args: [{ actor: options.as, reason: options.reason }],
-          });
+    .action(async (runId: string, options: { as?: string; reason: string }) => {
+      if (options.as !== undefined) throw new LifecycleCommandError(AS_REMOVED);
+      await withDatabase('kerf rollback', async (pool) => {
+        const identity = await currentIdentity(pool);
+        await withClient(async (client) => {
+          const handle = await existingRun(client, runId);
+          const { code } = await codeForRun(pool, handle, identity, 'rollback', 'cli-key');
+          const answer = await handle
+            .executeUpdate(rollbackUpdate, { args: [{ code, reason: options.reason }] })
+            .catch(refusedLine);
           console.log(`production moved back from version ${answer.from} to ${answer.to}`);
-        } catch (error) {
-          if (error instanceof WorkflowUpdateFailedError) {
-            throw new LifecycleCommandError(`refused: ${error.cause?.message ?? error.message}`);
-          }
-          throw error;
-        }
+        });
       });
     });
 }

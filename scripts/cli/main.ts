@@ -21,6 +21,8 @@ import { registerAuditCommands } from './auditCommand';
 import { registerDoctorCommand } from './doctorCommand';
 import { KeysCommandError, keysPool, registerKeysCommands } from './keysCommand';
 import { UntrustedSigningKeyError } from '../../workers/kerfWorker';
+import { registerAccessCommands } from './accessCommands';
+import { AccessError } from '../../access/errors';
 import { TeachError } from '../../platform/categoryMappings';
 import { ShopGenerateError } from '../../shop/load';
 
@@ -145,6 +147,7 @@ function explain(error: unknown): string {
     error instanceof ShopGenerateError ||
     error instanceof LifecycleCommandError ||
     error instanceof TeachError ||
+    error instanceof AccessError ||
     error instanceof PipelineSpecError ||
     error instanceof KeysCommandError ||
     error instanceof UntrustedSigningKeyError
@@ -162,6 +165,7 @@ registerModelCommands(program);
 registerAuditCommands(program);
 registerDoctorCommand(program);
 registerKeysCommands(program, () => keysPool(config()));
+registerAccessCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(explain(error));

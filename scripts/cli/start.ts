@@ -2,6 +2,16 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import path from 'node:path';
+import type pg from 'pg';
+import {
+  authenticateKey,
+  ensureFirstPeople,
+  FIRST_APPROVER,
+  type FirstPeople,
+  issueDecisionCode,
+  presentedKey,
+  recordRunStarter,
+} from '../../access';
 import type { KerfConfig } from '../../platform/config';
 import { apiToken } from '../../platform/apiToken';
 import { mappingsFromRegistry } from '../../platform/categoryMappings';
@@ -9,7 +19,7 @@ import { createPool } from '../../platform/database';
 import { ObjectStore } from '../../platform/objectStore';
 import { startServing } from '../../serving';
 import { prepareStorage } from '../../platform/prepare';
-import { followRun, startLifecycle } from '../../platform/lifecycleRuns';
+import { followRun, lifecycleWorkflowId, startLifecycle } from '../../platform/lifecycleRuns';
 import { repoRoot } from '../../platform/paths';
 import { loadPipelineSpec } from '../../platform/pipelineSpec';
 import { generateShop } from '../../shop/load';
@@ -40,14 +50,68 @@ async function ensureShopData(config: KerfConfig, report: Reporter): Promise<voi
   }
 }
 
-/** Starts the cut-time lifecycle and says where to approve it once it waits. */
-async function startCutTime(client: Client, config: KerfConfig, report: Reporter): Promise<void> {
+/** The first start's admin and approver (created once), and how to use their keys. */
+async function firstPeople(pool: pg.Pool, config: KerfConfig, report: Reporter): Promise<FirstPeople> {
+  const people = await ensureFirstPeople(pool, {
+    credentialsDir: path.join(config.dataDir, 'credentials'),
+    pipelinesDir: path.join(repoRoot, 'pipelines'),
+  });
+  if (people.created) {
+    report('First start: created the admin and an approver; their keys are in 0600 files:');
+    report(`  admin (starts runs, manages users): ${people.credentialsFiles.admin}`);
+    report(`  approver ${FIRST_APPROVER} (approves the shipped models): ${people.credentialsFiles.approver}`);
+  } else if (!people.admin) {
+    report(
+      `No admin key in ${people.credentialsFiles.admin}: the cut-time run starts without an authenticated starter.`,
+    );
+  }
+  return people;
+}
+
+/** Starts the cut-time lifecycle and says how to approve it once it waits. */
+async function startCutTime(
+  client: Client,
+  pool: pg.Pool,
+  config: KerfConfig,
+  people: FirstPeople,
+  report: Reporter,
+): Promise<void> {
   const spec = await loadPipelineSpec(path.join(repoRoot, 'pipelines', 'cut-time.json'));
-  const handle = await startLifecycle(client, config, spec, { startedBy: 'kerf-start' });
+  const workflowId = lifecycleWorkflowId(spec.name);
+  // The admin starts the run (and so may not approve it); the approver decides.
+  if (people.admin) await recordRunStarter(pool, workflowId, people.admin);
+  const handle = await startLifecycle(client, config, spec, {
+    startedBy: people.admin?.user.name ?? 'kerf-start',
+    workflowId,
+  });
   report(`Started the cut-time lifecycle ${handle.workflowId}:`);
   report(`  ${workflowUiUrl(config, handle.workflowId)}`);
   const status = await followRun(handle, { onStage: (current) => report(`  stage: ${current.stage}`) });
   for (const line of describeStatus(status, config, handle.workflowId)) report(line);
+  if (status.stage !== 'awaiting-approval' || status.version === undefined || !status.approval) return;
+  const credentials = people.credentialsFiles.approver;
+  report('');
+  report(`Approve it as ${FIRST_APPROVER}, either here:`);
+  report(`  KERF_CREDENTIALS_FILE=${credentials} npx kerf approve ${handle.workflowId}`);
+  try {
+    const approver = await authenticateKey(pool, await presentedKey({ credentialsFile: credentials }));
+    const issued = await issueDecisionCode(pool, {
+      identity: approver,
+      runId: handle.workflowId,
+      model: spec.name,
+      version: status.version,
+      action: 'approve',
+      expiresAt: new Date(status.approval.deadlineAt),
+      authenticatedBy: 'approval-code',
+    });
+    report(`or in the Web UI: ${workflowUiUrl(config, handle.workflowId)}`);
+    report(`  -> Send a Signal "approve" with this input (a one-time code for ${FIRST_APPROVER}):`);
+    report(`  ${JSON.stringify({ code: issued.code, comment: 'checked the model card' })}`);
+  } catch {
+    report(
+      `or in the Web UI, with a code from: KERF_CREDENTIALS_FILE=${credentials} npx kerf approval-code ${handle.workflowId}`,
+    );
+  }
 }
 
 /**
@@ -103,7 +167,13 @@ export async function runMainJob(
     report(`Temporal Web UI: ${config.temporal.uiUrl}`);
     report(`This run: ${workflowUiUrl(config, workflowId)}`);
     await ensureShopData(config, report);
-    await startCutTime(client, config, report);
+    const accessPool = createPool(config.postgres, { max: 2, applicationName: 'kerf start' });
+    try {
+      const people = await firstPeople(accessPool, config, report);
+      await startCutTime(client, accessPool, config, people, report);
+    } finally {
+      await accessPool.end();
+    }
     if (!options.once) {
       report(`Worker running on task queue "${config.temporal.taskQueue}". Press Ctrl-C to stop.`);
       await new Promise<void>((resolve) => {

@@ -8,7 +8,10 @@ import { defaultPaths } from '../../platform/paths';
 import type { ReferenceProfile } from '../../monitoring/reference';
 import { getAlias } from '../../registry';
 import { artifactKeys } from '../../activities/lifecycle/keys';
+import { AccessError, actionProblem, authenticateKey, loginSettings, presentedKey } from '../../access';
 import { LifecycleCommandError } from './lifecycleCommands';
+import { AS_REMOVED } from './login';
+import os from 'node:os';
 
 export function registerTeachCommands(program: Command): void {
   program
@@ -20,16 +23,24 @@ export function registerTeachCommands(program: Command): void {
     .argument('<column>', 'a categorical feature, e.g. material_family')
     .argument('<value>', 'the new category, e.g. titanium')
     .requiredOption('--like <known>', 'the known category to treat it like, e.g. stainless_steel')
-    .requiredOption('--as <name>', 'who teaches it, for the audit log')
+    .option('--as <name>', 'removed: you teach as the logged-in person (an operator of the model)')
     .addHelpText(
       'after',
-      '\nExample:\n  kerf teach cut-time material_family titanium --like stainless_steel --as shop-manager',
+      '\nYou teach as the logged-in person (kerf login, or KERF_KEY), an operator of the model.\n' +
+        'Example:\n  kerf teach cut-time material_family titanium --like stainless_steel',
     )
-    .action(async (model: string, column: string, value: string, options: { like: string; as: string }) => {
+    .action(async (model: string, column: string, value: string, options: { like: string; as?: string }) => {
+      if (options.as !== undefined) throw new LifecycleCommandError(AS_REMOVED);
       const config = loadConfig(process.env, defaultPaths);
       const pool = createPool(config.postgres, { max: 2, applicationName: 'kerf teach' });
       const store = ObjectStore.fromConfig(config.s3);
       try {
+        const identity = await authenticateKey(
+          pool,
+          await presentedKey(loginSettings(process.env, os.homedir())),
+        );
+        const problem = actionProblem(identity.user, 'teach', model);
+        if (problem) throw new AccessError('forbidden', problem);
         const production = await getAlias(pool, model, 'production');
         if (!production)
           throw new LifecycleCommandError(`${model} has no production version; deploy one first.`);
@@ -38,7 +49,7 @@ export function registerTeachCommands(program: Command): void {
         );
         const mapping = await teachCategory(
           pool,
-          { model, column, unseenValue: value, likeValue: options.like, taughtBy: options.as },
+          { model, column, unseenValue: value, likeValue: options.like, taughtBy: identity.user.name },
           reference,
         );
         console.log(

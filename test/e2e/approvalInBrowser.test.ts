@@ -13,6 +13,7 @@ import { getAlias, getApproval, listModels } from '../../registry';
 import { generateShop } from '../../shop/load';
 import type { nightlyEvaluation } from '../../workflows/nightlyEvaluation';
 import { buildServingApp, type ServingApp } from '../../serving';
+import { runKerf } from '../helpers';
 import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
 import {
   launchChromium,
@@ -24,8 +25,19 @@ import {
 } from './browser';
 
 const API_TOKEN = 'e2e-browser-token-0123456789';
-/** What a production planner types into the Web UI's signal dialog. */
-const APPROVAL_JSON = '{"approver": "production-planner", "comment": "approved in the browser"}';
+/**
+ * What a production planner types into the Web UI's signal dialog: the JSON `kerf approval-code`
+ * printed for them (a one-time code bound to them, this run and its version).
+ */
+async function approvalJson(handle: LifecycleHandle): Promise<string> {
+  const issued = await runKerf(['approval-code', handle.workflowId, '--json'], {
+    KERF_KEY: bed.keys['production-planner'] ?? '',
+    ...bed.db.env,
+  });
+  if (issued.code !== 0) throw new Error(`kerf approval-code failed: ${issued.stderr}`);
+  const { code } = JSON.parse(issued.stdout) as { code: string };
+  return JSON.stringify({ code, comment: 'approved in the browser' });
+}
 /** A first version's card: nothing to compare with yet. */
 const FIRST_CARD_CHARTS = ['pred-vs-actual', 'residuals', 'slice-error-ratio', 'feature-importance'];
 /** A later version's card adds its metrics against the production version's. */
@@ -73,7 +85,9 @@ async function approveInWebUi(handle: LifecycleHandle, label: string) {
   await shots.take(page, `${label}-waiting-for-approval`);
   timer.lap('open the run in the Web UI');
 
-  await sendSignalInTemporalUi(page, 'approve', APPROVAL_JSON, async (dialog) => {
+  const json = await approvalJson(handle);
+  timer.lap('kerf approval-code');
+  await sendSignalInTemporalUi(page, 'approve', json, async (dialog) => {
     await shots.take(page, `${label}-signal-dialog-filled`, { element: dialog });
   });
   await shots.take(page, `${label}-signal-sent`);

@@ -33,46 +33,68 @@ describe('the cut-time lifecycle', () => {
     expect(waiting.cardKey).toMatch(new RegExp(`^models/${spec.name}/v1/card.html$`));
     expect(waiting.approval?.approvers).toEqual(spec.approval.approvers);
 
-    // The Update refuses, with the reason, an approver not in the spec and the run's own starter.
-    const decide = (approver: string) =>
-      handle.executeUpdate('decide', { args: [{ decision: 'approve', approver, comment: 'looks good' }] });
-    const outsider = await decide('intern').catch((error: unknown) => error);
-    expect(outsider).toBeInstanceOf(WorkflowUpdateFailedError);
-    expect(String((outsider as { cause?: Error }).cause?.message)).toMatch(
-      /intern is not an approver of cut-time-t/,
-    );
-    const starter = await decide('shop-manager').catch((error: unknown) => error);
+    // A typed name proves nothing: the Update is refused with the reason, and the run waits on.
+    const typed = await handle
+      .executeUpdate('decide', { args: [{ decision: 'approve', approver: 'production-planner' }] })
+      .catch((error: unknown) => error);
+    expect(typed).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect(String((typed as { cause?: Error }).cause?.message)).toMatch(/a typed name proves nothing/);
+    // The run's authenticated starter may not approve it, even with a valid code of their own.
+    const starterCode = await bed.decisionCode(handle, 'shop-manager');
+    const starter = await handle
+      .executeUpdate('decide', { args: [{ decision: 'approve', code: starterCode }] })
+      .catch((error: unknown) => error);
     expect(String((starter as { cause?: Error }).cause?.message)).toMatch(
       /shop-manager started this run .*separation of duties/,
     );
 
-    // The same refusal through the CLI: one line, exit 1.
-    const cli = await runKerf(['approve', handle.workflowId, '--as', 'intern']);
+    // The CLI decides as the logged-in person: a reader is refused before any code is issued, and
+    // the old --as option is refused with what to do instead.
+    const asKerf = (args: string[], person: string) =>
+      runKerf(args, { KERF_KEY: bed.keys[person] ?? '', ...bed.db.env });
+    const cli = await asKerf(['approve', handle.workflowId], 'intern');
     expect(cli.code).toBe(1);
-    expect(cli.stderr.trim()).toMatch(
-      /^kerf: refused: intern is not an approver of cut-time-t\w+; approvers: /,
+    expect(cli.stderr.trim()).toBe(
+      'kerf: user intern has roles reader, not approver: only an approver may approve',
     );
+    const typedCli = await asKerf(['approve', handle.workflowId, '--as', 'production-planner'], 'intern');
+    expect(typedCli.stderr.trim()).toMatch(/^kerf: --as is no longer accepted: a typed name proves nothing/);
 
     // The Web UI's "Current Details" of the run say what waits and how to approve it.
     const metadata = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
     expect(metadata.currentDetails).toMatch(/awaiting-approval, version 1/);
-    expect(metadata.currentDetails).toMatch(/Send a Signal `approve`/);
+    expect(metadata.currentDetails).toMatch(/kerf approval-code .*Send a Signal `approve`/);
 
-    // A Signal from an outsider is refused and audited; the approver's Signal completes the run.
+    // A typed-name Signal is refused and audited; the approver's Signal with a code completes the run.
     await handle.signal('approve', { approver: 'intern' });
-    await handle.signal('approve', { approver: 'production-planner', comment: 'cut times look right' });
+    await bed.signalDecision(handle, 'production-planner', 'approve', 'cut times look right');
     const result = await handle.result();
     expect(result).toEqual({ outcome: 'deployed', pipeline: spec.name, version: 1 });
-    await bed.keepHistory(handle, 'deployed-after-refusals');
+    await bed.keepHistory(handle, 'deployed-after-authenticated-refusals');
 
     const production = await getAlias(bed.db.pool, spec.name, 'production');
     expect(production?.version).toBe(1);
     const versions = await listVersions(bed.db.pool, spec.name);
     expect(versions.map((version) => [version.version, version.status])).toEqual([[1, 'deployed']]);
-    const actions = (await auditTrail(bed.db.pool, spec.name)).map((entry) => entry.action);
+    const trail = await auditTrail(bed.db.pool, spec.name);
+    const actions = trail.map((entry) => entry.action);
     expect(actions).toContain('approval-refused');
+    const recorded = trail.find((entry) => entry.action === 'approval-recorded');
+    expect(recorded).toMatchObject({
+      actor: 'production-planner',
+      details: { authenticatedBy: 'approval-code' },
+    });
     const final = await lifecycleStatus(handle);
-    expect(final.approval?.refused.map((refusal) => refusal.approver)).toEqual(['intern']);
+    expect(final.approval?.refused.map((refusal) => refusal.approver)).toEqual([
+      'unauthenticated',
+      'shop-manager',
+      'unauthenticated',
+    ]);
+    expect(final.approval).toMatchObject({
+      approver: 'production-planner',
+      authenticatedBy: 'approval-code',
+      refusedCount: 3,
+    });
     expect(final.deployed).toEqual({ alias: 'production', version: 1 });
   });
 

@@ -35,8 +35,9 @@ describe('lifecycle decisions', () => {
     const spec = await bed.spec('cut-time.json', (draft) => (params(draft).iterations = 40));
     const handle = await bed.start(spec, { approvalDeadlineMs: 600_000 });
     await waitForStage(handle, 'awaiting-approval', { timeoutMs: 180_000 });
+    const code = await bed.decisionCode(handle, 'shop-manager', 'reject');
     const answer = await handle.executeUpdate('decide', {
-      args: [{ decision: 'reject', approver: 'shop-manager', comment: 'wait for the new laser' }],
+      args: [{ decision: 'reject', code, comment: 'wait for the new laser' }],
     });
     expect(answer).toEqual({ decision: 'rejected', approver: 'shop-manager', version: 1 });
     expect(await handle.result()).toMatchObject({ outcome: 'rejected', reason: 'rejected by shop-manager' });
@@ -51,7 +52,7 @@ describe('lifecycle decisions', () => {
     const v1 = await bed.spec('cut-time.json', loose(15));
     const first = await bed.start(v1, { approvalDeadlineMs: 600_000 });
     await waitForStage(first, 'awaiting-approval', { timeoutMs: 180_000 });
-    await first.signal('approve', { approver: 'shop-manager' });
+    await bed.signalDecision(first, 'shop-manager');
     expect(await first.result()).toMatchObject({ outcome: 'deployed', version: 1 });
 
     const v2spec = JSON.parse(JSON.stringify(v1)) as Record<string, unknown>;
@@ -61,16 +62,19 @@ describe('lifecycle decisions', () => {
       rollbackWindowMs: 600_000,
     });
     await waitForStage(second, 'awaiting-approval', { timeoutMs: 180_000 });
-    await second.signal('approve', { approver: 'shop-manager' });
+    await bed.signalDecision(second, 'shop-manager');
     await waitForStage(second, 'deployed', { timeoutMs: 60_000 });
     expect((await getAlias(bed.db.pool, v1.name, 'production'))?.version).toBe(2);
 
+    // A typed name is refused; an approver's approve code is not a rollback code; an operator's
+    // rollback code moves production back.
     const refused = await second
-      .executeUpdate('rollback', { args: [{ actor: 'intern', reason: 'feels slow' }] })
+      .executeUpdate('rollback', { args: [{ actor: 'production-planner', reason: 'feels slow' }] })
       .catch((error: unknown) => error);
-    expect(String((refused as { cause?: Error }).cause?.message)).toMatch(/intern may not roll back/);
+    expect(String((refused as { cause?: Error }).cause?.message)).toMatch(/a typed name proves nothing/);
+    const code = await bed.decisionCode(second, 'production-planner', 'rollback');
     const answer = await second.executeUpdate('rollback', {
-      args: [{ actor: 'production-planner', reason: 'v2 over-estimates thin stainless' }],
+      args: [{ code, reason: 'v2 over-estimates thin stainless' }],
     });
     expect(answer).toEqual({ from: 2, to: 1 });
     expect(await second.result()).toMatchObject({ outcome: 'rolled-back', version: 2 });

@@ -45,7 +45,7 @@ describe('lifecycle gates', () => {
     const good = await bed.spec('cut-time.json', (draft) => (params(draft).iterations = 120));
     const first = await bed.start(good, { approvalDeadlineMs: 600_000 });
     await waitForStage(first, 'awaiting-approval', { timeoutMs: 180_000 });
-    await first.signal('approve', { approver: 'production-planner' });
+    await bed.signalDecision(first, 'production-planner');
     expect(await first.result()).toMatchObject({ outcome: 'deployed', version: 1 });
 
     // Same pipeline, a much weaker trainer: a new spec hash, so a new version, judged against v1.
@@ -111,7 +111,7 @@ describe('lifecycle gates', () => {
     tampered[middle] = (tampered[middle] ?? 0) ^ 0x01;
     await store.put(onnxKey, tampered);
 
-    await handle.signal('approve', { approver: 'production-planner' });
+    await bed.signalDecision(handle, 'production-planner');
     const failure = await failureOf(handle.result());
     expect(failure.type).toBe('TamperedArtifactError');
     await bed.keepHistory(handle, 'tampered-at-deploy');

@@ -29,6 +29,7 @@ import type { modelLifecycle } from '../../workflows/modelLifecycle';
 import { createKerfWorker, type KerfWorker } from '../../workers/kerfWorker';
 import { createOwnDatabase, freePort, type OwnDatabase, testConfig, uniqueName } from '../helpers';
 import { trustWorkerSigningKey } from '../trustedKeys';
+import { addTestPeople, signalWithCode } from '../lifecycleTestbed';
 
 const name = uniqueName('temporal_restart');
 const dataDir = path.join(defaultPaths.dataDir, 'test-stacks', name);
@@ -38,6 +39,7 @@ const quiet = () => undefined;
 /** What afterAll undoes, in reverse order: whatever beforeAll and the test got to. */
 const cleanups: (() => Promise<void> | void)[] = [];
 let db: OwnDatabase;
+let people: Record<string, string>;
 let config: KerfConfig;
 let spec: PipelineSpec;
 
@@ -45,6 +47,7 @@ beforeAll(async () => {
   db = await createOwnDatabase('temporal_restart');
   cleanups.push(() => db.drop());
   await applyMigrations(db.pool, migrationsDir);
+  people = await addTestPeople(db.pool);
   await generateShop(db.ownerPool, { jobs: 6000, seed: 5 });
 
   const shared = testConfig();
@@ -152,7 +155,14 @@ describe('a Temporal restart while a run waits for approval', () => {
     expect(resumed.approval?.deadlineAt).toBe(deadlineAt);
     expect(resumed.approval?.decision).toBeUndefined();
 
-    await handle.signal('approve', { approver: 'production-planner', comment: 'approved after the restart' });
+    await signalWithCode(
+      db.pool,
+      people,
+      handle,
+      'production-planner',
+      'approve',
+      'approved after the restart',
+    );
     expect(await handle.result()).toEqual({ outcome: 'deployed', pipeline: spec.name, version: 1 });
     const final = await lifecycleStatus(handle);
     expect(final.approval).toMatchObject({ decision: 'approved', approver: 'production-planner' });

@@ -20,6 +20,7 @@ import { listVersions } from '../../registry';
 import { generateShop } from '../../shop/load';
 import { createOwnDatabase, type OwnDatabase, testConfig, uniqueName } from '../helpers';
 import { trustWorkerSigningKey } from '../trustedKeys';
+import { addTestPeople, signalWithCode } from '../lifecycleTestbed';
 import {
   killWorkerProcesses,
   type PendingTraining,
@@ -38,6 +39,7 @@ const taskQueue = uniqueName('worker_kill');
 /** What afterAll undoes, in reverse order: whatever beforeAll got to before a failure. */
 const cleanups: (() => Promise<void> | void)[] = [];
 let db: OwnDatabase;
+let people: Record<string, string>;
 let connection: Connection;
 let client: Client;
 let store: ObjectStore;
@@ -49,6 +51,7 @@ beforeAll(async () => {
   await applyMigrations(db.pool, migrationsDir);
   // The worker processes sign with the worktree's development key: an admin trusts it first.
   await trustWorkerSigningKey(db.ownerPool, config);
+  people = await addTestPeople(db.pool);
   // Enough jobs, and enough rounds without early stopping, that training lasts well past the first
   // recorded heartbeat on a two-core machine.
   await generateShop(db.ownerPool, { jobs: 20_000, seed: 11 });
@@ -181,7 +184,7 @@ describe('a worker killed during training', () => {
     expect(waiting.version).toBe(1);
     expect(waiting.training?.iterationsRun).toBe(ITERATIONS);
 
-    await handle.signal('approve', { approver: 'production-planner', comment: 'survived a crash' });
+    await signalWithCode(db.pool, people, handle, 'production-planner', 'approve', 'survived a crash');
     expect(await handle.result()).toEqual({ outcome: 'deployed', pipeline: spec.name, version: 1 });
 
     const versions = await listVersions(db.pool, spec.name);

@@ -55,7 +55,7 @@ beforeAll(async () => {
   });
   const run = await bed.start(spec, { approvalDeadlineMs: 600_000 });
   await waitForStage(run, 'awaiting-approval', { timeoutMs: 180_000 });
-  await run.signal('approve', { approver: 'shop-manager' });
+  await bed.signalDecision(run, 'production-planner');
   await run.result();
   serving = buildServingApp({
     pool: bed.db.pool,
@@ -200,23 +200,14 @@ describe('nightly evaluation', () => {
 
     // Until version 2 serves, an operator teaches serving to treat titanium like stainless steel.
     const taught = await runKerf(
-      [
-        'teach',
-        spec.name,
-        'material_family',
-        'titanium',
-        '--like',
-        'stainless_steel',
-        '--as',
-        'shop-manager',
-      ],
-      bed.db.env,
+      ['teach', spec.name, 'material_family', 'titanium', '--like', 'stainless_steel'],
+      { ...bed.db.env, KERF_KEY: bed.keys['shop-manager'] ?? '' },
     );
     expect(taught.stderr).toBe('');
     expect(taught.stdout).toMatch(/"titanium" is now served like "stainless_steel"/);
     const refused = await runKerf(
-      ['teach', spec.name, 'material_family', 'titanium', '--like', 'unobtainium', '--as', 'shop-manager'],
-      bed.db.env,
+      ['teach', spec.name, 'material_family', 'titanium', '--like', 'unobtainium'],
+      { ...bed.db.env, KERF_KEY: bed.keys['shop-manager'] ?? '' },
     );
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/"unobtainium" is not a material_family that .* knows; pick one of: /);
@@ -233,7 +224,7 @@ describe('nightly evaluation', () => {
 
     // Version 2 is approved and deployed, but the titanium jobs are the newest: the ordered split put
     // them all in its test rows, so it never trained on titanium and the mapping stays in force.
-    await retraining.signal('approve', { approver: 'production-planner' });
+    await bed.signalDecision(retraining, 'production-planner');
     await waitForStage(retraining, 'deployed', { timeoutMs: 60_000 });
     const v2 = await store.getJson<ReferenceProfile>(`models/${spec.name}/v2/reference.json`);
     const families = v2.features.find((feature) => feature.name === 'material_family');
