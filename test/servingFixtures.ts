@@ -48,7 +48,8 @@ export async function createServingWorld(prefix: string): Promise<ServingWorld> 
   const signingKey = await loadOrCreateSigningKey({
     privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   });
-  await trustSigningKey(db.pool, {
+  // An admin's step, on the owner role's connection: the application role may only read trusted keys.
+  await trustSigningKey(db.ownerPool, {
     publicKey: signingKey.publicKeyPem,
     name: 'serving test key',
     actor: 'test',

@@ -37,7 +37,11 @@ export async function checkSpecFile(
     name = spec.name;
     // Personal data: by the features' names always, by a sample of their values against the database.
     const personal = pool
-      ? await personalDataInSource(pool, spec, await checkSpecSource(pool, spec, { origin: file, ...options }))
+      ? await personalDataInSource(
+          pool,
+          spec,
+          await checkSpecSource(pool, spec, { origin: file, ...options }),
+        )
       : personalDataByName(spec);
     if (personal.length > 0) {
       const problems = personal.map((problem) => {

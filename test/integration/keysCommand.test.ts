@@ -7,8 +7,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateSigningKey } from '../../lifecycle/signing';
-import { applyMigrations } from '../../platform/migrations';
-import { migrationsDir } from '../../platform/paths';
 import { listAllSigningKeys, revokeSigningKey, signingKeyTrust } from '../../registry';
 import { trustDevelopmentKeyOnFirstStart } from '../../scripts/cli/keysCommand';
 import { createOwnDatabase, type OwnDatabase, runKerf, testConfig } from '../helpers';
@@ -18,7 +16,6 @@ let keyDir: string;
 
 beforeAll(async () => {
   db = await createOwnDatabase('keys_cli');
-  await applyMigrations(db.pool, migrationsDir);
   keyDir = await mkdtemp(path.join(os.tmpdir(), 'kerf-keys-cli-'));
 });
 
@@ -30,7 +27,8 @@ afterAll(async () => {
 describe('kerf keys', () => {
   it('trusts, lists and revokes a key, each audited with the operating-system user', async () => {
     const key = await loadOrCreateSigningKey({ keyFile: path.join(keyDir, 'press-2.pem') });
-    const env = { DATABASE_URL: db.url };
+    // The database's URLs: `kerf keys` writes the trust root on the owner role's connection.
+    const env = db.env;
     const user = `os-user:${os.userInfo().username}`;
 
     const trusted = await runKerf(
@@ -75,7 +73,7 @@ describe('kerf keys', () => {
 
   it('refuses an unreadable file in one line', async () => {
     const missing = path.join(keyDir, 'nope.pub');
-    const result = await runKerf(['keys', 'trust', missing, '--name', 'x'], { DATABASE_URL: db.url });
+    const result = await runKerf(['keys', 'trust', missing, '--name', 'x'], db.env);
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toBe(
       `kerf: cannot read the public key file ${missing} (ENOENT): check the path`,
@@ -88,7 +86,7 @@ describe('kerf worker with a key no admin trusted', () => {
     const keyFile = path.join(keyDir, 'untrusted.pem');
     const key = await loadOrCreateSigningKey({ keyFile });
     const result = await runKerf(['worker'], {
-      DATABASE_URL: db.url,
+      ...db.env,
       KERF_SIGNING_KEY_FILE: keyFile,
       TEMPORAL_TASK_QUEUE: `keys-cli-${key.keyId}`,
     });
@@ -103,13 +101,13 @@ describe("the embedded stack's first start", () => {
   it('trusts the development key once, saying so; never again after any key was trusted', async () => {
     const first = await createOwnDatabase('keys_first_start');
     try {
-      await applyMigrations(first.pool, migrationsDir);
       const keyFile = path.join(keyDir, 'dev.pem');
-      // The embedded stack's configuration (no DATABASE_URL), handed the fresh database's pool.
+      // The embedded stack's configuration (no DATABASE_URL), handed the fresh database's owner pool
+      // (as `kerf start` hands it `keysPool`: the application role may only read trusted keys).
       const config = testConfig({ KERF_SIGNING_KEY_FILE: keyFile, DATABASE_URL: '', KERF_SIGNING_KEY: '' });
       expect(config.postgres.embedded).toBe(true);
       const lines: string[] = [];
-      await trustDevelopmentKeyOnFirstStart(config, first.pool, (line) => lines.push(line));
+      await trustDevelopmentKeyOnFirstStart(config, first.ownerPool, (line) => lines.push(line));
       const key = await loadOrCreateSigningKey({ keyFile });
       expect(lines).toEqual([
         `First start: trusted the development signing key ${key.keyId} (${keyFile}.pub); \`kerf keys list\` shows it, \`kerf keys revoke ${key.keyId}\` withdraws it.`,
@@ -120,8 +118,8 @@ describe("the embedded stack's first start", () => {
       );
 
       // Revoked, then started again: the start command does not trust it (or any new key) again.
-      await revokeSigningKey(first.pool, { keyId: key.keyId, actor: 'admin' });
-      await trustDevelopmentKeyOnFirstStart(config, first.pool, (line) => lines.push(line));
+      await revokeSigningKey(first.ownerPool, { keyId: key.keyId, actor: 'admin' });
+      await trustDevelopmentKeyOnFirstStart(config, first.ownerPool, (line) => lines.push(line));
       expect(lines).toHaveLength(1);
       expect(await signingKeyTrust(first.pool, key.keyId)).toBe('revoked');
     } finally {

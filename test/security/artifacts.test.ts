@@ -18,6 +18,7 @@ import { createDeployActivities } from '../../activities/lifecycle/deploy';
 import { createEvaluationActivities } from '../../activities/lifecycle/evaluate';
 import { signManifest, type UnsignedManifest } from '../../lifecycle/manifest';
 import { loadOrCreateSigningKey, type SigningKey } from '../../lifecycle/signing';
+import { createReaderPool } from '../../platform/database';
 import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../../platform/pipelineSpec';
 import { repoRoot } from '../../platform/paths';
 import { revokeSigningKey, trustSigningKey } from '../../registry';
@@ -38,13 +39,17 @@ import { expectUnchanged, worldState, type WorldState } from './worldState';
 
 let world: ServingWorld;
 let keyDir: string;
+/** The spec reader role's pool, as workers have it (these activities never run spec SQL). */
+let readerPool: pg.Pool;
 
 beforeAll(async () => {
   world = await createServingWorld('artifacts_sec');
+  readerPool = createReaderPool({ readerUrl: world.db.readerUrl }, testConfig().specSql);
   keyDir = await mkdtemp(path.join(os.tmpdir(), 'kerf-artifacts-sec-'));
 });
 
 afterAll(async () => {
+  await readerPool.end();
   await world.close();
   await rm(keyDir, { recursive: true, force: true });
 });
@@ -55,8 +60,19 @@ async function newKeyFile(): Promise<{ keyFile: string; key: SigningKey }> {
   return { keyFile, key: await loadOrCreateSigningKey({ keyFile }) };
 }
 
+/** Runs one statement as the bootstrap superuser, on this file's database. */
+async function asAdmin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: world.db.adminUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
 function workerConfig(keyFile: string) {
-  return testConfig({ DATABASE_URL: world.db.url, KERF_SIGNING_KEY_FILE: keyFile, KERF_SIGNING_KEY: '' });
+  return testConfig({ ...world.db.env, KERF_SIGNING_KEY_FILE: keyFile, KERF_SIGNING_KEY: '' });
 }
 
 /** The error createKerfWorker fails with; a worker that starts anyway is shut down and fails the test. */
@@ -109,6 +125,7 @@ async function resign(
 function activityDeps(): ActivityDeps {
   return {
     pool: world.db.pool,
+    readerPool,
     objectStore: world.objectStore,
     signingKey: world.signingKey,
     codeVersion: 'security-test',
@@ -200,10 +217,11 @@ describe('a worker starts only with a key an admin trusted', () => {
 
   it('refuses a key written straight into registry.signing_keys by SQL (no admin vouched for it)', async () => {
     const { keyFile, key } = await newKeyFile();
-    await world.db.pool.query('INSERT INTO registry.signing_keys (key_id, public_key_pem) VALUES ($1, $2)', [
-      key.keyId,
-      key.publicKeyPem,
-    ]);
+    // As the owner role, the strongest writer short of a superuser: a row there is still no trust.
+    await world.db.ownerPool.query(
+      'INSERT INTO registry.signing_keys (key_id, public_key_pem) VALUES ($1, $2)',
+      [key.keyId, key.publicKeyPem],
+    );
     const before = await state('none');
     const error = await workerStartError(keyFile);
     expect(error).toBeInstanceOf(UntrustedSigningKeyError);
@@ -215,12 +233,12 @@ describe('a worker starts only with a key an admin trusted', () => {
 
   it('refuses a revoked key, saying it was revoked', async () => {
     const { keyFile, key } = await newKeyFile();
-    await trustSigningKey(world.db.pool, {
+    await trustSigningKey(world.db.ownerPool, {
       publicKey: key.publicKeyPem,
       name: 'soon revoked',
       actor: 'admin',
     });
-    await revokeSigningKey(world.db.pool, { keyId: key.keyId, actor: 'admin', reason: 'laptop lost' });
+    await revokeSigningKey(world.db.ownerPool, { keyId: key.keyId, actor: 'admin', reason: 'laptop lost' });
     const before = await state('none');
     const error = await workerStartError(keyFile);
     expect(error).toBeInstanceOf(UntrustedSigningKeyError);
@@ -260,7 +278,8 @@ describe('only the admin connection writes the trust root', () => {
     const { keyFile } = await newKeyFile();
     const role = `kerf_app_test_${randomUUID().slice(0, 8)}`;
     const password = randomUUID();
-    await world.db.pool.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}' IN ROLE kerf_app`);
+    // Roles are made by the bootstrap superuser: neither the owner nor the application role may.
+    await asAdmin(`CREATE ROLE ${role} LOGIN PASSWORD '${password}' IN ROLE kerf_app`);
     const url = new URL(world.db.url);
     url.username = role;
     url.password = password;
@@ -281,16 +300,16 @@ describe('only the admin connection writes the trust root', () => {
       expectUnchanged(before, await state('none'));
     } finally {
       await appPool.end();
-      await world.db.pool.query(`DROP ROLE ${role}`);
+      await asAdmin(`DROP ROLE ${role}`);
     }
   });
 
   it('a revoked key is never trusted again, by the command or by SQL as the owner', async () => {
     const { keyFile, key } = await newKeyFile();
-    await trustKeyFile(world.db.pool, `${keyFile}.pub`, { name: 'old', actor: 'os-user:admin' });
-    await revokeKey(world.db.pool, key.keyId, { actor: 'os-user:admin', reason: 'rotated' });
+    await trustKeyFile(world.db.ownerPool, `${keyFile}.pub`, { name: 'old', actor: 'os-user:admin' });
+    await revokeKey(world.db.ownerPool, key.keyId, { actor: 'os-user:admin', reason: 'rotated' });
     const before = await state('none');
-    const error = await trustKeyFile(world.db.pool, `${keyFile}.pub`, {
+    const error = await trustKeyFile(world.db.ownerPool, `${keyFile}.pub`, {
       name: 'old again',
       actor: 'os-user:admin',
     }).then(
@@ -304,7 +323,7 @@ describe('only the admin connection writes the trust root', () => {
       ),
     );
     await expect(
-      world.db.pool.query(
+      world.db.ownerPool.query(
         'UPDATE registry.trusted_signing_keys SET revoked_at = NULL, revoked_by = NULL WHERE key_id = $1',
         [key.keyId],
       ),
@@ -319,7 +338,7 @@ describe('only the admin connection writes the trust root', () => {
   it('a public key file that holds a private key is refused and nothing is stored', async () => {
     const { keyFile } = await newKeyFile();
     const before = await state('none');
-    const error = await trustKeyFile(world.db.pool, keyFile, {
+    const error = await trustKeyFile(world.db.ownerPool, keyFile, {
       name: 'private',
       actor: 'os-user:admin',
     }).then(
@@ -338,10 +357,11 @@ describe('deploy verifies against trusted, unrevoked keys', () => {
   it('refuses a manifest signed by a key recorded only by SQL in registry.signing_keys; audited', async () => {
     const { champion, candidate } = await championAndCandidate('dep_sql_key');
     const { key } = await newKeyFile();
-    await world.db.pool.query('INSERT INTO registry.signing_keys (key_id, public_key_pem) VALUES ($1, $2)', [
-      key.keyId,
-      key.publicKeyPem,
-    ]);
+    // As the owner role, the strongest writer short of a superuser: a row there is still no trust.
+    await world.db.ownerPool.query(
+      'INSERT INTO registry.signing_keys (key_id, public_key_pem) VALUES ($1, $2)',
+      [key.keyId, key.publicKeyPem],
+    );
     await resign(candidate, key);
     const before = await state(champion.model);
     const runId = `lifecycle-${randomUUID()}`;
@@ -362,9 +382,13 @@ describe('deploy verifies against trusted, unrevoked keys', () => {
   it('refuses a manifest signed by a revoked key, saying so; audited', async () => {
     const { champion, candidate } = await championAndCandidate('dep_revoked');
     const { key } = await newKeyFile();
-    await trustSigningKey(world.db.pool, { publicKey: key.publicKeyPem, name: 'to revoke', actor: 'admin' });
+    await trustSigningKey(world.db.ownerPool, {
+      publicKey: key.publicKeyPem,
+      name: 'to revoke',
+      actor: 'admin',
+    });
     await resign(candidate, key);
-    await revokeSigningKey(world.db.pool, { keyId: key.keyId, actor: 'admin' });
+    await revokeSigningKey(world.db.ownerPool, { keyId: key.keyId, actor: 'admin' });
     const before = await state(champion.model);
     const error = await deployError(candidate.model, candidate.version, `lifecycle-${randomUUID()}`);
     expectStopped(
@@ -455,7 +479,7 @@ describe('serving verifies against trusted, unrevoked keys', () => {
   it('refuses to load a version whose key was revoked', async () => {
     const model = modelName('serve_revoked');
     const { key } = await newKeyFile();
-    await trustSigningKey(world.db.pool, {
+    await trustSigningKey(world.db.ownerPool, {
       publicKey: key.publicKeyPem,
       name: 'serving key',
       actor: 'admin',
@@ -466,7 +490,7 @@ describe('serving verifies against trusted, unrevoked keys', () => {
     await (
       await loadVersion({ pool: world.db.pool, objectStore: world.objectStore }, model, 1)
     ).scorer.release();
-    await revokeSigningKey(world.db.pool, { keyId: key.keyId, actor: 'admin' });
+    await revokeSigningKey(world.db.ownerPool, { keyId: key.keyId, actor: 'admin' });
     const before = await state(model);
     // ...and not once it is revoked.
     const error = await loadVersion({ pool: world.db.pool, objectStore: world.objectStore }, model, 1).then(

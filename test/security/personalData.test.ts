@@ -10,13 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataActivities } from '../../activities/lifecycle/data';
 import type { ActivityDeps } from '../../activities/deps';
 import { loadOrCreateSigningKey } from '../../lifecycle/signing';
-import { applyMigrations } from '../../platform/migrations';
+import { createReaderPool } from '../../platform/database';
 import { ObjectStore } from '../../platform/objectStore';
-import { migrationsDir, repoRoot } from '../../platform/paths';
+import { repoRoot } from '../../platform/paths';
 import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../../platform/pipelineSpec';
 import { checkSpecFile } from '../../scripts/cli/specCommand';
 import { createOwnDatabase, type OwnDatabase, testConfig } from '../helpers';
@@ -24,6 +25,8 @@ import { expectUnchanged, worldState } from './worldState';
 
 const config = testConfig();
 let db: OwnDatabase;
+/** The spec reader role's pool: spec SQL (snapshots, `kerf spec check --against-database`) runs here. */
+let readerPool: pg.Pool;
 let store: ObjectStore;
 let specDir: string;
 let deps: ActivityDeps;
@@ -33,14 +36,15 @@ const ROWS = 300;
 
 beforeAll(async () => {
   db = await createOwnDatabase('personal_data');
-  await applyMigrations(db.pool, migrationsDir);
-  await db.pool.query(`
+  readerPool = createReaderPool({ readerUrl: db.readerUrl }, config.specSql);
+  // Data is loaded as the owner role (as `kerf import-csv` does); the reader may SELECT it.
+  await db.ownerPool.query(`
     CREATE TABLE public.quotes_with_people (
       quote_id int, price float8, thickness_mm float8, material text,
       customer_email text, customer_phone text, operator_name text, ref_code text, buyer text
     )`);
   // ref_code and buyer have harmless names: only their values give them away.
-  await db.pool.query(
+  await db.ownerPool.query(
     `INSERT INTO public.quotes_with_people
      SELECT i, 100 + i % 37, 1 + i % 5, (ARRAY['mild_steel','aluminium','stainless'])[1 + i % 3],
             'buyer' || i || '@example.com', '+49 171 555' || lpad(i::text, 4, '0'),
@@ -54,6 +58,7 @@ beforeAll(async () => {
   specDir = await mkdtemp(path.join(os.tmpdir(), 'kerf-personal-data-'));
   deps = {
     pool: db.pool,
+    readerPool,
     objectStore: store,
     signingKey: await loadOrCreateSigningKey(config.signing),
     codeVersion: 'security-test',
@@ -66,6 +71,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   store.destroy();
+  await readerPool.end();
   await db.drop();
   await rm(specDir, { recursive: true, force: true });
 });
@@ -144,7 +150,7 @@ describe('kerf spec check refuses personal data', () => {
     const { spec, file } = await specWith({ name: 'ref_code', kind: 'categorical' });
     const before = await worldState(db.pool, store, prefixesOf(spec));
     expect((await checkSpecFile(file)).ok).toBe(true);
-    const result = await checkSpecFile(file, db.pool);
+    const result = await checkSpecFile(file, readerPool);
     expect(result.ok).toBe(false);
     expect(result.problems).toHaveLength(1);
     expect(result.problems[0]).toMatch(
@@ -158,7 +164,7 @@ describe('kerf spec check refuses personal data', () => {
   it("a column of people's names, by its name", async () => {
     const { spec, file } = await specWith({ name: 'operator_name', kind: 'categorical' });
     const before = await worldState(db.pool, store, prefixesOf(spec));
-    const result = await checkSpecFile(file, db.pool);
+    const result = await checkSpecFile(file, readerPool);
     expect(result.ok).toBe(false);
     expect(result.problems).toEqual([
       expect.stringMatching(

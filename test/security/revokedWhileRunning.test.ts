@@ -32,8 +32,9 @@ describe('a signing key revoked after the worker started', () => {
     });
     const key = await loadOrCreateSigningKey(bed.config.signing);
     const handle = await bed.start(spec, { approvalDeadlineMs: 600_000 });
-    // The worker is already running with the key it checked at start; the admin revokes it now.
-    await revokeSigningKey(bed.db.pool, { keyId: key.keyId, actor: 'admin', reason: 'leaked' });
+    // The worker is already running with the key it checked at start; the admin revokes it now (as
+    // `kerf keys revoke` does, on the owner role's connection: the application role may only read keys).
+    await revokeSigningKey(bed.db.ownerPool, { keyId: key.keyId, actor: 'admin', reason: 'leaked' });
 
     const error = await handle.result().then(
       () => undefined,

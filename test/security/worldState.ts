@@ -56,13 +56,28 @@ export async function worldState(
 
 /**
  * Asserts that nothing changed between two states, except audit rows the refusal itself appended
- * (`allowAuditRows`): the refusal is audited, so registry.audit_log grows by exactly that many rows.
+ * (`allowAuditRows`): the refusal is audited, so registry.audit_log grows by exactly that many rows,
+ * and the head of its hash chain (registry.audit_chain_head, one row) moves on with them.
  */
 export function expectUnchanged(before: WorldState, after: WorldState, allowAuditRows = 0): void {
-  const { ['registry.audit_log']: auditBefore, ...tablesBefore } = before.tables;
-  const { ['registry.audit_log']: auditAfter, ...tablesAfter } = after.tables;
+  const {
+    ['registry.audit_log']: auditBefore,
+    ['registry.audit_chain_head']: headBefore,
+    ...tablesBefore
+  } = before.tables;
+  const {
+    ['registry.audit_log']: auditAfter,
+    ['registry.audit_chain_head']: headAfter,
+    ...tablesAfter
+  } = after.tables;
   expect(tablesAfter).toEqual(tablesBefore);
   expect(after.objects).toEqual(before.objects);
   expect((auditAfter?.rows ?? 0) - (auditBefore?.rows ?? 0)).toBe(allowAuditRows);
-  if (allowAuditRows === 0) expect(auditAfter).toEqual(auditBefore);
+  expect(headAfter?.rows).toBe(headBefore?.rows);
+  if (allowAuditRows === 0) {
+    expect(auditAfter).toEqual(auditBefore);
+    expect(headAfter).toEqual(headBefore);
+  } else if (headBefore) {
+    expect(headAfter).not.toEqual(headBefore);
+  }
 }
