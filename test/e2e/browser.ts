@@ -113,6 +113,9 @@ export async function sendSignalInTemporalUi(
   await onDialogFilled?.(dialog);
   const submit = dialog.getByRole('button', { name: 'Submit' });
   await submit.click();
+  // The UI reformats the JSON when the editor loses focus; a click that only moved the focus
+  // leaves the dialog open, so a second click sends it (the first sent nothing).
+  await dialog.waitFor({ state: 'hidden', timeout: 3000 }).catch(() => submit.click());
   await dialog.waitFor({ state: 'hidden' });
 }
 

@@ -612,26 +612,28 @@ describe('the audit log', () => {
 
 describe('signing keys', () => {
   it('trusts the public half of an Ed25519 key once, under the id manifests name it by', async () => {
+    // Only the owner role writes the trust table (kerf keys); the application role only reads it.
+    const keyAdmin = new ModelRegistry(database.ownerPool);
     const { publicKey, privateKey } = generateKeyPairSync('ed25519');
     const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const keyId = keyIdOf(pem);
-    const first = await registry.trustSigningKey({ publicKey: pem, name: 'press worker', actor: 'admin' });
+    const first = await keyAdmin.trustSigningKey({ publicKey: pem, name: 'press worker', actor: 'admin' });
     expect(first).toMatchObject({
       trusted: true,
       key: { keyId, publicKeyPem: pem, name: 'press worker', trustedBy: 'admin', revokedAt: null },
     });
     expect(
-      (await registry.trustSigningKey({ publicKey, name: 'press worker', actor: 'admin' })).trusted,
+      (await keyAdmin.trustSigningKey({ publicKey, name: 'press worker', actor: 'admin' })).trusted,
     ).toBe(false);
     expect((await registry.getSigningKey(keyId)).publicKeyPem).toBe(pem);
 
     await expectRefusal(
-      registry.trustSigningKey({ publicKey: privateKey, name: 'private', actor: 'admin' }),
+      keyAdmin.trustSigningKey({ publicKey: privateKey, name: 'private', actor: 'admin' }),
       'invalid-input',
       /is a private key: give the public half only/,
     );
     await expectRefusal(
-      registry.trustSigningKey({
+      keyAdmin.trustSigningKey({
         publicKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
         name: 'private',
         actor: 'admin',
@@ -641,17 +643,17 @@ describe('signing keys', () => {
     );
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
     await expectRefusal(
-      registry.trustSigningKey({ publicKey: rsa, name: 'rsa', actor: 'admin' }),
+      keyAdmin.trustSigningKey({ publicKey: rsa, name: 'rsa', actor: 'admin' }),
       'invalid-input',
       /is a rsa key; manifests are signed with Ed25519/,
     );
     await expectRefusal(
-      registry.trustSigningKey({ publicKey: pem, name: ' ', actor: 'admin' }),
+      keyAdmin.trustSigningKey({ publicKey: pem, name: ' ', actor: 'admin' }),
       'invalid-input',
       /name is empty/,
     );
     await expectRefusal(registry.getSigningKey('0123456789abcdef'), 'not-found', /is not trusted/);
-    const audited = await database.pool.query(
+    const audited = await database.ownerPool.query(
       `SELECT actor FROM registry.audit_log WHERE action = 'signing-key-trusted' AND details->>'keyId' = $1`,
       [keyId],
     );
@@ -659,10 +661,12 @@ describe('signing keys', () => {
   });
 
   it('revokes a key for good: no longer listed for verification, never trusted again', async () => {
+    // Only the owner role writes the trust table (kerf keys); the application role only reads it.
+    const keyAdmin = new ModelRegistry(database.ownerPool);
     const { publicKey } = generateKeyPairSync('ed25519');
-    const { key } = await registry.trustSigningKey({ publicKey, name: 'old key', actor: 'admin' });
+    const { key } = await keyAdmin.trustSigningKey({ publicKey, name: 'old key', actor: 'admin' });
     expect((await registry.listSigningKeys()).map((listed) => listed.keyId)).toContain(key.keyId);
-    const revoked = await registry.revokeSigningKey({
+    const revoked = await keyAdmin.revokeSigningKey({
       keyId: key.keyId,
       actor: 'admin',
       reason: 'laptop lost',
@@ -671,26 +675,26 @@ describe('signing keys', () => {
       revoked: true,
       key: { revokedBy: 'admin', revokeReason: 'laptop lost' },
     });
-    expect((await registry.revokeSigningKey({ keyId: key.keyId, actor: 'admin' })).revoked).toBe(false);
+    expect((await keyAdmin.revokeSigningKey({ keyId: key.keyId, actor: 'admin' })).revoked).toBe(false);
     expect((await registry.listSigningKeys()).map((listed) => listed.keyId)).not.toContain(key.keyId);
     await expectRefusal(
-      registry.trustSigningKey({ publicKey, name: 'old key again', actor: 'admin' }),
+      keyAdmin.trustSigningKey({ publicKey, name: 'old key again', actor: 'admin' }),
       'conflict',
       /was revoked by admin .* and is never trusted again/,
     );
     await expectRefusal(
-      registry.revokeSigningKey({ keyId: 'fedcba9876543210', actor: 'admin' }),
+      keyAdmin.revokeSigningKey({ keyId: 'fedcba9876543210', actor: 'admin' }),
       'not-found',
       /is not trusted/,
     );
     await expect(
-      database.pool.query(
+      database.ownerPool.query(
         'UPDATE registry.trusted_signing_keys SET revoked_at = NULL, revoked_by = NULL WHERE key_id = $1',
         [key.keyId],
       ),
     ).rejects.toThrow(/was revoked and stays revoked/);
     await expect(
-      database.pool.query('DELETE FROM registry.trusted_signing_keys WHERE key_id = $1', [key.keyId]),
+      database.ownerPool.query('DELETE FROM registry.trusted_signing_keys WHERE key_id = $1', [key.keyId]),
     ).rejects.toThrow(/DELETE is refused/);
   });
 });

@@ -147,7 +147,7 @@ describe('kerf doctor', () => {
       'WARNING: the runtime role kerf is a superuser',
       'WARNING: the runtime role kerf may create roles (CREATEROLE)',
       'WARNING: the runtime role kerf may create databases (CREATEDB)',
-      "WARNING: the spec reader role can read Kerf's own schemas (monitoring, registry, serving)",
+      "WARNING: the spec reader role can read Kerf's own schemas (access, monitoring, registry, serving)",
     ]);
   });
 });

@@ -418,7 +418,8 @@ describe('outcomes', () => {
   });
 
   it('answers a database failure with 500, a request id and no database text; the log has the error', async () => {
-    const pool = world.db.pool;
+    // Only the owner may alter Kerf's tables; serving itself runs as the application role.
+    const pool = world.db.ownerPool;
     // A constraint the outcome breaks, as a stand-in for any failure PostgreSQL reports.
     await pool.query(
       'ALTER TABLE serving.outcomes ADD CONSTRAINT security_test_refuses_all CHECK (actual_value < -1e300) NOT VALID',
@@ -567,7 +568,8 @@ describe('the prediction log', () => {
       pollIntervalMs: 60_000,
       predictionLog: { flushIntervalMs: 60_000, degradedPendingRows: 1 },
     });
-    const pool = world.db.pool;
+    // Only the owner may rename Kerf's tables; serving itself runs as the application role.
+    const pool = world.db.ownerPool;
     let renamed = false;
     try {
       // The table gone (a broken deployment, a missing grant): every write fails the same way.

@@ -12,12 +12,15 @@ export const WATCHED_SCHEMAS = ['registry', 'serving', 'shop', 'access'];
 /** `schema.table` -> `count:md5` of the rows (ordered by their text, so order does not matter). */
 export type TablesSnapshot = Record<string, string>;
 
-/** Counts and hashes every watched table except `registry.audit_log` (see `auditRowsAfter`). */
+/**
+ * Counts and hashes every watched table except `registry.audit_log` (see `auditRowsAfter`) and the
+ * audit chain's head, which moves with every audit row by design.
+ */
 export async function tablesSnapshot(pool: pg.Pool, schemas = WATCHED_SCHEMAS): Promise<TablesSnapshot> {
   const { rows: tables } = await pool.query<{ name: string }>(
     `SELECT format('%I.%I', table_schema, table_name) AS name FROM information_schema.tables
      WHERE table_schema = ANY($1) AND table_type = 'BASE TABLE'
-       AND NOT (table_schema = 'registry' AND table_name = 'audit_log')
+       AND NOT (table_schema = 'registry' AND table_name IN ('audit_log', 'audit_chain_head'))
      ORDER BY 1`,
     [schemas],
   );
