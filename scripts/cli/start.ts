@@ -32,9 +32,12 @@ import { stackDown, stackUp, type Reporter } from '../stack/control';
 /** Jobs generated into an empty shop on the first start. */
 export const FIRST_START_JOBS = 20_000;
 
-/** Fills the shop with generated history the first time, so the cut-time model has data. */
+/**
+ * Fills the shop with generated history the first time, so the cut-time model has data. Loading
+ * data is the owner's work (as `kerf shop generate`): the application role may only read the shop.
+ */
 async function ensureShopData(config: KerfConfig, report: Reporter): Promise<void> {
-  const pool = createPool(config.postgres, { max: 2, applicationName: 'kerf start' });
+  const pool = createPool({ url: config.postgres.ownerUrl }, { max: 2, applicationName: 'kerf start' });
   try {
     const { rows } = await pool.query<{ jobs: string }>('SELECT count(*) AS jobs FROM shop.jobs');
     const jobs = Number(rows[0]?.jobs ?? 0);
