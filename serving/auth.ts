@@ -35,28 +35,23 @@ export function checkServingToken(token: unknown): string {
   return token;
 }
 
-/** A check of `Authorization` headers against the token. */
-export function bearerAuthenticator(token: string): (authorization: string | undefined) => void {
-  const expected = digest(checkServingToken(token));
-  return (authorization) => {
-    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
-    if (!match?.[1]) {
-      throw new ServingHttpError(
-        401,
-        'unauthorized',
-        authorization === undefined
-          ? 'No bearer token: send the header "Authorization: Bearer <token>" with the serving token from configuration'
-          : 'The Authorization header is not "Bearer <token>": send the serving token from configuration that way',
-      );
-    }
-    if (!timingSafeEqual(digest(match[1]), expected)) {
-      throw new ServingHttpError(
-        401,
-        'unauthorized',
-        'The bearer token is not the serving token: check the configured token',
-      );
-    }
-  };
+/**
+ * The token of an `Authorization: Bearer <token>` header.
+ *
+ * @throws ServingHttpError 401 naming what is wrong with a missing or malformed header
+ */
+export function bearerTokenOf(authorization: string | undefined): string {
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
+  if (!match?.[1]) {
+    throw new ServingHttpError(
+      401,
+      'unauthorized',
+      authorization === undefined
+        ? 'No bearer token: send the header "Authorization: Bearer <token>" with the serving token or a service token'
+        : 'The Authorization header is not "Bearer <token>": send the serving token or a service token that way',
+    );
+  }
+  return match[1];
 }
 
 function digest(text: string): Buffer {
@@ -102,17 +97,7 @@ export function requestAuthenticator(
   const failures = new Map<string, { count: number; since: number }>();
   const touched = new Map<string, number>();
   return async ({ method, route, authorization }) => {
-    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
-    if (!match?.[1]) {
-      throw new ServingHttpError(
-        401,
-        'unauthorized',
-        authorization === undefined
-          ? 'No bearer token: send the header "Authorization: Bearer <token>" with the serving token or a service token'
-          : 'The Authorization header is not "Bearer <token>": send the serving token or a service token that way',
-      );
-    }
-    const presented = match[1];
+    const presented = bearerTokenOf(authorization);
     const presentedDigest = digest(presented);
     if (timingSafeEqual(presentedDigest, expected)) return;
     let found: Awaited<ReturnType<typeof findServiceToken>>;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bearerAuthenticator, checkServingToken } from '../../../serving/auth';
+import type pg from 'pg';
+import { bearerTokenOf, checkServingToken, requestAuthenticator } from '../../../serving/auth';
 import { ServingHttpError } from '../../../serving/errors';
 
 const token = 'a-serving-token-of-some-length';
@@ -14,21 +15,38 @@ function refusal(check: () => void): ServingHttpError {
   throw new Error('accepted');
 }
 
+// A presented token that is not a service token's form is judged without the token store.
+const noStore = {
+  query: () => Promise.reject(new Error('the token store was read')),
+} as unknown as pg.Pool;
+const request = (authorization: string | undefined) => ({
+  method: 'POST',
+  route: '/v1/models/:name/predict',
+  authorization,
+});
+
 describe('the bearer token', () => {
-  it('accepts the token, with any case of "Bearer"', () => {
-    const authenticate = bearerAuthenticator(token);
-    expect(() => authenticate(`Bearer ${token}`)).not.toThrow();
-    expect(() => authenticate(`bearer ${token}`)).not.toThrow();
+  it('accepts the configured token, with any case of "Bearer"', async () => {
+    const authenticate = requestAuthenticator({ token, pool: noStore });
+    await expect(authenticate(request(`Bearer ${token}`))).resolves.toBeUndefined();
+    await expect(authenticate(request(`bearer ${token}`))).resolves.toBeUndefined();
   });
 
-  it('answers 401 for a missing, malformed or wrong token, saying which', () => {
-    const authenticate = bearerAuthenticator(token);
-    expect(refusal(() => authenticate(undefined))).toMatchObject({ statusCode: 401, code: 'unauthorized' });
-    expect(refusal(() => authenticate(undefined)).message).toMatch(/No bearer token: send the header/);
-    expect(refusal(() => authenticate(token)).message).toMatch(/is not "Bearer <token>"/);
-    expect(refusal(() => authenticate('Basic dXNlcjpwYXNz')).message).toMatch(/is not "Bearer <token>"/);
-    expect(refusal(() => authenticate(`Bearer ${token}x`)).message).toMatch(/is not the serving token/);
-    expect(refusal(() => authenticate('Bearer short')).message).toMatch(/is not the serving token/);
+  it('answers 401 for a missing, malformed or wrong token, saying which', async () => {
+    expect(refusal(() => bearerTokenOf(undefined))).toMatchObject({ statusCode: 401, code: 'unauthorized' });
+    expect(refusal(() => bearerTokenOf(undefined)).message).toMatch(/No bearer token: send the header/);
+    expect(refusal(() => bearerTokenOf(token)).message).toMatch(/is not "Bearer <token>"/);
+    expect(refusal(() => bearerTokenOf('Basic dXNlcjpwYXNz')).message).toMatch(/is not "Bearer <token>"/);
+    const authenticate = requestAuthenticator({ token, pool: noStore });
+    for (const wrong of [`Bearer ${token}x`, 'Bearer short']) {
+      const error = await authenticate(request(wrong)).then(
+        () => undefined,
+        (refused: unknown) => refused,
+      );
+      expect(error).toBeInstanceOf(ServingHttpError);
+      expect(error).toMatchObject({ statusCode: 401, code: 'unauthorized' });
+      expect((error as Error).message).toMatch(/bearer token is not accepted/);
+    }
   });
 
   it('refuses a short or blank configured token, saying how to make one', () => {
