@@ -5,6 +5,7 @@
  * asserts that row itself (`auditRowsAfter`).
  */
 import type pg from 'pg';
+import { tableDigests } from './unchanged';
 
 /** The schemas whose tables are compared. */
 export const WATCHED_SCHEMAS = ['registry', 'serving', 'shop', 'access'];
@@ -17,19 +18,10 @@ export type TablesSnapshot = Record<string, string>;
  * audit chain's head, which moves with every audit row by design.
  */
 export async function tablesSnapshot(pool: pg.Pool, schemas = WATCHED_SCHEMAS): Promise<TablesSnapshot> {
-  const { rows: tables } = await pool.query<{ name: string }>(
-    `SELECT format('%I.%I', table_schema, table_name) AS name FROM information_schema.tables
-     WHERE table_schema = ANY($1) AND table_type = 'BASE TABLE'
-       AND NOT (table_schema = 'registry' AND table_name IN ('audit_log', 'audit_chain_head'))
-     ORDER BY 1`,
-    [schemas],
-  );
   const snapshot: TablesSnapshot = {};
-  for (const { name } of tables) {
-    const { rows } = await pool.query<{ rows: string; hash: string | null }>(
-      `SELECT count(*) AS rows, md5(string_agg(t::text, '|' ORDER BY t::text)) AS hash FROM ${name} t`,
-    );
-    snapshot[name] = `${rows[0]?.rows ?? '?'}:${rows[0]?.hash ?? 'empty'}`;
+  for (const [name, { rows, hash }] of Object.entries(await tableDigests(pool, schemas))) {
+    if (name === 'registry.audit_log' || name === 'registry.audit_chain_head') continue;
+    snapshot[name] = `${rows}:${hash}`;
   }
   return snapshot;
 }

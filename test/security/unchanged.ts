@@ -6,12 +6,50 @@
  */
 import pg from 'pg';
 
+/** Row count and md5 of the rows' text (in a stable order) of one table. */
+export interface TableDigest {
+  rows: number;
+  hash: string;
+}
+
+/** A pool or a connected client. */
+type Queryable = Pick<pg.ClientBase, 'query'>;
+
+/** Counts and hashes one table's rows; `schema` and `name` are quoted here. */
+export async function tableDigest(db: Queryable, schema: string, name: string): Promise<TableDigest> {
+  const qualified = `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(name)}`;
+  const { rows } = await db.query<TableDigest>(
+    `SELECT count(*)::int AS rows,
+            md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) AS hash
+       FROM ${qualified} t`,
+  );
+  return rows[0] ?? { rows: 0, hash: '' };
+}
+
+/**
+ * Counts and hashes every base table of `schemas` that the connection's role can see, by
+ * `schema.table`.
+ */
+export async function tableDigests(
+  db: Queryable,
+  schemas: readonly string[],
+): Promise<Record<string, TableDigest>> {
+  const { rows: tables } = await db.query<{ schema: string; name: string }>(
+    `SELECT table_schema AS schema, table_name AS name FROM information_schema.tables
+      WHERE table_type = 'BASE TABLE' AND table_schema = ANY($1::text[]) ORDER BY 1, 2`,
+    [schemas],
+  );
+  const digests: Record<string, TableDigest> = {};
+  for (const { schema, name } of tables) digests[`${schema}.${name}`] = await tableDigest(db, schema, name);
+  return digests;
+}
+
 /** The schemas a security case may try to change. */
 export const WATCHED_SCHEMAS = ['shop', 'registry', 'serving', 'monitoring', 'access', 'imported', 'public'];
 
 export interface DatabaseFingerprint {
   /** `schema.table` → row count and md5 of the rows' text, in a stable order. */
-  tables: Record<string, { rows: number; hash: string }>;
+  tables: Record<string, TableDigest>;
   /** `schema.sequence` → last value and whether it was used. */
   sequences: Record<string, string>;
   /** Every relation outside the system schemas, with its kind. */
@@ -42,12 +80,7 @@ export async function fingerprint(adminUrl: string): Promise<DatabaseFingerprint
       if (!WATCHED_SCHEMAS.includes(schema)) continue;
       const qualified = `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(name)}`;
       if (kind === 'r' || kind === 'p') {
-        const { rows } = await client.query<{ rows: number; hash: string }>(
-          `SELECT count(*)::int AS rows,
-                  md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) AS hash
-             FROM ${qualified} t`,
-        );
-        tables[`${schema}.${name}`] = rows[0] as { rows: number; hash: string };
+        tables[`${schema}.${name}`] = await tableDigest(client, schema, name);
       } else if (kind === 'S') {
         const { rows } = await client.query<{ state: string }>(
           `SELECT last_value::text || '/' || is_called::text AS state FROM ${qualified}`,

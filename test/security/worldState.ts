@@ -3,31 +3,18 @@
  * monitoring), and the objects under bucket prefixes, taken before and after a hostile attempt.
  */
 import { expect } from 'vitest';
-import pg from 'pg';
+import type pg from 'pg';
 import type { ObjectStore } from '../../platform/objectStore';
+import { type TableDigest, tableDigests } from './unchanged';
 
 /** Each table's row count and a hash of its rows, by `schema.table`. */
-export type TableState = Record<string, { rows: number; md5: string }>;
+export type TableState = Record<string, TableDigest>;
 
 const WATCHED_SCHEMAS = ['registry', 'serving', 'shop', 'access', 'monitoring'];
 
 /** Counts and hashes every base table of the watched schemas that exist in this database. */
-export async function tableState(pool: pg.Pool, schemas = WATCHED_SCHEMAS): Promise<TableState> {
-  const { rows: tables } = await pool.query<{ schema: string; name: string }>(
-    `SELECT table_schema AS schema, table_name AS name FROM information_schema.tables
-      WHERE table_type = 'BASE TABLE' AND table_schema = ANY($1) ORDER BY 1, 2`,
-    [schemas],
-  );
-  const state: TableState = {};
-  for (const table of tables) {
-    const name = `${pg.escapeIdentifier(table.schema)}.${pg.escapeIdentifier(table.name)}`;
-    const { rows } = await pool.query<{ rows: number; md5: string }>(
-      `SELECT count(*)::int AS rows, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) AS md5
-         FROM ${name} t`,
-    );
-    state[`${table.schema}.${table.name}`] = rows[0] ?? { rows: 0, md5: '' };
-  }
-  return state;
+export function tableState(pool: pg.Pool, schemas = WATCHED_SCHEMAS): Promise<TableState> {
+  return tableDigests(pool, schemas);
 }
 
 /** Every object under the prefixes, as `key size` lines. */
