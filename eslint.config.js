@@ -50,6 +50,8 @@ export default tseslint.config(
   },
   {
     files: ['workflows/**/*.ts'],
+    // The client (starting runs and schedules) runs in ordinary Node, outside the workflow bundle.
+    ignores: ['workflows/client/**'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { TASKS } from '../platform/pipelineSpec/parts';
+import { TASKS } from './spec/parts';
 import type { GateVerdict } from './gates/verdict';
 import { type SigningKey, keyIdOf, parsePublicKey, sign, verify } from './signing';
 

@@ -17,7 +17,7 @@ import {
 import { checkRows, escapeHtml, htmlTable, sliceRows } from '../reports/html';
 import type { GateVerdict } from './gates/verdict';
 import type { FairnessSlice } from './gates/fairness';
-import type { TrainingSummary } from './training';
+import type { TrainingSummary } from './train';
 
 export interface ModelCardInput {
   model: string;

@@ -13,7 +13,7 @@
 import type { z } from 'zod';
 import { streamFor } from '../ml/random';
 import { MISSING_CODE, type Table } from '../ml/table';
-import type { splitSchema } from '../platform/pipelineSpec/parts';
+import type { splitSchema } from './spec/parts';
 
 /** The spec's `split`, defaults filled in. */
 export type SplitSpec = z.output<typeof splitSchema>;

@@ -17,7 +17,7 @@ import {
 } from '../lifecycle/gates/fairness';
 import { isLowerBetter, qualityMetricValue } from '../lifecycle/gates/quality';
 import type { GateCheck, GateVerdict } from '../lifecycle/gates/verdict';
-import type { QualityMetric } from '../platform/pipelineSpec/parts';
+import type { QualityMetric } from '../lifecycle/spec/parts';
 
 /** Labelled outcomes and what the model predicted for them. */
 export interface LabelledOutcomes {

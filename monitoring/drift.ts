@@ -11,7 +11,7 @@ import type { z } from 'zod';
 import { argmaxRows } from '../ml/metrics';
 import type { TaskKind } from '../ml/model';
 import type { Table } from '../ml/table';
-import type { monitoringSchema } from '../platform/pipelineSpec/parts';
+import type { monitoringSchema } from '../lifecycle/spec/parts';
 import { asTable, type CategoryTally, type Columns, numericValues, tallyCategories } from './columns';
 import { binCounts, bucketLabels, jensenShannon, MISSING_BUCKET, proportionsOf, psi } from './distribution';
 import type {

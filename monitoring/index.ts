@@ -6,4 +6,4 @@ export * from './drift';
 export * from './decay';
 export * from './report';
 export * from './page';
-export * from './nightly';
+export * from './monitor';

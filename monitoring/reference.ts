@@ -10,8 +10,8 @@ import type { TaskKind } from '../ml/model';
 import type { TaskMetrics } from '../ml/slices';
 import type { Table } from '../ml/table';
 import { primaryMetricOf, type QualityGateSpec, qualityMetricValue } from '../lifecycle/gates/quality';
-import type { QualityMetric } from '../platform/pipelineSpec/parts';
-import type { PipelineSpec } from '../platform/pipelineSpec/schema';
+import type { QualityMetric } from '../lifecycle/spec/parts';
+import type { PipelineSpec } from '../lifecycle/spec/schema';
 import { numericValues, tallyCategories } from './columns';
 import { binCounts, DEFAULT_BINS, proportionsOf, quantileEdges } from './distribution';
 

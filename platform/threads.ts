@@ -28,7 +28,7 @@ export class ThreadError extends Error {
 /**
  * Runs a TypeScript module (which posts {@link ThreadMessage}s) in a thread and waits for its result.
  *
- * @param module URL of the module, e.g. `new URL('./trainingThread.ts', import.meta.url)`
+ * @param module URL of the module, e.g. `new URL('./trainThread.ts', import.meta.url)`
  * @param signal aborts (terminates) the thread
  */
 export function runInThread<R>(

@@ -5,7 +5,7 @@
  * and only then do the bytes reach onnxruntime. Anything else is refused with a reason.
  */
 import type pg from 'pg';
-import { artifactKeys } from '../activities/lifecycle/keys';
+import { artifactKeys } from '../registry/artifactKeys';
 import { TamperedArtifactError, type TamperReason, verifyArtifact, sha256Hex } from '../lifecycle/manifest';
 import type { Feature, TaskKind } from '../ml/model';
 import { OnnxScorer } from '../ml/onnx';

@@ -26,11 +26,11 @@ import {
   lifecycleWorkflowId,
   startLifecycle,
   type StartLifecycleOptions,
-} from '../platform/lifecycleRuns';
+} from '../workflows/client/lifecycleRuns';
 import { applyMigrations } from '../platform/migrations';
 import { migrationsDir, repoRoot } from '../platform/paths';
-import { nightlyScheduleId } from '../platform/schedules';
-import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../platform/pipelineSpec';
+import { nightlyScheduleId } from '../workflows/client/schedules';
+import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../lifecycle/spec';
 import { TEMPORAL_CLI, locateTool } from '../scripts/stack/tools';
 import { generateShop } from '../shop/load';
 import { createKerfWorker, type KerfWorker } from '../workers/kerfWorker';

@@ -6,17 +6,17 @@
  * deploys it. Model names are unique per call of `modelName`, so files never share artifacts.
  */
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { artifactKeys } from '../activities/lifecycle/keys';
+import { artifactKeys } from '../registry/artifactKeys';
 import { MANIFEST_FORMAT_VERSION, signManifest, sha256Hex } from '../lifecycle/manifest';
 import { loadOrCreateSigningKey, type SigningKey } from '../lifecycle/signing';
-import { trainCandidate, type TrainingSpec } from '../lifecycle/training';
+import { trainCandidate, type TrainingSpec } from '../lifecycle/train';
 import { Random } from '../ml/random';
 import { tableFromRows } from '../ml/rows';
 import type { Table } from '../ml/table';
 import { applyMigrations } from '../platform/migrations';
 import { ObjectStore } from '../platform/objectStore';
 import { migrationsDir } from '../platform/paths';
-import { gbdtParamsSchema, splitSchema } from '../platform/pipelineSpec';
+import { gbdtParamsSchema, splitSchema } from '../lifecycle/spec';
 import {
   type AliasName,
   moveAlias,

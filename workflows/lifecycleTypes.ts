@@ -2,9 +2,9 @@
  * What the model lifecycle workflow takes, answers and reports. Types only: the workflow, its
  * activities, the worker and the CLI share them, and none of them brings code into the sandbox.
  */
-import type { PipelineSpec } from '../platform/pipelineSpec/schema';
+import type { PipelineSpec } from '../lifecycle/spec/schema';
 import type { GateVerdict } from '../lifecycle/gates/verdict';
-import type { TrainingSummary } from '../lifecycle/training';
+import type { TrainingSummary } from '../lifecycle/train';
 import type { PendingDecision } from '../access/decisionCodes';
 
 export type { TrainingSummary };

@@ -4,17 +4,17 @@
  * at the approved version. Rollback moves production back.
  */
 import { log } from '@temporalio/activity';
-import { retireKnownMappings } from '../../platform/categoryMappings';
-import { ensureNightlySchedule } from '../../platform/schedules';
+import { retireKnownMappings } from '../../monitoring/categoryMappings';
+import { ensureNightlySchedule } from '../../workflows/client/schedules';
 import type { ReferenceProfile } from '../../monitoring/reference';
 import { appendAudit, getAlias, getVersion, moveAlias, rollback } from '../../registry';
 import { TamperedArtifactError } from '../../lifecycle/manifest';
-import type { PipelineSpec } from '../../platform/pipelineSpec';
+import type { PipelineSpec } from '../../lifecycle/spec';
 import type { RollbackAnswer } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { stoppingOn, stopRun } from './errors';
-import { artifactKeys } from './keys';
-import { runActor, runIdOf } from './registration';
+import { artifactKeys } from '../../registry/artifactKeys';
+import { runActor, runIdOf } from './register';
 import { readVerifiedArtifact } from './verifiedArtifact';
 
 export function createDeployActivities({ pool, objectStore, temporal }: ActivityDeps) {

@@ -3,10 +3,10 @@
  * workflow recognises; everything else stays retryable (a network hiccup, a worker that died).
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { DataValidationError } from '../../lifecycle/dataValidation';
+import { DataValidationError } from '../../lifecycle/validate';
 import { TamperedArtifactError } from '../../lifecycle/manifest';
-import { SnapshotError } from '../../lifecycle/snapshot';
-import { PipelineSpecError } from '../../platform/pipelineSpec';
+import { SnapshotError } from '../../lifecycle/ingest';
+import { PipelineSpecError } from '../../lifecycle/spec';
 import { RegistryError } from '../../registry';
 
 export type StopType =

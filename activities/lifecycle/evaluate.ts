@@ -1,32 +1,30 @@
 /**
- * The evaluate and fairness stages. The candidate's ONNX file is scored on the test rows with
+ * The evaluate stage (with the quality gate). The candidate's ONNX file is scored on the test rows with
  * onnxruntime; the production version (the champion) is verified (signature by a trusted key, ONNX
  * SHA-256) and scored on the same rows. A failed gate or a tampered champion rejects the version,
  * writes an audit row saying why, and stops the run.
  */
 import { log } from '@temporalio/activity';
 import type pg from 'pg';
-import { evaluateOnTestSet, scoreChampion } from '../../lifecycle/evaluation';
-import { evaluateFairnessGate } from '../../lifecycle/gates/fairness';
+import { evaluateOnTestSet, scoreChampion } from '../../lifecycle/evaluate';
 import { evaluateQualityGate } from '../../lifecycle/gates/quality';
 import type { GateVerdict } from '../../lifecycle/gates/verdict';
 import { TamperedArtifactError } from '../../lifecycle/manifest';
-import { loadSnapshot } from '../../lifecycle/snapshot';
+import { loadSnapshot } from '../../lifecycle/ingest';
 import type { TaskMetrics } from '../../ml/slices';
-import type { PipelineSpec } from '../../platform/pipelineSpec';
+import type { PipelineSpec } from '../../lifecycle/spec';
 import { appendAudit, getAlias, getVersion, setStatus } from '../../registry';
 import type {
   ChampionComparison,
   EvaluationOutcome,
-  FairnessOutcome,
   SnapshotRef,
   TrainedCandidate,
 } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { stoppingOn, stopRun } from './errors';
 import { readVerifiedArtifact } from './verifiedArtifact';
-import { artifactKeys } from './keys';
-import { runActor, runIdOf } from './registration';
+import { artifactKeys } from '../../registry/artifactKeys';
+import { runActor, runIdOf } from './register';
 
 /** The test set's targets and predictions, kept for the fairness gate and the model card. */
 export interface StoredPredictions {
@@ -119,7 +117,7 @@ async function verifiedChampion(
   }
 }
 
-export function createEvaluationActivities({ pool, objectStore }: ActivityDeps) {
+export function createEvaluateActivities({ pool, objectStore }: ActivityDeps) {
   return {
     async evaluateCandidate(input: {
       spec: PipelineSpec;
@@ -182,35 +180,6 @@ export function createEvaluationActivities({ pool, objectStore }: ActivityDeps) 
       const metrics = metricNumbers(tested.metrics);
       if (!verdict.passed) await rejectForGate(pool, spec, version, verdict, { metrics, champion });
       return { metrics, champion, verdict, predictionsKey };
-    },
-
-    async checkFairness(input: {
-      spec: PipelineSpec;
-      version: number;
-      snapshot: SnapshotRef;
-      evaluation: EvaluationOutcome;
-    }): Promise<FairnessOutcome> {
-      const { spec, version } = input;
-      const predictions = await objectStore.getJson<StoredPredictions>(input.evaluation.predictionsKey);
-      const loaded = await stoppingOn(() => loadSnapshot(objectStore, input.snapshot.key));
-      const testTable = loaded.table.take(Uint32Array.from(predictions.testRows));
-      const segments = Object.fromEntries(spec.segments.map((name) => [name, testTable.categorical(name)]));
-      const result = evaluateFairnessGate({
-        task: spec.task,
-        segments,
-        y: predictions.y,
-        prediction: predictions.prediction,
-        gate: spec.gates.fairness,
-        k: predictions.classLabels?.length,
-      });
-      const slicesKey = artifactKeys(spec.name, version).slices;
-      await objectStore.put(
-        slicesKey,
-        JSON.stringify({ overall: result.overall, slices: result.slices }),
-        'application/json',
-      );
-      if (!result.verdict.passed) await rejectForGate(pool, spec, version, result.verdict);
-      return { verdict: result.verdict, slicesKey };
     },
   };
 }

@@ -1,21 +1,29 @@
-/** The lifecycle's activities: each stage of `modelLifecycle`, built from the worker's dependencies. */
+/**
+ * The lifecycle's activities, one file per stage of `modelLifecycle`: ingest, validate, register,
+ * train, evaluate, fairness, security, approve, deploy. The activity names inside each file are the
+ * ones recorded in workflow histories, so they stay as they are.
+ */
 import type { ActivityDeps } from '../deps';
-import { createDataActivities } from './data';
-import { createDecisionActivities } from './decisions';
+import { createApproveActivities } from './approve';
 import { createDeployActivities } from './deploy';
-import { createEvaluationActivities } from './evaluate';
-import { createPackagingActivities } from './package';
-import { createRegistrationActivities } from './registration';
-import { createTrainingActivities } from './train';
+import { createEvaluateActivities } from './evaluate';
+import { createFairnessActivities } from './fairness';
+import { createIngestActivities } from './ingest';
+import { createRegisterActivities } from './register';
+import { createSecurityActivities } from './security';
+import { createTrainActivities } from './train';
+import { createValidateActivities } from './validate';
 
 export function createLifecycleActivities(deps: ActivityDeps) {
   return {
-    ...createDataActivities(deps),
-    ...createRegistrationActivities(deps),
-    ...createTrainingActivities(deps),
-    ...createEvaluationActivities(deps),
-    ...createPackagingActivities(deps),
+    ...createIngestActivities(deps),
+    ...createValidateActivities(deps),
+    ...createRegisterActivities(deps),
+    ...createTrainActivities(deps),
+    ...createEvaluateActivities(deps),
+    ...createFairnessActivities(deps),
+    ...createSecurityActivities(deps),
+    ...createApproveActivities(deps),
     ...createDeployActivities(deps),
-    ...createDecisionActivities(deps),
   };
 }

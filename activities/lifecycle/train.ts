@@ -6,17 +6,17 @@
  */
 import { createHash } from 'node:crypto';
 import { Context, log } from '@temporalio/activity';
-import type { TrainingThreadData, TrainingThreadResult } from '../../lifecycle/trainingThread';
-import type { CandidateProgress } from '../../lifecycle/training';
-import type { PipelineSpec } from '../../platform/pipelineSpec';
+import type { TrainingThreadData, TrainingThreadResult } from '../../lifecycle/trainThread';
+import type { CandidateProgress } from '../../lifecycle/train';
+import type { PipelineSpec } from '../../lifecycle/spec';
 import { runInThread, ThreadError } from '../../platform/threads';
 import { HEARTBEAT_THROTTLE_SECONDS } from '../../workflows/activityProfiles';
 import type { SnapshotRef, TrainedCandidate } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { stopRun } from './errors';
-import { artifactKeys } from './keys';
+import { artifactKeys } from '../../registry/artifactKeys';
 
-const TRAINING_THREAD = new URL('../../lifecycle/trainingThread.ts', import.meta.url);
+const TRAINING_THREAD = new URL('../../lifecycle/trainThread.ts', import.meta.url);
 
 /** What the training heartbeats carry; the CLI shows it as progress. */
 export interface TrainingHeartbeat extends Partial<CandidateProgress> {
@@ -25,7 +25,7 @@ export interface TrainingHeartbeat extends Partial<CandidateProgress> {
   previousAttemptIteration?: number;
 }
 
-export function createTrainingActivities({ objectStore }: ActivityDeps) {
+export function createTrainActivities({ objectStore }: ActivityDeps) {
   return {
     async trainModel(input: {
       spec: PipelineSpec;

@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { TamperedArtifactError, verifyArtifact, type VerifiedArtifact } from '../../lifecycle/manifest';
 import type { ObjectStore } from '../../platform/objectStore';
 import { getVersion, verificationKeys } from '../../registry';
-import { artifactKeys } from './keys';
+import { artifactKeys } from '../../registry/artifactKeys';
 
 /** A version's artifact whose signature, key and ONNX SHA-256 were verified. */
 export interface ReadArtifact extends VerifiedArtifact {

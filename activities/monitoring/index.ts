@@ -1,11 +1,11 @@
 /** The nightly evaluation's activities. */
 import type { ActivityDeps } from '../deps';
-import { createCheckActivities } from './check';
+import { createMonitorActivities } from './monitor';
 import { createRetrainingActivities } from './retraining';
 
 export function createMonitoringActivities(deps: ActivityDeps) {
   return {
-    ...createCheckActivities(deps),
+    ...createMonitorActivities(deps),
     ...createRetrainingActivities(deps),
   };
 }

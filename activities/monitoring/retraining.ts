@@ -6,8 +6,8 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { log } from '@temporalio/activity';
-import { lifecycleInput } from '../../platform/lifecycleRuns';
-import { loadPipelineSpec, type PipelineSpec, specHash } from '../../platform/pipelineSpec';
+import { lifecycleInput } from '../../workflows/client/lifecycleRuns';
+import { loadPipelineSpec, type PipelineSpec, specHash } from '../../lifecycle/spec';
 import { appendAudit, getAlias, getVersion, listVersions } from '../../registry';
 import type { LifecycleInput } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';

@@ -21,7 +21,7 @@ import type { z } from 'zod';
 import type { BinaryMetrics, MulticlassMetrics, RegressionMetrics } from '../../ml/metrics';
 import type { TaskKind } from '../../ml/model';
 import { metricsBySlice, type SliceMetrics, type SliceOptions, type TaskMetrics } from '../../ml/slices';
-import type { fairnessGateSchema } from '../../platform/pipelineSpec/parts';
+import type { fairnessGateSchema } from '../spec/parts';
 import { formatNumber, formatPair } from './quality';
 import { type GateCheck, type GateVerdict, verdictOf } from './verdict';
 

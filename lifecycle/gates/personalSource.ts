@@ -6,10 +6,10 @@
 import type pg from 'pg';
 import type { Table } from '../../ml/table';
 import { MISSING_CODE } from '../../ml/table';
-import type { SourceColumn } from '../../platform/pipelineSpec/sourceCheck';
-import { planColumns, fromClause, type SnapshotSpec } from '../snapshot/plan';
-import { readColumns } from '../snapshot/read';
-import { SnapshotError } from '../snapshot/errors';
+import type { SourceColumn } from '../spec/sourceCheck';
+import { planColumns, fromClause, type SnapshotSpec } from '../ingest/plan';
+import { readColumns } from '../ingest/read';
+import { SnapshotError } from '../ingest/errors';
 import { type FeatureSample, personalDataProblems, type PersonalDataProblem } from './personalData';
 
 /** Rows of the source whose categorical values are looked at: enough to see a column of addresses. */

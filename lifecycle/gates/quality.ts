@@ -12,7 +12,7 @@ import {
   METRICS_BY_TASK,
   type QualityMetric,
   type qualityGateSchema,
-} from '../../platform/pipelineSpec/parts';
+} from '../spec/parts';
 import { type GateCheck, type GateVerdict, verdictOf } from './verdict';
 
 /** The spec's `gates.quality`, with or without the derived `primaryMetric` filled in. */

@@ -8,7 +8,7 @@ import type { onnx as OnnxTypes } from 'onnx-proto';
 import type { z } from 'zod';
 import { METADATA_KEY, parseMetadata } from '../../ml/onnx/metadata';
 import { ML_DOMAIN, onnx } from '../../ml/onnx/protoBuilders';
-import type { securityGateSchema } from '../../platform/pipelineSpec/parts';
+import type { securityGateSchema } from '../spec/parts';
 import { type FeatureSample, type PersonalDataOptions, personalDataProblems } from './personalData';
 import { type GateCheck, type GateVerdict, verdictOf } from './verdict';
 

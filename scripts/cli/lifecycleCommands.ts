@@ -22,9 +22,9 @@ import {
   lifecycleWorkflowId,
   startLifecycle,
   type TrainingProgress,
-} from '../../platform/lifecycleRuns';
+} from '../../workflows/client/lifecycleRuns';
 import { defaultPaths } from '../../platform/paths';
-import { loadPipelineSpec } from '../../platform/pipelineSpec';
+import { loadPipelineSpec } from '../../lifecycle/spec';
 import type { LifecycleStatus } from '../../workflows/lifecycleTypes';
 import { decideUpdate, rollbackUpdate } from '../../workflows/lifecycleMessages';
 import type { modelLifecycle } from '../../workflows/modelLifecycle';

@@ -1,8 +1,8 @@
 /** The `kerf` command line. */
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type KerfConfig } from '../../platform/config';
-import { CsvImportError, importCsv } from '../../platform/csvImport';
-import { PipelineSpecError } from '../../platform/pipelineSpec';
+import { CsvImportError, importCsv } from '../../shop/csvImport';
+import { PipelineSpecError } from '../../lifecycle/spec';
 import { createPool } from '../../platform/database';
 import { dropAwsNodeVersionNotice } from '../../platform/nodeWarnings';
 import { defaultPaths } from '../../platform/paths';
@@ -23,7 +23,7 @@ import { KeysCommandError, keysPool, registerKeysCommands } from './keysCommand'
 import { UntrustedSigningKeyError } from '../../workers/kerfWorker';
 import { registerAccessCommands } from './accessCommands';
 import { AccessError } from '../../access/errors';
-import { TeachError } from '../../platform/categoryMappings';
+import { TeachError } from '../../monitoring/categoryMappings';
 import { ShopGenerateError } from '../../shop/load';
 
 dropAwsNodeVersionNotice();

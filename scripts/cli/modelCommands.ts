@@ -2,13 +2,13 @@
 import { writeFile } from 'node:fs/promises';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
-import { artifactKeys } from '../../activities/lifecycle/keys';
-import { apiToken } from '../../platform/apiToken';
+import { artifactKeys } from '../../registry/artifactKeys';
+import { apiToken } from '../../serving/apiToken';
 import { loadConfig, type KerfConfig } from '../../platform/config';
 import { createPool } from '../../platform/database';
 import { ObjectStore } from '../../platform/objectStore';
 import { defaultPaths } from '../../platform/paths';
-import { nightlyScheduleId } from '../../platform/schedules';
+import { nightlyScheduleId } from '../../workflows/client/schedules';
 import { getAlias, listAliases, listModels, listVersions, RegistryError } from '../../registry';
 import { LifecycleCommandError, withClient } from './lifecycleCommands';
 

@@ -7,9 +7,9 @@ import type pg from 'pg';
 import { loadConfig } from '../../platform/config';
 import { createReaderPool } from '../../platform/database';
 import { defaultPaths } from '../../platform/paths';
-import { checkSpecSource, loadPipelineSpec, PipelineSpecError } from '../../platform/pipelineSpec';
+import { checkSpecSource, loadPipelineSpec, PipelineSpecError } from '../../lifecycle/spec';
 import { personalDataByName, personalDataInSource } from '../../lifecycle/gates/personalSource';
-import { SnapshotError } from '../../lifecycle/snapshot';
+import { SnapshotError } from '../../lifecycle/ingest';
 
 /** The verdict on one spec file. */
 export interface SpecCheckResult {

@@ -13,15 +13,15 @@ import {
   recordRunStarter,
 } from '../../access';
 import type { KerfConfig } from '../../platform/config';
-import { apiToken } from '../../platform/apiToken';
-import { mappingsFromRegistry } from '../../platform/categoryMappings';
+import { apiToken } from '../../serving/apiToken';
+import { mappingsFromRegistry } from '../../monitoring/categoryMappings';
 import { createPool } from '../../platform/database';
 import { ObjectStore } from '../../platform/objectStore';
 import { startServing } from '../../serving';
 import { prepareStorage } from '../../platform/prepare';
-import { followRun, lifecycleWorkflowId, startLifecycle } from '../../platform/lifecycleRuns';
+import { followRun, lifecycleWorkflowId, startLifecycle } from '../../workflows/client/lifecycleRuns';
 import { repoRoot } from '../../platform/paths';
-import { loadPipelineSpec } from '../../platform/pipelineSpec';
+import { loadPipelineSpec } from '../../lifecycle/spec';
 import { generateShop } from '../../shop/load';
 import { describeStatus, workflowUiUrl } from './lifecycleCommands';
 import { createKerfWorker } from '../../workers/kerfWorker';

@@ -1,13 +1,13 @@
 /** `kerf teach`: tell serving how to treat a category the production model has not seen yet. */
 import type { Command } from 'commander';
-import { activeMappings, teachCategory } from '../../platform/categoryMappings';
+import { activeMappings, teachCategory } from '../../monitoring/categoryMappings';
 import { loadConfig } from '../../platform/config';
 import { createPool } from '../../platform/database';
 import { ObjectStore } from '../../platform/objectStore';
 import { defaultPaths } from '../../platform/paths';
 import type { ReferenceProfile } from '../../monitoring/reference';
 import { getAlias } from '../../registry';
-import { artifactKeys } from '../../activities/lifecycle/keys';
+import { artifactKeys } from '../../registry/artifactKeys';
 import { AccessError, actionProblem, authenticateKey, loginSettings, presentedKey } from '../../access';
 import { LifecycleCommandError } from './lifecycleCommands';
 import { AS_REMOVED } from './login';

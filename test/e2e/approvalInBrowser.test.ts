@@ -7,8 +7,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ObjectStore } from '../../platform/objectStore';
-import { type LifecycleHandle, waitForStage } from '../../platform/lifecycleRuns';
-import { parsePipelineSpec } from '../../platform/pipelineSpec';
+import { type LifecycleHandle, waitForStage } from '../../workflows/client/lifecycleRuns';
+import { parsePipelineSpec } from '../../lifecycle/spec';
 import { getAlias, getApproval, listModels } from '../../registry';
 import { generateShop } from '../../shop/load';
 import type { nightlyEvaluation } from '../../workflows/nightlyEvaluation';

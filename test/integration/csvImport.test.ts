@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CsvImportError, importCsv } from '../../platform/csvImport';
+import { CsvImportError, importCsv } from '../../shop/csvImport';
 import { createOwnDatabase, runKerf, uniqueName, type OwnDatabase } from '../helpers';
 import { ai4iCsv, steelEnergyCsv } from '../sharedData';
 

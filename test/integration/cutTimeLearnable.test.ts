@@ -11,7 +11,7 @@ import { regressionMetrics } from '../../ml/metrics';
 import { tableFromRows } from '../../ml/rows';
 import { applyMigrations } from '../../platform/migrations';
 import { migrationsDir, repoRoot } from '../../platform/paths';
-import { loadPipelineSpec, type PipelineSpec } from '../../platform/pipelineSpec';
+import { loadPipelineSpec, type PipelineSpec } from '../../lifecycle/spec';
 import { generateShop } from '../../shop/load';
 import { createOwnDatabase, type OwnDatabase } from '../helpers';
 

@@ -1,7 +1,7 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitForStage, lifecycleStatus } from '../../platform/lifecycleRuns';
-import { type PipelineSpec } from '../../platform/pipelineSpec';
+import { waitForStage, lifecycleStatus } from '../../workflows/client/lifecycleRuns';
+import { type PipelineSpec } from '../../lifecycle/spec';
 import { auditTrail, getAlias, listVersions } from '../../registry';
 import { runKerf } from '../helpers';
 import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';

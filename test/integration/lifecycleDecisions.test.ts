@@ -1,7 +1,7 @@
 /** Approval deadlines, reminders, rejection, and rollback of production. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitForStage } from '../../platform/lifecycleRuns';
-import { parsePipelineSpec } from '../../platform/pipelineSpec';
+import { waitForStage } from '../../workflows/client/lifecycleRuns';
+import { parsePipelineSpec } from '../../lifecycle/spec';
 import { auditTrail, getAlias, listVersions } from '../../registry';
 import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
 

@@ -2,9 +2,9 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lifecycleStatus, waitForStage } from '../../platform/lifecycleRuns';
+import { lifecycleStatus, waitForStage } from '../../workflows/client/lifecycleRuns';
 import { ObjectStore } from '../../platform/objectStore';
-import { parsePipelineSpec } from '../../platform/pipelineSpec';
+import { parsePipelineSpec } from '../../lifecycle/spec';
 import { auditTrail, getAlias, listVersions } from '../../registry';
 import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
 

@@ -16,10 +16,10 @@ import {
   lifecycleStatus,
   startLifecycle,
   waitForStage,
-} from '../../platform/lifecycleRuns';
+} from '../../workflows/client/lifecycleRuns';
 import { applyMigrations } from '../../platform/migrations';
 import { defaultPaths, migrationsDir, repoRoot } from '../../platform/paths';
-import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../../platform/pipelineSpec';
+import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../../lifecycle/spec';
 import { listVersions } from '../../registry';
 import { checkTemporal } from '../../scripts/stack/health';
 import { stackDown, stackUp } from '../../scripts/stack/control';

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importCsv } from '../../platform/csvImport';
+import { importCsv } from '../../shop/csvImport';
 import { applyMigrations } from '../../platform/migrations';
 import { migrationsDir, repoRoot } from '../../platform/paths';
 import { generateShop } from '../../shop/load';
@@ -13,7 +13,7 @@ import {
   parsePipelineSpec,
   type PipelineSpec,
   SpecSourceError,
-} from '../../platform/pipelineSpec';
+} from '../../lifecycle/spec';
 import { createOwnDatabase, runKerf, type OwnDatabase } from '../helpers';
 import { ai4iCsv, steelEnergyCsv } from '../sharedData';
 

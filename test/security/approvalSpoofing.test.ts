@@ -6,8 +6,8 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addUser, disableUser, issueDecisionCode, issueSecret } from '../../access';
-import { type LifecycleHandle, lifecycleStatus, waitForStage } from '../../platform/lifecycleRuns';
-import type { PipelineSpec } from '../../platform/pipelineSpec';
+import { type LifecycleHandle, lifecycleStatus, waitForStage } from '../../workflows/client/lifecycleRuns';
+import type { PipelineSpec } from '../../lifecycle/spec';
 import type { LifecycleStatus } from '../../workflows/lifecycleTypes';
 import { runKerf } from '../helpers';
 import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';

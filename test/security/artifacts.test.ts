@@ -15,11 +15,11 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActivityDeps } from '../../activities/deps';
 import { createDeployActivities } from '../../activities/lifecycle/deploy';
-import { createEvaluationActivities } from '../../activities/lifecycle/evaluate';
+import { createEvaluateActivities } from '../../activities/lifecycle/evaluate';
 import { signManifest, type UnsignedManifest } from '../../lifecycle/manifest';
 import { loadOrCreateSigningKey, type SigningKey } from '../../lifecycle/signing';
 import { createReaderPool } from '../../platform/database';
-import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../../platform/pipelineSpec';
+import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../../lifecycle/spec';
 import { repoRoot } from '../../platform/paths';
 import { revokeSigningKey, trustSigningKey } from '../../registry';
 import { KeysCommandError, revokeKey, trustKeyFile } from '../../scripts/cli/keysCommand';
@@ -161,7 +161,7 @@ async function deployError(model: string, version: number, runId: string): Promi
 
 async function evaluateError(model: string, candidate: number, runId: string): Promise<unknown> {
   const spec = await specFor(model);
-  const evaluation = createEvaluationActivities(activityDeps());
+  const evaluation = createEvaluateActivities(activityDeps());
   // The champion is verified before the snapshot or the candidate is read: these are never reached.
   const snapshot: SnapshotRef = {
     key: `snapshots/${model}/${'0'.repeat(64)}.arrow`,

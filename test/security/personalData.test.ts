@@ -12,13 +12,13 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDataActivities } from '../../activities/lifecycle/data';
+import { createIngestActivities } from '../../activities/lifecycle/ingest';
 import type { ActivityDeps } from '../../activities/deps';
 import { loadOrCreateSigningKey } from '../../lifecycle/signing';
 import { createReaderPool } from '../../platform/database';
 import { ObjectStore } from '../../platform/objectStore';
 import { repoRoot } from '../../platform/paths';
-import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../../platform/pipelineSpec';
+import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../../lifecycle/spec';
 import { checkSpecFile } from '../../scripts/cli/specCommand';
 import { createOwnDatabase, type OwnDatabase, testConfig } from '../helpers';
 import { expectUnchanged, worldState } from './worldState';
@@ -107,7 +107,7 @@ async function ingest(spec: PipelineSpec): Promise<unknown> {
   const env = new MockActivityEnvironment({
     workflowExecution: { workflowId: `lifecycle-${spec.name}`, runId: randomUUID() },
   });
-  const activities = createDataActivities(deps);
+  const activities = createIngestActivities(deps);
   return env
     .run((input: { pipeline: string; spec: PipelineSpec }) => activities.ingestSnapshot(input), {
       pipeline: spec.name,

@@ -5,7 +5,7 @@
  * valid approval afterwards still deploys. Slow (a minute or two): its own file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lifecycleStatus, waitForStage } from '../../platform/lifecycleRuns';
+import { lifecycleStatus, waitForStage } from '../../workflows/client/lifecycleRuns';
 import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
 
 const SIGNALS = 20_000;

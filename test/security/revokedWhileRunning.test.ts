@@ -6,7 +6,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactKeys } from '../../activities/lifecycle/keys';
+import { artifactKeys } from '../../registry/artifactKeys';
 import { loadOrCreateSigningKey } from '../../lifecycle/signing';
 import { ObjectStore } from '../../platform/objectStore';
 import { auditTrail, listVersions, revokeSigningKey } from '../../registry';

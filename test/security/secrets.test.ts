@@ -8,7 +8,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateSigningKey } from '../../lifecycle/signing';
-import { apiToken } from '../../platform/apiToken';
+import { apiToken } from '../../serving/apiToken';
 import { repoRoot } from '../../platform/paths';
 import { EMBEDDED_SECRET_NAMES, secretsDir } from '../../platform/secrets';
 import { testConfig, uniqueName } from '../helpers';

@@ -1,6 +1,6 @@
 /** Shared pieces of the lifecycle unit tests. */
-import { parsePipelineSpec } from '../../../platform/pipelineSpec';
-import type { TrainingSpec } from '../../../lifecycle/training';
+import { parsePipelineSpec } from '../../../lifecycle/spec';
+import type { TrainingSpec } from '../../../lifecycle/train';
 
 /** The input columns of Friedman #1 (`friedman1`): x0..x4 matter, x5..x7 are noise. */
 export const FRIEDMAN_FEATURES = Array.from({ length: 8 }, (_, j) => `x${j}`);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Random } from '../../../ml/random';
 import { categoricalFromLabels } from '../../../ml/table';
 import { fairnessWatch, performanceDecay } from '../../../monitoring';
-import { fairnessGateSchema } from '../../../platform/pipelineSpec/parts';
+import { fairnessGateSchema } from '../../../lifecycle/spec/parts';
 
 /** Bend times and predictions whose errors are exactly +-error, alternating: RMSE = error. */
 function outcomes(rows: number, error: number) {

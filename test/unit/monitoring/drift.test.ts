@@ -8,7 +8,7 @@ import {
   unseenCategories,
   UNSEEN_BUCKET,
 } from '../../../monitoring';
-import { qualityGateSchema } from '../../../platform/pipelineSpec/parts';
+import { qualityGateSchema } from '../../../lifecycle/spec/parts';
 import { jobs, thresholds, trainedProfile } from './fixtures';
 
 const profile = trainedProfile();

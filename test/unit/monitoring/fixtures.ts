@@ -6,11 +6,7 @@ import { regressionMetrics } from '../../../ml/metrics';
 import { Random } from '../../../ml/random';
 import { categoricalFromLabels, numericFromValues, Table } from '../../../ml/table';
 import { buildReferenceProfile, type ReferenceProfile, type ReferenceSpec } from '../../../monitoring';
-import {
-  fairnessGateSchema,
-  monitoringSchema,
-  qualityGateSchema,
-} from '../../../platform/pipelineSpec/parts';
+import { fairnessGateSchema, monitoringSchema, qualityGateSchema } from '../../../lifecycle/spec/parts';
 
 /** Standard normal draw (Box-Muller). */
 export function gaussian(random: Random): number {

@@ -7,7 +7,7 @@ import {
   type NumericReference,
   REFERENCE_PROFILE_FORMAT,
 } from '../../../monitoring';
-import { qualityGateSchema } from '../../../platform/pipelineSpec/parts';
+import { qualityGateSchema } from '../../../lifecycle/spec/parts';
 import { spec, trainedProfile } from './fixtures';
 
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);

@@ -1,0 +1,130 @@
+/** Registry writes of the lifecycle: the version, decisions, audit events, breakdowns. */
+import { Context } from '@temporalio/activity';
+import type { PipelineSpec } from '../../lifecycle/spec';
+import { appendAudit, getVersion, recordApproval, resolveVersion, setStatus } from '../../registry';
+import type { RegisteredVersion, SnapshotRef } from '../../workflows/lifecycleTypes';
+import type { ActivityDeps } from '../deps';
+import { stoppingOn } from './errors';
+
+/** The workflow id of the run an activity works for. */
+export function runIdOf(): string {
+  const execution = Context.current().info.workflowExecution as { workflowId: string } | undefined;
+  if (!execution) throw new Error('lifecycle activities run inside a workflow: they are keyed by its id');
+  return execution.workflowId;
+}
+
+/** Who the run is in the audit log. */
+export const runActor = (runId: string) => `run:${runId}`;
+
+export function createRegisterActivities({ pool, codeVersion }: ActivityDeps) {
+  return {
+    /**
+     * The version this run makes: the existing one when the same spec already ran on the same data
+     * (no duplicate), else the next number.
+     */
+    async registerVersion(input: {
+      spec: PipelineSpec;
+      specHash: string;
+      snapshot: SnapshotRef;
+    }): Promise<RegisteredVersion> {
+      return stoppingOn(async () => {
+        const runId = runIdOf();
+        const { version, created } = await resolveVersion(pool, {
+          model: input.spec.name,
+          task: input.spec.task,
+          description: input.spec.description,
+          specHash: input.specHash,
+          snapshotHash: input.snapshot.sha256,
+          runId,
+          params: { trainer: input.spec.trainer.kind, ...input.spec.trainer.params },
+          codeVersion,
+        });
+        if (!created && version.status === 'failed' && version.runId !== runId) {
+          // A run broke down on this version before: this one trains it again.
+          await setStatus(pool, {
+            model: version.model,
+            version: version.version,
+            status: 'training',
+            actor: runActor(runId),
+            reason: `training again after run ${version.runId} failed`,
+          });
+          return { version: version.version, created: false, status: 'training', runId };
+        }
+        return { version: version.version, created, status: version.status, runId: version.runId };
+      });
+    },
+
+    /** Something broke (not a decision): the version is marked failed so a later run may train it again. */
+    async markVersionFailed(input: {
+      model: string;
+      version: number;
+      stage: string;
+      reason: string;
+      runId: string;
+    }): Promise<void> {
+      const current = await getVersion(pool, input.model, input.version);
+      if (current.status === 'failed' || current.runId !== input.runId) return;
+      if (current.status !== 'training') {
+        await appendAudit(pool, {
+          actor: runActor(input.runId),
+          action: 'run-failed',
+          model: input.model,
+          version: input.version,
+          details: { stage: input.stage, reason: input.reason },
+        });
+        return;
+      }
+      await setStatus(pool, {
+        model: input.model,
+        version: input.version,
+        status: 'failed',
+        actor: runActor(input.runId),
+        reason: `${input.stage} failed: ${input.reason}`,
+      });
+    },
+
+    /** An event the workflow saw (a refused approval, a reminder), for the audit log. */
+    async recordAuditEvent(input: {
+      actor: string;
+      action: string;
+      model: string;
+      version?: number;
+      details: Record<string, unknown>;
+    }): Promise<void> {
+      await appendAudit(pool, input);
+    },
+
+    /** A person's decision (or the deadline's) on the candidate. */
+    async recordDecision(input: {
+      model: string;
+      version: number;
+      decision: 'approved' | 'rejected';
+      approver: string;
+      comment?: string;
+      runId: string;
+      expired: boolean;
+      /** How the approver was authenticated (`cli-key`, `approval-code`); absent for older runs. */
+      authenticatedBy?: string;
+    }): Promise<void> {
+      await stoppingOn(async () => {
+        if (input.expired) {
+          await appendAudit(pool, {
+            actor: 'kerf',
+            action: 'approval-deadline-passed',
+            model: input.model,
+            version: input.version,
+            details: { runId: input.runId, comment: input.comment ?? null },
+          });
+        }
+        await recordApproval(pool, {
+          model: input.model,
+          version: input.version,
+          decision: input.decision,
+          approver: input.approver,
+          comment: input.comment,
+          ...(input.authenticatedBy ? { authenticatedBy: input.authenticatedBy, runId: input.runId } : {}),
+        });
+      });
+    },
+  };
+}

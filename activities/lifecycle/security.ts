@@ -1,0 +1,170 @@
+/**
+ * The security stage: the ONNX graph and the feature columns pass the security gate, then the
+ * artifact gets its signed manifest (lineage, metrics, verdicts, SHA-256 of the ONNX bytes) and its
+ * model card, and the registry records the version as a candidate for approval.
+ */
+import { createHash } from 'node:crypto';
+import { evaluateSecurityGate } from '../../lifecycle/gates/security';
+import type { FairnessSlice } from '../../lifecycle/gates/fairness';
+import { MANIFEST_FORMAT_VERSION, signManifest, type UnsignedManifest } from '../../lifecycle/manifest';
+import { renderModelCard } from '../../lifecycle/modelCard';
+import { loadSnapshot } from '../../lifecycle/ingest';
+import type { PipelineSpec } from '../../lifecycle/spec';
+import { appendAudit, recordEvaluation, setStatus, getVersion, signingKeyTrust } from '../../registry';
+import type {
+  EvaluationOutcome,
+  FairnessOutcome,
+  PackagedCandidate,
+  SnapshotRef,
+  TrainedCandidate,
+} from '../../workflows/lifecycleTypes';
+import type { ActivityDeps } from '../deps';
+import { rejectForGate, type StoredPredictions } from './evaluate';
+import { buildReferenceProfile } from '../../monitoring/reference';
+import { splitLabelledRows } from '../../lifecycle/split';
+import type { TaskMetrics } from '../../ml/slices';
+import { stoppingOn, stopRun } from './errors';
+import { artifactKeys } from '../../registry/artifactKeys';
+import { runActor, runIdOf } from './register';
+
+/**
+ * Signs only with a key an admin still trusts: the worker checked at start, but the key may have been
+ * revoked since. A refusal is audited and stops the run; the version is marked failed, so a run with
+ * a trusted key may make it again.
+ */
+async function refuseUntrustedSigningKey(
+  pool: ActivityDeps['pool'],
+  signingKey: ActivityDeps['signingKey'],
+  model: string,
+  version: number,
+): Promise<void> {
+  const trust = await signingKeyTrust(pool, signingKey.keyId);
+  if (trust === 'trusted') return;
+  const runId = runIdOf();
+  await appendAudit(pool, {
+    actor: runActor(runId),
+    action: 'signing-refused',
+    model,
+    version,
+    details: { keyId: signingKey.keyId, trust, runId },
+  });
+  throw stopRun(
+    'RegistryError',
+    `${model} v${version} was not signed: this worker's signing key ${signingKey.keyId} is ${trust === 'revoked' ? 'revoked' : 'not trusted'}; ` +
+      'restart the workers with a key an admin trusted (`kerf keys trust FILE --name NAME`) and run again',
+    { kind: 'untrusted-key' },
+  );
+}
+
+export function createSecurityActivities({ pool, objectStore, signingKey, codeVersion }: ActivityDeps) {
+  return {
+    async packageCandidate(input: {
+      spec: PipelineSpec;
+      specHash: string;
+      version: number;
+      snapshot: SnapshotRef;
+      trained: TrainedCandidate;
+      evaluation: EvaluationOutcome;
+      fairness: FairnessOutcome;
+    }): Promise<PackagedCandidate> {
+      const { spec, version, trained } = input;
+      const onnx = await objectStore.get(trained.onnxKey);
+      const sha256 = createHash('sha256').update(onnx).digest('hex');
+      if (sha256 !== trained.onnxSha256) {
+        throw new Error(
+          `${trained.onnxKey} changed since training (SHA-256 ${sha256}, trained ${trained.onnxSha256}); train again.`,
+        );
+      }
+
+      // Categorical features are judged on their values too (e-mail addresses, phone numbers).
+      const loaded = await stoppingOn(() => loadSnapshot(objectStore, input.snapshot.key));
+      const features = spec.features.map((feature) =>
+        feature.kind === 'categorical'
+          ? { ...feature, sampleValues: loaded.table.categorical(feature.name).dictionary }
+          : feature,
+      );
+      const verdict = evaluateSecurityGate({ onnx, features, gate: spec.gates.security });
+      if (!verdict.passed) await rejectForGate(pool, spec, version, verdict);
+
+      const keys = artifactKeys(spec.name, version);
+      // What monitoring compares the serving traffic with: the training rows' distributions, the
+      // test predictions' distribution and the test performance; and the spec the version was made by.
+      const predictions = await objectStore.getJson<StoredPredictions>(input.evaluation.predictionsKey);
+      const trainingRows = splitLabelledRows(loaded.table, spec.target, spec.split).train;
+      const reference = buildReferenceProfile({
+        table: loaded.table.take(trainingRows),
+        spec,
+        predictions: predictions.prediction,
+        metrics: input.evaluation.metrics as unknown as TaskMetrics,
+        classLabels: predictions.classLabels,
+      });
+      await objectStore.put(keys.reference, JSON.stringify(reference), 'application/json');
+      await objectStore.put(keys.spec, JSON.stringify(spec, null, 2), 'application/json');
+      const verdicts = [input.evaluation.verdict, input.fairness.verdict, verdict];
+      const unsigned: UnsignedManifest = {
+        formatVersion: MANIFEST_FORMAT_VERSION,
+        modelName: spec.name,
+        version: String(version),
+        task: spec.task,
+        createdAt: new Date().toISOString(),
+        codeVersion,
+        specHash: input.specHash,
+        snapshot: { hash: input.snapshot.sha256, rows: input.snapshot.rows },
+        parameters: { trainer: spec.trainer.kind, ...spec.trainer.params },
+        metrics: input.evaluation.metrics,
+        gates: verdicts,
+        features: spec.features.map((feature) => ({ name: feature.name, kind: feature.kind })),
+        target: { name: spec.target },
+        onnx: { key: trained.onnxKey, sha256, bytes: onnx.byteLength },
+      };
+      await refuseUntrustedSigningKey(pool, signingKey, spec.name, version);
+      const signed = signManifest(unsigned, signingKey);
+      await objectStore.put(keys.manifest, signed.manifestJson, 'application/json');
+      await objectStore.put(keys.signature, signed.signature, 'text/plain');
+
+      const slices = await objectStore.getJson<{ slices: FairnessSlice[] }>(input.fairness.slicesKey);
+      const card = await renderModelCard({
+        model: spec.name,
+        version,
+        description: spec.description,
+        task: spec.task,
+        target: spec.target,
+        features: spec.features,
+        snapshot: { key: input.snapshot.key, sha256: input.snapshot.sha256, rows: input.snapshot.rows },
+        specHash: input.specHash,
+        codeVersion,
+        training: trained.summary,
+        metrics: input.evaluation.metrics,
+        champion: input.evaluation.champion,
+        verdicts,
+        slices: slices.slices,
+        onnx: unsigned.onnx,
+        manifest: { key: keys.manifest, keyId: signed.manifest.keyId },
+        createdAt: unsigned.createdAt,
+        testSet: { y: predictions.y, prediction: predictions.prediction },
+        fairnessBound: spec.gates.fairness.maxErrorRatio,
+      });
+      await objectStore.put(keys.card, card, 'text/html; charset=utf-8');
+
+      await stoppingOn(async () => {
+        await recordEvaluation(pool, spec.name, version, {
+          metrics: input.evaluation.metrics,
+          gateVerdicts: verdicts,
+          artifacts: { onnxKey: trained.onnxKey, manifestKey: keys.manifest, cardKey: keys.card },
+          actor: runActor(runIdOf()),
+        });
+        const current = await getVersion(pool, spec.name, version);
+        if (current.status === 'training') {
+          await setStatus(pool, {
+            model: spec.name,
+            version,
+            status: 'candidate',
+            actor: runActor(runIdOf()),
+            reason: 'passed the quality, fairness and security gates; waiting for approval',
+          });
+        }
+      });
+      return { verdict, manifestKey: keys.manifest, signatureKey: keys.signature, cardKey: keys.card };
+    },
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * The nightly check of one production model: the predictions served since the last check, and the
+ * outcomes known for them, against the version's reference profile; the report is kept as a row in
+ * `monitoring.reports` and a page in S3.
+ */
+import { log } from '@temporalio/activity';
+import type pg from 'pg';
+import { categoricalFromLabels } from '../../ml/table';
+import { tableFromRows } from '../../ml/rows';
+import type { ReferenceProfile } from '../../monitoring/reference';
+import { monitorWindow } from '../../monitoring/monitor';
+import type { MonitoringReport } from '../../monitoring/report';
+import { renderMonitoringPage } from '../../monitoring/page';
+import type { PipelineSpec } from '../../lifecycle/spec';
+import { getAlias } from '../../registry';
+import type { NightlyCheck } from '../../workflows/monitoringTypes';
+import type { ActivityDeps } from '../deps';
+import { artifactKeys } from '../../registry/artifactKeys';
+
+interface ServedRow {
+  inputs: Record<string, unknown>;
+  output: { value?: number; label?: string; probabilities?: Record<string, number> };
+}
+
+interface LabelledRow extends ServedRow {
+  actual_value: number | null;
+  actual_label: string | null;
+}
+
+/** The served prediction as the monitoring computations take it: the value, or P(class 1) for binary. */
+function predictedNumber(output: ServedRow['output']): number {
+  if (typeof output.value === 'number') return output.value;
+  const probabilities = Object.entries(output.probabilities ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+  return probabilities[1]?.[1] ?? Number.NaN;
+}
+
+async function windowStart(pool: pg.Pool, model: string, deployedAt: Date): Promise<Date> {
+  const { rows } = await pool.query<{ window_to: Date }>(
+    'SELECT window_to FROM monitoring.reports WHERE model = $1 ORDER BY window_to DESC LIMIT 1',
+    [model],
+  );
+  const last = rows[0]?.window_to;
+  return last && last > deployedAt ? last : deployedAt;
+}
+
+export const reportPageKey = (model: string, runId: string) => `monitoring/${model}/${runId}.html`;
+
+export function createMonitorActivities({ pool, objectStore }: ActivityDeps) {
+  return {
+    async checkProductionModel(input: { model: string; runId: string }): Promise<NightlyCheck> {
+      const production = await getAlias(pool, input.model, 'production');
+      if (!production) {
+        return {
+          model: input.model,
+          version: null,
+          predictions: 0,
+          labelled: 0,
+          alarms: [],
+          stale: false,
+          staleReasons: [],
+        };
+      }
+      const version = production.version;
+      const keys = artifactKeys(input.model, version);
+      const [profile, spec] = await Promise.all([
+        objectStore.getJson<ReferenceProfile>(keys.reference),
+        objectStore.getJson<PipelineSpec>(keys.spec),
+      ]);
+      const to = new Date();
+      const from = await windowStart(pool, input.model, production.updatedAt);
+      const kinds = Object.fromEntries(spec.features.map((feature) => [feature.name, feature.kind] as const));
+      const pick = (inputs: Record<string, unknown>) =>
+        Object.fromEntries(spec.features.map((feature) => [feature.name, inputs[feature.name] ?? null]));
+
+      const served = await pool.query<ServedRow>(
+        `SELECT inputs, output FROM serving.predictions
+         WHERE model = $1 AND version = $2 AND alias = 'production' AND served_at > $3 AND served_at <= $4
+         ORDER BY served_at, prediction_id`,
+        [input.model, version, from, to],
+      );
+      const labelled = await pool.query<LabelledRow>(
+        `SELECT inputs, output, actual_value, actual_label FROM serving.labelled_predictions
+         WHERE model = $1 AND version = $2 AND alias = 'production' AND served_at > $3 AND served_at <= $4
+         ORDER BY served_at, prediction_id`,
+        [input.model, version, from, to],
+      );
+      const inputs = tableFromRows(
+        served.rows.map((row) => pick(row.inputs)),
+        kinds,
+      );
+      const outcomes =
+        labelled.rows.length === 0 || spec.task !== 'regression'
+          ? undefined
+          : {
+              y: Float64Array.from(labelled.rows, (row) => row.actual_value ?? Number.NaN),
+              prediction: Float64Array.from(labelled.rows, (row) => predictedNumber(row.output)),
+              segments: Object.fromEntries(
+                spec.segments.map((name) => [
+                  name,
+                  categoricalFromLabels(
+                    name,
+                    labelled.rows.map((row) => {
+                      const value = row.inputs[name];
+                      return typeof value === 'string' ||
+                        typeof value === 'number' ||
+                        typeof value === 'boolean'
+                        ? String(value)
+                        : null;
+                    }),
+                  ),
+                ]),
+              ),
+            };
+      const report: MonitoringReport = monitorWindow({
+        model: input.model,
+        version,
+        profile,
+        spec,
+        from: from.toISOString(),
+        to: to.toISOString(),
+        inputs,
+        predictions: Float64Array.from(served.rows, (row) => predictedNumber(row.output)),
+        outcomes,
+      });
+      const htmlKey = reportPageKey(input.model, input.runId);
+      await objectStore.put(htmlKey, await renderMonitoringPage(report), 'text/html; charset=utf-8');
+      const { rows } = await pool.query<{ report_id: string }>(
+        `INSERT INTO monitoring.reports
+           (model, version, run_id, window_from, window_to, predictions, labelled, stale, alarms, report, html_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (run_id, model) DO UPDATE SET report = EXCLUDED.report, alarms = EXCLUDED.alarms,
+           stale = EXCLUDED.stale, html_key = EXCLUDED.html_key
+         RETURNING report_id`,
+        [
+          input.model,
+          version,
+          input.runId,
+          from,
+          to,
+          report.window.predictions,
+          report.window.labelled,
+          report.stale,
+          JSON.stringify(report.alarms),
+          JSON.stringify(report),
+          htmlKey,
+        ],
+      );
+      log.info('nightly check', {
+        model: input.model,
+        version,
+        alarms: report.alarms.length,
+        stale: report.stale,
+      });
+      return {
+        model: input.model,
+        version,
+        reportId: Number(rows[0]?.report_id),
+        htmlKey,
+        predictions: report.window.predictions,
+        labelled: report.window.labelled,
+        alarms: report.alarms,
+        stale: report.stale,
+        staleReasons: report.staleReasons,
+      };
+    },
+  };
+}

@@ -1,0 +1,403 @@
+/**
+ * The train stage as a plain function: a snapshot's table and the pipeline spec in, a candidate
+ * model, its ONNX file and a summary of the run out. The Temporal activity around it loads the
+ * snapshot, heartbeats from `onProgress` and stores the artifacts; nothing here does I/O.
+ *
+ * The rows with a target are split with `splitLabelledRows` (the evaluate stage finds the same test
+ * rows again), the features are described from the training rows only (categories seen only in validation or test
+ * rows are unseen to the model, as they will be in use), and the spec's trainer parameters are
+ * passed to the ML core one for one. The same table and spec give the same model and byte-identical
+ * ONNX, so a retried activity makes the same artifact.
+ */
+import { encodeFeatures, prepareTrainingData, type TrainingData } from '../ml/dataset';
+import { trainGbdtDetailed, type GbdtOptions } from '../ml/gbdt';
+import { fitLinear, predictLinear } from '../ml/linear';
+import { logLoss, rmse } from '../ml/metrics';
+import type { Feature, GbdtLoss, LinearModel, Model, TrainingProgress } from '../ml/model';
+import { exportOnnx } from '../ml/onnx';
+import { MISSING_CODE, type Table } from '../ml/table';
+import { DEFAULT_LOSS } from './spec/parts';
+import type { PipelineSpec } from './spec/schema';
+import { labelledRows, SplitError, splitLabelledRows, type SplitRows } from './split';
+
+/** The parts of a pipeline spec training reads. */
+export type TrainingSpec = Pick<PipelineSpec, 'task' | 'target' | 'features' | 'split' | 'trainer'>;
+
+/** One report of a running trainer (once per boosting round or solver iteration). */
+export interface CandidateProgress {
+  /** Iterations done so far, from 1. */
+  iteration: number;
+  /** Iterations the trainer may run at most (early stopping may end sooner). */
+  totalIterations: number;
+  /** Mean training loss after this iteration (see {@link TrainingSummary.loss}). */
+  trainLoss?: number;
+  /** Mean validation loss after this iteration, when there is a validation set (gbdt). */
+  validationLoss?: number;
+}
+
+export interface TrainCandidateInput {
+  /** The snapshot's table (`loadSnapshot(...).table`): target and features, rows in time order. */
+  table: Table;
+  spec: TrainingSpec;
+  /**
+   * Called as the trainer reports each iteration; throttling (for heartbeats) is the caller's.
+   * An error it throws stops training and is passed on unchanged.
+   * @default undefined (no reports)
+   */
+  onProgress?: (progress: CandidateProgress) => void;
+  /**
+   * The pipeline's name, stored as the ONNX file's doc_string.
+   * @default undefined (empty doc_string)
+   */
+  modelName?: string;
+  /**
+   * The model version, stored as the ONNX file's producer_version.
+   * @default undefined (empty producer_version)
+   */
+  modelVersion?: string | number;
+}
+
+/** How much a feature contributed to the model, for the model card. */
+export interface FeatureImportance {
+  name: string;
+  importance: number;
+}
+
+/** What a training run did, for the run's status and the model card. Plain JSON. */
+export interface TrainingSummary {
+  trainer: 'gbdt' | 'linear';
+  /**
+   * What `trainLoss` and `validationLoss` measure: mean squared or absolute error, mean log loss
+   * (`binary_logistic`) or multiclass cross-entropy (`multiclass_softmax`).
+   */
+  loss: GbdtLoss;
+  rows: { train: number; validation: number; test: number };
+  /** Rows left out of every part because their target is missing. */
+  rowsWithoutTarget: number;
+  /** Boosting rounds kept in the model (after early stopping), or solver iterations (linear). */
+  iterations: number;
+  /** Boosting rounds or solver iterations run, the ones early stopping dropped included. */
+  iterationsRun: number;
+  /** Gbdt with a validation set: the round (from 1) with the lowest validation loss. */
+  bestIteration?: number;
+  /** Mean training loss of the returned model. */
+  trainLoss?: number;
+  /** Mean validation loss of the returned model, when there is a validation set. */
+  validationLoss?: number;
+  /** Linear only: false when the solver hit `maxIterations` before converging. */
+  converged?: boolean;
+  /**
+   * Gbdt: total split gain per feature. Linear: the absolute weights on the standardised inputs
+   * (a categorical feature's one-hot weights each times the standard deviation of its 0/1 column,
+   * summed), summed over the outputs. Largest first.
+   */
+  featureImportance: FeatureImportance[];
+  /** Wall-clock seconds of the run (preparation, training and export). */
+  seconds: number;
+}
+
+export interface TrainedCandidate {
+  /** The trained model (plain JSON). */
+  model: Model;
+  /** `exportOnnx(model)`: what is deployed and scored. */
+  onnx: Uint8Array;
+  summary: TrainingSummary;
+}
+
+/** The data cannot make a model as the spec asks; the message names the column or field and what to do. */
+export class TrainingError extends Error {
+  /** Running the same step again on the same data cannot help. */
+  readonly nonRetryable = true;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TrainingError';
+  }
+}
+
+/**
+ * Splits the snapshot's rows, trains the spec's trainer on the training rows (early-stopping on the
+ * validation rows when the spec asks), and exports the model as ONNX.
+ *
+ * @throws SplitError when the snapshot has too few rows for the split
+ * @throws TrainingError when a spec column is missing or of the wrong kind, a binary target does not
+ *   have two classes, or the trainer refuses the data or the parameters (its message kept)
+ */
+export function trainCandidate(input: TrainCandidateInput): TrainedCandidate {
+  const started = performance.now();
+  // An error from the caller's callback (a cancelled activity, say) must not be dressed as bad data.
+  let callbackError: { error: unknown } | undefined;
+  const report = (progress: CandidateProgress): void => {
+    try {
+      input.onProgress?.(progress);
+    } catch (error) {
+      callbackError = { error };
+      throw error;
+    }
+  };
+  try {
+    const result = train(input, report);
+    const seconds = Math.round((performance.now() - started) * 1000) / 1e6;
+    return { ...result, summary: { ...result.summary, seconds } };
+  } catch (error) {
+    if (callbackError?.error === error || error instanceof SplitError || error instanceof TrainingError) {
+      throw error;
+    }
+    throw new TrainingError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}
+
+function train(
+  input: TrainCandidateInput,
+  report: (progress: CandidateProgress) => void,
+): Omit<TrainedCandidate, 'summary'> & { summary: Omit<TrainingSummary, 'seconds'> } {
+  const { table, spec } = input;
+  checkColumns(table, spec);
+  const rows = splitLabelledRows(table, spec.target, spec.split);
+  // Every labelled row's target at once, so class ids come from all the snapshot's classes.
+  const labelled = labelledRows(table, spec.target);
+  const encoded = prepareTrainingData(table.select([spec.target]).take(labelled), {
+    target: spec.target,
+    features: [],
+    task: spec.task,
+  });
+  const classLabels = encoded.classLabels;
+  const target = new Float64Array(table.rowCount).fill(Number.NaN);
+  labelled.forEach((row, i) => (target[row] = encoded.target[i] as number));
+  const featureTable = table.select(spec.features.map((feature) => feature.name));
+  const trainTable = featureTable.take(rows.train);
+  const features = describeFeatures(trainTable, spec.features);
+  const dataOf = (part: Uint32Array, partTable: Table): TrainingData => ({
+    ...encodeFeatures(partTable, features),
+    task: spec.task,
+    target: Float64Array.from(part, (row) => target[row] as number),
+    ...(classLabels ? { classLabels } : {}),
+  });
+  const trainData = dataOf(rows.train, trainTable);
+  const validationData =
+    rows.validation.length > 0 ? dataOf(rows.validation, featureTable.take(rows.validation)) : undefined;
+
+  const trained =
+    spec.trainer.kind === 'gbdt'
+      ? trainGbdtCandidate(spec.trainer.params, trainData, validationData, report)
+      : trainLinearCandidate(spec.trainer.params, trainData, validationData, report);
+  const { trainer, ...details } = trained.summary;
+  const exportOptions = {
+    ...(input.modelName === undefined ? {} : { docString: input.modelName }),
+    ...(input.modelVersion === undefined ? {} : { producerVersion: String(input.modelVersion) }),
+  };
+  return {
+    model: trained.model,
+    onnx: exportOnnx(trained.model, exportOptions),
+    // The row counts next to the trainer's name, where people reading the JSON look first.
+    summary: {
+      trainer,
+      rows: partRows(rows),
+      rowsWithoutTarget: table.rowCount - labelled.length,
+      ...details,
+    },
+  };
+}
+
+type GbdtParams = Extract<TrainingSpec['trainer'], { kind: 'gbdt' }>['params'];
+type LinearParams = Extract<TrainingSpec['trainer'], { kind: 'linear' }>['params'];
+type TrainerOutcome = {
+  model: Model;
+  summary: Omit<TrainingSummary, 'seconds' | 'rows' | 'rowsWithoutTarget'>;
+};
+
+/** The spec's gbdt parameters as the trainer's options, one for one. */
+export function gbdtOptionsOf(params: GbdtParams): GbdtOptions {
+  return {
+    loss: params.loss,
+    iterations: params.iterations,
+    learningRate: params.learningRate,
+    maxLeaves: params.maxLeaves,
+    maxDepth: params.maxDepth,
+    l2: params.l2,
+    minSamplesLeaf: params.minSamplesLeaf,
+    rowSubsample: params.rowSubsample,
+    columnSubsample: params.columnSubsample,
+    seed: params.seed,
+    ...(params.earlyStoppingRounds === undefined ? {} : { earlyStoppingRounds: params.earlyStoppingRounds }),
+  };
+}
+
+function trainGbdtCandidate(
+  params: GbdtParams,
+  data: TrainingData,
+  validation: TrainingData | undefined,
+  report: (progress: CandidateProgress) => void,
+): TrainerOutcome {
+  if (params.earlyStoppingRounds !== undefined && !validation) {
+    throw new TrainingError(
+      'trainer.params.earlyStoppingRounds needs a validation set: set split.validationFraction (e.g. 0.1), ' +
+        'or remove earlyStoppingRounds.',
+    );
+  }
+  const options = gbdtOptionsOf(params);
+  // Every round's losses, to report those of the rounds early stopping keeps.
+  const history: TrainingProgress[] = [];
+  const { model } = trainGbdtDetailed(
+    data,
+    {
+      ...options,
+      onProgress: (progress) => {
+        history.push(progress);
+        report(progress);
+      },
+    },
+    validation,
+  );
+  const kept = history[model.iterations - 1];
+  let best: TrainingProgress | undefined;
+  for (const progress of history) {
+    // Strictly lower, as the trainer's early stopping counts: the first of equal rounds is the best.
+    if ((progress.validationLoss ?? Infinity) < (best?.validationLoss ?? Infinity)) best = progress;
+  }
+  const importance = data.features.map((feature) => ({
+    name: feature.name,
+    importance: model.featureImportance[feature.name] ?? 0,
+  }));
+  return {
+    model,
+    summary: {
+      trainer: 'gbdt',
+      loss: model.loss,
+      iterations: model.iterations,
+      iterationsRun: history.length,
+      ...(best ? { bestIteration: best.iteration } : {}),
+      ...finiteLosses(kept?.trainLoss, kept?.validationLoss),
+      featureImportance: largestFirst(importance),
+    },
+  };
+}
+
+function trainLinearCandidate(
+  params: LinearParams,
+  data: TrainingData,
+  validation: TrainingData | undefined,
+  report: (progress: CandidateProgress) => void,
+): TrainerOutcome {
+  const fit = fitLinear(data, {
+    l2: params.l2,
+    ...(params.maxIterations === undefined ? {} : { maxIterations: params.maxIterations }),
+    onProgress: report,
+  });
+  // The linear trainer does not early-stop; the validation rows still tell how well it generalises.
+  const validationLoss = validation ? linearLoss(fit.model, validation) : undefined;
+  return {
+    model: fit.model,
+    summary: {
+      trainer: 'linear',
+      loss: DEFAULT_LOSS[data.task],
+      iterations: fit.iterations,
+      iterationsRun: fit.iterations,
+      ...finiteLosses(fit.trainLoss, validationLoss),
+      converged: fit.converged,
+      featureImportance: largestFirst(linearImportance(fit.model, data)),
+    },
+  };
+}
+
+/** The linear trainer's own loss (mean squared error or mean log loss) on other rows. */
+function linearLoss(model: LinearModel, data: TrainingData): number {
+  const prediction = predictLinear(model, data);
+  return data.task === 'regression'
+    ? rmse(data.target, prediction) ** 2
+    : logLoss(data.target, prediction, model.intercepts.length);
+}
+
+/**
+ * Absolute weights on standardised inputs. Numeric weights already are (the model standardises);
+ * a one-hot column with share p of ones has standard deviation sqrt(p (1 - p)), so its weight
+ * times that is the effect of one standard deviation, comparable with the numeric ones.
+ */
+function linearImportance(model: LinearModel, data: TrainingData): FeatureImportance[] {
+  let offset = 0;
+  return model.features.map((feature, j) => {
+    let importance = 0;
+    if (feature.kind === 'numeric') {
+      for (const weights of model.weights) importance += Math.abs(weights[offset] ?? 0);
+      offset += 1;
+    } else {
+      const counts = new Float64Array(feature.categories.length);
+      for (const code of data.columns[j] ?? []) {
+        if (Number.isInteger(code) && code >= 0 && code < counts.length)
+          counts[code] = (counts[code] as number) + 1;
+      }
+      counts.forEach((count, k) => {
+        const share = count / data.rowCount;
+        const deviation = Math.sqrt(share * (1 - share));
+        for (const weights of model.weights) importance += Math.abs(weights[offset + k] ?? 0) * deviation;
+      });
+      offset += feature.categories.length;
+    }
+    return { name: feature.name, importance };
+  });
+}
+
+/** Largest first; equal importances keep the spec's feature order. */
+function largestFirst(importance: FeatureImportance[]): FeatureImportance[] {
+  return [...importance].sort((a, b) => b.importance - a.importance);
+}
+
+/** Losses that are numbers (JSON has no NaN or Infinity), the others left out. */
+function finiteLosses(
+  trainLoss: number | undefined,
+  validationLoss: number | undefined,
+): Pick<TrainingSummary, 'trainLoss' | 'validationLoss'> {
+  return {
+    ...(trainLoss !== undefined && Number.isFinite(trainLoss) ? { trainLoss } : {}),
+    ...(validationLoss !== undefined && Number.isFinite(validationLoss) ? { validationLoss } : {}),
+  };
+}
+
+function partRows(rows: SplitRows): TrainingSummary['rows'] {
+  return { train: rows.train.length, validation: rows.validation.length, test: rows.test.length };
+}
+
+/** Every column the spec names is in the table, and numeric features are numbers. */
+function checkColumns(table: Table, spec: TrainingSpec): void {
+  const has = `the snapshot has: ${table.columnNames.join(', ')}`;
+  if (!table.has(spec.target)) {
+    throw new TrainingError(
+      `target: the snapshot has no column "${spec.target}" (${has}); take a new snapshot after changing the spec.`,
+    );
+  }
+  spec.features.forEach((feature, index) => {
+    if (!table.has(feature.name)) {
+      throw new TrainingError(
+        `features[${index}].name: the snapshot has no column "${feature.name}" (${has}); take a new snapshot after changing the spec.`,
+      );
+    }
+    if (feature.kind === 'numeric' && table.column(feature.name).kind !== 'numeric') {
+      throw new TrainingError(
+        `features[${index}]: "${feature.name}" is numeric in the spec but holds text in the snapshot; ` +
+          'list it as categorical, or fix the column and take a new snapshot.',
+      );
+    }
+  });
+}
+
+/**
+ * The model's features, of the kinds the spec gives, with the categories the training rows hold in
+ * order of first appearance. '' is left out: it is how a missing category reaches the ONNX graph.
+ */
+export function describeFeatures(trainTable: Table, specFeatures: TrainingSpec['features']): Feature[] {
+  return specFeatures.map((feature): Feature => {
+    if (feature.kind === 'numeric') return { kind: 'numeric', name: feature.name };
+    const column = trainTable.column(feature.name);
+    const seen = new Set<string>();
+    if (column.kind === 'numeric') {
+      // Category codes that arrive as numbers (a shift number) are matched on their text.
+      for (const value of column.values) if (!Number.isNaN(value)) seen.add(String(value));
+    } else {
+      for (const code of column.codes) {
+        if (code !== MISSING_CODE) seen.add(column.dictionary[code] ?? '');
+      }
+    }
+    seen.delete('');
+    return { kind: 'categorical', name: feature.name, categories: [...seen] };
+  });
+}

@@ -1,0 +1,267 @@
+import { describe, expect, it } from 'vitest';
+import {
+  checkSpecAgainstSource,
+  parsePipelineSpec,
+  PipelineSpecError,
+  type PipelineSpec,
+  type SourceColumn,
+  SpecSourceError,
+} from '../../../../lifecycle/spec';
+
+/** Columns as `describeSource` reports them, by PostgreSQL type name. */
+const KINDS: Record<string, Pick<SourceColumn, 'kind' | 'integer'>> = {
+  bigint: { kind: 'number', integer: true },
+  integer: { kind: 'number', integer: true },
+  'double precision': { kind: 'number', integer: false },
+  numeric: { kind: 'number', integer: false },
+  boolean: { kind: 'boolean', integer: false },
+  text: { kind: 'text', integer: false },
+  'timestamp with time zone': { kind: 'time', integer: false },
+  date: { kind: 'time', integer: false },
+  jsonb: { kind: 'other', integer: false },
+};
+
+function columns(types: Record<string, string>): SourceColumn[] {
+  return Object.entries(types).map(([name, postgresType]) => {
+    const kind = KINDS[postgresType];
+    if (!kind) throw new Error(`no kind for ${postgresType} in the test table`);
+    return { name, postgresType, ...kind };
+  });
+}
+
+/** The routes table the base spec reads. */
+const routes = () =>
+  columns({
+    route_id: 'bigint',
+    minutes: 'double precision',
+    thickness_mm: 'double precision',
+    material: 'text',
+    machine: 'text',
+    shift: 'integer',
+    rush: 'boolean',
+    started_at: 'timestamp with time zone',
+  });
+
+/** A valid spec over `routes`; each test changes one thing through `change`. */
+function spec(change: (draft: Record<string, unknown>) => void = () => undefined): PipelineSpec {
+  const draft: Record<string, unknown> = {
+    name: 'route-time',
+    description: 'Minutes per laser route',
+    task: 'regression',
+    source: { kind: 'table', table: 'routes' },
+    target: 'minutes',
+    features: [
+      { name: 'thickness_mm', kind: 'numeric' },
+      { name: 'material', kind: 'categorical' },
+      { name: 'machine', kind: 'categorical' },
+      { name: 'shift', kind: 'categorical' },
+      { name: 'rush', kind: 'categorical' },
+    ],
+    segments: ['machine'],
+    timeColumn: 'started_at',
+    split: { kind: 'ordered', testFraction: 0.2 },
+    trainer: { kind: 'gbdt' },
+    approval: { approvers: ['shop-manager'], deadline: '72h' },
+    deploy: { strategy: 'replace' },
+  };
+  change(draft);
+  return parsePipelineSpec(draft);
+}
+
+const paths = (issues: { path: string }[]) => issues.map((issue) => issue.path);
+
+describe('checkSpecAgainstSource', () => {
+  it('passes a spec whose columns all exist with fitting types', () => {
+    expect(checkSpecAgainstSource(spec(), routes())).toEqual([]);
+    // Whole numbers and booleans are labels too: a binary target may be either.
+    expect(
+      checkSpecAgainstSource(
+        spec((d) => {
+          d.task = 'binary';
+          d.target = 'route_id';
+        }),
+        routes(),
+      ),
+    ).toEqual([]);
+    // A number orders rows as well as a timestamp does.
+    expect(
+      checkSpecAgainstSource(
+        spec((d) => (d.timeColumn = 'route_id')),
+        routes(),
+      ),
+    ).toEqual([]);
+  });
+
+  it('names an unknown feature column by its path, with a suggestion and the columns', () => {
+    const misspelt = spec((d) => {
+      d.features = [
+        { name: 'thickness_mm', kind: 'numeric' },
+        { name: 'material', kind: 'categorical' },
+        { name: 'machin', kind: 'categorical' },
+      ];
+      d.segments = [];
+    });
+    expect(checkSpecAgainstSource(misspelt, routes())).toEqual([
+      {
+        path: 'features[2].name',
+        message:
+          'no column "machin" in table routes; did you mean "machine"? Its columns: "route_id", "minutes", ' +
+          '"thickness_mm", "material", "machine", "shift", "rush", "started_at"',
+      },
+    ]);
+  });
+
+  it('says when only the case differs, and lists nothing when nothing is close', () => {
+    const issues = checkSpecAgainstSource(
+      spec((d) => {
+        d.target = 'Minutes';
+        d.timeColumn = 'shipped_on';
+      }),
+      routes(),
+    );
+    expect(paths(issues)).toEqual(['target', 'timeColumn']);
+    expect(issues[0]?.message).toMatch(/did you mean "minutes"\? \(column names are case-sensitive\)/);
+    expect(issues[1]?.message).toMatch(/^no column "shipped_on" in table routes; its columns: "route_id", /);
+    expect(issues[1]?.message).not.toMatch(/did you mean/);
+  });
+
+  it('does not list the columns of a wide source', () => {
+    const wide = columns(Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`sensor_${i}`, 'bigint'])));
+    const [issue, ...rest] = checkSpecAgainstSource(
+      spec((d) => {
+        d.target = 'sensor_1';
+        d.features = [{ name: 'pressure', kind: 'numeric' }];
+        d.segments = [];
+        delete d.timeColumn;
+      }),
+      wide,
+    );
+    expect(rest).toEqual([]);
+    expect(issue).toEqual({
+      path: 'features[0].name',
+      message:
+        'no column "pressure" in table routes (of its 30 columns none is close); check the spelling, names are case-sensitive',
+    });
+  });
+
+  it('names a segment that is missing from the source at its own path too', () => {
+    const issues = checkSpecAgainstSource(
+      spec(),
+      routes().filter((column) => column.name !== 'machine'),
+    );
+    expect(paths(issues)).toEqual(['features[2].name', 'segments[0]']);
+    expect(issues[1]).toEqual(issues[0] && { ...issues[0], path: 'segments[0]' });
+    expect(issues[1]?.message).toMatch(
+      /^no column "machine" in table routes; its columns: .*"material", "shift"/,
+    );
+  });
+
+  it('refuses a text column as a numeric feature', () => {
+    const source = routes().map((column) =>
+      column.name === 'thickness_mm' ? { ...column, postgresType: 'text', kind: 'text' as const } : column,
+    );
+    expect(checkSpecAgainstSource(spec(), source)).toEqual([
+      {
+        path: 'features[0].name',
+        message:
+          '"thickness_mm" is of type text in table routes; a numeric feature needs a number column: ' +
+          'make the feature categorical, or cast the column to a number in a sql source',
+      },
+    ]);
+  });
+
+  it('refuses a fractional number as a categorical feature and a timestamp as a numeric one', () => {
+    const issues = checkSpecAgainstSource(
+      spec((d) => {
+        d.features = [
+          { name: 'thickness_mm', kind: 'categorical' },
+          { name: 'started_at', kind: 'numeric' },
+          { name: 'machine', kind: 'categorical' },
+        ];
+        delete d.timeColumn;
+      }),
+      routes(),
+    );
+    expect(paths(issues)).toEqual(['features[0].name', 'features[1].name']);
+    expect(issues[0]?.message).toMatch(
+      /is of type double precision .*a categorical feature needs text, boolean or whole numbers/,
+    );
+    expect(issues[1]?.message).toMatch(/is of type timestamp with time zone .*needs a number column/);
+  });
+
+  it('refuses a regression target that is not a number, and a binary target with fractions', () => {
+    const regression = checkSpecAgainstSource(
+      spec((d) => (d.target = 'route_id')),
+      routes().map((column) =>
+        column.name === 'route_id'
+          ? { ...column, postgresType: 'text', kind: 'text' as const, integer: false }
+          : column,
+      ),
+    );
+    expect(regression).toEqual([
+      {
+        path: 'target',
+        message:
+          '"route_id" is of type text in table routes; a regression target must be a number column: ' +
+          'cast it in a sql source, or use task binary or multiclass if it holds classes',
+      },
+    ]);
+    const binary = checkSpecAgainstSource(
+      spec((d) => (d.task = 'binary')),
+      routes(),
+    );
+    expect(paths(binary)).toEqual(['target']);
+    expect(binary[0]?.message).toMatch(
+      /a binary target holds classes and must be text, boolean or whole numbers/,
+    );
+  });
+
+  it('refuses a time column that is neither a time nor a number', () => {
+    for (const type of ['text', 'boolean', 'jsonb']) {
+      const source = routes().map((column) =>
+        column.name === 'started_at' ? { ...column, postgresType: type, ...KINDS[type] } : column,
+      );
+      const issues = checkSpecAgainstSource(spec(), source);
+      expect(paths(issues)).toEqual(['timeColumn']);
+      expect(issues[0]?.message).toMatch(
+        new RegExp(
+          `^"started_at" is of type ${type} in table routes; the time column must be a date, timestamp or number`,
+        ),
+      );
+    }
+    const dated = routes().map((column) =>
+      column.name === 'started_at' ? { ...column, postgresType: 'date', kind: 'time' as const } : column,
+    );
+    expect(checkSpecAgainstSource(spec(), dated)).toEqual([]);
+  });
+
+  it("speaks of the query's result for a sql source and refuses an ambiguous name", () => {
+    const sqlSpec = spec(
+      (d) => (d.source = { kind: 'sql', query: 'SELECT * FROM routes r JOIN machines m USING (machine)' }),
+    );
+    const issues = checkSpecAgainstSource(sqlSpec, [...routes(), ...columns({ material: 'text' })]);
+    expect(issues).toEqual([
+      {
+        path: 'features[1].name',
+        message: `"material" names 2 columns of the query's result; give each its own name (AS ...) in the query`,
+      },
+    ]);
+  });
+});
+
+describe('SpecSourceError', () => {
+  it('is a PipelineSpecError with one `path: message` line per issue', () => {
+    const error = new SpecSourceError(
+      [
+        { path: 'target', message: 'no column "x"' },
+        { path: 'features[2].name', message: 'no column "y"' },
+      ],
+      'pipelines/route-time.json',
+    );
+    expect(error).toBeInstanceOf(PipelineSpecError);
+    expect(error.problems).toEqual(['target: no column "x"', 'features[2].name: no column "y"']);
+    expect(error.message).toBe(
+      'Pipeline spec pipelines/route-time.json does not fit its source:\ntarget: no column "x"\nfeatures[2].name: no column "y"',
+    );
+  });
+});

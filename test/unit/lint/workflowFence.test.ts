@@ -1,0 +1,32 @@
+import path from 'node:path';
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../../../platform/paths';
+
+// The lint rule is what keeps I/O out of the deterministic workflow sandbox; check it bites.
+const eslint = new ESLint({ cwd: repoRoot });
+const lintWorkflow = async (code: string) => {
+  const [result] = await eslint.lintText(code, { filePath: path.join(repoRoot, 'workflows/smoke.ts') });
+  return (result?.messages ?? []).filter((message) => message.ruleId === 'no-restricted-imports');
+};
+
+describe('the workflows/ import fence', () => {
+  it.each([
+    ["import { readFile } from 'node:fs/promises';", /deterministic sandbox/],
+    ["import crypto from 'crypto';", /deterministic sandbox/],
+    ["import pg from 'pg';", /only types from runtime libraries/],
+    ["import { S3Client } from '@aws-sdk/client-s3';", /only types from runtime libraries/],
+    ["import { createActivities } from '../activities';", /activity types only/],
+  ])('refuses %s', async (line, reason) => {
+    const messages = await lintWorkflow(`${line}\nexport const x = 1;\n`);
+    expect(messages.map((message) => message.message).join('\n')).toMatch(reason);
+  });
+
+  it('allows the workflow SDK and type-only imports', async () => {
+    const messages = await lintWorkflow(
+      "import { proxyActivities } from '@temporalio/workflow';\nimport type pg from 'pg';\n" +
+        "import type { createActivities } from '../activities';\nexport const x = 1;\n",
+    );
+    expect(messages).toEqual([]);
+  });
+});
