@@ -17,7 +17,7 @@ import {
   loadAi4i,
   loadSteelEnergy,
   REFERENCE_GBDT_OPTIONS,
-  sharedDataDir,
+  referenceDataDir,
   type ReferenceDataset,
 } from '../ml/referenceDatasets';
 import { repoRoot } from '../platform/paths';
@@ -30,8 +30,9 @@ interface BenchCase {
   gbdt?: GbdtOptions;
 }
 
-// Resolved when a case needs it, so a missing folder names itself instead of failing at import.
-const dataDir = () => sharedDataDir(repoRoot, process.env.KERF_SHARED_DATA);
+// The repository's data/reference unless KERF_SHARED_DATA overrides it; resolved when a case needs
+// it, so a missing folder names itself instead of failing at import.
+const dataDir = () => referenceDataDir(repoRoot, process.env.KERF_SHARED_DATA);
 /** The budgets the issue sets: 200 trees, learning rate 0.1, up to 31 leaves on steel-energy. */
 export const GBDT_STEEL: GbdtOptions = { iterations: 200, learningRate: 0.1, maxLeaves: 31 };
 export const GBDT_AI4I: GbdtOptions = {

@@ -1,6 +1,7 @@
 /**
  * The reference data sets the ML core is measured on (tests and `npm run bench -- ml`): the two
- * real data sets in `../shared/data/` with their agreed splits, and the synthetic Friedman #1 table.
+ * real data sets shipped in `data/reference/` with their agreed splits, and the synthetic Friedman #1
+ * table.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -27,22 +28,25 @@ export const REFERENCE_GBDT_OPTIONS = {
   friedman1: { iterations: 200, learningRate: 0.1, maxLeaves: 31 },
 } as const satisfies Record<string, GbdtOptions>;
 
-/** The two real data sets, relative to the shared data folder. */
+/** The two real data sets, relative to the reference data folder. */
 export const STEEL_ENERGY_CSV = path.join('steel-energy', 'Steel_industry_data.csv');
 export const AI4I_CSV = path.join('ai4i2020', 'ai4i2020.csv');
 
 /**
- * The shared data folder: `override` (the entry point passes KERF_SHARED_DATA) or `shared/data`
- * beside the repository, where every checkout and CI find it.
+ * The reference data folder: `data/reference` in the repository, so a clone with nothing beside it
+ * runs the tests, or `override` (the entry point passes KERF_SHARED_DATA) to measure on another
+ * copy holding `steel-energy/` and `ai4i2020/`.
  *
- * @throws when the data sets are not there, saying how to point at them
+ * @throws when the data sets are not there, naming the folder looked in and how to fix it
  */
-export function sharedDataDir(repoRoot: string, override?: string): string {
-  const dir = path.resolve(override ?? path.join(repoRoot, '..', 'shared', 'data'));
+export function referenceDataDir(repoRoot: string, override?: string): string {
+  const dir = path.resolve(override ?? path.join(repoRoot, 'data', 'reference'));
   if (!existsSync(path.join(dir, STEEL_ENERGY_CSV)) || !existsSync(path.join(dir, AI4I_CSV))) {
-    throw new Error(
-      `The shared data sets are not in ${dir}: set KERF_SHARED_DATA to the folder that holds steel-energy/ and ai4i2020/`,
-    );
+    const fix =
+      override === undefined
+        ? 'restore data/reference from git (git checkout -- data/reference)'
+        : 'point KERF_SHARED_DATA at a folder that holds steel-energy/ and ai4i2020/, or unset it';
+    throw new Error(`The reference data sets ${STEEL_ENERGY_CSV} and ${AI4I_CSV} are not in ${dir}: ${fix}`);
   }
   return dir;
 }
