@@ -1,14 +1,8 @@
-import path from 'node:path';
-import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../../../platform/paths';
+import { lintText } from './lintText';
 
 // The lint rule is what keeps I/O out of the deterministic workflow sandbox; check it bites.
-const eslint = new ESLint({ cwd: repoRoot });
-const lintWorkflow = async (code: string) => {
-  const [result] = await eslint.lintText(code, { filePath: path.join(repoRoot, 'workflows/smoke.ts') });
-  return (result?.messages ?? []).filter((message) => message.ruleId === 'no-restricted-imports');
-};
+const lintWorkflow = (code: string) => lintText('workflows/smoke.ts', code, 'no-restricted-imports');
 
 describe('the workflows/ import fence', () => {
   it.each([
