@@ -18,6 +18,7 @@ import { checkRows, escapeHtml, htmlTable, sliceRows } from '../reports/html';
 import type { GateVerdict } from './gates/verdict';
 import type { FairnessSlice } from './gates/fairness';
 import type { TrainingSummary } from './train';
+import { isShownMetric } from '../ml/metrics';
 
 export interface ModelCardInput {
   model: string;
@@ -164,7 +165,7 @@ async function chartsOf(card: ModelCardInput, metricNames: string[]) {
 
 /** Renders the model card as one self-contained HTML page, charts included as inline SVG. */
 export async function renderModelCard(card: ModelCardInput): Promise<string> {
-  const metricNames = Object.keys(card.metrics).filter((name) => name !== 'count' && name !== 'mapeIgnored');
+  const metricNames = Object.keys(card.metrics).filter(isShownMetric);
   const metricRows = metricNames.map((name) => [
     escapeHtml(name),
     number(card.metrics[name]),

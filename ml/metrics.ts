@@ -96,6 +96,15 @@ export interface RegressionMetrics {
   bias: number | null;
 }
 
+/**
+ * False for the entries of a metrics record that describe the evaluation rather than the model
+ * (`count` rows scored, `mapeIgnored` rows MAPE skipped): every place that shows a model's metrics
+ * leaves them out.
+ */
+export function isShownMetric(name: string): boolean {
+  return name !== 'count' && name !== 'mapeIgnored';
+}
+
 /** All regression metrics at once, JSON-ready (undefined metrics are null). */
 export function regressionMetrics(y: Values, yhat: Values): RegressionMetrics {
   const percentage = mape(y, yhat);

@@ -14,6 +14,7 @@ import { barChart, CHART_CSS, chartFigure, groupedBarChart } from '../reports/ch
 import { checkRows, escapeHtml, htmlTable, sliceRows } from '../reports/html';
 import type { DistributionBucket, DriftMeasure } from './drift';
 import { type MonitoringReport, percent } from './report';
+import { isShownMetric } from '../ml/metrics';
 
 /** What the charts of the page will draw: each distribution at training and in the window. */
 export interface MonitoringChartData {
@@ -151,7 +152,7 @@ function performanceSection(report: MonitoringReport): string {
   );
   const metrics = Object.entries(decay.metrics)
     .filter((entry): entry is [string, number | null] => entry[1] === null || typeof entry[1] === 'number')
-    .filter(([name]) => name !== 'count' && name !== 'mapeIgnored')
+    .filter(([name]) => isShownMetric(name))
     .map(([name, value]) => [escapeHtml(name), number(value)]);
   return `<h2>Performance on labelled outcomes</h2>
 ${summary}

@@ -4,7 +4,7 @@
  */
 import { RegistryError } from './errors';
 import { checkModelName, checkText, checkVersionNumber } from './inputs';
-import { toJsonObjectText, type JsonObject } from './json';
+import { toJsonObjectText } from './json';
 import type { Queryable } from './sql';
 import type { AuditEntry, RegistryAuditAction } from './types';
 
@@ -23,15 +23,8 @@ export interface AuditInput {
   details?: Record<string, unknown>;
 }
 
-interface AuditRow {
-  id: string;
-  at: Date;
-  actor: string;
-  action: string;
-  model: string | null;
-  version: number | null;
-  details: JsonObject;
-}
+/** A `registry.audit_log` row as pg returns it: the bigserial id arrives as text. */
+export type AuditRow = Omit<AuditEntry, 'id'> & { id: string };
 
 const AUDIT_COLUMNS = 'id, at, actor, action, model, version, details';
 

@@ -1,14 +1,9 @@
 /** Named timeout and retry profiles, one per kind of activity. */
 import type { ActivityOptions } from '@temporalio/workflow';
+import { NEVER_RETRIED as NEVER_RETRIED_TYPES } from './stoppingErrors';
 
 /** Errors an activity raises on purpose: retrying cannot change the answer. */
-const NEVER_RETRIED = [
-  'GateFailedError',
-  'DataValidationError',
-  'TamperedArtifactError',
-  'SourceError',
-  'RegistryError',
-];
+const NEVER_RETRIED = [...NEVER_RETRIED_TYPES];
 
 /** Short database and object-store calls: fail fast, retry a few times on network hiccups. */
 export const quickIo: ActivityOptions = {

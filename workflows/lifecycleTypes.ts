@@ -78,8 +78,11 @@ export interface RegisteredVersion {
   runId: string;
 }
 
-/** A trained candidate: keys of its artifacts, never the bytes. */
-export interface TrainedCandidate {
+/**
+ * A `TrainedCandidate` (lifecycle/train) once stored: keys of its artifacts, never the bytes, so
+ * the workflow history stays small.
+ */
+export interface StoredCandidate {
   modelKey: string;
   onnxKey: string;
   onnxSha256: string;

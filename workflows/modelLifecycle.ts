@@ -29,6 +29,8 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { dataMovement, evaluation, quickIo, training } from './activityProfiles';
+import { isStoppingError } from './stoppingErrors';
+import { isShownMetric } from '../ml/metrics';
 import { approveSignal, decideUpdate, rejectSignal, rollbackUpdate, statusQuery } from './lifecycleMessages';
 import type {
   ApprovalSignal,
@@ -57,14 +59,6 @@ interface GateFailure {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** Errors that end a run on purpose: the activity recorded why, retrying cannot help. */
-export const STOPPING_ERRORS = [
-  'GateFailedError',
-  'DataValidationError',
-  'TamperedArtifactError',
-  'SourceError',
-];
-
 function summarise(verdict: GateVerdict): VerdictSummary {
   return {
     gate: verdict.gate,
@@ -80,7 +74,7 @@ function currentDetails(status: LifecycleStatus, authenticated: boolean): string
   ];
   if (status.metrics) {
     const shown = Object.entries(status.metrics)
-      .filter(([name]) => !['count', 'mapeIgnored'].includes(name))
+      .filter(([name]) => isShownMetric(name))
       .map(([name, value]) => `${name} ${Number(value.toPrecision(4))}`);
     lines.push(`Test metrics: ${shown.join(', ')}`);
   }
@@ -508,7 +502,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
     return { outcome: 'deployed', pipeline: spec.name, version };
   } catch (error) {
     const cause = error instanceof ActivityFailure ? error.cause : error;
-    const stopping = cause instanceof ApplicationFailure && STOPPING_ERRORS.includes(cause.type ?? '');
+    const stopping = cause instanceof ApplicationFailure && isStoppingError(cause.type);
     status.reason = cause instanceof Error ? cause.message : String(cause);
     if (stopping && cause.type === 'GateFailedError') {
       // What the gate measured, so the status says why without digging in the history.

@@ -8,9 +8,7 @@ import { TamperedArtifactError } from '../../lifecycle/manifest';
 import { SnapshotError } from '../../lifecycle/ingest';
 import { PipelineSpecError } from '../../lifecycle/spec';
 import { RegistryError } from '../../registry';
-
-export type StopType =
-  'GateFailedError' | 'DataValidationError' | 'TamperedArtifactError' | 'SourceError' | 'RegistryError';
+import type { StopType } from '../../workflows/stoppingErrors';
 
 /** A failure that stops the run; `details` go to the workflow's history for people to read. */
 export function stopRun(type: StopType, message: string, details?: unknown): ApplicationFailure {

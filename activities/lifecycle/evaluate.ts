@@ -18,7 +18,7 @@ import type {
   ChampionComparison,
   EvaluationOutcome,
   SnapshotRef,
-  TrainedCandidate,
+  StoredCandidate,
 } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { stoppingOn, stopRun } from './errors';
@@ -123,7 +123,7 @@ export function createEvaluateActivities({ pool, objectStore }: ActivityDeps) {
       spec: PipelineSpec;
       version: number;
       snapshot: SnapshotRef;
-      trained: TrainedCandidate;
+      trained: StoredCandidate;
     }): Promise<EvaluationOutcome> {
       const { spec, version } = input;
       // The champion: whatever production serves now, verified before anything is scored.

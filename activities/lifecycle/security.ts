@@ -16,7 +16,7 @@ import type {
   FairnessOutcome,
   PackagedCandidate,
   SnapshotRef,
-  TrainedCandidate,
+  StoredCandidate,
 } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { rejectForGate, type StoredPredictions } from './evaluate';
@@ -63,7 +63,7 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
       specHash: string;
       version: number;
       snapshot: SnapshotRef;
-      trained: TrainedCandidate;
+      trained: StoredCandidate;
       evaluation: EvaluationOutcome;
       fairness: FairnessOutcome;
     }): Promise<PackagedCandidate> {

@@ -11,7 +11,7 @@ import type { CandidateProgress } from '../../lifecycle/train';
 import type { PipelineSpec } from '../../lifecycle/spec';
 import { runInThread, ThreadError } from '../../platform/threads';
 import { HEARTBEAT_THROTTLE_SECONDS } from '../../workflows/activityProfiles';
-import type { SnapshotRef, TrainedCandidate } from '../../workflows/lifecycleTypes';
+import type { SnapshotRef, StoredCandidate } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { stopRun } from './errors';
 import { artifactKeys } from '../../registry/artifactKeys';
@@ -31,7 +31,7 @@ export function createTrainActivities({ objectStore }: ActivityDeps) {
       spec: PipelineSpec;
       version: number;
       snapshot: SnapshotRef;
-    }): Promise<TrainedCandidate> {
+    }): Promise<StoredCandidate> {
       const context = Context.current();
       const attempt = context.info.attempt;
       const before = context.info.heartbeatDetails as TrainingHeartbeat | undefined;

@@ -27,6 +27,7 @@ import { defaultPaths } from '../../platform/paths';
 import { loadPipelineSpec } from '../../lifecycle/spec';
 import type { LifecycleStatus } from '../../workflows/lifecycleTypes';
 import { decideUpdate, rollbackUpdate } from '../../workflows/lifecycleMessages';
+import { isShownMetric } from '../../ml/metrics';
 import type { modelLifecycle } from '../../workflows/modelLifecycle';
 import { AS_REMOVED, currentIdentity, withDatabase } from './login';
 
@@ -122,7 +123,7 @@ export function describeStatus(status: LifecycleStatus, config: KerfConfig, runI
     lines.push(`  data: ${status.snapshot.rows} rows, snapshot ${status.snapshot.sha256.slice(0, 12)}`);
   if (status.metrics) {
     const shown = Object.entries(status.metrics)
-      .filter(([name]) => !['count', 'mapeIgnored'].includes(name))
+      .filter(([name]) => isShownMetric(name))
       .map(([name, value]) => `${name} ${Number(value.toPrecision(4))}`);
     lines.push(`  test metrics: ${shown.join(', ')}`);
   }

@@ -10,6 +10,7 @@ import { ObjectStore } from '../../platform/objectStore';
 import { defaultPaths } from '../../platform/paths';
 import { nightlyScheduleId } from '../../workflows/client/schedules';
 import { getAlias, listAliases, listModels, listVersions, RegistryError } from '../../registry';
+import { isShownMetric } from '../../ml/metrics';
 import { LifecycleCommandError, withClient } from './lifecycleCommands';
 
 async function withRegistry<T>(
@@ -81,7 +82,7 @@ export function registerModelCommands(program: Command): void {
             .filter((alias) => alias.version === version.version)
             .map((alias) => alias.alias);
           const metrics = Object.entries(version.metrics ?? {})
-            .filter(([name, value]) => typeof value === 'number' && !['count', 'mapeIgnored'].includes(name))
+            .filter(([name, value]) => typeof value === 'number' && isShownMetric(name))
             .map(([name, value]) => `${name} ${Number((value as number).toPrecision(4))}`)
             .join(', ');
           console.log(

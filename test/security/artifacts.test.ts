@@ -24,7 +24,7 @@ import { repoRoot } from '../../platform/paths';
 import { revokeSigningKey, trustSigningKey } from '../../registry';
 import { KeysCommandError, revokeKey, trustKeyFile } from '../../scripts/cli/keysCommand';
 import { loadVersion, ModelLoadRefusedError } from '../../serving/loadVersion';
-import type { SnapshotRef, TrainedCandidate } from '../../workflows/lifecycleTypes';
+import type { SnapshotRef, StoredCandidate } from '../../workflows/lifecycleTypes';
 import { createKerfWorker, UntrustedSigningKeyError } from '../../workers/kerfWorker';
 import { testConfig } from '../helpers';
 import {
@@ -169,9 +169,9 @@ async function evaluateError(model: string, candidate: number, runId: string): P
     rows: 0,
     recordKey: '',
   };
-  const trained = { modelKey: '', onnxKey: '', onnxSha256: '', onnxBytes: 0 } as unknown as TrainedCandidate;
+  const trained = { modelKey: '', onnxKey: '', onnxSha256: '', onnxBytes: 0 } as unknown as StoredCandidate;
   return activityError(
-    (input: { spec: PipelineSpec; version: number; snapshot: SnapshotRef; trained: TrainedCandidate }) =>
+    (input: { spec: PipelineSpec; version: number; snapshot: SnapshotRef; trained: StoredCandidate }) =>
       evaluation.evaluateCandidate(input),
     { spec, version: candidate, snapshot, trained },
     runId,

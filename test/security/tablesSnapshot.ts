@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import { tableDigests } from './unchanged';
+import type { AuditRow } from '../../registry/audit';
 
 /** The schemas whose tables are compared. */
 export const WATCHED_SCHEMAS = ['registry', 'serving', 'shop', 'access'];
@@ -32,16 +33,12 @@ export async function lastAuditId(pool: pg.Pool): Promise<number> {
   return Number(rows[0]?.id ?? 0);
 }
 
-export interface AuditRow {
-  actor: string;
-  action: string;
-  model: string | null;
-  details: Record<string, unknown>;
-}
+/** What the security tests assert of an audit row: who did what to which model, and why. */
+export type AuditRowSeen = Pick<AuditRow, 'actor' | 'action' | 'model' | 'details'>;
 
 /** The audit rows written after `afterId`, oldest first. */
-export async function auditRowsAfter(pool: pg.Pool, afterId: number): Promise<AuditRow[]> {
-  const { rows } = await pool.query<AuditRow>(
+export async function auditRowsAfter(pool: pg.Pool, afterId: number): Promise<AuditRowSeen[]> {
+  const { rows } = await pool.query<AuditRowSeen>(
     'SELECT actor, action, model, details FROM registry.audit_log WHERE id > $1 ORDER BY id',
     [afterId],
   );

@@ -7,6 +7,7 @@ import { defaultDataConverter } from '@temporalio/common';
 import type { KerfConfig } from '../../platform/config';
 import { approvalDeadlineMs, type PipelineSpec, specHash } from '../../lifecycle/spec';
 import type { modelLifecycle } from '../modelLifecycle';
+import { statusQuery } from '../lifecycleMessages';
 import type { LifecycleInput, LifecycleStage, LifecycleStatus } from '../lifecycleTypes';
 
 export type LifecycleHandle = WorkflowHandle<typeof modelLifecycle>;
@@ -63,7 +64,7 @@ export async function startLifecycle(
 
 /** Asks a run where it is. */
 export async function lifecycleStatus(handle: LifecycleHandle): Promise<LifecycleStatus> {
-  return handle.query<LifecycleStatus>('status');
+  return handle.query(statusQuery);
 }
 
 /**
