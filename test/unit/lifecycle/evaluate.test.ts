@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { predictGbdtTable } from '../../../ml/gbdt';
-import { predictLinearTable } from '../../../ml/linear';
+import { encodeFeatures } from '../../../ml/dataset';
 import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../../../ml/metrics';
 import type { Model } from '../../../ml/model';
 import { Random } from '../../../ml/random';
 import { friedman1 } from '../../../ml/referenceDatasets';
 import type { TaskMetrics } from '../../../ml/slices';
 import { categoricalFromLabels, numericFromValues, Table } from '../../../ml/table';
+import { trainerOfModel } from '../../../ml/trainers';
 import {
   type ChampionScore,
   EvaluationError,
@@ -59,7 +59,7 @@ const PART_FEATURES = [
 
 /** The ML core's own predictions of a model (float64 scoring of float32-rounded inputs). */
 function corePrediction(model: Model, table: Table): Float64Array {
-  return model.type === 'gbdt' ? predictGbdtTable(model, table) : predictLinearTable(model, table);
+  return trainerOfModel(model).predict(model, encodeFeatures(table, model.features));
 }
 
 /** ONNX computes in float32: metrics agree with the ML core's to about 5 digits. */
