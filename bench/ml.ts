@@ -6,11 +6,9 @@
  *   npx tsx bench/ml.ts steel-energy/gbdt
  */
 import { performance } from 'node:perf_hooks';
-import { prepareDataLike, prepareTrainingData, type TrainingData } from '../ml/dataset';
-import { predictGbdt, trainGbdt, type GbdtOptions } from '../ml/gbdt';
-import { predictLinear, trainLinear } from '../ml/linear';
+import { prepareDataLike, prepareTrainingData } from '../ml/dataset';
+import type { GbdtOptions } from '../ml/gbdt';
 import { auc, logLoss, rmse } from '../ml/metrics';
-import type { Model } from '../ml/model';
 import { exportOnnx, OnnxScorer } from '../ml/onnx';
 import {
   friedman1,
@@ -20,14 +18,14 @@ import {
   referenceDataDir,
   type ReferenceDataset,
 } from '../ml/referenceDatasets';
+import { type AnyTrainer, trainers } from '../ml/trainers';
 import { repoRoot } from '../platform/paths';
-
-type Trainer = 'gbdt' | 'linear';
 
 interface BenchCase {
   dataset: () => Promise<ReferenceDataset> | ReferenceDataset;
-  trainer: Trainer;
-  gbdt?: GbdtOptions;
+  trainer: AnyTrainer;
+  /** The trainer's parameters; each missing one takes its default. */
+  params?: GbdtOptions;
 }
 
 // The repository's data/reference unless KERF_SHARED_DATA overrides it; resolved when a case needs
@@ -46,33 +44,32 @@ export const GBDT_FRIEDMAN: GbdtOptions = { iterations: 200, learningRate: 0.1, 
 export const CASES: Record<string, BenchCase> = {
   'steel-energy/gbdt': {
     dataset: () => loadSteelEnergy(dataDir()),
-    trainer: 'gbdt',
-    gbdt: REFERENCE_GBDT_OPTIONS.steelEnergy,
+    trainer: trainers.gbdt,
+    params: REFERENCE_GBDT_OPTIONS.steelEnergy,
   },
-  'steel-energy/linear': { dataset: () => loadSteelEnergy(dataDir()), trainer: 'linear' },
-  'ai4i2020/gbdt': { dataset: () => loadAi4i(dataDir()), trainer: 'gbdt', gbdt: REFERENCE_GBDT_OPTIONS.ai4i },
-  'ai4i2020/linear': { dataset: () => loadAi4i(dataDir()), trainer: 'linear' },
+  'steel-energy/linear': { dataset: () => loadSteelEnergy(dataDir()), trainer: trainers.linear },
+  'ai4i2020/gbdt': {
+    dataset: () => loadAi4i(dataDir()),
+    trainer: trainers.gbdt,
+    params: REFERENCE_GBDT_OPTIONS.ai4i,
+  },
+  'ai4i2020/linear': { dataset: () => loadAi4i(dataDir()), trainer: trainers.linear },
   'friedman1-100k/gbdt': {
     dataset: () => friedman1(100_000),
-    trainer: 'gbdt',
-    gbdt: REFERENCE_GBDT_OPTIONS.friedman1,
+    trainer: trainers.gbdt,
+    params: REFERENCE_GBDT_OPTIONS.friedman1,
   },
   'friedman1-1m/gbdt': {
     dataset: () => friedman1(1_000_000),
-    trainer: 'gbdt',
-    gbdt: REFERENCE_GBDT_OPTIONS.friedman1,
+    trainer: trainers.gbdt,
+    params: REFERENCE_GBDT_OPTIONS.friedman1,
   },
 };
 
-function fit(trainer: Trainer, data: TrainingData, options: GbdtOptions | undefined): Model {
-  return trainer === 'gbdt' ? trainGbdt(data, options ?? {}) : trainLinear(data);
-}
-
-function predict(model: Model, data: TrainingData): Float64Array {
-  return model.type === 'gbdt' ? predictGbdt(model, data) : predictLinear(model, data);
-}
-
-async function scoringRowsPerSecond(model: Model, dataset: ReferenceDataset): Promise<number> {
+async function scoringRowsPerSecond(
+  model: Parameters<AnyTrainer['predict']>[0],
+  dataset: ReferenceDataset,
+): Promise<number> {
   const scorer = await OnnxScorer.load(exportOnnx(model));
   try {
     const started = performance.now();
@@ -95,9 +92,10 @@ export async function runCase(name: string): Promise<Record<string, unknown>> {
   const train = prepareTrainingData(dataset.train, dataset);
   const test = prepareDataLike(dataset.test, train, dataset.target);
   const started = performance.now();
-  const model = fit(benchCase.trainer, train, benchCase.gbdt);
+  const { trainer } = benchCase;
+  const { model } = trainer.train(train, trainer.params.parse(benchCase.params ?? {}));
   const fitSeconds = (performance.now() - started) / 1000;
-  const predicted = predict(model, test);
+  const predicted = trainer.predict(model, test);
   const quality =
     dataset.task === 'regression'
       ? { rmse: round(rmse(test.target, predicted), 4) }
@@ -105,12 +103,12 @@ export async function runCase(name: string): Promise<Record<string, unknown>> {
   return {
     bench: 'ml',
     dataset: dataset.name,
-    model: benchCase.trainer,
+    model: trainer.kind,
     train_rows: train.rowCount,
     test_rows: test.rowCount,
     ...quality,
     fit_s: round(fitSeconds, 3),
-    ...(model.type === 'gbdt' ? { trees: model.trees.length } : {}),
+    ...trainer.size?.(model),
     score_rows_per_s: await scoringRowsPerSecond(model, dataset),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   };

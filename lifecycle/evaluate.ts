@@ -10,9 +10,10 @@
 import { prepareTrainingData } from '../ml/dataset';
 import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../ml/metrics';
 import type { TaskKind } from '../ml/model';
-import { type KerfOnnxMetadata, OnnxScorer, readMetadata } from '../ml/onnx';
+import { exportOnnx, type KerfOnnxMetadata, OnnxScorer, readMetadata } from '../ml/onnx';
 import type { TaskMetrics } from '../ml/slices';
 import { MISSING_CODE, type Table } from '../ml/table';
+import { FLOOR_KIND, trainerOf } from '../ml/trainers';
 import type { PipelineSpec } from './spec/schema';
 import { labelledRows, splitLabelledRows } from './split';
 
@@ -39,6 +40,18 @@ export interface TestSetEvaluation {
   testRows: Uint32Array;
   /** Classification: the model's class labels, index = class id. */
   classLabels?: string[];
+}
+
+/** The baseline's metrics on the same test rows: the floor every candidate must beat. */
+export interface BaselineFloor {
+  /** The registry kind of the floor (`baseline`). */
+  kind: string;
+  metrics: TaskMetrics;
+}
+
+/** The candidate's evaluation and the floor it is judged against. */
+export interface CandidateEvaluation extends TestSetEvaluation {
+  floor: BaselineFloor;
 }
 
 export interface ScoreChampionInput {
@@ -100,12 +113,12 @@ export async function scoreOnnx(onnx: Uint8Array, table: Table): Promise<Float64
  * @throws EvaluationError when the file is not a Kerf model, its task is not the spec's, a column it
  *   takes or the target is missing, or a test row's class or target value does not fit
  */
-export async function evaluateOnTestSet(input: EvaluateOnTestSetInput): Promise<TestSetEvaluation> {
+export async function evaluateOnTestSet(input: EvaluateOnTestSetInput): Promise<CandidateEvaluation> {
   const { onnx, table, spec } = input;
   const metadata = metadataOf(onnx, 'candidate');
   const problem = inputProblem(metadata, table, spec);
   if (problem) throw new EvaluationError(`The candidate cannot be scored: ${problem}.`);
-  const testRows = splitLabelledRows(table, spec.target, spec.split).test;
+  const { train: trainRows, test: testRows } = splitLabelledRows(table, spec.target, spec.split);
   const unknown = unknownClasses(table, spec.target, testRows, metadata.classLabels ?? []);
   if (spec.task !== 'regression' && unknown.length > 0) {
     throw new EvaluationError(
@@ -114,7 +127,39 @@ export async function evaluateOnTestSet(input: EvaluateOnTestSetInput): Promise<
         'evaluate the candidate on the snapshot it was trained from.',
     );
   }
-  return { ...(await scoreRows(onnx, metadata, table, spec, testRows)), testRows };
+  const tested = await scoreRows(onnx, metadata, table, spec, testRows);
+  const floor = await baselineFloor(metadata, table, spec, trainRows, testRows);
+  return { ...tested, testRows, floor };
+}
+
+/**
+ * The baseline (default parameters: the mean, or the class frequencies) fitted on the training rows
+ * and scored on the test rows through its exported ONNX on onnxruntime, as the candidate is, taking the
+ * candidate's inputs and classes so both answer the same rows in the same terms.
+ */
+async function baselineFloor(
+  metadata: KerfOnnxMetadata,
+  table: Table,
+  spec: EvaluationSpec,
+  trainRows: Uint32Array,
+  testRows: Uint32Array,
+): Promise<BaselineFloor> {
+  const baseline = trainerOf(FLOOR_KIND);
+  const classLabels = metadata.classLabels;
+  const { model } = baseline.train(
+    {
+      task: spec.task,
+      features: metadata.features,
+      columns: [],
+      rowCount: trainRows.length,
+      target: encodeTarget(table, spec.target, spec.task, trainRows, classLabels ?? []),
+      ...(classLabels ? { classLabels } : {}),
+    },
+    baseline.params.parse({}),
+  );
+  const onnx = exportOnnx(model);
+  const scored = await scoreRows(onnx, readMetadata(onnx), table, spec, testRows);
+  return { kind: FLOOR_KIND, metrics: scored.metrics };
 }
 
 /**

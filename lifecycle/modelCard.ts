@@ -33,6 +33,11 @@ export interface ModelCardInput {
   training: TrainingSummary;
   metrics: Record<string, number>;
   champion?: { version: number; comparable: boolean; metrics?: Record<string, number>; reason?: string };
+  /**
+   * The baseline's metrics on the same test rows, the floor the candidate had to beat.
+   * @default undefined (a run from before floors: the card says it was not measured)
+   */
+  floor?: { kind: string; metrics: Record<string, number> };
   verdicts: GateVerdict[];
   slices: FairnessSlice[];
   onnx: { key: string; sha256: string; bytes: number };
@@ -163,6 +168,21 @@ async function chartsOf(card: ModelCardInput, metricNames: string[]) {
   return { quality: quality.join('\n'), slices, importance };
 }
 
+/** The "Baseline floor" section: what predicting the training average scores on the same test rows. */
+function floorSection(card: ModelCardInput, metricNames: string[]): string {
+  const { floor } = card;
+  if (!floor)
+    return '<h3>Baseline floor</h3>\n<p class="muted">Not measured: this run predates baseline floors.</p>';
+  const rows = metricNames.map((name) => [
+    escapeHtml(name),
+    number(card.metrics[name]),
+    number(floor.metrics[name]),
+  ]);
+  return `<h3>Baseline floor</h3>
+<p>The ${escapeHtml(floor.kind)} model (training mean or class frequencies, whatever the inputs) on the same test rows: the floor every candidate must beat.</p>
+${htmlTable(['metric', `this version (v${card.version})`, `${escapeHtml(floor.kind)} floor`], rows)}`;
+}
+
 /** Renders the model card as one self-contained HTML page, charts included as inline SVG. */
 export async function renderModelCard(card: ModelCardInput): Promise<string> {
   const metricNames = Object.keys(card.metrics).filter(isShownMetric);
@@ -209,6 +229,7 @@ ${card.features.map((feature) => `<code>${escapeHtml(feature.name)}</code> (${es
 <p>${champion}</p>
 ${charts.quality}
 ${htmlTable(['metric', `this version (v${card.version})`, card.champion ? `production (v${card.champion.version})` : 'production'], metricRows)}
+${floorSection(card, metricNames)}
 <h2>Gates</h2>
 ${gateSections}
 <h2>Per slice</h2>

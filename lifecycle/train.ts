@@ -10,13 +10,11 @@
  * ONNX, so a retried activity makes the same artifact.
  */
 import { encodeFeatures, prepareTrainingData, type TrainingData } from '../ml/dataset';
-import { trainGbdtDetailed, type GbdtOptions } from '../ml/gbdt';
-import { fitLinear, predictLinear } from '../ml/linear';
-import { logLoss, rmse } from '../ml/metrics';
-import type { Feature, GbdtLoss, LinearModel, Model, TrainingProgress } from '../ml/model';
+import type { Feature, GbdtLoss, Model } from '../ml/model';
 import { exportOnnx } from '../ml/onnx';
 import { MISSING_CODE, type Table } from '../ml/table';
-import { DEFAULT_LOSS } from './spec/parts';
+import type { FeatureImportance } from '../ml/trainer';
+import { type TrainerKind, trainerOf } from '../ml/trainers';
 import type { PipelineSpec } from './spec/schema';
 import { labelledRows, SplitError, splitLabelledRows, type SplitRows } from './split';
 
@@ -58,14 +56,14 @@ export interface TrainCandidateInput {
 }
 
 /** How much a feature contributed to the model, for the model card. */
-export interface FeatureImportance {
-  name: string;
-  importance: number;
-}
+export type { FeatureImportance };
+// The spec's gbdt parameters onto the trainer's options now live with the gbdt entry.
+export { gbdtOptionsOf } from '../ml/gbdt/trainer';
 
 /** What a training run did, for the run's status and the model card. Plain JSON. */
 export interface TrainingSummary {
-  trainer: 'gbdt' | 'linear';
+  /** The registry's kind (ml/trainers.ts). */
+  trainer: TrainerKind;
   /**
    * What `trainLoss` and `validationLoss` measure: mean squared or absolute error, mean log loss
    * (`binary_logistic`) or multiclass cross-entropy (`multiclass_softmax`).
@@ -177,11 +175,12 @@ function train(
   const validationData =
     rows.validation.length > 0 ? dataOf(rows.validation, featureTable.take(rows.validation)) : undefined;
 
-  const trained =
-    spec.trainer.kind === 'gbdt'
-      ? trainGbdtCandidate(spec.trainer.params, trainData, validationData, report)
-      : trainLinearCandidate(spec.trainer.params, trainData, validationData, report);
-  const { trainer, ...details } = trained.summary;
+  const trainer = spec.trainer.kind;
+  const trained = trainerOf(trainer).train(trainData, spec.trainer.params, {
+    validation: validationData,
+    onProgress: report,
+  });
+  const details = trained.summary;
   const exportOptions = {
     ...(input.modelName === undefined ? {} : { docString: input.modelName }),
     ...(input.modelVersion === undefined ? {} : { producerVersion: String(input.modelVersion) }),
@@ -196,160 +195,6 @@ function train(
       rowsWithoutTarget: table.rowCount - labelled.length,
       ...details,
     },
-  };
-}
-
-type GbdtParams = Extract<TrainingSpec['trainer'], { kind: 'gbdt' }>['params'];
-type LinearParams = Extract<TrainingSpec['trainer'], { kind: 'linear' }>['params'];
-type TrainerOutcome = {
-  model: Model;
-  summary: Omit<TrainingSummary, 'seconds' | 'rows' | 'rowsWithoutTarget'>;
-};
-
-/** The spec's gbdt parameters as the trainer's options, one for one. */
-export function gbdtOptionsOf(params: GbdtParams): GbdtOptions {
-  return {
-    loss: params.loss,
-    iterations: params.iterations,
-    learningRate: params.learningRate,
-    maxLeaves: params.maxLeaves,
-    maxDepth: params.maxDepth,
-    l2: params.l2,
-    minSamplesLeaf: params.minSamplesLeaf,
-    rowSubsample: params.rowSubsample,
-    columnSubsample: params.columnSubsample,
-    seed: params.seed,
-    ...(params.earlyStoppingRounds === undefined ? {} : { earlyStoppingRounds: params.earlyStoppingRounds }),
-  };
-}
-
-function trainGbdtCandidate(
-  params: GbdtParams,
-  data: TrainingData,
-  validation: TrainingData | undefined,
-  report: (progress: CandidateProgress) => void,
-): TrainerOutcome {
-  if (params.earlyStoppingRounds !== undefined && !validation) {
-    throw new TrainingError(
-      'trainer.params.earlyStoppingRounds needs a validation set: set split.validationFraction (e.g. 0.1), ' +
-        'or remove earlyStoppingRounds.',
-    );
-  }
-  const options = gbdtOptionsOf(params);
-  // Every round's losses, to report those of the rounds early stopping keeps.
-  const history: TrainingProgress[] = [];
-  const { model } = trainGbdtDetailed(
-    data,
-    {
-      ...options,
-      onProgress: (progress) => {
-        history.push(progress);
-        report(progress);
-      },
-    },
-    validation,
-  );
-  const kept = history[model.iterations - 1];
-  let best: TrainingProgress | undefined;
-  for (const progress of history) {
-    // Strictly lower, as the trainer's early stopping counts: the first of equal rounds is the best.
-    if ((progress.validationLoss ?? Infinity) < (best?.validationLoss ?? Infinity)) best = progress;
-  }
-  const importance = data.features.map((feature) => ({
-    name: feature.name,
-    importance: model.featureImportance[feature.name] ?? 0,
-  }));
-  return {
-    model,
-    summary: {
-      trainer: 'gbdt',
-      loss: model.loss,
-      iterations: model.iterations,
-      iterationsRun: history.length,
-      ...(best ? { bestIteration: best.iteration } : {}),
-      ...finiteLosses(kept?.trainLoss, kept?.validationLoss),
-      featureImportance: largestFirst(importance),
-    },
-  };
-}
-
-function trainLinearCandidate(
-  params: LinearParams,
-  data: TrainingData,
-  validation: TrainingData | undefined,
-  report: (progress: CandidateProgress) => void,
-): TrainerOutcome {
-  const fit = fitLinear(data, {
-    l2: params.l2,
-    ...(params.maxIterations === undefined ? {} : { maxIterations: params.maxIterations }),
-    onProgress: report,
-  });
-  // The linear trainer does not early-stop; the validation rows still tell how well it generalises.
-  const validationLoss = validation ? linearLoss(fit.model, validation) : undefined;
-  return {
-    model: fit.model,
-    summary: {
-      trainer: 'linear',
-      loss: DEFAULT_LOSS[data.task],
-      iterations: fit.iterations,
-      iterationsRun: fit.iterations,
-      ...finiteLosses(fit.trainLoss, validationLoss),
-      converged: fit.converged,
-      featureImportance: largestFirst(linearImportance(fit.model, data)),
-    },
-  };
-}
-
-/** The linear trainer's own loss (mean squared error or mean log loss) on other rows. */
-function linearLoss(model: LinearModel, data: TrainingData): number {
-  const prediction = predictLinear(model, data);
-  return data.task === 'regression'
-    ? rmse(data.target, prediction) ** 2
-    : logLoss(data.target, prediction, model.intercepts.length);
-}
-
-/**
- * Absolute weights on standardised inputs. Numeric weights already are (the model standardises);
- * a one-hot column with share p of ones has standard deviation sqrt(p (1 - p)), so its weight
- * times that is the effect of one standard deviation, comparable with the numeric ones.
- */
-function linearImportance(model: LinearModel, data: TrainingData): FeatureImportance[] {
-  let offset = 0;
-  return model.features.map((feature, j) => {
-    let importance = 0;
-    if (feature.kind === 'numeric') {
-      for (const weights of model.weights) importance += Math.abs(weights[offset] ?? 0);
-      offset += 1;
-    } else {
-      const counts = new Float64Array(feature.categories.length);
-      for (const code of data.columns[j] ?? []) {
-        if (Number.isInteger(code) && code >= 0 && code < counts.length)
-          counts[code] = (counts[code] as number) + 1;
-      }
-      counts.forEach((count, k) => {
-        const share = count / data.rowCount;
-        const deviation = Math.sqrt(share * (1 - share));
-        for (const weights of model.weights) importance += Math.abs(weights[offset + k] ?? 0) * deviation;
-      });
-      offset += feature.categories.length;
-    }
-    return { name: feature.name, importance };
-  });
-}
-
-/** Largest first; equal importances keep the spec's feature order. */
-function largestFirst(importance: FeatureImportance[]): FeatureImportance[] {
-  return [...importance].sort((a, b) => b.importance - a.importance);
-}
-
-/** Losses that are numbers (JSON has no NaN or Infinity), the others left out. */
-function finiteLosses(
-  trainLoss: number | undefined,
-  validationLoss: number | undefined,
-): Pick<TrainingSummary, 'trainLoss' | 'validationLoss'> {
-  return {
-    ...(trainLoss !== undefined && Number.isFinite(trainLoss) ? { trainLoss } : {}),
-    ...(validationLoss !== undefined && Number.isFinite(validationLoss) ? { validationLoss } : {}),
   };
 }
 

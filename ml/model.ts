@@ -44,43 +44,14 @@ export interface Tree {
   classIndex: number;
 }
 
-export interface GbdtModel {
-  type: 'gbdt';
-  task: TaskKind;
-  loss: GbdtLoss;
-  /** Inputs in the order of the trees' feature indices. */
-  features: Feature[];
-  /** Per class (length 1 unless multiclass): the raw score before any tree. */
-  baseScore: number[];
-  trees: Tree[];
-  /** Class labels for classification, index = class id. */
-  classLabels?: string[];
-  /** Total split gain per feature name. */
-  featureImportance: Record<string, number>;
-  /** Iterations actually kept (after early stopping). */
-  iterations: number;
-}
+// Each trainer's model lives with its trainer; the union is every kind the registry (ml/trainers.ts) knows.
+import type { BaselineModel } from './baseline/model';
+import type { GbdtModel } from './gbdt/model';
+import type { LinearModel } from './linear/model';
 
-export interface LinearModel {
-  type: 'linear';
-  task: TaskKind;
-  features: Feature[];
-  /**
-   * Preprocessing, in the order of `features`: numeric columns are imputed with `imputeValue`
-   * then standardised as (x - mean) / scale; categorical columns are one-hot over `categories`.
-   */
-  numericPreprocessing: Record<string, { imputeValue: number; mean: number; scale: number }>;
-  /**
-   * Weights over the expanded design row: for each feature in order, one weight for a numeric
-   * feature or one per category for a categorical one. One row of weights per output (1 for
-   * regression and binary, one per class for multiclass).
-   */
-  weights: number[][];
-  intercepts: number[];
-  classLabels?: string[];
-}
+export type { BaselineModel, GbdtModel, LinearModel };
 
-export type Model = GbdtModel | LinearModel;
+export type Model = GbdtModel | LinearModel | BaselineModel;
 
 /** Progress of a training run, reported once per iteration (for activity heartbeats). */
 export interface TrainingProgress {

@@ -100,6 +100,8 @@ export interface ChampionComparison {
 export interface EvaluationOutcome {
   metrics: Record<string, number>;
   champion?: ChampionComparison;
+  /** The baseline's test metrics, the floor the candidate had to beat; absent in runs from before floors. */
+  floor?: { kind: string; metrics: Record<string, number> };
   verdict: GateVerdict;
   /** Test-set targets and predictions, for the fairness gate and the model card. */
   predictionsKey: string;

@@ -49,7 +49,11 @@ export async function rejectForGate(
   spec: PipelineSpec,
   version: number,
   verdict: GateVerdict,
-  measured: { metrics?: Record<string, number>; champion?: ChampionComparison } = {},
+  measured: {
+    metrics?: Record<string, number>;
+    champion?: ChampionComparison;
+    floor?: EvaluationOutcome['floor'];
+  } = {},
 ): Promise<never> {
   const runId = runIdOf();
   const failed = verdict.checks.filter((check) => check.judged && !check.passed);
@@ -167,6 +171,7 @@ export function createEvaluateActivities({ pool, objectStore }: ActivityDeps) {
         challenger: tested.metrics,
         champion: championMetrics,
         gate: spec.gates.quality,
+        floor: { ...tested.floor, candidateKind: spec.trainer.kind },
       });
 
       const predictionsKey = artifactKeys(spec.name, version).predictions;
@@ -178,8 +183,9 @@ export function createEvaluateActivities({ pool, objectStore }: ActivityDeps) {
       };
       await objectStore.put(predictionsKey, JSON.stringify(stored), 'application/json');
       const metrics = metricNumbers(tested.metrics);
-      if (!verdict.passed) await rejectForGate(pool, spec, version, verdict, { metrics, champion });
-      return { metrics, champion, verdict, predictionsKey };
+      const floor = { kind: tested.floor.kind, metrics: metricNumbers(tested.floor.metrics) };
+      if (!verdict.passed) await rejectForGate(pool, spec, version, verdict, { metrics, champion, floor });
+      return { metrics, champion, floor, verdict, predictionsKey };
     },
   };
 }

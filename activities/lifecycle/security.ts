@@ -136,6 +136,7 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
         training: trained.summary,
         metrics: input.evaluation.metrics,
         champion: input.evaluation.champion,
+        ...(input.evaluation.floor ? { floor: input.evaluation.floor } : {}),
         verdicts,
         slices: slices.slices,
         onnx: unsigned.onnx,

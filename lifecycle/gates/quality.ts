@@ -33,6 +33,12 @@ export interface QualityGateInput {
    * @default undefined (no unit)
    */
   targetUnit?: string;
+  /**
+   * The baseline's metrics on the same test rows and the candidate's trainer kind: the candidate's
+   * primary metric must be strictly better than the floor's, unless it is the baseline itself.
+   * @default undefined (no floor check, as before floors were measured)
+   */
+  floor?: { kind: string; metrics: TaskMetrics; candidateKind: string };
 }
 
 /** How people read each metric's name. */
@@ -226,6 +232,38 @@ function championCheck(input: QualityGateInput): GateCheck {
   return { name, passed, judged: true, value, bound, message };
 }
 
+/** The candidate's primary metric strictly better than the baseline's (`beats-baseline-floor:rmse`). */
+function floorCheck(input: QualityGateInput, floor: NonNullable<QualityGateInput['floor']>): GateCheck {
+  const { task, challenger, gate } = input;
+  const metric = primaryMetricOf(task, gate);
+  const name = `beats-baseline-floor:${metric}`;
+  const label = metricLabel(task, metric);
+  if (floor.candidateKind === floor.kind) {
+    return { name, passed: true, judged: false, message: `The candidate is the ${floor.kind} itself` };
+  }
+  const value = qualityMetricValue(task, challenger, metric);
+  const bound = qualityMetricValue(task, floor.metrics, metric);
+  if (Number.isNaN(value) || Number.isNaN(bound)) {
+    return {
+      name,
+      passed: false,
+      judged: true,
+      message: `${label} could not be computed for the candidate and the ${floor.kind} on the test set, so the candidate cannot be shown to beat the floor`,
+    };
+  }
+  const passed = isLowerBetter(metric) ? value < bound : value > bound;
+  const format = metricFormatter(metric, input.targetUnit);
+  const [shown, limit] = formatPair(value, bound, format);
+  return {
+    name,
+    passed,
+    judged: true,
+    value,
+    bound,
+    message: `${label} ${shown} is ${passed ? 'better than' : 'no better than'} the ${floor.kind} floor's ${limit}`,
+  };
+}
+
 /** A check that the metrics were measured on any rows at all: an empty test set proves nothing. */
 function testRowsCheck(challenger: TaskMetrics): GateCheck {
   const rows = challenger.count;
@@ -263,5 +301,6 @@ export function evaluateQualityGate(input: QualityGateInput): GateVerdict {
       checks.push(thresholdCheck(input, threshold.metric, 'max', threshold.max));
   }
   checks.push(championCheck(input));
+  if (input.floor) checks.push(floorCheck(input, input.floor));
   return verdictOf('quality', checks);
 }

@@ -1,10 +1,9 @@
 /** Checks that span several fields of a spec, and the defaults derived from other fields. */
 import { type z } from 'zod';
 import type { TaskKind } from '../../ml/model';
+import { isTrainerKind, trainerOf } from '../../ml/trainers';
 import {
-  DEFAULT_LOSS,
   DEFAULT_PRIMARY_METRIC,
-  LOSSES_BY_TASK,
   METRICS,
   METRICS_BY_TASK,
   type QualityMetric,
@@ -81,22 +80,12 @@ export function crossCheck(value: unknown, ctx: z.core.$RefinementCtx<SpecObject
     );
   }
 
-  // Trainer: loss fits the task, early stopping has a validation set.
+  // Trainer: its entry checks its parameters against the task and the split.
   const trainer = isRecord(value.trainer) ? value.trainer : undefined;
   const params = isRecord(trainer?.params) ? trainer.params : undefined;
-  if (trainer?.kind === 'gbdt' && params) {
-    const loss = params.loss;
-    if (task && typeof loss === 'string' && !(LOSSES_BY_TASK[task] as readonly string[]).includes(loss)) {
-      issue(
-        ['trainer', 'params', 'loss'],
-        `"${loss}" does not fit a ${task} task; use ${LOSSES_BY_TASK[task].join(' or ')}`,
-      );
-    }
-    if (typeof params.earlyStoppingRounds === 'number' && !hasValidation) {
-      issue(
-        ['trainer', 'params', 'earlyStoppingRounds'],
-        'early stopping needs a validation set: set split.validationFraction',
-      );
+  if (isTrainerKind(trainer?.kind) && params) {
+    for (const problem of trainerOf(trainer.kind).checkParams?.(params, { task, hasValidation }) ?? []) {
+      issue(['trainer', 'params', ...problem.path], problem.message);
     }
   }
 
@@ -159,15 +148,15 @@ export function crossCheck(value: unknown, ctx: z.core.$RefinementCtx<SpecObject
   }
 }
 
-/** Fills the defaults that depend on other fields: the gbdt loss and the primary quality metric. */
+/** Fills the defaults that depend on other fields: the trainer's (the gbdt loss) and the primary quality metric. */
 export function resolveDerivedDefaults(spec: SpecObject) {
-  const trainer =
-    spec.trainer.kind === 'gbdt'
-      ? {
-          ...spec.trainer,
-          params: { ...spec.trainer.params, loss: spec.trainer.params.loss ?? DEFAULT_LOSS[spec.task] },
-        }
-      : spec.trainer;
+  const entry = trainerOf(spec.trainer.kind);
+  const trainer = entry.resolveParams
+    ? ({
+        ...spec.trainer,
+        params: entry.resolveParams(spec.trainer.params, spec.task),
+      } as typeof spec.trainer)
+    : spec.trainer;
   const quality = spec.gates.quality;
   const primaryMetric: QualityMetric =
     quality.primaryMetric ?? quality.thresholds[0]?.metric ?? DEFAULT_PRIMARY_METRIC[spec.task];

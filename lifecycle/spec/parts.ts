@@ -7,6 +7,12 @@
 import { z } from 'zod';
 import type { GbdtLoss, TaskKind } from '../../ml/model';
 import {
+  TRAINER_KINDS,
+  type TrainerChoice,
+  type TrainerChoiceInput,
+  trainerEntries,
+} from '../../ml/trainers';
+import {
   between,
   columnName,
   cronProblem,
@@ -143,99 +149,25 @@ export const splitSchema = z.discriminatedUnion(
   { error: (issue) => kindMessage(issue, 'must be "ordered" or "random"') },
 );
 
-export const gbdtParamsSchema = strictObject({
-  /**
-   * Boosting rounds (a multiclass round grows one tree per class).
-   * @default 100
-   */
-  iterations: between(1, 10_000, { integer: true }).default(100),
-  /**
-   * Shrinkage applied to every leaf value.
-   * @default 0.1
-   */
-  learningRate: between(0, 1, { minOpen: true }).default(0.1),
-  /**
-   * Most leaves per tree.
-   * @default 31
-   */
-  maxLeaves: between(2, 65_536, { integer: true }).default(31),
-  /**
-   * Deepest split level of a tree; -1 is unlimited.
-   * @default -1
-   */
-  maxDepth: between(-1, 64, { integer: true }).default(-1),
-  /**
-   * L2 regularisation (lambda) on leaf values.
-   * @default 1
-   */
-  l2: nonNegative().default(1),
-  /**
-   * Fewest training rows in a leaf.
-   * @default 20
-   */
-  minSamplesLeaf: between(1, Number.MAX_SAFE_INTEGER, { integer: true }).default(20),
-  /**
-   * Fraction of training rows (drawn anew each iteration) used to grow that iteration's trees.
-   * @default 1
-   */
-  rowSubsample: between(0, 1, { minOpen: true }).default(1),
-  /**
-   * Fraction of features (drawn anew for each tree) a tree may split on.
-   * @default 1
-   */
-  columnSubsample: between(0, 1, { minOpen: true }).default(1),
-  /**
-   * Stop when the validation loss has not improved for this many iterations; needs
-   * `split.validationFraction`.
-   * @default undefined (no early stopping)
-   */
-  earlyStoppingRounds: between(1, 10_000, { integer: true }).optional(),
-  /**
-   * Seed of every random choice of the trainer.
-   * @default 42
-   */
-  seed: z.number().int('must be an integer').default(42),
-  /**
-   * What to minimise; must fit the task: squared_error or absolute_error for regression,
-   * binary_logistic for binary, multiclass_softmax for multiclass.
-   * @default the task's loss: 'squared_error', 'binary_logistic' or 'multiclass_softmax'
-   */
-  loss: z
-    .enum(LOSSES, { error: (issue) => whenGiven(issue, `must be one of: ${LOSSES.join(', ')}`) })
-    .optional(),
-});
+/** Each trainer's parameters, from its registry entry (ml/trainers.ts). */
+export { gbdtParamsSchema } from '../../ml/gbdt/trainer';
+export { linearParamsSchema } from '../../ml/linear/trainer';
 
-export const linearParamsSchema = strictObject({
-  /**
-   * L2 penalty on the weights (never on the intercepts).
-   * @default 1
-   */
-  l2: nonNegative().default(1),
-  /**
-   * Cap on solver iterations.
-   * @default 100 for the direct solver, 500 for L-BFGS (the trainer's choice)
-   */
-  maxIterations: between(1, 100_000, { integer: true }).optional(),
-});
-
+/** One `{ kind, params }` choice per registry entry; the kind is the discriminator. */
 export const trainerSchema = z.discriminatedUnion(
   'kind',
-  [
+  trainerEntries().map((trainer) =>
     strictObject({
-      /** Gradient-boosted trees (`ml/gbdt`). */
-      kind: z.literal('gbdt'),
+      kind: z.literal(trainer.kind),
       /** Trainer options; each missing one takes the trainer's default. */
-      params: gbdtParamsSchema.default(() => gbdtParamsSchema.parse({})),
+      params: trainer.params.default(() => trainer.params.parse({})),
     }),
-    strictObject({
-      /** Linear or logistic regression (`ml/linear`). */
-      kind: z.literal('linear'),
-      /** Trainer options; each missing one takes the trainer's default. */
-      params: linearParamsSchema.default(() => linearParamsSchema.parse({})),
-    }),
-  ],
-  { error: (issue) => kindMessage(issue, 'must be "gbdt" or "linear"') },
-);
+  ) as unknown as [z.ZodObject, ...z.ZodObject[]],
+  {
+    error: (issue) =>
+      kindMessage(issue, `must be one of: ${TRAINER_KINDS.map((kind) => `"${kind}"`).join(', ')}`),
+  },
+) as unknown as z.ZodType<TrainerChoice, TrainerChoiceInput>;
 
 export const qualityThresholdSchema = strictObject({
   /** The metric on the test set. It must be one the task reports. */

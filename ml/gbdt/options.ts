@@ -122,13 +122,15 @@ export interface ResolvedOptions {
   parallelMinRows: number;
 }
 
-const LOSSES_BY_TASK: Record<TaskKind, readonly GbdtLoss[]> = {
+/** The losses that fit each task. */
+export const LOSSES_BY_TASK: Record<TaskKind, readonly GbdtLoss[]> = {
   regression: ['squared_error', 'absolute_error'],
   binary: ['binary_logistic'],
   multiclass: ['multiclass_softmax'],
 };
 
-const DEFAULT_LOSS: Record<TaskKind, GbdtLoss> = {
+/** Each task's loss when none is given. */
+export const DEFAULT_LOSS: Record<TaskKind, GbdtLoss> = {
   regression: 'squared_error',
   binary: 'binary_logistic',
   multiclass: 'multiclass_softmax',

@@ -4,8 +4,7 @@
  * probabilities, so any ONNX runtime can score without Kerf's TypeScript code.
  */
 import type { Model } from '../model';
-import { addGbdtScores, gbdtScoreWidth } from './exportGbdt';
-import { addLinearScores, linearScoreWidth } from './exportLinear';
+import { trainerOfModel } from '../trainers';
 import { METADATA_KEY, PREDICTION_OUTPUT, PROBABILITIES_OUTPUT, describeModel } from './metadata';
 import {
   DEFAULT_OPSET,
@@ -47,15 +46,14 @@ export function exportOnnx(model: Model, options: ExportOnnxOptions = {}): Uint8
   const inputs = model.features.map((feature) =>
     graph.addInput(feature.name, feature.kind === 'numeric' ? FLOAT : STRING, 1),
   );
-  const scoreWidth = model.type === 'gbdt' ? gbdtScoreWidth(model) : linearScoreWidth(model);
+  // The model's own trainer knows how its scores are computed; the output head is common to all.
+  const trainer = trainerOfModel(model);
+  const scoreWidth = trainer.scoreWidth(model);
   validateClassLabels(model, scoreWidth);
 
   // Regression scores are the output itself; classification scores feed a Sigmoid/Softmax head.
   const scoreName = model.task === 'regression' ? graph.reserve(PREDICTION_OUTPUT) : undefined;
-  const scores =
-    model.type === 'gbdt'
-      ? addGbdtScores(graph, model, inputs, scoreName)
-      : addLinearScores(graph, model, inputs, scoreName);
+  const scores = trainer.addScores(graph, model, inputs, scoreName);
   const outputWidth = addOutputHead(graph, model, scores, scoreWidth);
 
   const metadata = describeModel(model, outputWidth);

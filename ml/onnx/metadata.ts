@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { Feature, Model, TaskKind } from '../model';
+import { TRAINER_KINDS } from '../trainers';
 
 /** metadata_props key holding {@link KerfOnnxMetadata} as JSON. */
 export const METADATA_KEY = 'kerf.model';
@@ -22,7 +23,8 @@ const featureSchema = z.discriminatedUnion('kind', [
 
 const metadataSchema = z.object({
   formatVersion: z.literal(METADATA_FORMAT_VERSION),
-  type: z.enum(['gbdt', 'linear']),
+  /** The trainer registry's kind that made the model. */
+  type: z.enum(TRAINER_KINDS),
   task: z.enum(['regression', 'binary', 'multiclass']),
   features: z.array(featureSchema),
   classLabels: z.array(z.string()).optional(),

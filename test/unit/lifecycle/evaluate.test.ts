@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { predictGbdtTable } from '../../../ml/gbdt';
-import { predictLinearTable } from '../../../ml/linear';
+import { encodeFeatures } from '../../../ml/dataset';
 import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../../../ml/metrics';
 import type { Model } from '../../../ml/model';
 import { Random } from '../../../ml/random';
 import { friedman1 } from '../../../ml/referenceDatasets';
 import type { TaskMetrics } from '../../../ml/slices';
 import { categoricalFromLabels, numericFromValues, Table } from '../../../ml/table';
+import { trainerOfModel } from '../../../ml/trainers';
 import {
   type ChampionScore,
   EvaluationError,
@@ -14,6 +14,8 @@ import {
   scoreChampion,
   scoreOnnx,
 } from '../../../lifecycle/evaluate';
+import { evaluateQualityGate } from '../../../lifecycle/gates/quality';
+import { qualityGateSchema } from '../../../lifecycle/spec/parts';
 import { splitLabelledRows } from '../../../lifecycle/split';
 import { trainCandidate } from '../../../lifecycle/train';
 import { FRIEDMAN_FEATURES, specOf } from './fixtures';
@@ -59,7 +61,7 @@ const PART_FEATURES = [
 
 /** The ML core's own predictions of a model (float64 scoring of float32-rounded inputs). */
 function corePrediction(model: Model, table: Table): Float64Array {
-  return model.type === 'gbdt' ? predictGbdtTable(model, table) : predictLinearTable(model, table);
+  return trainerOfModel(model).predict(model, encodeFeatures(table, model.features));
 }
 
 /** ONNX computes in float32: metrics agree with the ML core's to about 5 digits. */
@@ -247,5 +249,52 @@ describe('scoreChampion', () => {
     expect(reasonOf(score)).toContain(
       'The champion\'s classes are "good", "scrap" but the data\'s are "good", "rework"',
     );
+  });
+});
+
+describe('evaluateOnTestSet: the baseline floor', () => {
+  it("scores the training mean on the same test rows, through onnxruntime, as the candidate's floor", async () => {
+    const spec = specOf({});
+    const { onnx } = trainCandidate({ table: friedman, spec });
+    const result = await evaluateOnTestSet({ onnx, table: friedman, spec });
+    const rows = splitLabelledRows(friedman, 'y', spec.split);
+    const train = friedman.numeric('y').values;
+    let sum = 0;
+    for (const row of rows.train) sum += train[row] as number;
+    const mean = sum / rows.train.length;
+    expect(result.floor.kind).toBe('baseline');
+    expectMetricsClose(
+      result.floor.metrics,
+      regressionMetrics(result.y, new Float64Array(result.y.length).fill(mean)),
+    );
+    // A GBDT on learnable data clears the floor in the quality gate.
+    const verdict = evaluateQualityGate({
+      task: 'regression',
+      challenger: result.metrics,
+      champion: undefined,
+      gate: qualityGateSchema.parse({}),
+      floor: { ...result.floor, candidateKind: spec.trainer.kind },
+    });
+    expect(verdict.checks.find((check) => check.name === 'beats-baseline-floor:rmse')).toMatchObject({
+      passed: true,
+      judged: true,
+    });
+  });
+
+  it('predicts the training class frequencies as the multiclass floor', async () => {
+    const spec = specOf({ task: 'multiclass', target: 'band', trainer: { kind: 'linear', params: {} } });
+    const { onnx } = trainCandidate({ table: friedman, spec });
+    const result = await evaluateOnTestSet({ onnx, table: friedman, spec });
+    const labels = result.classLabels ?? [];
+    const { train } = splitLabelledRows(friedman, 'band', spec.split);
+    const shares = labels.map(
+      (label) =>
+        Array.from(train).filter((row) => friedman.value('band', row) === label).length / train.length,
+    );
+    const prior = Float64Array.from(
+      { length: result.y.length * labels.length },
+      (_, i) => shares[i % labels.length] as number,
+    );
+    expectMetricsClose(result.floor.metrics, multiclassMetrics(result.y, prior, labels.length));
   });
 });

@@ -198,7 +198,7 @@ function reference(model: Model, table: Table): number[][] {
   const rows: number[][] = [];
   for (let row = 0; row < rowCount; row++) {
     const x = columns.map((column) => column[row] as number);
-    const scores = model.type === 'gbdt' ? gbdtScores(model, x) : linearScores(model, x);
+    const scores = model.type === 'gbdt' ? gbdtScores(model, x) : linearScores(model as LinearModel, x);
     rows.push(head(model, scores));
   }
   return rows;

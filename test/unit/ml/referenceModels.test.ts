@@ -7,7 +7,7 @@ import { prepareDataLike, prepareTrainingData, type TrainingData } from '../../.
 import { predictGbdtTable, trainGbdt } from '../../../ml/gbdt';
 import { predictLinearTable, trainLinear } from '../../../ml/linear';
 import { auc, rmse } from '../../../ml/metrics';
-import type { Model } from '../../../ml/model';
+import type { LinearModel, Model } from '../../../ml/model';
 import { exportOnnx, OnnxScorer } from '../../../ml/onnx';
 import {
   loadAi4i,
@@ -39,7 +39,9 @@ function withUnseenAndMissing(table: Table): Table {
 
 /** Model output as one flat array: the value (regression) or the probability of class 1 (binary). */
 function predictTable(model: Model, table: Table): Float64Array {
-  return model.type === 'gbdt' ? predictGbdtTable(model, table) : predictLinearTable(model, table);
+  return model.type === 'gbdt'
+    ? predictGbdtTable(model, table)
+    : predictLinearTable(model as LinearModel, table);
 }
 
 async function onnxPredictions(model: Model, table: Table): Promise<Float64Array> {

@@ -8,6 +8,7 @@ import {
   type QualityGateSpec,
 } from '../../../../lifecycle/gates';
 import { binaryMetrics, multiclassMetrics, regressionMetrics, rmse } from '../../../../ml/metrics';
+import type { TaskMetrics } from '../../../../ml/slices';
 import { qualityGateSchema } from '../../../../lifecycle/spec/parts';
 
 /** A parsed `gates.quality` from what a spec would say. */
@@ -350,5 +351,80 @@ describe('evaluateQualityGate: the champion', () => {
     );
     expect(undefinedAuc).toMatchObject({ passed: false, judged: true });
     expect(undefinedAuc.message).toMatch(/^The candidate's AUC could not be computed/);
+  });
+});
+
+describe('evaluateQualityGate: the baseline floor', () => {
+  const gate = qualityGate({});
+  const floorOf = (metrics: TaskMetrics, candidateKind = 'gbdt') => ({
+    kind: 'baseline',
+    metrics,
+    candidateKind,
+  });
+
+  it('passes a candidate whose primary metric is strictly better than the floor', () => {
+    const check = checkNamed(
+      {
+        task: 'regression',
+        challenger,
+        champion: undefined,
+        gate,
+        targetUnit: 's',
+        floor: floorOf(erringBy(11)),
+      },
+      'beats-baseline-floor:rmse',
+    );
+    expect(check).toEqual({
+      name: 'beats-baseline-floor:rmse',
+      passed: true,
+      judged: true,
+      value: 3,
+      bound: 11,
+      message: "RMSE 3 s is better than the baseline floor's 11 s",
+    });
+  });
+
+  it('fails a candidate no better than the floor, and with it the gate', () => {
+    const verdict = evaluateQualityGate({
+      task: 'regression',
+      challenger,
+      champion: undefined,
+      gate,
+      floor: floorOf(erringBy(3)),
+    });
+    expect(verdict.passed).toBe(false);
+    expect(verdict.checks.find((check) => check.name === 'beats-baseline-floor:rmse')).toMatchObject({
+      passed: false,
+      judged: true,
+      message: "RMSE 3 is no better than the baseline floor's 3",
+    });
+  });
+
+  it('compares higher-is-better primary metrics upwards (binary AUC)', () => {
+    const y = [0, 0, 1, 1];
+    const check = checkNamed(
+      {
+        task: 'binary',
+        challenger: binaryMetrics(y, [0.1, 0.2, 0.8, 0.9]),
+        champion: undefined,
+        gate,
+        floor: floorOf(binaryMetrics(y, [0.5, 0.5, 0.5, 0.5])),
+      },
+      'beats-baseline-floor:auc',
+    );
+    expect(check).toMatchObject({ passed: true, judged: true, value: 1, bound: 0.5 });
+  });
+
+  it('does not judge the baseline against itself, and adds no check without a floor', () => {
+    const input = { task: 'regression', challenger, champion: undefined, gate } as const;
+    const itself = checkNamed(
+      { ...input, floor: floorOf(challenger, 'baseline') },
+      'beats-baseline-floor:rmse',
+    );
+    expect(itself).toMatchObject({ passed: true, judged: false });
+    expect(evaluateQualityGate(input).checks.map((check) => check.name)).toEqual([
+      'test-rows',
+      'beats-champion:rmse',
+    ]);
   });
 });
