@@ -97,19 +97,28 @@ export interface ChampionComparison {
 export interface EvaluationOutcome {
   metrics: Record<string, number>;
   champion?: ChampionComparison;
+  /** The verdict of the stage's first gate (quality). */
   verdict: GateVerdict;
+  /** Every verdict of the stage's gates, `verdict` first; absent in runs recorded before there were more. */
+  verdicts?: GateVerdict[];
   /** Test-set targets and predictions, for the fairness gate and the model card. */
   predictionsKey: string;
 }
 
 export interface FairnessOutcome {
+  /** The verdict of the stage's first gate (fairness). */
   verdict: GateVerdict;
+  /** Every verdict of the stage's gates, `verdict` first; absent in runs recorded before there were more. */
+  verdicts?: GateVerdict[];
   /** Per-slice table for the model card. */
   slicesKey: string;
 }
 
 export interface PackagedCandidate {
+  /** The verdict of the stage's first gate (security). */
   verdict: GateVerdict;
+  /** Every verdict of the stage's gates, `verdict` first; absent in runs recorded before there were more. */
+  verdicts?: GateVerdict[];
   manifestKey: string;
   signatureKey: string;
   cardKey: string;
