@@ -5,6 +5,7 @@
  * activity, workflow or spec edit.
  */
 import type { z } from 'zod';
+import type { TaskKind } from '../../ml/model';
 import type { SliceOptions, TaskMetrics } from '../../ml/slices';
 import { checkRows, escapeHtml, htmlTable } from '../../reports/html';
 import type { ModelCardInput } from '../modelCard';
@@ -67,6 +68,9 @@ export interface GateOutcome {
   report?: Record<string, unknown>;
 }
 
+/** Reports a problem at a path inside a gate's spec part (`['thresholds', 0, 'metric']`). */
+export type SpecIssue = (path: (string | number)[], message: string) => void;
+
 /** How a gate shows in the model card. */
 export interface GateCardSection {
   /**
@@ -98,6 +102,12 @@ export interface Gate<
    * method, so a specific gate still fits where any gate is expected.)
    */
   check(part: z.output<Part>, context: StageContexts[Stage]): GateVerdict | GateOutcome;
+  /**
+   * Checks of its spec part against the rest of the spec (the task), run with the spec's other
+   * cross-field checks. It reads the raw part defensively: it also runs when fields failed to parse.
+   * @default none
+   */
+  crossCheck?(part: unknown, task: TaskKind | undefined, issue: SpecIssue): void;
   /** @default the checks table under the gate's heading */
   card?: GateCardSection;
 }

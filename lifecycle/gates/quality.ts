@@ -13,8 +13,8 @@ import {
   METRICS_BY_TASK,
   type QualityMetric,
 } from '../spec/metrics';
-import { nonNegative, strictObject, whenGiven } from '../spec/syntax';
-import type { Gate } from './gate';
+import { isRecord, nonNegative, strictObject, whenGiven } from '../spec/syntax';
+import type { Gate, SpecIssue } from './gate';
 import { type GateCheck, type GateVerdict, verdictOf } from './verdict';
 
 export const qualityThresholdSchema = strictObject({
@@ -333,6 +333,41 @@ export function evaluateQualityGate(input: QualityGateInput): GateVerdict {
   return verdictOf('quality', checks);
 }
 
+/** Thresholds and the primary metric name metrics the task reports; one threshold per metric. */
+function qualitySpecIssues(quality: unknown, task: TaskKind | undefined, issue: SpecIssue): void {
+  if (task && isRecord(quality)) {
+    const allowed = METRICS_BY_TASK[task];
+    const seenMetrics = new Set<string>();
+    if (Array.isArray(quality.thresholds)) {
+      quality.thresholds.forEach((threshold: unknown, index) => {
+        if (!isRecord(threshold) || typeof threshold.metric !== 'string') return;
+        const metric = threshold.metric;
+        if (
+          (METRICS as readonly string[]).includes(metric) &&
+          !(allowed as readonly string[]).includes(metric)
+        ) {
+          issue(
+            ['thresholds', index, 'metric'],
+            `${metric} is not a ${task} metric; use one of: ${allowed.join(', ')}`,
+          );
+        }
+        if (seenMetrics.has(metric)) {
+          issue(['thresholds', index, 'metric'], `${metric} has two thresholds`);
+        }
+        seenMetrics.add(metric);
+      });
+    }
+    const primary = quality.primaryMetric;
+    if (
+      typeof primary === 'string' &&
+      (METRICS as readonly string[]).includes(primary) &&
+      !(allowed as readonly string[]).includes(primary)
+    ) {
+      issue(['primaryMetric'], `${primary} is not a ${task} metric; use one of: ${allowed.join(', ')}`);
+    }
+  }
+}
+
 /** The quality gate, run by the evaluate stage on the candidate's and the champion's test metrics. */
 export const qualityGate: Gate<'quality', typeof qualityGateSchema, 'evaluate'> = {
   name: 'quality',
@@ -340,4 +375,5 @@ export const qualityGate: Gate<'quality', typeof qualityGateSchema, 'evaluate'> 
   spec: qualityGateSchema,
   check: (gate, { spec, metrics, championMetrics }) =>
     evaluateQualityGate({ task: spec.task, challenger: metrics, champion: championMetrics, gate }),
+  crossCheck: qualitySpecIssues,
 };

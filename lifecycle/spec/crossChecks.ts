@@ -5,12 +5,11 @@ import {
   DEFAULT_LOSS,
   DEFAULT_PRIMARY_METRIC,
   LOSSES_BY_TASK,
-  METRICS,
-  METRICS_BY_TASK,
   type QualityMetric,
   type SpecObject,
   TASKS,
 } from './parts';
+import { gateRegistry } from '../gates/registry';
 import { isRecord } from './syntax';
 
 /**
@@ -100,42 +99,12 @@ export function crossCheck(value: unknown, ctx: z.core.$RefinementCtx<SpecObject
     }
   }
 
-  // Gates: metrics the task reports.
+  // Gates: each gate's own checks against the task, at `gates.<name>`.
   const gates = isRecord(value.gates) ? value.gates : undefined;
-  const quality = isRecord(gates?.quality) ? gates.quality : undefined;
-  if (task && quality) {
-    const allowed = METRICS_BY_TASK[task];
-    const seenMetrics = new Set<string>();
-    if (Array.isArray(quality.thresholds)) {
-      quality.thresholds.forEach((threshold: unknown, index) => {
-        if (!isRecord(threshold) || typeof threshold.metric !== 'string') return;
-        const metric = threshold.metric;
-        if (
-          (METRICS as readonly string[]).includes(metric) &&
-          !(allowed as readonly string[]).includes(metric)
-        ) {
-          issue(
-            ['gates', 'quality', 'thresholds', index, 'metric'],
-            `${metric} is not a ${task} metric; use one of: ${allowed.join(', ')}`,
-          );
-        }
-        if (seenMetrics.has(metric)) {
-          issue(['gates', 'quality', 'thresholds', index, 'metric'], `${metric} has two thresholds`);
-        }
-        seenMetrics.add(metric);
-      });
-    }
-    const primary = quality.primaryMetric;
-    if (
-      typeof primary === 'string' &&
-      (METRICS as readonly string[]).includes(primary) &&
-      !(allowed as readonly string[]).includes(primary)
-    ) {
-      issue(
-        ['gates', 'quality', 'primaryMetric'],
-        `${primary} is not a ${task} metric; use one of: ${allowed.join(', ')}`,
-      );
-    }
+  for (const gate of gateRegistry.gates) {
+    gate.crossCheck?.(gates?.[gate.name], task, (path, message) =>
+      issue(['gates', gate.name, ...path], message),
+    );
   }
 
   // Deploy: canaryShare with canary only.
