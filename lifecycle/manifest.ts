@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { TASKS } from './spec/parts';
+import { gateRegistry } from './gates/registry';
 import type { GateVerdict } from './gates/verdict';
 import { type SigningKey, keyIdOf, parsePublicKey, sign, verify } from './signing';
 
@@ -26,7 +27,10 @@ const gateCheckSchema = z.strictObject({
 });
 
 const gateVerdictSchema = z.strictObject({
-  gate: z.enum(['quality', 'fairness', 'security']),
+  // Any registered gate (as z.enum would word it), typed as a plain name like GateVerdict's.
+  gate: z.string().refine((name) => (gateRegistry.names as readonly string[]).includes(name), {
+    message: `Invalid option: expected one of ${gateRegistry.names.map((name) => `"${name}"`).join('|')}`,
+  }),
   passed: z.boolean(),
   checks: z.array(gateCheckSchema),
 }) satisfies z.ZodType<GateVerdict>;

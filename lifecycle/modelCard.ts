@@ -14,9 +14,11 @@ import {
   histogram,
   scatterChart,
 } from '../reports/charts';
-import { checkRows, escapeHtml, htmlTable, sliceRows } from '../reports/html';
-import type { GateVerdict } from './gates/verdict';
+import { escapeHtml, htmlTable } from '../reports/html';
+import { cardNumber, checksSection } from './gates/gate';
 import type { FairnessSlice } from './gates/fairness';
+import { gateRegistry, type GateRegistry } from './gates/registry';
+import type { GateVerdict } from './gates/verdict';
 import type { TrainingSummary } from './train';
 import { isShownMetric } from '../ml/metrics';
 
@@ -59,12 +61,7 @@ export interface ModelCardInput {
 /** Points drawn at most in the scatter: enough to see the shape, small enough for the page. */
 const SCATTER_POINTS = 2000;
 
-const number = (value: number | null | undefined) =>
-  value === null || value === undefined || !Number.isFinite(value)
-    ? '–'
-    : Math.abs(value) >= 1000 || Number.isInteger(value)
-      ? value.toLocaleString('en-GB', { maximumFractionDigits: 1 })
-      : value.toPrecision(4);
+const number = cardNumber;
 
 /** The card's charts, by the section they go in; an empty string where there is nothing to draw. */
 async function chartsOf(card: ModelCardInput, metricNames: string[]) {
@@ -133,27 +130,6 @@ async function chartsOf(card: ModelCardInput, metricNames: string[]) {
       ),
     );
   }
-  const sliceBars = card.slices
-    .filter((slice) => typeof slice.errorRatio === 'number' && Number.isFinite(slice.errorRatio))
-    .map((slice) => ({
-      label: `${slice.segment} = ${slice.slice}`,
-      value: slice.errorRatio ?? Number.NaN,
-      group: slice.segment,
-      faded: !slice.judged,
-    }));
-  const slices =
-    sliceBars.length === 0
-      ? ''
-      : chartFigure(
-          'slice-error-ratio',
-          await barChart({
-            bars: sliceBars,
-            labelTitle: 'slice',
-            valueTitle: 'error ratio (slice error / overall error)',
-            ...(card.fairnessBound === undefined ? {} : { rule: { value: card.fairnessBound } }),
-          }),
-          `Error ratio of each slice, coloured by segment; faded slices have too few rows to be judged.${card.fairnessBound === undefined ? '' : ` The red line is the fairness gate's bound, ${card.fairnessBound}.`}`,
-        );
   const importanceBars = card.training.featureImportance
     .slice(0, 15)
     .map((feature) => ({ label: feature.name, value: feature.importance }));
@@ -165,7 +141,7 @@ async function chartsOf(card: ModelCardInput, metricNames: string[]) {
           await barChart({ bars: importanceBars, labelTitle: 'feature', valueTitle: 'importance' }),
           `Feature importance of the ${importanceBars.length} most important features, as the trainer reports it.`,
         );
-  return { quality: quality.join('\n'), slices, importance };
+  return { quality: quality.join('\n'), importance };
 }
 
 /** The "Baseline floor" section: what predicting the training average scores on the same test rows. */
@@ -183,22 +159,33 @@ function floorSection(card: ModelCardInput, metricNames: string[]): string {
 ${htmlTable(['metric', `this version (v${card.version})`, `${escapeHtml(floor.kind)} floor`], rows)}`;
 }
 
-/** Renders the model card as one self-contained HTML page, charts included as inline SVG. */
-export async function renderModelCard(card: ModelCardInput): Promise<string> {
+/** Each verdict through its gate's card section; a gate no longer registered gets the checks table. */
+async function gateSectionsOf(card: ModelCardInput, gates: GateRegistry) {
+  const checks = await Promise.all(
+    card.verdicts.map(async (verdict) => {
+      const section = gates.byName(verdict.gate)?.card?.checks;
+      return section ? section(verdict, card) : checksSection(verdict);
+    }),
+  );
+  const own = await Promise.all(gates.gates.map(async (gate) => (await gate.card?.sections?.(card)) ?? ''));
+  return { checks: checks.join('\n'), own: own.filter((section) => section !== '').join('\n') };
+}
+
+/**
+ * Renders the model card as one self-contained HTML page, charts included as inline SVG.
+ * @param gates the gates whose card sections show the verdicts (tests pass their own)
+ */
+export async function renderModelCard(
+  card: ModelCardInput,
+  gates: GateRegistry = gateRegistry,
+): Promise<string> {
   const metricNames = Object.keys(card.metrics).filter(isShownMetric);
   const metricRows = metricNames.map((name) => [
     escapeHtml(name),
     number(card.metrics[name]),
     card.champion?.comparable ? number(card.champion.metrics?.[name]) : '–',
   ]);
-  const gateSections = card.verdicts
-    .map((verdict) => {
-      const rows = checkRows(verdict.checks);
-      const badge = verdict.passed ? '<span class="pass">passed</span>' : '<span class="fail">failed</span>';
-      return `<h3>${escapeHtml(verdict.gate)} gate: ${badge}</h3>${htmlTable(['', 'check', 'what was found'], rows)}`;
-    })
-    .join('\n');
-  const sliceTable = sliceRows(card.slices, number);
+  const gateSections = await gateSectionsOf(card, gates);
   const charts = await chartsOf(card, metricNames);
   const importance = card.training.featureImportance
     .slice(0, 15)
@@ -231,10 +218,8 @@ ${charts.quality}
 ${htmlTable(['metric', `this version (v${card.version})`, card.champion ? `production (v${card.champion.version})` : 'production'], metricRows)}
 ${floorSection(card, metricNames)}
 <h2>Gates</h2>
-${gateSections}
-<h2>Per slice</h2>
-${charts.slices}
-${htmlTable(['segment', 'slice', 'test rows', 'error', 'error ratio', 'bias', 'judged'], sliceTable)}
+${gateSections.checks}
+${gateSections.own}
 <h2>Training</h2>
 <p>${escapeHtml(card.training.trainer)}: ${card.training.iterations} iterations kept of ${card.training.iterationsRun} run${card.training.bestIteration ? `, best at ${card.training.bestIteration}` : ''}; ${number(card.training.seconds)} s.</p>
 ${charts.importance}

@@ -102,19 +102,28 @@ export interface EvaluationOutcome {
   champion?: ChampionComparison;
   /** The baseline's test metrics, the floor the candidate had to beat; absent in runs from before floors. */
   floor?: { kind: string; metrics: Record<string, number> };
+  /** The verdict of the stage's first gate (quality). */
   verdict: GateVerdict;
+  /** Every verdict of the stage's gates, `verdict` first; absent in runs recorded before there were more. */
+  verdicts?: GateVerdict[];
   /** Test-set targets and predictions, for the fairness gate and the model card. */
   predictionsKey: string;
 }
 
 export interface FairnessOutcome {
+  /** The verdict of the stage's first gate (fairness). */
   verdict: GateVerdict;
+  /** Every verdict of the stage's gates, `verdict` first; absent in runs recorded before there were more. */
+  verdicts?: GateVerdict[];
   /** Per-slice table for the model card. */
   slicesKey: string;
 }
 
 export interface PackagedCandidate {
+  /** The verdict of the stage's first gate (security). */
   verdict: GateVerdict;
+  /** Every verdict of the stage's gates, `verdict` first; absent in runs recorded before there were more. */
+  verdicts?: GateVerdict[];
   manifestKey: string;
   signatureKey: string;
   cardKey: string;

@@ -59,6 +59,11 @@ interface GateFailure {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** The verdicts of a stage's gates; histories recorded before the gate registry carry only `verdict`. */
+function stageVerdicts(outcome: { verdict: GateVerdict; verdicts?: GateVerdict[] }): GateVerdict[] {
+  return outcome.verdicts ?? [outcome.verdict];
+}
+
 function summarise(verdict: GateVerdict): VerdictSummary {
   return {
     gate: verdict.gate,
@@ -361,11 +366,11 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
       const evaluated = await evaluator.evaluateCandidate({ spec, version, snapshot, trained });
       status.metrics = evaluated.metrics;
       status.champion = evaluated.champion;
-      status.verdicts.push(summarise(evaluated.verdict));
+      status.verdicts.push(...stageVerdicts(evaluated).map(summarise));
 
       enter('fairness');
       const fairness = await evaluator.checkFairness({ spec, version, snapshot, evaluation: evaluated });
-      status.verdicts.push(summarise(fairness.verdict));
+      status.verdicts.push(...stageVerdicts(fairness).map(summarise));
 
       enter('security');
       const packaged = await evaluator.packageCandidate({
@@ -377,7 +382,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
         evaluation: evaluated,
         fairness,
       });
-      status.verdicts.push(summarise(packaged.verdict));
+      status.verdicts.push(...stageVerdicts(packaged).map(summarise));
       status.cardKey = packaged.cardKey;
     }
     if (version === undefined) throw new Error(`the run resumed without a version`);

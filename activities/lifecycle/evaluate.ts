@@ -7,7 +7,7 @@
 import { log } from '@temporalio/activity';
 import type pg from 'pg';
 import { evaluateOnTestSet, scoreChampion } from '../../lifecycle/evaluate';
-import { evaluateQualityGate } from '../../lifecycle/gates/quality';
+import { gateRegistry } from '../../lifecycle/gates/registry';
 import type { GateVerdict } from '../../lifecycle/gates/verdict';
 import { TamperedArtifactError } from '../../lifecycle/manifest';
 import { loadSnapshot } from '../../lifecycle/ingest';
@@ -41,6 +41,16 @@ export function metricNumbers(metrics: TaskMetrics | Record<string, unknown>): R
     if (typeof value === 'number' && Number.isFinite(value)) out[name] = value;
   }
   return out;
+}
+
+/**
+ * A stage outcome's verdicts: `verdict`, the stage's first gate's (the field runs recorded before the
+ * registry carry), and `verdicts`, all of them.
+ */
+export function stageVerdicts(verdicts: GateVerdict[]): { verdict: GateVerdict; verdicts: GateVerdict[] } {
+  const [first] = verdicts;
+  if (!first) throw new Error('no gate is registered for this stage');
+  return { verdict: first, verdicts };
 }
 
 /** Rejects the version for a failed gate, with an audit row of the failed checks, and stops the run. */
@@ -166,12 +176,15 @@ export function createEvaluateActivities({ pool, objectStore }: ActivityDeps) {
           log.info('champion not comparable', { version: production.version, reason: score.reason });
         }
       }
-      const verdict = evaluateQualityGate({
-        task: spec.task,
-        challenger: tested.metrics,
-        champion: championMetrics,
-        gate: spec.gates.quality,
-        floor: { ...tested.floor, candidateKind: spec.trainer.kind },
+      // Every gate of the evaluate stage (the quality gate) on the test metrics and predictions.
+      const gates = gateRegistry.runStage('evaluate', {
+        spec,
+        metrics: tested.metrics,
+        championMetrics,
+        y: tested.y,
+        prediction: tested.prediction,
+        classLabels: tested.classLabels,
+        floor: tested.floor,
       });
 
       const predictionsKey = artifactKeys(spec.name, version).predictions;
@@ -184,8 +197,8 @@ export function createEvaluateActivities({ pool, objectStore }: ActivityDeps) {
       await objectStore.put(predictionsKey, JSON.stringify(stored), 'application/json');
       const metrics = metricNumbers(tested.metrics);
       const floor = { kind: tested.floor.kind, metrics: metricNumbers(tested.floor.metrics) };
-      if (!verdict.passed) await rejectForGate(pool, spec, version, verdict, { metrics, champion, floor });
-      return { metrics, champion, floor, verdict, predictionsKey };
+      if (gates.failed) await rejectForGate(pool, spec, version, gates.failed, { metrics, champion, floor });
+      return { metrics, champion, floor, ...stageVerdicts(gates.verdicts), predictionsKey };
     },
   };
 }

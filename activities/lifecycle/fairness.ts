@@ -2,14 +2,14 @@
  * The fairness stage: the candidate's test predictions judged per slice of the spec's segments. A
  * failed gate rejects the version, with an audit row of the failed checks, and stops the run.
  */
-import { evaluateFairnessGate } from '../../lifecycle/gates/fairness';
+import { gateRegistry } from '../../lifecycle/gates/registry';
 import { loadSnapshot } from '../../lifecycle/ingest';
 import type { PipelineSpec } from '../../lifecycle/spec';
 import { artifactKeys } from '../../registry/artifactKeys';
 import type { EvaluationOutcome, FairnessOutcome, SnapshotRef } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { stoppingOn } from './errors';
-import { rejectForGate, type StoredPredictions } from './evaluate';
+import { rejectForGate, stageVerdicts, type StoredPredictions } from './evaluate';
 
 export function createFairnessActivities({ pool, objectStore }: ActivityDeps) {
   return {
@@ -24,22 +24,18 @@ export function createFairnessActivities({ pool, objectStore }: ActivityDeps) {
       const loaded = await stoppingOn(() => loadSnapshot(objectStore, input.snapshot.key));
       const testTable = loaded.table.take(Uint32Array.from(predictions.testRows));
       const segments = Object.fromEntries(spec.segments.map((name) => [name, testTable.categorical(name)]));
-      const result = evaluateFairnessGate({
-        task: spec.task,
+      // Every gate of the fairness stage; their reports (the fairness gate's slice table) go to the card.
+      const gates = gateRegistry.runStage('fairness', {
+        spec,
         segments,
         y: predictions.y,
         prediction: predictions.prediction,
-        gate: spec.gates.fairness,
         k: predictions.classLabels?.length,
       });
       const slicesKey = artifactKeys(spec.name, version).slices;
-      await objectStore.put(
-        slicesKey,
-        JSON.stringify({ overall: result.overall, slices: result.slices }),
-        'application/json',
-      );
-      if (!result.verdict.passed) await rejectForGate(pool, spec, version, result.verdict);
-      return { verdict: result.verdict, slicesKey };
+      await objectStore.put(slicesKey, JSON.stringify(gates.reports), 'application/json');
+      if (gates.failed) await rejectForGate(pool, spec, version, gates.failed);
+      return { ...stageVerdicts(gates.verdicts), slicesKey };
     },
   };
 }

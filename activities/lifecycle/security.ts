@@ -4,7 +4,7 @@
  * model card, and the registry records the version as a candidate for approval.
  */
 import { createHash } from 'node:crypto';
-import { evaluateSecurityGate } from '../../lifecycle/gates/security';
+import { gateRegistry } from '../../lifecycle/gates/registry';
 import type { FairnessSlice } from '../../lifecycle/gates/fairness';
 import { MANIFEST_FORMAT_VERSION, signManifest, type UnsignedManifest } from '../../lifecycle/manifest';
 import { renderModelCard } from '../../lifecycle/modelCard';
@@ -19,7 +19,7 @@ import type {
   StoredCandidate,
 } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
-import { rejectForGate, type StoredPredictions } from './evaluate';
+import { rejectForGate, stageVerdicts, type StoredPredictions } from './evaluate';
 import { buildReferenceProfile } from '../../monitoring/reference';
 import { splitLabelledRows } from '../../lifecycle/split';
 import type { TaskMetrics } from '../../ml/slices';
@@ -83,8 +83,8 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
           ? { ...feature, sampleValues: loaded.table.categorical(feature.name).dictionary }
           : feature,
       );
-      const verdict = evaluateSecurityGate({ onnx, features, gate: spec.gates.security });
-      if (!verdict.passed) await rejectForGate(pool, spec, version, verdict);
+      const gates = gateRegistry.runStage('security', { spec, onnx, features });
+      if (gates.failed) await rejectForGate(pool, spec, version, gates.failed);
 
       const keys = artifactKeys(spec.name, version);
       // What monitoring compares the serving traffic with: the training rows' distributions, the
@@ -100,7 +100,11 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
       });
       await objectStore.put(keys.reference, JSON.stringify(reference), 'application/json');
       await objectStore.put(keys.spec, JSON.stringify(spec, null, 2), 'application/json');
-      const verdicts = [input.evaluation.verdict, input.fairness.verdict, verdict];
+      const verdicts = [
+        ...(input.evaluation.verdicts ?? [input.evaluation.verdict]),
+        ...(input.fairness.verdicts ?? [input.fairness.verdict]),
+        ...gates.verdicts,
+      ];
       const unsigned: UnsignedManifest = {
         formatVersion: MANIFEST_FORMAT_VERSION,
         modelName: spec.name,
@@ -165,7 +169,12 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
           });
         }
       });
-      return { verdict, manifestKey: keys.manifest, signatureKey: keys.signature, cardKey: keys.card };
+      return {
+        ...stageVerdicts(gates.verdicts),
+        manifestKey: keys.manifest,
+        signatureKey: keys.signature,
+        cardKey: keys.card,
+      };
     },
   };
 }

@@ -21,9 +21,42 @@ import type { z } from 'zod';
 import type { BinaryMetrics, MulticlassMetrics, RegressionMetrics } from '../../ml/metrics';
 import type { TaskKind } from '../../ml/model';
 import { metricsBySlice, type SliceMetrics, type SliceOptions, type TaskMetrics } from '../../ml/slices';
-import type { fairnessGateSchema } from '../spec/parts';
+import { between, nonNegative, strictObject } from '../spec/syntax';
+import { barChart, chartFigure } from '../../reports/charts';
+import { htmlTable, sliceRows } from '../../reports/html';
+import type { ModelCardInput } from '../modelCard';
+import { cardNumber, type Gate } from './gate';
 import { formatNumber, formatPair } from './quality';
 import { type GateCheck, type GateVerdict, verdictOf } from './verdict';
+
+export const fairnessGateSchema = strictObject({
+  /**
+   * Regression: the largest acceptable slice RMSE / overall RMSE.
+   * @default 1.5
+   */
+  maxErrorRatio: between(1, Number.MAX_VALUE, { minOpen: true }).default(1.5),
+  /**
+   * Regression: the largest acceptable |mean(prediction - target)| in any slice, in target units.
+   * @default undefined (not checked)
+   */
+  maxAbsBias: nonNegative().optional(),
+  /**
+   * Binary: the smallest acceptable ratio of the lowest to the highest positive-prediction rate
+   * across slices (the four-fifths rule).
+   * @default 0.8
+   */
+  minDisparateImpact: between(0, 1, { minOpen: true }).default(0.8),
+  /**
+   * Binary: the largest acceptable difference of true-positive rates across slices.
+   * @default 0.1
+   */
+  maxEqualOpportunityDifference: between(0, 1).default(0.1),
+  /**
+   * Slices with fewer test rows are reported but not judged.
+   * @default 30
+   */
+  minSliceSupport: between(1, Number.MAX_SAFE_INTEGER, { integer: true }).default(30),
+});
 
 /** The spec's `gates.fairness`. */
 export type FairnessGateSpec = z.output<typeof fairnessGateSchema>;
@@ -510,3 +543,57 @@ export function evaluateFairnessGate(input: FairnessGateInput): FairnessGateResu
   }
   return { verdict: verdictOf('fairness', checks), overall: measuresOf(task, overallMetrics), slices };
 }
+
+/**
+ * The card's "Per slice" section: each slice's error ratio against the gate's bound, above the slice
+ * table with the same numbers.
+ */
+async function perSliceSection(card: ModelCardInput): Promise<string> {
+  const sliceBars = card.slices
+    .filter((slice) => typeof slice.errorRatio === 'number' && Number.isFinite(slice.errorRatio))
+    .map((slice) => ({
+      label: `${slice.segment} = ${slice.slice}`,
+      value: slice.errorRatio ?? Number.NaN,
+      group: slice.segment,
+      faded: !slice.judged,
+    }));
+  const chart =
+    sliceBars.length === 0
+      ? ''
+      : chartFigure(
+          'slice-error-ratio',
+          await barChart({
+            bars: sliceBars,
+            labelTitle: 'slice',
+            valueTitle: 'error ratio (slice error / overall error)',
+            ...(card.fairnessBound === undefined ? {} : { rule: { value: card.fairnessBound } }),
+          }),
+          `Error ratio of each slice, coloured by segment; faded slices have too few rows to be judged.${card.fairnessBound === undefined ? '' : ` The red line is the fairness gate's bound, ${card.fairnessBound}.`}`,
+        );
+  const sliceTable = sliceRows(card.slices, cardNumber);
+  return `<h2>Per slice</h2>
+${chart}
+${htmlTable(['segment', 'slice', 'test rows', 'error', 'error ratio', 'bias', 'judged'], sliceTable)}`;
+}
+
+/**
+ * The fairness gate, run by the fairness stage on the test predictions sliced by the spec's segments.
+ * Its report, the slice table (`overall`, `slices`), is stored for the model card.
+ */
+export const fairnessGate: Gate<'fairness', typeof fairnessGateSchema, 'fairness'> = {
+  name: 'fairness',
+  stage: 'fairness',
+  spec: fairnessGateSchema,
+  check: (gate, { spec, segments, y, prediction, k }) => {
+    const { verdict, overall, slices } = evaluateFairnessGate({
+      task: spec.task,
+      segments,
+      y,
+      prediction,
+      gate,
+      k,
+    });
+    return { verdict, report: { overall, slices } };
+  },
+  card: { sections: perSliceSection },
+};

@@ -2,3 +2,5 @@
 export * from './verdict';
 export * from './quality';
 export * from './fairness';
+export * from './gate';
+export * from './registry';

@@ -3,17 +3,84 @@
  * primary metric against the deployed champion's on the same test split. Pure: the evaluate stage
  * computes the metrics, this module only judges them.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { TaskKind } from '../../ml/model';
 import type { TaskMetrics } from '../../ml/slices';
 import {
   DEFAULT_PRIMARY_METRIC,
   LOWER_IS_BETTER,
+  METRICS,
   METRICS_BY_TASK,
   type QualityMetric,
-  type qualityGateSchema,
-} from '../spec/parts';
+} from '../spec/metrics';
+import { isRecord, nonNegative, strictObject, whenGiven } from '../spec/syntax';
+import type { Gate, SpecIssue } from './gate';
 import { type GateCheck, type GateVerdict, verdictOf } from './verdict';
+
+export const qualityThresholdSchema = strictObject({
+  /** The metric on the test set. It must be one the task reports. */
+  metric: z.enum(METRICS, { error: (issue) => whenGiven(issue, `must be one of: ${METRICS.join(', ')}`) }),
+  /** Lowest acceptable value, for higher-is-better metrics (r2, auc, accuracy, f1). */
+  min: z.number().optional(),
+  /** Highest acceptable value, for lower-is-better metrics (rmse, mae, mape, logLoss). */
+  max: z.number().optional(),
+}).superRefine((threshold, ctx) => {
+  const lowerIsBetter = LOWER_IS_BETTER.includes(threshold.metric);
+  if (threshold.min === undefined && threshold.max === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [lowerIsBetter ? 'max' : 'min'],
+      message: `required: ${threshold.metric} needs a ${lowerIsBetter ? 'max' : 'min'}`,
+    });
+  }
+  if (lowerIsBetter && threshold.min !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['min'],
+      message: `${threshold.metric} is lower-is-better: give a max, not a min`,
+    });
+  }
+  if (!lowerIsBetter && threshold.max !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['max'],
+      message: `${threshold.metric} is higher-is-better: give a min, not a max`,
+    });
+  }
+  const bound = threshold.min ?? threshold.max;
+  const unitInterval = ['auc', 'accuracy', 'f1'].includes(threshold.metric);
+  if (bound !== undefined && unitInterval && (bound < 0 || bound > 1)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [threshold.min === undefined ? 'max' : 'min'],
+      message: `${threshold.metric} is in [0, 1]`,
+    });
+  }
+  if (bound !== undefined && lowerIsBetter && bound < 0) {
+    ctx.addIssue({ code: 'custom', path: ['max'], message: `${threshold.metric} is never negative` });
+  }
+});
+
+export const qualityGateSchema = strictObject({
+  /**
+   * Absolute thresholds on test-set metrics; a candidate fails the gate when any is missed.
+   * @default []
+   */
+  thresholds: z.array(qualityThresholdSchema).default([]),
+  /**
+   * The metric a challenger is compared on with the champion and monitoring watches for decay.
+   * @default the first threshold's metric, else rmse (regression), auc (binary) or logLoss (multiclass)
+   */
+  primaryMetric: z
+    .enum(METRICS, { error: (issue) => whenGiven(issue, `must be one of: ${METRICS.join(', ')}`) })
+    .optional(),
+  /**
+   * Relative improvement of the primary metric over the deployed champion a challenger needs
+   * (0.02 = 2 % better); 0 means not worse.
+   * @default 0
+   */
+  minImprovementOverChampion: nonNegative().default(0),
+});
 
 /** The spec's `gates.quality`, with or without the derived `primaryMetric` filled in. */
 export type QualityGateSpec = z.output<typeof qualityGateSchema>;
@@ -304,3 +371,54 @@ export function evaluateQualityGate(input: QualityGateInput): GateVerdict {
   if (input.floor) checks.push(floorCheck(input, input.floor));
   return verdictOf('quality', checks);
 }
+
+/** Thresholds and the primary metric name metrics the task reports; one threshold per metric. */
+function qualitySpecIssues(quality: unknown, task: TaskKind | undefined, issue: SpecIssue): void {
+  if (task && isRecord(quality)) {
+    const allowed = METRICS_BY_TASK[task];
+    const seenMetrics = new Set<string>();
+    if (Array.isArray(quality.thresholds)) {
+      quality.thresholds.forEach((threshold: unknown, index) => {
+        if (!isRecord(threshold) || typeof threshold.metric !== 'string') return;
+        const metric = threshold.metric;
+        if (
+          (METRICS as readonly string[]).includes(metric) &&
+          !(allowed as readonly string[]).includes(metric)
+        ) {
+          issue(
+            ['thresholds', index, 'metric'],
+            `${metric} is not a ${task} metric; use one of: ${allowed.join(', ')}`,
+          );
+        }
+        if (seenMetrics.has(metric)) {
+          issue(['thresholds', index, 'metric'], `${metric} has two thresholds`);
+        }
+        seenMetrics.add(metric);
+      });
+    }
+    const primary = quality.primaryMetric;
+    if (
+      typeof primary === 'string' &&
+      (METRICS as readonly string[]).includes(primary) &&
+      !(allowed as readonly string[]).includes(primary)
+    ) {
+      issue(['primaryMetric'], `${primary} is not a ${task} metric; use one of: ${allowed.join(', ')}`);
+    }
+  }
+}
+
+/** The quality gate, run by the evaluate stage on the candidate's and the champion's test metrics. */
+export const qualityGate: Gate<'quality', typeof qualityGateSchema, 'evaluate'> = {
+  name: 'quality',
+  stage: 'evaluate',
+  spec: qualityGateSchema,
+  check: (gate, { spec, metrics, championMetrics, floor }) =>
+    evaluateQualityGate({
+      task: spec.task,
+      challenger: metrics,
+      champion: championMetrics,
+      gate,
+      floor: floor && { ...floor, candidateKind: spec.trainer.kind },
+    }),
+  crossCheck: qualitySpecIssues,
+};

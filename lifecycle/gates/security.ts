@@ -5,12 +5,29 @@
  * data. Every check names what it found, so a failed gate says what to change.
  */
 import type { onnx as OnnxTypes } from 'onnx-proto';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { METADATA_KEY, parseMetadata } from '../../ml/onnx/metadata';
 import { ML_DOMAIN, onnx } from '../../ml/onnx/protoBuilders';
-import type { securityGateSchema } from '../spec/parts';
+import { between, strictObject } from '../spec/syntax';
+import type { Gate } from './gate';
 import { type FeatureSample, type PersonalDataOptions, personalDataProblems } from './personalData';
 import { type GateCheck, type GateVerdict, verdictOf } from './verdict';
+
+export const securityGateSchema = strictObject({
+  /**
+   * The largest acceptable ONNX artifact, in bytes.
+   * @default 52428800 (50 MiB)
+   */
+  maxModelBytes: between(1, Number.MAX_SAFE_INTEGER, { integer: true }).default(50 * 1024 * 1024),
+  /**
+   * ONNX operator types the graph may use; any other operator fails the gate.
+   * @default undefined (the exporter's own operator set)
+   */
+  allowedOperators: z
+    .array(z.string().regex(/^[A-Za-z][A-Za-z0-9_.]*$/, 'must be an ONNX operator type such as TreeEnsemble'))
+    .min(1, 'must list at least one operator')
+    .optional(),
+});
 
 /** The `gates.security` part of a parsed pipeline spec. */
 export type SecurityGateSpec = z.output<typeof securityGateSchema>;
@@ -397,3 +414,14 @@ function fail(name: string, message: string, value?: number, bound?: number): Ga
 function numbers(value?: number, bound?: number): { value?: number; bound?: number } {
   return { ...(value === undefined ? {} : { value }), ...(bound === undefined ? {} : { bound }) };
 }
+
+/**
+ * The security gate, run by the security stage on the exported ONNX file and the feature columns
+ * (categorical ones with their values) before the artifact is signed.
+ */
+export const securityGate: Gate<'security', typeof securityGateSchema, 'security'> = {
+  name: 'security',
+  stage: 'security',
+  spec: securityGateSchema,
+  check: (gate, { onnx, features }) => evaluateSecurityGate({ onnx, features, gate }),
+};

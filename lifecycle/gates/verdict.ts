@@ -3,8 +3,8 @@
  * its own in the model card, the audit log and the approval query.
  */
 
-/** The gates a candidate passes before a person is asked to approve it. */
-export type GateName = 'quality' | 'fairness' | 'security';
+/** A registered gate's name (`quality`, `fairness`, `security`; see `registry.ts`). */
+export type GateName = string;
 
 /** One check of a gate: what was measured, against which bound, and what it means. */
 export interface GateCheck {

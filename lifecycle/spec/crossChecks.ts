@@ -2,14 +2,8 @@
 import { type z } from 'zod';
 import type { TaskKind } from '../../ml/model';
 import { isTrainerKind, trainerOf } from '../../ml/trainers';
-import {
-  DEFAULT_PRIMARY_METRIC,
-  METRICS,
-  METRICS_BY_TASK,
-  type QualityMetric,
-  type SpecObject,
-  TASKS,
-} from './parts';
+import { DEFAULT_PRIMARY_METRIC, type QualityMetric, type SpecObject, TASKS } from './parts';
+import { gateRegistry } from '../gates/registry';
 import { isRecord } from './syntax';
 
 /**
@@ -89,42 +83,12 @@ export function crossCheck(value: unknown, ctx: z.core.$RefinementCtx<SpecObject
     }
   }
 
-  // Gates: metrics the task reports.
+  // Gates: each gate's own checks against the task, at `gates.<name>`.
   const gates = isRecord(value.gates) ? value.gates : undefined;
-  const quality = isRecord(gates?.quality) ? gates.quality : undefined;
-  if (task && quality) {
-    const allowed = METRICS_BY_TASK[task];
-    const seenMetrics = new Set<string>();
-    if (Array.isArray(quality.thresholds)) {
-      quality.thresholds.forEach((threshold: unknown, index) => {
-        if (!isRecord(threshold) || typeof threshold.metric !== 'string') return;
-        const metric = threshold.metric;
-        if (
-          (METRICS as readonly string[]).includes(metric) &&
-          !(allowed as readonly string[]).includes(metric)
-        ) {
-          issue(
-            ['gates', 'quality', 'thresholds', index, 'metric'],
-            `${metric} is not a ${task} metric; use one of: ${allowed.join(', ')}`,
-          );
-        }
-        if (seenMetrics.has(metric)) {
-          issue(['gates', 'quality', 'thresholds', index, 'metric'], `${metric} has two thresholds`);
-        }
-        seenMetrics.add(metric);
-      });
-    }
-    const primary = quality.primaryMetric;
-    if (
-      typeof primary === 'string' &&
-      (METRICS as readonly string[]).includes(primary) &&
-      !(allowed as readonly string[]).includes(primary)
-    ) {
-      issue(
-        ['gates', 'quality', 'primaryMetric'],
-        `${primary} is not a ${task} metric; use one of: ${allowed.join(', ')}`,
-      );
-    }
+  for (const gate of gateRegistry.gates) {
+    gate.crossCheck?.(gates?.[gate.name], task, (path, message) =>
+      issue(['gates', gate.name, ...path], message),
+    );
   }
 
   // Deploy: canaryShare with canary only.

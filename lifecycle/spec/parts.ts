@@ -5,7 +5,8 @@
  * field it is about (`features[2].name: ...`), all problems at once.
  */
 import { z } from 'zod';
-import type { GbdtLoss, TaskKind } from '../../ml/model';
+import type { TaskKind } from '../../ml/model';
+import { gateRegistry } from '../gates/registry';
 import {
   TRAINER_KINDS,
   type TrainerChoice,
@@ -17,7 +18,6 @@ import {
   columnName,
   cronProblem,
   kindMessage,
-  nonNegative,
   parseDuration,
   selectQueryProblem,
   strictObject,
@@ -25,44 +25,13 @@ import {
 } from './syntax';
 
 export const TASKS = ['regression', 'binary', 'multiclass'] as const satisfies readonly TaskKind[];
-export const LOSSES = [
-  'squared_error',
-  'absolute_error',
-  'binary_logistic',
-  'multiclass_softmax',
-] as const satisfies readonly GbdtLoss[];
-
-/** The gbdt losses that fit each task (as in the trainer). */
-export const LOSSES_BY_TASK: Record<TaskKind, readonly GbdtLoss[]> = {
-  regression: ['squared_error', 'absolute_error'],
-  binary: ['binary_logistic'],
-  multiclass: ['multiclass_softmax'],
-};
-
-export const DEFAULT_LOSS: Record<TaskKind, GbdtLoss> = {
-  regression: 'squared_error',
-  binary: 'binary_logistic',
-  multiclass: 'multiclass_softmax',
-};
-
-export const METRICS = ['rmse', 'mae', 'mape', 'r2', 'auc', 'logLoss', 'accuracy', 'f1'] as const;
-export type QualityMetric = (typeof METRICS)[number];
-
-/** The quality metrics each task reports. For multiclass, `f1` is the macro-averaged F1. */
-export const METRICS_BY_TASK: Record<TaskKind, readonly QualityMetric[]> = {
-  regression: ['rmse', 'mae', 'mape', 'r2'],
-  binary: ['auc', 'logLoss', 'accuracy', 'f1'],
-  multiclass: ['logLoss', 'accuracy', 'f1'],
-};
-
-/** Metrics where lower is better; the others are higher-is-better. */
-export const LOWER_IS_BETTER: readonly QualityMetric[] = ['rmse', 'mae', 'mape', 'logLoss'];
-
-export const DEFAULT_PRIMARY_METRIC: Record<TaskKind, QualityMetric> = {
-  regression: 'rmse',
-  binary: 'auc',
-  multiclass: 'logLoss',
-};
+export {
+  DEFAULT_PRIMARY_METRIC,
+  LOWER_IS_BETTER,
+  METRICS,
+  METRICS_BY_TASK,
+  type QualityMetric,
+} from './metrics';
 
 export const sourceSchema = z.discriminatedUnion(
   'kind',
@@ -169,124 +138,12 @@ export const trainerSchema = z.discriminatedUnion(
   },
 ) as unknown as z.ZodType<TrainerChoice, TrainerChoiceInput>;
 
-export const qualityThresholdSchema = strictObject({
-  /** The metric on the test set. It must be one the task reports. */
-  metric: z.enum(METRICS, { error: (issue) => whenGiven(issue, `must be one of: ${METRICS.join(', ')}`) }),
-  /** Lowest acceptable value, for higher-is-better metrics (r2, auc, accuracy, f1). */
-  min: z.number().optional(),
-  /** Highest acceptable value, for lower-is-better metrics (rmse, mae, mape, logLoss). */
-  max: z.number().optional(),
-}).superRefine((threshold, ctx) => {
-  const lowerIsBetter = LOWER_IS_BETTER.includes(threshold.metric);
-  if (threshold.min === undefined && threshold.max === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      path: [lowerIsBetter ? 'max' : 'min'],
-      message: `required: ${threshold.metric} needs a ${lowerIsBetter ? 'max' : 'min'}`,
-    });
-  }
-  if (lowerIsBetter && threshold.min !== undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['min'],
-      message: `${threshold.metric} is lower-is-better: give a max, not a min`,
-    });
-  }
-  if (!lowerIsBetter && threshold.max !== undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['max'],
-      message: `${threshold.metric} is higher-is-better: give a min, not a max`,
-    });
-  }
-  const bound = threshold.min ?? threshold.max;
-  const unitInterval = ['auc', 'accuracy', 'f1'].includes(threshold.metric);
-  if (bound !== undefined && unitInterval && (bound < 0 || bound > 1)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: [threshold.min === undefined ? 'max' : 'min'],
-      message: `${threshold.metric} is in [0, 1]`,
-    });
-  }
-  if (bound !== undefined && lowerIsBetter && bound < 0) {
-    ctx.addIssue({ code: 'custom', path: ['max'], message: `${threshold.metric} is never negative` });
-  }
-});
+export { qualityGateSchema, qualityThresholdSchema } from '../gates/quality';
+export { fairnessGateSchema } from '../gates/fairness';
+export { securityGateSchema } from '../gates/security';
 
-export const qualityGateSchema = strictObject({
-  /**
-   * Absolute thresholds on test-set metrics; a candidate fails the gate when any is missed.
-   * @default []
-   */
-  thresholds: z.array(qualityThresholdSchema).default([]),
-  /**
-   * The metric a challenger is compared on with the champion and monitoring watches for decay.
-   * @default the first threshold's metric, else rmse (regression), auc (binary) or logLoss (multiclass)
-   */
-  primaryMetric: z
-    .enum(METRICS, { error: (issue) => whenGiven(issue, `must be one of: ${METRICS.join(', ')}`) })
-    .optional(),
-  /**
-   * Relative improvement of the primary metric over the deployed champion a challenger needs
-   * (0.02 = 2 % better); 0 means not worse.
-   * @default 0
-   */
-  minImprovementOverChampion: nonNegative().default(0),
-});
-
-export const fairnessGateSchema = strictObject({
-  /**
-   * Regression: the largest acceptable slice RMSE / overall RMSE.
-   * @default 1.5
-   */
-  maxErrorRatio: between(1, Number.MAX_VALUE, { minOpen: true }).default(1.5),
-  /**
-   * Regression: the largest acceptable |mean(prediction - target)| in any slice, in target units.
-   * @default undefined (not checked)
-   */
-  maxAbsBias: nonNegative().optional(),
-  /**
-   * Binary: the smallest acceptable ratio of the lowest to the highest positive-prediction rate
-   * across slices (the four-fifths rule).
-   * @default 0.8
-   */
-  minDisparateImpact: between(0, 1, { minOpen: true }).default(0.8),
-  /**
-   * Binary: the largest acceptable difference of true-positive rates across slices.
-   * @default 0.1
-   */
-  maxEqualOpportunityDifference: between(0, 1).default(0.1),
-  /**
-   * Slices with fewer test rows are reported but not judged.
-   * @default 30
-   */
-  minSliceSupport: between(1, Number.MAX_SAFE_INTEGER, { integer: true }).default(30),
-});
-
-export const securityGateSchema = strictObject({
-  /**
-   * The largest acceptable ONNX artifact, in bytes.
-   * @default 52428800 (50 MiB)
-   */
-  maxModelBytes: between(1, Number.MAX_SAFE_INTEGER, { integer: true }).default(50 * 1024 * 1024),
-  /**
-   * ONNX operator types the graph may use; any other operator fails the gate.
-   * @default undefined (the exporter's own operator set)
-   */
-  allowedOperators: z
-    .array(z.string().regex(/^[A-Za-z][A-Za-z0-9_.]*$/, 'must be an ONNX operator type such as TreeEnsemble'))
-    .min(1, 'must list at least one operator')
-    .optional(),
-});
-
-export const gatesSchema = strictObject({
-  /** Quality gate: absolute thresholds and improvement over the champion. */
-  quality: qualityGateSchema.default(() => qualityGateSchema.parse({})),
-  /** Fairness gate over the `segments` slices. */
-  fairness: fairnessGateSchema.default(() => fairnessGateSchema.parse({})),
-  /** Security gate on the exported artifact. */
-  security: securityGateSchema.default(() => securityGateSchema.parse({})),
-});
+/** One part per registered gate (`lifecycle/gates/registry.ts`), each with its defaults. */
+export const gatesSchema = gateRegistry.gatesSchema;
 
 export const approvalSchema = strictObject({
   /** Who may approve a candidate (user names); any one of them suffices. */

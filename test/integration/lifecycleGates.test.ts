@@ -1,4 +1,7 @@
-/** Runs stopped on purpose: at the quality gate, the fairness gate and deploy; each audited with its reason. */
+/**
+ * Runs stopped on purpose: at the quality, fairness and security gates and at deploy; each audited with
+ * its reason.
+ */
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,6 +101,34 @@ describe('lifecycle gates', () => {
       ['fairness', false],
     ]);
     expect((await listVersions(bed.db.pool, strict.name))[0]?.status).toBe('rejected');
+  });
+
+  it('stops an artifact above the size bound at the security gate, before it is signed', async () => {
+    const small = await bed.spec('cut-time.json', (draft) => {
+      params(draft).iterations = 60;
+      (draft.gates as Record<string, unknown>).security = { maxModelBytes: 1 };
+    });
+    const handle = await bed.start(small);
+    const failure = await failureOf(handle.result());
+    expect(failure.type).toBe('GateFailedError');
+    expect(failure.message).toMatch(
+      /security gate failed: The artifact is \d+ bytes, above gates\.security\.maxModelBytes \(1\); use fewer or shallower trees, or raise the bound\./,
+    );
+    const rows = (await auditTrail(bed.db.pool, small.name)).filter(
+      (entry) => entry.action === 'gate-failed',
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.details).toMatchObject({ gate: 'security', failed: [{ name: 'model-size' }] });
+    const status = await lifecycleStatus(handle);
+    expect(status.verdicts.map((verdict) => [verdict.gate, verdict.passed])).toEqual([
+      ['quality', true],
+      ['fairness', true],
+      ['security', false],
+    ]);
+    const stored = (await store.list(`models/${small.name}/v1/`)).map((object) => object.key);
+    expect(stored.some((key) => key.endsWith('manifest.json'))).toBe(false);
+    expect(stored.some((key) => key.endsWith('model.onnx'))).toBe(true);
+    expect((await listVersions(bed.db.pool, small.name))[0]?.status).toBe('rejected');
   });
 
   it('refuses at deploy a model whose ONNX file changed by one byte after signing', async () => {
