@@ -3,7 +3,6 @@
  * data), its own task queue with an in-process worker, and a Temporal client. Specs get unique names
  * so artifacts in the shared bucket never collide between test files.
  */
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -30,7 +29,8 @@ import {
 import { applyMigrations } from '../platform/migrations';
 import { migrationsDir, repoRoot } from '../platform/paths';
 import { nightlyScheduleId } from '../workflows/client/schedules';
-import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../lifecycle/spec';
+import { parsePipelineSpec, type PipelineSpec } from '../lifecycle/spec';
+import { shippedSpecInput, type SpecInput, specInput, uniqueSpecName } from './specBuilder';
 import { TEMPORAL_CLI, locateTool } from '../scripts/stack/tools';
 import { generateShop } from '../shop/load';
 import { createKerfWorker, type KerfWorker } from '../workers/kerfWorker';
@@ -46,8 +46,8 @@ export interface LifecycleTestbed {
   taskQueue: string;
   client: Client;
   worker: KerfWorker;
-  /** A shipped spec under a unique name, with changes for a quick test. */
-  spec(file: string, change?: (spec: Record<string, unknown>) => void): Promise<PipelineSpec>;
+  /** A shipped spec under a unique name, with `overrides` (see `specInput`) for a quick test. */
+  spec(file: string, overrides?: SpecInput): Promise<PipelineSpec>;
   start(spec: PipelineSpec, options?: Partial<StartLifecycleOptions>): Promise<LifecycleHandle>;
   /**
    * With KERF_RECORD_HISTORIES=1, keeps a finished run's event history as a replay fixture in
@@ -168,12 +168,10 @@ export async function createLifecycleTestbed(
     identity,
     decisionCode,
     signalDecision,
-    async spec(file, change) {
-      const shipped = await loadPipelineSpec(path.join(repoRoot, 'pipelines', file));
-      const draft = JSON.parse(JSON.stringify(shipped)) as Record<string, unknown>;
-      draft.name = `${shipped.name}-t${randomUUID().slice(0, 8)}`;
+    async spec(file, overrides = {}) {
+      const shipped = shippedSpecInput(file);
+      const draft = specInput({ name: uniqueSpecName(String(shipped.name)), ...overrides }, shipped);
       models.push(draft.name as string);
-      change?.(draft);
       const spec = parsePipelineSpec(draft);
       await writeFile(path.join(pipelinesDir, `${spec.name}.json`), JSON.stringify(draft, null, 2));
       return spec;

@@ -9,14 +9,14 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { artifactKeys } from '../registry/artifactKeys';
 import { MANIFEST_FORMAT_VERSION, signManifest, sha256Hex } from '../lifecycle/manifest';
 import { loadOrCreateSigningKey, type SigningKey } from '../lifecycle/signing';
-import { trainCandidate, type TrainingSpec } from '../lifecycle/train';
+import { trainCandidate } from '../lifecycle/train';
 import { Random } from '../ml/random';
 import { tableFromRows } from '../ml/rows';
 import type { Table } from '../ml/table';
 import { applyMigrations } from '../platform/migrations';
 import { ObjectStore } from '../platform/objectStore';
 import { migrationsDir } from '../platform/paths';
-import { gbdtParamsSchema, splitSchema } from '../lifecycle/spec';
+import { buildSpec } from './specBuilder';
 import {
   type AliasName,
   moveAlias,
@@ -151,19 +151,14 @@ export async function registerVersion(
   const task = options.task ?? 'regression';
   const table: Table = tableFromRows(task === 'regression' ? cutRows(1500, 11) : slowRows(1500, 11));
   const target = task === 'regression' ? 'cut_seconds' : 'slow';
-  const spec: TrainingSpec = {
+  // The loader picks the loss that fits the task.
+  const spec = buildSpec({
     task,
     target,
-    features: FEATURES.map((feature) => ({ ...feature })),
-    split: splitSchema.parse({ kind: 'random', testFraction: 0.2 }),
-    trainer: {
-      kind: 'gbdt',
-      params: {
-        ...gbdtParamsSchema.parse({ iterations, maxLeaves: 15 }),
-        loss: task === 'regression' ? 'squared_error' : 'binary_logistic',
-      },
-    },
-  };
+    features: [...FEATURES],
+    split: { kind: 'random', testFraction: 0.2 },
+    trainer: { params: { iterations, maxLeaves: 15 } },
+  });
   const pool = world.db.pool;
   const params = { iterations, maxLeaves: 15 };
   const { version: record } = await resolveVersion(pool, {

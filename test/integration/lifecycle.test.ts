@@ -12,9 +12,7 @@ let spec: PipelineSpec;
 
 beforeAll(async () => {
   bed = await createLifecycleTestbed('lifecycle');
-  spec = await bed.spec('cut-time.json', (draft) => {
-    (draft.trainer as { params: Record<string, unknown> }).params.iterations = 150;
-  });
+  spec = await bed.spec('cut-time.json', { trainer: { params: { iterations: 150 } } });
 });
 afterAll(async () => {
   await bed.close();

@@ -7,9 +7,9 @@ import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lifecycleStatus, waitForStage } from '../../workflows/client/lifecycleRuns';
 import { ObjectStore } from '../../platform/objectStore';
-import { parsePipelineSpec } from '../../lifecycle/spec';
 import { auditTrail, getAlias, listVersions } from '../../registry';
 import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
+import { buildSpec } from '../specBuilder';
 
 let bed: LifecycleTestbed;
 let store: ObjectStore;
@@ -22,9 +22,6 @@ afterAll(async () => {
   store.destroy();
   await bed.close();
 });
-
-const params = (draft: Record<string, unknown>) =>
-  (draft.trainer as { params: Record<string, unknown> }).params;
 
 /** The failure a run ended with: its type and message. */
 async function failureOf(result: Promise<unknown>): Promise<{ type: string | undefined; message: string }> {
@@ -45,17 +42,15 @@ async function failureOf(result: Promise<unknown>): Promise<{ type: string | und
 
 describe('lifecycle gates', () => {
   it('stops a challenger worse than the champion at evaluation, with an audit row saying why', async () => {
-    const good = await bed.spec('cut-time.json', (draft) => (params(draft).iterations = 120));
+    const good = await bed.spec('cut-time.json', { trainer: { params: { iterations: 120 } } });
     const first = await bed.start(good, { approvalDeadlineMs: 600_000 });
     await waitForStage(first, 'awaiting-approval', { timeoutMs: 180_000 });
     await bed.signalDecision(first, 'production-planner');
     expect(await first.result()).toMatchObject({ outcome: 'deployed', version: 1 });
 
     // Same pipeline, a much weaker trainer: a new spec hash, so a new version, judged against v1.
-    const weak = JSON.parse(JSON.stringify(good)) as Record<string, unknown>;
-    params(weak).iterations = 4;
-    delete params(weak).earlyStoppingRounds;
-    const second = await bed.start(parsePipelineSpec(weak));
+    const weak = buildSpec({ trainer: { params: { iterations: 4, earlyStoppingRounds: undefined } } }, good);
+    const second = await bed.start(weak);
     const failure = await failureOf(second.result());
     expect(failure.type).toBe('GateFailedError');
     await bed.keepHistory(second, 'stopped-at-quality-gate');
@@ -82,9 +77,9 @@ describe('lifecycle gates', () => {
   });
 
   it('stops a model that fails a fairness bound at the fairness gate', async () => {
-    const strict = await bed.spec('cut-time.json', (draft) => {
-      params(draft).iterations = 60;
-      (draft.gates as Record<string, unknown>).fairness = { maxErrorRatio: 1.01, minSliceSupport: 20 };
+    const strict = await bed.spec('cut-time.json', {
+      trainer: { params: { iterations: 60 } },
+      gates: { fairness: { maxErrorRatio: 1.01, minSliceSupport: 20 } },
     });
     const handle = await bed.start(strict);
     const failure = await failureOf(handle.result());
@@ -104,9 +99,9 @@ describe('lifecycle gates', () => {
   });
 
   it('stops an artifact above the size bound at the security gate, before it is signed', async () => {
-    const small = await bed.spec('cut-time.json', (draft) => {
-      params(draft).iterations = 60;
-      (draft.gates as Record<string, unknown>).security = { maxModelBytes: 1 };
+    const small = await bed.spec('cut-time.json', {
+      trainer: { params: { iterations: 60 } },
+      gates: { security: { maxModelBytes: 1 } },
     });
     const handle = await bed.start(small);
     const failure = await failureOf(handle.result());
@@ -132,7 +127,7 @@ describe('lifecycle gates', () => {
   });
 
   it('refuses at deploy a model whose ONNX file changed by one byte after signing', async () => {
-    const spec = await bed.spec('cut-time.json', (draft) => (params(draft).iterations = 60));
+    const spec = await bed.spec('cut-time.json', { trainer: { params: { iterations: 60 } } });
     const handle = await bed.start(spec, { approvalDeadlineMs: 600_000 });
     await waitForStage(handle, 'awaiting-approval', { timeoutMs: 180_000 });
     const onnxKey = `models/${spec.name}/v1/model.onnx`;

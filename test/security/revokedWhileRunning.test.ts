@@ -27,9 +27,7 @@ afterAll(async () => {
 
 describe('a signing key revoked after the worker started', () => {
   it('is not used to sign: the run stops at packaging, audited, with no manifest in S3', async () => {
-    const spec = await bed.spec('cut-time.json', (draft) => {
-      (draft.trainer as { params: Record<string, unknown> }).params.iterations = 120;
-    });
+    const spec = await bed.spec('cut-time.json', { trainer: { params: { iterations: 120 } } });
     const key = await loadOrCreateSigningKey(bed.config.signing);
     const handle = await bed.start(spec, { approvalDeadlineMs: 600_000 });
     // The worker is already running with the key it checked at start; the admin revokes it now (as
