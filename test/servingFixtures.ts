@@ -16,6 +16,7 @@ import type { Table } from '../ml/table';
 import { applyMigrations } from '../platform/migrations';
 import { ObjectStore } from '../platform/objectStore';
 import { migrationsDir } from '../platform/paths';
+import { type RunningServing, startServing, type StartServingOptions } from '../serving';
 import { buildSpec } from './specBuilder';
 import {
   type AliasName,
@@ -66,6 +67,42 @@ export async function createServingWorld(prefix: string): Promise<ServingWorld> 
       await db.drop();
     },
   };
+}
+
+/**
+ * The prediction API over the world's registry, on a free port. Its poll is a minute apart unless
+ * `options` say otherwise, so a swap within seconds can only come from LISTEN/NOTIFY.
+ */
+export function startWorldServing(
+  world: ServingWorld,
+  options: Partial<StartServingOptions> = {},
+): Promise<RunningServing> {
+  return startServing({
+    pool: world.db.pool,
+    objectStore: world.objectStore,
+    token: SERVING_TOKEN,
+    port: 0,
+    pollIntervalMs: 60_000,
+    ...options,
+  });
+}
+
+/** An API answer: its status, its body as text, and as JSON where it is JSON (else `{}`). */
+export interface ApiAnswer {
+  status: number;
+  json: Record<string, unknown>;
+  text: string;
+}
+
+export async function answerOf(response: Response): Promise<ApiAnswer> {
+  const text = await response.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // Not JSON (metrics, a card, a refusal that the assertions name): the text is there.
+  }
+  return { status: response.status, json, text };
 }
 
 const registeredModels = new WeakMap<ObjectStore, Set<string>>();
