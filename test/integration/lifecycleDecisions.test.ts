@@ -7,12 +7,8 @@ import { buildSpec } from '../specBuilder';
 
 let bed: LifecycleTestbed;
 
-beforeAll(async () => {
-  bed = await createLifecycleTestbed('lifecycle_decisions');
-});
-afterAll(async () => {
-  await bed.close();
-});
+beforeAll(async () => (bed = await createLifecycleTestbed('lifecycle_decisions')));
+afterAll(() => bed.close());
 
 describe('lifecycle decisions', () => {
   it('ends a run past its approval deadline rejected, after a reminder at half time', async () => {
