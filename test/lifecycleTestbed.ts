@@ -3,13 +3,14 @@
  * data), its own task queue with an in-process worker, and a Temporal client. Specs get unique names
  * so artifacts in the shared bucket never collide between test files.
  */
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { promisify } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { expect } from 'vitest';
 import {
   addUser,
   authenticateKey,
@@ -28,9 +29,11 @@ import {
   type StartLifecycleOptions,
 } from '../workflows/client/lifecycleRuns';
 import { applyMigrations } from '../platform/migrations';
+import { ObjectStore } from '../platform/objectStore';
 import { migrationsDir, repoRoot } from '../platform/paths';
 import { nightlyScheduleId } from '../workflows/client/schedules';
-import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../lifecycle/spec';
+import { parsePipelineSpec, type PipelineSpec } from '../lifecycle/spec';
+import { shippedSpecInput, type SpecInput, specInput, uniqueSpecName } from './specBuilder';
 import { TEMPORAL_CLI, locateTool } from '../scripts/stack/tools';
 import { generateShop } from '../shop/load';
 import { createKerfWorker, type KerfWorker } from '../workers/kerfWorker';
@@ -46,8 +49,10 @@ export interface LifecycleTestbed {
   taskQueue: string;
   client: Client;
   worker: KerfWorker;
-  /** A shipped spec under a unique name, with changes for a quick test. */
-  spec(file: string, change?: (spec: Record<string, unknown>) => void): Promise<PipelineSpec>;
+  /** The shared bucket, as the worker sees it; closed with the testbed. */
+  store: ObjectStore;
+  /** A shipped spec under a unique name, with `overrides` (see `specInput`) for a quick test. */
+  spec(file: string, overrides?: SpecInput): Promise<PipelineSpec>;
   start(spec: PipelineSpec, options?: Partial<StartLifecycleOptions>): Promise<LifecycleHandle>;
   /**
    * With KERF_RECORD_HISTORIES=1, keeps a finished run's event history as a replay fixture in
@@ -68,6 +73,23 @@ export interface LifecycleTestbed {
     comment?: string,
   ): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * The failure a run stopped with on purpose: the ApplicationFailure an activity threw, under the
+ * ActivityFailure and the WorkflowFailedError; fails the test when the run ended otherwise.
+ */
+export async function runFailureOf(result: Promise<unknown>): Promise<ApplicationFailure> {
+  const error = await result.then(
+    () => undefined,
+    (failure: unknown) => failure,
+  );
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  const activity = (error as WorkflowFailedError).cause;
+  expect(activity).toBeInstanceOf(ActivityFailure);
+  const cause = (activity as ActivityFailure).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  return cause as ApplicationFailure;
 }
 
 /** The people every lifecycle test database has: name, roles, models. */
@@ -146,6 +168,7 @@ export async function createLifecycleTestbed(
   await trustWorkerSigningKey(db.ownerPool, config);
   const worker = await createKerfWorker(config, { taskQueue });
   const running = worker.run();
+  const store = ObjectStore.fromConfig(config.s3);
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const models: string[] = [];
@@ -160,6 +183,7 @@ export async function createLifecycleTestbed(
   ) => signalWithCode(db.pool, keys, handle, name, action, comment);
   return {
     db,
+    store,
     config,
     taskQueue,
     client,
@@ -168,12 +192,10 @@ export async function createLifecycleTestbed(
     identity,
     decisionCode,
     signalDecision,
-    async spec(file, change) {
-      const shipped = await loadPipelineSpec(path.join(repoRoot, 'pipelines', file));
-      const draft = JSON.parse(JSON.stringify(shipped)) as Record<string, unknown>;
-      draft.name = `${shipped.name}-t${randomUUID().slice(0, 8)}`;
+    async spec(file, overrides = {}) {
+      const shipped = shippedSpecInput(file);
+      const draft = specInput({ name: uniqueSpecName(String(shipped.name)), ...overrides }, shipped);
       models.push(draft.name as string);
-      change?.(draft);
       const spec = parsePipelineSpec(draft);
       await writeFile(path.join(pipelinesDir, `${spec.name}.json`), JSON.stringify(draft, null, 2));
       return spec;
@@ -230,6 +252,7 @@ export async function createLifecycleTestbed(
       await connection.close();
       await db.drop();
       await rm(pipelinesDir, { recursive: true, force: true });
+      store.destroy();
     },
   };
 }

@@ -9,14 +9,15 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { artifactKeys } from '../registry/artifactKeys';
 import { MANIFEST_FORMAT_VERSION, signManifest, sha256Hex } from '../lifecycle/manifest';
 import { loadOrCreateSigningKey, type SigningKey } from '../lifecycle/signing';
-import { trainCandidate, type TrainingSpec } from '../lifecycle/train';
+import { trainCandidate } from '../lifecycle/train';
 import { Random } from '../ml/random';
 import { tableFromRows } from '../ml/rows';
 import type { Table } from '../ml/table';
 import { applyMigrations } from '../platform/migrations';
 import { ObjectStore } from '../platform/objectStore';
 import { migrationsDir } from '../platform/paths';
-import { gbdtParamsSchema, splitSchema } from '../lifecycle/spec';
+import { type RunningServing, startServing, type StartServingOptions } from '../serving';
+import { buildSpec } from './specBuilder';
 import {
   type AliasName,
   moveAlias,
@@ -66,6 +67,42 @@ export async function createServingWorld(prefix: string): Promise<ServingWorld> 
       await db.drop();
     },
   };
+}
+
+/**
+ * The prediction API over the world's registry, on a free port. Its poll is a minute apart unless
+ * `options` say otherwise, so a swap within seconds can only come from LISTEN/NOTIFY.
+ */
+export function startWorldServing(
+  world: ServingWorld,
+  options: Partial<StartServingOptions> = {},
+): Promise<RunningServing> {
+  return startServing({
+    pool: world.db.pool,
+    objectStore: world.objectStore,
+    token: SERVING_TOKEN,
+    port: 0,
+    pollIntervalMs: 60_000,
+    ...options,
+  });
+}
+
+/** An API answer: its status, its body as text, and as JSON where it is JSON (else `{}`). */
+export interface ApiAnswer {
+  status: number;
+  json: Record<string, unknown>;
+  text: string;
+}
+
+export async function answerOf(response: Response): Promise<ApiAnswer> {
+  const text = await response.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // Not JSON (metrics, a card, a refusal that the assertions name): the text is there.
+  }
+  return { status: response.status, json, text };
 }
 
 const registeredModels = new WeakMap<ObjectStore, Set<string>>();
@@ -151,19 +188,14 @@ export async function registerVersion(
   const task = options.task ?? 'regression';
   const table: Table = tableFromRows(task === 'regression' ? cutRows(1500, 11) : slowRows(1500, 11));
   const target = task === 'regression' ? 'cut_seconds' : 'slow';
-  const spec: TrainingSpec = {
+  // The loader picks the loss that fits the task.
+  const spec = buildSpec({
     task,
     target,
-    features: FEATURES.map((feature) => ({ ...feature })),
-    split: splitSchema.parse({ kind: 'random', testFraction: 0.2 }),
-    trainer: {
-      kind: 'gbdt',
-      params: {
-        ...gbdtParamsSchema.parse({ iterations, maxLeaves: 15 }),
-        loss: task === 'regression' ? 'squared_error' : 'binary_logistic',
-      },
-    },
-  };
+    features: [...FEATURES],
+    split: { kind: 'random', testFraction: 0.2 },
+    trainer: { params: { iterations, maxLeaves: 15 } },
+  });
   const pool = world.db.pool;
   const params = { iterations, maxLeaves: 15 };
   const { version: record } = await resolveVersion(pool, {

@@ -15,6 +15,7 @@ import type { nightlyEvaluation } from '../../workflows/nightlyEvaluation';
 import { buildServingApp, type ServingApp } from '../../serving';
 import { runKerf } from '../helpers';
 import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
+import { buildSpec } from '../specBuilder';
 import {
   launchChromium,
   screenshots,
@@ -136,9 +137,7 @@ async function chartsOnCard(model: string, version: number): Promise<string[]> {
   return chartNames;
 }
 
-const iterations = (count: number) => (draft: Record<string, unknown>) => {
-  (draft.trainer as { params: Record<string, unknown> }).params.iterations = count;
-};
+const iterations = (count: number) => ({ trainer: { params: { iterations: count } } });
 
 describe('approval in the browser', () => {
   it('approves waiting runs in the Temporal Web UI, deploys them, and renders their model cards', async () => {
@@ -157,12 +156,8 @@ describe('approval in the browser', () => {
     expect(firstCharts).toEqual(FIRST_CARD_CHARTS);
 
     // Version 2 (longer training) against version 1 in production: its card has every chart.
-    const longer = JSON.parse(JSON.stringify(spec)) as Record<string, unknown>;
-    iterations(120)(longer);
-    const second = await approveInWebUi(
-      await bed.start(parsePipelineSpec(longer), { approvalDeadlineMs: 600_000 }),
-      'v2',
-    );
+    const longer = buildSpec(iterations(120), spec);
+    const second = await approveInWebUi(await bed.start(longer, { approvalDeadlineMs: 600_000 }), 'v2');
     expect(second.result).toMatchObject({ outcome: 'deployed', pipeline: spec.name, version: 2 });
     expect((await getAlias(bed.db.pool, spec.name, 'production'))?.version).toBe(2);
     const secondCharts = await chartsOnCard(spec.name, 2);

@@ -1,11 +1,12 @@
 import { tableFromIPC, Type } from '@uwdata/flechette';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadSnapshot, SnapshotError, takeSnapshot, type SnapshotSpec } from '../../lifecycle/ingest';
+import { loadSnapshot, SnapshotError, takeSnapshot } from '../../lifecycle/ingest';
 import type { CategoricalColumn, Table } from '../../ml/table';
 import { ObjectStore } from '../../platform/objectStore';
 import { SpecSourceError } from '../../lifecycle/spec/sourceCheck';
 import { createOwnDatabase, testConfig, uniqueName, type OwnDatabase } from '../helpers';
+import { buildSpec, features, type SpecInput } from '../specBuilder';
 
 // A database and an S3 prefix of this file's own: its tables and objects touch nobody else.
 let database: OwnDatabase;
@@ -33,20 +34,22 @@ const PARTS_CUT = `
     (NULL, 99, 3, 5, 'steel', 3, true, 'no time: last');
 `;
 
-const cutTimeSpec: SnapshotSpec = {
-  task: 'regression',
+const cutTimeSpec = buildSpec({
   source: { kind: 'table', table: 'parts_cut' },
   target: 'cut_time_s',
-  features: [
-    { name: 'thickness_mm', kind: 'numeric' },
-    { name: 'sheet_count', kind: 'numeric' },
-    { name: 'material', kind: 'categorical' },
-    { name: 'machine_id', kind: 'categorical' },
-    { name: 'rush', kind: 'categorical' },
-  ],
+  features: features({
+    thickness_mm: 'numeric',
+    sheet_count: 'numeric',
+    material: 'categorical',
+    machine_id: 'categorical',
+    rush: 'categorical',
+  }),
   segments: ['material'],
   timeColumn: 'started_at',
-};
+});
+
+/** The cut-time spec with the parts a test changes. */
+const cutTimeWith = (overrides: SpecInput) => buildSpec(overrides, cutTimeSpec);
 
 beforeAll(async () => {
   database = await createOwnDatabase('kerf_test_snapshot');
@@ -185,7 +188,7 @@ describe('takeSnapshot and loadSnapshot on the real PostgreSQL and S3', () => {
       pool,
       store,
       pipeline: 'cut-time-again',
-      spec: { ...cutTimeSpec, source: { kind: 'table', table: 'parts_cut_backwards' } },
+      spec: cutTimeWith({ source: { kind: 'table', table: 'parts_cut_backwards' } }),
       keyPrefix,
     });
     expect(backwards.sha256).toBe(first.sha256);
@@ -196,7 +199,7 @@ describe('takeSnapshot and loadSnapshot on the real PostgreSQL and S3', () => {
       pool,
       store,
       pipeline: 'cut-time-again',
-      spec: { ...cutTimeSpec, source: { kind: 'table', table: 'parts_cut_backwards' } },
+      spec: cutTimeWith({ source: { kind: 'table', table: 'parts_cut_backwards' } }),
       keyPrefix,
     });
     expect(changed.sha256).not.toBe(first.sha256);
@@ -204,7 +207,7 @@ describe('takeSnapshot and loadSnapshot on the real PostgreSQL and S3', () => {
   });
 
   it('reads a sql source and keeps the order of its ORDER BY when there is no time column', async () => {
-    const spec: SnapshotSpec = {
+    const spec = buildSpec({
       task: 'multiclass',
       source: {
         kind: 'sql',
@@ -213,12 +216,8 @@ describe('takeSnapshot and loadSnapshot on the real PostgreSQL and S3', () => {
                  ORDER BY cut_time_s DESC; -- longest cuts first`,
       },
       target: 'material',
-      features: [
-        { name: 'cut_time_s', kind: 'numeric' },
-        { name: 'thickness_tenths', kind: 'numeric' },
-      ],
-      segments: [],
-    };
+      features: features({ cut_time_s: 'numeric', thickness_tenths: 'numeric' }),
+    });
     const record = await takeSnapshot({ pool, store, pipeline: 'material-from-sql', spec, keyPrefix });
     expect(record.rows).toBe(4);
     expect(record.timeColumn).toBeNull();
@@ -241,14 +240,12 @@ describe('takeSnapshot and loadSnapshot on the real PostgreSQL and S3', () => {
              i * 0.5 AS kwh,
              CASE WHEN i % 11 = 0 THEN NULL ELSE 'press-' || (i % 7) END AS press
         FROM generate_series(1, 2500) AS i ORDER BY random()`);
-    const spec: SnapshotSpec = {
-      task: 'regression',
+    const spec = buildSpec({
       source: { kind: 'table', table: 'energy_readings' },
       target: 'kwh',
-      features: [{ name: 'press', kind: 'categorical' }],
-      segments: [],
+      features: features({ press: 'categorical' }),
       timeColumn: 'read_at',
-    };
+    });
     // Count the FETCH statements the snapshot sends (the spy forgets its calls when restored).
     const query = vi.spyOn(pg.Client.prototype, 'query');
     const progress: number[] = [];
@@ -295,7 +292,7 @@ describe('takeSnapshot and loadSnapshot on the real PostgreSQL and S3', () => {
       pool,
       store,
       pipeline: 'broken',
-      spec: { ...cutTimeSpec, features: [...cutTimeSpec.features, { name: 'laser_power', kind: 'numeric' }] },
+      spec: cutTimeWith({ features: [...cutTimeSpec.features, { name: 'laser_power', kind: 'numeric' }] }),
       keyPrefix,
     });
     await expect(missingColumn).rejects.toBeInstanceOf(SpecSourceError);
@@ -307,7 +304,7 @@ describe('takeSnapshot and loadSnapshot on the real PostgreSQL and S3', () => {
       pool,
       store,
       pipeline: 'broken',
-      spec: { ...cutTimeSpec, features: [{ name: 'material', kind: 'numeric' }], segments: [] },
+      spec: cutTimeWith({ features: features({ material: 'numeric' }), segments: [] }),
       keyPrefix,
     });
     await expect(textAsNumber).rejects.toThrow(/features\[0\]\.name: "material" is of type text/);
@@ -317,7 +314,7 @@ describe('takeSnapshot and loadSnapshot on the real PostgreSQL and S3', () => {
       pool,
       store,
       pipeline: 'broken',
-      spec: { ...cutTimeSpec, source: { kind: 'table', table: 'no_such_parts' } },
+      spec: cutTimeWith({ source: { kind: 'table', table: 'no_such_parts' } }),
       keyPrefix,
     });
     await expect(missingTable).rejects.toThrow(/table no_such_parts does not exist/);
@@ -330,10 +327,9 @@ describe('takeSnapshot and loadSnapshot on the real PostgreSQL and S3', () => {
       pool,
       store,
       pipeline: 'broken',
-      spec: {
-        ...cutTimeSpec,
+      spec: cutTimeWith({
         source: { kind: 'sql', query: 'SELECT * FROM parts_cut WHERE cut_time_s > 1000' },
-      },
+      }),
       keyPrefix,
     });
     await expect(empty).rejects.toMatchObject({
@@ -348,16 +344,14 @@ describe('takeSnapshot and loadSnapshot on the real PostgreSQL and S3', () => {
       pool,
       store,
       pipeline: 'broken',
-      spec: {
-        task: 'regression',
+      spec: buildSpec({
         source: {
           kind: 'sql',
           query: 'SELECT cut_time_s, 1 / (sheet_count - sheet_count) AS ratio FROM parts_cut',
         },
         target: 'cut_time_s',
-        features: [{ name: 'ratio', kind: 'numeric' }],
-        segments: [],
-      },
+        features: features({ ratio: 'numeric' }),
+      }),
       keyPrefix,
     });
     await expect(failing).rejects.toBeInstanceOf(SnapshotError);

@@ -2,7 +2,6 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForStage, lifecycleStatus } from '../../workflows/client/lifecycleRuns';
 import { type PipelineSpec } from '../../lifecycle/spec';
-import { ObjectStore } from '../../platform/objectStore';
 import { auditTrail, getAlias, listVersions } from '../../registry';
 import { runKerf } from '../helpers';
 import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
@@ -12,9 +11,7 @@ let spec: PipelineSpec;
 
 beforeAll(async () => {
   bed = await createLifecycleTestbed('lifecycle');
-  spec = await bed.spec('cut-time.json', (draft) => {
-    (draft.trainer as { params: Record<string, unknown> }).params.iterations = 150;
-  });
+  spec = await bed.spec('cut-time.json', { trainer: { params: { iterations: 150 } } });
 });
 afterAll(async () => {
   await bed.close();
@@ -33,9 +30,7 @@ describe('the cut-time lifecycle', () => {
     ]);
     expect(waiting.cardKey).toMatch(new RegExp(`^models/${spec.name}/v1/card.html$`));
     // The card shows the baseline floor the candidate beat (the quality gate's floor check passed).
-    const card = new TextDecoder().decode(
-      await ObjectStore.fromConfig(bed.config.s3).get(waiting.cardKey ?? ''),
-    );
+    const card = new TextDecoder().decode(await bed.store.get(waiting.cardKey ?? ''));
     expect(card).toContain('<h3>Baseline floor</h3>');
     expect(card).toMatch(/is better than the baseline floor/);
     expect(waiting.approval?.approvers).toEqual(spec.approval.approvers);

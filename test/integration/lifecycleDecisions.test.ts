@@ -1,25 +1,18 @@
 /** Approval deadlines, reminders, rejection, and rollback of production. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForStage } from '../../workflows/client/lifecycleRuns';
-import { parsePipelineSpec } from '../../lifecycle/spec';
 import { auditTrail, getAlias, listVersions } from '../../registry';
 import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
+import { buildSpec } from '../specBuilder';
 
 let bed: LifecycleTestbed;
 
-beforeAll(async () => {
-  bed = await createLifecycleTestbed('lifecycle_decisions');
-});
-afterAll(async () => {
-  await bed.close();
-});
-
-const params = (draft: Record<string, unknown>) =>
-  (draft.trainer as { params: Record<string, unknown> }).params;
+beforeAll(async () => (bed = await createLifecycleTestbed('lifecycle_decisions')));
+afterAll(() => bed.close());
 
 describe('lifecycle decisions', () => {
   it('ends a run past its approval deadline rejected, after a reminder at half time', async () => {
-    const spec = await bed.spec('cut-time.json', (draft) => (params(draft).iterations = 40));
+    const spec = await bed.spec('cut-time.json', { trainer: { params: { iterations: 40 } } });
     const handle = await bed.start(spec, { approvalDeadlineMs: 4000 });
     const result = await handle.result();
     expect(result).toMatchObject({ outcome: 'rejected', version: 1 });
@@ -32,7 +25,7 @@ describe('lifecycle decisions', () => {
   });
 
   it('completes rejected when an approver rejects through the Update', async () => {
-    const spec = await bed.spec('cut-time.json', (draft) => (params(draft).iterations = 40));
+    const spec = await bed.spec('cut-time.json', { trainer: { params: { iterations: 40 } } });
     const handle = await bed.start(spec, { approvalDeadlineMs: 600_000 });
     await waitForStage(handle, 'awaiting-approval', { timeoutMs: 180_000 });
     const code = await bed.decisionCode(handle, 'shop-manager', 'reject');
@@ -45,19 +38,16 @@ describe('lifecycle decisions', () => {
   });
 
   it('rolls production back to the previous version', async () => {
-    const loose = (iterations: number) => (draft: Record<string, unknown>) => {
-      params(draft).iterations = iterations;
-      (draft.gates as Record<string, unknown>).quality = { thresholds: [{ metric: 'mape', max: 0.6 }] };
-    };
-    const v1 = await bed.spec('cut-time.json', loose(15));
+    const v1 = await bed.spec('cut-time.json', {
+      trainer: { params: { iterations: 15 } },
+      gates: { quality: { thresholds: [{ metric: 'mape', max: 0.6 }] } },
+    });
     const first = await bed.start(v1, { approvalDeadlineMs: 600_000 });
     await waitForStage(first, 'awaiting-approval', { timeoutMs: 180_000 });
     await bed.signalDecision(first, 'shop-manager');
     expect(await first.result()).toMatchObject({ outcome: 'deployed', version: 1 });
 
-    const v2spec = JSON.parse(JSON.stringify(v1)) as Record<string, unknown>;
-    params(v2spec).iterations = 150;
-    const second = await bed.start(parsePipelineSpec(v2spec), {
+    const second = await bed.start(buildSpec({ trainer: { params: { iterations: 150 } } }, v1), {
       approvalDeadlineMs: 600_000,
       rollbackWindowMs: 600_000,
     });

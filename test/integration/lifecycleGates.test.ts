@@ -2,61 +2,29 @@
  * Runs stopped on purpose: at the quality, fairness and security gates and at deploy; each audited with
  * its reason.
  */
-import { WorkflowFailedError } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lifecycleStatus, waitForStage } from '../../workflows/client/lifecycleRuns';
-import { ObjectStore } from '../../platform/objectStore';
-import { parsePipelineSpec } from '../../lifecycle/spec';
 import { auditTrail, getAlias, listVersions } from '../../registry';
-import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
+import { createLifecycleTestbed, type LifecycleTestbed, runFailureOf } from '../lifecycleTestbed';
+import { buildSpec } from '../specBuilder';
 
 let bed: LifecycleTestbed;
-let store: ObjectStore;
 
-beforeAll(async () => {
-  bed = await createLifecycleTestbed('lifecycle_gates');
-  store = ObjectStore.fromConfig(bed.config.s3);
-});
-afterAll(async () => {
-  store.destroy();
-  await bed.close();
-});
-
-const params = (draft: Record<string, unknown>) =>
-  (draft.trainer as { params: Record<string, unknown> }).params;
-
-/** The failure a run ended with: its type and message. */
-async function failureOf(result: Promise<unknown>): Promise<{ type: string | undefined; message: string }> {
-  const error = await result.then(
-    () => undefined,
-    (failure: unknown) => failure,
-  );
-  expect(error).toBeInstanceOf(WorkflowFailedError);
-  const activity = (error as WorkflowFailedError).cause;
-  expect(activity).toBeInstanceOf(ActivityFailure);
-  const cause = (activity as ActivityFailure).cause;
-  expect(cause).toBeInstanceOf(ApplicationFailure);
-  return {
-    type: (cause as ApplicationFailure).type ?? undefined,
-    message: (cause as ApplicationFailure).message,
-  };
-}
+beforeAll(async () => (bed = await createLifecycleTestbed('lifecycle_gates')));
+afterAll(() => bed.close());
 
 describe('lifecycle gates', () => {
   it('stops a challenger worse than the champion at evaluation, with an audit row saying why', async () => {
-    const good = await bed.spec('cut-time.json', (draft) => (params(draft).iterations = 120));
+    const good = await bed.spec('cut-time.json', { trainer: { params: { iterations: 120 } } });
     const first = await bed.start(good, { approvalDeadlineMs: 600_000 });
     await waitForStage(first, 'awaiting-approval', { timeoutMs: 180_000 });
     await bed.signalDecision(first, 'production-planner');
     expect(await first.result()).toMatchObject({ outcome: 'deployed', version: 1 });
 
     // Same pipeline, a much weaker trainer: a new spec hash, so a new version, judged against v1.
-    const weak = JSON.parse(JSON.stringify(good)) as Record<string, unknown>;
-    params(weak).iterations = 4;
-    delete params(weak).earlyStoppingRounds;
-    const second = await bed.start(parsePipelineSpec(weak));
-    const failure = await failureOf(second.result());
+    const weak = buildSpec({ trainer: { params: { iterations: 4, earlyStoppingRounds: undefined } } }, good);
+    const second = await bed.start(weak);
+    const failure = await runFailureOf(second.result());
     expect(failure.type).toBe('GateFailedError');
     await bed.keepHistory(second, 'stopped-at-quality-gate');
     expect(failure.message).toMatch(/quality gate failed: .*champion/i);
@@ -82,12 +50,12 @@ describe('lifecycle gates', () => {
   });
 
   it('stops a model that fails a fairness bound at the fairness gate', async () => {
-    const strict = await bed.spec('cut-time.json', (draft) => {
-      params(draft).iterations = 60;
-      (draft.gates as Record<string, unknown>).fairness = { maxErrorRatio: 1.01, minSliceSupport: 20 };
+    const strict = await bed.spec('cut-time.json', {
+      trainer: { params: { iterations: 60 } },
+      gates: { fairness: { maxErrorRatio: 1.01, minSliceSupport: 20 } },
     });
     const handle = await bed.start(strict);
-    const failure = await failureOf(handle.result());
+    const failure = await runFailureOf(handle.result());
     expect(failure.type).toBe('GateFailedError');
     expect(failure.message).toMatch(/fairness gate failed: .*error \d[.\d]*x the overall/);
     const rows = (await auditTrail(bed.db.pool, strict.name)).filter(
@@ -104,12 +72,12 @@ describe('lifecycle gates', () => {
   });
 
   it('stops an artifact above the size bound at the security gate, before it is signed', async () => {
-    const small = await bed.spec('cut-time.json', (draft) => {
-      params(draft).iterations = 60;
-      (draft.gates as Record<string, unknown>).security = { maxModelBytes: 1 };
+    const small = await bed.spec('cut-time.json', {
+      trainer: { params: { iterations: 60 } },
+      gates: { security: { maxModelBytes: 1 } },
     });
     const handle = await bed.start(small);
-    const failure = await failureOf(handle.result());
+    const failure = await runFailureOf(handle.result());
     expect(failure.type).toBe('GateFailedError');
     expect(failure.message).toMatch(
       /security gate failed: The artifact is \d+ bytes, above gates\.security\.maxModelBytes \(1\); use fewer or shallower trees, or raise the bound\./,
@@ -125,25 +93,25 @@ describe('lifecycle gates', () => {
       ['fairness', true],
       ['security', false],
     ]);
-    const stored = (await store.list(`models/${small.name}/v1/`)).map((object) => object.key);
+    const stored = (await bed.store.list(`models/${small.name}/v1/`)).map((object) => object.key);
     expect(stored.some((key) => key.endsWith('manifest.json'))).toBe(false);
     expect(stored.some((key) => key.endsWith('model.onnx'))).toBe(true);
     expect((await listVersions(bed.db.pool, small.name))[0]?.status).toBe('rejected');
   });
 
   it('refuses at deploy a model whose ONNX file changed by one byte after signing', async () => {
-    const spec = await bed.spec('cut-time.json', (draft) => (params(draft).iterations = 60));
+    const spec = await bed.spec('cut-time.json', { trainer: { params: { iterations: 60 } } });
     const handle = await bed.start(spec, { approvalDeadlineMs: 600_000 });
     await waitForStage(handle, 'awaiting-approval', { timeoutMs: 180_000 });
     const onnxKey = `models/${spec.name}/v1/model.onnx`;
-    const bytes = await store.get(onnxKey);
+    const bytes = await bed.store.get(onnxKey);
     const tampered = Uint8Array.from(bytes);
     const middle = Math.floor(tampered.length / 2);
     tampered[middle] = (tampered[middle] ?? 0) ^ 0x01;
-    await store.put(onnxKey, tampered);
+    await bed.store.put(onnxKey, tampered);
 
     await bed.signalDecision(handle, 'production-planner');
-    const failure = await failureOf(handle.result());
+    const failure = await runFailureOf(handle.result());
     expect(failure.type).toBe('TamperedArtifactError');
     await bed.keepHistory(handle, 'tampered-at-deploy');
     expect(failure.message).toMatch(/was not deployed/);

@@ -5,7 +5,6 @@
  * Only Temporal is this file's own (free ports, its own data folder); PostgreSQL and S3 are the shared
  * test stack's, with a database of this file's own, so the other test files keep their servers.
  */
-import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -18,8 +17,9 @@ import {
   waitForStage,
 } from '../../workflows/client/lifecycleRuns';
 import { applyMigrations } from '../../platform/migrations';
-import { defaultPaths, migrationsDir, repoRoot } from '../../platform/paths';
-import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../../lifecycle/spec';
+import { defaultPaths, migrationsDir } from '../../platform/paths';
+import { type PipelineSpec } from '../../lifecycle/spec';
+import { buildSpec, shippedSpecInput, uniqueSpecName } from '../specBuilder';
 import { listVersions } from '../../registry';
 import { checkTemporal } from '../../scripts/stack/health';
 import { stackDown, stackUp } from '../../scripts/stack/control';
@@ -76,14 +76,10 @@ beforeAll(async () => {
   expect((await stackUp(config, quiet)).started).toBe(true);
   expect(Object.keys((await readState(dataDir))?.parts ?? {})).toEqual(['temporal']);
 
-  const shipped = await loadPipelineSpec(path.join(repoRoot, 'pipelines', 'cut-time.json'));
-  const draft = JSON.parse(JSON.stringify(shipped)) as {
-    name: string;
-    trainer: { params: Record<string, unknown> };
-  };
-  draft.name = `${shipped.name}-t${randomUUID().slice(0, 8)}`;
-  draft.trainer.params.iterations = 150;
-  spec = parsePipelineSpec(draft);
+  spec = buildSpec(
+    { name: uniqueSpecName('cut-time'), trainer: { params: { iterations: 150 } } },
+    shippedSpecInput('cut-time'),
+  );
 });
 
 afterAll(async () => {

@@ -5,16 +5,15 @@
  * The run still ends with one version and one copy of each artifact. Prints the time from the kill to
  * the retry starting (the goal is 15 s; the test only guards a loose 30 s bound).
  */
-import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactKeys } from '../../registry/artifactKeys';
 import { type LifecycleHandle, startLifecycle, waitForStage } from '../../workflows/client/lifecycleRuns';
 import { applyMigrations } from '../../platform/migrations';
 import { ObjectStore } from '../../platform/objectStore';
-import { migrationsDir, repoRoot } from '../../platform/paths';
-import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../../lifecycle/spec';
+import { migrationsDir } from '../../platform/paths';
+import { type PipelineSpec } from '../../lifecycle/spec';
+import { buildSpec, shippedSpecInput, uniqueSpecName } from '../specBuilder';
 import { nightlyScheduleId } from '../../workflows/client/schedules';
 import { listVersions } from '../../registry';
 import { generateShop } from '../../shop/load';
@@ -55,18 +54,14 @@ beforeAll(async () => {
   // Enough jobs, and enough rounds without early stopping, that training lasts well past the first
   // recorded heartbeat on a two-core machine.
   await generateShop(db.ownerPool, { jobs: 20_000, seed: 11 });
-  const shipped = await loadPipelineSpec(path.join(repoRoot, 'pipelines', 'cut-time.json'));
-  const draft = JSON.parse(JSON.stringify(shipped)) as {
-    name: string;
-    split: Record<string, unknown>;
-    trainer: { params: Record<string, unknown> };
-  };
-  draft.name = `${shipped.name}-t${randomUUID().slice(0, 8)}`;
-  draft.trainer.params.iterations = ITERATIONS;
-  draft.trainer.params.learningRate = 0.05;
-  delete draft.trainer.params.earlyStoppingRounds;
-  delete draft.split.validationFraction;
-  spec = parsePipelineSpec(draft);
+  spec = buildSpec(
+    {
+      name: uniqueSpecName('cut-time'),
+      split: { validationFraction: undefined },
+      trainer: { params: { iterations: ITERATIONS, learningRate: 0.05, earlyStoppingRounds: undefined } },
+    },
+    shippedSpecInput('cut-time'),
+  );
   connection = await Connection.connect({ address: config.temporal.address });
   cleanups.push(() => connection.close());
   client = new Client({ connection, namespace: config.temporal.namespace });

@@ -50,9 +50,7 @@ beforeAll(async () => {
     },
   );
   store = ObjectStore.fromConfig(bed.config.s3);
-  spec = await bed.spec('cut-time.json', (draft) => {
-    (draft.trainer as { params: Record<string, unknown> }).params.iterations = 120;
-  });
+  spec = await bed.spec('cut-time.json', { trainer: { params: { iterations: 120 } } });
   const run = await bed.start(spec, { approvalDeadlineMs: 600_000 });
   await waitForStage(run, 'awaiting-approval', { timeoutMs: 180_000 });
   await bed.signalDecision(run, 'production-planner');

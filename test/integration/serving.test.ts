@@ -7,20 +7,22 @@ import {
   buildServingApp,
   OutcomeQueryError,
   recordOutcomesFromQuery,
-  startServing,
   type PredictResponse,
   type RunningServing,
 } from '../../serving';
 import {
+  answerOf,
+  type ApiAnswer,
   createServingWorld,
   deploy,
   FEATURES,
   inputRows,
   modelName,
+  type RegisteredVersion,
   registerVersion,
   SERVING_TOKEN,
-  type RegisteredVersion,
   type ServingWorld,
+  startWorldServing,
   waitFor,
 } from '../servingFixtures';
 
@@ -34,14 +36,7 @@ beforeAll(async () => {
   world = await createServingWorld('kerf_test_serving');
   deployed = await registerVersion(world, { model, iterations: 30, alias: 'production' });
   scorer = await OnnxScorer.load(deployed.onnx);
-  serving = await startServing({
-    pool: world.db.pool,
-    objectStore: world.objectStore,
-    token: SERVING_TOKEN,
-    port: 0,
-    pollIntervalMs: 60_000,
-    predictionLog: { flushIntervalMs: 50 },
-  });
+  serving = await startWorldServing(world, { predictionLog: { flushIntervalMs: 50 } });
 });
 
 afterAll(async () => {
@@ -56,20 +51,13 @@ async function call(
   path: string,
   body?: unknown,
   headers: Record<string, string> = { authorization: `Bearer ${SERVING_TOKEN}` },
-): Promise<{ status: number; json: Record<string, unknown>; text: string }> {
+): Promise<ApiAnswer> {
   const response = await fetch(`${serving.url}${path}`, {
     method,
     headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
-  const text = await response.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // Not JSON (metrics, a card): the text is there.
-  }
-  return { status: response.status, json, text };
+  return answerOf(response);
 }
 
 const predictPath = (name: string) => `/v1/models/${name}/predict`;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditTrail, rollback } from '../../registry';
-import { startServing, type PredictResponse, type RunningServing } from '../../serving';
+import { type PredictResponse, type RunningServing } from '../../serving';
 import {
   createServingWorld,
   deploy,
@@ -10,6 +10,7 @@ import {
   registerVersion,
   SERVING_TOKEN,
   type ServingWorld,
+  startWorldServing,
   waitFor,
 } from '../servingFixtures';
 
@@ -20,14 +21,8 @@ const model = modelName('swap');
 beforeAll(async () => {
   world = await createServingWorld('kerf_test_serving_swap');
   await registerVersion(world, { model, iterations: 10, alias: 'production' });
-  // A poll a minute apart: a swap within seconds can only come from LISTEN/NOTIFY.
-  serving = await startServing({
-    pool: world.db.pool,
-    objectStore: world.objectStore,
-    token: SERVING_TOKEN,
-    port: 0,
-    pollIntervalMs: 60_000,
-  });
+  // Its poll is a minute apart: a swap within seconds can only come from LISTEN/NOTIFY.
+  serving = await startWorldServing(world);
 });
 
 afterAll(async () => {
@@ -169,14 +164,7 @@ describe('a tampered artifact', () => {
     const only = await registerVersion(world, { model: fresh, iterations: 10 });
     await flipOneByte(world.objectStore, only.keys.manifest);
     await deploy(world, fresh, only.version, 'production');
-    const second = await startServing({
-      pool: world.db.pool,
-      objectStore: world.objectStore,
-      token: SERVING_TOKEN,
-      port: 0,
-      listen: false,
-      pollIntervalMs: 100,
-    });
+    const second = await startWorldServing(world, { listen: false, pollIntervalMs: 100 });
     try {
       const response = await fetch(`${second.url}/v1/models/${fresh}/predict`, {
         method: 'POST',

@@ -10,12 +10,12 @@ import {
   checkSpecSource,
   describeSource,
   loadPipelineSpec,
-  parsePipelineSpec,
   type PipelineSpec,
   SpecSourceError,
 } from '../../lifecycle/spec';
 import { createOwnDatabase, runKerf, type OwnDatabase } from '../helpers';
 import { ai4iCsv, steelEnergyCsv } from '../sharedData';
+import { BASE_FEATURES, buildSpec, features, type SpecInput, specInput } from '../specBuilder';
 
 let db: OwnDatabase;
 let dir: string;
@@ -56,33 +56,19 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A spec over `routes`; `change` edits the draft before it is parsed. */
-function spec(change: (draft: Record<string, unknown>) => void = () => undefined): PipelineSpec {
-  const draft: Record<string, unknown> = {
-    name: 'route-time',
-    description: 'Minutes per laser route',
-    task: 'regression',
-    source: { kind: 'table', table: 'routes' },
-    target: 'Minutes',
-    features: [
-      { name: 'thickness_mm', kind: 'numeric' },
-      { name: 'material', kind: 'categorical' },
-      { name: 'machine', kind: 'categorical' },
-      { name: 'shift', kind: 'categorical' },
-      { name: 'operators', kind: 'categorical' },
-      { name: 'rush', kind: 'categorical' },
-      { name: 'price', kind: 'numeric' },
-    ],
-    segments: ['machine', 'shift'],
-    timeColumn: 'started_at',
-    split: { kind: 'ordered', testFraction: 0.2 },
-    trainer: { kind: 'gbdt' },
-    approval: { approvers: ['shop-manager'], deadline: '72h' },
-    deploy: { strategy: 'replace' },
-  };
-  change(draft);
-  return parsePipelineSpec(draft);
-}
+/** A spec over `routes` that fits it, sliced by machine and shift. */
+const routesSpec = specInput({
+  target: 'Minutes',
+  features: [
+    ...BASE_FEATURES,
+    ...features({ shift: 'categorical', operators: 'categorical', rush: 'categorical', price: 'numeric' }),
+  ],
+  segments: ['machine', 'shift'],
+  timeColumn: 'started_at',
+});
+
+/** The `routes` spec with the parts a test changes. */
+const spec = (overrides: SpecInput = {}): PipelineSpec => buildSpec(overrides, routesSpec);
 
 /** The SpecSourceError a check throws (failing the test when it does not throw one). */
 async function sourceError(check: Promise<unknown>): Promise<SpecSourceError> {
@@ -182,33 +168,26 @@ describe('checkSpecSource', () => {
   });
 
   it('passes a sql spec whose query computes the columns', async () => {
-    const sqlSpec = spec((draft) => {
-      draft.source = {
+    const sqlSpec = spec({
+      source: {
         kind: 'sql',
         query: `SELECT r.*, m.laser_kw, extract(epoch FROM r.started_at) AS started_s
                   FROM routes r LEFT JOIN machines m USING (machine)`,
-      };
-      draft.features = [
-        { name: 'laser_kw', kind: 'numeric' },
-        { name: 'machine', kind: 'categorical' },
-      ];
-      draft.segments = ['machine'];
-      draft.timeColumn = 'started_s';
+      },
+      features: features({ laser_kw: 'numeric', machine: 'categorical' }),
+      segments: ['machine'],
+      timeColumn: 'started_s',
     });
     const columns = await checkSpecSource(db.ownerPool, sqlSpec);
     expect(columns.find((column) => column.name === 'started_s')).toMatchObject({ kind: 'number' });
   });
 
   it('lists every unknown or unfit column of a spec, each at its path', async () => {
-    const bad = spec((draft) => {
-      draft.target = 'minutes';
-      draft.features = [
-        { name: 'thickness_mm', kind: 'numeric' },
-        { name: 'material', kind: 'numeric' },
-        { name: 'machnie', kind: 'categorical' },
-      ];
-      draft.segments = ['machnie'];
-      draft.timeColumn = 'notes';
+    const bad = spec({
+      target: 'minutes',
+      features: features({ thickness_mm: 'numeric', material: 'numeric', machnie: 'categorical' }),
+      segments: ['machnie'],
+      timeColumn: 'notes',
     });
     const error = await sourceError(checkSpecSource(db.ownerPool, bad, { origin: 'route-time.json' }));
     expect(error.issues.map((issue) => issue.path)).toEqual([
@@ -230,7 +209,7 @@ describe('checkSpecSource', () => {
   });
 
   it('names a missing table and says how to load it', async () => {
-    const missing = spec((draft) => (draft.source = { kind: 'table', table: 'shop.jobs' }));
+    const missing = spec({ source: { kind: 'table', table: 'shop.jobs' } });
     const error = await sourceError(checkSpecSource(db.ownerPool, missing, { origin: 'jobs.json' }));
     expect(error.problems).toEqual([
       'source.table: table shop.jobs does not exist in this database (PostgreSQL: relation "shop.jobs" does not exist); ' +
@@ -240,9 +219,7 @@ describe('checkSpecSource', () => {
   });
 
   it("names a query that PostgreSQL refuses, with PostgreSQL's message", async () => {
-    const broken = spec(
-      (draft) => (draft.source = { kind: 'sql', query: 'SELECT route_id, weight_kg FROM routes' }),
-    );
+    const broken = spec({ source: { kind: 'sql', query: 'SELECT route_id, weight_kg FROM routes' } });
     const error = await sourceError(checkSpecSource(db.ownerPool, broken));
     expect(error.problems).toEqual([
       'source.query: PostgreSQL cannot run the query: column "weight_kg" does not exist; fix it and check again',
@@ -281,11 +258,8 @@ describe('checkSpecSource', () => {
 
 describe('kerf spec check', () => {
   it('checks files statically, and against the database with --against-database', async () => {
-    const good = await specFile('good.json', { ...spec(), name: 'good-routes' });
-    const unknownColumn = await specFile(
-      'unknown-column.json',
-      spec((draft) => (draft.target = 'minutes')),
-    );
+    const good = await specFile('good.json', specInput({ name: 'good-routes' }, routesSpec));
+    const unknownColumn = await specFile('unknown-column.json', spec({ target: 'minutes' }));
     const env = db.env;
 
     // Statically both are fine: only the database knows the columns.
@@ -307,10 +281,10 @@ describe('kerf spec check', () => {
   });
 
   it('reports static problems, unreadable files and missing tables, and prints JSON', async () => {
-    const invalid = await specFile('invalid.json', { ...spec(), task: 'forecast' });
+    const invalid = await specFile('invalid.json', specInput({ task: 'forecast' }, routesSpec));
     const missingTable = await specFile(
       'missing-table.json',
-      spec((draft) => (draft.source = { kind: 'table', table: 'jobs' })),
+      spec({ source: { kind: 'table', table: 'jobs' } }),
     );
     const absent = path.join(dir, 'absent.json');
     const outcome = await runKerf(

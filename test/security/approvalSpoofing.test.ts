@@ -18,9 +18,9 @@ let spec: PipelineSpec;
 let run: LifecycleHandle;
 let other: LifecycleHandle;
 
-const loose = (draft: Record<string, unknown>) => {
-  (draft.trainer as { params: Record<string, unknown> }).params.iterations = 30;
-  (draft.gates as Record<string, unknown>).quality = { thresholds: [{ metric: 'mape', max: 0.9 }] };
+const loose = {
+  trainer: { params: { iterations: 30 } },
+  gates: { quality: { thresholds: [{ metric: 'mape', max: 0.9 }] } },
 };
 
 beforeAll(async () => {

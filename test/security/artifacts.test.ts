@@ -19,8 +19,8 @@ import { createEvaluateActivities } from '../../activities/lifecycle/evaluate';
 import { signManifest, type UnsignedManifest } from '../../lifecycle/manifest';
 import { loadOrCreateSigningKey, type SigningKey } from '../../lifecycle/signing';
 import { createReaderPool } from '../../platform/database';
-import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../../lifecycle/spec';
-import { repoRoot } from '../../platform/paths';
+import { type PipelineSpec } from '../../lifecycle/spec';
+import { buildSpec, shippedSpecInput } from '../specBuilder';
 import { revokeSigningKey, trustSigningKey } from '../../registry';
 import { KeysCommandError, revokeKey, trustKeyFile } from '../../scripts/cli/keysCommand';
 import { loadVersion, ModelLoadRefusedError } from '../../serving/loadVersion';
@@ -150,7 +150,7 @@ async function activityError<I>(
 }
 
 async function deployError(model: string, version: number, runId: string): Promise<unknown> {
-  const spec = await specFor(model);
+  const spec = specFor(model);
   const deploy = createDeployActivities(activityDeps());
   return activityError(
     (input: { spec: PipelineSpec; version: number; actor: string }) => deploy.deployVersion(input),
@@ -160,7 +160,7 @@ async function deployError(model: string, version: number, runId: string): Promi
 }
 
 async function evaluateError(model: string, candidate: number, runId: string): Promise<unknown> {
-  const spec = await specFor(model);
+  const spec = specFor(model);
   const evaluation = createEvaluateActivities(activityDeps());
   // The champion is verified before the snapshot or the candidate is read: these are never reached.
   const snapshot: SnapshotRef = {
@@ -178,10 +178,7 @@ async function evaluateError(model: string, candidate: number, runId: string): P
   );
 }
 
-async function specFor(model: string): Promise<PipelineSpec> {
-  const shipped = await loadPipelineSpec(path.join(repoRoot, 'pipelines', 'cut-time.json'));
-  return parsePipelineSpec({ ...(JSON.parse(JSON.stringify(shipped)) as object), name: model });
-}
+const specFor = (model: string): PipelineSpec => buildSpec({ name: model }, shippedSpecInput('cut-time'));
 
 /** A production version (v1) and an approved candidate (v2) of a new model. */
 async function championAndCandidate(

@@ -17,8 +17,8 @@ import type { ActivityDeps } from '../../activities/deps';
 import { loadOrCreateSigningKey } from '../../lifecycle/signing';
 import { createReaderPool } from '../../platform/database';
 import { ObjectStore } from '../../platform/objectStore';
-import { repoRoot } from '../../platform/paths';
-import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../../lifecycle/spec';
+import { parsePipelineSpec, type PipelineSpec } from '../../lifecycle/spec';
+import { features, shippedSpecInput, specInput } from '../specBuilder';
 import { checkSpecFile } from '../../scripts/cli/specCommand';
 import { createOwnDatabase, type OwnDatabase, testConfig } from '../helpers';
 import { expectUnchanged, worldState } from './worldState';
@@ -81,19 +81,18 @@ async function specWith(extra: { name: string; kind: 'categorical' | 'numeric' }
   spec: PipelineSpec;
   file: string;
 }> {
-  const shipped = await loadPipelineSpec(path.join(repoRoot, 'pipelines', 'cut-time.json'));
-  const draft = JSON.parse(JSON.stringify(shipped)) as Record<string, unknown>;
-  draft.name = `quote-pd-${randomUUID().slice(0, 8)}`;
-  draft.source = { kind: 'table', table: 'public.quotes_with_people' };
-  draft.target = 'price';
-  draft.features = [
-    { name: 'thickness_mm', kind: 'numeric' },
-    { name: 'material', kind: 'categorical' },
-    extra,
-  ];
-  draft.segments = ['material'];
-  delete draft.timeColumn;
-  draft.split = { kind: 'random', testFraction: 0.2, validationFraction: 0.1 };
+  const draft = specInput(
+    {
+      name: `quote-pd-${randomUUID().slice(0, 8)}`,
+      source: { kind: 'table', table: 'public.quotes_with_people' },
+      target: 'price',
+      features: [...features({ thickness_mm: 'numeric', material: 'categorical' }), extra],
+      segments: ['material'],
+      timeColumn: undefined,
+      split: { kind: 'random', testFraction: 0.2, validationFraction: 0.1 },
+    },
+    shippedSpecInput('cut-time'),
+  );
   const spec = parsePipelineSpec(draft);
   const file = path.join(specDir, `${spec.name}.json`);
   await writeFile(file, JSON.stringify(draft, null, 2));

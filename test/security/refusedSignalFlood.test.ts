@@ -23,9 +23,9 @@ afterAll(async () => {
 
 describe('a flood of refused approval Signals', () => {
   it('leaves the run waiting, its history bounded, and a valid approval deploying', async () => {
-    const spec = await bed.spec('cut-time.json', (draft) => {
-      (draft.trainer as { params: Record<string, unknown> }).params.iterations = 30;
-      (draft.gates as Record<string, unknown>).quality = { thresholds: [{ metric: 'mape', max: 0.9 }] };
+    const spec = await bed.spec('cut-time.json', {
+      trainer: { params: { iterations: 30 } },
+      gates: { quality: { thresholds: [{ metric: 'mape', max: 0.9 }] } },
     });
     const run = await bed.start(spec, { startedBy: 'shop-manager', approvalDeadlineMs: 3_600_000 });
     await waitForStage(run, 'awaiting-approval', { timeoutMs: 240_000 });

@@ -8,19 +8,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PredictionRecord, type PredictResponse, type RunningServing } from '../../serving';
 import {
-  type PredictionRecord,
-  type PredictResponse,
-  type RunningServing,
-  startServing,
-} from '../../serving';
-import {
+  answerOf,
+  type ApiAnswer,
   createServingWorld,
   inputRows,
   modelName,
   registerVersion,
   SERVING_TOKEN,
   type ServingWorld,
+  startWorldServing,
   waitFor,
 } from '../servingFixtures';
 import { expectUnchanged, tableContents } from './tableContents';
@@ -40,12 +38,7 @@ beforeAll(async () => {
   await registerVersion(world, { model, iterations: 10, alias: 'production' });
   logDir = await mkdtemp(path.join(tmpdir(), 'kerf-serving-log-'));
   logFile = path.join(logDir, 'api.log');
-  serving = await startServing({
-    pool: world.db.pool,
-    objectStore: world.objectStore,
-    token: SERVING_TOKEN,
-    port: 0,
-    pollIntervalMs: 60_000,
+  serving = await startWorldServing(world, {
     logger: { level: 'warn', file: logFile },
     predictionLog: { flushIntervalMs: 50 },
   });
@@ -63,35 +56,35 @@ afterAll(async () => {
 
 const predictPath = `/v1/models/${model}/predict`;
 
-interface Answer {
-  status: number;
-  json: Record<string, unknown>;
-  text: string;
-}
-
 /** Sends a body as raw text, with the token. */
-async function send(url: string, body: string, contentType = 'application/json'): Promise<Answer> {
+async function send(url: string, body: string, contentType = 'application/json'): Promise<ApiAnswer> {
   const response = await fetch(`${serving.url}${url}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${SERVING_TOKEN}`, 'content-type': contentType },
     body,
   });
-  const text = await response.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // The assertions say what was expected.
-  }
-  return { status: response.status, json, text };
+  return answerOf(response);
 }
 
 /** Sends a hostile body and checks that no guarded table changed, the prediction log flushed. */
-async function refused(url: string, body: string, contentType?: string): Promise<Answer> {
+async function refused(url: string, body: string, contentType?: string): Promise<ApiAnswer> {
   const before = await tableContents(world.db.pool);
   const answer = await send(url, body, contentType);
   await serving.predictionLog.flush();
   await expectUnchanged(world.db.pool, before);
+  return answer;
+}
+
+/** Sends a hostile body and expects a 400 naming one field, with no guarded table changed. */
+async function refusedAsInvalid(
+  url: string,
+  body: string,
+  field: string,
+  reason: string,
+): Promise<ApiAnswer> {
+  const answer = await refused(url, body);
+  expect(answer.status).toBe(400);
+  expect(answer.json).toEqual(invalid(field, reason));
   return answer;
 }
 
@@ -121,75 +114,79 @@ const TOO_LONG = 'holds a string longer than the 1000 characters a value may hav
 
 describe('non-finite numbers', () => {
   it('refuses 1e999 in a predict row, naming the row and column', async () => {
-    const answer = await refused(predictPath, `{"rows":[${rowWith('thickness_mm', '1e999')}]}`);
-    expect(answer.status).toBe(400);
-    expect(answer.json).toEqual(invalid('rows[0].thickness_mm', `is 1e999, ${FINITE}`));
+    await refusedAsInvalid(
+      predictPath,
+      `{"rows":[${rowWith('thickness_mm', '1e999')}]}`,
+      'rows[0].thickness_mm',
+      `is 1e999, ${FINITE}`,
+    );
   });
 
   it('refuses -1e999 in a single predict row', async () => {
-    const answer = await refused(predictPath, `{"row":${rowWith('cut_length_mm', '-1e999')}}`);
-    expect(answer.status).toBe(400);
-    expect(answer.json).toEqual(invalid('row.cut_length_mm', `is -1e999, ${FINITE}`));
+    await refusedAsInvalid(
+      predictPath,
+      `{"row":${rowWith('cut_length_mm', '-1e999')}}`,
+      'row.cut_length_mm',
+      `is -1e999, ${FINITE}`,
+    );
   });
 
   it('refuses 1e999 as an outcome (it used to be a 500 with PostgreSQL text)', async () => {
-    const answer = await refused(
+    await refusedAsInvalid(
       '/v1/outcomes',
       `{"model":${JSON.stringify(model)},"outcomes":[{"predictionId":"${answeredId}","actual":1e999}]}`,
+      'outcomes[0].actual',
+      `is 1e999, ${FINITE}`,
     );
-    expect(answer.status).toBe(400);
-    expect(answer.json).toEqual(invalid('outcomes[0].actual', `is 1e999, ${FINITE}`));
   });
 
   it('refuses -1e999 as an outcome', async () => {
-    const answer = await refused(
+    await refusedAsInvalid(
       '/v1/outcomes',
       `{"model":${JSON.stringify(model)},"outcome":{"key":"job-1","actual":-1e999}}`,
+      'outcome.actual',
+      `is -1e999, ${FINITE}`,
     );
-    expect(answer.status).toBe(400);
-    expect(answer.json).toEqual(invalid('outcome.actual', `is -1e999, ${FINITE}`));
   });
 
   it('refuses "NaN" and "Infinity" as text, in predict and outcomes', async () => {
-    const predict = await refused(predictPath, `{"row":${rowWith('thickness_mm', '"NaN"')}}`);
-    expect(predict.status).toBe(400);
-    expect(predict.json).toEqual(invalid('row.thickness_mm', 'must be a number, got a string ("NaN")'));
-    const outcome = await refused(
+    await refusedAsInvalid(
+      predictPath,
+      `{"row":${rowWith('thickness_mm', '"NaN"')}}`,
+      'row.thickness_mm',
+      'must be a number, got a string ("NaN")',
+    );
+    await refusedAsInvalid(
       '/v1/outcomes',
       `{"model":${JSON.stringify(model)},"outcome":{"key":"job-1","actual":"Infinity"}}`,
-    );
-    expect(outcome.status).toBe(400);
-    expect(outcome.json).toEqual(
-      invalid(
-        'outcome.actual',
-        'must be a finite number (the model is a regression), got a string ("Infinity")',
-      ),
+      'outcome.actual',
+      'must be a finite number (the model is a regression), got a string ("Infinity")',
     );
   });
 
   it('refuses a number sent as text: the API does not coerce, it says what to send', async () => {
-    const answer = await refused(predictPath, `{"row":${rowWith('thickness_mm', '"3"')}}`);
-    expect(answer.status).toBe(400);
-    expect(answer.json).toEqual(
-      invalid('row.thickness_mm', 'must be a JSON number, got text ("3"): send 3 without quotes'),
+    await refusedAsInvalid(
+      predictPath,
+      `{"row":${rowWith('thickness_mm', '"3"')}}`,
+      'row.thickness_mm',
+      'must be a JSON number, got text ("3"): send 3 without quotes',
     );
   });
 });
 
 describe('columns and shapes', () => {
   it('refuses a column the model does not take, naming it', async () => {
-    const answer = await refused(predictPath, JSON.stringify({ rows: [{ ...row, notes: 'rush job' }] }));
-    expect(answer.status).toBe(400);
-    expect(answer.json).toEqual(
-      invalid('rows[0].notes', `is not a column this model takes: leave it out (the model takes ${COLUMNS})`),
+    await refusedAsInvalid(
+      predictPath,
+      JSON.stringify({ rows: [{ ...row, notes: 'rush job' }] }),
+      'rows[0].notes',
+      `is not a column this model takes: leave it out (the model takes ${COLUMNS})`,
     );
   });
 
   it('refuses an extra column nested 5,000 deep, and the log keeps writing the next request', async () => {
     const deep = `${'['.repeat(5000)}1${']'.repeat(5000)}`;
-    const answer = await refused(predictPath, `{"rows":[${rowWith('notes', deep)}]}`);
-    expect(answer.status).toBe(400);
-    expect(answer.json).toEqual(invalid('rows[0].notes', TOO_DEEP));
+    await refusedAsInvalid(predictPath, `{"rows":[${rowWith('notes', deep)}]}`, 'rows[0].notes', TOO_DEEP);
 
     const next = await send(predictPath, JSON.stringify({ row, key: 'after-deep' }));
     expect(next.status).toBe(200);
@@ -206,88 +203,87 @@ describe('columns and shapes', () => {
 
   it('refuses a known column nested 100 deep', async () => {
     const deep = `${'['.repeat(100)}3${']'.repeat(100)}`;
-    const answer = await refused(predictPath, `{"row":${rowWith('thickness_mm', deep)}}`);
-    expect(answer.status).toBe(400);
-    expect(answer.json).toEqual(invalid('row.thickness_mm', TOO_DEEP));
+    await refusedAsInvalid(
+      predictPath,
+      `{"row":${rowWith('thickness_mm', deep)}}`,
+      'row.thickness_mm',
+      TOO_DEEP,
+    );
   });
 
   it('refuses an array where a row object belongs, and an object where the list of rows belongs', async () => {
-    const listRow = await refused(predictPath, JSON.stringify({ row: Object.values(row) }));
-    expect(listRow.status).toBe(400);
-    expect(listRow.json).toEqual(
-      invalid('row', 'must be an object of column values ({"thickness_mm": 3, ...}), got a list'),
+    await refusedAsInvalid(
+      predictPath,
+      JSON.stringify({ row: Object.values(row) }),
+      'row',
+      'must be an object of column values ({"thickness_mm": 3, ...}), got a list',
     );
-    const objectRows = await refused(predictPath, JSON.stringify({ rows: row }));
-    expect(objectRows.status).toBe(400);
-    expect(objectRows.json).toEqual(invalid('rows', 'must be a list of rows, got an object'));
+    await refusedAsInvalid(
+      predictPath,
+      JSON.stringify({ rows: row }),
+      'rows',
+      'must be a list of rows, got an object',
+    );
   });
 
   it('refuses more rows than one request may carry', async () => {
-    const answer = await refused(
+    await refusedAsInvalid(
       predictPath,
       JSON.stringify({ rows: Array.from({ length: 1001 }, () => row) }),
-    );
-    expect(answer.status).toBe(400);
-    expect(answer.json).toEqual(
-      invalid('rows', 'holds 1001 rows, more than the 1000 one request may carry: split the batch'),
+      'rows',
+      'holds 1001 rows, more than the 1000 one request may carry: split the batch',
     );
   });
 });
 
 describe('keys a body may not carry', () => {
   it('refuses a __proto__ key', async () => {
-    const answer = await refused(predictPath, `{"row":${rowWith('__proto__', '{"admin":true}')}}`);
-    expect(answer.status).toBe(400);
-    expect(answer.json).toEqual(
-      invalid(
-        'row.__proto__',
-        'is a key named __proto__, which is refused: it is not a column or a field of the API',
-      ),
+    await refusedAsInvalid(
+      predictPath,
+      `{"row":${rowWith('__proto__', '{"admin":true}')}}`,
+      'row.__proto__',
+      'is a key named __proto__, which is refused: it is not a column or a field of the API',
     );
   });
 
   it('refuses a constructor key, in outcomes too', async () => {
-    const answer = await refused(
+    await refusedAsInvalid(
       '/v1/outcomes',
       `{"model":${JSON.stringify(model)},"constructor":{"prototype":{"polluted":true}},"outcome":{"key":"job-1","actual":2}}`,
-    );
-    expect(answer.status).toBe(400);
-    expect(answer.json).toEqual(
-      invalid(
-        'constructor',
-        'is a key named constructor, which is refused: it is not a column or a field of the API',
-      ),
+      'constructor',
+      'is a key named constructor, which is refused: it is not a column or a field of the API',
     );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('refuses a key sent twice (JSON.parse would keep the last one silently)', async () => {
     const body = `{"row":${rowWith('thickness_mm', '3').replace('{', '{"thickness_mm":900,')}}`;
-    const answer = await refused(predictPath, body);
-    expect(answer.status).toBe(400);
-    expect(answer.json).toEqual(
-      invalid('row.thickness_mm', 'appears twice in the same object: send each key once'),
+    await refusedAsInvalid(
+      predictPath,
+      body,
+      'row.thickness_mm',
+      'appears twice in the same object: send each key once',
     );
   });
 });
 
 describe('sizes', () => {
   it('refuses a 10 MB string', async () => {
-    const answer = await refused(
+    await refusedAsInvalid(
       predictPath,
       `{"row":${rowWith('material_family', JSON.stringify('x'.repeat(10_000_000)))}}`,
+      'row.material_family',
+      TOO_LONG,
     );
-    expect(answer.status).toBe(400);
-    expect(answer.json).toEqual(invalid('row.material_family', TOO_LONG));
   });
 
   it('refuses a category of 100,000 characters', async () => {
-    const answer = await refused(
+    await refusedAsInvalid(
       predictPath,
       JSON.stringify({ rows: [row, { ...row, machine_id: 'L'.repeat(100_000) }] }),
+      'rows[1].machine_id',
+      TOO_LONG,
     );
-    expect(answer.status).toBe(400);
-    expect(answer.json).toEqual(invalid('rows[1].machine_id', TOO_LONG));
   });
 
   it('refuses a body over the size limit with 413', async () => {
@@ -314,33 +310,29 @@ describe('sizes', () => {
   });
 
   it('refuses a broken surrogate pair and a NUL, which PostgreSQL cannot store', async () => {
-    const surrogate = await refused(predictPath, `{"row":${rowWith('material_family', '"steel\\ud800"')}}`);
-    expect(surrogate.status).toBe(400);
-    expect(surrogate.json).toEqual(
-      invalid(
-        'row.material_family',
-        'holds a broken surrogate pair (a lone \\uD800-\\uDFFF escape): send well-formed Unicode',
-      ),
+    await refusedAsInvalid(
+      predictPath,
+      `{"row":${rowWith('material_family', '"steel\\ud800"')}}`,
+      'row.material_family',
+      'holds a broken surrogate pair (a lone \\uD800-\\uDFFF escape): send well-formed Unicode',
     );
-    const nul = await refused(predictPath, `{"row":${rowWith('machine_id', '"LAS-1\\u0000"')}}`);
-    expect(nul.status).toBe(400);
-    expect(nul.json).toEqual(invalid('row.machine_id', 'holds a NUL character (\\u0000): remove it'));
+    await refusedAsInvalid(
+      predictPath,
+      `{"row":${rowWith('machine_id', '"LAS-1\\u0000"')}}`,
+      'row.machine_id',
+      'holds a NUL character (\\u0000): remove it',
+    );
   });
 });
 
 describe('outcomes', () => {
   it('refuses an outcome for a prediction that does not exist', async () => {
     const missing = randomUUID();
-    const answer = await refused(
+    await refusedAsInvalid(
       '/v1/outcomes',
       JSON.stringify({ model, outcomes: [{ predictionId: missing, actual: 12 }] }),
-    );
-    expect(answer.status).toBe(400);
-    expect(answer.json).toEqual(
-      invalid(
-        'outcomes[0].predictionId',
-        `names no prediction of ${model}: send the predictionId the API answered with (or the key sent with the row)`,
-      ),
+      'outcomes[0].predictionId',
+      `names no prediction of ${model}: send the predictionId the API answered with (or the key sent with the row)`,
     );
   });
 
@@ -358,31 +350,26 @@ describe('outcomes', () => {
   });
 
   it('refuses a key with a NUL that used to be a 500 carrying PostgreSQL text', async () => {
-    const answer = await refused(
+    const answer = await refusedAsInvalid(
       '/v1/outcomes',
       `{"model":${JSON.stringify(model)},"outcome":{"key":"job\\u00001","actual":3}}`,
+      'outcome.key',
+      'holds a NUL character (\\u0000): remove it',
     );
-    expect(answer.status).toBe(400);
-    expect(answer.json).toEqual(invalid('outcome.key', 'holds a NUL character (\\u0000): remove it'));
     for (const word of ['violates', 'relation', 'column', 'syntax', 'byte sequence', 'UTF8']) {
       expect(answer.text).not.toContain(word);
     }
   });
 
   it('refuses an observation time PostgreSQL cannot store (year 0 used to be a 500 with its text)', async () => {
-    const answer = await refused(
+    const answer = await refusedAsInvalid(
       '/v1/outcomes',
       JSON.stringify({
         model,
         outcome: { predictionId: answeredId, actual: 3, observedAt: '0000-01-01T00:00:00Z' },
       }),
-    );
-    expect(answer.status).toBe(400);
-    expect(answer.json).toEqual(
-      invalid(
-        'outcome.observedAt',
-        'must be an ISO 8601 date-time from 1900 to 9999 such as 2025-03-01T14:30:00Z, got a string ("0000-01-01T00:00:00Z")',
-      ),
+      'outcome.observedAt',
+      'must be an ISO 8601 date-time from 1900 to 9999 such as 2025-03-01T14:30:00Z, got a string ("0000-01-01T00:00:00Z")',
     );
     for (const word of ['violates', 'relation', 'column', 'syntax', 'out of range']) {
       expect(answer.text).not.toContain(word);
@@ -390,30 +377,20 @@ describe('outcomes', () => {
   });
 
   it('refuses too many outcomes and a key longer than 200 characters', async () => {
-    const many = await refused(
+    await refusedAsInvalid(
       '/v1/outcomes',
       JSON.stringify({
         model,
         outcomes: Array.from({ length: 10_001 }, (_, i) => ({ key: `j${i}`, actual: 1 })),
       }),
+      'outcomes',
+      'holds 10001 outcomes, more than 10000 per request: split it, or use recordOutcomesFromQuery',
     );
-    expect(many.status).toBe(400);
-    expect(many.json).toEqual(
-      invalid(
-        'outcomes',
-        'holds 10001 outcomes, more than 10000 per request: split it, or use recordOutcomesFromQuery',
-      ),
-    );
-    const long = await refused(
+    await refusedAsInvalid(
       '/v1/outcomes',
       JSON.stringify({ model, outcome: { key: 'k'.repeat(201), actual: 1 } }),
-    );
-    expect(long.status).toBe(400);
-    expect(long.json).toEqual(
-      invalid(
-        'outcome.key',
-        'must be text (1 to 200 characters) or a whole number, got a string ("kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...")',
-      ),
+      'outcome.key',
+      'must be text (1 to 200 characters) or a whole number, got a string ("kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...")',
     );
   });
 
@@ -473,14 +450,7 @@ function record(inputs: Record<string, unknown>): PredictionRecord {
 describe('the prediction log', () => {
   it('sets aside a row PostgreSQL refuses, writes the rows behind it, and reports itself degraded', async () => {
     // A second app on the same database, so its degraded state is its own.
-    const other = await startServing({
-      pool: world.db.pool,
-      objectStore: world.objectStore,
-      token: SERVING_TOKEN,
-      port: 0,
-      pollIntervalMs: 60_000,
-      predictionLog: { flushIntervalMs: 60_000 },
-    });
+    const other = await startWorldServing(world, { predictionLog: { flushIntervalMs: 60_000 } });
     try {
       const pool = world.db.pool;
       // Two rows that cannot be stored, between good ones: a nesting 5,000 deep (JSON.stringify runs out
@@ -560,12 +530,7 @@ describe('the prediction log', () => {
   });
 
   it('keeps rows while PostgreSQL cannot take any (not a row problem), reports it, and writes them later', async () => {
-    const other = await startServing({
-      pool: world.db.pool,
-      objectStore: world.objectStore,
-      token: SERVING_TOKEN,
-      port: 0,
-      pollIntervalMs: 60_000,
+    const other = await startWorldServing(world, {
       predictionLog: { flushIntervalMs: 60_000, degradedPendingRows: 1 },
     });
     // Only the owner may rename Kerf's tables; serving itself runs as the application role.

@@ -9,7 +9,7 @@
  * (one statement), the read-only transaction and the reader role's grants.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -17,8 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeSnapshot } from '../../lifecycle/ingest';
 import { createReaderPool } from '../../platform/database';
 import { ObjectStore } from '../../platform/objectStore';
-import { repoRoot } from '../../platform/paths';
 import { parsePipelineSpec, type PipelineSpec } from '../../lifecycle/spec';
+import { features, shippedSpecInput, type SpecInput, specInput } from '../specBuilder';
 import { generateShop } from '../../shop/load';
 import { createOwnDatabase, type OwnDatabase, runKerf, testConfig, uniqueName } from '../helpers';
 import { fingerprint } from './unchanged';
@@ -29,7 +29,6 @@ let store: ObjectStore;
 let readerPool: pg.Pool;
 /** A superuser session of the test's own: its pid is a target, its lock a delay. */
 let admin: pg.Client;
-let shippedSpec: Record<string, unknown>;
 
 /** How long one statement of spec SQL may run here. */
 const TIMEOUT_SECONDS = 2;
@@ -43,10 +42,6 @@ beforeAll(async () => {
   readerPool = createReaderPool({ readerUrl: db.readerUrl }, { statementTimeoutMs: TIMEOUT_SECONDS * 1000 });
   admin = new pg.Client({ connectionString: db.adminUrl });
   await admin.connect();
-  shippedSpec = JSON.parse(await readFile(path.join(repoRoot, 'pipelines/cut-time.json'), 'utf8')) as Record<
-    string,
-    unknown
-  >;
 });
 
 afterAll(async () => {
@@ -58,16 +53,18 @@ afterAll(async () => {
 });
 
 /** A regression spec over `query`, whose result should hold a number `y` (target) and `x` (feature). */
-function specOver(query: string): { draft: Record<string, unknown>; spec: PipelineSpec } {
-  const draft: Record<string, unknown> = {
-    ...shippedSpec,
-    name: uniqueName('sec').replace(/_/g, '-'),
-    source: { kind: 'sql', query },
-    target: 'y',
-    features: [{ name: 'x', kind: 'numeric' }],
-    segments: [],
-  };
-  delete draft.timeColumn;
+function specOver(query: string): { draft: SpecInput; spec: PipelineSpec } {
+  const draft = specInput(
+    {
+      name: uniqueName('sec').replace(/_/g, '-'),
+      source: { kind: 'sql', query },
+      target: 'y',
+      features: features({ x: 'numeric' }),
+      segments: [],
+      timeColumn: undefined,
+    },
+    shippedSpecInput('cut-time'),
+  );
   return { draft, spec: parsePipelineSpec(draft) };
 }
 

@@ -17,7 +17,7 @@ import {
 import { evaluateQualityGate } from '../../../lifecycle/gates/quality';
 import { qualityGateSchema } from '../../../lifecycle/spec/parts';
 import { splitLabelledRows } from '../../../lifecycle/split';
-import { trainCandidate } from '../../../lifecycle/train';
+import { trainCandidate, type TrainingSpec } from '../../../lifecycle/train';
 import { FRIEDMAN_FEATURES, specOf } from './fixtures';
 
 /** 400 rows of Friedman #1, plus `band`: y as three classes (low, mid, high). */
@@ -64,6 +64,16 @@ function corePrediction(model: Model, table: Table): Float64Array {
   return trainerOfModel(model).predict(model, encodeFeatures(table, model.features));
 }
 
+/**
+ * Trains `spec` on `table` and measures the ONNX file on the test rows; `core` is what the ML core
+ * predicts for those rows, which the ONNX scores must match.
+ */
+async function trainAndEvaluate(table: Table, spec: TrainingSpec) {
+  const { model, onnx } = trainCandidate({ table, spec });
+  const result = await evaluateOnTestSet({ onnx, table, spec });
+  return { result, core: corePrediction(model, table.take(result.testRows)) };
+}
+
 /** ONNX computes in float32: metrics agree with the ML core's to about 5 digits. */
 function expectMetricsClose(actual: TaskMetrics, expected: TaskMetrics): void {
   expect(Object.keys(actual).sort()).toEqual(Object.keys(expected).sort());
@@ -83,14 +93,12 @@ function reasonOf(score: ChampionScore): string {
 describe('evaluateOnTestSet', () => {
   it("measures the ONNX file on the spec's test rows as the ML core measures the model", async () => {
     const spec = specOf({});
-    const { model, onnx } = trainCandidate({ table: friedman, spec });
-    const result = await evaluateOnTestSet({ onnx, table: friedman, spec });
+    const { result, core } = await trainAndEvaluate(friedman, spec);
     expect(Array.from(result.testRows)).toEqual(Array.from({ length: 80 }, (_, i) => 320 + i));
     const testTable = friedman.take(result.testRows);
     expect(Array.from(result.y)).toEqual(Array.from(testTable.numeric('y').values));
-    const expected = corePrediction(model, testTable);
-    result.prediction.forEach((value, row) => expect(value).toBeCloseTo(expected[row] as number, 4));
-    expectMetricsClose(result.metrics, regressionMetrics(result.y, expected));
+    result.prediction.forEach((value, row) => expect(value).toBeCloseTo(core[row] as number, 4));
+    expectMetricsClose(result.metrics, regressionMetrics(result.y, core));
     expect(result.metrics).toMatchObject({ count: 80 });
     expect(result.classLabels).toBeUndefined();
   });
@@ -101,11 +109,8 @@ describe('evaluateOnTestSet', () => {
       features: PART_FEATURES,
       trainer: { kind: 'linear', params: { l2: 1 } },
     });
-    const table = partsTable(300, 20);
-    const { model, onnx } = trainCandidate({ table, spec });
-    const result = await evaluateOnTestSet({ onnx, table, spec });
-    const expected = corePrediction(model, table.take(result.testRows));
-    expectMetricsClose(result.metrics, regressionMetrics(result.y, expected));
+    const { result, core } = await trainAndEvaluate(partsTable(300, 20), spec);
+    expectMetricsClose(result.metrics, regressionMetrics(result.y, core));
     // A line through material and thickness explains the cut time well.
     expect((result.metrics as { r2: number }).r2).toBeGreaterThan(0.8);
   });
@@ -118,15 +123,13 @@ describe('evaluateOnTestSet', () => {
       split: { kind: 'random', testFraction: 0.25, seed: 4 },
     });
     const table = partsTable(400);
-    const { model, onnx } = trainCandidate({ table, spec });
-    const result = await evaluateOnTestSet({ onnx, table, spec });
+    const { result, core } = await trainAndEvaluate(table, spec);
     expect(result.classLabels).toEqual(['good', 'scrap']);
     const labels = Array.from(result.testRows, (row) => table.value('scrapped', row));
     expect(Array.from(result.y)).toEqual(labels.map((label) => (label === 'scrap' ? 1 : 0)));
     expect(result.prediction).toHaveLength(100);
     expect(result.prediction.every((p) => p >= 0 && p <= 1)).toBe(true);
-    const expected = corePrediction(model, table.take(result.testRows));
-    expectMetricsClose(result.metrics, binaryMetrics(result.y, expected));
+    expectMetricsClose(result.metrics, binaryMetrics(result.y, core));
     expect((result.metrics as { auc: number }).auc).toBeGreaterThan(0.7);
   });
 
@@ -136,12 +139,10 @@ describe('evaluateOnTestSet', () => {
       target: 'band',
       trainer: { kind: 'gbdt', params: { iterations: 15 } },
     });
-    const { model, onnx } = trainCandidate({ table: friedman, spec });
-    const result = await evaluateOnTestSet({ onnx, table: friedman, spec });
+    const { result, core } = await trainAndEvaluate(friedman, spec);
     expect(result.classLabels).toEqual(['high', 'low', 'mid']);
     expect(result.prediction).toHaveLength(80 * 3);
-    const expected = corePrediction(model, friedman.take(result.testRows));
-    expectMetricsClose(result.metrics, multiclassMetrics(result.y, expected, 3));
+    expectMetricsClose(result.metrics, multiclassMetrics(result.y, core, 3));
   });
 
   it('refuses bytes that are not a Kerf model, and a model of another task', async () => {

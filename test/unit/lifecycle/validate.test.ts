@@ -14,6 +14,7 @@ import { summarizeColumns } from '../../../lifecycle/ingest/summary';
 import { Random } from '../../../ml/random';
 import { tableFromRows } from '../../../ml/rows';
 import type { ColumnKind } from '../../../ml/table';
+import { buildSpec, features } from '../../specBuilder';
 
 /** One cut job as a shop's source would hold it. */
 interface Job {
@@ -45,24 +46,16 @@ function jobs(count: number, seed: number, firstDay = 0): Job[] {
   });
 }
 
-const regression: ValidationSpec = {
-  task: 'regression',
+const regression: ValidationSpec = buildSpec({
   target: 'cut_time_s',
-  features: [
-    { name: 'thickness_mm', kind: 'numeric' },
-    { name: 'material', kind: 'categorical' },
-    { name: 'machine_id', kind: 'categorical' },
-  ],
-};
+  features: features({ thickness_mm: 'numeric', material: 'categorical', machine_id: 'categorical' }),
+});
 
-const scrapSpec: ValidationSpec = {
+const scrapSpec: ValidationSpec = buildSpec({
   task: 'binary',
   target: 'scrap',
-  features: [
-    { name: 'thickness_mm', kind: 'numeric' },
-    { name: 'material', kind: 'categorical' },
-  ],
-};
+  features: features({ thickness_mm: 'numeric', material: 'categorical' }),
+});
 
 const PG_TYPES: Record<string, string> = {
   started_at: 'timestamp with time zone',

@@ -8,7 +8,7 @@ import {
   unseenCategories,
   UNSEEN_BUCKET,
 } from '../../../monitoring';
-import { qualityGateSchema } from '../../../lifecycle/spec/parts';
+import { buildSpec, features } from '../../specBuilder';
 import { jobs, thresholds, trainedProfile } from './fixtures';
 
 const profile = trainedProfile();
@@ -85,15 +85,10 @@ describe('featureDrift', () => {
         numericFromValues('machine_id', [1, 2, 1, 2]),
         categoricalFromLabels('mm', ['1', '2', '3', '4']),
       ]),
-      spec: {
-        task: 'regression',
+      spec: buildSpec({
         target: 'seconds',
-        features: [
-          { name: 'machine_id', kind: 'categorical' },
-          { name: 'mm', kind: 'numeric' },
-        ],
-        gates: { quality: qualityGateSchema.parse({}) },
-      },
+        features: features({ machine_id: 'categorical', mm: 'numeric' }),
+      }),
       predictions: [1],
       metrics: { count: 1, rmse: 1, mae: 1, mape: 0.1, mapeIgnored: 0, r2: null, bias: 0 },
     });
@@ -177,12 +172,11 @@ describe('predictionDrift', () => {
       classes.flatMap((c) => [0, 1, 2].map((k) => (k === c ? 0.8 : 0.1)));
     const reference = buildReferenceProfile({
       table: new Table([categoricalFromLabels('finish', ['raw', 'painted', 'raw', 'raw'])]),
-      spec: {
+      spec: buildSpec({
         task: 'multiclass',
         target: 'tolerance_class',
-        features: [{ name: 'finish', kind: 'categorical' }],
-        gates: { quality: qualityGateSchema.parse({}) },
-      },
+        features: features({ finish: 'categorical' }),
+      }),
       predictions: probabilities([0, 1, 2, 0]),
       metrics: { count: 4, logLoss: 0.2, accuracy: 1, macroF1: 1, confusionMatrix: [] },
       classLabels: ['coarse', 'medium', 'fine'],

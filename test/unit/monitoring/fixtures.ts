@@ -5,8 +5,8 @@
 import { regressionMetrics } from '../../../ml/metrics';
 import { Random } from '../../../ml/random';
 import { categoricalFromLabels, numericFromValues, Table } from '../../../ml/table';
-import { buildReferenceProfile, type ReferenceProfile, type ReferenceSpec } from '../../../monitoring';
-import { fairnessGateSchema, monitoringSchema, qualityGateSchema } from '../../../lifecycle/spec/parts';
+import { buildReferenceProfile, type ReferenceProfile } from '../../../monitoring';
+import { buildSpec, features } from '../../specBuilder';
 
 /** Standard normal draw (Box-Muller). */
 export function gaussian(random: Random): number {
@@ -74,27 +74,26 @@ export function jobs(options: NightOptions): Jobs {
   };
 }
 
-export const spec: ReferenceSpec = {
-  task: 'regression',
+/**
+ * The bend-time spec the monitoring tests watch: press-brake seconds from the jobs above, sliced by
+ * material family, with every gate and monitoring threshold at its default.
+ */
+export const spec = buildSpec({
+  name: 'bend-time',
+  description: 'Press-brake seconds per part',
+  source: { kind: 'table', table: 'jobs' },
   target: 'bend_seconds_per_part',
-  features: [
-    { name: 'thickness_mm', kind: 'numeric' },
-    { name: 'bend_count', kind: 'numeric' },
-    { name: 'material_family', kind: 'categorical' },
-    { name: 'machine_id', kind: 'categorical' },
-    { name: 'shift', kind: 'categorical' },
-  ],
-  gates: { quality: qualityGateSchema.parse({}) },
-};
-
-/** The spec's monitoring and fairness parts, all defaults. */
-export const monitoringSpec = {
+  features: features({
+    thickness_mm: 'numeric',
+    bend_count: 'numeric',
+    material_family: 'categorical',
+    machine_id: 'categorical',
+    shift: 'categorical',
+  }),
   segments: ['material_family'],
-  monitoring: monitoringSchema.parse({}),
-  gates: { fairness: fairnessGateSchema.parse({}) },
-};
+});
 
-export const thresholds = monitoringSpec.monitoring;
+export const thresholds = spec.monitoring;
 
 /** The profile of a bend-time model trained on 4000 jobs and tested on 1000. */
 export function trainedProfile(): ReferenceProfile {

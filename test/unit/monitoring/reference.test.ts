@@ -7,7 +7,7 @@ import {
   type NumericReference,
   REFERENCE_PROFILE_FORMAT,
 } from '../../../monitoring';
-import { qualityGateSchema } from '../../../lifecycle/spec/parts';
+import { buildSpec, features } from '../../specBuilder';
 import { spec, trainedProfile } from './fixtures';
 
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
@@ -66,13 +66,10 @@ describe('buildReferenceProfile', () => {
     ]);
     const reference = buildReferenceProfile({
       table,
-      spec: {
-        ...spec,
-        features: [
-          { name: 'thickness_mm', kind: 'numeric' },
-          { name: 'machine_id', kind: 'categorical' },
-        ],
-      },
+      spec: buildSpec(
+        { features: features({ thickness_mm: 'numeric', machine_id: 'categorical' }), segments: [] },
+        spec,
+      ),
       predictions: [1, 2],
       metrics: { count: 2, rmse: 1, mae: 1, mape: 0.1, mapeIgnored: 0, r2: 0.5, bias: 0 },
     });
@@ -92,12 +89,11 @@ describe('buildReferenceProfile', () => {
     const p = [0.1, 0.8, 0.3, 0.9];
     const reference = buildReferenceProfile({
       table,
-      spec: {
+      spec: buildSpec({
         task: 'binary',
         target: 'Machine failure',
-        features: [{ name: 'Type', kind: 'categorical' }],
-        gates: { quality: qualityGateSchema.parse({}) },
-      },
+        features: features({ Type: 'categorical' }),
+      }),
       predictions: p,
       metrics: binaryMetrics([0, 1, 0, 1], p),
     });
@@ -110,12 +106,11 @@ describe('buildReferenceProfile', () => {
     const probabilities = [0.7, 0.2, 0.1, 0.1, 0.8, 0.1, 0.6, 0.3, 0.1];
     const input = {
       table,
-      spec: {
-        task: 'multiclass' as const,
+      spec: buildSpec({
+        task: 'multiclass',
         target: 'tolerance_class',
-        features: [{ name: 'finish', kind: 'categorical' as const }],
-        gates: { quality: qualityGateSchema.parse({}) },
-      },
+        features: features({ finish: 'categorical' }),
+      }),
       predictions: probabilities,
       metrics: multiclassMetrics([0, 1, 0], probabilities, 3),
     };

@@ -16,7 +16,7 @@ import {
   unseenCategories,
   type WindowInput,
 } from '../../../monitoring';
-import { jobs, monitoringSpec, thresholds, trainedProfile } from './fixtures';
+import { jobs, spec, thresholds, trainedProfile } from './fixtures';
 
 const profile = trainedProfile();
 
@@ -27,7 +27,7 @@ function night(options: Parameters<typeof jobs>[0], labelled = true): WindowInpu
     model: 'bend-time',
     version: 3,
     profile,
-    spec: monitoringSpec,
+    spec,
     from: '2025-03-03T02:00:00.000Z',
     to: '2025-03-04T02:00:00.000Z',
     inputs: served.table,

@@ -5,8 +5,9 @@ import { type Gate, checksSection } from '../../../../lifecycle/gates/gate';
 import { defineGateRegistry, gateRegistry } from '../../../../lifecycle/gates/registry';
 import { verdictOf } from '../../../../lifecycle/gates/verdict';
 import { type ModelCardInput, renderModelCard } from '../../../../lifecycle/modelCard';
-import { parsePipelineSpec, type PipelineSpec } from '../../../../lifecycle/spec';
+import { type PipelineSpec } from '../../../../lifecycle/spec';
 import { gatesSchema } from '../../../../lifecycle/spec/parts';
+import { buildSpec } from '../../../specBuilder';
 
 /**
  * A throw-away gate, registered in this test only: the candidate must be measured on enough test
@@ -35,21 +36,7 @@ const testRowsFloorGate: Gate<'testRowsFloor', typeof testRowsFloorSchema, 'eval
 
 const withTestGate = defineGateRegistry([...gateRegistry.gates, testRowsFloorGate]);
 
-function specWith(gates: Record<string, unknown>): PipelineSpec {
-  return parsePipelineSpec({
-    name: 'cut-time',
-    description: 'Laser cut time per part',
-    task: 'regression',
-    source: { kind: 'table', table: 'cuts' },
-    target: 'cut_seconds',
-    features: [{ name: 'thickness_mm', kind: 'numeric' }],
-    split: { kind: 'ordered', testFraction: 0.2 },
-    trainer: { kind: 'gbdt' },
-    approval: { approvers: ['shop-manager'], deadline: '72h' },
-    deploy: { strategy: 'replace' },
-    gates,
-  });
-}
+const specWith = (gates: Record<string, unknown>): PipelineSpec => buildSpec({ gates });
 
 function evaluateContext(spec: PipelineSpec, rows: number) {
   const y = Array.from({ length: rows }, (_, index) => index);

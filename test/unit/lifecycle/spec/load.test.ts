@@ -16,66 +16,12 @@ import {
   specHash,
 } from '../../../../lifecycle/spec';
 import { sharedData } from '../../../sharedData';
+import { BASE_FEATURES, buildSpec, specInput, specProblems } from '../../../specBuilder';
 
 const root = path.resolve(import.meta.dirname, '../../../..');
 const specFile = (name: string) => path.join(root, 'pipelines', name);
 const csvHeader = async (file: string) =>
   (await readFile(path.join(sharedData, file), 'utf8')).split('\n', 1)[0]?.trim().split(',') ?? [];
-
-/** A spec as a test edits it: the fields the tests touch, anything else allowed. */
-interface Draft {
-  [key: string]: unknown;
-  task: string;
-  source: Record<string, unknown>;
-  target?: string;
-  features: { name: string; kind: string }[];
-  segments: string[];
-  split?: { kind: string; testFraction: number };
-  trainer: { kind: string; params: Record<string, unknown> };
-  gates: { quality: { thresholds: unknown[] }; fairness?: Record<string, unknown> };
-  approval: { approvers: string[]; deadline: string };
-  deploy: { strategy: string; canaryShare?: number };
-  monitoring?: Record<string, unknown>;
-}
-
-/** A small valid spec; each test breaks one thing. */
-function base(): Draft {
-  return {
-    name: 'route-time',
-    description: 'Minutes per laser route',
-    task: 'regression',
-    source: { kind: 'table', table: 'routes' },
-    target: 'minutes',
-    features: [
-      { name: 'thickness_mm', kind: 'numeric' },
-      { name: 'material', kind: 'categorical' },
-      { name: 'machine', kind: 'categorical' },
-    ],
-    segments: ['machine'],
-    split: { kind: 'ordered', testFraction: 0.2 },
-    trainer: { kind: 'gbdt', params: { iterations: 50 } },
-    gates: { quality: { thresholds: [{ metric: 'rmse', max: 3 }] } },
-    approval: { approvers: ['shop-manager'], deadline: '72h' },
-    deploy: { strategy: 'replace' },
-  };
-}
-
-/** Applies a change to a fresh base spec (via a JSON round trip so nested objects are fresh too). */
-function variant(change: (spec: Draft) => void): Draft {
-  const spec = JSON.parse(JSON.stringify(base())) as Draft;
-  change(spec);
-  return spec;
-}
-
-function problemsOf(json: unknown): string[] {
-  try {
-    parsePipelineSpec(json, 'test.json');
-  } catch (error) {
-    if (error instanceof PipelineSpecError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a PipelineSpecError');
-}
 
 describe('the pipeline spec files', () => {
   it('every spec in pipelines/ validates, the five shop models among them', async () => {
@@ -163,7 +109,7 @@ describe('the pipeline spec files', () => {
 
 describe('parsePipelineSpec', () => {
   it('fills the defaults', () => {
-    const spec = parsePipelineSpec(base());
+    const spec = buildSpec({ trainer: { params: { iterations: 50 } } });
     expect(spec.gates.fairness).toEqual({
       maxErrorRatio: 1.5,
       minDisparateImpact: 0.8,
@@ -200,22 +146,17 @@ describe('parsePipelineSpec', () => {
   });
 
   it('parses a parsed spec to itself', () => {
-    const once = parsePipelineSpec(base());
+    const once = buildSpec();
     expect(pipelineSpecSchema.parse(JSON.parse(JSON.stringify(once)))).toEqual(once);
   });
 
   it('names a missing target', () => {
-    expect(problemsOf(variant((s) => delete s.target))).toEqual(['target: required (string)']);
+    expect(specProblems(specInput({ target: undefined }))).toEqual(['target: required (string)']);
   });
 
   it('refuses a misspelt key by name and suggests the right one', () => {
     expect(
-      problemsOf(
-        variant((s) => {
-          s.trainer.params.learningrate = 0.05;
-          s.tagret = 'minutes';
-        }),
-      ),
+      specProblems(specInput({ trainer: { params: { learningrate: 0.05 } }, tagret: 'minutes' })),
     ).toEqual([
       'trainer.params.learningrate: unknown key; did you mean "learningRate"?',
       'tagret: unknown key; did you mean "target"?',
@@ -223,7 +164,7 @@ describe('parsePipelineSpec', () => {
   });
 
   it('refuses a segment that is not a categorical feature', () => {
-    expect(problemsOf(variant((s) => (s.segments = ['thickness_mm', 'operator'])))).toEqual([
+    expect(specProblems(specInput({ segments: ['thickness_mm', 'operator'] }))).toEqual([
       'segments[0]: "thickness_mm" is a numeric feature; a segment must be a categorical feature',
       'segments[1]: "operator" is not a feature; a segment must be a categorical feature',
     ]);
@@ -231,9 +172,13 @@ describe('parsePipelineSpec', () => {
 
   it('refuses the target among the features and duplicate features', () => {
     expect(
-      problemsOf(
-        variant((s) => {
-          s.features.push({ name: 'minutes', kind: 'numeric' }, { name: 'material', kind: 'numeric' });
+      specProblems(
+        specInput({
+          features: [
+            ...BASE_FEATURES,
+            { name: 'minutes', kind: 'numeric' },
+            { name: 'material', kind: 'numeric' },
+          ],
         }),
       ),
     ).toEqual([
@@ -243,44 +188,46 @@ describe('parsePipelineSpec', () => {
   });
 
   it('refuses thresholds out of range', () => {
-    expect(problemsOf(variant((s) => (s.trainer.params.learningRate = 2)))).toEqual([
+    const problems = (overrides: Record<string, unknown>) => specProblems(specInput(overrides));
+    expect(problems({ trainer: { params: { learningRate: 2 } } })).toEqual([
       'trainer.params.learningRate: must be in (0, 1]',
     ]);
-    expect(problemsOf(variant((s) => s.split && (s.split.testFraction = 0.9)))).toEqual([
-      'split.testFraction: must be in (0, 0.5]',
-    ]);
-    expect(problemsOf(variant((s) => (s.gates.fairness = { minDisparateImpact: 1.5 })))).toEqual([
+    expect(problems({ split: { testFraction: 0.9 } })).toEqual(['split.testFraction: must be in (0, 0.5]']);
+    expect(problems({ gates: { fairness: { minDisparateImpact: 1.5 } } })).toEqual([
       'gates.fairness.minDisparateImpact: must be in (0, 1]',
     ]);
-    expect(problemsOf(variant((s) => (s.trainer.params.iterations = 0)))).toEqual([
+    expect(problems({ trainer: { params: { iterations: 0 } } })).toEqual([
       'trainer.params.iterations: must be an integer in [1, 10000]',
     ]);
-    expect(problemsOf(variant((s) => (s.gates.fairness = { maxErrorRatio: 1 })))).toEqual([
+    expect(problems({ gates: { fairness: { maxErrorRatio: 1 } } })).toEqual([
       'gates.fairness.maxErrorRatio: must be > 1',
     ]);
   });
 
   it('refuses a loss that does not fit the task', () => {
-    expect(problemsOf(variant((s) => (s.trainer.params.loss = 'binary_logistic')))).toEqual([
+    expect(specProblems(specInput({ trainer: { params: { loss: 'binary_logistic' } } }))).toEqual([
       'trainer.params.loss: "binary_logistic" does not fit a regression task; use squared_error or absolute_error',
     ]);
-    const binary = variant((s) => {
-      s.task = 'binary';
-      s.gates = { quality: { thresholds: [{ metric: 'auc', min: 0.8 }] } };
+    const binary = buildSpec({
+      task: 'binary',
+      gates: { quality: { thresholds: [{ metric: 'auc', min: 0.8 }] } },
     });
-    expect(parsePipelineSpec(binary).trainer).toMatchObject({ params: { loss: 'binary_logistic' } });
+    expect(binary.trainer).toMatchObject({ params: { loss: 'binary_logistic' } });
   });
 
   it('refuses a metric the task does not report, and a min on a lower-is-better metric', () => {
     expect(
-      problemsOf(
-        variant(
-          (s) =>
-            (s.gates.quality.thresholds = [
-              { metric: 'auc', min: 0.9 },
-              { metric: 'mae', min: 1 },
-            ]),
-        ),
+      specProblems(
+        specInput({
+          gates: {
+            quality: {
+              thresholds: [
+                { metric: 'auc', min: 0.9 },
+                { metric: 'mae', min: 1 },
+              ],
+            },
+          },
+        }),
       ),
     ).toEqual([
       'gates.quality.thresholds[1].min: mae is lower-is-better: give a max, not a min',
@@ -289,45 +236,43 @@ describe('parsePipelineSpec', () => {
   });
 
   it('requires a share for canary deploys', () => {
-    expect(problemsOf(variant((s) => (s.deploy = { strategy: 'canary' })))).toEqual([
+    expect(specProblems(specInput({ deploy: { strategy: 'canary' } }))).toEqual([
       'deploy.canaryShare: required for the canary strategy: the share of requests, in (0, 1)',
     ]);
-    expect(
-      parsePipelineSpec(variant((s) => (s.deploy = { strategy: 'canary', canaryShare: 0.1 }))).deploy,
-    ).toEqual({
+    expect(buildSpec({ deploy: { strategy: 'canary', canaryShare: 0.1 } }).deploy).toEqual({
       strategy: 'canary',
       canaryShare: 0.1,
     });
   });
 
   it('refuses a bad deadline', () => {
-    expect(problemsOf(variant((s) => (s.approval.deadline = 'three days')))).toEqual([
+    expect(specProblems(specInput({ approval: { deadline: 'three days' } }))).toEqual([
       'approval.deadline: must be a duration such as 72h, 3d, 30m or 1d12h (units s, m, h, d, w)',
     ]);
   });
 
   it('refuses a query that is not a single SELECT', () => {
-    const withQuery = (query: string) => variant((s) => (s.source = { kind: 'sql', query }));
-    expect(problemsOf(withQuery('DELETE FROM routes'))).toEqual([
+    const withQuery = (query: string) => specInput({ source: { kind: 'sql', query } });
+    expect(specProblems(withQuery('DELETE FROM routes'))).toEqual([
       'source.query: must be a SELECT (or WITH ... SELECT) query, not DELETE',
     ]);
-    expect(problemsOf(withQuery('SELECT * FROM routes; DROP TABLE routes'))).toEqual([
+    expect(specProblems(withQuery('SELECT * FROM routes; DROP TABLE routes'))).toEqual([
       'source.query: must be a single statement (no ";" between statements)',
     ]);
-    expect(problemsOf(withQuery('WITH gone AS (DELETE FROM routes RETURNING *) SELECT * FROM gone'))).toEqual(
-      ['source.query: must only read: it contains DELETE'],
-    );
+    expect(
+      specProblems(withQuery('WITH gone AS (DELETE FROM routes RETURNING *) SELECT * FROM gone')),
+    ).toEqual(['source.query: must only read: it contains DELETE']);
     const ok = parsePipelineSpec(withQuery("SELECT * FROM routes WHERE note <> 'a; drop' -- ok;\n;"));
     expect(ok.source.kind).toBe('sql');
   });
 
   it('reports several problems at once, one line each', () => {
-    const spec = variant((s) => {
-      delete s.target;
-      s.trainer.params.learningRate = 2;
-      s.segments = ['thickness_mm'];
-      s.approval.deadline = 'soon';
-      s.deploy = { strategy: 'canary' };
+    const spec = specInput({
+      target: undefined,
+      trainer: { params: { learningRate: 2 } },
+      segments: ['thickness_mm'],
+      approval: { deadline: 'soon' },
+      deploy: { strategy: 'canary' },
     });
     let message = '';
     try {
@@ -347,10 +292,10 @@ describe('parsePipelineSpec', () => {
 
   it('refuses early stopping without a validation set and a bad schedule', () => {
     expect(
-      problemsOf(
-        variant((s) => {
-          s.trainer.params.earlyStoppingRounds = 10;
-          s.monitoring = { schedule: '0 25 * * *' };
+      specProblems(
+        specInput({
+          trainer: { params: { earlyStoppingRounds: 10 } },
+          monitoring: { schedule: '0 25 * * *' },
         }),
       ),
     ).toEqual([
@@ -360,23 +305,16 @@ describe('parsePipelineSpec', () => {
   });
 
   it('names the root when the document is not an object', () => {
-    expect(problemsOf([])).toEqual(['(spec): must be an object, not array']);
+    expect(specProblems([])).toEqual(['(spec): must be an object, not array']);
   });
 
   it('says what a wrong kind may be, and what a missing or wrong-typed part must be', () => {
-    expect(problemsOf(variant((s) => (s.source = { kind: 'view' })))).toEqual([
-      'source.kind: must be "table" or "sql"',
-    ]);
-    expect(problemsOf(variant((s) => (s.source = { kind: 'sql' })))).toEqual([
-      'source.query: required (string)',
-    ]);
-    expect(problemsOf(variant((s) => delete s.split))).toEqual(['split: required (object)']);
-    expect(problemsOf(variant((s) => (s.task = 'ranking')))).toEqual([
-      'task: must be one of: regression, binary, multiclass',
-    ]);
-    expect(problemsOf(variant((s) => (s.trainer.params.l2 = -1)))).toEqual([
-      'trainer.params.l2: must be >= 0',
-    ]);
+    const problems = (overrides: Record<string, unknown>) => specProblems(specInput(overrides));
+    expect(problems({ source: { kind: 'view' } })).toEqual(['source.kind: must be "table" or "sql"']);
+    expect(problems({ source: { kind: 'sql' } })).toEqual(['source.query: required (string)']);
+    expect(problems({ split: undefined })).toEqual(['split: required (object)']);
+    expect(problems({ task: 'ranking' })).toEqual(['task: must be one of: regression, binary, multiclass']);
+    expect(problems({ trainer: { params: { l2: -1 } } })).toEqual(['trainer.params.l2: must be >= 0']);
   });
 });
 
@@ -437,22 +375,22 @@ describe('loadPipelineSpec', () => {
 
   it('names the file of an invalid spec', async () => {
     const file = path.join(dir, 'invalid.json');
-    await writeFile(file, JSON.stringify(variant((s) => delete s.target)));
+    await writeFile(file, JSON.stringify(specInput({ target: undefined })));
     await expect(loadPipelineSpec(file)).rejects.toThrow(`Invalid pipeline spec ${file}:\ntarget: required`);
   });
 });
 
 describe('specHash', () => {
   it('is stable under key order and changes with a parameter', () => {
-    const spec = base();
+    const spec = specInput({ trainer: { params: { iterations: 50 } } });
     const reordered: Record<string, unknown> = Object.fromEntries(Object.entries(spec).reverse());
     reordered.trainer = { params: { iterations: 50 }, kind: 'gbdt' };
     const hash = specHash(parsePipelineSpec(spec));
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
     expect(specHash(parsePipelineSpec(reordered))).toBe(hash);
-    expect(specHash(parsePipelineSpec(variant((s) => (s.trainer.params.iterations = 51))))).not.toBe(hash);
+    expect(specHash(buildSpec({ trainer: { params: { iterations: 51 } } }, spec))).not.toBe(hash);
     // Writing a default explicitly is the same spec.
-    expect(specHash(parsePipelineSpec(variant((s) => (s.trainer.params.learningRate = 0.1))))).toBe(hash);
+    expect(specHash(buildSpec({ trainer: { params: { learningRate: 0.1 } } }, spec))).toBe(hash);
   });
 
   it('sorts keys at every level', () => {

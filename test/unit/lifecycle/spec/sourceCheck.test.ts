@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   checkSpecAgainstSource,
-  parsePipelineSpec,
   PipelineSpecError,
   type PipelineSpec,
   type SourceColumn,
   SpecSourceError,
 } from '../../../../lifecycle/spec';
+import { BASE_FEATURES, buildSpec, features, type SpecInput, specInput } from '../../../specBuilder';
 
 /** Columns as `describeSource` reports them, by PostgreSQL type name. */
 const KINDS: Record<string, Pick<SourceColumn, 'kind' | 'integer'>> = {
@@ -42,31 +42,15 @@ const routes = () =>
     started_at: 'timestamp with time zone',
   });
 
-/** A valid spec over `routes`; each test changes one thing through `change`. */
-function spec(change: (draft: Record<string, unknown>) => void = () => undefined): PipelineSpec {
-  const draft: Record<string, unknown> = {
-    name: 'route-time',
-    description: 'Minutes per laser route',
-    task: 'regression',
-    source: { kind: 'table', table: 'routes' },
-    target: 'minutes',
-    features: [
-      { name: 'thickness_mm', kind: 'numeric' },
-      { name: 'material', kind: 'categorical' },
-      { name: 'machine', kind: 'categorical' },
-      { name: 'shift', kind: 'categorical' },
-      { name: 'rush', kind: 'categorical' },
-    ],
-    segments: ['machine'],
-    timeColumn: 'started_at',
-    split: { kind: 'ordered', testFraction: 0.2 },
-    trainer: { kind: 'gbdt' },
-    approval: { approvers: ['shop-manager'], deadline: '72h' },
-    deploy: { strategy: 'replace' },
-  };
-  change(draft);
-  return parsePipelineSpec(draft);
-}
+/** The base spec over all of `routes`: two more labels, sliced by machine, with its time column. */
+const routesSpec = specInput({
+  features: [...BASE_FEATURES, ...features({ shift: 'categorical', rush: 'categorical' })],
+  segments: ['machine'],
+  timeColumn: 'started_at',
+});
+
+/** A valid spec over `routes`, with the parts a test changes. */
+const spec = (overrides: SpecInput = {}): PipelineSpec => buildSpec(overrides, routesSpec);
 
 const paths = (issues: { path: string }[]) => issues.map((issue) => issue.path);
 
@@ -74,32 +58,15 @@ describe('checkSpecAgainstSource', () => {
   it('passes a spec whose columns all exist with fitting types', () => {
     expect(checkSpecAgainstSource(spec(), routes())).toEqual([]);
     // Whole numbers and booleans are labels too: a binary target may be either.
-    expect(
-      checkSpecAgainstSource(
-        spec((d) => {
-          d.task = 'binary';
-          d.target = 'route_id';
-        }),
-        routes(),
-      ),
-    ).toEqual([]);
+    expect(checkSpecAgainstSource(spec({ task: 'binary', target: 'route_id' }), routes())).toEqual([]);
     // A number orders rows as well as a timestamp does.
-    expect(
-      checkSpecAgainstSource(
-        spec((d) => (d.timeColumn = 'route_id')),
-        routes(),
-      ),
-    ).toEqual([]);
+    expect(checkSpecAgainstSource(spec({ timeColumn: 'route_id' }), routes())).toEqual([]);
   });
 
   it('names an unknown feature column by its path, with a suggestion and the columns', () => {
-    const misspelt = spec((d) => {
-      d.features = [
-        { name: 'thickness_mm', kind: 'numeric' },
-        { name: 'material', kind: 'categorical' },
-        { name: 'machin', kind: 'categorical' },
-      ];
-      d.segments = [];
+    const misspelt = spec({
+      features: features({ thickness_mm: 'numeric', material: 'categorical', machin: 'categorical' }),
+      segments: [],
     });
     expect(checkSpecAgainstSource(misspelt, routes())).toEqual([
       {
@@ -112,13 +79,7 @@ describe('checkSpecAgainstSource', () => {
   });
 
   it('says when only the case differs, and lists nothing when nothing is close', () => {
-    const issues = checkSpecAgainstSource(
-      spec((d) => {
-        d.target = 'Minutes';
-        d.timeColumn = 'shipped_on';
-      }),
-      routes(),
-    );
+    const issues = checkSpecAgainstSource(spec({ target: 'Minutes', timeColumn: 'shipped_on' }), routes());
     expect(paths(issues)).toEqual(['target', 'timeColumn']);
     expect(issues[0]?.message).toMatch(/did you mean "minutes"\? \(column names are case-sensitive\)/);
     expect(issues[1]?.message).toMatch(/^no column "shipped_on" in table routes; its columns: "route_id", /);
@@ -128,11 +89,11 @@ describe('checkSpecAgainstSource', () => {
   it('does not list the columns of a wide source', () => {
     const wide = columns(Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`sensor_${i}`, 'bigint'])));
     const [issue, ...rest] = checkSpecAgainstSource(
-      spec((d) => {
-        d.target = 'sensor_1';
-        d.features = [{ name: 'pressure', kind: 'numeric' }];
-        d.segments = [];
-        delete d.timeColumn;
+      spec({
+        target: 'sensor_1',
+        features: features({ pressure: 'numeric' }),
+        segments: [],
+        timeColumn: undefined,
       }),
       wide,
     );
@@ -172,13 +133,9 @@ describe('checkSpecAgainstSource', () => {
 
   it('refuses a fractional number as a categorical feature and a timestamp as a numeric one', () => {
     const issues = checkSpecAgainstSource(
-      spec((d) => {
-        d.features = [
-          { name: 'thickness_mm', kind: 'categorical' },
-          { name: 'started_at', kind: 'numeric' },
-          { name: 'machine', kind: 'categorical' },
-        ];
-        delete d.timeColumn;
+      spec({
+        features: features({ thickness_mm: 'categorical', started_at: 'numeric', machine: 'categorical' }),
+        timeColumn: undefined,
       }),
       routes(),
     );
@@ -191,7 +148,7 @@ describe('checkSpecAgainstSource', () => {
 
   it('refuses a regression target that is not a number, and a binary target with fractions', () => {
     const regression = checkSpecAgainstSource(
-      spec((d) => (d.target = 'route_id')),
+      spec({ target: 'route_id' }),
       routes().map((column) =>
         column.name === 'route_id'
           ? { ...column, postgresType: 'text', kind: 'text' as const, integer: false }
@@ -206,10 +163,7 @@ describe('checkSpecAgainstSource', () => {
           'cast it in a sql source, or use task binary or multiclass if it holds classes',
       },
     ]);
-    const binary = checkSpecAgainstSource(
-      spec((d) => (d.task = 'binary')),
-      routes(),
-    );
+    const binary = checkSpecAgainstSource(spec({ task: 'binary' }), routes());
     expect(paths(binary)).toEqual(['target']);
     expect(binary[0]?.message).toMatch(
       /a binary target holds classes and must be text, boolean or whole numbers/,
@@ -236,9 +190,9 @@ describe('checkSpecAgainstSource', () => {
   });
 
   it("speaks of the query's result for a sql source and refuses an ambiguous name", () => {
-    const sqlSpec = spec(
-      (d) => (d.source = { kind: 'sql', query: 'SELECT * FROM routes r JOIN machines m USING (machine)' }),
-    );
+    const sqlSpec = spec({
+      source: { kind: 'sql', query: 'SELECT * FROM routes r JOIN machines m USING (machine)' },
+    });
     const issues = checkSpecAgainstSource(sqlSpec, [...routes(), ...columns({ material: 'text' })]);
     expect(issues).toEqual([
       {

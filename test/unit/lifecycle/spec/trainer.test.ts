@@ -1,16 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { PipelineSpecError } from '../../../../lifecycle/spec';
-import { specOf } from '../fixtures';
+import { specInput, specProblems } from '../../../specBuilder';
+import { friedmanSpec, specOf } from '../fixtures';
 
-function problemsOf(trainer: unknown, task = 'regression'): string[] {
-  try {
-    specOf({ trainer, task, ...(task === 'regression' ? {} : { target: 'band' }) });
-  } catch (error) {
-    if (error instanceof PipelineSpecError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a PipelineSpecError');
-}
+/** What the loader says of a Friedman spec with this trainer, for a regression or the `band` classes. */
+const problemsOf = (trainer: unknown, task = 'regression'): string[] =>
+  specProblems(
+    specInput({ trainer, task, ...(task === 'regression' ? {} : { target: 'band' }) }, friedmanSpec),
+  );
 
 describe('the spec trainer from the registry', () => {
   it('refuses an unknown kind, naming trainer.kind and the known kinds', () => {
