@@ -10,10 +10,10 @@
  * ONNX, so a retried activity makes the same artifact.
  */
 import { encodeFeatures, prepareTrainingData, type TrainingData } from '../ml/dataset';
-import type { Feature, GbdtLoss, Model } from '../ml/model';
+import type { Feature, Model } from '../ml/model';
 import { exportOnnx } from '../ml/onnx';
 import { MISSING_CODE, type Table } from '../ml/table';
-import type { FeatureImportance } from '../ml/trainer';
+import type { FeatureImportance, TrainerProgress, TrainerSummary } from '../ml/trainer';
 import { type TrainerKind, trainerOf } from '../ml/trainers';
 import type { PipelineSpec } from './spec/schema';
 import { labelledRows, SplitError, splitLabelledRows, type SplitRows } from './split';
@@ -21,17 +21,8 @@ import { labelledRows, SplitError, splitLabelledRows, type SplitRows } from './s
 /** The parts of a pipeline spec training reads. */
 export type TrainingSpec = Pick<PipelineSpec, 'task' | 'target' | 'features' | 'split' | 'trainer'>;
 
-/** One report of a running trainer (once per boosting round or solver iteration). */
-export interface CandidateProgress {
-  /** Iterations done so far, from 1. */
-  iteration: number;
-  /** Iterations the trainer may run at most (early stopping may end sooner). */
-  totalIterations: number;
-  /** Mean training loss after this iteration (see {@link TrainingSummary.loss}). */
-  trainLoss?: number;
-  /** Mean validation loss after this iteration, when there is a validation set (gbdt). */
-  validationLoss?: number;
-}
+/** One report of a running trainer: the ML core's report, passed on as it is. */
+export type CandidateProgress = TrainerProgress;
 
 export interface TrainCandidateInput {
   /** The snapshot's table (`loadSnapshot(...).table`): target and features, rows in time order. */
@@ -60,36 +51,16 @@ export type { FeatureImportance };
 // The spec's gbdt parameters onto the trainer's options now live with the gbdt entry.
 export { gbdtOptionsOf } from '../ml/gbdt/trainer';
 
-/** What a training run did, for the run's status and the model card. Plain JSON. */
-export interface TrainingSummary {
+/**
+ * What a training run did, for the run's status and the model card: the trainer's own summary
+ * (losses, iterations, feature importance) with the rows and time lifecycle adds. Plain JSON.
+ */
+export interface TrainingSummary extends TrainerSummary {
   /** The registry's kind (ml/trainers.ts). */
   trainer: TrainerKind;
-  /**
-   * What `trainLoss` and `validationLoss` measure: mean squared or absolute error, mean log loss
-   * (`binary_logistic`) or multiclass cross-entropy (`multiclass_softmax`).
-   */
-  loss: GbdtLoss;
   rows: { train: number; validation: number; test: number };
   /** Rows left out of every part because their target is missing. */
   rowsWithoutTarget: number;
-  /** Boosting rounds kept in the model (after early stopping), or solver iterations (linear). */
-  iterations: number;
-  /** Boosting rounds or solver iterations run, the ones early stopping dropped included. */
-  iterationsRun: number;
-  /** Gbdt with a validation set: the round (from 1) with the lowest validation loss. */
-  bestIteration?: number;
-  /** Mean training loss of the returned model. */
-  trainLoss?: number;
-  /** Mean validation loss of the returned model, when there is a validation set. */
-  validationLoss?: number;
-  /** Linear only: false when the solver hit `maxIterations` before converging. */
-  converged?: boolean;
-  /**
-   * Gbdt: total split gain per feature. Linear: the absolute weights on the standardised inputs
-   * (a categorical feature's one-hot weights each times the standard deviation of its 0/1 column,
-   * summed), summed over the outputs. Largest first.
-   */
-  featureImportance: FeatureImportance[];
   /** Wall-clock seconds of the run (preparation, training and export). */
   seconds: number;
 }

@@ -10,9 +10,13 @@ import type { GraphBuilder } from './onnx/protoBuilders';
 
 /** One report of a running trainer (once per boosting round or solver iteration). */
 export interface TrainerProgress {
+  /** Iterations done so far, from 1. */
   iteration: number;
+  /** Iterations the trainer may run at most (early stopping may end sooner). */
   totalIterations: number;
+  /** Mean training loss after this iteration (see {@link TrainerSummary.loss}). */
   trainLoss?: number;
+  /** Mean validation loss after this iteration, when there is a validation set (gbdt). */
   validationLoss?: number;
 }
 
@@ -29,16 +33,31 @@ export interface FeatureImportance {
 
 /** What a training run did, in the trainer's words (lifecycle adds rows and time). Plain JSON. */
 export interface TrainerSummary {
-  /** What `trainLoss` and `validationLoss` measure. */
+  /**
+   * What `trainLoss` and `validationLoss` measure: mean squared or absolute error, mean log loss
+   * (`binary_logistic`) or multiclass cross-entropy (`multiclass_softmax`).
+   */
   loss: GbdtLoss;
-  /** Boosting rounds kept, solver iterations, 0 for a trainer that does not iterate. */
+  /**
+   * Boosting rounds kept in the model (after early stopping), solver iterations (linear), 0 for a
+   * trainer that does not iterate.
+   */
   iterations: number;
+  /** Boosting rounds or solver iterations run, the ones early stopping dropped included. */
   iterationsRun: number;
+  /** Gbdt with a validation set: the round (from 1) with the lowest validation loss. */
   bestIteration?: number;
+  /** Mean training loss of the returned model. */
   trainLoss?: number;
+  /** Mean validation loss of the returned model, when there is a validation set. */
   validationLoss?: number;
+  /** Linear only: false when the solver hit `maxIterations` before converging. */
   converged?: boolean;
-  /** Largest first. */
+  /**
+   * Gbdt: total split gain per feature. Linear: the absolute weights on the standardised inputs
+   * (a categorical feature's one-hot weights each times the standard deviation of its 0/1 column,
+   * summed), summed over the outputs. Largest first.
+   */
   featureImportance: FeatureImportance[];
 }
 
