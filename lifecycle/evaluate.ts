@@ -10,7 +10,7 @@
 import { prepareTrainingData } from '../ml/dataset';
 import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../ml/metrics';
 import type { TaskKind } from '../ml/model';
-import { exportOnnx, type KerfOnnxMetadata, OnnxScorer, readMetadata } from '../ml/onnx';
+import { exportOnnx, type KerfOnnxMetadata, readMetadata, scoreOnnx } from '../ml/onnx';
 import type { TaskMetrics } from '../ml/slices';
 import { MISSING_CODE, type Table } from '../ml/table';
 import { FLOOR_KIND, trainerOf } from '../ml/trainers';
@@ -80,29 +80,8 @@ export class EvaluationError extends Error {
   }
 }
 
-/**
- * Scores every row of `table` with an exported Kerf model on onnxruntime, releasing the session
- * afterwards. Regression: the predicted values; binary: the probability of class 1; multiclass: the
- * class probabilities, rows x classes, row-major.
- *
- * @throws when the bytes are not a Kerf ONNX export or a column the model takes is missing
- */
-export async function scoreOnnx(onnx: Uint8Array, table: Table): Promise<Float64Array> {
-  const scorer = await OnnxScorer.load(onnx);
-  try {
-    const scores = await scorer.scoreTable(table);
-    if (scores.prediction) return scores.prediction;
-    const probabilities = scores.probabilities ?? new Float64Array(0);
-    if (scorer.metadata.task !== 'binary') return probabilities;
-    // [P(class 0), P(class 1)] per row: keep class 1, the metrics' convention.
-    return Float64Array.from(
-      { length: probabilities.length / 2 },
-      (_, row) => probabilities[row * 2 + 1] as number,
-    );
-  } finally {
-    await scorer.release();
-  }
-}
+// Scoring an exported model in the shape the trainers predict lives with the ONNX scorer.
+export { scoreOnnx };
 
 /**
  * Scores the candidate on the spec's test rows and computes the task's metrics. The target is

@@ -7,4 +7,4 @@ export {
   PROBABILITIES_OUTPUT,
   parseMetadata,
 } from './metadata';
-export { OnnxScorer, type OnnxRow, type OnnxScores, readMetadata } from './scorer';
+export { OnnxScorer, type OnnxRow, type OnnxScores, readMetadata, scoreOnnx } from './scorer';

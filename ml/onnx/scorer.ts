@@ -119,6 +119,30 @@ export class OnnxScorer {
   }
 }
 
+/**
+ * Scores every row of `table` with an exported Kerf model on onnxruntime, releasing the session
+ * afterwards. Regression: the predicted values; binary: the probability of class 1; multiclass: the
+ * class probabilities, rows x classes, row-major.
+ *
+ * @throws when the bytes are not a Kerf ONNX export or a column the model takes is missing
+ */
+export async function scoreOnnx(onnx: Uint8Array, table: Table): Promise<Float64Array> {
+  const scorer = await OnnxScorer.load(onnx);
+  try {
+    const scores = await scorer.scoreTable(table);
+    if (scores.prediction) return scores.prediction;
+    const probabilities = scores.probabilities ?? new Float64Array(0);
+    if (scorer.metadata.task !== 'binary') return probabilities;
+    // [P(class 0), P(class 1)] per row: keep class 1, the metrics' convention.
+    return Float64Array.from(
+      { length: probabilities.length / 2 },
+      (_, row) => probabilities[row * 2 + 1] as number,
+    );
+  } finally {
+    await scorer.release();
+  }
+}
+
 /** Parses the `kerf.model` metadata out of an ONNX file. */
 export function readMetadata(bytes: Uint8Array): KerfOnnxMetadata {
   let proto: InstanceType<typeof onnx.ModelProto>;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fitBaseline } from '../../../ml/baseline/trainer';
 import { encodeFeatures, prepareTrainingData, type TrainingData } from '../../../ml/dataset';
 import type { TaskKind } from '../../../ml/model';
-import { exportOnnx, OnnxScorer, readMetadata } from '../../../ml/onnx';
+import { exportOnnx, readMetadata, scoreOnnx } from '../../../ml/onnx';
 import { Random } from '../../../ml/random';
 import { categoricalFromLabels, numericFromValues, Table } from '../../../ml/table';
 import { TRAINER_KINDS, trainerOf } from '../../../ml/trainers';
@@ -42,23 +42,6 @@ function dataOf(table: Table, task: TaskKind): TrainingData {
   return prepareTrainingData(table, { target: TARGETS[task], features: ['thickness', 'material'], task });
 }
 
-/** onnxruntime's output for every row, in the shape `predict` returns (binary: P(class 1)). */
-async function onnxPrediction(onnx: Uint8Array, table: Table): Promise<Float64Array> {
-  const scorer = await OnnxScorer.load(onnx);
-  try {
-    const scores = await scorer.scoreTable(table);
-    if (scores.prediction) return scores.prediction;
-    const probabilities = scores.probabilities ?? new Float64Array(0);
-    if (scorer.metadata.task !== 'binary') return probabilities;
-    return Float64Array.from(
-      { length: probabilities.length / 2 },
-      (_, row) => probabilities[row * 2 + 1] as number,
-    );
-  } finally {
-    await scorer.release();
-  }
-}
-
 /** Within 1e-6, relative for values above 1 (the graph's output is float32). */
 function expectParity(actual: Float64Array, expected: Float64Array): void {
   expect(actual.length).toBe(expected.length);
@@ -91,7 +74,7 @@ describe('the trainer registry', () => {
         expect(readMetadata(onnx)).toMatchObject({ type: kind, task });
         const expected = trainer.predict(model, encodeFeatures(table, model.features));
         expect(expected.length).toBe(table.rowCount * (task === 'multiclass' ? 3 : 1));
-        expectParity(await onnxPrediction(onnx, table), expected);
+        expectParity(await scoreOnnx(onnx, table), expected);
       });
     }
   }
@@ -156,7 +139,7 @@ describe('the baseline', () => {
     });
     const rows = new Table([numericFromValues('thickness', [1, null, 3])]);
     expectParity(
-      await onnxPrediction(exportOnnx(model), rows),
+      await scoreOnnx(exportOnnx(model), rows),
       Float64Array.from([0.2, 0.2, 0.6, 0.2, 0.2, 0.6, 0.2, 0.2, 0.6]),
     );
   });
