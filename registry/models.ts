@@ -1,6 +1,7 @@
 /** Models: one per pipeline, registered by the first lifecycle run and listed for people. */
 import type pg from 'pg';
 import type { TaskKind } from '../ml/model';
+import { TableColumns } from './columns';
 import { RegistryError } from './errors';
 import { checkModelName } from './inputs';
 import { lockModel, type Queryable } from './sql';
@@ -15,9 +16,7 @@ interface ModelRow {
   created_at: Date;
 }
 
-function modelFromRow(row: ModelRow): ModelRecord {
-  return { name: row.name, task: row.task, description: row.description, createdAt: row.created_at };
-}
+const MODEL_COLUMNS = new TableColumns<ModelRow>(['name', 'task', 'description', 'created_at']);
 
 /**
  * Registers the model if it is new, then locks its row for the rest of the transaction.
@@ -54,7 +53,7 @@ export async function ensureModel(
 export async function getModel(db: Queryable, name: string): Promise<ModelRecord> {
   checkModelName(name);
   const { rows } = await db.query<ModelRow>(
-    'SELECT name, task, description, created_at FROM registry.models WHERE name = $1',
+    `SELECT ${MODEL_COLUMNS.sql} FROM registry.models WHERE name = $1`,
     [name],
   );
   const row = rows[0];
@@ -64,7 +63,7 @@ export async function getModel(db: Queryable, name: string): Promise<ModelRecord
       `Model ${name} is not in the registry: check the pipeline name, or run its lifecycle to register it`,
     );
   }
-  return modelFromRow(row);
+  return MODEL_COLUMNS.record(row);
 }
 
 /** Every model with its latest and production version, by name. */
@@ -79,7 +78,7 @@ export async function listModels(db: Queryable): Promise<ModelSummary[]> {
      FROM registry.models m ORDER BY m.name`,
   );
   return rows.map((row) => ({
-    ...modelFromRow(row),
+    ...MODEL_COLUMNS.record(row),
     latestVersion: row.latest_version,
     productionVersion: row.production_version,
   }));
