@@ -4,7 +4,7 @@ import type { TaskKind } from '../ml/model';
 import { TableColumns } from './columns';
 import { RegistryError } from './errors';
 import { checkModelName } from './inputs';
-import { lockModel, type Queryable } from './sql';
+import { lockModel, type Queryable, readOne } from './sql';
 import type { ModelRecord, ModelSummary } from './types';
 
 const TASKS: readonly TaskKind[] = ['regression', 'binary', 'multiclass'];
@@ -52,17 +52,12 @@ export async function ensureModel(
 /** @throws RegistryError (`not-found`) */
 export async function getModel(db: Queryable, name: string): Promise<ModelRecord> {
   checkModelName(name);
-  const { rows } = await db.query<ModelRow>(
+  const row = await readOne<ModelRow>(
+    db,
     `SELECT ${MODEL_COLUMNS.sql} FROM registry.models WHERE name = $1`,
     [name],
+    `Model ${name} is not in the registry: check the pipeline name, or run its lifecycle to register it`,
   );
-  const row = rows[0];
-  if (!row) {
-    throw new RegistryError(
-      'not-found',
-      `Model ${name} is not in the registry: check the pipeline name, or run its lifecycle to register it`,
-    );
-  }
   return MODEL_COLUMNS.record(row);
 }
 

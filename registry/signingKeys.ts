@@ -13,7 +13,7 @@ import { appendAudit } from './audit';
 import { TableColumns } from './columns';
 import { RegistryError } from './errors';
 import { checkText, checkToken } from './inputs';
-import { inTransaction, type Queryable } from './sql';
+import { inTransaction, type Queryable, readOne } from './sql';
 import type { SigningKeyRecord } from './types';
 
 export interface TrustSigningKeyInput {
@@ -143,18 +143,13 @@ export async function revokeSigningKey(
 
 /** @throws RegistryError (`not-found`) when no key with that id was ever trusted */
 export async function getSigningKey(db: Queryable, keyId: string): Promise<SigningKeyRecord> {
-  const { rows } = await db.query<TrustedKeyRow>(
+  const row = await readOne<TrustedKeyRow>(
+    db,
     `SELECT ${COLUMNS.sql} FROM registry.trusted_signing_keys WHERE key_id = $1`,
     [keyId],
+    `Signing key ${keyId} is not trusted, so nothing it signed can be: an admin trusts its public half ` +
+      'with `kerf keys trust FILE --name NAME`, or re-sign with a trusted key',
   );
-  const row = rows[0];
-  if (!row) {
-    throw new RegistryError(
-      'not-found',
-      `Signing key ${keyId} is not trusted, so nothing it signed can be: an admin trusts its public half ` +
-        'with `kerf keys trust FILE --name NAME`, or re-sign with a trusted key',
-    );
-  }
   return COLUMNS.record(row);
 }
 
