@@ -4,6 +4,7 @@
  */
 import type pg from 'pg';
 import { appendAudit } from '../registry/audit';
+import { TableColumns } from '../registry/columns';
 import { inTransaction, type Queryable } from '../registry/sql';
 import { AccessError } from './errors';
 import type { Scope } from './roles';
@@ -30,20 +31,16 @@ interface TokenRow {
   last_used_at: Date | null;
 }
 
-const TOKEN_COLUMNS = 'token_id, name, scopes, created_at, created_by, revoked_at, last_used_at';
+const TOKEN_COLUMNS = new TableColumns<TokenRow>([
+  'token_id',
+  'name',
+  'scopes',
+  'created_at',
+  'created_by',
+  'revoked_at',
+  'last_used_at',
+]);
 const TOKEN_NAME = /^[a-z][a-z0-9._-]{0,62}$/;
-
-function tokenFromRow(row: TokenRow): ServiceToken {
-  return {
-    tokenId: row.token_id,
-    name: row.name,
-    scopes: row.scopes,
-    createdAt: row.created_at,
-    createdBy: row.created_by,
-    revokedAt: row.revoked_at,
-    lastUsedAt: row.last_used_at,
-  };
-}
 
 /**
  * Adds a token for an API client; the token text is returned once (only its hash is stored).
@@ -68,7 +65,7 @@ export async function addServiceToken(
     if (existing.rowCount) throw new AccessError('conflict', `a token named ${input.name} exists already`);
     const { rows } = await client.query<TokenRow>(
       `INSERT INTO access.service_tokens (token_id, name, scopes, secret_hash, created_by)
-       VALUES ($1, $2, $3, $4, $5) RETURNING ${TOKEN_COLUMNS}`,
+       VALUES ($1, $2, $3, $4, $5) RETURNING ${TOKEN_COLUMNS.sql}`,
       [secret.id, input.name, input.scopes, secret.hash, by.user.name],
     );
     await appendAudit(client, {
@@ -76,16 +73,16 @@ export async function addServiceToken(
       action: 'service-token-added',
       details: { token: input.name, tokenId: secret.id, scopes: input.scopes },
     });
-    return { token: tokenFromRow(rows[0] as TokenRow), text: secret.text };
+    return { token: TOKEN_COLUMNS.record(rows[0] as TokenRow), text: secret.text };
   });
 }
 
 /** Every token (never its secret), by name. */
 export async function listServiceTokens(db: Queryable): Promise<ServiceToken[]> {
   const { rows } = await db.query<TokenRow>(
-    `SELECT ${TOKEN_COLUMNS} FROM access.service_tokens ORDER BY name`,
+    `SELECT ${TOKEN_COLUMNS.sql} FROM access.service_tokens ORDER BY name`,
   );
-  return rows.map(tokenFromRow);
+  return rows.map(TOKEN_COLUMNS.record);
 }
 
 /** Revokes a token by name: the API refuses it from the next request on. */

@@ -4,6 +4,7 @@
  */
 import type pg from 'pg';
 import { appendAudit } from '../registry/audit';
+import { TableColumns } from '../registry/columns';
 import { inTransaction, type Queryable } from '../registry/sql';
 import { AccessError } from './errors';
 import { type AccessUser, type Role, EVERY_MODEL } from './roles';
@@ -25,19 +26,9 @@ interface UserRow {
   disabled_at: Date | null;
 }
 
-const USER_COLUMNS = 'name, display_name, roles, models, disabled_at';
+const USER_COLUMNS = new TableColumns<UserRow>(['name', 'display_name', 'roles', 'models', 'disabled_at']);
 const USER_NAME = /^[a-z][a-z0-9._-]{0,62}$/;
 const MODEL_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
-
-function userFromRow(row: UserRow): AccessUser {
-  return {
-    name: row.name,
-    displayName: row.display_name,
-    roles: row.roles,
-    models: row.models,
-    disabledAt: row.disabled_at,
-  };
-}
 
 function checkUserName(name: string): void {
   if (!USER_NAME.test(name)) {
@@ -120,7 +111,7 @@ export async function addUser(
     if (existing.rowCount) throw new AccessError('conflict', `user ${user.name} exists already`);
     const { rows } = await client.query<UserRow>(
       `INSERT INTO access.users (name, display_name, roles, models, created_by)
-       VALUES ($1, $2, $3, $4, $5) RETURNING ${USER_COLUMNS}`,
+       VALUES ($1, $2, $3, $4, $5) RETURNING ${USER_COLUMNS.sql}`,
       [user.name, user.displayName ?? '', user.roles, user.models, actorName(by)],
     );
     await client.query('INSERT INTO access.user_keys (key_id, user_name, secret_hash) VALUES ($1, $2, $3)', [
@@ -133,22 +124,22 @@ export async function addUser(
       action: 'user-added',
       details: { user: user.name, roles: user.roles, models: user.models, keyId: key.id },
     });
-    return { user: userFromRow(rows[0] as UserRow), key: key.text };
+    return { user: USER_COLUMNS.record(rows[0] as UserRow), key: key.text };
   });
 }
 
 /** Every user, by name. */
 export async function listUsers(db: Queryable): Promise<AccessUser[]> {
-  const { rows } = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM access.users ORDER BY name`);
-  return rows.map(userFromRow);
+  const { rows } = await db.query<UserRow>(`SELECT ${USER_COLUMNS.sql} FROM access.users ORDER BY name`);
+  return rows.map(USER_COLUMNS.record);
 }
 
 /** One user, or undefined. */
 export async function getUser(db: Queryable, name: string): Promise<AccessUser | undefined> {
-  const { rows } = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM access.users WHERE name = $1`, [
+  const { rows } = await db.query<UserRow>(`SELECT ${USER_COLUMNS.sql} FROM access.users WHERE name = $1`, [
     name,
   ]);
-  return rows[0] ? userFromRow(rows[0]) : undefined;
+  return rows[0] ? USER_COLUMNS.record(rows[0]) : undefined;
 }
 
 /** Disables a user: their keys stop working and their unused codes stop verifying. */
@@ -226,7 +217,7 @@ export async function authenticateKey(db: Queryable, presented: unknown): Promis
     );
   }
   await db.query('UPDATE access.user_keys SET last_used_at = now() WHERE key_id = $1', [parsed.id]);
-  return { user: userFromRow(row), keyId: parsed.id, method: 'cli-key' };
+  return { user: USER_COLUMNS.record(row), keyId: parsed.id, method: 'cli-key' };
 }
 
 /** Refuses anyone without `role`. */

@@ -20,6 +20,7 @@ import {
 } from '../ml/referenceDatasets';
 import { type AnyTrainer, trainers } from '../ml/trainers';
 import { repoRoot } from '../platform/paths';
+import { type CaseLine, peakRssMb, round, runCaseWhenStarted } from './caseLine';
 
 interface BenchCase {
   dataset: () => Promise<ReferenceDataset> | ReferenceDataset;
@@ -85,7 +86,7 @@ async function scoringRowsPerSecond(
   }
 }
 
-export async function runCase(name: string): Promise<Record<string, unknown>> {
+export async function runCase(name: string): Promise<CaseLine> {
   const benchCase = CASES[name];
   if (!benchCase) throw new Error(`Unknown case "${name}"; cases: ${Object.keys(CASES).join(', ')}`);
   const dataset = await benchCase.dataset();
@@ -110,18 +111,8 @@ export async function runCase(name: string): Promise<Record<string, unknown>> {
     fit_s: round(fitSeconds, 3),
     ...trainer.size?.(model),
     score_rows_per_s: await scoringRowsPerSecond(model, dataset),
-    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    peak_rss_mb: peakRssMb(),
   };
 }
 
-const round = (value: number, digits: number) => Number(value.toFixed(digits));
-
-// Run directly with a case name: print that case's JSON line.
-if (process.argv[1]?.endsWith('ml.ts') && process.argv[2]) {
-  runCase(process.argv[2])
-    .then((result) => console.log(JSON.stringify(result)))
-    .catch((error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    });
-}
+runCaseWhenStarted('ml.ts', runCase);

@@ -12,6 +12,7 @@ import { applyMigrations } from '../platform/migrations';
 import { defaultPaths, migrationsDir } from '../platform/paths';
 import { ShopGenerator } from '../shop/generator';
 import { generateShop } from '../shop/load';
+import { type CaseLine, peakRssMb, round, runCaseWhenStarted } from './caseLine';
 
 export const CASES: Record<string, { jobs: number; database: boolean }> = {
   'generate-memory': { jobs: 200_000, database: false },
@@ -39,7 +40,7 @@ async function withOwnDatabase<T>(work: (pool: pg.Pool) => Promise<T>): Promise<
   }
 }
 
-export async function runCase(name: string): Promise<Record<string, unknown>> {
+export async function runCase(name: string): Promise<CaseLine> {
   const benchCase = CASES[name];
   if (!benchCase) throw new Error(`Unknown case "${name}"; cases: ${Object.keys(CASES).join(', ')}`);
   if (!benchCase.database) {
@@ -68,7 +69,7 @@ export async function runCase(name: string): Promise<Record<string, unknown>> {
       seconds: round(seconds, 2),
       rows_per_s: Math.round(rows / seconds),
       jobs_per_s: Math.round(benchCase.jobs / seconds),
-      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+      peak_rss_mb: peakRssMb(),
     };
   }
   const result = await withOwnDatabase((pool) => generateShop(pool, { jobs: benchCase.jobs, seed: 1 }));
@@ -81,18 +82,8 @@ export async function runCase(name: string): Promise<Record<string, unknown>> {
     seconds: round(result.seconds, 2),
     rows_per_s: Math.round(result.rowsPerSecond),
     jobs_per_s: Math.round(result.jobsPerSecond),
-    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    peak_rss_mb: peakRssMb(),
   };
 }
 
-const round = (value: number, digits: number) => Number(value.toFixed(digits));
-
-// Run directly with a case name: print that case's JSON line.
-if (process.argv[1]?.endsWith('shop.ts') && process.argv[2]) {
-  runCase(process.argv[2])
-    .then((result) => console.log(JSON.stringify(result)))
-    .catch((error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    });
-}
+runCaseWhenStarted('shop.ts', runCase);

@@ -37,7 +37,8 @@ export interface MonitoringWindow {
   labelled: number;
 }
 
-export interface MonitoringReportInput {
+/** What a nightly run watched: one served model version over a window, against which thresholds. */
+export interface MonitoredModel {
   model: string;
   version: number;
   task: TaskKind;
@@ -45,6 +46,9 @@ export interface MonitoringReportInput {
   target: string;
   window: MonitoringWindow;
   thresholds: MonitoringThresholds;
+}
+
+export interface MonitoringReportInput extends MonitoredModel {
   featureDrift: FeatureDrift[];
   predictionDrift: PredictionDrift | null;
   unseen: UnseenCategories[];
@@ -59,14 +63,8 @@ export interface MonitoringReportInput {
   targetUnit?: string;
 }
 
-export interface MonitoringReport {
+export interface MonitoringReport extends MonitoredModel {
   format: typeof MONITORING_REPORT_FORMAT;
-  model: string;
-  version: number;
-  task: TaskKind;
-  target: string;
-  window: MonitoringWindow;
-  thresholds: MonitoringThresholds;
   /** True when a retraining run should start (see the module comment). */
   stale: boolean;
   /** The alarms that make the model stale, one sentence each. */

@@ -1,4 +1,5 @@
 /** Reading aliases and their history: what serves now, and how it came to. */
+import { TableColumns } from './columns';
 import { RegistryError } from './errors';
 import { checkModelName } from './inputs';
 import type { Queryable } from './sql';
@@ -13,18 +14,14 @@ export interface AliasRow {
   updated_by: string;
 }
 
-export const ALIAS_COLUMNS = 'model, alias, version, traffic_share, updated_at, updated_by';
-
-export function aliasFromRow(row: AliasRow): AliasRecord {
-  return {
-    model: row.model,
-    alias: row.alias,
-    version: row.version,
-    trafficShare: row.traffic_share,
-    updatedAt: row.updated_at,
-    updatedBy: row.updated_by,
-  };
-}
+export const ALIAS_COLUMNS = new TableColumns<AliasRow>([
+  'model',
+  'alias',
+  'version',
+  'traffic_share',
+  'updated_at',
+  'updated_by',
+]);
 
 export function checkAliasName(alias: string): asserts alias is AliasName {
   if (!(ALIAS_NAMES as readonly string[]).includes(alias)) {
@@ -44,10 +41,10 @@ export async function getAlias(
   checkModelName(model);
   checkAliasName(alias);
   const { rows } = await db.query<AliasRow>(
-    `SELECT ${ALIAS_COLUMNS} FROM registry.aliases WHERE model = $1 AND alias = $2`,
+    `SELECT ${ALIAS_COLUMNS.sql} FROM registry.aliases WHERE model = $1 AND alias = $2`,
     [model, alias],
   );
-  return rows[0] ? aliasFromRow(rows[0]) : undefined;
+  return rows[0] ? ALIAS_COLUMNS.record(rows[0]) : undefined;
 }
 
 /** Every alias of a model that is set. */
@@ -93,8 +90,8 @@ export async function aliasHistory(db: Queryable, model: string, alias?: AliasNa
 /** The aliases of a model that are set, by name. */
 export async function readAliases(db: Queryable, model: string): Promise<Map<AliasName, AliasRecord>> {
   const { rows } = await db.query<AliasRow>(
-    `SELECT ${ALIAS_COLUMNS} FROM registry.aliases WHERE model = $1 ORDER BY alias`,
+    `SELECT ${ALIAS_COLUMNS.sql} FROM registry.aliases WHERE model = $1 ORDER BY alias`,
     [model],
   );
-  return new Map(rows.map((row) => [row.alias, aliasFromRow(row)]));
+  return new Map(rows.map((row) => [row.alias, ALIAS_COLUMNS.record(row)]));
 }

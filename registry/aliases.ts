@@ -5,7 +5,7 @@
  * `NOTIFY kerf_registry` with the change, delivered when the transaction commits.
  */
 import type pg from 'pg';
-import { ALIAS_COLUMNS, aliasFromRow, checkAliasName, readAliases, type AliasRow } from './aliasRecords';
+import { ALIAS_COLUMNS, checkAliasName, readAliases, type AliasRow } from './aliasRecords';
 import { appendAudit } from './audit';
 import { RegistryError } from './errors';
 import { checkModelName, checkText, checkVersionNumber } from './inputs';
@@ -214,7 +214,7 @@ async function pointAlias(
     `INSERT INTO registry.aliases (model, alias, version, traffic_share, updated_by) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (model, alias) DO UPDATE SET version = excluded.version, traffic_share = excluded.traffic_share,
        updated_at = now(), updated_by = excluded.updated_by
-     RETURNING ${ALIAS_COLUMNS}`,
+     RETURNING ${ALIAS_COLUMNS.sql}`,
     [change.model, change.alias, change.version, change.trafficShare, change.actor],
   );
   await client.query(
@@ -249,7 +249,7 @@ async function pointAlias(
   if (previousVersion !== null && previousVersion !== change.version) {
     await syncDeployedStatus(client, change.model, previousVersion, change.actor, why);
   }
-  return { alias: aliasFromRow(rows[0] as AliasRow), previousVersion, changed: true };
+  return { alias: ALIAS_COLUMNS.record(rows[0] as AliasRow), previousVersion, changed: true };
 }
 
 /** Removes an alias row, with history, audit and the status of the version it pointed at. */

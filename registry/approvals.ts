@@ -4,6 +4,7 @@
  * check (it holds the spec's approvers); the registry records who it was.
  */
 import type pg from 'pg';
+import { TableColumns } from './columns';
 import { RegistryError } from './errors';
 import { checkText } from './inputs';
 import { inTransaction, type Queryable } from './sql';
@@ -41,18 +42,14 @@ interface ApprovalRow {
   decided_at: Date;
 }
 
-const APPROVAL_COLUMNS = 'model, version, decision, approver, comment, decided_at';
-
-function approvalFromRow(row: ApprovalRow): ApprovalRecord {
-  return {
-    model: row.model,
-    version: row.version,
-    decision: row.decision,
-    approver: row.approver,
-    comment: row.comment,
-    decidedAt: row.decided_at,
-  };
-}
+const APPROVAL_COLUMNS = new TableColumns<ApprovalRow>([
+  'model',
+  'version',
+  'decision',
+  'approver',
+  'comment',
+  'decided_at',
+]);
 
 /**
  * Records the decision on a candidate, moves it to `approved` or `rejected`, and appends an
@@ -93,10 +90,10 @@ export async function recordApproval(pool: pg.Pool, input: ApprovalInput): Promi
     }
     const { rows } = await client.query<ApprovalRow>(
       `INSERT INTO registry.approvals (model, version, decision, approver, comment)
-       VALUES ($1, $2, $3, $4, $5) RETURNING ${APPROVAL_COLUMNS}`,
+       VALUES ($1, $2, $3, $4, $5) RETURNING ${APPROVAL_COLUMNS.sql}`,
       [input.model, input.version, input.decision, input.approver, input.comment ?? null],
     );
-    const approval = approvalFromRow(rows[0] as ApprovalRow);
+    const approval = APPROVAL_COLUMNS.record(rows[0] as ApprovalRow);
     const version = await transition(client, current, input.decision, {
       actor: input.approver,
       action: 'approval-recorded',
@@ -119,8 +116,8 @@ export async function getApproval(
   version: number,
 ): Promise<ApprovalRecord | undefined> {
   const { rows } = await db.query<ApprovalRow>(
-    `SELECT ${APPROVAL_COLUMNS} FROM registry.approvals WHERE model = $1 AND version = $2`,
+    `SELECT ${APPROVAL_COLUMNS.sql} FROM registry.approvals WHERE model = $1 AND version = $2`,
     [model, version],
   );
-  return rows[0] ? approvalFromRow(rows[0]) : undefined;
+  return rows[0] ? APPROVAL_COLUMNS.record(rows[0]) : undefined;
 }

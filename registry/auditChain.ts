@@ -61,6 +61,13 @@ export async function verifyAuditChain(
   let afterId = 0;
   let rows = 0;
   let last: ChainRow | undefined;
+  // The report as far as the walk got: the rows checked so far, and where the chain broke if it did.
+  const reportOf = (firstBreak?: AuditChainBreak): AuditChainReport => ({
+    ok: firstBreak === undefined,
+    rows,
+    lastId: last ? Number(last.id) : null,
+    ...(firstBreak ? { firstBreak } : {}),
+  });
   for (;;) {
     const batch = await db.query<ChainRow>(
       `SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, action,
@@ -71,31 +78,21 @@ export async function verifyAuditChain(
     for (const row of batch.rows) {
       const where = { id: Number(row.id), at: row.at, action: row.action };
       if (row.prev_hash !== previousHash) {
-        return {
-          ok: false,
-          rows,
-          lastId: last ? Number(last.id) : null,
-          firstBreak: {
-            ...where,
-            problem: 'chain-broken',
-            message:
-              previousHash === null
-                ? `audit row ${row.id} (${row.at}, ${row.action}) claims a previous row, but none is there: rows before it were removed`
-                : `audit row ${row.id} (${row.at}, ${row.action}) does not follow the row before it: a row between them was removed or inserted`,
-          },
-        };
+        return reportOf({
+          ...where,
+          problem: 'chain-broken',
+          message:
+            previousHash === null
+              ? `audit row ${row.id} (${row.at}, ${row.action}) claims a previous row, but none is there: rows before it were removed`
+              : `audit row ${row.id} (${row.at}, ${row.action}) does not follow the row before it: a row between them was removed or inserted`,
+        });
       }
       if (row.row_hash !== sha256(row.canonical)) {
-        return {
-          ok: false,
-          rows,
-          lastId: last ? Number(last.id) : null,
-          firstBreak: {
-            ...where,
-            problem: 'row-changed',
-            message: `audit row ${row.id} (${row.at}, ${row.action}) no longer matches its hash: it was changed after it was written`,
-          },
-        };
+        return reportOf({
+          ...where,
+          problem: 'row-changed',
+          message: `audit row ${row.id} (${row.at}, ${row.action}) no longer matches its hash: it was changed after it was written`,
+        });
       }
       previousHash = row.row_hash;
       rows++;
@@ -109,18 +106,13 @@ export async function verifyAuditChain(
   );
   const recorded = head.rows[0];
   if (!recorded || recorded.last_hash !== previousHash || (recorded.last_id ?? null) !== (last?.id ?? null)) {
-    return {
-      ok: false,
-      rows,
-      lastId: last ? Number(last.id) : null,
-      firstBreak: {
-        id: last ? Number(last.id) : null,
-        at: last?.at ?? null,
-        action: last?.action ?? null,
-        problem: 'head-mismatch',
-        message: `the chain's head names row ${recorded?.last_id ?? 'none'}, but the log ends at ${last ? `row ${last.id} (${last.at}, ${last.action})` : 'no row'}: rows at the end were removed, or the head was moved`,
-      },
-    };
+    return reportOf({
+      id: last ? Number(last.id) : null,
+      at: last?.at ?? null,
+      action: last?.action ?? null,
+      problem: 'head-mismatch',
+      message: `the chain's head names row ${recorded?.last_id ?? 'none'}, but the log ends at ${last ? `row ${last.id} (${last.at}, ${last.action})` : 'no row'}: rows at the end were removed, or the head was moved`,
+    });
   }
-  return { ok: true, rows, lastId: last ? Number(last.id) : null };
+  return reportOf();
 }

@@ -1,9 +1,10 @@
 /** Models: one per pipeline, registered by the first lifecycle run and listed for people. */
 import type pg from 'pg';
 import type { TaskKind } from '../ml/model';
+import { TableColumns } from './columns';
 import { RegistryError } from './errors';
 import { checkModelName } from './inputs';
-import { lockModel, type Queryable } from './sql';
+import { lockModel, type Queryable, readOne } from './sql';
 import type { ModelRecord, ModelSummary } from './types';
 
 const TASKS: readonly TaskKind[] = ['regression', 'binary', 'multiclass'];
@@ -15,9 +16,7 @@ interface ModelRow {
   created_at: Date;
 }
 
-function modelFromRow(row: ModelRow): ModelRecord {
-  return { name: row.name, task: row.task, description: row.description, createdAt: row.created_at };
-}
+const MODEL_COLUMNS = new TableColumns<ModelRow>(['name', 'task', 'description', 'created_at']);
 
 /**
  * Registers the model if it is new, then locks its row for the rest of the transaction.
@@ -53,18 +52,13 @@ export async function ensureModel(
 /** @throws RegistryError (`not-found`) */
 export async function getModel(db: Queryable, name: string): Promise<ModelRecord> {
   checkModelName(name);
-  const { rows } = await db.query<ModelRow>(
-    'SELECT name, task, description, created_at FROM registry.models WHERE name = $1',
+  const row = await readOne<ModelRow>(
+    db,
+    `SELECT ${MODEL_COLUMNS.sql} FROM registry.models WHERE name = $1`,
     [name],
+    `Model ${name} is not in the registry: check the pipeline name, or run its lifecycle to register it`,
   );
-  const row = rows[0];
-  if (!row) {
-    throw new RegistryError(
-      'not-found',
-      `Model ${name} is not in the registry: check the pipeline name, or run its lifecycle to register it`,
-    );
-  }
-  return modelFromRow(row);
+  return MODEL_COLUMNS.record(row);
 }
 
 /** Every model with its latest and production version, by name. */
@@ -79,7 +73,7 @@ export async function listModels(db: Queryable): Promise<ModelSummary[]> {
      FROM registry.models m ORDER BY m.name`,
   );
   return rows.map((row) => ({
-    ...modelFromRow(row),
+    ...MODEL_COLUMNS.record(row),
     latestVersion: row.latest_version,
     productionVersion: row.production_version,
   }));

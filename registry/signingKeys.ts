@@ -10,9 +10,10 @@ import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type pg from 'pg';
 import { keyIdOf } from '../lifecycle/signing';
 import { appendAudit } from './audit';
+import { TableColumns } from './columns';
 import { RegistryError } from './errors';
 import { checkText, checkToken } from './inputs';
-import { inTransaction, type Queryable } from './sql';
+import { inTransaction, type Queryable, readOne } from './sql';
 import type { SigningKeyRecord } from './types';
 
 export interface TrustSigningKeyInput {
@@ -53,20 +54,16 @@ interface TrustedKeyRow {
   revoke_reason: string | null;
 }
 
-const COLUMNS = 'key_id, name, public_key_pem, trusted_by, trusted_at, revoked_by, revoked_at, revoke_reason';
-
-function keyFromRow(row: TrustedKeyRow): SigningKeyRecord {
-  return {
-    keyId: row.key_id,
-    name: row.name,
-    publicKeyPem: row.public_key_pem,
-    trustedBy: row.trusted_by,
-    trustedAt: row.trusted_at,
-    revokedBy: row.revoked_by,
-    revokedAt: row.revoked_at,
-    revokeReason: row.revoke_reason,
-  };
-}
+const COLUMNS = new TableColumns<TrustedKeyRow>([
+  'key_id',
+  'name',
+  'public_key_pem',
+  'trusted_by',
+  'trusted_at',
+  'revoked_by',
+  'revoked_at',
+  'revoke_reason',
+]);
 
 /**
  * Trusts a public key under its key id (derived from the key, as manifests name it), with a
@@ -88,7 +85,7 @@ export async function trustSigningKey(
   return inTransaction(pool, async (client) => {
     const { rows: inserted } = await client.query<TrustedKeyRow>(
       `INSERT INTO registry.trusted_signing_keys (key_id, name, public_key_pem, trusted_by)
-       VALUES ($1, $2, $3, $4) ON CONFLICT (key_id) DO NOTHING RETURNING ${COLUMNS}`,
+       VALUES ($1, $2, $3, $4) ON CONFLICT (key_id) DO NOTHING RETURNING ${COLUMNS.sql}`,
       [keyId, input.name.trim(), pem, input.actor],
     );
     const created = inserted[0];
@@ -98,7 +95,7 @@ export async function trustSigningKey(
         action: 'signing-key-trusted',
         details: { keyId, name: created.name, sha256: fingerprint(pem) },
       });
-      return { key: keyFromRow(created), trusted: true };
+      return { key: COLUMNS.record(created), trusted: true };
     }
     const existing = await getSigningKey(client, keyId);
     if (existing.revokedAt) {
@@ -130,7 +127,7 @@ export async function revokeSigningKey(
     const { rows } = await client.query<TrustedKeyRow>(
       `UPDATE registry.trusted_signing_keys
           SET revoked_by = $2, revoked_at = now(), revoke_reason = $3
-        WHERE key_id = $1 AND revoked_at IS NULL RETURNING ${COLUMNS}`,
+        WHERE key_id = $1 AND revoked_at IS NULL RETURNING ${COLUMNS.sql}`,
       [input.keyId, input.actor, input.reason ?? null],
     );
     const revoked = rows[0];
@@ -140,25 +137,20 @@ export async function revokeSigningKey(
       action: 'signing-key-revoked',
       details: { keyId: input.keyId, name: revoked.name, reason: input.reason ?? null },
     });
-    return { key: keyFromRow(revoked), revoked: true };
+    return { key: COLUMNS.record(revoked), revoked: true };
   });
 }
 
 /** @throws RegistryError (`not-found`) when no key with that id was ever trusted */
 export async function getSigningKey(db: Queryable, keyId: string): Promise<SigningKeyRecord> {
-  const { rows } = await db.query<TrustedKeyRow>(
-    `SELECT ${COLUMNS} FROM registry.trusted_signing_keys WHERE key_id = $1`,
+  const row = await readOne<TrustedKeyRow>(
+    db,
+    `SELECT ${COLUMNS.sql} FROM registry.trusted_signing_keys WHERE key_id = $1`,
     [keyId],
+    `Signing key ${keyId} is not trusted, so nothing it signed can be: an admin trusts its public half ` +
+      'with `kerf keys trust FILE --name NAME`, or re-sign with a trusted key',
   );
-  const row = rows[0];
-  if (!row) {
-    throw new RegistryError(
-      'not-found',
-      `Signing key ${keyId} is not trusted, so nothing it signed can be: an admin trusts its public half ` +
-        'with `kerf keys trust FILE --name NAME`, or re-sign with a trusted key',
-    );
-  }
-  return keyFromRow(row);
+  return COLUMNS.record(row);
 }
 
 /** Whether a key is trusted now, was revoked, or was never trusted. */
@@ -175,18 +167,18 @@ export async function signingKeyTrust(db: Queryable, keyId: string): Promise<Sig
 /** The keys signatures are verified with: trusted and not revoked, oldest first. */
 export async function listSigningKeys(db: Queryable): Promise<SigningKeyRecord[]> {
   const { rows } = await db.query<TrustedKeyRow>(
-    `SELECT ${COLUMNS} FROM registry.trusted_signing_keys WHERE revoked_at IS NULL
+    `SELECT ${COLUMNS.sql} FROM registry.trusted_signing_keys WHERE revoked_at IS NULL
       ORDER BY trusted_at, key_id`,
   );
-  return rows.map(keyFromRow);
+  return rows.map(COLUMNS.record);
 }
 
 /** Every key ever trusted, revoked ones included, oldest first (for `kerf keys list`). */
 export async function listAllSigningKeys(db: Queryable): Promise<SigningKeyRecord[]> {
   const { rows } = await db.query<TrustedKeyRow>(
-    `SELECT ${COLUMNS} FROM registry.trusted_signing_keys ORDER BY trusted_at, key_id`,
+    `SELECT ${COLUMNS.sql} FROM registry.trusted_signing_keys ORDER BY trusted_at, key_id`,
   );
-  return rows.map(keyFromRow);
+  return rows.map(COLUMNS.record);
 }
 
 /** The trusted public keys and the revoked ids, read in one query, for `verifyArtifact`. */

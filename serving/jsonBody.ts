@@ -114,6 +114,13 @@ export function parseJsonBody(body: string, limits: JsonBodyLimits = DEFAULT_JSO
     return value;
   };
 
+  /** Steps over the `]` or `}` that closes the innermost list or object: what follows is a value's end. */
+  const closeContainer = (): void => {
+    stack.pop();
+    at += 1;
+    expect = 'after-value';
+  };
+
   const skipWhitespace = (): void => {
     while (at < length) {
       const code = text.charCodeAt(at);
@@ -130,9 +137,7 @@ export function parseJsonBody(body: string, limits: JsonBodyLimits = DEFAULT_JSO
       case 'value':
       case 'value-or-end': {
         if (expect === 'value-or-end' && char === ']') {
-          stack.pop();
-          at += 1;
-          expect = 'after-value';
+          closeContainer();
         } else if (char === '{' || char === '[') {
           if (stack.length >= limits.maxDepth) {
             refuse(
@@ -172,9 +177,7 @@ export function parseJsonBody(body: string, limits: JsonBodyLimits = DEFAULT_JSO
       case 'key':
       case 'key-or-end': {
         if (expect === 'key-or-end' && char === '}') {
-          stack.pop();
-          at += 1;
-          expect = 'after-value';
+          closeContainer();
           break;
         }
         if (char !== '"' || top?.kind !== 'object' || !top.keys) return syntax();
@@ -211,8 +214,7 @@ export function parseJsonBody(body: string, limits: JsonBodyLimits = DEFAULT_JSO
             expect = 'key';
           }
         } else if (char === (top.kind === 'object' ? '}' : ']')) {
-          stack.pop();
-          at += 1;
+          closeContainer();
         } else {
           syntax();
         }

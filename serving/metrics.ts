@@ -11,12 +11,11 @@ export class ServingMetrics {
   readonly registry = new Registry();
 
   /** Every HTTP request, by method, route pattern (`/v1/models/:name/predict`) and status code. */
-  readonly requests = new Counter({
-    name: 'kerf_serving_requests_total',
-    help: 'HTTP requests answered, by method, route and status code',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [this.registry],
-  });
+  readonly requests = this.counter(
+    'kerf_serving_requests_total',
+    'HTTP requests answered, by method, route and status code',
+    ['method', 'route', 'status'],
+  );
 
   readonly latency = new Histogram({
     name: 'kerf_serving_request_duration_seconds',
@@ -27,91 +26,88 @@ export class ServingMetrics {
   });
 
   /** Rows scored, by model, version and alias (shadow included). */
-  readonly predictions = new Counter({
-    name: 'kerf_serving_predictions_total',
-    help: 'Rows scored, by model, version and alias (production, canary, shadow)',
-    labelNames: ['model', 'version', 'alias'] as const,
-    registers: [this.registry],
-  });
+  readonly predictions = this.counter(
+    'kerf_serving_predictions_total',
+    'Rows scored, by model, version and alias (production, canary, shadow)',
+    ['model', 'version', 'alias'],
+  );
 
   /** Categories a model never saw in training, per column; `handling` says how they were scored. */
-  readonly unseenCategories = new Counter({
-    name: 'kerf_serving_unseen_categories_total',
-    help: 'Input categories the answering model never saw in training, by model and column; handling is missing-value or mapped (a taught mapping)',
-    labelNames: ['model', 'column', 'handling'] as const,
-    registers: [this.registry],
-  });
+  readonly unseenCategories = this.counter(
+    'kerf_serving_unseen_categories_total',
+    'Input categories the answering model never saw in training, by model and column; handling is missing-value or mapped (a taught mapping)',
+    ['model', 'column', 'handling'],
+  );
 
   /** Versions serving refused to load (a tampered artifact, say), by reason. */
-  readonly loadRefusals = new Counter({
-    name: 'kerf_model_load_refusals_total',
-    help: 'Model versions serving refused to load, by model, alias, version and reason',
-    labelNames: ['model', 'alias', 'version', 'reason'] as const,
-    registers: [this.registry],
-  });
+  readonly loadRefusals = this.counter(
+    'kerf_model_load_refusals_total',
+    'Model versions serving refused to load, by model, alias, version and reason',
+    ['model', 'alias', 'version', 'reason'],
+  );
 
-  readonly modelSwaps = new Counter({
-    name: 'kerf_serving_model_swaps_total',
-    help: 'Times a newly loaded version took over an alias, by model and alias',
-    labelNames: ['model', 'alias'] as const,
-    registers: [this.registry],
-  });
+  readonly modelSwaps = this.counter(
+    'kerf_serving_model_swaps_total',
+    'Times a newly loaded version took over an alias, by model and alias',
+    ['model', 'alias'],
+  );
 
   /** The version each alias serves (1 per served alias and version). */
-  readonly servedVersion = new Gauge({
-    name: 'kerf_serving_model_version',
-    help: 'The version each alias of each model serves now (the value is the version number)',
-    labelNames: ['model', 'alias'] as const,
-    registers: [this.registry],
-  });
+  readonly servedVersion = this.gauge(
+    'kerf_serving_model_version',
+    'The version each alias of each model serves now (the value is the version number)',
+    ['model', 'alias'],
+  );
 
-  readonly shadowFailures = new Counter({
-    name: 'kerf_serving_shadow_failures_total',
-    help: 'Rows the shadow version could not score (its contract differs, or it failed), by model',
-    labelNames: ['model'] as const,
-    registers: [this.registry],
-  });
+  readonly shadowFailures = this.counter(
+    'kerf_serving_shadow_failures_total',
+    'Rows the shadow version could not score (its contract differs, or it failed), by model',
+    ['model'],
+  );
 
-  readonly loggedPredictions = new Counter({
-    name: 'kerf_serving_prediction_log_written_total',
-    help: 'Predictions written to serving.predictions',
-    registers: [this.registry],
-  });
+  readonly loggedPredictions = this.counter(
+    'kerf_serving_prediction_log_written_total',
+    'Predictions written to serving.predictions',
+  );
 
-  readonly droppedPredictions = new Counter({
-    name: 'kerf_serving_prediction_log_dropped_total',
-    help: 'Predictions not logged: the buffer was full while PostgreSQL could not keep up, or serving closed before it took them',
-    registers: [this.registry],
-  });
+  readonly droppedPredictions = this.counter(
+    'kerf_serving_prediction_log_dropped_total',
+    'Predictions not logged: the buffer was full while PostgreSQL could not keep up, or serving closed before it took them',
+  );
 
-  readonly pendingPredictions = new Gauge({
-    name: 'kerf_serving_prediction_log_pending',
-    help: 'Predictions waiting in memory to be written to serving.predictions',
-    registers: [this.registry],
-  });
+  readonly pendingPredictions = this.gauge(
+    'kerf_serving_prediction_log_pending',
+    'Predictions waiting in memory to be written to serving.predictions',
+  );
 
   /** Rows PostgreSQL refused, set aside in `serving.prediction_dead_letters`, by model. */
-  readonly predictionDeadLetters = new Counter({
-    name: 'kerf_serving_prediction_log_dead_letters_total',
-    help: 'Prediction rows PostgreSQL refused, set aside in serving.prediction_dead_letters, by model',
-    labelNames: ['model'] as const,
-    registers: [this.registry],
-  });
+  readonly predictionDeadLetters = this.counter(
+    'kerf_serving_prediction_log_dead_letters_total',
+    'Prediction rows PostgreSQL refused, set aside in serving.prediction_dead_letters, by model',
+    ['model'],
+  );
 
-  readonly predictionLogFlushFailures = new Counter({
-    name: 'kerf_serving_prediction_log_flush_failures_total',
-    help: 'Batch writes to serving.predictions that failed (PostgreSQL away, or a row it refused)',
-    registers: [this.registry],
-  });
+  readonly predictionLogFlushFailures = this.counter(
+    'kerf_serving_prediction_log_flush_failures_total',
+    'Batch writes to serving.predictions that failed (PostgreSQL away, or a row it refused)',
+  );
 
   /** 1 while the prediction log is degraded (see `GET /v1/status`), else 0. */
-  readonly predictionLogDegraded = new Gauge({
-    name: 'kerf_serving_prediction_log_degraded',
-    help: '1 while the prediction log is degraded: rows piling up, writes failing, or a recent dead letter',
-    registers: [this.registry],
-  });
+  readonly predictionLogDegraded = this.gauge(
+    'kerf_serving_prediction_log_degraded',
+    '1 while the prediction log is degraded: rows piling up, writes failing, or a recent dead letter',
+  );
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'kerf_serving_' });
+  }
+
+  // Every metric registers in this app's registry only (see the module comment).
+  private counter<Label extends string>(name: string, help: string, labelNames: readonly Label[] = []) {
+    return new Counter<Label>({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private gauge<Label extends string>(name: string, help: string, labelNames: readonly Label[] = []) {
+    return new Gauge<Label>({ name, help, labelNames, registers: [this.registry] });
   }
 }

@@ -69,6 +69,13 @@ export interface SnapshotRef {
   recordKey: string;
 }
 
+/** What each stage from training on works with: the spec, the version the run makes, its snapshot. */
+export interface StageInput {
+  spec: PipelineSpec;
+  version: number;
+  snapshot: SnapshotRef;
+}
+
 export interface RegisteredVersion {
   version: number;
   /** False when the same spec on the same snapshot already had this version. */

@@ -17,7 +17,7 @@ import { appendAudit, getAlias, getVersion, setStatus } from '../../registry';
 import type {
   ChampionComparison,
   EvaluationOutcome,
-  SnapshotRef,
+  StageInput,
   StoredCandidate,
 } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
@@ -133,12 +133,7 @@ async function verifiedChampion(
 
 export function createEvaluateActivities({ pool, objectStore }: ActivityDeps) {
   return {
-    async evaluateCandidate(input: {
-      spec: PipelineSpec;
-      version: number;
-      snapshot: SnapshotRef;
-      trained: StoredCandidate;
-    }): Promise<EvaluationOutcome> {
+    async evaluateCandidate(input: StageInput & { trained: StoredCandidate }): Promise<EvaluationOutcome> {
       const { spec, version } = input;
       // The champion: whatever production serves now, verified before anything is scored.
       const production = await getAlias(pool, spec.name, 'production');

@@ -4,21 +4,15 @@
  */
 import { gateRegistry } from '../../lifecycle/gates/registry';
 import { loadSnapshot } from '../../lifecycle/ingest';
-import type { PipelineSpec } from '../../lifecycle/spec';
 import { artifactKeys } from '../../registry/artifactKeys';
-import type { EvaluationOutcome, FairnessOutcome, SnapshotRef } from '../../workflows/lifecycleTypes';
+import type { EvaluationOutcome, FairnessOutcome, StageInput } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { stoppingOn } from './errors';
 import { rejectForGate, stageVerdicts, type StoredPredictions } from './evaluate';
 
 export function createFairnessActivities({ pool, objectStore }: ActivityDeps) {
   return {
-    async checkFairness(input: {
-      spec: PipelineSpec;
-      version: number;
-      snapshot: SnapshotRef;
-      evaluation: EvaluationOutcome;
-    }): Promise<FairnessOutcome> {
+    async checkFairness(input: StageInput & { evaluation: EvaluationOutcome }): Promise<FairnessOutcome> {
       const { spec, version } = input;
       const predictions = await objectStore.getJson<StoredPredictions>(input.evaluation.predictionsKey);
       const loaded = await stoppingOn(() => loadSnapshot(objectStore, input.snapshot.key));

@@ -9,13 +9,12 @@ import type { FairnessSlice } from '../../lifecycle/gates/fairness';
 import { MANIFEST_FORMAT_VERSION, signManifest, type UnsignedManifest } from '../../lifecycle/manifest';
 import { renderModelCard } from '../../lifecycle/modelCard';
 import { loadSnapshot } from '../../lifecycle/ingest';
-import type { PipelineSpec } from '../../lifecycle/spec';
 import { appendAudit, recordEvaluation, setStatus, getVersion, signingKeyTrust } from '../../registry';
 import type {
   EvaluationOutcome,
   FairnessOutcome,
   PackagedCandidate,
-  SnapshotRef,
+  StageInput,
   StoredCandidate,
 } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
@@ -58,15 +57,14 @@ async function refuseUntrustedSigningKey(
 
 export function createSecurityActivities({ pool, objectStore, signingKey, codeVersion }: ActivityDeps) {
   return {
-    async packageCandidate(input: {
-      spec: PipelineSpec;
-      specHash: string;
-      version: number;
-      snapshot: SnapshotRef;
-      trained: StoredCandidate;
-      evaluation: EvaluationOutcome;
-      fairness: FairnessOutcome;
-    }): Promise<PackagedCandidate> {
+    async packageCandidate(
+      input: StageInput & {
+        specHash: string;
+        trained: StoredCandidate;
+        evaluation: EvaluationOutcome;
+        fairness: FairnessOutcome;
+      },
+    ): Promise<PackagedCandidate> {
       const { spec, version, trained } = input;
       const onnx = await objectStore.get(trained.onnxKey);
       const sha256 = createHash('sha256').update(onnx).digest('hex');

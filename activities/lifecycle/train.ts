@@ -8,10 +8,9 @@ import { createHash } from 'node:crypto';
 import { Context, log } from '@temporalio/activity';
 import type { TrainingThreadData, TrainingThreadResult } from '../../lifecycle/trainThread';
 import type { CandidateProgress } from '../../lifecycle/train';
-import type { PipelineSpec } from '../../lifecycle/spec';
 import { runInThread, ThreadError } from '../../platform/threads';
 import { HEARTBEAT_THROTTLE_SECONDS } from '../../workflows/activityProfiles';
-import type { SnapshotRef, StoredCandidate } from '../../workflows/lifecycleTypes';
+import type { StageInput, StoredCandidate } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { stopRun } from './errors';
 import { artifactKeys } from '../../registry/artifactKeys';
@@ -27,11 +26,7 @@ export interface TrainingHeartbeat extends Partial<CandidateProgress> {
 
 export function createTrainActivities({ objectStore }: ActivityDeps) {
   return {
-    async trainModel(input: {
-      spec: PipelineSpec;
-      version: number;
-      snapshot: SnapshotRef;
-    }): Promise<StoredCandidate> {
+    async trainModel(input: StageInput): Promise<StoredCandidate> {
       const context = Context.current();
       const attempt = context.info.attempt;
       const before = context.info.heartbeatDetails as TrainingHeartbeat | undefined;

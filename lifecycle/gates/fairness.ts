@@ -27,7 +27,7 @@ import { htmlTable, sliceRows } from '../../reports/html';
 import type { ModelCardInput } from '../modelCard';
 import { cardNumber, type Gate } from './gate';
 import { formatNumber, formatPair } from './quality';
-import { type GateCheck, type GateVerdict, verdictOf } from './verdict';
+import { type GateCheck, type GateVerdict, reportedCheck, verdictOf } from './verdict';
 
 export const fairnessGateSchema = strictObject({
   /**
@@ -354,13 +354,11 @@ function disparateImpactCheck(segment: string, slices: SliceMetrics[], gate: Fai
     slices.filter((slice) => !compared.includes(slice)).map((slice) => ({ slice, why: tooFew(slice) })),
   );
   if (compared.length < 2) {
-    return {
+    return reportedCheck(
       name,
-      passed: true,
-      judged: false,
+      `${segment}: fewer than two slices have at least ${gate.minSliceSupport} rows, so predicted-positive rates cannot be compared${note}`,
       bound,
-      message: `${segment}: fewer than two slices have at least ${gate.minSliceSupport} rows, so predicted-positive rates cannot be compared${note}`,
-    };
+    );
   }
   const rate = (slice: SliceMetrics) => slice.positivePredictionRate ?? 0;
   const { lowest, highest } = extremes(compared, rate);
@@ -393,13 +391,11 @@ function equalOpportunityCheck(segment: string, slices: SliceMetrics[], gate: Fa
       .map((slice) => ({ slice, why: slice.belowMinSupport ? tooFew(slice) : 'no actual positives' })),
   );
   if (compared.length < 2) {
-    return {
+    return reportedCheck(
       name,
-      passed: true,
-      judged: false,
+      `${segment}: fewer than two slices have at least ${gate.minSliceSupport} rows and actual positives, so true-positive rates cannot be compared${note}`,
       bound,
-      message: `${segment}: fewer than two slices have at least ${gate.minSliceSupport} rows and actual positives, so true-positive rates cannot be compared${note}`,
-    };
+    );
   }
   const rate = (slice: SliceMetrics) => slice.truePositiveRate ?? 0;
   const { lowest, highest } = extremes(compared, rate);
@@ -422,12 +418,10 @@ function smallBinarySliceCheck(segment: string, slice: SliceMetrics, minSupport:
     slice.truePositiveRate == null
       ? 'no actual positives'
       : `${percent(slice.truePositiveRate)} of actual positives caught`;
-  return {
-    name: `small-slice:${segment}=${slice.segment}`,
-    passed: true,
-    judged: false,
-    message: `${sliceWhere(segment, slice)}: predicted positive ${percent(slice.positivePredictionRate ?? Number.NaN)} of the time, ${caught}; too few rows to judge (fewer than ${minSupport})`,
-  };
+  return reportedCheck(
+    `small-slice:${segment}=${slice.segment}`,
+    `${sliceWhere(segment, slice)}: predicted positive ${percent(slice.positivePredictionRate ?? Number.NaN)} of the time, ${caught}; too few rows to judge (fewer than ${minSupport})`,
+  );
 }
 
 function binaryChecks(segment: string, slices: SliceMetrics[], input: FairnessGateInput): GateCheck[] {
@@ -450,12 +444,10 @@ function segmentChecks(
 ): GateCheck[] {
   if (slices.length === 0) {
     return [
-      {
-        name: `no-rows:${segment}`,
-        passed: true,
-        judged: false,
-        message: `${segment}: the test set has no rows, so there are no slices to compare`,
-      },
+      reportedCheck(
+        `no-rows:${segment}`,
+        `${segment}: the test set has no rows, so there are no slices to compare`,
+      ),
     ];
   }
   if (input.task === 'regression') return regressionChecks(segment, slices, overall, input);
@@ -534,12 +526,9 @@ export function evaluateFairnessGate(input: FairnessGateInput): FairnessGateResu
     checks.push(...segmentChecks(segment, report.slices, report.overall, input));
   }
   if (reports.length === 0) {
-    checks.push({
-      name: 'segments',
-      passed: true,
-      judged: false,
-      message: 'The spec names no segment columns, so there are no slices to compare',
-    });
+    checks.push(
+      reportedCheck('segments', 'The spec names no segment columns, so there are no slices to compare'),
+    );
   }
   return { verdict: verdictOf('fairness', checks), overall: measuresOf(task, overallMetrics), slices };
 }

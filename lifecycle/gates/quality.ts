@@ -15,7 +15,7 @@ import {
 } from '../spec/metrics';
 import { isRecord, nonNegative, strictObject, whenGiven } from '../spec/syntax';
 import type { Gate, SpecIssue } from './gate';
-import { type GateCheck, type GateVerdict, verdictOf } from './verdict';
+import { type GateCheck, type GateVerdict, reportedCheck, verdictOf } from './verdict';
 
 export const qualityThresholdSchema = strictObject({
   /** The metric on the test set. It must be one the task reports. */
@@ -257,12 +257,7 @@ function championCheck(input: QualityGateInput): GateCheck {
   const name = `beats-champion:${metric}`;
   const label = metricLabel(task, metric);
   if (champion === undefined) {
-    return {
-      name,
-      passed: true,
-      judged: false,
-      message: `No champion: first version, there is no deployed ${label} to beat`,
-    };
+    return reportedCheck(name, `No champion: first version, there is no deployed ${label} to beat`);
   }
   if (!taskReports(task, metric)) {
     return {
@@ -306,7 +301,7 @@ function floorCheck(input: QualityGateInput, floor: NonNullable<QualityGateInput
   const name = `beats-baseline-floor:${metric}`;
   const label = metricLabel(task, metric);
   if (floor.candidateKind === floor.kind) {
-    return { name, passed: true, judged: false, message: `The candidate is the ${floor.kind} itself` };
+    return reportedCheck(name, `The candidate is the ${floor.kind} itself`);
   }
   const value = qualityMetricValue(task, challenger, metric);
   const bound = qualityMetricValue(task, floor.metrics, metric);

@@ -11,7 +11,7 @@ import { ML_DOMAIN, onnx } from '../../ml/onnx/protoBuilders';
 import { between, strictObject } from '../spec/syntax';
 import type { Gate } from './gate';
 import { type FeatureSample, type PersonalDataOptions, personalDataProblems } from './personalData';
-import { type GateCheck, type GateVerdict, verdictOf } from './verdict';
+import { type GateCheck, type GateVerdict, reportedCheck, verdictOf } from './verdict';
 
 export const securityGateSchema = strictObject({
   /**
@@ -213,12 +213,9 @@ function graphChecks(inspection: OnnxInspection, gate: SecurityGateSpec): GateCh
 }
 
 function notJudgedGraphChecks(): GateCheck[] {
-  return ['operators-allowed', 'no-model-functions', 'no-external-data'].map((name) => ({
-    name,
-    passed: true,
-    judged: false,
-    message: 'Not checked: the artifact does not decode as an ONNX model.',
-  }));
+  return ['operators-allowed', 'no-model-functions', 'no-external-data'].map((name) =>
+    reportedCheck(name, 'Not checked: the artifact does not decode as an ONNX model.'),
+  );
 }
 
 function operatorCheck(inspection: OnnxInspection, allowed: readonly OperatorType[]): GateCheck {

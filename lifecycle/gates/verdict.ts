@@ -30,6 +30,14 @@ export interface GateVerdict {
   checks: GateCheck[];
 }
 
+/**
+ * A check that is only reported, never failing its gate: too few rows to judge, or nothing to
+ * compare. Its fields keep the order of a judged check's (name, passed, judged, bound, message).
+ */
+export function reportedCheck(name: string, message: string, bound?: number): GateCheck {
+  return { name, passed: true, judged: false, ...(bound === undefined ? {} : { bound }), message };
+}
+
 /** Builds a verdict from its checks: it passes when every judged check passed. */
 export function verdictOf(gate: GateName, checks: GateCheck[]): GateVerdict {
   return { gate, passed: checks.every((check) => check.passed || !check.judged), checks };

@@ -109,46 +109,38 @@ export function jsonErrorOffset(text: string): number | undefined {
       else i++;
     }
   };
+  // An object's members or an array's values: the opening bracket, then `item`s separated by commas
+  // up to `close` (none at all is fine, a trailing comma is not).
+  const items = (close: string, item: () => void): void => {
+    i++;
+    ws();
+    if (text[i] === close) {
+      i++;
+      return;
+    }
+    for (;;) {
+      item();
+      ws();
+      if (text[i] === ',') i++;
+      else {
+        expect(close);
+        return;
+      }
+    }
+  };
+  const member = (): void => {
+    ws();
+    string();
+    ws();
+    expect(':');
+    value();
+  };
   const value = (): void => {
     ws();
     const char = text[i];
-    if (char === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        string();
-        ws();
-        expect(':');
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else {
-          expect('}');
-          return;
-        }
-      }
-    } else if (char === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else {
-          expect(']');
-          return;
-        }
-      }
-    } else if (char === '"') string();
+    if (char === '{') items('}', member);
+    else if (char === '[') items(']', value);
+    else if (char === '"') string();
     else if (char === 't') literal('true');
     else if (char === 'f') literal('false');
     else if (char === 'n') literal('null');

@@ -3,6 +3,13 @@
  *
  * These functions must stay self-contained (no closures, no imports, no nested functions besides
  * each other): worker threads run their source text (`Function.prototype.toString`).
+ *
+ * Deliberate repetition (ARCHITECTURE.md): accumulateEight/Four/Two/One and, inside them, the loops
+ * per bin layout (counts known, [grad, count], [grad, count, hess]) are written out one by one on
+ * purpose. Each is a monomorphic typed-array loop with its feature count and stride fixed, so V8
+ * keeps the columns in registers and has no per-row branch on the layout (commit e2e62f2: a 1M-row
+ * fit went from 24 s to 19-23 s). Merge them only with the fit benchmark (bench/ml.ts) showing no
+ * loss; change one, change its siblings the same way.
  */
 import type { HistogramBuffers } from './histogram';
 

@@ -2,6 +2,11 @@
  * Row-level loops of tree growing: partitioning a node's rows (with their gradients) by a split,
  * and routing training rows by their bins. Each hot loop is a small function of its own, so V8
  * optimises it on the spot without deoptimising a caller's rarely run code.
+ *
+ * Deliberate repetition (ARCHITECTURE.md): partitionRows writes its loop out once per payload (rows
+ * with gradients and hessians, with gradients, rows alone) so that no per-row test of which arrays
+ * move is left in the loop: it runs for every row at every split. Merge them only with the fit
+ * benchmark (bench/ml.ts) showing no loss.
  */
 import type { BinnedData } from './binning';
 import type { GrownTree } from './grow';

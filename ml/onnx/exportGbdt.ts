@@ -10,7 +10,6 @@ import {
   ML_DOMAIN,
   float32AtLeast,
   floatAttr,
-  DOUBLE,
   floatsAttr,
   doubleTensor,
   tensorAttr,
@@ -44,21 +43,11 @@ export function addGbdtScores(
     const input = inputs[index] as string;
     return feature.kind === 'numeric' ? input : addLabelEncoder(graph, feature, input, index);
   });
-  const matrix = graph.addNode1({
-    opType: 'Concat',
-    inputs: columns,
-    outputs: ['tree_features'],
-    attributes: [intAttr('axis', 1)],
-  });
+  const matrix = graph.addColumns(columns, 'tree_features');
   // onnxruntime's float kernel keeps thresholds and sums in float32, which drifts by ~1e-5 over
   // hundreds of trees; on doubles it sums in float64 like the TypeScript model. Float32 inputs are
   // exact as doubles, so routing does not change.
-  const doubles = graph.addNode1({
-    opType: 'Cast',
-    inputs: [matrix],
-    outputs: ['tree_features_f64'],
-    attributes: [intAttr('to', DOUBLE)],
-  });
+  const doubles = graph.addDoubles(matrix, 'tree_features_f64');
   return graph.addNode1({
     opType: 'TreeEnsembleRegressor',
     domain: ML_DOMAIN,

@@ -8,7 +8,6 @@
  */
 import type { CategoricalFeature, LinearModel } from '../model';
 import {
-  DOUBLE,
   FLOAT,
   type GraphBuilder,
   ML_DOMAIN,
@@ -63,15 +62,7 @@ export function addLinearScores(
     feature.categories.forEach((_, code) => columnOrder.push((designStart[index] as number) + code));
   });
 
-  const design =
-    blocks.length === 1
-      ? (blocks[0] as string)
-      : graph.addNode1({
-          opType: 'Concat',
-          inputs: blocks,
-          outputs: ['design'],
-          attributes: [intAttr('axis', 1)],
-        });
+  const design = blocks.length === 1 ? (blocks[0] as string) : graph.addColumns(blocks, 'design');
   // weights[output][designIndex] becomes a [D, K] matrix in the graph's column order.
   const matrix: number[] = [];
   for (const designIndex of columnOrder) {
@@ -116,18 +107,11 @@ function addNumericBlock(
   const raw =
     numeric.length === 1
       ? (inputs[numeric[0] as number] as string)
-      : graph.addNode1({
-          opType: 'Concat',
-          inputs: numeric.map((index) => inputs[index] as string),
-          outputs: ['numeric_raw'],
-          attributes: [intAttr('axis', 1)],
-        });
-  const doubles = graph.addNode1({
-    opType: 'Cast',
-    inputs: [raw],
-    outputs: ['numeric_f64'],
-    attributes: [intAttr('to', DOUBLE)],
-  });
+      : graph.addColumns(
+          numeric.map((index) => inputs[index] as string),
+          'numeric_raw',
+        );
+  const doubles = graph.addDoubles(raw, 'numeric_f64');
   const width = preprocessing.length;
   const constant = (hint: string, values: number[]) =>
     graph.addInitializer(hint, (name) => doubleTensor(name, [width], values));
@@ -188,12 +172,7 @@ function addOneHot(
     inputs: [encoded, squeezeAxes],
     outputs: [`one_hot_matrix_${index}`],
   });
-  return graph.addNode1({
-    opType: 'Cast',
-    inputs: [matrix],
-    outputs: [`one_hot_f64_${index}`],
-    attributes: [intAttr('to', DOUBLE)],
-  });
+  return graph.addDoubles(matrix, `one_hot_f64_${index}`);
 }
 
 function validateLinear(model: LinearModel, width: number, designWidth: number): void {

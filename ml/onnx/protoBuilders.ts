@@ -191,6 +191,21 @@ export class GraphBuilder {
     if (output === undefined) throw new Error(`${spec.opType} node declared no output`);
     return output;
   }
+
+  /** Puts [N, a] and [N, b] side by side as [N, a + b] (Concat on axis 1); returns the new value. */
+  addColumns(inputs: readonly string[], hint: string): string {
+    return this.addNode1({ opType: 'Concat', inputs, outputs: [hint], attributes: [intAttr('axis', 1)] });
+  }
+
+  /** `input` as float64 (Cast), so what follows computes in doubles like the TypeScript model. */
+  addDoubles(input: string, hint: string): string {
+    return this.addNode1({
+      opType: 'Cast',
+      inputs: [input],
+      outputs: [hint],
+      attributes: [intAttr('to', DOUBLE)],
+    });
+  }
 }
 
 function claim(used: Set<string>, base: string): string {

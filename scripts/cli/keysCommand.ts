@@ -139,6 +139,15 @@ export function registerKeysCommands(program: Command, adminPool: () => pg.Pool)
   const keys = program
     .command('keys')
     .description('the signing keys whose manifests deploy, evaluation and serving trust (admin)');
+  // Each command opens the owner connection for its one act and closes it, whatever happens.
+  const withAdminPool = async (work: (pool: pg.Pool) => Promise<void>): Promise<void> => {
+    const pool = adminPool();
+    try {
+      await work(pool);
+    } finally {
+      await pool.end();
+    }
+  };
   keys
     .command('trust')
     .description('trust a public key (PEM) to sign model manifests; audited')
@@ -149,31 +158,25 @@ export function registerKeysCommands(program: Command, adminPool: () => pg.Pool)
       '\nExamples:\n  kerf keys trust .data/keys/manifest-signing-dev.pem.pub --name "worker on press-shop-2"',
     )
     .action(async (file: string, options: { name: string }) => {
-      const pool = adminPool();
-      try {
+      await withAdminPool(async (pool) => {
         const { key, trusted } = await trustKeyFile(pool, file, { name: options.name, actor: cliActor() });
         console.log(
           trusted
             ? `Trusted signing key ${key.keyId} (${key.name}).`
             : `Signing key ${key.keyId} was already trusted.`,
         );
-      } finally {
-        await pool.end();
-      }
+      });
     });
   keys
     .command('list')
     .description('every key ever trusted, revoked ones included')
     .option('--json', 'print the keys as JSON')
     .action(async (options: { json?: boolean }) => {
-      const pool = adminPool();
-      try {
+      await withAdminPool(async (pool) => {
         const all = await listAllSigningKeys(pool);
         if (options.json) console.log(JSON.stringify(all, null, 2));
         else for (const line of describeKeys(all)) console.log(line);
-      } finally {
-        await pool.end();
-      }
+      });
     });
   keys
     .command('revoke')
@@ -181,17 +184,14 @@ export function registerKeysCommands(program: Command, adminPool: () => pg.Pool)
     .argument('<key-id>', 'the key id, as `kerf keys list` shows it')
     .option('--reason <text>', 'why, for the audit log')
     .action(async (keyId: string, options: { reason?: string }) => {
-      const pool = adminPool();
-      try {
+      await withAdminPool(async (pool) => {
         const { key, revoked } = await revokeKey(pool, keyId, { actor: cliActor(), reason: options.reason });
         console.log(
           revoked
             ? `Revoked signing key ${key.keyId} (${key.name}).`
             : `Signing key ${key.keyId} was already revoked.`,
         );
-      } finally {
-        await pool.end();
-      }
+      });
     });
 }
 

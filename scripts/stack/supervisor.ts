@@ -75,29 +75,23 @@ async function main(): Promise<void> {
   };
 
   try {
+    // The servers start side by side; each is recorded as soon as it is healthy.
     const starts: Promise<void>[] = [];
-    if (config.postgres.embedded) {
-      starts.push(
-        startPostgres(config, path.join(logs, 'postgres.log')).then((handle) => record('postgres', handle)),
-      );
-    }
+    const startPart = (part: PartName, server: Promise<ServerHandle>) =>
+      starts.push(server.then((handle) => record(part, handle)));
+    const logOf = (part: PartName) => path.join(logs, `${part}.log`);
+    const binaryOf = (binary: string | undefined, what: string): string => {
+      if (!binary) throw new Error(`the supervisor was started without a ${what} binary`);
+      return binary;
+    };
+    if (config.postgres.embedded) startPart('postgres', startPostgres(config, logOf('postgres')));
     if (config.s3.embedded) {
-      if (!tools.versitygw) throw new Error('the supervisor was started without a versitygw binary');
-      const binary = tools.versitygw;
-      starts.push(
-        startS3Server(config, binary, path.join(logs, 's3.log'), timeoutMs).then((handle) =>
-          record('s3', handle),
-        ),
-      );
+      const binary = binaryOf(tools.versitygw, 'versitygw');
+      startPart('s3', startS3Server(config, binary, logOf('s3'), timeoutMs));
     }
     if (config.temporal.embedded) {
-      if (!tools.temporalCli) throw new Error('the supervisor was started without a Temporal CLI binary');
-      const binary = tools.temporalCli;
-      starts.push(
-        startTemporalServer(config, binary, path.join(logs, 'temporal.log'), timeoutMs).then((handle) =>
-          record('temporal', handle),
-        ),
-      );
+      const binary = binaryOf(tools.temporalCli, 'Temporal CLI');
+      startPart('temporal', startTemporalServer(config, binary, logOf('temporal'), timeoutMs));
     }
     const outcomes = await Promise.allSettled(starts);
     const failures = outcomes.flatMap((outcome) =>
