@@ -3,13 +3,12 @@
  * authenticate a presented bearer token with its scopes.
  */
 import type pg from 'pg';
-import { appendAudit } from '../registry/audit';
 import { TableColumns } from '../registry/columns';
-import { inTransaction, type Queryable } from '../registry/sql';
+import type { Queryable } from '../registry/sql';
 import { AccessError } from './errors';
 import type { Scope } from './roles';
 import { issueSecret, parseSecret, verifySecret } from './secrets';
-import { requireAdmin, type Identity } from './users';
+import { changeAsAdmin, requireAdmin, type Identity } from './users';
 
 export interface ServiceToken {
   tokenId: string;
@@ -60,7 +59,11 @@ export async function addServiceToken(
     );
   }
   const secret = await issueSecret('service-token');
-  return inTransaction(pool, async (client) => {
+  const audit = {
+    action: 'service-token-added',
+    details: { token: input.name, tokenId: secret.id, scopes: input.scopes },
+  };
+  return changeAsAdmin(pool, by, audit, async (client) => {
     const existing = await client.query('SELECT 1 FROM access.service_tokens WHERE name = $1', [input.name]);
     if (existing.rowCount) throw new AccessError('conflict', `a token named ${input.name} exists already`);
     const { rows } = await client.query<TokenRow>(
@@ -68,11 +71,6 @@ export async function addServiceToken(
        VALUES ($1, $2, $3, $4, $5) RETURNING ${TOKEN_COLUMNS.sql}`,
       [secret.id, input.name, input.scopes, secret.hash, by.user.name],
     );
-    await appendAudit(client, {
-      actor: by.user.name,
-      action: 'service-token-added',
-      details: { token: input.name, tokenId: secret.id, scopes: input.scopes },
-    });
     return { token: TOKEN_COLUMNS.record(rows[0] as TokenRow), text: secret.text };
   });
 }
@@ -87,19 +85,18 @@ export async function listServiceTokens(db: Queryable): Promise<ServiceToken[]> 
 
 /** Revokes a token by name: the API refuses it from the next request on. */
 export async function revokeServiceToken(pool: pg.Pool, name: string, by: Identity): Promise<void> {
-  requireAdmin(by);
-  await inTransaction(pool, async (client) => {
-    const { rowCount } = await client.query(
-      'UPDATE access.service_tokens SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL',
-      [name],
-    );
-    if (!rowCount) throw new AccessError('not-found', `no token named ${name} in use`);
-    await appendAudit(client, {
-      actor: by.user.name,
-      action: 'service-token-revoked',
-      details: { token: name },
-    });
-  });
+  await changeAsAdmin(
+    pool,
+    by,
+    { action: 'service-token-revoked', details: { token: name } },
+    async (client) => {
+      const { rowCount } = await client.query(
+        'UPDATE access.service_tokens SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL',
+        [name],
+      );
+      if (!rowCount) throw new AccessError('not-found', `no token named ${name} in use`);
+    },
+  );
 }
 
 /** A token row as the API checks it. */

@@ -3,7 +3,7 @@
  * key (shown once), and authenticate a presented key. Admin actions are audited.
  */
 import type pg from 'pg';
-import { appendAudit } from '../registry/audit';
+import { appendAudit, type AuditInput } from '../registry/audit';
 import { TableColumns } from '../registry/columns';
 import { inTransaction, type Queryable } from '../registry/sql';
 import { AccessError } from './errors';
@@ -64,6 +64,31 @@ export function requireAdmin(identity: Identity): void {
   }
 }
 
+/** What an admin change writes to the audit log (the actor is added from who made it). */
+export type AdminChangeAudit = Omit<AuditInput, 'actor'>;
+
+/** Returned by an admin change that found nothing to do: it writes no audit entry. */
+export const NOTHING_CHANGED = Symbol('nothing changed');
+
+/**
+ * Runs an admin's change in one transaction with its audit entry, so the change and its record
+ * commit together or not at all. Refuses anyone but an enabled admin (or `bootstrap`, which
+ * `addUser` checks itself).
+ */
+export async function changeAsAdmin<T>(
+  pool: pg.Pool,
+  by: AdminActor,
+  audit: AdminChangeAudit,
+  change: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  if (by !== 'bootstrap') requireAdmin(by);
+  return inTransaction(pool, async (client) => {
+    const result = await change(client);
+    if (result !== NOTHING_CHANGED) await appendAudit(client, { actor: actorName(by), ...audit });
+    return result;
+  });
+}
+
 /** Whether nobody has been added yet: then the first admin may be added without a key. */
 export async function accessIsEmpty(db: Queryable): Promise<boolean> {
   const { rows } = await db.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM access.users) AS any');
@@ -93,7 +118,11 @@ export async function addUser(
   checkModels(user.models);
   if (by !== 'bootstrap') requireAdmin(by);
   const key = await issueSecret('user-key');
-  return inTransaction(pool, async (client) => {
+  const audit = {
+    action: 'user-added',
+    details: { user: user.name, roles: user.roles, models: user.models, keyId: key.id },
+  };
+  return changeAsAdmin(pool, by, audit, async (client) => {
     // Two first starts at once: one of them adds the first admin, the other is refused.
     await client.query("SELECT pg_advisory_xact_lock(hashtext('kerf-access-users'))");
     if (by === 'bootstrap') {
@@ -119,11 +148,6 @@ export async function addUser(
       user.name,
       key.hash,
     ]);
-    await appendAudit(client, {
-      actor: actorName(by),
-      action: 'user-added',
-      details: { user: user.name, roles: user.roles, models: user.models, keyId: key.id },
-    });
     return { user: USER_COLUMNS.record(rows[0] as UserRow), key: key.text };
   });
 }
@@ -144,17 +168,14 @@ export async function getUser(db: Queryable, name: string): Promise<AccessUser |
 
 /** Disables a user: their keys stop working and their unused codes stop verifying. */
 export async function disableUser(pool: pg.Pool, name: string, by: Identity): Promise<void> {
-  requireAdmin(by);
-  await inTransaction(pool, async (client) => {
+  await changeAsAdmin(pool, by, { action: 'user-disabled', details: { user: name } }, async (client) => {
     const { rowCount } = await client.query(
       'UPDATE access.users SET disabled_at = now() WHERE name = $1 AND disabled_at IS NULL',
       [name],
     );
-    if (!rowCount) {
-      if (!(await getUser(client, name))) throw new AccessError('not-found', `no user ${name}`);
-      return;
-    }
-    await appendAudit(client, { actor: by.user.name, action: 'user-disabled', details: { user: name } });
+    if (rowCount) return undefined;
+    if (!(await getUser(client, name))) throw new AccessError('not-found', `no user ${name}`);
+    return NOTHING_CHANGED;
   });
 }
 
@@ -162,33 +183,30 @@ export async function disableUser(pool: pg.Pool, name: string, by: Identity): Pr
 export async function issueUserKey(pool: pg.Pool, name: string, by: Identity): Promise<string> {
   requireAdmin(by);
   const key = await issueSecret('user-key');
-  await inTransaction(pool, async (client) => {
-    const user = await getUser(client, name);
-    if (!user) throw new AccessError('not-found', `no user ${name}`);
-    await client.query('INSERT INTO access.user_keys (key_id, user_name, secret_hash) VALUES ($1, $2, $3)', [
-      key.id,
-      name,
-      key.hash,
-    ]);
-    await appendAudit(client, {
-      actor: by.user.name,
-      action: 'user-key-issued',
-      details: { user: name, keyId: key.id },
-    });
-  });
+  await changeAsAdmin(
+    pool,
+    by,
+    { action: 'user-key-issued', details: { user: name, keyId: key.id } },
+    async (client) => {
+      const user = await getUser(client, name);
+      if (!user) throw new AccessError('not-found', `no user ${name}`);
+      await client.query(
+        'INSERT INTO access.user_keys (key_id, user_name, secret_hash) VALUES ($1, $2, $3)',
+        [key.id, name, key.hash],
+      );
+    },
+  );
   return key.text;
 }
 
 /** Revokes one key by its id (the part after `kk_`). */
 export async function revokeUserKey(pool: pg.Pool, keyId: string, by: Identity): Promise<void> {
-  requireAdmin(by);
-  await inTransaction(pool, async (client) => {
+  await changeAsAdmin(pool, by, { action: 'user-key-revoked', details: { keyId } }, async (client) => {
     const { rowCount } = await client.query(
       'UPDATE access.user_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL',
       [keyId],
     );
     if (!rowCount) throw new AccessError('not-found', `no key ${keyId} in use`);
-    await appendAudit(client, { actor: by.user.name, action: 'user-key-revoked', details: { keyId } });
   });
 }
 
