@@ -18,7 +18,7 @@ import {
   revokeServiceToken,
   storeKey,
 } from '../../access';
-import { currentIdentity, withDatabase } from './login';
+import { asLoggedIn, currentIdentity, withDatabase } from './login';
 
 /** Reads one line from stdin (a key is never taken from the command line, where others can see it). */
 async function readKeyFromInput(): Promise<string> {
@@ -56,12 +56,10 @@ export function registerAccessCommands(program: Command): void {
     .command('whoami')
     .description('print who your key says you are, your roles and your models')
     .action(async () => {
-      await withDatabase('kerf whoami', async (pool) => {
-        const { user, keyId } = await currentIdentity(pool);
-        console.log(
-          `${user.name}: roles ${user.roles.join(', ')}; models ${user.models.join(', ') || '(none)'}; key ${keyId}`,
-        );
-      });
+      const { user, keyId } = await asLoggedIn('kerf whoami', (_pool, by) => Promise.resolve(by));
+      console.log(
+        `${user.name}: roles ${user.roles.join(', ')}; models ${user.models.join(', ') || '(none)'}; key ${keyId}`,
+      );
     });
 
   const users = program
@@ -104,8 +102,8 @@ export function registerAccessCommands(program: Command): void {
     .command('list')
     .description('list users, their roles and models')
     .action(async () => {
-      await withDatabase('kerf users', async (pool) => {
-        requireAdmin(await currentIdentity(pool));
+      await asLoggedIn('kerf users', async (pool, by) => {
+        requireAdmin(by);
         for (const user of await listUsers(pool)) {
           const state = user.disabledAt ? ` DISABLED ${user.disabledAt.toISOString()}` : '';
           console.log(
@@ -119,8 +117,8 @@ export function registerAccessCommands(program: Command): void {
     .argument('<name>', 'user name')
     .description('disable a user: their keys and unused codes stop working')
     .action(async (name: string) => {
-      await withDatabase('kerf users', async (pool) => {
-        await disableUser(pool, name, await currentIdentity(pool));
+      await asLoggedIn('kerf users', async (pool, by) => {
+        await disableUser(pool, name, by);
         console.log(`Disabled ${name}.`);
       });
     });
@@ -129,8 +127,8 @@ export function registerAccessCommands(program: Command): void {
     .argument('<name>', 'user name')
     .description('issue a new key for a user (shown once)')
     .action(async (name: string) => {
-      await withDatabase('kerf users', async (pool) => {
-        const key = await issueUserKey(pool, name, await currentIdentity(pool));
+      await asLoggedIn('kerf users', async (pool, by) => {
+        const key = await issueUserKey(pool, name, by);
         console.log(`New key for ${name} (shown once):\n${key}`);
       });
     });
@@ -144,8 +142,8 @@ export function registerAccessCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  kerf tokens add quoting-system --scopes predict,outcomes')
     .action(async (name: string, options: { scopes: string }) => {
       const scopes = parseScopes(options.scopes);
-      await withDatabase('kerf tokens', async (pool) => {
-        const added = await addServiceToken(pool, { name, scopes }, await currentIdentity(pool));
+      await asLoggedIn('kerf tokens', async (pool, by) => {
+        const added = await addServiceToken(pool, { name, scopes }, by);
         console.log(
           `Token ${name} (${scopes.join(', ')}), shown once; send it as "Authorization: Bearer <token>":`,
         );
@@ -156,8 +154,8 @@ export function registerAccessCommands(program: Command): void {
     .command('list')
     .description('list tokens (never their secrets)')
     .action(async () => {
-      await withDatabase('kerf tokens', async (pool) => {
-        requireAdmin(await currentIdentity(pool));
+      await asLoggedIn('kerf tokens', async (pool, by) => {
+        requireAdmin(by);
         for (const token of await listServiceTokens(pool)) {
           const state = token.revokedAt ? ` REVOKED ${token.revokedAt.toISOString()}` : '';
           const used = token.lastUsedAt ? `, last used ${token.lastUsedAt.toISOString()}` : '';
@@ -170,8 +168,8 @@ export function registerAccessCommands(program: Command): void {
     .argument('<name>', 'token name')
     .description('revoke a token: the API refuses it from the next request on')
     .action(async (name: string) => {
-      await withDatabase('kerf tokens', async (pool) => {
-        await revokeServiceToken(pool, name, await currentIdentity(pool));
+      await asLoggedIn('kerf tokens', async (pool, by) => {
+        await revokeServiceToken(pool, name, by);
         console.log(`Revoked ${name}.`);
       });
     });

@@ -29,7 +29,7 @@ import type { LifecycleStatus } from '../../workflows/lifecycleTypes';
 import { decideUpdate, rollbackUpdate } from '../../workflows/lifecycleMessages';
 import { isShownMetric } from '../../ml/metrics';
 import type { modelLifecycle } from '../../workflows/modelLifecycle';
-import { AS_REMOVED, currentIdentity, withDatabase } from './login';
+import { AS_REMOVED, asLoggedIn } from './login';
 
 /** A lifecycle command that failed in a way a person can act on; printed as one line. */
 export class LifecycleCommandError extends Error {
@@ -219,8 +219,7 @@ async function decide(
   comment: string | undefined,
   asJson: boolean,
 ) {
-  await withDatabase(`kerf ${decision}`, async (pool) => {
-    const identity = await currentIdentity(pool);
+  await asLoggedIn(`kerf ${decision}`, async (pool, identity) => {
     await withClient(async (client) => {
       const handle = await existingRun(client, runId);
       const { code } = await codeForRun(pool, handle, identity, decision, 'cli-key');
@@ -258,8 +257,7 @@ export function registerLifecycleCommands(program: Command): void {
         throw error;
       });
       const workflowId = lifecycleWorkflowId(spec.name);
-      const startedBy = await withDatabase('kerf run', async (pool) => {
-        const identity = await currentIdentity(pool);
+      const startedBy = await asLoggedIn('kerf run', async (pool, identity) => {
         requireRole(identity, 'starter');
         // Recorded before the run starts: its approvers are checked against this identity.
         await recordRunStarter(pool, workflowId, identity);
@@ -337,8 +335,7 @@ export function registerLifecycleCommands(program: Command): void {
     )
     .action(async (runId: string, options: { reject?: boolean; json?: boolean }) => {
       const action = options.reject ? 'reject' : 'approve';
-      await withDatabase('kerf approval-code', async (pool) => {
-        const identity = await currentIdentity(pool);
+      await asLoggedIn('kerf approval-code', async (pool, identity) => {
         await withClient(async (client, config) => {
           const handle = await existingRun(client, runId);
           const { code, expiresAt } = await codeForRun(pool, handle, identity, action, 'approval-code');
@@ -366,8 +363,7 @@ export function registerLifecycleCommands(program: Command): void {
     .requiredOption('--reason <text>', 'why, for the audit log')
     .action(async (runId: string, options: { as?: string; reason: string }) => {
       if (options.as !== undefined) throw new LifecycleCommandError(AS_REMOVED);
-      await withDatabase('kerf rollback', async (pool) => {
-        const identity = await currentIdentity(pool);
+      await asLoggedIn('kerf rollback', async (pool, identity) => {
         await withClient(async (client) => {
           const handle = await existingRun(client, runId);
           const { code } = await codeForRun(pool, handle, identity, 'rollback', 'cli-key');

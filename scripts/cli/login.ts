@@ -30,6 +30,14 @@ export async function currentIdentity(pool: pg.Pool): Promise<Identity> {
   return authenticateKey(pool, key);
 }
 
+/** Runs `work` against the database as the logged-in person (their identity from their key). */
+export async function asLoggedIn<T>(
+  applicationName: string,
+  work: (pool: pg.Pool, by: Identity) => Promise<T>,
+): Promise<T> {
+  return withDatabase(applicationName, async (pool) => work(pool, await currentIdentity(pool)));
+}
+
 /** The refusal of the removed `--as` option: a typed name proves nothing. */
 export const AS_REMOVED =
   '--as is no longer accepted: a typed name proves nothing. Log in (`kerf login`, or set KERF_KEY) and Kerf takes your name from your key.';
