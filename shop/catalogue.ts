@@ -75,42 +75,29 @@ export const FAMILIES: Record<MaterialFamily, FamilyBehaviour> = {
   },
 };
 
-export const MATERIALS: readonly Material[] = [
-  { materialId: 'S235JR', grade: 'S235JR', family: 'mild_steel', densityKgM3: 7850, pricePerKg: 1.05 },
-  { materialId: 'S355MC', grade: 'S355MC', family: 'mild_steel', densityKgM3: 7850, pricePerKg: 1.2 },
-  { materialId: 'DC01', grade: 'DC01', family: 'mild_steel', densityKgM3: 7850, pricePerKg: 1.15 },
-  {
-    materialId: 'DX51D-Z275',
-    grade: 'DX51D+Z275',
-    family: 'galvanised_steel',
-    densityKgM3: 7850,
-    pricePerKg: 1.35,
-  },
-  {
-    materialId: '1.4301',
-    grade: 'X5CrNi18-10',
-    family: 'stainless_steel',
-    densityKgM3: 7900,
-    pricePerKg: 3.4,
-  },
-  {
-    materialId: '1.4404',
-    grade: 'X2CrNiMo17-12-2',
-    family: 'stainless_steel',
-    densityKgM3: 8000,
-    pricePerKg: 4.3,
-  },
-  { materialId: 'EN-AW-5754', grade: 'AlMg3', family: 'aluminium', densityKgM3: 2670, pricePerKg: 4.1 },
-  { materialId: 'EN-AW-6082', grade: 'AlSi1MgMn', family: 'aluminium', densityKgM3: 2700, pricePerKg: 4.4 },
-  { materialId: 'TI-GR2', grade: 'Titanium Grade 2', family: 'titanium', densityKgM3: 4510, pricePerKg: 21 },
-  {
-    materialId: 'TI-GR5',
-    grade: 'Ti-6Al-4V (Grade 5)',
-    family: 'titanium',
-    densityKgM3: 4430,
-    pricePerKg: 28,
-  },
+/** The shop's materials as a table: id, grade, family, density (kg/m³), price per kg. */
+const MATERIAL_TABLE: readonly (readonly [string, string, MaterialFamily, number, number])[] = [
+  ['S235JR', 'S235JR', 'mild_steel', 7850, 1.05],
+  ['S355MC', 'S355MC', 'mild_steel', 7850, 1.2],
+  ['DC01', 'DC01', 'mild_steel', 7850, 1.15],
+  ['DX51D-Z275', 'DX51D+Z275', 'galvanised_steel', 7850, 1.35],
+  ['1.4301', 'X5CrNi18-10', 'stainless_steel', 7900, 3.4],
+  ['1.4404', 'X2CrNiMo17-12-2', 'stainless_steel', 8000, 4.3],
+  ['EN-AW-5754', 'AlMg3', 'aluminium', 2670, 4.1],
+  ['EN-AW-6082', 'AlSi1MgMn', 'aluminium', 2700, 4.4],
+  ['TI-GR2', 'Titanium Grade 2', 'titanium', 4510, 21],
+  ['TI-GR5', 'Ti-6Al-4V (Grade 5)', 'titanium', 4430, 28],
 ];
+
+export const MATERIALS: readonly Material[] = MATERIAL_TABLE.map(
+  ([materialId, grade, family, densityKgM3, pricePerKg]) => ({
+    materialId,
+    grade,
+    family,
+    densityKgM3,
+    pricePerKg,
+  }),
+);
 
 /** How often each material is ordered in a normal month (titanium: never). */
 export const MATERIAL_MIX: Readonly<Record<string, number>> = {
