@@ -8,7 +8,7 @@ import { predictGbdtTable, trainGbdt } from '../../../ml/gbdt';
 import { predictLinearTable, trainLinear } from '../../../ml/linear';
 import { auc, rmse } from '../../../ml/metrics';
 import type { LinearModel, Model } from '../../../ml/model';
-import { exportOnnx, OnnxScorer } from '../../../ml/onnx';
+import { exportOnnx, scoreOnnx } from '../../../ml/onnx';
 import {
   loadAi4i,
   loadSteelEnergy,
@@ -42,19 +42,6 @@ function predictTable(model: Model, table: Table): Float64Array {
   return model.type === 'gbdt'
     ? predictGbdtTable(model, table)
     : predictLinearTable(model as LinearModel, table);
-}
-
-async function onnxPredictions(model: Model, table: Table): Promise<Float64Array> {
-  const scorer = await OnnxScorer.load(exportOnnx(model));
-  try {
-    const scores = await scorer.scoreTable(table);
-    if (scores.prediction) return scores.prediction;
-    const probabilities = scores.probabilities ?? new Float64Array();
-    // Binary models give [P(class 0), P(class 1)] per row: keep P(class 1), as the TypeScript model does.
-    return Float64Array.from({ length: table.rowCount }, (_, row) => probabilities[row * 2 + 1] as number);
-  } finally {
-    await scorer.release();
-  }
 }
 
 /** Within 1e-5 relative, with a 1e-6 absolute floor for values near zero. */
@@ -100,8 +87,8 @@ describe.each([
     async (kind) => {
       const model = kind === 'gbdt' ? gbdt : linear;
       const rows = withUnseenAndMissing(dataset.test.select(dataset.features));
-      expectParity(await onnxPredictions(model, rows), predictTable(model, rows));
-      expectParity(await onnxPredictions(model, dataset.test), predictTable(model, dataset.test));
+      expectParity(await scoreOnnx(exportOnnx(model), rows), predictTable(model, rows));
+      expectParity(await scoreOnnx(exportOnnx(model), dataset.test), predictTable(model, dataset.test));
     },
   );
 
