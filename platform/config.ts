@@ -51,6 +51,28 @@ const postgresUrl = z.string().refine(
   },
 );
 
+/**
+ * The sslmode values of a PostgreSQL URL Kerf honours (libpq's meaning). `prefer` and `allow` are
+ * refused: node-pg cannot fall back between TLS and plain text, so they would silently mean one.
+ */
+export const POSTGRES_SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const;
+
+const postgresSslMode = (name: string) =>
+  z.string().refine(
+    (value) => {
+      try {
+        const mode = new URL(value).searchParams.get('sslmode');
+        return mode === null || (POSTGRES_SSL_MODES as readonly string[]).includes(mode);
+      } catch {
+        return true; // the URL check names the problem
+      }
+    },
+    { error: `${name}: sslmode must be one of ${POSTGRES_SSL_MODES.join(', ')}` },
+  );
+
+const databaseUrl = (name: string) =>
+  z.preprocess(emptyAsUndefined, postgresUrl.pipe(postgresSslMode(name)).optional());
+
 const httpUrl = z.string().refine(
   (value) => {
     try {
@@ -70,6 +92,16 @@ const hostAndPort = z
   .string()
   .regex(/^[^\s:/]+:\d{1,5}$/, 'TEMPORAL_ADDRESS must be HOST:PORT, for example temporal.internal:7233');
 
+/** S3_ENDPOINT: an http(s) URL of an S3-compatible store, or `aws` for AWS S3 itself. */
+const s3Endpoint = z.string().refine((value) => value === 'aws' || httpUrl.safeParse(value).success, {
+  error:
+    'S3_ENDPOINT must be an http(s) URL such as http://127.0.0.1:9000, or aws for AWS S3; unset it to use the embedded S3',
+});
+
+/** A file path given in a variable; the file itself is read where it is used, at start-up. */
+const filePath = (name: string) =>
+  z.preprocess(emptyAsUndefined, z.string({ error: `${name} must be the path of a PEM file` }).optional());
+
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
@@ -80,9 +112,9 @@ const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
 const environmentSchema = z.object({
   KERF_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().optional()),
   KERF_TOOLS_DIR: z.preprocess(emptyAsUndefined, z.string().optional()),
-  DATABASE_URL: z.preprocess(emptyAsUndefined, postgresUrl.optional()),
-  KERF_OWNER_DATABASE_URL: z.preprocess(emptyAsUndefined, postgresUrl.optional()),
-  KERF_READER_DATABASE_URL: z.preprocess(emptyAsUndefined, postgresUrl.optional()),
+  DATABASE_URL: databaseUrl('DATABASE_URL'),
+  KERF_OWNER_DATABASE_URL: databaseUrl('KERF_OWNER_DATABASE_URL'),
+  KERF_READER_DATABASE_URL: databaseUrl('KERF_READER_DATABASE_URL'),
   KERF_SPEC_SCHEMAS: z.preprocess(
     emptyAsUndefined,
     z
@@ -111,6 +143,18 @@ const environmentSchema = z.object({
   ),
   TEMPORAL_TASK_QUEUE: z.preprocess(emptyAsUndefined, z.string().min(1).default('kerf')),
   TEMPORAL_CLI: z.preprocess(emptyAsUndefined, z.string().optional()),
+  TEMPORAL_TLS: z.preprocess(emptyAsUndefined, booleanFlag.optional()),
+  TEMPORAL_TLS_CERT: filePath('TEMPORAL_TLS_CERT'),
+  TEMPORAL_TLS_KEY: filePath('TEMPORAL_TLS_KEY'),
+  TEMPORAL_TLS_CA: filePath('TEMPORAL_TLS_CA'),
+  TEMPORAL_TLS_SERVER_NAME: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9.-]+$/, 'TEMPORAL_TLS_SERVER_NAME must be a host name, e.g. temporal.internal')
+      .optional(),
+  ),
+  TEMPORAL_API_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
   KERF_TEMPORAL_PORT: z.preprocess(
     emptyAsUndefined,
     port('KERF_TEMPORAL_PORT').default(EMBEDDED_DEFAULTS.temporalPort),
@@ -120,8 +164,11 @@ const environmentSchema = z.object({
     port('KERF_TEMPORAL_UI_PORT').default(EMBEDDED_DEFAULTS.temporalUiPort),
   ),
   TEMPORAL_UI_URL: z.preprocess(emptyAsUndefined, httpUrl.optional()),
-  S3_ENDPOINT: z.preprocess(emptyAsUndefined, httpUrl.optional()),
-  S3_REGION: z.preprocess(emptyAsUndefined, z.string().default('us-east-1')),
+  S3_ENDPOINT: z.preprocess(emptyAsUndefined, s3Endpoint.optional()),
+  S3_REGION: z.preprocess(emptyAsUndefined, z.string().optional()),
+  // The AWS SDK's own region variables, read here so that `S3_ENDPOINT=aws` follows them too.
+  AWS_REGION: z.preprocess(emptyAsUndefined, z.string().optional()),
+  AWS_DEFAULT_REGION: z.preprocess(emptyAsUndefined, z.string().optional()),
   S3_BUCKET: z.preprocess(
     emptyAsUndefined,
     z
@@ -134,7 +181,7 @@ const environmentSchema = z.object({
   ),
   S3_ACCESS_KEY_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
   S3_SECRET_ACCESS_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
-  S3_FORCE_PATH_STYLE: z.preprocess(emptyAsUndefined, booleanFlag.default(true)),
+  S3_FORCE_PATH_STYLE: z.preprocess(emptyAsUndefined, booleanFlag.optional()),
   KERF_S3_PORT: z.preprocess(emptyAsUndefined, port('KERF_S3_PORT').default(EMBEDDED_DEFAULTS.s3Port)),
   KERF_SIGNING_KEY: z.preprocess(
     emptyAsUndefined,
@@ -204,14 +251,38 @@ export interface TemporalConfig extends PartLocation {
   uiPort: number;
   /** Explicit Temporal CLI binary, from TEMPORAL_CLI. */
   cliPath: string | undefined;
+  /**
+   * TLS towards the frontend (platform/temporalConnection.ts reads the files); undefined for plain
+   * text.
+   */
+  tls: TemporalTlsConfig | undefined;
+  /** Temporal Cloud API key (TEMPORAL_API_KEY), sent as a bearer token. A secret: never printed. */
+  apiKey: string | undefined;
+}
+
+/** TLS towards the Temporal frontend: paths of PEM files, read when a connection is opened. */
+export interface TemporalTlsConfig {
+  /** Client certificate and key for mTLS (TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY), both or neither. */
+  clientCertFile: string | undefined;
+  clientKeyFile: string | undefined;
+  /** CA that signed the server's certificate (TEMPORAL_TLS_CA); else the system's roots. */
+  caFile: string | undefined;
+  /** The name checked in the server's certificate and sent as SNI (TEMPORAL_TLS_SERVER_NAME). */
+  serverName: string | undefined;
 }
 
 export interface S3Config extends PartLocation {
-  endpoint: string;
-  region: string;
+  /** The store's URL; undefined for AWS S3 itself (`S3_ENDPOINT=aws`: the SDK's regional endpoint). */
+  endpoint: string | undefined;
+  /** Undefined only for AWS S3 without S3_REGION or AWS_REGION: the SDK then reads its profile. */
+  region: string | undefined;
   bucket: string;
-  accessKeyId: string;
-  secretAccessKey: string;
+  /**
+   * Static keys (S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, or the embedded store's generated ones);
+   * undefined for AWS S3 without them: the AWS SDK's credential chain (AWS_* variables, shared
+   * config and profile, web identity, container or instance role) finds them.
+   */
+  credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
   forcePathStyle: boolean;
   /** Port of the embedded server (ignored when external). */
   port: number;
@@ -282,12 +353,8 @@ export function loadConfig(
     );
   }
   const e = parsed.data;
-  const s3Credentials = [e.S3_ACCESS_KEY_ID, e.S3_SECRET_ACCESS_KEY];
-  if (e.S3_ENDPOINT && s3Credentials.some((value) => value === undefined)) {
-    throw new ConfigError([
-      'S3_ENDPOINT is set, so S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set too',
-    ]);
-  }
+  const problems = [...s3Problems(e), ...temporalTlsProblems(e)];
+  if (problems.length > 0) throw new ConfigError(problems);
   const d = EMBEDDED_DEFAULTS;
   const temporalAddress = e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.KERF_TEMPORAL_PORT}`;
   const dataDir = path.resolve(e.KERF_DATA_DIR ?? paths.dataDir);
@@ -336,6 +403,8 @@ export function loadConfig(
       port: e.KERF_TEMPORAL_PORT,
       uiPort: e.KERF_TEMPORAL_UI_PORT,
       cliPath: e.TEMPORAL_CLI,
+      tls: temporalTls(e),
+      apiKey: e.TEMPORAL_API_KEY,
     },
     signing: {
       privateKeyPem: e.KERF_SIGNING_KEY,
@@ -351,15 +420,95 @@ export function loadConfig(
       token: e.KERF_API_TOKEN,
       tokenFile: path.join(dataDir, 'api-token'),
     },
-    s3: {
-      embedded: e.S3_ENDPOINT === undefined,
-      endpoint: e.S3_ENDPOINT ?? `http://127.0.0.1:${e.KERF_S3_PORT}`,
-      region: e.S3_REGION,
-      bucket: e.S3_BUCKET,
-      accessKeyId: e.S3_ACCESS_KEY_ID ?? secret('s3-access-key-id'),
-      secretAccessKey: e.S3_SECRET_ACCESS_KEY ?? secret('s3-secret-access-key'),
-      forcePathStyle: e.S3_FORCE_PATH_STYLE,
-      port: e.KERF_S3_PORT,
-    },
+    s3: s3Config(e, secret),
   };
+}
+
+type Environment = z.infer<typeof environmentSchema>;
+
+/**
+ * Where objects go. Unset S3_ENDPOINT: the embedded store with its generated keys. `aws`: AWS S3,
+ * with static keys when both are given, else the AWS SDK's credential chain. Any URL: an
+ * S3-compatible store, which needs the two static keys.
+ */
+function s3Config(e: Environment, secret: SecretSource): S3Config {
+  const staticKeys =
+    e.S3_ACCESS_KEY_ID !== undefined && e.S3_SECRET_ACCESS_KEY !== undefined
+      ? { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY }
+      : undefined;
+  const common = { bucket: e.S3_BUCKET, port: e.KERF_S3_PORT };
+  if (e.S3_ENDPOINT === 'aws') {
+    return {
+      ...common,
+      embedded: false,
+      endpoint: undefined,
+      region: e.S3_REGION ?? e.AWS_REGION ?? e.AWS_DEFAULT_REGION,
+      credentials: staticKeys,
+      // AWS addresses buckets as virtual hosts; path style is its legacy form.
+      forcePathStyle: e.S3_FORCE_PATH_STYLE ?? false,
+    };
+  }
+  return {
+    ...common,
+    embedded: e.S3_ENDPOINT === undefined,
+    endpoint: e.S3_ENDPOINT ?? `http://127.0.0.1:${e.KERF_S3_PORT}`,
+    region: e.S3_REGION ?? 'us-east-1',
+    credentials: staticKeys ?? {
+      accessKeyId: secret('s3-access-key-id'),
+      secretAccessKey: secret('s3-secret-access-key'),
+    },
+    forcePathStyle: e.S3_FORCE_PATH_STYLE ?? true,
+  };
+}
+
+function s3Problems(e: Environment): string[] {
+  const given = [e.S3_ACCESS_KEY_ID, e.S3_SECRET_ACCESS_KEY].filter((value) => value !== undefined).length;
+  if (given === 1) return ['S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both or neither'];
+  if (e.S3_ENDPOINT !== undefined && e.S3_ENDPOINT !== 'aws' && given === 0) {
+    return [
+      'S3_ENDPOINT is set, so S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set too (or S3_ENDPOINT=aws for AWS S3 with the AWS credential chain)',
+    ];
+  }
+  return [];
+}
+
+/** TLS is on when TEMPORAL_TLS=true or any other TLS variable or the API key is set. */
+function temporalTls(e: Environment): TemporalTlsConfig | undefined {
+  const implied =
+    e.TEMPORAL_TLS_CERT !== undefined ||
+    e.TEMPORAL_TLS_KEY !== undefined ||
+    e.TEMPORAL_TLS_CA !== undefined ||
+    e.TEMPORAL_TLS_SERVER_NAME !== undefined ||
+    e.TEMPORAL_API_KEY !== undefined;
+  if (!(e.TEMPORAL_TLS ?? implied)) return undefined;
+  return {
+    clientCertFile: e.TEMPORAL_TLS_CERT,
+    clientKeyFile: e.TEMPORAL_TLS_KEY,
+    caFile: e.TEMPORAL_TLS_CA,
+    serverName: e.TEMPORAL_TLS_SERVER_NAME,
+  };
+}
+
+function temporalTlsProblems(e: Environment): string[] {
+  const problems: string[] = [];
+  if ((e.TEMPORAL_TLS_CERT === undefined) !== (e.TEMPORAL_TLS_KEY === undefined)) {
+    problems.push(
+      'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both (client certificate and key PEM paths) or neither',
+    );
+  }
+  if (e.TEMPORAL_TLS === false) {
+    const set = (
+      [
+        'TEMPORAL_TLS_CERT',
+        'TEMPORAL_TLS_KEY',
+        'TEMPORAL_TLS_CA',
+        'TEMPORAL_TLS_SERVER_NAME',
+        'TEMPORAL_API_KEY',
+      ] as const
+    ).filter((name) => e[name] !== undefined);
+    if (set.length > 0) {
+      problems.push(`TEMPORAL_TLS is false, but ${set.join(', ')} need TLS: unset them or TEMPORAL_TLS`);
+    }
+  }
+  return problems;
 }

@@ -11,6 +11,7 @@ import {
   PutObjectCommand,
   S3Client,
   S3ServiceException,
+  type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import type { S3Config } from './config';
 
@@ -18,6 +19,27 @@ export interface StoredObject {
   key: string;
   size: number;
   lastModified: Date | undefined;
+}
+
+/**
+ * The S3 client's options for Kerf's configuration. An endpoint of its own (the embedded store,
+ * MinIO, Ceph...) gets its static keys; AWS S3 (no endpoint) gets the SDK's regional endpoint, and,
+ * without static keys, no credentials at all, so the SDK's default chain finds them (AWS_* variables,
+ * the shared config and profile, web identity, the container or instance role).
+ */
+export function s3ClientConfig(config: S3Config): S3ClientConfig {
+  return {
+    ...(config.endpoint !== undefined && { endpoint: config.endpoint }),
+    ...(config.region !== undefined && { region: config.region }),
+    forcePathStyle: config.forcePathStyle,
+    ...(config.credentials !== undefined && { credentials: { ...config.credentials } }),
+    // Checksums on every request are the SDK's new default; S3-compatible servers vary in support,
+    // AWS S3 itself supports them.
+    ...(config.endpoint !== undefined && {
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    }),
+  };
 }
 
 /** One bucket, with the few operations Kerf needs. */
@@ -33,16 +55,7 @@ export class ObjectStore {
 
   /** Builds a store from the `s3` part of Kerf's configuration. The caller destroys it on shutdown. */
   static fromConfig(config: S3Config): ObjectStore {
-    const client = new S3Client({
-      endpoint: config.endpoint,
-      region: config.region,
-      forcePathStyle: config.forcePathStyle,
-      credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
-      // Checksums on every request are the SDK's new default; S3-compatible servers vary in support.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
-    return new ObjectStore(client, config.bucket);
+    return new ObjectStore(new S3Client(s3ClientConfig(config)), config.bucket);
   }
 
   /** Creates the bucket unless it exists already. */

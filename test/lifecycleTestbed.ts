@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { promisify } from 'node:util';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { Client, WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { expect } from 'vitest';
 import {
@@ -39,6 +39,7 @@ import { generateShop } from '../shop/load';
 import { createKerfWorker, type KerfWorker } from '../workers/kerfWorker';
 import { createOwnDatabase, type OwnDatabase, testConfig, uniqueName } from './helpers';
 import { trustWorkerSigningKey } from './trustedKeys';
+import { connectTemporalClient } from '../platform/temporalConnection';
 
 /** Recorded lifecycle histories that the replay test runs through the current workflow code. */
 export const historiesDir = path.join(repoRoot, 'test', 'replay', 'histories');
@@ -169,7 +170,7 @@ export async function createLifecycleTestbed(
   const worker = await createKerfWorker(config, { taskQueue });
   const running = worker.run();
   const store = ObjectStore.fromConfig(config.s3);
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await connectTemporalClient(config.temporal);
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const models: string[] = [];
   const identity = (name: string) => identityOf(db.pool, keys, name);

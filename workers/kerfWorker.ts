@@ -4,8 +4,8 @@
  */
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { KerfConfig } from '../platform/config';
 import { createPool, createReaderPool } from '../platform/database';
@@ -15,6 +15,7 @@ import { HEARTBEAT_THROTTLE_SECONDS } from '../workflows/activityProfiles';
 import { loadOrCreateSigningKey, type SigningKey } from '../lifecycle/signing';
 import { appendAudit, signingKeyTrust } from '../registry';
 import type { Queryable } from '../registry/sql';
+import { connectTemporalClient, connectTemporalWorker } from '../platform/temporalConnection';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -86,13 +87,13 @@ export async function createKerfWorker(
   config: KerfConfig,
   options: { taskQueue?: string } = {},
 ): Promise<KerfWorker> {
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await connectTemporalWorker(config.temporal);
   const pool = createPool(config.postgres, { applicationName: 'kerf-worker' });
   const readerPool = createReaderPool(config.postgres, config.specSql, {
     applicationName: 'kerf-worker-spec-sql',
   });
   const objectStore = ObjectStore.fromConfig(config.s3);
-  const clientConnection = await Connection.connect({ address: config.temporal.address });
+  const clientConnection = await connectTemporalClient(config.temporal);
   const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
   const release = async () => {
     objectStore.destroy();

@@ -4,7 +4,12 @@
  * a one-time code for that run, version and decision, and the run's decision activity redeems it.
  */
 import path from 'node:path';
-import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  Client,
+  type Connection,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import type { Command } from 'commander';
 import type pg from 'pg';
 import {
@@ -30,6 +35,7 @@ import { decideUpdate, rollbackUpdate } from '../../workflows/lifecycleMessages'
 import { isShownMetric } from '../../ml/metrics';
 import type { modelLifecycle } from '../../workflows/modelLifecycle';
 import { AS_REMOVED, asLoggedIn } from './login';
+import { connectTemporalClient } from '../../platform/temporalConnection';
 
 /** A lifecycle command that failed in a way a person can act on; printed as one line. */
 export class LifecycleCommandError extends Error {
@@ -50,7 +56,7 @@ export async function withClient<T>(work: (client: Client, config: KerfConfig) =
   const config = loadConfig(process.env, defaultPaths);
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5 seconds' });
+    connection = await connectTemporalClient(config.temporal, { connectTimeout: '5 seconds' });
   } catch (error) {
     throw new LifecycleCommandError(
       `cannot reach Temporal at ${config.temporal.address} (${error instanceof Error ? error.message : String(error)}); start the stack with \`kerf stack up\` or check TEMPORAL_ADDRESS.`,

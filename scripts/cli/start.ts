@@ -1,5 +1,5 @@
 /** `npm start`: the main job on the embedded default stack. */
-import { Client, Connection } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import path from 'node:path';
 import type pg from 'pg';
@@ -28,6 +28,7 @@ import { createKerfWorker } from '../../workers/kerfWorker';
 import { keysPool, trustDevelopmentKeyOnFirstStart } from './keysCommand';
 import type { smokeCheck } from '../../workflows/smoke';
 import { stackDown, stackUp, type Reporter } from '../stack/control';
+import { connectTemporalClient } from '../../platform/temporalConnection';
 
 /** Jobs generated into an empty shop on the first start. */
 export const FIRST_START_JOBS = 20_000;
@@ -155,7 +156,7 @@ export async function runMainJob(
   );
   let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address: config.temporal.address });
+    connection = await connectTemporalClient(config.temporal);
     const client = new Client({ connection, namespace: config.temporal.namespace });
     const workflowId = `smoke-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     report(`Running the smoke workflow ${workflowId}...`);

@@ -1,9 +1,10 @@
 /** Live health checks of the three parts, usable from any process (status, up, tests). */
 import net from 'node:net';
-import { Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import type { KerfConfig } from '../../platform/config';
 import { createPool } from '../../platform/database';
 import { ObjectStore } from '../../platform/objectStore';
+import { connectTemporalClient } from '../../platform/temporalConnection';
 
 export type PartName = 'temporal' | 'postgres' | 's3';
 export const PART_NAMES: readonly PartName[] = ['postgres', 's3', 'temporal'];
@@ -44,7 +45,7 @@ export async function checkPostgres(config: KerfConfig): Promise<PartHealth> {
 export async function checkS3(config: KerfConfig): Promise<PartHealth> {
   const base = {
     part: 's3' as const,
-    address: `${config.s3.endpoint}/${config.s3.bucket}`,
+    address: `${config.s3.endpoint ?? `AWS S3 (${config.s3.region ?? 'region from the AWS profile'})`}/${config.s3.bucket}`,
     embedded: config.s3.embedded,
   };
   const store = ObjectStore.fromConfig(config.s3);
@@ -87,7 +88,7 @@ export async function checkTemporal(config: KerfConfig): Promise<PartHealth> {
   if (refused) return { ...base, healthy: false, detail: refused };
   let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address, connectTimeout: '10s' });
+    connection = await connectTemporalClient(config.temporal, { connectTimeout: '10s' });
     const info = await connection.workflowService.getSystemInfo({});
     await connection.workflowService.describeNamespace({ namespace });
     const details = [`server ${info.serverVersion || '?'}`, `namespace ${namespace}`];

@@ -9,13 +9,23 @@ import { hasExited, spawnLogged, stopPid, tailOfFile, waitUntil } from './proces
 
 type MetadataMode = 'xattr' | 'sidecar';
 
+/** The embedded store's endpoint, region and keys, which loadConfig always fills in for it. */
+function embeddedS3(config: KerfConfig) {
+  const { endpoint, region, credentials } = config.s3;
+  if (endpoint === undefined || region === undefined || credentials === undefined) {
+    throw new Error('the embedded S3 needs an endpoint, a region and keys; S3_ENDPOINT=aws is not embedded');
+  }
+  return { endpoint, region, credentials };
+}
+
 function launch(binary: string, config: KerfConfig, mode: MetadataMode, logFile: string): ChildProcess {
   const s3Dir = path.join(config.dataDir, 's3');
+  const { region, credentials } = embeddedS3(config);
   const args = [
     '--port',
     `127.0.0.1:${config.s3.port}`,
     '--region',
-    config.s3.region,
+    region,
     '--quiet',
     'posix',
     ...(mode === 'sidecar' ? ['--sidecar', path.join(s3Dir, 'meta')] : []),
@@ -24,7 +34,7 @@ function launch(binary: string, config: KerfConfig, mode: MetadataMode, logFile:
   // The root keys through the environment (versitygw reads ROOT_ACCESS_KEY_ID and
   // ROOT_SECRET_ACCESS_KEY for --access and --secret), so no other local user sees them.
   return spawnLogged(binary, args, logFile, {
-    env: { ROOT_ACCESS_KEY_ID: config.s3.accessKeyId, ROOT_SECRET_ACCESS_KEY: config.s3.secretAccessKey },
+    env: { ROOT_ACCESS_KEY_ID: credentials.accessKeyId, ROOT_SECRET_ACCESS_KEY: credentials.secretAccessKey },
   });
 }
 
@@ -77,7 +87,7 @@ export async function startS3Server(
   const running = child;
   return {
     pid: running.pid,
-    address: config.s3.endpoint,
+    address: embeddedS3(config).endpoint,
     logFile,
     stop: async () => {
       if (running.pid) await stopPid(running.pid, 10_000);

@@ -7,7 +7,7 @@
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KerfConfig } from '../../platform/config';
 import {
@@ -30,6 +30,7 @@ import { createKerfWorker, type KerfWorker } from '../../workers/kerfWorker';
 import { createOwnDatabase, freePort, type OwnDatabase, testConfig, uniqueName } from '../helpers';
 import { trustWorkerSigningKey } from '../trustedKeys';
 import { addTestPeople, signalWithCode } from '../lifecycleTestbed';
+import { connectTemporalClient } from '../../platform/temporalConnection';
 
 const name = uniqueName('temporal_restart');
 const dataDir = path.join(defaultPaths.dataDir, 'test-stacks', name);
@@ -60,11 +61,11 @@ beforeAll(async () => {
     KERF_TEMPORAL_PORT: String(await freePort()),
     KERF_TEMPORAL_UI_PORT: String(await freePort()),
     ...db.env,
-    S3_ENDPOINT: shared.s3.endpoint,
-    S3_ACCESS_KEY_ID: shared.s3.accessKeyId,
-    S3_SECRET_ACCESS_KEY: shared.s3.secretAccessKey,
+    S3_ENDPOINT: shared.s3.endpoint ?? '',
+    S3_ACCESS_KEY_ID: shared.s3.credentials?.accessKeyId ?? '',
+    S3_SECRET_ACCESS_KEY: shared.s3.credentials?.secretAccessKey ?? '',
     S3_BUCKET: shared.s3.bucket,
-    S3_REGION: shared.s3.region,
+    S3_REGION: shared.s3.region ?? '',
     S3_FORCE_PATH_STYLE: String(shared.s3.forcePathStyle),
   });
   // This file's own data folder holds its own development key: trust it as an admin would.
@@ -99,7 +100,7 @@ async function startWorker(): Promise<{ stop(): Promise<void> }> {
 }
 
 async function connect(): Promise<Client> {
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await connectTemporalClient(config.temporal);
   cleanups.push(() => connection.close());
   return new Client({ connection, namespace: config.temporal.namespace });
 }

@@ -5,7 +5,7 @@
  * The run still ends with one version and one copy of each artifact. Prints the time from the kill to
  * the retry starting (the goal is 15 s; the test only guards a loose 30 s bound).
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactKeys } from '../../registry/artifactKeys';
 import { type LifecycleHandle, startLifecycle, waitForStage } from '../../workflows/client/lifecycleRuns';
@@ -27,6 +27,7 @@ import {
   waitForTraining,
   type WorkerProcess,
 } from '../lifecycleProcesses';
+import { connectTemporalClient } from '../../platform/temporalConnection';
 
 /**
  * Rounds of boosting, never stopped early: about 13 s of training on 20 000 jobs on a two-core
@@ -62,7 +63,7 @@ beforeAll(async () => {
     },
     shippedSpecInput('cut-time'),
   );
-  connection = await Connection.connect({ address: config.temporal.address });
+  connection = await connectTemporalClient(config.temporal);
   cleanups.push(() => connection.close());
   client = new Client({ connection, namespace: config.temporal.namespace });
   // Deploy sets a nightly schedule on the shared server: take it away at the end.

@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../platform/database';
 import { ObjectStore } from '../../platform/objectStore';
@@ -6,6 +6,7 @@ import { createKerfWorker, type KerfWorker } from '../../workers/kerfWorker';
 import type { smokeCheck } from '../../workflows/smoke';
 import { testConfig, uniqueName } from '../helpers';
 import { trustWorkerSigningKey } from '../trustedKeys';
+import { connectTemporalClient } from '../../platform/temporalConnection';
 
 const config = testConfig();
 const taskQueue = uniqueName('smoke');
@@ -18,7 +19,7 @@ beforeAll(async () => {
   await trustWorkerSigningKey(admin, config).finally(() => admin.end());
   kerfWorker = await createKerfWorker(config, { taskQueue });
   running = kerfWorker.run();
-  connection = await Connection.connect({ address: config.temporal.address });
+  connection = await connectTemporalClient(config.temporal);
 });
 
 afterAll(async () => {

@@ -4,13 +4,14 @@
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../platform/database';
 import { ObjectStore } from '../../platform/objectStore';
 import { defaultPaths } from '../../platform/paths';
 import { stackDown, stackStatus, stackUp } from '../../scripts/stack/control';
 import { freePort, runKerf, testConfig, uniqueName } from '../helpers';
+import { connectTemporalClient } from '../../platform/temporalConnection';
 
 const name = uniqueName('restart');
 const environment = {
@@ -46,7 +47,7 @@ describe('a stack restart', () => {
 
     // A workflow on a queue no worker polls stays running: like a run waiting for approval.
     const workflowId = uniqueName('waiting');
-    let connection = await Connection.connect({ address: config.temporal.address });
+    let connection = await connectTemporalClient(config.temporal);
     const started = await new Client({ connection, namespace: config.temporal.namespace }).workflow.start(
       'smokeCheck',
       { taskQueue: uniqueName('nobody-polls'), workflowId, args: [{ note: 'before the restart' }] },
@@ -68,7 +69,7 @@ describe('a stack restart', () => {
     expect(status.stdout).toMatch(/postgres\s+UNHEALTHY/);
 
     expect((await stackUp(config, quiet)).started).toBe(true);
-    connection = await Connection.connect({ address: config.temporal.address });
+    connection = await connectTemporalClient(config.temporal);
     try {
       const client = new Client({ connection, namespace: config.temporal.namespace });
       const description = await client.workflow.getHandle(workflowId).describe();

@@ -26,10 +26,11 @@ describe('loadConfig', () => {
       readerUrl: `postgres://${EMBEDDED_DEFAULTS.postgresReaderUser}:generated-postgres-reader-password@127.0.0.1:5433/kerf`,
       adminUrl: `postgres://${EMBEDDED_DEFAULTS.postgresAdminUser}:generated-postgres-admin-password@127.0.0.1:5433/postgres`,
     });
-    expect(config.s3).toMatchObject({
+    expect(config.s3.credentials).toEqual({
       accessKeyId: 'generated-s3-access-key-id',
       secretAccessKey: 'generated-s3-secret-access-key',
     });
+    expect(config.temporal).toMatchObject({ tls: undefined, apiKey: undefined });
     expect(config.specSql).toEqual({ schemas: ['shop', 'imported', 'public'], statementTimeoutMs: 300_000 });
     expect(config.temporal).toMatchObject({
       embedded: true,
@@ -125,9 +126,126 @@ describe('loadConfig', () => {
   });
 
   it('asks for credentials with an external S3 endpoint', () => {
-    expect(problemsOf({ S3_ENDPOINT: 'http://minio:9000' })).toEqual([
-      'S3_ENDPOINT is set, so S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set too',
+    expect(problemsOf({ S3_ENDPOINT: 'http://minio:9000' })[0]).toMatch(
+      /^S3_ENDPOINT is set, so S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set too/,
+    );
+    expect(problemsOf({ S3_ENDPOINT: 'aws', S3_ACCESS_KEY_ID: 'AKIA' })).toEqual([
+      'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both or neither',
     ]);
+    expect(problemsOf({ S3_ENDPOINT: 'minio:9000' })[0]).toMatch(
+      /^S3_ENDPOINT must be an http\(s\) URL .* or aws/,
+    );
+  });
+
+  it('lets the AWS SDK find credentials and region for S3_ENDPOINT=aws without static keys', () => {
+    const config = loadConfig(
+      { S3_ENDPOINT: 'aws', AWS_REGION: 'eu-central-1', S3_BUCKET: 'acme-kerf' },
+      paths,
+      secrets,
+    );
+    expect(config.s3).toMatchObject({
+      embedded: false,
+      endpoint: undefined,
+      region: 'eu-central-1',
+      credentials: undefined,
+      forcePathStyle: false,
+      bucket: 'acme-kerf',
+    });
+    // S3_REGION wins over the SDK's variables; static keys are still taken when both are given.
+    const withKeys = loadConfig(
+      {
+        S3_ENDPOINT: 'aws',
+        S3_REGION: 'eu-west-1',
+        AWS_REGION: 'us-east-2',
+        S3_ACCESS_KEY_ID: 'AKIA',
+        S3_SECRET_ACCESS_KEY: 's',
+      },
+      paths,
+      secrets,
+    );
+    expect(withKeys.s3).toMatchObject({
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'AKIA', secretAccessKey: 's' },
+    });
+    expect(loadConfig({ S3_ENDPOINT: 'aws' }, paths, secrets).s3.region).toBeUndefined();
+  });
+
+  describe('Temporal TLS', () => {
+    it('is off unless asked for', () => {
+      expect(
+        loadConfig({ TEMPORAL_ADDRESS: 't.internal:7233' }, paths, secrets).temporal.tls,
+      ).toBeUndefined();
+      expect(loadConfig({ TEMPORAL_TLS: 'false' }, paths, secrets).temporal.tls).toBeUndefined();
+    });
+
+    it('is on with TEMPORAL_TLS=true alone: the system roots, no client certificate', () => {
+      expect(loadConfig({ TEMPORAL_TLS: 'true' }, paths, secrets).temporal.tls).toEqual({
+        clientCertFile: undefined,
+        clientKeyFile: undefined,
+        caFile: undefined,
+        serverName: undefined,
+      });
+    });
+
+    it.each([
+      { TEMPORAL_API_KEY: 'cloud-key' },
+      { TEMPORAL_TLS_CA: '/etc/kerf/ca.pem' },
+      { TEMPORAL_TLS_SERVER_NAME: 'temporal.internal' },
+      { TEMPORAL_TLS_CERT: '/etc/kerf/client.pem', TEMPORAL_TLS_KEY: '/etc/kerf/client.key' },
+    ])('is implied by %j', (env) => {
+      expect(loadConfig(env, paths, secrets).temporal.tls).toBeDefined();
+    });
+
+    it('takes the paths, the server name and the API key', () => {
+      const config = loadConfig(
+        {
+          TEMPORAL_ADDRESS: 'kerf.a1b2c.tmprl.cloud:7233',
+          TEMPORAL_TLS_CERT: '/etc/kerf/client.pem',
+          TEMPORAL_TLS_KEY: '/etc/kerf/client.key',
+          TEMPORAL_TLS_CA: '/etc/kerf/ca.pem',
+          TEMPORAL_TLS_SERVER_NAME: 'temporal.internal',
+          TEMPORAL_API_KEY: 'cloud-key',
+        },
+        paths,
+        secrets,
+      );
+      expect(config.temporal.tls).toEqual({
+        clientCertFile: '/etc/kerf/client.pem',
+        clientKeyFile: '/etc/kerf/client.key',
+        caFile: '/etc/kerf/ca.pem',
+        serverName: 'temporal.internal',
+      });
+      expect(config.temporal.apiKey).toBe('cloud-key');
+    });
+
+    it('wants the certificate and key together, and refuses TLS settings with TEMPORAL_TLS=false', () => {
+      expect(problemsOf({ TEMPORAL_TLS_CERT: '/etc/kerf/client.pem' })).toEqual([
+        'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both (client certificate and key PEM paths) or neither',
+      ]);
+      const problems = problemsOf({ TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'do-not-print-me' });
+      expect(problems).toEqual([
+        'TEMPORAL_TLS is false, but TEMPORAL_API_KEY need TLS: unset them or TEMPORAL_TLS',
+      ]);
+      expect(problems.join('\n')).not.toContain('do-not-print-me');
+      expect(problemsOf({ TEMPORAL_TLS: 'maybe' })[0]).toMatch(/^TEMPORAL_TLS: must be true or false/);
+      expect(problemsOf({ TEMPORAL_TLS_SERVER_NAME: 'bad name' })[0]).toMatch(
+        /^TEMPORAL_TLS_SERVER_NAME must be a host name/,
+      );
+    });
+  });
+
+  it('honours sslmode in the database URLs and refuses the modes node-pg cannot keep', () => {
+    const url = 'postgres://kerf_app_user:a@db.internal:5432/kerf?sslmode=verify-full';
+    expect(loadConfig({ DATABASE_URL: url }, paths, secrets).postgres.url).toBe(url);
+    expect(problemsOf({ DATABASE_URL: 'postgres://a:b@db/kerf?sslmode=prefer' })).toEqual([
+      'DATABASE_URL: sslmode must be one of disable, require, verify-ca, verify-full',
+    ]);
+    expect(
+      problemsOf({
+        DATABASE_URL: 'postgres://a:b@db/kerf',
+        KERF_READER_DATABASE_URL: 'postgres://r:b@db/kerf?sslmode=allow',
+      }),
+    ).toEqual(['KERF_READER_DATABASE_URL: sslmode must be one of disable, require, verify-ca, verify-full']);
   });
 
   it('puts the whole list in the error message', () => {
