@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { PostgresTlsError, postgresConnection } from './postgresTls';
 import { fileSecrets, type SecretSource } from './secrets';
 
 /**
@@ -353,7 +354,7 @@ export function loadConfig(
     );
   }
   const e = parsed.data;
-  const problems = [...s3Problems(e), ...temporalTlsProblems(e)];
+  const problems = [...s3Problems(e), ...temporalTlsProblems(e), ...postgresTlsProblems(e)];
   if (problems.length > 0) throw new ConfigError(problems);
   const d = EMBEDDED_DEFAULTS;
   const temporalAddress = e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.KERF_TEMPORAL_PORT}`;
@@ -470,6 +471,22 @@ function s3Problems(e: Environment): string[] {
     ];
   }
   return [];
+}
+
+/** Reads the PEM files the database URLs name now, so a wrong path stops the program at start-up. */
+function postgresTlsProblems(e: Environment): string[] {
+  const problems: string[] = [];
+  for (const name of ['DATABASE_URL', 'KERF_OWNER_DATABASE_URL', 'KERF_READER_DATABASE_URL'] as const) {
+    const url = e[name];
+    if (url === undefined) continue;
+    try {
+      postgresConnection(url);
+    } catch (error) {
+      if (!(error instanceof PostgresTlsError)) throw error;
+      problems.push(`${name}: ${error.message}`);
+    }
+  }
+  return problems;
 }
 
 /** TLS is on when TEMPORAL_TLS=true or any other TLS variable or the API key is set. */

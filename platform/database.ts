@@ -1,6 +1,17 @@
 /** The PostgreSQL connection pools of a process: the application role's, and the spec reader's. */
 import pg from 'pg';
 import type { PostgresConfig, SpecSqlConfig } from './config';
+import { postgresConnection } from './postgresTls';
+
+/**
+ * node-pg's options for one of Kerf's database URLs, with its TLS parameters (sslmode, sslrootcert,
+ * sslcert, sslkey) as libpq means them (platform/postgresTls.ts). Every pool and client on a
+ * configured URL is made from this.
+ */
+export function postgresClientConfig(url: string): pg.ClientConfig {
+  const { connectionString, ssl } = postgresConnection(url);
+  return { connectionString, ...(ssl !== undefined && { ssl }) };
+}
 
 /**
  * Opens a pool on Kerf's database. The caller owns it and ends it on shutdown.
@@ -14,7 +25,7 @@ export function createPool(
   options: { max?: number; applicationName?: string } = {},
 ): pg.Pool {
   return new pg.Pool({
-    connectionString: config.url,
+    ...postgresClientConfig(config.url),
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'kerf',
     connectionTimeoutMillis: 10_000,
@@ -37,7 +48,7 @@ export function createReaderPool(
 ): pg.Pool {
   const timeoutMs = Math.max(1, Math.round(specSql.statementTimeoutMs));
   return new pg.Pool({
-    connectionString: config.readerUrl,
+    ...postgresClientConfig(config.readerUrl),
     max: options.max ?? 2,
     application_name: options.applicationName ?? 'kerf-spec-reader',
     connectionTimeoutMillis: 10_000,

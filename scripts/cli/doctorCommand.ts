@@ -7,11 +7,12 @@ import type { Command } from 'commander';
 import pg from 'pg';
 import { KERF_OWN_SCHEMAS, loadConfig } from '../../platform/config';
 import { defaultPaths } from '../../platform/paths';
+import { postgresClientConfig } from '../../platform/database';
 
 /** The problems found with the roles of a configuration, one sentence each; empty when all is well. */
 export async function privilegeProblems(urls: { url: string; readerUrl: string }): Promise<string[]> {
   const problems: string[] = [];
-  const app = new pg.Client({ connectionString: urls.url, application_name: 'kerf doctor' });
+  const app = new pg.Client({ ...postgresClientConfig(urls.url), application_name: 'kerf doctor' });
   await app.connect();
   try {
     const { rows } = await app.query<{
@@ -42,7 +43,7 @@ export async function privilegeProblems(urls: { url: string; readerUrl: string }
   } finally {
     await app.end();
   }
-  const reader = new pg.Client({ connectionString: urls.readerUrl, application_name: 'kerf doctor' });
+  const reader = new pg.Client({ ...postgresClientConfig(urls.readerUrl), application_name: 'kerf doctor' });
   await reader.connect();
   try {
     const { rows } = await reader.query<{ schema: string }>(
