@@ -200,11 +200,21 @@ const environmentSchema = z.object({
     z.string().min(16, 'KERF_API_TOKEN must be at least 16 characters').optional(),
   ),
   KERF_API_PORT: z.preprocess(emptyAsUndefined, port('KERF_API_PORT').default(8080)),
+  KERF_API_HOST: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9.:-]+$/, 'KERF_API_HOST must be an address to listen on, e.g. 0.0.0.0 or 127.0.0.1')
+      .default('127.0.0.1'),
+  ),
   KERF_STACK_TIMEOUT_SECONDS: z.preprocess(
     emptyAsUndefined,
     z.coerce.number({ error: 'must be a number of seconds' }).positive().default(180),
   ),
 });
+
+/** Every environment variable Kerf reads: deployment templates are checked against this list. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(environmentSchema.shape);
 
 /** Where one part of the stack lives and whether Kerf runs it itself. */
 interface PartLocation {
@@ -316,6 +326,8 @@ export interface KerfConfig {
   /** The prediction API. */
   api: {
     port: number;
+    /** The address it listens on (KERF_API_HOST); `0.0.0.0` in a container. */
+    host: string;
     /** The bearer token (KERF_API_TOKEN); without it a development token is kept in `tokenFile`. */
     token: string | undefined;
     tokenFile: string;
@@ -418,6 +430,7 @@ export function loadConfig(
     webhookUrl: e.KERF_WEBHOOK_URL,
     api: {
       port: e.KERF_API_PORT,
+      host: e.KERF_API_HOST,
       token: e.KERF_API_TOKEN,
       tokenFile: path.join(dataDir, 'api-token'),
     },

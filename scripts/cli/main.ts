@@ -19,6 +19,7 @@ import { registerTeachCommands } from './teachCommand';
 import { registerModelCommands } from './modelCommands';
 import { registerAuditCommands } from './auditCommand';
 import { registerDoctorCommand } from './doctorCommand';
+import { registerServeCommand } from './serveCommand';
 import { KeysCommandError, keysPool, registerKeysCommands } from './keysCommand';
 import { UntrustedSigningKeyError } from '../../workers/kerfWorker';
 import { registerAccessCommands } from './accessCommands';
@@ -164,6 +165,7 @@ registerTeachCommands(program);
 registerModelCommands(program);
 registerAuditCommands(program);
 registerDoctorCommand(program);
+registerServeCommand(program, say);
 registerKeysCommands(program, () => keysPool(config()));
 registerAccessCommands(program);
 

@@ -147,6 +147,7 @@ export async function runMainJob(
     objectStore: servingStore,
     token,
     port: config.api.port,
+    host: config.api.host,
     categoryMappings: mappingsFromRegistry(servingPool),
     // Warnings and server errors (with the request id a 500 names) for a person to read.
     logger: { level: 'warn', file: path.join(config.dataDir, 'logs', 'api.log') },
