@@ -1,7 +1,7 @@
 /** Live health checks of the three parts, usable from any process (status, up, tests). */
 import net from 'node:net';
 import type { Connection } from '@temporalio/client';
-import type { KerfConfig } from '../../platform/config';
+import { ConfigError, type KerfConfig } from '../../platform/config';
 import { createPool } from '../../platform/database';
 import { ObjectStore } from '../../platform/objectStore';
 import { connectTemporalClient } from '../../platform/temporalConnection';
@@ -20,6 +20,8 @@ export interface PartHealth {
 }
 
 const describe = (error: unknown): string => {
+  // A TLS file that is missing or not PEM: the problem itself, not the heading above it.
+  if (error instanceof ConfigError) return error.problems.join('; ');
   if (error instanceof AggregateError && error.errors.length > 0) return describe(error.errors[0]);
   if (error instanceof Error) return error.message.split('\n')[0] ?? error.name;
   return String(error);
