@@ -15,6 +15,8 @@ import { specKey } from '../../registry/artifactKeys';
 import { waitForStage } from '../../workflows/client/lifecycleRuns';
 import type { LifecycleInput } from '../../workflows/lifecycleTypes';
 import { createKerfWorker, type KerfWorker } from '../../workers/kerfWorker';
+import type { ActivityDeps } from '../../activities/deps';
+import { createRetrainingActivities } from '../../activities/monitoring/retraining';
 import { createLifecycleTestbed, type LifecycleTestbed, runFailureOf } from '../lifecycleTestbed';
 import { uniqueName } from '../helpers';
 
@@ -107,6 +109,26 @@ describe('a light worker and a heavy worker, without pipelines/', () => {
 
     await bed.signalDecision(handle, 'production-planner');
     expect(await handle.result()).toMatchObject({ outcome: 'deployed', pipeline: spec.name });
+
+    // The nightly check of a worker without pipelines/ retrains a stale model from production's spec.
+    const retraining = createRetrainingActivities({
+      pool: bed.db.pool,
+      objectStore: bed.store,
+      pipelinesDir: noPipelines,
+      temporal: { heavyTaskQueue: 'gpu-box' },
+      webhookUrl: undefined,
+    } as unknown as ActivityDeps);
+    const plan = await retraining.planRetraining({
+      model: spec.name,
+      stale: true,
+      staleReasons: ['decayed'],
+      startedBy: 'kerf-nightly',
+    });
+    expect(plan).toMatchObject({
+      kind: 'retrain',
+      lifecycle: { specHash: specHash(spec), pipeline: spec.name, heavyTaskQueue: 'gpu-box' },
+    });
+    expect(plan.lifecycle?.spec).toBeUndefined();
   }, 300_000);
 
   it("refuse a spec whose stored bytes no longer match the run's hash", async () => {
