@@ -105,8 +105,18 @@ export default tseslint.config(
             },
             {
               // Values outside workflows/ may pull I/O into the bundle; types are erased at build time.
-              // ml/metrics has no imports: its metric-name facts are safe in the bundle.
-              group: ['../**', '!../activities', '!../activities/**', '!../ml', '../ml/*', '!../ml/metrics'],
+              // ml/metrics and platform/taskQueues have no imports: their facts are safe in the bundle.
+              group: [
+                '../**',
+                '!../activities',
+                '!../activities/**',
+                '!../ml',
+                '../ml/*',
+                '!../ml/metrics',
+                '!../platform',
+                '../platform/*',
+                '!../platform/taskQueues',
+              ],
               allowTypeImports: true,
               message:
                 'Workflows import values only from workflows/ (types from anywhere): pass the value in or move it here.',

@@ -14,8 +14,11 @@ export interface ActivityDeps {
   signingKey: SigningKey;
   /** The code that trains, recorded with every version: a git commit or the package version. */
   codeVersion: string;
-  /** A Temporal client and the worker's task queue: deploy sets schedules, nightly starts runs. */
-  temporal: { client: Client; taskQueue: string };
+  /**
+   * A Temporal client and the worker's task queues: deploy sets schedules on the light one, the
+   * nightly check starts runs whose training goes to the heavy one.
+   */
+  temporal: { client: Client; taskQueue: string; heavyTaskQueue: string };
   /** Where the pipeline specs live (the nightly check compares them with production). */
   pipelinesDir: string;
   /** Where stale models and pending approvals are announced (a JSON POST), if anywhere. */

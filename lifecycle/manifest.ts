@@ -88,7 +88,8 @@ export interface SignedManifest {
 }
 
 /** Why an artifact was refused. */
-export type TamperReason = 'manifest-malformed' | 'unknown-key' | 'signature-invalid' | 'onnx-hash-mismatch';
+export type TamperReason =
+  'manifest-malformed' | 'unknown-key' | 'signature-invalid' | 'onnx-hash-mismatch' | 'spec-hash-mismatch';
 
 /**
  * An artifact whose manifest, signature or ONNX bytes do not hold together. Never load such a model.

@@ -2,10 +2,12 @@
  * Kerf's configuration, parsed once from the environment at start-up and handed to whatever needs it.
  * Nothing below the entry points reads `process.env`.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { PostgresTlsError, postgresConnection } from './postgresTls';
 import { fileSecrets, type SecretSource } from './secrets';
+import { heavyQueueOf } from './taskQueues';
 
 /**
  * Ports and role names of the embedded stack; used when no external address is configured. The
@@ -109,6 +111,18 @@ const booleanFlag = z
 
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
 
+const concurrency = (name: string) =>
+  z.coerce
+    .number({ error: `${name} must be a whole number of activities` })
+    .int(`${name} must be a whole number`)
+    .min(1, `${name} must be at least 1`);
+
+/**
+ * Light activities wait on PostgreSQL, S3 and Temporal far more than they compute: a few dozen at
+ * once keep one process busy without starving its event loop.
+ */
+export const DEFAULT_LIGHT_CONCURRENCY = 20;
+
 /** The environment variables Kerf reads, all optional. */
 const environmentSchema = z.object({
   KERF_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().optional()),
@@ -143,6 +157,12 @@ const environmentSchema = z.object({
       .default('default'),
   ),
   TEMPORAL_TASK_QUEUE: z.preprocess(emptyAsUndefined, z.string().min(1).default('kerf')),
+  TEMPORAL_HEAVY_TASK_QUEUE: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  KERF_HEAVY_CONCURRENCY: z.preprocess(emptyAsUndefined, concurrency('KERF_HEAVY_CONCURRENCY').optional()),
+  KERF_LIGHT_CONCURRENCY: z.preprocess(
+    emptyAsUndefined,
+    concurrency('KERF_LIGHT_CONCURRENCY').default(DEFAULT_LIGHT_CONCURRENCY),
+  ),
   TEMPORAL_CLI: z.preprocess(emptyAsUndefined, z.string().optional()),
   TEMPORAL_TLS: z.preprocess(emptyAsUndefined, booleanFlag.optional()),
   TEMPORAL_TLS_CERT: filePath('TEMPORAL_TLS_CERT'),
@@ -253,8 +273,28 @@ export interface TemporalConfig extends PartLocation {
   /** gRPC address of the Temporal frontend, HOST:PORT. */
   address: string;
   namespace: string;
-  /** Task queue of the Kerf worker. */
+  /**
+   * The light task queue (TEMPORAL_TASK_QUEUE): the workflows and every activity that mostly waits on
+   * I/O (ingest, validate, registry, fairness, security, approval, deploy, the nightly check).
+   */
   taskQueue: string;
+  /**
+   * The heavy task queue (TEMPORAL_HEAVY_TASK_QUEUE): training and evaluation, the activities that
+   * keep a core busy for minutes.
+   * @default `<taskQueue>-heavy`
+   */
+  heavyTaskQueue: string;
+  /**
+   * How many heavy activities one worker runs at once (KERF_HEAVY_CONCURRENCY); never more than the
+   * machine's cores, since each trains on one.
+   * @default os.availableParallelism()
+   */
+  heavyConcurrency: number;
+  /**
+   * How many light activities one worker runs at once (KERF_LIGHT_CONCURRENCY).
+   * @default 20
+   */
+  lightConcurrency: number;
   /** Web UI address shown to people. */
   uiUrl: string;
   /** Ports of the embedded dev server. */
@@ -349,12 +389,15 @@ export class ConfigError extends Error {
  * @param paths where the repository keeps its data and tools by default
  * @param secrets where the embedded stack's passwords and S3 keys come from
  *   @default the 0600 files under `<dataDir>/secrets/`, made on first use
+ * @param cores the cores a heavy worker may fill (KERF_HEAVY_CONCURRENCY's default and ceiling)
+ *   @default os.availableParallelism()
  * @throws ConfigError naming each malformed variable and what it should look like
  */
 export function loadConfig(
   env: Record<string, string | undefined>,
   paths: { dataDir: string; toolsDir: string; pipelinesDir?: string },
   secrets?: SecretSource,
+  cores: number = os.availableParallelism(),
 ): KerfConfig {
   const parsed = environmentSchema.safeParse(env);
   if (!parsed.success) {
@@ -367,6 +410,12 @@ export function loadConfig(
   }
   const e = parsed.data;
   const problems = [...s3Problems(e), ...temporalTlsProblems(e), ...postgresTlsProblems(e)];
+  if (e.KERF_HEAVY_CONCURRENCY !== undefined && e.KERF_HEAVY_CONCURRENCY > cores) {
+    // Each heavy activity trains or scores on one core: more at once only makes each one slower.
+    problems.push(
+      `KERF_HEAVY_CONCURRENCY is ${e.KERF_HEAVY_CONCURRENCY}, but this machine has ${cores} core${cores === 1 ? '' : 's'}: a heavy worker runs at most one training per core; set it to ${cores} or less, or unset it`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const d = EMBEDDED_DEFAULTS;
   const temporalAddress = e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.KERF_TEMPORAL_PORT}`;
@@ -412,6 +461,9 @@ export function loadConfig(
       address: temporalAddress,
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
+      heavyTaskQueue: e.TEMPORAL_HEAVY_TASK_QUEUE ?? heavyQueueOf(e.TEMPORAL_TASK_QUEUE),
+      heavyConcurrency: e.KERF_HEAVY_CONCURRENCY ?? cores,
+      lightConcurrency: e.KERF_LIGHT_CONCURRENCY,
       uiUrl: e.TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.KERF_TEMPORAL_UI_PORT}`,
       port: e.KERF_TEMPORAL_PORT,
       uiPort: e.KERF_TEMPORAL_UI_PORT,

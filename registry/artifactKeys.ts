@@ -4,6 +4,14 @@
  * leaves a second copy behind.
  */
 
+/**
+ * A pipeline spec by the SHA-256 of its canonical JSON (`specHash`): written when a run starts, read
+ * by every stage, so a worker needs no `pipelines/` folder of its own.
+ */
+export function specKey(specHash: string): string {
+  return `specs/${specHash}.json`;
+}
+
 export function snapshotRecordKey(pipeline: string, sha256: string): string {
   return `snapshots/${pipeline}/${sha256}.json`;
 }

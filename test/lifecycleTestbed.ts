@@ -36,7 +36,7 @@ import { parsePipelineSpec, type PipelineSpec } from '../lifecycle/spec';
 import { shippedSpecInput, type SpecInput, specInput, uniqueSpecName } from './specBuilder';
 import { TEMPORAL_CLI, locateTool } from '../scripts/stack/tools';
 import { generateShop } from '../shop/load';
-import { createKerfWorker, type KerfWorker } from '../workers/kerfWorker';
+import { createKerfWorker, type KerfWorker, type WorkerQueues } from '../workers/kerfWorker';
 import { createOwnDatabase, type OwnDatabase, testConfig, uniqueName } from './helpers';
 import { trustWorkerSigningKey } from './trustedKeys';
 import { connectTemporalClient } from '../platform/temporalConnection';
@@ -157,6 +157,10 @@ export async function createLifecycleTestbed(
   prefix: string,
   shop: { jobs: number; seed: number } = { jobs: 6000, seed: 3 },
   environment: Record<string, string> = {},
+  options: {
+    /** The queues the testbed's worker polls; a test starts a worker for the others itself. @default 'all' */
+    queues?: WorkerQueues;
+  } = {},
 ): Promise<LifecycleTestbed> {
   const db = await createOwnDatabase(prefix);
   await applyMigrations(db.pool, migrationsDir);
@@ -167,7 +171,7 @@ export async function createLifecycleTestbed(
   const config = testConfig({ ...db.env, KERF_PIPELINES_DIR: pipelinesDir, ...environment });
   const taskQueue = uniqueName(prefix);
   await trustWorkerSigningKey(db.ownerPool, config);
-  const worker = await createKerfWorker(config, { taskQueue });
+  const worker = await createKerfWorker(config, { taskQueue, queues: options.queues });
   const running = worker.run();
   const store = ObjectStore.fromConfig(config.s3);
   const connection = await connectTemporalClient(config.temporal);

@@ -1,6 +1,8 @@
 /**
- * The Kerf worker: runs every workflow and activity on one task queue. It owns the PostgreSQL pool
- * and the S3 client and closes them when it stops, and it starts only with a signing key an admin trusted.
+ * The Kerf worker: one process polling the light task queue (the workflows and every activity that
+ * mostly waits on I/O), the heavy one (training and evaluation, at most one per core), or both, with
+ * one Temporal Worker per queue. It owns the PostgreSQL pool and the S3 client and closes them when
+ * it stops, and a light worker starts only with a signing key an admin trusted.
  */
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +13,8 @@ import type { KerfConfig } from '../platform/config';
 import { createPool, createReaderPool } from '../platform/database';
 import { ObjectStore } from '../platform/objectStore';
 import { currentCodeVersion } from '../platform/codeVersion';
-import { HEARTBEAT_THROTTLE_SECONDS } from '../workflows/activityProfiles';
+import { HEARTBEAT_THROTTLE_SECONDS, HEAVY_ACTIVITIES } from '../workflows/activityProfiles';
+import { heavyQueueOf } from '../platform/taskQueues';
 import { loadOrCreateSigningKey, type SigningKey } from '../lifecycle/signing';
 import { appendAudit, signingKeyTrust } from '../registry';
 import type { Queryable } from '../registry/sql';
@@ -71,21 +74,47 @@ export async function assertSigningKeyTrusted(db: Queryable, key: SigningKey): P
   );
 }
 
+/** Which task queues a worker process polls: `kerf worker --queues`. */
+export const WORKER_QUEUES = ['all', 'light', 'heavy'] as const;
+export type WorkerQueues = (typeof WORKER_QUEUES)[number];
+
 export interface KerfWorker {
-  worker: Worker;
+  /** One Temporal Worker per queue this process polls. */
+  workers: { light?: Worker; heavy?: Worker };
+  /** The queues polled, by kind. */
+  taskQueues: { light?: string; heavy?: string };
   /** Runs until `shutdown()`; resolves once in-flight tasks have finished. */
   run(): Promise<void>;
   shutdown(): Promise<void>;
 }
 
+/** Splits the activities into the heavy queue's (training, evaluation) and the light queue's (the rest). */
+export function activitiesByQueue<T extends Record<string, unknown>>(
+  activities: T,
+): { light: Partial<T>; heavy: Partial<T> } {
+  const heavyNames: readonly string[] = HEAVY_ACTIVITIES;
+  const light: Partial<T> = {};
+  const heavy: Partial<T> = {};
+  for (const name of Object.keys(activities) as (keyof T & string)[]) {
+    const activity = activities[name];
+    if (heavyNames.includes(name)) heavy[name] = activity;
+    else light[name] = activity;
+  }
+  return { light, heavy };
+}
+
 /**
- * Connects to Temporal, PostgreSQL and S3 and builds the worker.
+ * Connects to Temporal, PostgreSQL and S3 and builds the worker's Temporal Workers.
  *
- * @param options.taskQueue overrides the configured queue, so tests can own theirs
+ * @param options.taskQueue overrides the configured light queue, so tests can own theirs
+ * @param options.heavyTaskQueue overrides the heavy queue
+ *   @default the configured one, or `<taskQueue>-heavy` when `taskQueue` is given
+ * @param options.queues which queues this process polls
+ *   @default 'all'
  */
 export async function createKerfWorker(
   config: KerfConfig,
-  options: { taskQueue?: string } = {},
+  options: { taskQueue?: string; heavyTaskQueue?: string; queues?: WorkerQueues } = {},
 ): Promise<KerfWorker> {
   const connection = await connectTemporalWorker(config.temporal);
   const pool = createPool(config.postgres, { applicationName: 'kerf-worker' });
@@ -95,6 +124,12 @@ export async function createKerfWorker(
   const objectStore = ObjectStore.fromConfig(config.s3);
   const clientConnection = await connectTemporalClient(config.temporal);
   const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
+  const heavyTaskQueue =
+    options.heavyTaskQueue ??
+    (options.taskQueue ? heavyQueueOf(options.taskQueue) : config.temporal.heavyTaskQueue);
+  const queues = options.queues ?? 'all';
+  const pollsLight = queues !== 'heavy';
+  const pollsHeavy = queues !== 'light';
   const release = async () => {
     objectStore.destroy();
     await pool.end().catch(() => undefined);
@@ -102,30 +137,25 @@ export async function createKerfWorker(
     await clientConnection.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
   };
-  let worker: Worker;
+  const workers: { light?: Worker; heavy?: Worker } = {};
   try {
     const signingKey = await loadOrCreateSigningKey(config.signing);
-    await assertSigningKeyTrusted(pool, signingKey).catch(async (error: unknown) => {
-      if (error instanceof UntrustedSigningKeyError) {
-        // Someone tried to sign with a key no admin vouched for: worth a row in the audit log.
-        await appendAudit(pool, {
-          actor: `kerf-worker@${os.hostname()}`,
-          action: 'worker-start-refused',
-          details: { keyId: error.keyId, trust: error.trust },
-        }).catch(() => undefined);
-      }
-      throw error;
-    });
+    // Only light activities sign (the security stage); a heavy-only worker trains and scores.
+    if (pollsLight)
+      await assertSigningKeyTrusted(pool, signingKey).catch(async (error: unknown) => {
+        if (error instanceof UntrustedSigningKeyError) {
+          // Someone tried to sign with a key no admin vouched for: worth a row in the audit log.
+          await appendAudit(pool, {
+            actor: `kerf-worker@${os.hostname()}`,
+            action: 'worker-start-refused',
+            details: { keyId: error.keyId, trust: error.trust },
+          }).catch(() => undefined);
+        }
+        throw error;
+      });
     const codeVersion = config.codeVersion ?? currentCodeVersion();
-    worker = await Worker.create({
-      connection,
-      namespace: config.temporal.namespace,
-      taskQueue,
-      workflowsPath,
-      // Heartbeats reach Temporal at least every 2 s: `kerf run` shows training moving, and with the
-      // training profile's short heartbeat timeout a killed worker is noticed within seconds.
-      maxHeartbeatThrottleInterval: `${HEARTBEAT_THROTTLE_SECONDS} seconds`,
-      activities: createActivities({
+    const activities = activitiesByQueue(
+      createActivities({
         pool,
         readerPool,
         objectStore,
@@ -134,24 +164,68 @@ export async function createKerfWorker(
         temporal: {
           client: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
           taskQueue,
+          heavyTaskQueue,
         },
         pipelinesDir: config.pipelinesDir,
         webhookUrl: config.webhookUrl,
       }),
-    });
+    );
+    const common = {
+      connection,
+      namespace: config.temporal.namespace,
+      // Heartbeats reach Temporal at least every 2 s: `kerf run` shows training moving, and with the
+      // training profile's short heartbeat timeout a killed worker is noticed within seconds.
+      maxHeartbeatThrottleInterval: `${HEARTBEAT_THROTTLE_SECONDS} seconds`,
+    } as const;
+    if (pollsLight) {
+      workers.light = await Worker.create({
+        ...common,
+        taskQueue,
+        workflowsPath,
+        activities: activities.light,
+        maxConcurrentActivityTaskExecutions: config.temporal.lightConcurrency,
+      });
+    }
+    if (pollsHeavy) {
+      // No workflows here: a heavy worker only trains and scores, one activity per core at most.
+      workers.heavy = await Worker.create({
+        ...common,
+        taskQueue: heavyTaskQueue,
+        activities: activities.heavy,
+        maxConcurrentActivityTaskExecutions: config.temporal.heavyConcurrency,
+      });
+    }
   } catch (error) {
     await release();
     throw error;
   }
+  const created = [workers.light, workers.heavy].filter((worker) => worker !== undefined);
+  const stopAll = () => {
+    for (const worker of created) if (worker.getState() === 'RUNNING') worker.shutdown();
+  };
   let running: Promise<void> | undefined;
   return {
-    worker,
+    workers,
+    taskQueues: {
+      ...(pollsLight ? { light: taskQueue } : {}),
+      ...(pollsHeavy ? { heavy: heavyTaskQueue } : {}),
+    },
     run() {
-      running ??= worker.run().finally(release);
+      // One Worker failing stops the other: a half-working process would look healthy to Temporal.
+      running ??= Promise.all(
+        created.map((worker) =>
+          worker.run().catch((error: unknown) => {
+            stopAll();
+            throw error;
+          }),
+        ),
+      )
+        .then(() => undefined)
+        .finally(release);
       return running;
     },
     async shutdown() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      stopAll();
       await running;
     },
   };

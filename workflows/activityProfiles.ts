@@ -5,6 +5,14 @@ import { NEVER_RETRIED as NEVER_RETRIED_TYPES } from './stoppingErrors';
 /** Errors an activity raises on purpose: retrying cannot change the answer. */
 const NEVER_RETRIED = [...NEVER_RETRIED_TYPES];
 
+/**
+ * The activities that keep a core busy for minutes: they run on the heavy task queue, every other
+ * activity (and every workflow) on the light one. Workers register by this list, the workflow routes by it.
+ */
+export const HEAVY_ACTIVITIES = ['trainModel', 'evaluateCandidate'] as const;
+
+export type HeavyActivity = (typeof HEAVY_ACTIVITIES)[number];
+
 /** Short database and object-store calls: fail fast, retry a few times on network hiccups. */
 export const quickIo: ActivityOptions = {
   startToCloseTimeout: '30 seconds',

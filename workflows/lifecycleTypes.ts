@@ -10,10 +10,20 @@ import type { PendingDecision } from '../access/decisionCodes';
 export type { TrainingSummary };
 
 export interface LifecycleInput {
-  /** The spec as it was when the run started (validated by the starter). */
-  spec: PipelineSpec;
-  /** `specHash(spec)`: with the snapshot's hash, the identity of the version this run makes. */
-  specHash: string;
+  /**
+   * `specHash(spec)`: the SHA-256 of the spec's canonical JSON, stored at `specs/<specHash>.json` by
+   * the starter. Every stage reads the spec by it, so the run needs no worker's `pipelines/` folder;
+   * with the snapshot's hash it is the identity of the version this run makes. Optional only for an
+   * input that carries `spec` itself (a start from the Web UI).
+   */
+  specHash?: string;
+  /**
+   * The spec itself, for a start by hand (the Web UI's JSON input): the run validates and stores it
+   * first, then goes on by its hash. Runs started before specs travelled by hash carried it here.
+   */
+  spec?: PipelineSpec;
+  /** The pipeline's name, for the status until the spec is read. @default `spec.name` */
+  pipeline?: string;
   /** Who started the run; they may not approve it (separation of duties). */
   startedBy: string;
   /** How long the candidate waits for a decision, ms (the spec's `approval.deadline`, or shorter in tests). */
@@ -41,7 +51,19 @@ export interface LifecycleInput {
    * @default 10 (DEFAULT_TRAINING_HEARTBEAT_SECONDS in activityProfiles.ts)
    */
   trainingHeartbeatSeconds?: number;
+  /**
+   * The task queue of training and evaluation (the starter's TEMPORAL_HEAVY_TASK_QUEUE), fixed for the
+   * run's life so a worker's configuration cannot move it mid-run.
+   * @default `<the run's own task queue>-heavy`, as the configuration's default (older runs, Web UI starts)
+   */
+  heavyTaskQueue?: string;
 }
+
+/**
+ * How a stage names the run's spec: its hash (stages read `specs/<specHash>.json`), or, in runs
+ * started before specs travelled by hash, the spec itself.
+ */
+export type SpecRef = { specHash: string; spec?: undefined } | { spec: PipelineSpec; specHash?: string };
 
 /** Where a run is. */
 export type LifecycleStage =
@@ -70,11 +92,10 @@ export interface SnapshotRef {
 }
 
 /** What each stage from training on works with: the spec, the version the run makes, its snapshot. */
-export interface StageInput {
-  spec: PipelineSpec;
+export type StageInput = SpecRef & {
   version: number;
   snapshot: SnapshotRef;
-}
+};
 
 export interface RegisteredVersion {
   version: number;

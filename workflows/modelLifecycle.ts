@@ -28,7 +28,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import { dataMovement, evaluation, quickIo, training } from './activityProfiles';
+import { dataMovement, evaluation, type HeavyActivity, quickIo, training } from './activityProfiles';
+import { heavyQueueOf } from '../platform/taskQueues';
 import { isStoppingError } from './stoppingErrors';
 import { isShownMetric } from '../ml/metrics';
 import { approveSignal, decideUpdate, rejectSignal, rollbackUpdate, statusQuery } from './lifecycleMessages';
@@ -42,8 +43,10 @@ import type {
   LifecycleStage,
   LifecycleStatus,
   RollbackRequest,
+  SpecRef,
   VerdictSummary,
 } from './lifecycleTypes';
+import type { PipelineSpec } from '../lifecycle/spec/schema';
 import type { GateVerdict } from '../lifecycle/gates/verdict';
 import type { AcceptedDecision, DecisionCheckResult, PendingDecision } from '../access/decisionCodes';
 import { CONTINUE_AFTER_SIGNALS, DECISION_BATCH, pendingDecision, REFUSALS_KEPT } from './decisionPayloads';
@@ -70,6 +73,13 @@ function summarise(verdict: GateVerdict): VerdictSummary {
     passed: verdict.passed,
     failed: verdict.checks.filter((check) => check.judged && !check.passed).map((check) => check.message),
   };
+}
+
+/** The spec a run recorded before specs travelled by hash carried in its input. */
+function carriedSpec(input: LifecycleInput): { spec: PipelineSpec; specHash: string } {
+  if (!input.spec || input.specHash === undefined)
+    throw new Error('a run recorded before specs travelled by hash carries its spec and its specHash');
+  return { spec: input.spec, specHash: input.specHash };
 }
 
 /** The run's state as Markdown for the Web UI's "Current Details". */
@@ -104,17 +114,24 @@ function currentDetails(status: LifecycleStatus, authenticated: boolean): string
 }
 
 export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleResult> {
-  const { spec } = input;
   const runId = workflowInfo().workflowId;
+  // Training and evaluation keep a core busy: they go to the heavy queue the starter named (runs
+  // started without one, and older runs, use the configuration's default beside their own queue).
+  // Replay does not compare an activity's task queue, so older histories replay unchanged.
+  const heavyQueue = input.heavyTaskQueue ?? heavyQueueOf(workflowInfo().taskQueue);
   const io = proxyActivities<Activities>(quickIo);
   const data = proxyActivities<Activities>(dataMovement);
-  const trainer = proxyActivities<Activities>(training({ heartbeatSeconds: input.trainingHeartbeatSeconds }));
+  const trainer = proxyActivities<Pick<Activities, HeavyActivity>>({
+    ...training({ heartbeatSeconds: input.trainingHeartbeatSeconds }),
+    taskQueue: heavyQueue,
+  });
+  const scorer = proxyActivities<Pick<Activities, HeavyActivity>>({ ...evaluation, taskQueue: heavyQueue });
   const evaluator = proxyActivities<Activities>(evaluation);
   // Decisions from an authenticated identity, checked by an activity; older histories replay without.
   const authenticated = patched('authenticated-decisions');
 
   const status: LifecycleStatus = {
-    pipeline: spec.name,
+    pipeline: input.pipeline ?? input.spec?.name ?? '',
     stage: 'ingest',
     startedBy: input.startedBy,
     verdicts: [],
@@ -129,6 +146,15 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
     setCurrentDetails(currentDetails(status, authenticated));
   };
   setHandler(statusQuery, () => status);
+
+  // The spec travels by its hash: read (or, when it came inline, stored) by an activity, so no
+  // worker needs a pipelines/ folder. Histories recorded before carried it inline and replay so.
+  const specByHash = patched('spec-by-hash');
+  const { spec, specHash } = specByHash
+    ? await io.resolveRunSpec({ spec: input.spec, specHash: input.specHash })
+    : carriedSpec(input);
+  const specRef: SpecRef = specByHash ? { specHash } : { spec, specHash };
+  status.pipeline = spec.name;
 
   // Approval: Signals (the Web UI) and the `decide` Update (the CLI) meet in one decision.
   let decision:
@@ -339,15 +365,15 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
   try {
     if (!input.resume) {
       enter('ingest');
-      const snapshot = await data.ingestSnapshot({ pipeline: spec.name, spec });
+      const snapshot = await data.ingestSnapshot({ pipeline: spec.name, ...specRef });
       status.snapshot = snapshot;
 
       enter('validate');
-      const validation = await data.validateSnapshot({ pipeline: spec.name, spec, snapshot });
+      const validation = await data.validateSnapshot({ pipeline: spec.name, ...specRef, snapshot });
       status.warnings = validation.warnings;
 
       enter('register');
-      const registered = await io.registerVersion({ spec, specHash: input.specHash, snapshot });
+      const registered = await io.registerVersion({ ...specRef, specHash, snapshot });
       version = registered.version;
       status.version = version;
       const ours = registered.runId === runId;
@@ -359,23 +385,28 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
       }
 
       enter('train');
-      const trained = await trainer.trainModel({ spec, version, snapshot });
+      const trained = await trainer.trainModel({ ...specRef, version, snapshot });
       status.training = trained.summary;
 
       enter('evaluate');
-      const evaluated = await evaluator.evaluateCandidate({ spec, version, snapshot, trained });
+      const evaluated = await scorer.evaluateCandidate({ ...specRef, version, snapshot, trained });
       status.metrics = evaluated.metrics;
       status.champion = evaluated.champion;
       status.verdicts.push(...stageVerdicts(evaluated).map(summarise));
 
       enter('fairness');
-      const fairness = await evaluator.checkFairness({ spec, version, snapshot, evaluation: evaluated });
+      const fairness = await evaluator.checkFairness({
+        ...specRef,
+        version,
+        snapshot,
+        evaluation: evaluated,
+      });
       status.verdicts.push(...stageVerdicts(fairness).map(summarise));
 
       enter('security');
       const packaged = await evaluator.packageCandidate({
-        spec,
-        specHash: input.specHash,
+        ...specRef,
+        specHash,
         version,
         snapshot,
         trained,
@@ -491,7 +522,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
     }
 
     enter('deploy');
-    status.deployed = await io.deployVersion({ spec, version, actor: made.approver });
+    status.deployed = await io.deployVersion({ ...specRef, version, actor: made.approver });
     enter('deployed');
 
     await condition(() => rolledBack !== undefined, input.rollbackWindowMs ?? DAY_MS);

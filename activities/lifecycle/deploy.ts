@@ -9,22 +9,21 @@ import { ensureNightlySchedule } from '../../workflows/client/schedules';
 import type { ReferenceProfile } from '../../monitoring/reference';
 import { appendAudit, getAlias, getVersion, moveAlias, rollback } from '../../registry';
 import { TamperedArtifactError } from '../../lifecycle/manifest';
-import type { PipelineSpec } from '../../lifecycle/spec';
-import type { RollbackAnswer } from '../../workflows/lifecycleTypes';
+import type { RollbackAnswer, SpecRef } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { stoppingOn, stopRun } from './errors';
 import { artifactKeys } from '../../registry/artifactKeys';
 import { runActor, runIdOf } from './register';
 import { readVerifiedArtifact } from './verifiedArtifact';
+import { specOf } from './runSpec';
 
 export function createDeployActivities({ pool, objectStore, temporal }: ActivityDeps) {
   return {
-    async deployVersion(input: {
-      spec: PipelineSpec;
-      version: number;
-      actor: string;
-    }): Promise<{ alias: string; version: number }> {
-      const { spec, version } = input;
+    async deployVersion(
+      input: SpecRef & { version: number; actor: string },
+    ): Promise<{ alias: string; version: number }> {
+      const spec = await specOf(objectStore, input);
+      const { version } = input;
       const runId = runIdOf();
       const keys = artifactKeys(spec.name, version);
       const onnxKey = (await getVersion(pool, spec.name, version)).artifacts.onnxKey ?? keys.onnx;

@@ -22,6 +22,7 @@ import type {
 } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { stoppingOn, stopRun } from './errors';
+import { specOf } from './runSpec';
 import { readVerifiedArtifact } from './verifiedArtifact';
 import { artifactKeys } from '../../registry/artifactKeys';
 import { runActor, runIdOf } from './register';
@@ -134,7 +135,8 @@ async function verifiedChampion(
 export function createEvaluateActivities({ pool, objectStore }: ActivityDeps) {
   return {
     async evaluateCandidate(input: StageInput & { trained: StoredCandidate }): Promise<EvaluationOutcome> {
-      const { spec, version } = input;
+      const spec = await specOf(objectStore, input);
+      const { version } = input;
       // The champion: whatever production serves now, verified before anything is scored.
       const production = await getAlias(pool, spec.name, 'production');
       let championOnnx: Uint8Array | undefined;

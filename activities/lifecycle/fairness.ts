@@ -8,12 +8,14 @@ import { artifactKeys } from '../../registry/artifactKeys';
 import type { EvaluationOutcome, FairnessOutcome, StageInput } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { stoppingOn } from './errors';
+import { specOf } from './runSpec';
 import { rejectForGate, stageVerdicts, type StoredPredictions } from './evaluate';
 
 export function createFairnessActivities({ pool, objectStore }: ActivityDeps) {
   return {
     async checkFairness(input: StageInput & { evaluation: EvaluationOutcome }): Promise<FairnessOutcome> {
-      const { spec, version } = input;
+      const spec = await specOf(objectStore, input);
+      const { version } = input;
       const predictions = await objectStore.getJson<StoredPredictions>(input.evaluation.predictionsKey);
       const loaded = await stoppingOn(() => loadSnapshot(objectStore, input.snapshot.key));
       const testTable = loaded.table.take(Uint32Array.from(predictions.testRows));

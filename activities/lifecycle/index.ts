@@ -1,6 +1,6 @@
 /**
  * The lifecycle's activities, one file per stage of `modelLifecycle`: ingest, validate, register,
- * train, evaluate, fairness, security, approve, deploy. The activity names inside each file are the
+ * train, evaluate, fairness, security, approve, deploy; and the run's spec, read by its hash (`runSpec`). The activity names inside each file are the
  * ones recorded in workflow histories, so they stay as they are.
  */
 import type { ActivityDeps } from '../deps';
@@ -10,12 +10,14 @@ import { createEvaluateActivities } from './evaluate';
 import { createFairnessActivities } from './fairness';
 import { createIngestActivities } from './ingest';
 import { createRegisterActivities } from './register';
+import { createRunSpecActivities } from './runSpec';
 import { createSecurityActivities } from './security';
 import { createTrainActivities } from './train';
 import { createValidateActivities } from './validate';
 
 export function createLifecycleActivities(deps: ActivityDeps) {
   return {
+    ...createRunSpecActivities(deps),
     ...createIngestActivities(deps),
     ...createValidateActivities(deps),
     ...createRegisterActivities(deps),

@@ -4,25 +4,26 @@
  */
 import { Context, log } from '@temporalio/activity';
 import { SnapshotError, takeSnapshot } from '../../lifecycle/ingest';
-import type { PipelineSpec } from '../../lifecycle/spec';
 import { appendAudit } from '../../registry';
-import type { SnapshotRef } from '../../workflows/lifecycleTypes';
+import type { SnapshotRef, SpecRef } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { stoppingOn } from './errors';
 import { snapshotRecordKey } from '../../registry/artifactKeys';
 import { runActor, runIdOf } from './register';
+import { specOf } from './runSpec';
 
 export function createIngestActivities({ pool, readerPool, objectStore }: ActivityDeps) {
   return {
     /** Reads the spec's source into an Arrow snapshot in S3 (once per content) and keeps its record beside it. */
-    async ingestSnapshot(input: { pipeline: string; spec: PipelineSpec }): Promise<SnapshotRef> {
+    async ingestSnapshot(input: { pipeline: string } & SpecRef): Promise<SnapshotRef> {
+      const spec = await specOf(objectStore, input);
       return stoppingOn(async () => {
         const record = await takeSnapshot({
           // The spec's SQL runs as the reader role, never with the application role's grants.
           pool: readerPool,
           store: objectStore,
           pipeline: input.pipeline,
-          spec: input.spec,
+          spec,
           onProgress: (rowsRead) => Context.current().heartbeat({ rowsRead }),
         }).catch(async (error: unknown) => {
           if (error instanceof SnapshotError && error.failure === 'personal_data') {

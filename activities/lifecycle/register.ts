@@ -1,10 +1,10 @@
 /** Registry writes of the lifecycle: the version, decisions, audit events, breakdowns. */
 import { Context } from '@temporalio/activity';
-import type { PipelineSpec } from '../../lifecycle/spec';
 import { appendAudit, getVersion, recordApproval, resolveVersion, setStatus } from '../../registry';
-import type { RegisteredVersion, SnapshotRef } from '../../workflows/lifecycleTypes';
+import type { RegisteredVersion, SnapshotRef, SpecRef } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { stoppingOn } from './errors';
+import { specOf } from './runSpec';
 
 /** The workflow id of the run an activity works for. */
 export function runIdOf(): string {
@@ -16,27 +16,26 @@ export function runIdOf(): string {
 /** Who the run is in the audit log. */
 export const runActor = (runId: string) => `run:${runId}`;
 
-export function createRegisterActivities({ pool, codeVersion }: ActivityDeps) {
+export function createRegisterActivities({ pool, objectStore, codeVersion }: ActivityDeps) {
   return {
     /**
      * The version this run makes: the existing one when the same spec already ran on the same data
      * (no duplicate), else the next number.
      */
-    async registerVersion(input: {
-      spec: PipelineSpec;
-      specHash: string;
-      snapshot: SnapshotRef;
-    }): Promise<RegisteredVersion> {
+    async registerVersion(
+      input: SpecRef & { specHash: string; snapshot: SnapshotRef },
+    ): Promise<RegisteredVersion> {
+      const spec = await specOf(objectStore, input);
       return stoppingOn(async () => {
         const runId = runIdOf();
         const { version, created } = await resolveVersion(pool, {
-          model: input.spec.name,
-          task: input.spec.task,
-          description: input.spec.description,
+          model: spec.name,
+          task: spec.task,
+          description: spec.description,
           specHash: input.specHash,
           snapshotHash: input.snapshot.sha256,
           runId,
-          params: { trainer: input.spec.trainer.kind, ...input.spec.trainer.params },
+          params: { trainer: spec.trainer.kind, ...spec.trainer.params },
           codeVersion,
         });
         if (!created && version.status === 'failed' && version.runId !== runId) {

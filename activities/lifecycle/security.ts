@@ -23,6 +23,7 @@ import { buildReferenceProfile } from '../../monitoring/reference';
 import { splitLabelledRows } from '../../lifecycle/split';
 import type { TaskMetrics } from '../../ml/slices';
 import { stoppingOn, stopRun } from './errors';
+import { specOf } from './runSpec';
 import { artifactKeys } from '../../registry/artifactKeys';
 import { runActor, runIdOf } from './register';
 
@@ -65,7 +66,8 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
         fairness: FairnessOutcome;
       },
     ): Promise<PackagedCandidate> {
-      const { spec, version, trained } = input;
+      const spec = await specOf(objectStore, input);
+      const { version, trained } = input;
       const onnx = await objectStore.get(trained.onnxKey);
       const sha256 = createHash('sha256').update(onnx).digest('hex');
       if (sha256 !== trained.onnxSha256) {

@@ -13,6 +13,7 @@ import { HEARTBEAT_THROTTLE_SECONDS } from '../../workflows/activityProfiles';
 import type { StageInput, StoredCandidate } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { stopRun } from './errors';
+import { specOf } from './runSpec';
 import { artifactKeys } from '../../registry/artifactKeys';
 
 const TRAINING_THREAD = new URL('../../lifecycle/trainThread.ts', import.meta.url);
@@ -40,11 +41,12 @@ export function createTrainActivities({ objectStore }: ActivityDeps) {
       }
       context.heartbeat({ attempt, previousAttemptIteration } satisfies TrainingHeartbeat);
 
+      const spec = await specOf(objectStore, input);
       const snapshotBytes = await objectStore.get(input.snapshot.key);
       const data: TrainingThreadData = {
         snapshotKey: input.snapshot.key,
         snapshotBytes,
-        spec: input.spec,
+        spec,
         version: input.version,
       };
       let latest: TrainingHeartbeat = { attempt, previousAttemptIteration };
@@ -74,7 +76,7 @@ export function createTrainActivities({ objectStore }: ActivityDeps) {
         if (error instanceof ThreadError && error.nonRetryable) {
           throw stopRun(
             'DataValidationError',
-            `Training ${input.spec.name} v${input.version} cannot work: ${error.message}`,
+            `Training ${spec.name} v${input.version} cannot work: ${error.message}`,
           );
         }
         throw error;
@@ -82,7 +84,7 @@ export function createTrainActivities({ objectStore }: ActivityDeps) {
         clearInterval(alive);
       }
 
-      const keys = artifactKeys(input.spec.name, input.version);
+      const keys = artifactKeys(spec.name, input.version);
       const onnxSha256 = createHash('sha256').update(result.onnx).digest('hex');
       await objectStore.put(keys.model, result.modelJson, 'application/json');
       await objectStore.put(keys.onnx, result.onnx, 'application/octet-stream');

@@ -3,7 +3,6 @@
  * latest version made from other data.
  */
 import type { SnapshotRecord } from '../../lifecycle/ingest';
-import type { PipelineSpec } from '../../lifecycle/spec';
 import {
   assertNoHardAnomalies,
   formatAnomaly,
@@ -12,9 +11,10 @@ import {
 import { ObjectNotFoundError } from '../../platform/objectStore';
 import { listVersions } from '../../registry';
 import { snapshotRecordKey } from '../../registry/artifactKeys';
-import type { SnapshotRef } from '../../workflows/lifecycleTypes';
+import type { SnapshotRef, SpecRef } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { stoppingOn } from './errors';
+import { specOf } from './runSpec';
 
 export function createValidateActivities({ pool, objectStore }: ActivityDeps) {
   async function readRecord(pipeline: string, sha256: string): Promise<SnapshotRecord | undefined> {
@@ -31,11 +31,10 @@ export function createValidateActivities({ pool, objectStore }: ActivityDeps) {
      * Checks the snapshot on its own and against the snapshot of the pipeline's latest version made
      * from other data. Hard anomalies stop the run; soft ones come back as warnings for the report.
      */
-    async validateSnapshot(input: {
-      pipeline: string;
-      spec: PipelineSpec;
-      snapshot: SnapshotRef;
-    }): Promise<{ warnings: string[]; comparedWith?: string }> {
+    async validateSnapshot(
+      input: { pipeline: string; snapshot: SnapshotRef } & SpecRef,
+    ): Promise<{ warnings: string[]; comparedWith?: string }> {
+      const spec = await specOf(objectStore, input);
       return stoppingOn(async () => {
         const current = await readRecord(input.pipeline, input.snapshot.sha256);
         if (!current)
@@ -45,7 +44,7 @@ export function createValidateActivities({ pool, objectStore }: ActivityDeps) {
           .filter((version) => version.snapshotHash !== input.snapshot.sha256)
           .sort((a, b) => b.version - a.version)[0];
         const previous = earlier ? await readRecord(input.pipeline, earlier.snapshotHash) : undefined;
-        const report = checkSnapshot({ current, previous, spec: input.spec });
+        const report = checkSnapshot({ current, previous, spec });
         assertNoHardAnomalies(report, input.snapshot.key);
         return { warnings: report.soft.map(formatAnomaly), comparedWith: previous?.key };
       });

@@ -1,25 +1,58 @@
 /**
  * What a nightly check does about what it found: retraining for a stale model, a lifecycle for a
  * spec that changed since the production version, and an announcement of both and of candidates
- * waiting for a decision.
+ * waiting for a decision. The runs it starts carry their spec by hash like any other: the spec file
+ * when this worker has one (KERF_PIPELINES_DIR, the scheduler's side), else the spec production was
+ * made from, so a worker without a `pipelines/` folder retrains too.
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { log } from '@temporalio/activity';
 import { lifecycleInput } from '../../workflows/client/lifecycleRuns';
 import { loadPipelineSpec, type PipelineSpec, specHash } from '../../lifecycle/spec';
+import type { ObjectStore } from '../../platform/objectStore';
 import { appendAudit, getAlias, getVersion, listVersions } from '../../registry';
+import { artifactKeys } from '../../registry/artifactKeys';
+import type { VersionRecord } from '../../registry/types';
 import type { LifecycleInput } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
+import { specsIn } from '../lifecycle/runSpec';
 
-/** The spec file of a pipeline, found by its name among the specs. */
+/** The spec file of a pipeline, found by its name among the specs; none when there is no such folder. */
 export async function findSpec(pipelinesDir: string, model: string): Promise<PipelineSpec | undefined> {
-  const files = (await readdir(pipelinesDir)).filter((file) => file.endsWith('.json'));
+  const names = await readdir(pipelinesDir).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  });
+  const files = names.filter((file) => file.endsWith('.json'));
   for (const file of files) {
     const spec = await loadPipelineSpec(path.join(pipelinesDir, file)).catch(() => undefined);
     if (spec?.name === model) return spec;
   }
   return undefined;
+}
+
+/**
+ * The spec a served version was made from, by its recorded hash. Versions made before specs were
+ * stored by hash have only their own copy (`models/<model>/v<N>/spec.json`): it is used when it
+ * hashes to the recorded hash, and stored by hash for next time.
+ */
+async function specOfVersion(
+  objectStore: ObjectStore,
+  version: VersionRecord,
+): Promise<{ spec: PipelineSpec; specHash: string }> {
+  const specs = specsIn(objectStore);
+  try {
+    return { spec: await specs.load(version.specHash), specHash: version.specHash };
+  } catch (error) {
+    const copy = await objectStore
+      .getJson<unknown>(artifactKeys(version.model, version.version).spec)
+      .catch(() => undefined);
+    if (copy === undefined) throw error;
+    const stored = await specs.store(copy);
+    if (stored.specHash !== version.specHash) throw error;
+    return stored;
+  }
 }
 
 export interface RetrainingPlan {
@@ -28,7 +61,13 @@ export interface RetrainingPlan {
   lifecycle?: LifecycleInput;
 }
 
-export function createRetrainingActivities({ pool, pipelinesDir, webhookUrl }: ActivityDeps) {
+export function createRetrainingActivities({
+  pool,
+  objectStore,
+  pipelinesDir,
+  temporal,
+  webhookUrl,
+}: ActivityDeps) {
   return {
     /** Whether a new lifecycle should run for the model tonight, and its input. */
     async planRetraining(input: {
@@ -38,30 +77,46 @@ export function createRetrainingActivities({ pool, pipelinesDir, webhookUrl }: A
       startedBy: string;
       approvalDeadlineMs?: number;
     }): Promise<RetrainingPlan> {
-      const spec = await findSpec(pipelinesDir, input.model);
-      if (!spec) {
-        return {
-          kind: 'none',
-          reason: `no spec named ${input.model} in ${pipelinesDir}; nothing to retrain from`,
-        };
-      }
-      const options = { startedBy: input.startedBy, approvalDeadlineMs: input.approvalDeadlineMs };
+      const fileSpec = await findSpec(pipelinesDir, input.model);
+      const production = await getAlias(pool, input.model, 'production');
+      const served = production ? await getVersion(pool, input.model, production.version) : undefined;
+      const options = {
+        startedBy: input.startedBy,
+        approvalDeadlineMs: input.approvalDeadlineMs,
+        heavyTaskQueue: temporal.heavyTaskQueue,
+      };
+      const specs = specsIn(objectStore);
       if (input.stale) {
+        const stored = fileSpec
+          ? await specs.store(fileSpec)
+          : served
+            ? await specOfVersion(objectStore, served)
+            : undefined;
+        if (!stored) {
+          return {
+            kind: 'none',
+            reason: `no spec named ${input.model} in ${pipelinesDir} and nothing serves; nothing to retrain from`,
+          };
+        }
         return {
           kind: 'retrain',
           reason: `stale: ${input.staleReasons.join('; ')}`,
-          lifecycle: lifecycleInput(spec, options),
+          lifecycle: lifecycleInput(stored, options),
         };
       }
-      const production = await getAlias(pool, input.model, 'production');
-      if (!production) return { kind: 'none', reason: 'nothing serves' };
-      const served = await getVersion(pool, input.model, production.version);
-      const current = specHash(spec);
+      if (!served) return { kind: 'none', reason: 'nothing serves' };
+      if (!fileSpec) {
+        return {
+          kind: 'none',
+          reason: `fresh; no spec named ${input.model} in ${pipelinesDir} to compare with production`,
+        };
+      }
+      const current = specHash(fileSpec);
       if (served.specHash !== current) {
         return {
           kind: 'spec-changed',
           reason: `the spec changed since version ${served.version} (${served.specHash.slice(0, 12)} -> ${current.slice(0, 12)})`,
-          lifecycle: lifecycleInput(spec, options),
+          lifecycle: lifecycleInput(await specs.store(fileSpec), options),
         };
       }
       return { kind: 'none', reason: 'fresh, and the spec is the one in production' };

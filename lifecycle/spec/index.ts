@@ -9,3 +9,4 @@ export * from './schema';
 export * from './load';
 export * from './parts';
 export * from './sourceCheck';
+export * from './stored';

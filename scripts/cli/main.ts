@@ -1,5 +1,5 @@
 /** The `kerf` command line. */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type KerfConfig } from '../../platform/config';
 import { CsvImportError, importCsv } from '../../shop/csvImport';
 import { PipelineSpecError } from '../../lifecycle/spec';
@@ -21,7 +21,7 @@ import { registerAuditCommands } from './auditCommand';
 import { registerDoctorCommand } from './doctorCommand';
 import { registerServeCommand } from './serveCommand';
 import { KeysCommandError, keysPool, registerKeysCommands } from './keysCommand';
-import { UntrustedSigningKeyError } from '../../workers/kerfWorker';
+import { UntrustedSigningKeyError, WORKER_QUEUES, type WorkerQueues } from '../../workers/kerfWorker';
 import { registerAccessCommands } from './accessCommands';
 import { AccessError } from '../../access/errors';
 import { TeachError } from '../../monitoring/categoryMappings';
@@ -100,9 +100,16 @@ program
 
 program
   .command('worker')
-  .description('run the Kerf worker on the configured Temporal task queue until Ctrl-C')
-  .action(async () => {
-    await runWorker();
+  .description(
+    'run the Kerf worker until Ctrl-C: the light task queue (workflows, data, registry, gates, deploy, nightly), the heavy one (training, evaluation) or both',
+  )
+  .addOption(
+    new Option('--queues <which>', 'the task queues this process polls')
+      .choices(WORKER_QUEUES)
+      .default('all' satisfies WorkerQueues),
+  )
+  .action(async (options: { queues: WorkerQueues }) => {
+    await runWorker({ queues: options.queues });
   });
 
 program

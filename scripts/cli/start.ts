@@ -180,7 +180,9 @@ export async function runMainJob(
       await accessPool.end();
     }
     if (!options.once) {
-      report(`Worker running on task queue "${config.temporal.taskQueue}". Press Ctrl-C to stop.`);
+      report(
+        `Worker running on task queues "${config.temporal.taskQueue}" (light) and "${config.temporal.heavyTaskQueue}" (heavy). Press Ctrl-C to stop.`,
+      );
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

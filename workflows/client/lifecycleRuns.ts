@@ -5,7 +5,9 @@
 import { type Client, ServiceError, type WorkflowHandle } from '@temporalio/client';
 import { defaultDataConverter } from '@temporalio/common';
 import type { KerfConfig } from '../../platform/config';
-import { approvalDeadlineMs, type PipelineSpec, specHash } from '../../lifecycle/spec';
+import { ObjectStore } from '../../platform/objectStore';
+import { heavyQueueOf } from '../../platform/taskQueues';
+import { approvalDeadlineMs, type PipelineSpec, specStore } from '../../lifecycle/spec';
 import type { modelLifecycle } from '../modelLifecycle';
 import { statusQuery } from '../lifecycleMessages';
 import type { LifecycleInput, LifecycleStage, LifecycleStatus } from '../lifecycleTypes';
@@ -19,8 +21,15 @@ export interface StartLifecycleOptions {
   approvalDeadlineMs?: number;
   rollbackWindowMs?: number;
   trainingHeartbeatSeconds?: number;
-  /** @default the configured task queue */
+  /** The light queue the run's workflow (and its quick activities) runs on. @default the configured one */
   taskQueue?: string;
+  /**
+   * The queue of its training and evaluation.
+   * @default the configured heavy queue, or `<taskQueue>-heavy` when `taskQueue` is given
+   */
+  heavyTaskQueue?: string;
+  /** Where the spec is stored by its hash. @default a client of the configured bucket, for this call */
+  objectStore?: ObjectStore;
   /** @default `lifecycle-<pipeline>-<time>` */
   workflowId?: string;
 }
@@ -34,27 +43,47 @@ export function lifecycleWorkflowId(pipeline: string, at = new Date()): string {
   return `lifecycle-${pipeline}-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
-export function lifecycleInput(spec: PipelineSpec, options: StartLifecycleOptions): LifecycleInput {
+/**
+ * The workflow's input for a spec already stored by its hash (`specStore(...).store`): the hash, never
+ * the spec, so the run reads the very spec it was started with wherever it runs.
+ */
+export function lifecycleInput(
+  stored: { spec: PipelineSpec; specHash: string },
+  options: Omit<StartLifecycleOptions, 'objectStore' | 'taskQueue' | 'workflowId'>,
+): LifecycleInput {
   return {
-    spec,
-    specHash: specHash(spec),
+    specHash: stored.specHash,
+    pipeline: stored.spec.name,
     startedBy: options.startedBy,
-    approvalDeadlineMs: options.approvalDeadlineMs ?? approvalDeadlineMs(spec),
+    approvalDeadlineMs: options.approvalDeadlineMs ?? approvalDeadlineMs(stored.spec),
     rollbackWindowMs: options.rollbackWindowMs,
     trainingHeartbeatSeconds: options.trainingHeartbeatSeconds,
+    heavyTaskQueue: options.heavyTaskQueue,
   };
 }
 
+/** Stores the spec by its hash in the bucket and starts a run that carries the hash. */
 export async function startLifecycle(
   client: Client,
   config: KerfConfig,
   spec: PipelineSpec,
   options: StartLifecycleOptions,
 ): Promise<LifecycleHandle> {
+  const objectStore = options.objectStore ?? ObjectStore.fromConfig(config.s3);
+  let stored: { spec: PipelineSpec; specHash: string };
+  try {
+    stored = await specStore(objectStore).store(spec);
+  } finally {
+    if (!options.objectStore) objectStore.destroy();
+  }
+  const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
+  const heavyTaskQueue =
+    options.heavyTaskQueue ??
+    (options.taskQueue ? heavyQueueOf(options.taskQueue) : config.temporal.heavyTaskQueue);
   return client.workflow.start<typeof modelLifecycle>('modelLifecycle', {
-    taskQueue: options.taskQueue ?? config.temporal.taskQueue,
+    taskQueue,
     workflowId: options.workflowId ?? lifecycleWorkflowId(spec.name),
-    args: [lifecycleInput(spec, options)],
+    args: [lifecycleInput(stored, { ...options, heavyTaskQueue })],
     memo: { pipeline: spec.name, startedBy: options.startedBy },
     // Shown on the run's page in the Web UI.
     staticSummary: `${spec.name}: a new version, from its data to a deployed model (started by ${options.startedBy})`,

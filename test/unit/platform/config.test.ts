@@ -1,6 +1,11 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, EMBEDDED_DEFAULTS, loadConfig } from '../../../platform/config';
+import {
+  ConfigError,
+  DEFAULT_LIGHT_CONCURRENCY,
+  EMBEDDED_DEFAULTS,
+  loadConfig,
+} from '../../../platform/config';
 
 const paths = { dataDir: '/srv/kerf/.data', toolsDir: '/srv/kerf/.tools' };
 // The embedded stack's generated secrets, without touching the disk.
@@ -123,6 +128,59 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toMatch(/TEMPORAL_ADDRESS must be HOST:PORT/);
     expect(problems.join('\n')).toMatch(/S3_BUCKET must be 3-63 lower-case/);
     expect(problems).toHaveLength(3);
+  });
+
+  describe('task queues', () => {
+    it('splits work into a light queue (TEMPORAL_TASK_QUEUE) and a heavy one beside it', () => {
+      const config = loadConfig({}, paths, secrets, 8);
+      expect(config.temporal).toMatchObject({
+        taskQueue: 'kerf',
+        heavyTaskQueue: 'kerf-heavy',
+        heavyConcurrency: 8,
+        lightConcurrency: DEFAULT_LIGHT_CONCURRENCY,
+      });
+    });
+
+    it('names the heavy queue after a configured light one, unless it is configured too', () => {
+      expect(loadConfig({ TEMPORAL_TASK_QUEUE: 'press-shop' }, paths, secrets).temporal.heavyTaskQueue).toBe(
+        'press-shop-heavy',
+      );
+      const both = loadConfig(
+        { TEMPORAL_TASK_QUEUE: 'press-shop', TEMPORAL_HEAVY_TASK_QUEUE: 'gpu-box' },
+        paths,
+        secrets,
+      );
+      expect(both.temporal).toMatchObject({ taskQueue: 'press-shop', heavyTaskQueue: 'gpu-box' });
+    });
+
+    it('takes a heavy concurrency up to the cores, and a light one of any size', () => {
+      const config = loadConfig(
+        { KERF_HEAVY_CONCURRENCY: '2', KERF_LIGHT_CONCURRENCY: '50' },
+        paths,
+        secrets,
+        4,
+      );
+      expect(config.temporal).toMatchObject({ heavyConcurrency: 2, lightConcurrency: 50 });
+      expect(loadConfig({ KERF_HEAVY_CONCURRENCY: '4' }, paths, secrets, 4).temporal.heavyConcurrency).toBe(
+        4,
+      );
+    });
+
+    it('refuses more heavy activities at once than the machine has cores, saying how many it has', () => {
+      expect(() => loadConfig({ KERF_HEAVY_CONCURRENCY: '5' }, paths, secrets, 4)).toThrow(
+        /KERF_HEAVY_CONCURRENCY is 5, but this machine has 4 cores: a heavy worker runs at most one training per core; set it to 4 or less/,
+      );
+    });
+
+    it.each(['0', '-1', '1.5', 'many'])(
+      'refuses KERF_HEAVY_CONCURRENCY=%j and KERF_LIGHT_CONCURRENCY=%j',
+      (value) => {
+        const problems = problemsOf({ KERF_HEAVY_CONCURRENCY: value, KERF_LIGHT_CONCURRENCY: value });
+        expect(problems).toHaveLength(2);
+        expect(problems[0]).toMatch(/^KERF_HEAVY_CONCURRENCY must be/);
+        expect(problems[1]).toMatch(/^KERF_LIGHT_CONCURRENCY must be/);
+      },
+    );
   });
 
   it('asks for credentials with an external S3 endpoint', () => {
