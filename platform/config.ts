@@ -21,6 +21,8 @@ export const EMBEDDED_DEFAULTS = {
   /** The SQL of pipeline specs: a member of kerf_reader, SELECT on the data schemas only. */
   postgresReaderUser: 'kerf_reader_user',
   postgresDatabase: 'kerf',
+  /** The local Temporal cluster's role: owns the databases `temporal` and `temporal_visibility`. */
+  postgresTemporalUser: 'temporal',
   s3Port: 7070,
   temporalPort: 7233,
   temporalUiPort: 8233,
@@ -111,6 +113,24 @@ const environmentSchema = z.object({
   ),
   TEMPORAL_TASK_QUEUE: z.preprocess(emptyAsUndefined, z.string().min(1).default('kerf')),
   TEMPORAL_CLI: z.preprocess(emptyAsUndefined, z.string().optional()),
+  KERF_TEMPORAL_SERVER: z.preprocess(
+    emptyAsUndefined,
+    z
+      .enum(['dev', 'cluster'], {
+        error:
+          'KERF_TEMPORAL_SERVER must be dev (the Temporal CLI dev server) or cluster (a Temporal server on the embedded PostgreSQL)',
+      })
+      .default('dev'),
+  ),
+  KERF_TEMPORAL_TLS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .enum(['none', 'mtls'], {
+        error:
+          'KERF_TEMPORAL_TLS must be none or mtls (mutual TLS on the local cluster, with KERF_TEMPORAL_SERVER=cluster)',
+      })
+      .default('none'),
+  ),
   KERF_TEMPORAL_PORT: z.preprocess(
     emptyAsUndefined,
     port('KERF_TEMPORAL_PORT').default(EMBEDDED_DEFAULTS.temporalPort),
@@ -204,6 +224,23 @@ export interface TemporalConfig extends PartLocation {
   uiPort: number;
   /** Explicit Temporal CLI binary, from TEMPORAL_CLI. */
   cliPath: string | undefined;
+  /**
+   * Which Temporal the embedded stack runs (KERF_TEMPORAL_SERVER): the CLI's dev server, or a
+   * Temporal server with PostgreSQL persistence and its own Web UI server.
+   * @default 'dev'
+   */
+  server: 'dev' | 'cluster';
+  /**
+   * Transport security of the local cluster's frontend (KERF_TEMPORAL_TLS): `mtls` makes the stack
+   * generate a CA, a server and a client certificate and require client certificates.
+   * @default 'none'
+   */
+  tls: 'none' | 'mtls';
+  /**
+   * The local cluster's login role on the embedded PostgreSQL (databases `temporal` and
+   * `temporal_visibility`), with its generated password; undefined unless the cluster runs there.
+   */
+  clusterDatabaseUrl: string | undefined;
 }
 
 export interface S3Config extends PartLocation {
@@ -288,6 +325,11 @@ export function loadConfig(
       'S3_ENDPOINT is set, so S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set too',
     ]);
   }
+  if (e.KERF_TEMPORAL_TLS === 'mtls' && e.KERF_TEMPORAL_SERVER !== 'cluster') {
+    throw new ConfigError([
+      'KERF_TEMPORAL_TLS=mtls applies to the local cluster only: set KERF_TEMPORAL_SERVER=cluster too, or unset KERF_TEMPORAL_TLS',
+    ]);
+  }
   const d = EMBEDDED_DEFAULTS;
   const temporalAddress = e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.KERF_TEMPORAL_PORT}`;
   const dataDir = path.resolve(e.KERF_DATA_DIR ?? paths.dataDir);
@@ -336,6 +378,12 @@ export function loadConfig(
       port: e.KERF_TEMPORAL_PORT,
       uiPort: e.KERF_TEMPORAL_UI_PORT,
       cliPath: e.TEMPORAL_CLI,
+      server: e.KERF_TEMPORAL_SERVER,
+      tls: e.KERF_TEMPORAL_TLS,
+      clusterDatabaseUrl:
+        e.KERF_TEMPORAL_SERVER === 'cluster' && postgres.embedded
+          ? embeddedUrl(d.postgresTemporalUser, secret('postgres-temporal-password'), 'temporal')
+          : undefined,
     },
     signing: {
       privateKeyPem: e.KERF_SIGNING_KEY,

@@ -1,9 +1,11 @@
 /** Live health checks of the three parts, usable from any process (status, up, tests). */
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
 import type { KerfConfig } from '../../platform/config';
 import { createPool } from '../../platform/database';
 import { ObjectStore } from '../../platform/objectStore';
+import { clusterTlsFiles } from './clusterTls';
 
 export type PartName = 'temporal' | 'postgres' | 's3';
 export const PART_NAMES: readonly PartName[] = ['postgres', 's3', 'temporal'];
@@ -75,6 +77,35 @@ function refusedConnection(address: string, timeoutMs = 3000): Promise<string | 
   });
 }
 
+/**
+ * How the stack itself reaches its Temporal: plain gRPC, or with the local cluster's client
+ * certificate when KERF_TEMPORAL_TLS=mtls. (Kerf's workers and clients get their own TLS settings.)
+ */
+export async function temporalConnectionOptions(config: KerfConfig): Promise<ConnectionOptions> {
+  const { address, embedded, server, tls } = config.temporal;
+  if (!embedded || server !== 'cluster' || tls !== 'mtls') return { address };
+  const files = clusterTlsFiles(config.dataDir);
+  const [crt, key, ca] = await Promise.all(
+    [files.clientCert, files.clientKey, files.caCert].map((file) => readFile(file)),
+  );
+  return {
+    address,
+    tls: {
+      clientCertPair: { crt: crt as Buffer, key: key as Buffer },
+      serverRootCACertificate: ca,
+      serverNameOverride: files.serverName,
+    },
+  };
+}
+
+/** Which Temporal the stack runs, in words. */
+const temporalKind = (config: KerfConfig) =>
+  !config.temporal.embedded
+    ? 'external Temporal'
+    : config.temporal.server === 'cluster'
+      ? `local cluster${config.temporal.tls === 'mtls' ? ' (mTLS)' : ''}`
+      : 'dev server';
+
 export async function checkTemporal(config: KerfConfig): Promise<PartHealth> {
   const { address, namespace, uiUrl } = config.temporal;
   const base = {
@@ -84,13 +115,22 @@ export async function checkTemporal(config: KerfConfig): Promise<PartHealth> {
   };
   // gRPC keeps retrying a refused connection until its deadline; a plain TCP probe answers at once.
   const refused = await refusedConnection(address);
-  if (refused) return { ...base, healthy: false, detail: refused };
+  if (refused) return { ...base, healthy: false, detail: `${temporalKind(config)}: ${refused}` };
   let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address, connectTimeout: '10s' });
+    connection = await Connection.connect({
+      ...(await temporalConnectionOptions(config)),
+      connectTimeout: '10s',
+    });
     const info = await connection.workflowService.getSystemInfo({});
+    const cluster = await connection.workflowService.getClusterInfo({});
     await connection.workflowService.describeNamespace({ namespace });
-    const details = [`server ${info.serverVersion || '?'}`, `namespace ${namespace}`];
+    const details = [
+      temporalKind(config),
+      `server ${info.serverVersion || '?'}`,
+      `persistence ${cluster.persistenceStore || '?'}`,
+      `namespace ${namespace}`,
+    ];
     if (config.temporal.embedded) {
       // The embedded dev server must also serve its Web UI: approvers use it.
       const response = await fetch(uiUrl, { signal: AbortSignal.timeout(3000) });
@@ -99,7 +139,7 @@ export async function checkTemporal(config: KerfConfig): Promise<PartHealth> {
     }
     return { ...base, healthy: true, detail: details.join(', ') };
   } catch (error) {
-    return { ...base, healthy: false, detail: describe(error) };
+    return { ...base, healthy: false, detail: `${temporalKind(config)}: ${describe(error)}` };
   } finally {
     await connection?.close().catch(() => undefined);
   }

@@ -9,6 +9,8 @@ import type { PartName } from './health';
 export interface RunningPart {
   /** Process id of the server, when Kerf started it. */
   pid?: number;
+  /** Further processes of the part, stopped with it. */
+  otherPids?: number[];
   address: string;
   logFile?: string;
 }

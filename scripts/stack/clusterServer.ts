@@ -1,0 +1,247 @@
+/**
+ * The local Temporal cluster: a real Temporal server (frontend, history, matching and worker
+ * services) persisting to the embedded PostgreSQL, with the Web UI server in front of it. Used
+ * instead of the dev server when KERF_TEMPORAL_SERVER=cluster, on the same ports.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
+import type { KerfConfig } from '../../platform/config';
+import {
+  CLUSTER_DATABASES,
+  CLUSTER_PASSWORD_VARIABLE,
+  clusterDir,
+  clusterServerConfig,
+  clusterUiConfig,
+  renderClusterServerConfig,
+  renderClusterUiConfig,
+  type ClusterTlsFiles,
+} from './clusterConfig';
+import { ensureClusterTls } from './clusterTls';
+import { temporalConnectionOptions } from './health';
+import type { ServerHandle } from './postgresServer';
+import { provisionClusterDatabases } from './postgresRoles';
+import { hasExited, spawnLogged, stopPid, tailOfFile, waitUntil } from './processes';
+
+/** The binaries the cluster runs (see CLUSTER_TOOLS). */
+export interface ClusterBinaries {
+  server: string;
+  sqlTool: string;
+  uiServer: string;
+}
+
+/** How long a namespace keeps closed workflows: as long as the dev server keeps them. */
+const RETENTION = '24h';
+
+/**
+ * Creates or upgrades one database's schema with the SQL tool, as the cluster's role. The tool
+ * carries the schema files of its release (`--schema-name postgresql/v12/...`), so a newer server
+ * upgrades the schema at the next start; the password reaches it through SQL_PASSWORD.
+ */
+async function migrateSchema(
+  config: KerfConfig,
+  sqlTool: string,
+  database: string,
+  schemaName: string,
+  logFile: string,
+): Promise<void> {
+  const url = new URL(config.temporal.clusterDatabaseUrl ?? '');
+  const env = {
+    SQL_PLUGIN: 'postgres12',
+    SQL_HOST: '127.0.0.1',
+    SQL_PORT: String(config.postgres.port),
+    SQL_USER: decodeURIComponent(url.username),
+    SQL_PASSWORD: decodeURIComponent(url.password),
+    SQL_DATABASE: database,
+  };
+  const steps = [
+    ['setup-schema', '-v', '0.0'],
+    ['update-schema', '--schema-name', schemaName],
+  ];
+  for (const step of steps) {
+    const child = spawnLogged(sqlTool, step, logFile, { env });
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', resolve);
+    });
+    if (code !== 0) {
+      throw new Error(
+        `The Temporal SQL tool could not ${step[0]} on database ${database} (exit code ${code}). ` +
+          `Last lines of ${logFile}:\n${await tailOfFile(logFile)}`,
+      );
+    }
+  }
+}
+
+/** Registers the namespace Kerf uses, unless it exists: the cluster starts with none of its own. */
+async function ensureNamespace(config: KerfConfig): Promise<void> {
+  const connection = await Connection.connect({
+    ...(await temporalConnectionOptions(config)),
+    connectTimeout: '10s',
+  });
+  try {
+    await connection.workflowService.registerNamespace({
+      namespace: config.temporal.namespace,
+      workflowExecutionRetentionPeriod: msToTs(RETENTION),
+    });
+  } catch (error) {
+    // 6 is gRPC ALREADY_EXISTS: a restart finds the namespace from the last time.
+    if ((error as { code?: number }).code !== 6) throw error;
+  } finally {
+    await connection.close();
+  }
+}
+
+/** True once the frontend answers and the namespace is there. */
+async function namespaceAnswers(config: KerfConfig): Promise<boolean> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({
+      ...(await temporalConnectionOptions(config)),
+      connectTimeout: '3s',
+    });
+    await connection.workflowService.describeNamespace({ namespace: config.temporal.namespace });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+async function frontendAnswers(config: KerfConfig): Promise<boolean> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({
+      ...(await temporalConnectionOptions(config)),
+      connectTimeout: '3s',
+    });
+    await connection.workflowService.getSystemInfo({});
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Provisions the databases, migrates their schemas, writes the config files, starts the server
+ * and the Web UI server and registers the namespace. PostgreSQL must already be running.
+ */
+export async function startTemporalCluster(
+  config: KerfConfig,
+  binaries: ClusterBinaries,
+  logFiles: { server: string; ui: string; schema: string },
+  timeoutMs: number,
+): Promise<ServerHandle> {
+  const root = clusterDir(config.dataDir);
+  await provisionClusterDatabases(config, Object.values(CLUSTER_DATABASES));
+  await migrateSchema(
+    config,
+    binaries.sqlTool,
+    CLUSTER_DATABASES.persistence,
+    'postgresql/v12/temporal',
+    logFiles.schema,
+  );
+  await migrateSchema(
+    config,
+    binaries.sqlTool,
+    CLUSTER_DATABASES.visibility,
+    'postgresql/v12/visibility',
+    logFiles.schema,
+  );
+
+  const tls: ClusterTlsFiles | undefined =
+    config.temporal.tls === 'mtls' ? await ensureClusterTls(config.dataDir) : undefined;
+  const serverRoot = path.join(root, 'server');
+  const uiRoot = path.join(root, 'ui');
+  await mkdir(path.join(serverRoot, 'config'), { recursive: true, mode: 0o700 });
+  await mkdir(path.join(uiRoot, 'config'), { recursive: true, mode: 0o700 });
+  const serverConfig = clusterServerConfig({
+    frontendPort: config.temporal.port,
+    postgresPort: config.postgres.port,
+    databaseUser: decodeURIComponent(new URL(config.temporal.clusterDatabaseUrl ?? '').username),
+    tls,
+  });
+  await writeFile(
+    path.join(serverRoot, 'config', 'development.yaml'),
+    renderClusterServerConfig(serverConfig),
+    {
+      mode: 0o600,
+    },
+  );
+  const uiConfig = clusterUiConfig({
+    frontendPort: config.temporal.port,
+    uiPort: config.temporal.uiPort,
+    namespace: config.temporal.namespace,
+    tls,
+  });
+  await writeFile(path.join(uiRoot, 'config', 'development.yaml'), renderClusterUiConfig(uiConfig), {
+    mode: 0o600,
+  });
+
+  const password = decodeURIComponent(new URL(config.temporal.clusterDatabaseUrl ?? '').password);
+  const server = spawnLogged(
+    binaries.server,
+    ['--root', serverRoot, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start'],
+    logFiles.server,
+    { env: { [CLUSTER_PASSWORD_VARIABLE]: password } },
+  );
+  let ui: ReturnType<typeof spawnLogged> | undefined;
+  const stopAll = async () => {
+    if (ui?.pid) await stopPid(ui.pid, 10_000);
+    if (server.pid) await stopPid(server.pid, 30_000);
+  };
+  try {
+    const frontendUp = await waitUntil(
+      async () => hasExited(server) || (await frontendAnswers(config)),
+      timeoutMs,
+      1000,
+    );
+    if (!frontendUp || hasExited(server)) {
+      throw new Error(
+        `The Temporal server did not become healthy on ${config.temporal.address}. ` +
+          `Last lines of ${logFiles.server}:\n${await tailOfFile(logFiles.server)}`,
+      );
+    }
+    await ensureNamespace(config);
+    // A new namespace reaches every frontend's cache within seconds.
+    if (!(await waitUntil(() => namespaceAnswers(config), 30_000, 500))) {
+      throw new Error(`The Temporal server does not show the namespace ${config.temporal.namespace}.`);
+    }
+    ui = spawnLogged(
+      binaries.uiServer,
+      ['--root', uiRoot, '--config', 'config', '--env', 'development', 'start'],
+      logFiles.ui,
+    );
+    const uiChild = ui;
+    const uiUp = await waitUntil(
+      async () =>
+        hasExited(uiChild) ||
+        (await fetch(config.temporal.uiUrl, { signal: AbortSignal.timeout(2000) }).then(
+          (response) => response.ok,
+          () => false,
+        )),
+      timeoutMs,
+      500,
+    );
+    if (!uiUp || hasExited(uiChild)) {
+      throw new Error(
+        `The Temporal Web UI server did not answer at ${config.temporal.uiUrl}. ` +
+          `Last lines of ${logFiles.ui}:\n${await tailOfFile(logFiles.ui)}`,
+      );
+    }
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  return {
+    pid: server.pid,
+    otherPids: ui.pid ? [ui.pid] : [],
+    address: `${config.temporal.address} (UI ${config.temporal.uiUrl})`,
+    logFile: logFiles.server,
+    stop: stopAll,
+  };
+}
