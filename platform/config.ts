@@ -28,6 +28,12 @@ export const EMBEDDED_DEFAULTS = {
   temporalUiPort: 8233,
 } as const;
 
+/**
+ * The local cluster's services listen on KERF_TEMPORAL_PORT + 1 to + 7, and Temporal records their
+ * membership ports in a PostgreSQL smallint: the highest of them must stay at or below 32767.
+ */
+export const CLUSTER_HIGHEST_FRONTEND_PORT = 32_767 - 7;
+
 /** Kerf's own schemas: never readable by spec SQL, whatever KERF_SPEC_SCHEMAS says. */
 export const KERF_OWN_SCHEMAS = ['registry', 'serving', 'monitoring', 'access'] as const;
 
@@ -328,6 +334,12 @@ export function loadConfig(
   if (e.KERF_TEMPORAL_TLS === 'mtls' && e.KERF_TEMPORAL_SERVER !== 'cluster') {
     throw new ConfigError([
       'KERF_TEMPORAL_TLS=mtls applies to the local cluster only: set KERF_TEMPORAL_SERVER=cluster too, or unset KERF_TEMPORAL_TLS',
+    ]);
+  }
+  if (e.KERF_TEMPORAL_SERVER === 'cluster' && e.KERF_TEMPORAL_PORT > CLUSTER_HIGHEST_FRONTEND_PORT) {
+    throw new ConfigError([
+      `KERF_TEMPORAL_PORT must be ${CLUSTER_HIGHEST_FRONTEND_PORT} or lower with KERF_TEMPORAL_SERVER=cluster: ` +
+        'the cluster uses the next seven ports too, and Temporal stores them in PostgreSQL as a smallint (at most 32767)',
     ]);
   }
   const d = EMBEDDED_DEFAULTS;

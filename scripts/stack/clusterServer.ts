@@ -201,9 +201,11 @@ export async function startTemporalCluster(
       1000,
     );
     if (!frontendUp || hasExited(server)) {
+      // The server logs JSON lines with Go stack traces: quote the messages, not the traces.
+      const tail = (await tailOfFile(logFiles.server, 6)).replace(/,"stacktrace":"(?:[^"\\]|\\.)*"/g, '');
       throw new Error(
         `The Temporal server did not become healthy on ${config.temporal.address}. ` +
-          `Last lines of ${logFiles.server}:\n${await tailOfFile(logFiles.server)}`,
+          `Last lines of ${logFiles.server}:\n${tail}`,
       );
     }
     await ensureNamespace(config);
