@@ -130,6 +130,14 @@ export async function stackUp(config: KerfConfig, report: Reporter): Promise<Sta
   }
   const existing = await readState(config.dataDir);
   if (existing && isAlive(existing.supervisorPid)) {
+    const running = existing.temporalServer;
+    if (config.temporal.embedded && running && running !== config.temporal.server) {
+      throw new StackError(
+        `The stack already runs the Temporal ${running === 'cluster' ? 'local cluster' : 'dev server'}, ` +
+          `not the ${config.temporal.server === 'cluster' ? 'local cluster' : 'dev server'} KERF_TEMPORAL_SERVER asks for. ` +
+          `Stop it with "kerf stack down" first; each keeps its own data, so switching loses nothing.`,
+      );
+    }
     if (existing.status === 'starting') await waitForSupervisor(config, existing.supervisorPid, report);
     report('The stack is already running.');
     return { started: false, health: await requireHealthy(config) };

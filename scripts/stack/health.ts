@@ -98,13 +98,21 @@ export async function temporalConnectionOptions(config: KerfConfig): Promise<Con
   };
 }
 
-/** Which Temporal the stack runs, in words. */
-const temporalKind = (config: KerfConfig) =>
-  !config.temporal.embedded
-    ? 'external Temporal'
-    : config.temporal.server === 'cluster'
-      ? `local cluster${config.temporal.tls === 'mtls' ? ' (mTLS)' : ''}`
-      : 'dev server';
+/**
+ * Which Temporal the stack runs, in words: what the configuration asks for, or, once the server
+ * answers, what its persistence shows (the dev server keeps SQLite).
+ */
+const temporalKind = (config: KerfConfig, persistenceStore?: string) => {
+  if (!config.temporal.embedded) return 'external Temporal';
+  const server = persistenceStore
+    ? persistenceStore === 'sqlite'
+      ? 'dev'
+      : 'cluster'
+    : config.temporal.server;
+  return server === 'cluster'
+    ? `local cluster${config.temporal.tls === 'mtls' ? ' (mTLS)' : ''}`
+    : 'dev server';
+};
 
 export async function checkTemporal(config: KerfConfig): Promise<PartHealth> {
   const { address, namespace, uiUrl } = config.temporal;
@@ -126,7 +134,7 @@ export async function checkTemporal(config: KerfConfig): Promise<PartHealth> {
     const cluster = await connection.workflowService.getClusterInfo({});
     await connection.workflowService.describeNamespace({ namespace });
     const details = [
-      temporalKind(config),
+      temporalKind(config, cluster.persistenceStore),
       `server ${info.serverVersion || '?'}`,
       `persistence ${cluster.persistenceStore || '?'}`,
       `namespace ${namespace}`,

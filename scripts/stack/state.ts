@@ -21,6 +21,8 @@ export interface StackState {
   /** Why start-up failed, for `stack up` to print. */
   error?: string;
   startedAt: string;
+  /** Which Temporal this stack runs (KERF_TEMPORAL_SERVER when it started). */
+  temporalServer?: 'dev' | 'cluster';
   parts: Partial<Record<PartName, RunningPart>>;
 }
 

@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     supervisorPid: process.pid,
     status: 'starting',
     startedAt: new Date().toISOString(),
+    temporalServer: config.temporal.embedded ? config.temporal.server : undefined,
     parts: {},
   };
   const save = () => writeState(config.dataDir, state);
