@@ -4,7 +4,6 @@
  * presents it runs the smoke workflow. Raw SDK options on purpose: Kerf's own TLS settings come
  * separately.
  */
-import { randomInt } from 'node:crypto';
 import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -15,13 +14,11 @@ import type { ActivityDeps } from '../../activities/deps';
 import { createSmokeActivities } from '../../activities/smoke';
 import { createPool } from '../../platform/database';
 import { ObjectStore } from '../../platform/objectStore';
-import { CLUSTER_HIGHEST_FRONTEND_PORT } from '../../platform/config';
 import { defaultPaths } from '../../platform/paths';
-import { assertPortFree } from '../../scripts/stack/ports';
 import { clusterTlsFiles } from '../../scripts/stack/clusterTls';
 import { stackDown, stackUp } from '../../scripts/stack/control';
 import type { smokeCheck } from '../../workflows/smoke';
-import { freePort, testConfig, uniqueName } from '../helpers';
+import { freeClusterPort, freePort, testConfig, uniqueName } from '../helpers';
 
 const name = uniqueName('mtls');
 const environment: Record<string, string> = {
@@ -37,30 +34,11 @@ const environment: Record<string, string> = {
 const quiet = () => undefined;
 const smokeWorkflowPath = path.join(import.meta.dirname, '../../workflows/smoke.ts');
 
-/**
- * A free frontend port below the ephemeral range: the cluster's services take the next seven, and
- * Temporal keeps them in a smallint (CLUSTER_HIGHEST_FRONTEND_PORT).
- */
-async function freeFrontendPort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + randomInt(CLUSTER_HIGHEST_FRONTEND_PORT - 20_000);
-    const taken = await Promise.all(
-      Array.from({ length: 8 }, (_, offset) =>
-        assertPortFree(port + offset, 'test', 'none').then(
-          () => false,
-          () => true,
-        ),
-      ),
-    );
-    if (!taken.some(Boolean)) return port;
-  }
-}
-
 beforeAll(async () => {
   Object.assign(environment, {
     KERF_POSTGRES_PORT: String(await freePort()),
     KERF_S3_PORT: String(await freePort()),
-    KERF_TEMPORAL_PORT: String(await freeFrontendPort()),
+    KERF_TEMPORAL_PORT: String(await freeClusterPort()),
     KERF_TEMPORAL_UI_PORT: String(await freePort()),
   });
   await stackUp(testConfig(environment), quiet);
