@@ -1,6 +1,6 @@
 /**
  * The local Temporal cluster's configuration files, as plain data: the Temporal server's (PostgreSQL
- * persistence and visibility, four services in one process) and the Web UI server's. Pure: the
+ * persistence and visibility, four services) and the Web UI server's. Pure: the
  * stack writes what these return.
  */
 import path from 'node:path';
@@ -52,7 +52,9 @@ export interface ClusterServerOptions {
   tls?: ClusterTlsFiles;
 }
 
-const SERVICES = ['frontend', 'history', 'matching', 'worker'] as const;
+/** The cluster's services, each a process of its own, in start order (the frontend last). */
+export const CLUSTER_SERVICES = ['history', 'matching', 'worker', 'frontend'] as const;
+export type ClusterService = (typeof CLUSTER_SERVICES)[number];
 
 /** The Temporal server's configuration (the shape of the server's `config/development.yaml`). */
 export function clusterServerConfig(options: ClusterServerOptions): Record<string, unknown> {
@@ -88,7 +90,7 @@ export function clusterServerConfig(options: ClusterServerOptions): Record<strin
       ...(options.tls ? { tls: clusterServerTls(options.tls) } : {}),
     },
     services: Object.fromEntries(
-      SERVICES.map((service) => [
+      CLUSTER_SERVICES.map((service) => [
         service,
         {
           rpc: {

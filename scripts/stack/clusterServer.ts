@@ -3,6 +3,7 @@
  * services) persisting to the embedded PostgreSQL, with the Web UI server in front of it. Used
  * instead of the dev server when KERF_TEMPORAL_SERVER=cluster, on the same ports.
  */
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -11,6 +12,9 @@ import type { KerfConfig } from '../../platform/config';
 import {
   CLUSTER_DATABASES,
   CLUSTER_PASSWORD_VARIABLE,
+  CLUSTER_SERVICES,
+  clusterPorts,
+  type ClusterService,
   clusterDir,
   clusterServerConfig,
   clusterUiConfig,
@@ -19,7 +23,7 @@ import {
   type ClusterTlsFiles,
 } from './clusterConfig';
 import { ensureClusterTls } from './clusterTls';
-import { temporalConnectionOptions } from './health';
+import { refusedConnection, temporalConnectionOptions } from './health';
 import type { ServerHandle } from './postgresServer';
 import { provisionClusterDatabases } from './postgresRoles';
 import { hasExited, spawnLogged, stopPid, tailOfFile, waitUntil } from './processes';
@@ -133,7 +137,7 @@ async function frontendAnswers(config: KerfConfig): Promise<boolean> {
 export async function startTemporalCluster(
   config: KerfConfig,
   binaries: ClusterBinaries,
-  logFiles: { server: string; ui: string; schema: string },
+  logFiles: { service: (service: ClusterService) => string; ui: string; schema: string },
   timeoutMs: number,
 ): Promise<ServerHandle> {
   const root = clusterDir(config.dataDir);
@@ -183,31 +187,53 @@ export async function startTemporalCluster(
   });
 
   const password = decodeURIComponent(new URL(config.temporal.clusterDatabaseUrl ?? '').password);
-  const server = spawnLogged(
-    binaries.server,
-    ['--root', serverRoot, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start'],
-    logFiles.server,
-    { env: { [CLUSTER_PASSWORD_VARIABLE]: password } },
-  );
+  // One process per service, as a production cluster runs them: they find each other through the
+  // membership table in PostgreSQL. They start one after the other, each once the one before
+  // listens: on a new database each would otherwise race to write the cluster's metadata.
+  const ports = clusterPorts(config.temporal.port);
+  const services: { service: ClusterService; logFile: string; child: ChildProcess }[] = [];
   let ui: ReturnType<typeof spawnLogged> | undefined;
   const stopAll = async () => {
     if (ui?.pid) await stopPid(ui.pid, 10_000);
-    if (server.pid) await stopPid(server.pid, 30_000);
+    await Promise.all(
+      services.map(({ child }) => (child.pid ? stopPid(child.pid, 30_000) : Promise.resolve())),
+    );
+  };
+  const exitedService = () => services.find(({ child }) => hasExited(child));
+  const failure = async (failed: (typeof services)[number], what: string) => {
+    // The server logs JSON lines with Go stack traces: quote the messages, not the traces.
+    const tail = (await tailOfFile(failed.logFile, 6)).replace(/,"stacktrace":"(?:[^"\\]|\\.)*"/g, '');
+    return new Error(
+      `The Temporal ${failed.service} service ${hasExited(failed.child) ? 'exited during start-up' : what} ` +
+        `(frontend ${config.temporal.address}). Last lines of ${failed.logFile}:\n${tail}`,
+    );
   };
   try {
+    for (const service of CLUSTER_SERVICES) {
+      const logFile = logFiles.service(service);
+      const args = ['--root', serverRoot, '--config', 'config', '--env', 'development', '--allow-no-auth'];
+      const child = spawnLogged(binaries.server, [...args, 'start', '--service', service], logFile, {
+        env: { [CLUSTER_PASSWORD_VARIABLE]: password },
+      });
+      const started = { service, logFile, child };
+      services.push(started);
+      const listening = await waitUntil(
+        async () =>
+          hasExited(child) ||
+          (await refusedConnection(`127.0.0.1:${ports[service].membership}`, 1000)) === undefined,
+        timeoutMs,
+        250,
+      );
+      if (!listening || hasExited(child))
+        throw await failure(started, 'did not listen on its membership port');
+    }
     const frontendUp = await waitUntil(
-      async () => hasExited(server) || (await frontendAnswers(config)),
+      async () => exitedService() !== undefined || (await frontendAnswers(config)),
       timeoutMs,
       1000,
     );
-    if (!frontendUp || hasExited(server)) {
-      // The server logs JSON lines with Go stack traces: quote the messages, not the traces.
-      const tail = (await tailOfFile(logFiles.server, 6)).replace(/,"stacktrace":"(?:[^"\\]|\\.)*"/g, '');
-      throw new Error(
-        `The Temporal server did not become healthy on ${config.temporal.address}. ` +
-          `Last lines of ${logFiles.server}:\n${tail}`,
-      );
-    }
+    const failed = exitedService() ?? (frontendUp ? undefined : services[services.length - 1]);
+    if (failed) throw await failure(failed, 'did not become healthy');
     await ensureNamespace(config);
     // A new namespace reaches every frontend's cache within seconds.
     if (!(await waitUntil(() => namespaceAnswers(config), 30_000, 500))) {
@@ -239,11 +265,12 @@ export async function startTemporalCluster(
     await stopAll();
     throw error;
   }
+  const [frontend, ...others] = [...services].reverse();
   return {
-    pid: server.pid,
-    otherPids: ui.pid ? [ui.pid] : [],
+    pid: frontend?.child.pid,
+    otherPids: [...others.map(({ child }) => child.pid), ui.pid].filter((pid) => pid !== undefined),
     address: `${config.temporal.address} (UI ${config.temporal.uiUrl})`,
-    logFile: logFiles.server,
+    logFile: frontend?.logFile ?? logFiles.service('frontend'),
     stop: stopAll,
   };
 }

@@ -61,7 +61,7 @@ export async function checkS3(config: KerfConfig): Promise<PartHealth> {
 }
 
 /** Resolves to an error text when nothing accepts a TCP connection at `host:port`, else undefined. */
-function refusedConnection(address: string, timeoutMs = 3000): Promise<string | undefined> {
+export function refusedConnection(address: string, timeoutMs = 3000): Promise<string | undefined> {
   const separator = address.lastIndexOf(':');
   const host = address.slice(0, separator);
   const port = Number(address.slice(separator + 1));

@@ -17,6 +17,7 @@ import { startPostgres, type ServerHandle } from './postgresServer';
 import { startS3Server } from './s3Server';
 import { logsDir, SUPERVISOR_ARGS_VARIABLE, writeState, type StackState } from './state';
 import { startTemporalServer } from './temporalServer';
+import type { ClusterService } from './clusterConfig';
 import { startTemporalCluster } from './clusterServer';
 import type { StackTools } from './control';
 
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
         uiServer: binaryOf(tools.temporalUiServer, 'Temporal UI server'),
       };
       const logFiles = {
-        server: logOf('temporal'),
+        service: (service: ClusterService) => path.join(logs, `temporal-${service}.log`),
         ui: logOf('temporal-ui'),
         schema: logOf('temporal-schema'),
       };
