@@ -50,13 +50,13 @@ async function migrateSchema(
   schemaName: string,
   logFile: string,
 ): Promise<void> {
-  const url = new URL(config.temporal.clusterDatabaseUrl ?? '');
+  const role = clusterRole(config);
   const env = {
     SQL_PLUGIN: 'postgres12',
     SQL_HOST: '127.0.0.1',
     SQL_PORT: String(config.postgres.port),
-    SQL_USER: decodeURIComponent(url.username),
-    SQL_PASSWORD: decodeURIComponent(url.password),
+    SQL_USER: role.user,
+    SQL_PASSWORD: role.password,
     SQL_DATABASE: database,
   };
   const steps = [
@@ -97,15 +97,18 @@ async function ensureNamespace(config: KerfConfig): Promise<void> {
   }
 }
 
-/** True once the frontend answers and the namespace is there. */
-async function namespaceAnswers(config: KerfConfig): Promise<boolean> {
+/** True when the frontend answers `ask` (the server is up, the namespace is there...). */
+async function frontendAnswers(
+  config: KerfConfig,
+  ask: (connection: Connection) => Promise<unknown>,
+): Promise<boolean> {
   let connection: Connection | undefined;
   try {
     connection = await Connection.connect({
       ...(await temporalConnectionOptions(config)),
       connectTimeout: '3s',
     });
-    await connection.workflowService.describeNamespace({ namespace: config.temporal.namespace });
+    await ask(connection);
     return true;
   } catch {
     return false;
@@ -114,20 +117,10 @@ async function namespaceAnswers(config: KerfConfig): Promise<boolean> {
   }
 }
 
-async function frontendAnswers(config: KerfConfig): Promise<boolean> {
-  let connection: Connection | undefined;
-  try {
-    connection = await Connection.connect({
-      ...(await temporalConnectionOptions(config)),
-      connectTimeout: '3s',
-    });
-    await connection.workflowService.getSystemInfo({});
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await connection?.close().catch(() => undefined);
-  }
+/** The cluster's PostgreSQL role, from its URL in the configuration. */
+function clusterRole(config: KerfConfig): { user: string; password: string } {
+  const url = new URL(config.temporal.clusterDatabaseUrl ?? 'postgres://unset@127.0.0.1/none');
+  return { user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
 }
 
 /**
@@ -166,7 +159,7 @@ export async function startTemporalCluster(
   const serverConfig = clusterServerConfig({
     frontendPort: config.temporal.port,
     postgresPort: config.postgres.port,
-    databaseUser: decodeURIComponent(new URL(config.temporal.clusterDatabaseUrl ?? '').username),
+    databaseUser: clusterRole(config).user,
     tls,
   });
   await writeFile(
@@ -186,7 +179,7 @@ export async function startTemporalCluster(
     mode: 0o600,
   });
 
-  const password = decodeURIComponent(new URL(config.temporal.clusterDatabaseUrl ?? '').password);
+  const { password } = clusterRole(config);
   // One process per service, as a production cluster runs them: they find each other through the
   // membership table in PostgreSQL. They start one after the other, each once the one before
   // listens: on a new database each would otherwise race to write the cluster's metadata.
@@ -228,7 +221,9 @@ export async function startTemporalCluster(
         throw await failure(started, 'did not listen on its membership port');
     }
     const frontendUp = await waitUntil(
-      async () => exitedService() !== undefined || (await frontendAnswers(config)),
+      async () =>
+        exitedService() !== undefined ||
+        (await frontendAnswers(config, (connection) => connection.workflowService.getSystemInfo({}))),
       timeoutMs,
       1000,
     );
@@ -236,7 +231,9 @@ export async function startTemporalCluster(
     if (failed) throw await failure(failed, 'did not become healthy');
     await ensureNamespace(config);
     // A new namespace reaches every frontend's cache within seconds.
-    if (!(await waitUntil(() => namespaceAnswers(config), 30_000, 500))) {
+    const { namespace } = config.temporal;
+    const describe = (connection: Connection) => connection.workflowService.describeNamespace({ namespace });
+    if (!(await waitUntil(() => frontendAnswers(config, describe), 30_000, 500))) {
       throw new Error(`The Temporal server does not show the namespace ${config.temporal.namespace}.`);
     }
     ui = spawnLogged(
