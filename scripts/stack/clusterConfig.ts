@@ -1,7 +1,7 @@
 /**
  * The local Temporal cluster's configuration files, as plain data: the Temporal server's (PostgreSQL
- * persistence and visibility, four services) and the Web UI server's. Pure: the
- * stack writes what these return.
+ * persistence and visibility, four services) and the Web UI server's. Pure: the stack writes what
+ * these return.
  */
 import path from 'node:path';
 

@@ -118,7 +118,13 @@ async function main(): Promise<void> {
       // The cluster keeps its data in PostgreSQL, so it starts once PostgreSQL is up.
       startPart(
         'temporal',
-        postgres.then(() => startTemporalCluster(config, binaries, logFiles, timeoutMs)),
+        postgres.then(
+          () => startTemporalCluster(config, binaries, logFiles, timeoutMs),
+          () => {
+            // PostgreSQL's own failure is reported once, by its part.
+            throw new Error('the local Temporal cluster did not start, since PostgreSQL did not');
+          },
+        ),
       );
     } else if (config.temporal.embedded) {
       const binary = binaryOf(tools.temporalCli, 'Temporal CLI');
