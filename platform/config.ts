@@ -336,16 +336,6 @@ export function loadConfig(
       'KERF_TEMPORAL_TLS=mtls applies to the local cluster only: set KERF_TEMPORAL_SERVER=cluster too, or unset KERF_TEMPORAL_TLS',
     ]);
   }
-  if (
-    e.KERF_TEMPORAL_SERVER === 'cluster' &&
-    e.TEMPORAL_ADDRESS === undefined &&
-    e.DATABASE_URL !== undefined
-  ) {
-    throw new ConfigError([
-      'KERF_TEMPORAL_SERVER=cluster keeps the local cluster in the embedded PostgreSQL: unset DATABASE_URL, ' +
-        'or set TEMPORAL_ADDRESS to a Temporal cluster of your own',
-    ]);
-  }
   if (e.KERF_TEMPORAL_SERVER === 'cluster' && e.KERF_TEMPORAL_PORT > CLUSTER_HIGHEST_FRONTEND_PORT) {
     throw new ConfigError([
       `KERF_TEMPORAL_PORT must be ${CLUSTER_HIGHEST_FRONTEND_PORT} or lower with KERF_TEMPORAL_SERVER=cluster: ` +

@@ -143,6 +143,14 @@ export async function stackUp(config: KerfConfig, report: Reporter): Promise<Sta
     return { started: false, health: await requireHealthy(config) };
   }
   if (existing) await clearStaleState(config, existing, report);
+  if (config.temporal.embedded && config.temporal.server === 'cluster' && !config.postgres.embedded) {
+    // Processes of a running cluster stack may use databases of their own (tests do); starting
+    // one needs the embedded PostgreSQL, where its role and databases are made.
+    throw new StackError(
+      'KERF_TEMPORAL_SERVER=cluster keeps the local cluster in the embedded PostgreSQL: unset DATABASE_URL, ' +
+        'or set TEMPORAL_ADDRESS to a Temporal cluster of your own',
+    );
+  }
 
   const tools = await ensureStackTools(config, report);
   await assertPortsFree(config);

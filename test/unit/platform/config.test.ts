@@ -170,12 +170,5 @@ describe('loadConfig', () => {
       expect.stringMatching(/^KERF_TEMPORAL_PORT must be 32760 or lower with KERF_TEMPORAL_SERVER=cluster/),
     ]);
     expect(loadConfig({ KERF_TEMPORAL_PORT: '40000' }, paths, secrets).temporal.port).toBe(40_000);
-    expect(
-      problemsOf({ KERF_TEMPORAL_SERVER: 'cluster', DATABASE_URL: 'postgres://kerf@db.internal/kerf' }),
-    ).toEqual([
-      expect.stringMatching(
-        /^KERF_TEMPORAL_SERVER=cluster keeps the local cluster in the embedded PostgreSQL: unset DATABASE_URL/,
-      ),
-    ]);
   });
 });
