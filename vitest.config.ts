@@ -1,5 +1,23 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The local Temporal cluster's own tests (cluster facts, mutual TLS on a stack of their own): only
+ * when the run is on the cluster (`npm run test:cluster`), so `npm test` builds no cluster tools.
+ */
+const clusterProjects =
+  process.env.KERF_TEMPORAL_SERVER === 'cluster'
+    ? [
+        {
+          extends: true as const,
+          test: {
+            name: 'cluster',
+            include: ['test/cluster/**/*.test.ts'],
+            globalSetup: ['test/globalSetup.ts'],
+          },
+        },
+      ]
+    : [];
+
 export default defineConfig({
   test: {
     // Temporal's native bridge does not survive worker threads: each test file runs in its own process.
@@ -43,6 +61,7 @@ export default defineConfig({
           testTimeout: 420_000,
         },
       },
+      ...clusterProjects,
     ],
   },
 });

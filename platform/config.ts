@@ -24,10 +24,18 @@ export const EMBEDDED_DEFAULTS = {
   /** The SQL of pipeline specs: a member of kerf_reader, SELECT on the data schemas only. */
   postgresReaderUser: 'kerf_reader_user',
   postgresDatabase: 'kerf',
+  /** The local Temporal cluster's role: owns the databases `temporal` and `temporal_visibility`. */
+  postgresTemporalUser: 'temporal',
   s3Port: 7070,
   temporalPort: 7233,
   temporalUiPort: 8233,
 } as const;
+
+/**
+ * The local cluster's services listen on KERF_TEMPORAL_PORT + 1 to + 7, and Temporal records their
+ * membership ports in a PostgreSQL smallint: the highest of them must stay at or below 32767.
+ */
+export const CLUSTER_HIGHEST_FRONTEND_PORT = 32_767 - 7;
 
 /** Kerf's own schemas: never readable by spec SQL, whatever KERF_SPEC_SCHEMAS says. */
 export const KERF_OWN_SCHEMAS = ['registry', 'serving', 'monitoring', 'access'] as const;
@@ -176,6 +184,24 @@ const environmentSchema = z.object({
       .optional(),
   ),
   TEMPORAL_API_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
+  KERF_TEMPORAL_SERVER: z.preprocess(
+    emptyAsUndefined,
+    z
+      .enum(['dev', 'cluster'], {
+        error:
+          'KERF_TEMPORAL_SERVER must be dev (the Temporal CLI dev server) or cluster (a Temporal server on the embedded PostgreSQL)',
+      })
+      .default('dev'),
+  ),
+  KERF_TEMPORAL_TLS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .enum(['none', 'mtls'], {
+        error:
+          'KERF_TEMPORAL_TLS must be none or mtls (mutual TLS on the local cluster, with KERF_TEMPORAL_SERVER=cluster)',
+      })
+      .default('none'),
+  ),
   KERF_TEMPORAL_PORT: z.preprocess(
     emptyAsUndefined,
     port('KERF_TEMPORAL_PORT').default(EMBEDDED_DEFAULTS.temporalPort),
@@ -309,6 +335,23 @@ export interface TemporalConfig extends PartLocation {
   tls: TemporalTlsConfig | undefined;
   /** Temporal Cloud API key (TEMPORAL_API_KEY), sent as a bearer token. A secret: never printed. */
   apiKey: string | undefined;
+  /**
+   * Which Temporal the embedded stack runs (KERF_TEMPORAL_SERVER): the CLI's dev server, or a
+   * Temporal server with PostgreSQL persistence and its own Web UI server.
+   * @default 'dev'
+   */
+  server: 'dev' | 'cluster';
+  /**
+   * Transport security of the local cluster's frontend (KERF_TEMPORAL_TLS): `mtls` makes the stack
+   * generate a CA, a server and a client certificate and require client certificates.
+   * @default 'none'
+   */
+  clusterTls: 'none' | 'mtls';
+  /**
+   * The local cluster's login role on the embedded PostgreSQL (databases `temporal` and
+   * `temporal_visibility`), with its generated password; undefined unless the cluster runs there.
+   */
+  clusterDatabaseUrl: string | undefined;
 }
 
 /** TLS towards the Temporal frontend: paths of PEM files, read when a connection is opened. */
@@ -416,6 +459,17 @@ export function loadConfig(
       `KERF_HEAVY_CONCURRENCY is ${e.KERF_HEAVY_CONCURRENCY}, but this machine has ${cores} core${cores === 1 ? '' : 's'}: a heavy worker runs at most one training per core; set it to ${cores} or less, or unset it`,
     );
   }
+  if (e.KERF_TEMPORAL_TLS === 'mtls' && e.KERF_TEMPORAL_SERVER !== 'cluster') {
+    problems.push(
+      'KERF_TEMPORAL_TLS=mtls applies to the local cluster only: set KERF_TEMPORAL_SERVER=cluster too, or unset KERF_TEMPORAL_TLS',
+    );
+  }
+  if (e.KERF_TEMPORAL_SERVER === 'cluster' && e.KERF_TEMPORAL_PORT > CLUSTER_HIGHEST_FRONTEND_PORT) {
+    problems.push(
+      `KERF_TEMPORAL_PORT must be ${CLUSTER_HIGHEST_FRONTEND_PORT} or lower with KERF_TEMPORAL_SERVER=cluster: ` +
+        'the cluster uses the next seven ports too, and Temporal stores them in PostgreSQL as a smallint (at most 32767)',
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const d = EMBEDDED_DEFAULTS;
   const temporalAddress = e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.KERF_TEMPORAL_PORT}`;
@@ -468,8 +522,16 @@ export function loadConfig(
       port: e.KERF_TEMPORAL_PORT,
       uiPort: e.KERF_TEMPORAL_UI_PORT,
       cliPath: e.TEMPORAL_CLI,
-      tls: temporalTls(e),
+      tls:
+        temporalTls(e) ??
+        (e.KERF_TEMPORAL_TLS === 'mtls' && !e.TEMPORAL_ADDRESS ? localClusterClientTls(dataDir) : undefined),
       apiKey: e.TEMPORAL_API_KEY,
+      server: e.KERF_TEMPORAL_SERVER,
+      clusterTls: e.KERF_TEMPORAL_TLS,
+      clusterDatabaseUrl:
+        e.KERF_TEMPORAL_SERVER === 'cluster' && postgres.embedded
+          ? embeddedUrl(d.postgresTemporalUser, secret('postgres-temporal-password'), 'temporal')
+          : undefined,
     },
     signing: {
       privateKeyPem: e.KERF_SIGNING_KEY,
@@ -555,6 +617,21 @@ function postgresTlsProblems(e: Environment): string[] {
 }
 
 /** TLS is on when TEMPORAL_TLS=true or any other TLS variable or the API key is set. */
+/**
+ * The client certificate `stack up` makes for the local cluster with KERF_TEMPORAL_TLS=mtls
+ * (scripts/stack/clusterTls.ts): Kerf's own workers and clients use it unless TEMPORAL_TLS_* say
+ * otherwise.
+ */
+export function localClusterClientTls(dataDir: string): TemporalTlsConfig {
+  const dir = path.join(dataDir, 'cluster', 'tls');
+  return {
+    clientCertFile: path.join(dir, 'client.pem'),
+    clientKeyFile: path.join(dir, 'client.key'),
+    caFile: path.join(dir, 'ca.pem'),
+    serverName: 'localhost',
+  };
+}
+
 function temporalTls(e: Environment): TemporalTlsConfig | undefined {
   const implied =
     e.TEMPORAL_TLS_CERT !== undefined ||

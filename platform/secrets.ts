@@ -13,9 +13,11 @@ export type EmbeddedSecretName =
   | 'postgres-owner-password'
   | 'postgres-app-password'
   | 'postgres-reader-password'
+  | 'postgres-temporal-password'
   | 's3-access-key-id'
   | 's3-secret-access-key';
 
+/** The secrets every embedded stack makes; `postgres-temporal-password` only exists in cluster mode. */
 export const EMBEDDED_SECRET_NAMES: readonly EmbeddedSecretName[] = [
   'postgres-admin-password',
   'postgres-owner-password',

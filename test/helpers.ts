@@ -1,13 +1,14 @@
 /** Shared pieces for tests against the real stack. */
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
-import { loadConfig, type KerfConfig } from '../platform/config';
+import { CLUSTER_HIGHEST_FRONTEND_PORT, loadConfig, type KerfConfig } from '../platform/config';
 import { createPool } from '../platform/database';
 import { applyMigrations } from '../platform/migrations';
 import { defaultPaths, migrationsDir, repoRoot } from '../platform/paths';
+import { assertPortFree } from '../scripts/stack/ports';
 
 /** The configuration of the shared test stack (the same environment the global setup used). */
 export function testConfig(overrides: Record<string, string> = {}): KerfConfig {
@@ -30,6 +31,26 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A free frontend port for a local cluster of a test's own: the next seven ports are free too (the
+ * cluster's other services), and all stay below the ephemeral range, at most 32767 (Temporal keeps
+ * membership ports in a smallint).
+ */
+export async function freeClusterPort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + randomInt(CLUSTER_HIGHEST_FRONTEND_PORT - 20_000);
+    const taken = await Promise.all(
+      Array.from({ length: 8 }, (_, offset) =>
+        assertPortFree(port + offset, 'a test cluster', 'none').then(
+          () => false,
+          () => true,
+        ),
+      ),
+    );
+    if (!taken.some(Boolean)) return port;
+  }
 }
 
 export interface CommandOutcome {

@@ -31,8 +31,8 @@ dropAwsNodeVersionNotice();
 
 const say = (line: string) => console.log(line);
 
-function config(): KerfConfig {
-  return loadConfig(process.env, defaultPaths);
+function config(overrides: Record<string, string> = {}): KerfConfig {
+  return loadConfig({ ...process.env, ...overrides }, defaultPaths);
 }
 
 function printHealth(health: PartHealth[], asJson: boolean): void {
@@ -63,38 +63,53 @@ program
     await runMainJob(config(), { once: options.once ?? false, report: say });
   });
 
-const stack = program.command('stack').description('the local stack: Temporal, PostgreSQL and S3');
-stack
-  .command('up')
-  .description('start every embedded part in the background and return once all are healthy')
-  .option('--json', 'print the health report as JSON')
-  .action(async (options: { json?: boolean }) => {
-    const { health } = await stackUp(config(), options.json ? () => undefined : say);
-    printHealth(health, options.json ?? false);
-  });
-stack
-  .command('down')
-  .description('stop what `kerf stack up` started (data is kept in .data/)')
-  .action(async () => {
-    await stackDown(config(), say);
-  });
-stack
-  .command('status')
-  .description("print each part's address and health; exit 0 only when all are healthy")
-  .option('--json', 'print the health report as JSON')
-  .action(async (options: { json?: boolean }) => {
-    const health = await stackStatus(config());
-    printHealth(health, options.json ?? false);
-    if (health.some((part) => !part.healthy)) process.exitCode = 1;
-  });
+/** `up`, `down` and `status` of the stack; `overrides` pins variables (the cluster aliases). */
+function registerStackCommands(parent: Command, overrides: Record<string, string> = {}): void {
+  parent
+    .command('up')
+    .description('start every embedded part in the background and return once all are healthy')
+    .option('--json', 'print the health report as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { health } = await stackUp(config(overrides), options.json ? () => undefined : say);
+      printHealth(health, options.json ?? false);
+    });
+  parent
+    .command('down')
+    .description('stop what `kerf stack up` started (data is kept in .data/)')
+    .action(async () => {
+      await stackDown(config(overrides), say);
+    });
+  parent
+    .command('status')
+    .description("print each part's address and health; exit 0 only when all are healthy")
+    .option('--json', 'print the health report as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const health = await stackStatus(config(overrides));
+      printHealth(health, options.json ?? false);
+      if (health.some((part) => !part.healthy)) process.exitCode = 1;
+    });
+}
+registerStackCommands(program.command('stack').description('the local stack: Temporal, PostgreSQL and S3'));
+registerStackCommands(
+  program
+    .command('cluster')
+    .description(
+      'the local stack with a real Temporal server on PostgreSQL instead of the dev server (KERF_TEMPORAL_SERVER=cluster)',
+    ),
+  { KERF_TEMPORAL_SERVER: 'cluster' },
+);
 
 program
   .command('tools')
   .description('tools Kerf builds itself')
   .command('install')
   .description('build the Temporal CLI and versitygw into .tools/bin when they are not already available')
-  .action(async () => {
-    const tools = await ensureStackTools(config(), say);
+  .option(
+    '--cluster',
+    "also build the local cluster's Temporal server, SQL schema tool and Web UI server (minutes the first time)",
+  )
+  .action(async (options: { cluster?: boolean }) => {
+    const tools = await ensureStackTools(config(), say, { withCluster: options.cluster ?? false });
     for (const [name, binary] of Object.entries(tools)) say(`${name}: ${binary}`);
   });
 

@@ -14,7 +14,15 @@ import { assertPortFree } from './ports';
 import { isAlive, sleep, stopPid, tailOfFile } from './processes';
 import { logsDir, readState, removeState, SUPERVISOR_ARGS_VARIABLE, type StackState } from './state';
 import type { SupervisorArgs } from './supervisor';
-import { ensureTool, TEMPORAL_CLI, VERSITYGW } from './tools';
+import { clusterPorts } from './clusterConfig';
+import {
+  ensureTool,
+  TEMPORAL_CLI,
+  TEMPORAL_SERVER,
+  TEMPORAL_SQL_TOOL,
+  TEMPORAL_UI_SERVER,
+  VERSITYGW,
+} from './tools';
 
 export type Reporter = (line: string) => void;
 
@@ -27,15 +35,35 @@ const supervisorScript = fileURLToPath(new URL('./supervisor.ts', import.meta.ur
 const hasEmbeddedPart = (config: KerfConfig) =>
   config.postgres.embedded || config.s3.embedded || config.temporal.embedded;
 
-/** Builds or finds the servers the embedded stack needs. */
+/** The binaries the supervisor runs, by what they are. */
+export interface StackTools {
+  temporalCli?: string;
+  versitygw?: string;
+  temporalServer?: string;
+  temporalSqlTool?: string;
+  temporalUiServer?: string;
+}
+
+/**
+ * Builds or finds the servers the embedded stack needs. The local cluster's three binaries are
+ * built only when the cluster is asked for (KERF_TEMPORAL_SERVER=cluster, or `withCluster` from
+ * `kerf tools install --cluster`), so the dev quick start does not wait for them.
+ */
 export async function ensureStackTools(
   config: KerfConfig,
   report: Reporter,
-): Promise<{ temporalCli?: string; versitygw?: string }> {
+  options: { withCluster?: boolean } = {},
+): Promise<StackTools> {
   const lookup = { toolsDir: config.toolsDir, pathVariable: process.env.PATH };
-  const tools: { temporalCli?: string; versitygw?: string } = {};
+  const tools: StackTools = {};
+  const cluster = config.temporal.embedded && config.temporal.server === 'cluster';
   // Sequential on purpose: two Go builds at once on two cores are slower than one after the other.
-  if (config.temporal.embedded) {
+  if (cluster || options.withCluster) {
+    tools.temporalServer = await ensureTool(TEMPORAL_SERVER, lookup, report);
+    tools.temporalSqlTool = await ensureTool(TEMPORAL_SQL_TOOL, lookup, report);
+    tools.temporalUiServer = await ensureTool(TEMPORAL_UI_SERVER, lookup, report);
+  }
+  if (config.temporal.embedded && (!cluster || options.withCluster)) {
     tools.temporalCli = await ensureTool(
       TEMPORAL_CLI,
       { ...lookup, explicitPath: config.temporal.cliPath },
@@ -54,6 +82,20 @@ async function assertPortsFree(config: KerfConfig): Promise<void> {
   if (config.temporal.embedded) {
     checks.push(assertPortFree(config.temporal.port, 'Temporal frontend', 'KERF_TEMPORAL_PORT'));
     checks.push(assertPortFree(config.temporal.uiPort, 'Temporal Web UI', 'KERF_TEMPORAL_UI_PORT'));
+    if (config.temporal.server === 'cluster') {
+      const { frontend, history, matching, worker } = clusterPorts(config.temporal.port);
+      const inner = [frontend.membership, history.grpc, history.membership, matching.grpc];
+      inner.push(matching.membership, worker.grpc, worker.membership);
+      for (const port of inner) {
+        checks.push(
+          assertPortFree(
+            port,
+            'a Temporal cluster service (KERF_TEMPORAL_PORT + 1 to + 7)',
+            'KERF_TEMPORAL_PORT',
+          ),
+        );
+      }
+    }
   }
   await Promise.all(checks);
 }
@@ -61,9 +103,11 @@ async function assertPortsFree(config: KerfConfig): Promise<void> {
 /** A supervisor that died without stopping its servers leaves them running: stop them. */
 async function clearStaleState(config: KerfConfig, state: StackState, report: Reporter): Promise<void> {
   for (const [part, running] of Object.entries(state.parts)) {
-    if (running.pid && isAlive(running.pid)) {
-      report(`stopping ${part} left running by an earlier stack (pid ${running.pid})`);
-      await stopPid(running.pid);
+    for (const pid of [...(running.otherPids ?? []), running.pid]) {
+      if (pid && isAlive(pid)) {
+        report(`stopping ${part} left running by an earlier stack (pid ${pid})`);
+        await stopPid(pid);
+      }
     }
   }
   await removeState(config.dataDir);
@@ -86,11 +130,27 @@ export async function stackUp(config: KerfConfig, report: Reporter): Promise<Sta
   }
   const existing = await readState(config.dataDir);
   if (existing && isAlive(existing.supervisorPid)) {
+    const running = existing.temporalServer;
+    if (config.temporal.embedded && running && running !== config.temporal.server) {
+      throw new StackError(
+        `The stack already runs the Temporal ${running === 'cluster' ? 'local cluster' : 'dev server'}, ` +
+          `not the ${config.temporal.server === 'cluster' ? 'local cluster' : 'dev server'} KERF_TEMPORAL_SERVER asks for. ` +
+          `Stop it with "kerf stack down" first; each keeps its own data, so switching loses nothing.`,
+      );
+    }
     if (existing.status === 'starting') await waitForSupervisor(config, existing.supervisorPid, report);
     report('The stack is already running.');
     return { started: false, health: await requireHealthy(config) };
   }
   if (existing) await clearStaleState(config, existing, report);
+  if (config.temporal.embedded && config.temporal.server === 'cluster' && !config.postgres.embedded) {
+    // Processes of a running cluster stack may use databases of their own (tests do); starting
+    // one needs the embedded PostgreSQL, where its role and databases are made.
+    throw new StackError(
+      'KERF_TEMPORAL_SERVER=cluster keeps the local cluster in the embedded PostgreSQL: unset DATABASE_URL, ' +
+        'or set TEMPORAL_ADDRESS to a Temporal cluster of your own',
+    );
+  }
 
   const tools = await ensureStackTools(config, report);
   await assertPortsFree(config);

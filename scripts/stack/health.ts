@@ -62,7 +62,7 @@ export async function checkS3(config: KerfConfig): Promise<PartHealth> {
 }
 
 /** Resolves to an error text when nothing accepts a TCP connection at `host:port`, else undefined. */
-function refusedConnection(address: string, timeoutMs = 3000): Promise<string | undefined> {
+export function refusedConnection(address: string, timeoutMs = 3000): Promise<string | undefined> {
   const separator = address.lastIndexOf(':');
   const host = address.slice(0, separator);
   const port = Number(address.slice(separator + 1));
@@ -78,6 +78,22 @@ function refusedConnection(address: string, timeoutMs = 3000): Promise<string | 
   });
 }
 
+/**
+ * Which Temporal the stack runs, in words: what the configuration asks for, or, once the server
+ * answers, what its persistence shows (the dev server keeps SQLite).
+ */
+const temporalKind = (config: KerfConfig, persistenceStore?: string) => {
+  if (!config.temporal.embedded) return 'external Temporal';
+  const server = persistenceStore
+    ? persistenceStore === 'sqlite'
+      ? 'dev'
+      : 'cluster'
+    : config.temporal.server;
+  return server === 'cluster'
+    ? `local cluster${config.temporal.clusterTls === 'mtls' ? ' (mTLS)' : ''}`
+    : 'dev server';
+};
+
 export async function checkTemporal(config: KerfConfig): Promise<PartHealth> {
   const { address, namespace, uiUrl } = config.temporal;
   const base = {
@@ -87,13 +103,19 @@ export async function checkTemporal(config: KerfConfig): Promise<PartHealth> {
   };
   // gRPC keeps retrying a refused connection until its deadline; a plain TCP probe answers at once.
   const refused = await refusedConnection(address);
-  if (refused) return { ...base, healthy: false, detail: refused };
+  if (refused) return { ...base, healthy: false, detail: `${temporalKind(config)}: ${refused}` };
   let connection: Connection | undefined;
   try {
     connection = await connectTemporalClient(config.temporal, { connectTimeout: '10s' });
     const info = await connection.workflowService.getSystemInfo({});
+    const cluster = await connection.workflowService.getClusterInfo({});
     await connection.workflowService.describeNamespace({ namespace });
-    const details = [`server ${info.serverVersion || '?'}`, `namespace ${namespace}`];
+    const details = [
+      temporalKind(config, cluster.persistenceStore),
+      `server ${info.serverVersion || '?'}`,
+      `persistence ${cluster.persistenceStore || '?'}`,
+      `namespace ${namespace}`,
+    ];
     if (config.temporal.embedded) {
       // The embedded dev server must also serve its Web UI: approvers use it.
       const response = await fetch(uiUrl, { signal: AbortSignal.timeout(3000) });
@@ -102,7 +124,7 @@ export async function checkTemporal(config: KerfConfig): Promise<PartHealth> {
     }
     return { ...base, healthy: true, detail: details.join(', ') };
   } catch (error) {
-    return { ...base, healthy: false, detail: describe(error) };
+    return { ...base, healthy: false, detail: `${temporalKind(config)}: ${describe(error)}` };
   } finally {
     await connection?.close().catch(() => undefined);
   }

@@ -143,3 +143,36 @@ async function handOverObjects(adminUrl: string, database: string, owner: string
     await client.end();
   }
 }
+
+/**
+ * The local Temporal cluster's login role and its two databases (persistence and visibility), owned
+ * by it so the schema tool, running as that role, can create and upgrade the tables. Idempotent;
+ * the password is set again at every start from its secret file.
+ */
+export async function provisionClusterDatabases(
+  config: KerfConfig,
+  databases: readonly string[],
+): Promise<void> {
+  const adminUrl = config.postgres.adminUrl;
+  const clusterUrl = config.temporal.clusterDatabaseUrl;
+  if (!adminUrl || !clusterUrl) {
+    throw new Error(
+      'KERF_TEMPORAL_SERVER=cluster keeps the cluster in the embedded PostgreSQL: unset DATABASE_URL, or set TEMPORAL_ADDRESS to a cluster of your own',
+    );
+  }
+  const role = decodeURIComponent(new URL(clusterUrl).username);
+  const { client } = await connectAsAdmin(adminUrl, []);
+  try {
+    await ensureLoginRole(client, role, passwordOf(clusterUrl));
+    for (const database of databases) {
+      const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+      if (rowCount === 0) {
+        await client.query(
+          `CREATE DATABASE ${pg.escapeIdentifier(database)} OWNER ${pg.escapeIdentifier(role)}`,
+        );
+      }
+    }
+  } finally {
+    await client.end();
+  }
+}

@@ -18,6 +18,8 @@ const PASSWORD_OF_OLDER_CLUSTERS = 'kerf-dev-password';
 
 export interface ServerHandle {
   pid: number | undefined;
+  /** Further processes of the same part (the local cluster's Web UI server). */
+  otherPids?: number[];
   address: string;
   logFile: string;
   stop(): Promise<void>;

@@ -9,6 +9,8 @@ import type { PartName } from './health';
 export interface RunningPart {
   /** Process id of the server, when Kerf started it. */
   pid?: number;
+  /** Further processes of the part, stopped with it. */
+  otherPids?: number[];
   address: string;
   logFile?: string;
 }
@@ -19,6 +21,8 @@ export interface StackState {
   /** Why start-up failed, for `stack up` to print. */
   error?: string;
   startedAt: string;
+  /** Which Temporal this stack runs (KERF_TEMPORAL_SERVER when it started). */
+  temporalServer?: 'dev' | 'cluster';
   parts: Partial<Record<PartName, RunningPart>>;
 }
 

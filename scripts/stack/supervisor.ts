@@ -17,10 +17,13 @@ import { startPostgres, type ServerHandle } from './postgresServer';
 import { startS3Server } from './s3Server';
 import { logsDir, SUPERVISOR_ARGS_VARIABLE, writeState, type StackState } from './state';
 import { startTemporalServer } from './temporalServer';
+import type { ClusterService } from './clusterConfig';
+import { startTemporalCluster } from './clusterServer';
+import type { StackTools } from './control';
 
 export interface SupervisorArgs {
   config: KerfConfig;
-  tools: { temporalCli?: string; versitygw?: string };
+  tools: StackTools;
 }
 
 async function main(): Promise<void> {
@@ -37,6 +40,7 @@ async function main(): Promise<void> {
     supervisorPid: process.pid,
     status: 'starting',
     startedAt: new Date().toISOString(),
+    temporalServer: config.temporal.embedded ? config.temporal.server : undefined,
     parts: {},
   };
   const save = () => writeState(config.dataDir, state);
@@ -48,11 +52,14 @@ async function main(): Promise<void> {
       // A failed start keeps its status and error for `stack up` to read.
       if (state.status !== 'failed') state.status = 'stopping';
       await save().catch(() => undefined);
-      // The servers do not depend on one another, so they stop side by side.
+      const stop = (part: PartName, server: ServerHandle) =>
+        server.stop().catch((error: unknown) => console.error(`stopping ${part}:`, error));
+      // The local cluster persists to PostgreSQL: it stops first, so it does not lose its database
+      // mid-write. The others do not depend on one another and stop side by side.
+      const temporal = servers.get('temporal');
+      if (temporal) await stop('temporal', temporal);
       await Promise.all(
-        [...servers].map(([part, server]) =>
-          server.stop().catch((error: unknown) => console.error(`stopping ${part}:`, error)),
-        ),
+        [...servers].filter(([part]) => part !== 'temporal').map(([part, server]) => stop(part, server)),
       );
       console.log(`${new Date().toISOString()} stack stopped`);
       process.exit(exitCode);
@@ -67,7 +74,12 @@ async function main(): Promise<void> {
 
   const record = (part: PartName, handle: ServerHandle) => {
     servers.set(part, handle);
-    state.parts[part] = { pid: handle.pid, address: handle.address, logFile: handle.logFile };
+    state.parts[part] = {
+      pid: handle.pid,
+      otherPids: handle.otherPids,
+      address: handle.address,
+      logFile: handle.logFile,
+    };
     console.log(
       `${new Date().toISOString()} ${part} healthy at ${handle.address} (pid ${handle.pid ?? '?'})`,
     );
@@ -79,17 +91,42 @@ async function main(): Promise<void> {
     const starts: Promise<void>[] = [];
     const startPart = (part: PartName, server: Promise<ServerHandle>) =>
       starts.push(server.then((handle) => record(part, handle)));
-    const logOf = (part: PartName) => path.join(logs, `${part}.log`);
+    const logOf = (part: PartName | 'temporal-ui' | 'temporal-schema') => path.join(logs, `${part}.log`);
     const binaryOf = (binary: string | undefined, what: string): string => {
       if (!binary) throw new Error(`the supervisor was started without a ${what} binary`);
       return binary;
     };
-    if (config.postgres.embedded) startPart('postgres', startPostgres(config, logOf('postgres')));
+    const postgres = config.postgres.embedded ? startPostgres(config, logOf('postgres')) : undefined;
+    if (postgres) startPart('postgres', postgres);
     if (config.s3.embedded) {
       const binary = binaryOf(tools.versitygw, 'versitygw');
       startPart('s3', startS3Server(config, binary, logOf('s3'), timeoutMs));
     }
-    if (config.temporal.embedded) {
+    if (config.temporal.embedded && config.temporal.server === 'cluster') {
+      const binaries = {
+        server: binaryOf(tools.temporalServer, 'Temporal server'),
+        sqlTool: binaryOf(tools.temporalSqlTool, 'Temporal SQL tool'),
+        uiServer: binaryOf(tools.temporalUiServer, 'Temporal UI server'),
+      };
+      const logFiles = {
+        service: (service: ClusterService) => path.join(logs, `temporal-${service}.log`),
+        ui: logOf('temporal-ui'),
+        schema: logOf('temporal-schema'),
+      };
+      if (!postgres)
+        throw new Error('the local Temporal cluster needs the embedded PostgreSQL: unset DATABASE_URL');
+      // The cluster keeps its data in PostgreSQL, so it starts once PostgreSQL is up.
+      startPart(
+        'temporal',
+        postgres.then(
+          () => startTemporalCluster(config, binaries, logFiles, timeoutMs),
+          () => {
+            // PostgreSQL's own failure is reported once, by its part.
+            throw new Error('the local Temporal cluster did not start, since PostgreSQL did not');
+          },
+        ),
+      );
+    } else if (config.temporal.embedded) {
       const binary = binaryOf(tools.temporalCli, 'Temporal CLI');
       startPart('temporal', startTemporalServer(config, binary, logOf('temporal'), timeoutMs));
     }

@@ -1,11 +1,12 @@
 /**
- * The two servers Kerf builds from source when the machine lacks them: the official Temporal CLI
- * (whose `server start-dev` is the embedded Temporal) and versitygw (the embedded S3 server).
- * Both come from the Go module proxy with `go install`, into `<toolsDir>/bin`.
+ * The servers Kerf builds from source when the machine lacks them: the official Temporal CLI
+ * (whose `server start-dev` is the embedded Temporal) and versitygw (the embedded S3 server), and,
+ * only for the local cluster, the Temporal server, its SQL schema tool and the Web UI server.
+ * All come from the Go module proxy with `go install`, into `<toolsDir>/bin`.
  */
 import { spawn } from 'node:child_process';
 import { constants, createWriteStream } from 'node:fs';
-import { access, mkdir } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
 
@@ -16,6 +17,11 @@ export interface GoTool {
   module: string;
   /** What a person should know it is. */
   purpose: string;
+  /**
+   * The name `go install` gives the binary when it differs from `name`: the Temporal server and the
+   * UI server are both `cmd/server`, so each is built into a folder of its own and renamed.
+   */
+  installedName?: string;
 }
 
 export const TEMPORAL_CLI: GoTool = {
@@ -30,6 +36,33 @@ export const VERSITYGW: GoTool = {
   module: 'github.com/versity/versitygw/cmd/versitygw@v1.7.0',
   purpose: 'versitygw (the embedded S3-compatible server)',
 };
+
+/** The local cluster's Temporal server (frontend, history, matching and worker services). */
+export const TEMPORAL_SERVER: GoTool = {
+  name: 'temporal-server',
+  module: 'go.temporal.io/server/cmd/server@v1.29.1',
+  purpose: 'the Temporal server (the local cluster)',
+  installedName: 'server',
+};
+
+/** Creates and upgrades the cluster's schemas in PostgreSQL; it carries the schema files inside. */
+export const TEMPORAL_SQL_TOOL: GoTool = {
+  name: 'temporal-sql-tool',
+  module: 'go.temporal.io/server/cmd/tools/sql@v1.29.1',
+  purpose: "the Temporal SQL schema tool (the local cluster's schemas)",
+  installedName: 'sql',
+};
+
+/** The Temporal Web UI server, for the local cluster (the dev server has its own inside). */
+export const TEMPORAL_UI_SERVER: GoTool = {
+  name: 'temporal-ui-server',
+  module: 'github.com/temporalio/ui-server/v2/cmd/server@v2.42.1',
+  purpose: 'the Temporal Web UI server (the local cluster)',
+  installedName: 'server',
+};
+
+/** What the local cluster needs besides PostgreSQL, in build order. */
+export const CLUSTER_TOOLS: readonly GoTool[] = [TEMPORAL_SERVER, TEMPORAL_SQL_TOOL, TEMPORAL_UI_SERVER];
 
 export class ToolBuildError extends Error {
   constructor(tool: GoTool, reason: string, logFile?: string) {
@@ -109,8 +142,17 @@ async function buildTool(tool: GoTool, lookup: ToolLookup, report: (line: string
   const log = createWriteStream(logFile);
   report(`Building ${tool.purpose} with go install ${tool.module} (a few minutes the first time)...`);
   const started = Date.now();
+  // A binary go install names after its folder (`server`) lands in a folder of its own, beside
+  // bin/ so the rename below stays on one filesystem.
+  const installDir = tool.installedName
+    ? await mkdtemp(path.join(lookup.toolsDir, `.build-${tool.name}-`))
+    : binDir;
   const child = spawn(go, ['install', '-v', tool.module], {
-    env: { ...process.env, GOBIN: binDir, GOFLAGS: `${process.env.GOFLAGS ?? ''} -buildvcs=false`.trim() },
+    env: {
+      ...process.env,
+      GOBIN: installDir,
+      GOFLAGS: `${process.env.GOFLAGS ?? ''} -buildvcs=false`.trim(),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let downloaded = 0;
@@ -135,9 +177,16 @@ async function buildTool(tool: GoTool, lookup: ToolLookup, report: (line: string
     });
     if (code !== 0)
       throw new ToolBuildError(tool, `go install exited with code ${code} (${lastLine})`, logFile);
+    if (tool.installedName) {
+      const installed = path.join(installDir, tool.installedName);
+      if (!(await isExecutable(installed)))
+        throw new ToolBuildError(tool, `go install left no ${installed}`, logFile);
+      await rename(installed, path.join(binDir, tool.name));
+    }
   } finally {
     clearInterval(ticker);
     await new Promise<void>((resolve) => log.end(resolve));
+    if (installDir !== binDir) await rm(installDir, { recursive: true, force: true });
   }
   const binary = path.join(binDir, tool.name);
   if (!(await isExecutable(binary))) throw new ToolBuildError(tool, `go install left no ${binary}`, logFile);

@@ -22,6 +22,12 @@ async function stackSecrets(): Promise<Record<string, string>> {
   for (const name of EMBEDDED_SECRET_NAMES) {
     secrets[name] = (await readFile(path.join(secretsDir(config.dataDir), name), 'utf8')).trim();
   }
+  // The local cluster's role exists only in cluster mode (KERF_TEMPORAL_SERVER=cluster).
+  if (config.temporal.clusterDatabaseUrl) {
+    secrets['postgres-temporal-password'] = decodeURIComponent(
+      new URL(config.temporal.clusterDatabaseUrl).password,
+    );
+  }
   secrets['api-token'] = (await apiToken(config)).token;
   const signingKey = await loadOrCreateSigningKey(config.signing);
   const pem = signingKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();

@@ -311,4 +311,40 @@ describe('loadConfig', () => {
       /configuration is invalid:\n {2}- DATABASE_URL/,
     );
   });
+
+  it('runs the dev server unless the cluster is asked for, with the cluster role only then', () => {
+    expect(loadConfig({}, paths, secrets).temporal).toMatchObject({
+      server: 'dev',
+      tls: 'none',
+      clusterDatabaseUrl: undefined,
+    });
+    const cluster = loadConfig(
+      { KERF_TEMPORAL_SERVER: 'cluster', KERF_TEMPORAL_TLS: 'mtls' },
+      paths,
+      secrets,
+    );
+    expect(cluster.temporal).toMatchObject({
+      server: 'cluster',
+      tls: 'mtls',
+      // The same ports as the dev server: every command and test runs on either.
+      address: '127.0.0.1:7233',
+      uiUrl: 'http://127.0.0.1:8233',
+      clusterDatabaseUrl: 'postgres://temporal:generated-postgres-temporal-password@127.0.0.1:5433/temporal',
+    });
+  });
+
+  it('refuses an unknown Temporal kind, mTLS without the cluster, and cluster ports above a smallint', () => {
+    expect(problemsOf({ KERF_TEMPORAL_SERVER: 'prod' })).toEqual([
+      expect.stringMatching(/^KERF_TEMPORAL_SERVER must be dev .* or cluster/),
+    ]);
+    expect(problemsOf({ KERF_TEMPORAL_TLS: 'mtls' })).toEqual([
+      expect.stringMatching(
+        /^KERF_TEMPORAL_TLS=mtls applies to the local cluster only: set KERF_TEMPORAL_SERVER=cluster/,
+      ),
+    ]);
+    expect(problemsOf({ KERF_TEMPORAL_SERVER: 'cluster', KERF_TEMPORAL_PORT: '40000' })).toEqual([
+      expect.stringMatching(/^KERF_TEMPORAL_PORT must be 32760 or lower with KERF_TEMPORAL_SERVER=cluster/),
+    ]);
+    expect(loadConfig({ KERF_TEMPORAL_PORT: '40000' }, paths, secrets).temporal.port).toBe(40_000);
+  });
 });
