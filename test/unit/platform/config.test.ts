@@ -315,7 +315,8 @@ describe('loadConfig', () => {
   it('runs the dev server unless the cluster is asked for, with the cluster role only then', () => {
     expect(loadConfig({}, paths, secrets).temporal).toMatchObject({
       server: 'dev',
-      tls: 'none',
+      clusterTls: 'none',
+      tls: undefined,
       clusterDatabaseUrl: undefined,
     });
     const cluster = loadConfig(
@@ -325,7 +326,14 @@ describe('loadConfig', () => {
     );
     expect(cluster.temporal).toMatchObject({
       server: 'cluster',
-      tls: 'mtls',
+      clusterTls: 'mtls',
+      // Kerf's own workers and clients present the client certificate the stack makes.
+      tls: {
+        clientCertFile: expect.stringMatching(/cluster\/tls\/client\.pem$/),
+        clientKeyFile: expect.stringMatching(/cluster\/tls\/client\.key$/),
+        caFile: expect.stringMatching(/cluster\/tls\/ca\.pem$/),
+        serverName: 'localhost',
+      },
       // The same ports as the dev server: every command and test runs on either.
       address: '127.0.0.1:7233',
       uiUrl: 'http://127.0.0.1:8233',
