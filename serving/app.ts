@@ -6,7 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+} from 'fastify';
 import type pg from 'pg';
 import type { ObjectStore } from '../platform/objectStore';
 import { requestAuthenticator } from './auth';
@@ -109,7 +114,7 @@ export function buildServingApp(options: ServingOptions): ServingApp {
     bodyLimit: options.bodyLimitBytes ?? 10 * 1024 * 1024,
     // A request id a caller can quote and an operator can find in the log (a 500 names it).
     genReqId: () => randomUUID(),
-    requestIdLogLabel: 'requestId',
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
     ...(isLoggerInstance(options.logger)
       ? { loggerInstance: options.logger }
       : { logger: options.logger ?? false }),

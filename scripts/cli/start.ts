@@ -130,7 +130,12 @@ export async function runMainJob(
 ): Promise<void> {
   const { report } = options;
   // The worker's bundler and state changes are detail for `kerf worker`; here the smoke result matters.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // A heavy-queue Worker has no workflows by design, so the SDK's warning about that is not news.
+  Runtime.install({
+    logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
+      if (!message.startsWith('No workflows registered')) console.error(`[${level}] ${message}`, meta ?? '');
+    }),
+  });
   const { started } = await stackUp(config, report);
   // Migrations and the bucket, also when the stack was already running (a newer checkout).
   await prepareStorage(config);

@@ -327,18 +327,17 @@ describe('loadConfig', () => {
     expect(cluster.temporal).toMatchObject({
       server: 'cluster',
       clusterTls: 'mtls',
-      // Kerf's own workers and clients present the client certificate the stack makes.
-      tls: {
-        clientCertFile: expect.stringMatching(/cluster\/tls\/client\.pem$/),
-        clientKeyFile: expect.stringMatching(/cluster\/tls\/client\.key$/),
-        caFile: expect.stringMatching(/cluster\/tls\/ca\.pem$/),
-        serverName: 'localhost',
-      },
       // The same ports as the dev server: every command and test runs on either.
       address: '127.0.0.1:7233',
       uiUrl: 'http://127.0.0.1:8233',
       clusterDatabaseUrl: 'postgres://temporal:generated-postgres-temporal-password@127.0.0.1:5433/temporal',
     });
+    // Kerf's own workers and clients present the client certificate the stack makes.
+    const tls = cluster.temporal.tls;
+    expect(tls?.clientCertFile).toMatch(/cluster\/tls\/client\.pem$/);
+    expect(tls?.clientKeyFile).toMatch(/cluster\/tls\/client\.key$/);
+    expect(tls?.caFile).toMatch(/cluster\/tls\/ca\.pem$/);
+    expect(tls?.serverName).toBe('localhost');
   });
 
   it('refuses an unknown Temporal kind, mTLS without the cluster, and cluster ports above a smallint', () => {
