@@ -53,11 +53,12 @@ function waitForExit(child: ChildProcess): Promise<void> {
  */
 export async function startWorkerProcess(
   env: Record<string, string>,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; args?: string[]; cwd?: string } = {},
 ): Promise<WorkerProcess> {
   installExitGuard();
-  const child = spawn(process.execPath, [path.join(repoRoot, 'scripts/kerf.mjs'), 'worker'], {
-    cwd: repoRoot,
+  const args = [path.join(repoRoot, 'scripts/kerf.mjs'), 'worker', ...(options.args ?? [])];
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd ?? repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,8 +1,8 @@
 /**
- * Work split by weight, and a run that carries its spec: a light-only worker and a heavy-only worker,
- * neither with a pipelines/ folder, take a lifecycle to approval and on to deploy; training and
- * evaluation ran on the heavy queue, the run's input holds only the spec's hash, and a spec changed
- * after the start is refused.
+ * Work split by weight, and a run that carries its spec: a light-only worker and a heavy-only
+ * `kerf worker --queues heavy` process started in an empty folder (no pipelines/) take a lifecycle
+ * to approval and on to deploy; training and evaluation ran on the heavy queue in that process, the
+ * run's input holds only the spec's hash, and a spec changed after the start is refused.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -19,10 +19,12 @@ import type { ActivityDeps } from '../../activities/deps';
 import { createRetrainingActivities } from '../../activities/monitoring/retraining';
 import { createLifecycleTestbed, type LifecycleTestbed, runFailureOf } from '../lifecycleTestbed';
 import { uniqueName } from '../helpers';
+import { startWorkerProcess, type WorkerProcess } from '../lifecycleProcesses';
 
 let bed: LifecycleTestbed;
 let heavy: KerfWorker;
 let heavyRunning: Promise<void>;
+let heavyProcess: WorkerProcess | undefined;
 let noPipelines: string;
 let spec: PipelineSpec;
 
@@ -37,11 +39,25 @@ beforeAll(async () => {
   );
   heavy = await createKerfWorker(bed.config, { taskQueue: bed.taskQueue, queues: 'heavy' });
   heavyRunning = heavy.run();
+  // A second heavy worker as a real `kerf worker --queues heavy` process, started from the empty
+  // folder: what a training machine without a checkout of pipelines/ runs.
+  heavyProcess = await startWorkerProcess(
+    { ...bed.db.env, TEMPORAL_TASK_QUEUE: bed.taskQueue, KERF_PIPELINES_DIR: noPipelines },
+    { args: ['--queues', 'heavy'], cwd: noPipelines },
+  );
   spec = await bed.spec('cut-time.json', { trainer: { params: { iterations: 60 } } });
 });
-afterAll(async () => {
+let heavyStopped = false;
+async function stopInProcessHeavy(): Promise<void> {
+  if (heavyStopped) return;
+  heavyStopped = true;
   await heavy.shutdown();
   await heavyRunning.catch(() => undefined);
+}
+
+afterAll(async () => {
+  await heavyProcess?.kill('SIGTERM');
+  await stopInProcessHeavy();
   await bed.close();
   await rm(noPipelines, { recursive: true, force: true });
 });
@@ -58,6 +74,19 @@ function activityQueues(events: HistoryEvent[]): Record<string, string[]> {
     (queues[name] ??= []).push(scheduled.taskQueue?.name ?? '');
   }
   return queues;
+}
+
+/** The identities of the workers that started the named activities (`pid@host` by default). */
+function startedIdentities(events: HistoryEvent[], names: string[]): string[] {
+  const scheduled = new Set(
+    events
+      .filter((event) => names.includes(event.activityTaskScheduledEventAttributes?.activityType?.name ?? ''))
+      .map((event) => String(event.eventId)),
+  );
+  return events.flatMap((event) => {
+    const started = event.activityTaskStartedEventAttributes;
+    return started && scheduled.has(String(started.scheduledEventId)) ? [started.identity ?? ''] : [];
+  });
 }
 
 describe('a light worker and a heavy worker, without pipelines/', () => {
@@ -78,6 +107,8 @@ describe('a light worker and a heavy worker, without pipelines/', () => {
   });
 
   it('run a lifecycle to approval and deploy, training and evaluating on the heavy queue', async () => {
+    // From here on only the `kerf worker --queues heavy` process, started in the empty folder, trains.
+    await stopInProcessHeavy();
     const handle = await bed.start(spec, { approvalDeadlineMs: 600_000 });
     const waiting = await waitForStage(handle, 'awaiting-approval', { timeoutMs: 240_000 });
     expect(waiting.verdicts.every((verdict) => verdict.passed)).toBe(true);
@@ -96,6 +127,10 @@ describe('a light worker and a heavy worker, without pipelines/', () => {
     const heavyQueue = `${bed.taskQueue}-heavy`;
     expect(queues.trainModel).toEqual([heavyQueue]);
     expect(queues.evaluateCandidate).toEqual([heavyQueue]);
+    // ...and the worker process that took them is the one started without pipelines/.
+    const heavyIdentities = startedIdentities(events, ['trainModel', 'evaluateCandidate']);
+    expect(heavyIdentities.length).toBeGreaterThanOrEqual(2);
+    for (const identity of heavyIdentities) expect(identity).toMatch(new RegExp(`^${heavyProcess?.pid}@`));
     for (const light of [
       'resolveRunSpec',
       'ingestSnapshot',
