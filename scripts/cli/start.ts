@@ -13,11 +13,8 @@ import {
   recordRunStarter,
 } from '../../access';
 import type { KerfConfig } from '../../platform/config';
-import { apiToken } from '../../serving/apiToken';
-import { mappingsFromRegistry } from '../../monitoring/categoryMappings';
 import { createPool } from '../../platform/database';
-import { ObjectStore } from '../../platform/objectStore';
-import { startServing } from '../../serving';
+import { startPredictionApi } from './serveCommand';
 import { prepareStorage } from '../../platform/prepare';
 import { followRun, lifecycleWorkflowId, startLifecycle } from '../../workflows/client/lifecycleRuns';
 import { repoRoot } from '../../platform/paths';
@@ -144,21 +141,11 @@ export async function runMainJob(
   await trustDevelopmentKeyOnFirstStart(config, keysAdmin, report).finally(() => keysAdmin.end());
   const kerfWorker = await createKerfWorker(config);
   const workerDone = kerfWorker.run();
-  const servingPool = createPool(config.postgres, { applicationName: 'kerf-serving' });
-  const servingStore = ObjectStore.fromConfig(config.s3);
-  const { token, source } = await apiToken(config);
-  const serving = await startServing({
-    pool: servingPool,
-    objectStore: servingStore,
-    token,
-    port: config.api.port,
-    host: config.api.host,
-    categoryMappings: mappingsFromRegistry(servingPool),
-    // Warnings and server errors (with the request id a 500 names) for a person to read.
-    logger: { level: 'warn', file: path.join(config.dataDir, 'logs', 'api.log') },
-  });
-  report(
-    `Prediction API: ${serving.url} (bearer token ${source === 'file' ? `in ${config.api.tokenFile}` : 'from KERF_API_TOKEN'})`,
+  // Warnings and server errors (with the request id a 500 names) for a person to read.
+  const api = await startPredictionApi(
+    config,
+    { level: 'warn', file: path.join(config.dataDir, 'logs', 'api.log') },
+    report,
   );
   let connection: Connection | undefined;
   try {
@@ -195,9 +182,7 @@ export async function runMainJob(
       report('Stopping...');
     }
   } finally {
-    await serving.close().catch(() => undefined);
-    servingStore.destroy();
-    await servingPool.end().catch(() => undefined);
+    await api.close();
     await connection?.close().catch(() => undefined);
     await kerfWorker.shutdown();
     await workerDone.catch(() => undefined);
