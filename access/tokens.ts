@@ -51,6 +51,7 @@ export async function addServiceToken(
   input: { name: string; scopes: Scope[] },
   by: Identity,
 ): Promise<{ token: ServiceToken; text: string }> {
+  // Before the name check (changeAsAdmin checks again): a non-admin learns nothing about names.
   requireAdmin(by);
   if (!TOKEN_NAME.test(input.name)) {
     throw new AccessError(
