@@ -3,10 +3,9 @@
  * its spec stored here and carries only the hash, so any worker, with or without a `pipelines/`
  * folder, reads the very spec the run was started with.
  */
-import { createHash } from 'node:crypto';
 import { ObjectNotFoundError, type ObjectStore } from '../../platform/objectStore';
 import { specKey } from '../../registry/artifactKeys';
-import { TamperedArtifactError } from '../manifest';
+import { sha256Hex, TamperedArtifactError } from '../manifest';
 import { canonicalJson, parsePipelineSpec, PipelineSpecError, specHash } from './load';
 import type { PipelineSpec } from './schema';
 
@@ -57,7 +56,7 @@ export function specStore(objectStore: ObjectStore): SpecStore {
         }
         throw error;
       });
-      const found = createHash('sha256').update(bytes).digest('hex');
+      const found = sha256Hex(bytes);
       if (found !== hash) {
         throw new TamperedArtifactError(
           'spec-hash-mismatch',
