@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
+import { type FileReader, readPemFile } from './pemFile';
 
 /** A problem with the TLS parameters of one URL; the caller names the variable. */
 export class PostgresTlsError extends Error {
@@ -26,27 +27,14 @@ const TLS_PARAMETERS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey'] as const;
 
 const noNameCheck = () => undefined;
 
-function readPem(
-  parameter: string,
-  file: string,
-  expected: RegExp,
-  readFile: (file: string) => Buffer,
-): string {
-  let text: string;
-  try {
-    text = readFile(file).toString('utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new PostgresTlsError(
-      `${parameter}=${file} cannot be read (${code === 'ENOENT' ? 'no such file' : code})`,
-    );
-  }
-  const begin = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(text);
-  if (!begin?.[1] || !expected.test(begin[1])) {
-    // The contents are never quoted: sslkey is a private key.
-    throw new PostgresTlsError(`${parameter}=${file} is not a PEM file of the right kind`);
-  }
-  return text;
+function readPem(parameter: string, file: string, expected: RegExp, readFile: FileReader): string {
+  const pem = readPemFile(file, expected, readFile);
+  if (pem.ok) return pem.bytes.toString('utf8');
+  throw new PostgresTlsError(
+    pem.problem === 'unreadable'
+      ? `${parameter}=${file} cannot be read (${pem.reason})`
+      : `${parameter}=${file} is not a PEM file of the right kind`,
+  );
 }
 
 /**
@@ -63,10 +51,7 @@ function readPem(
  * @param readFile @default node:fs readFileSync
  * @throws PostgresTlsError for a file that is missing or not PEM, or verify-ca without a CA
  */
-export function postgresConnection(
-  url: string,
-  readFile: (file: string) => Buffer = readFileSync,
-): PostgresConnection {
+export function postgresConnection(url: string, readFile: FileReader = readFileSync): PostgresConnection {
   const parsed = new URL(url);
   const given = Object.fromEntries(
     TLS_PARAMETERS.map((name) => [name, parsed.searchParams.get(name) ?? undefined]),

@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { Connection, type ConnectionOptions, type TLSConfig } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import { ConfigError, type TemporalConfig } from './config';
+import { type FileReader, readPemFile } from './pemFile';
 
-/** Reads a file's bytes; tests hand in their own. */
-export type FileReader = (path: string) => Buffer;
+export type { FileReader } from './pemFile';
 
 /** The options both kinds of connection share: where, and how it is secured. */
 export interface TemporalConnectionOptions {
@@ -20,8 +20,6 @@ export interface TemporalConnectionOptions {
   /** Temporal Cloud API key; a secret. */
   apiKey: string | undefined;
 }
-
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----/;
 
 /**
  * Reads one PEM file named by `variable`, failing with a ConfigError that names the variable (and
@@ -34,22 +32,13 @@ function readPem(
   what: string,
   readFile: FileReader,
 ): Buffer {
-  let bytes: Buffer;
-  try {
-    bytes = readFile(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? 'unreadable');
-    throw new ConfigError([`${variable}=${file} cannot be read (${reason}); it must be the path of ${what}`]);
-  }
-  const block = PEM_BLOCK.exec(bytes.toString('latin1'));
-  if (!block?.[1] || !expected.test(block[1])) {
-    throw new ConfigError([
-      `${variable}=${file} is not ${what} (a PEM file with a "-----BEGIN ...-----" line)`,
-    ]);
-  }
-  return bytes;
+  const pem = readPemFile(file, expected, readFile);
+  if (pem.ok) return pem.bytes;
+  throw new ConfigError([
+    pem.problem === 'unreadable'
+      ? `${variable}=${file} cannot be read (${pem.reason}); it must be the path of ${what}`
+      : `${variable}=${file} is not ${what} (a PEM file with a "-----BEGIN ...-----" line)`,
+  ]);
 }
 
 /**
