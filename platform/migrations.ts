@@ -24,7 +24,7 @@ export interface MigrationResult {
 
 const FILE_PATTERN = /^(\d{6})_([a-z0-9_]+)\.sql$/;
 // Any constant works; it only has to be the same for every Kerf process on the database.
-const MIGRATION_LOCK_KEY = 7_310_225;
+export const MIGRATION_LOCK_KEY = 7_310_225;
 
 /** Reads and checks the migration files of a folder, in version order. */
 export async function readMigrations(dir: string): Promise<Migration[]> {

@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import type { KerfConfig } from './config';
 import { createPool } from './database';
-import { applyMigrations, type MigrationResult } from './migrations';
+import { applyMigrations, MIGRATION_LOCK_KEY, type MigrationResult } from './migrations';
 import { ObjectStore } from './objectStore';
 import { migrationsDir } from './paths';
 
@@ -30,21 +30,38 @@ export async function prepareStorage(config: KerfConfig): Promise<MigrationResul
 /**
  * Grants kerf_reader USAGE and SELECT on the schemas spec SQL may read, for the objects this role
  * owns (tables made later by it too, through default privileges). Schemas that do not exist yet
- * are skipped; Kerf's own schemas never reach here (the configuration drops them).
+ * are skipped; Kerf's own schemas never reach here (the configuration drops them). One transaction
+ * under the migrations' advisory lock: workers that start together would otherwise grant on the same
+ * objects at once, which PostgreSQL refuses ("tuple concurrently updated").
  *
  * @param pool a pool of the owner role
  */
 export async function grantSpecSchemas(pool: pg.Pool, schemas: readonly string[]): Promise<void> {
-  const { rows } = await pool.query<{ schema: string; own: boolean }>(
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+    await grantInTransaction(client, schemas);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+async function grantInTransaction(client: pg.PoolClient, schemas: readonly string[]): Promise<void> {
+  const { rows } = await client.query<{ schema: string; own: boolean }>(
     `SELECT nspname AS schema, pg_has_role(nspowner, 'USAGE') AS own
        FROM pg_namespace WHERE nspname = ANY($1::text[])`,
     [schemas],
   );
   for (const { schema, own } of rows) {
     const quoted = `"${schema.replace(/"/g, '""')}"`;
-    if (own) await pool.query(`GRANT USAGE ON SCHEMA ${quoted} TO kerf_reader`);
-    await pool.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA ${quoted} GRANT SELECT ON TABLES TO kerf_reader`);
-    const tables = await pool.query<{ name: string }>(
+    if (own) await client.query(`GRANT USAGE ON SCHEMA ${quoted} TO kerf_reader`);
+    await client.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA ${quoted} GRANT SELECT ON TABLES TO kerf_reader`);
+    const tables = await client.query<{ name: string }>(
       `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
@@ -52,6 +69,6 @@ export async function grantSpecSchemas(pool: pg.Pool, schemas: readonly string[]
           AND NOT (n.nspname = 'public' AND c.relname = ANY($2::text[]))`,
       [schema, KERF_PUBLIC_TABLES],
     );
-    for (const table of tables.rows) await pool.query(`GRANT SELECT ON ${table.name} TO kerf_reader`);
+    for (const table of tables.rows) await client.query(`GRANT SELECT ON ${table.name} TO kerf_reader`);
   }
 }

@@ -5,6 +5,8 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyMigrations, readMigrations } from '../../platform/migrations';
 import { migrationsDir } from '../../platform/paths';
+import { createPool } from '../../platform/database';
+import { grantSpecSchemas } from '../../platform/prepare';
 import { createOwnDatabase, uniqueName, type OwnDatabase } from '../helpers';
 
 // Each test run gets a database of its own, so applying and breaking migrations touches nobody else.
@@ -45,6 +47,25 @@ describe('applyMigrations on a real PostgreSQL', () => {
       applyMigrations(pool, migrationsDir),
     ]);
     expect(results.every((result) => result.applied.length === 0)).toBe(true);
+  });
+
+  it('lets workers that start together grant the spec schemas at once', async () => {
+    // What four `kerf worker` processes started together each do after migrating.
+    await pool.query('CREATE SCHEMA granted_together');
+    for (let table = 0; table < 30; table += 1) {
+      await pool.query(`CREATE TABLE granted_together.t${table} (id integer)`);
+    }
+    const pools = Array.from({ length: 4 }, () => createPool({ url: database.ownerUrl }, { max: 1 }));
+    try {
+      await Promise.all(pools.map((each) => grantSpecSchemas(each, ['granted_together'])));
+    } finally {
+      await Promise.all(pools.map((each) => each.end()));
+    }
+    const { rows } = await pool.query<{ granted: number }>(
+      `SELECT count(*)::int AS granted FROM information_schema.role_table_grants
+        WHERE table_schema = 'granted_together' AND grantee = 'kerf_reader' AND privilege_type = 'SELECT'`,
+    );
+    expect(rows[0]?.granted).toBe(30);
   });
 
   it('refuses a migration edited after it was applied, naming it', async () => {
