@@ -36,7 +36,7 @@ export {
 } from './ingest/summary';
 
 /** The object-store operations snapshots use. */
-export type SnapshotStore = Pick<ObjectStore, 'put' | 'get' | 'list'>;
+export type SnapshotStore = Pick<ObjectStore, 'putOnce' | 'get'>;
 
 /** What `takeSnapshot` returns: where the snapshot is and what it holds. Plain JSON. */
 export interface SnapshotRecord {
@@ -145,9 +145,9 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Snapsh
   const bytes = encodeSnapshot(table, fields, spec.timeColumn);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const key = snapshotKey(pipeline, sha256, options.keyPrefix);
-  // Same key, same bytes: a second run (a retried activity, an unchanged source) writes nothing.
-  const stored = (await store.list(key)).some((object) => object.key === key && object.size === bytes.length);
-  if (!stored) await store.put(key, bytes, SNAPSHOT_CONTENT_TYPE);
+  // Same key, same bytes: a second run (a retried activity, an unchanged source, runs at once on the
+  // same data) writes nothing.
+  await store.putOnce(key, bytes, SNAPSHOT_CONTENT_TYPE);
 
   return {
     pipeline,
@@ -181,7 +181,7 @@ export interface LoadedSnapshot {
  *   `not_found` when no object is there, `integrity` when the bytes do not match their hash,
  *   `format` when the file is not a Kerf snapshot
  */
-export async function loadSnapshot(store: SnapshotStore, key: string): Promise<LoadedSnapshot> {
+export async function loadSnapshot(store: Pick<ObjectStore, 'get'>, key: string): Promise<LoadedSnapshot> {
   const expected = SNAPSHOT_KEY.exec(key)?.[3];
   if (expected === undefined) {
     throw new SnapshotError(

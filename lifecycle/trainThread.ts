@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ThreadMessage } from '../platform/threads';
 import type { PipelineSpec } from './spec';
-import { loadSnapshot, type SnapshotStore } from './ingest';
+import { loadSnapshot } from './ingest';
 import { type CandidateProgress, trainCandidate, type TrainingSummary } from './train';
 
 export interface TrainingThreadData {
@@ -30,12 +30,7 @@ async function main(): Promise<void> {
   const post = (message: Message, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
   try {
     // The bytes were fetched by the activity; loadSnapshot checks them against the key's hash.
-    const store: SnapshotStore = {
-      get: () => Promise.resolve(data.snapshotBytes),
-      put: () => Promise.reject(new Error('the training thread does not write')),
-      list: () => Promise.reject(new Error('the training thread does not list')),
-    };
-    const loaded = await loadSnapshot(store, data.snapshotKey);
+    const loaded = await loadSnapshot({ get: () => Promise.resolve(data.snapshotBytes) }, data.snapshotKey);
     const trained = trainCandidate({
       table: loaded.table,
       spec: data.spec,

@@ -45,6 +45,8 @@ export function s3ClientConfig(config: S3Config): S3ClientConfig {
 /** One bucket, with the few operations Kerf needs. */
 export class ObjectStore {
   readonly bucket: string;
+  /** putOnce calls of this client still in flight, by key: one write per key at a time. */
+  readonly #writingOnce = new Map<string, Promise<boolean>>();
 
   constructor(
     readonly client: S3Client,
@@ -79,6 +81,36 @@ export class ObjectStore {
     await this.client.send(
       new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
     );
+  }
+
+  /**
+   * Writes an object named by its content (a snapshot, a spec stored by its hash) unless the key is
+   * there already: the store itself refuses the second write (`If-None-Match: *`), and calls of this
+   * client for the same key share one request, so runs that take the same snapshot at once write it
+   * once. Returns true when this call wrote it.
+   */
+  putOnce(key: string, body: Uint8Array | string, contentType = 'application/octet-stream'): Promise<boolean> {
+    const inFlight = this.#writingOnce.get(key);
+    if (inFlight) return inFlight.then(() => false);
+    const writing = (async () => {
+      try {
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: body,
+            ContentType: contentType,
+            IfNoneMatch: '*',
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isAlreadyWritten(error)) return false;
+        throw error;
+      }
+    })();
+    this.#writingOnce.set(key, writing);
+    return writing.finally(() => this.#writingOnce.delete(key));
   }
 
   /** Reads a whole object; throws `ObjectNotFoundError` when the key does not exist. */
@@ -135,6 +167,16 @@ export class ObjectNotFoundError extends Error {
     super(`No object ${key} in bucket ${bucket}`);
     this.name = 'ObjectNotFoundError';
   }
+}
+
+/**
+ * A conditional write refused because the key exists (412), or because another write of it is in
+ * progress (409, AWS S3's ConditionalRequestConflict): either way the content-named object is there.
+ */
+function isAlreadyWritten(error: unknown): boolean {
+  if (!(error instanceof S3ServiceException)) return false;
+  const status = error.$metadata.httpStatusCode;
+  return error.name === 'PreconditionFailed' || status === 412 || status === 409;
 }
 
 function isNotFound(error: unknown): boolean {

@@ -38,7 +38,8 @@ export function createIngestActivities({ pool, readerPool, objectStore }: Activi
           throw error;
         });
         const recordKey = snapshotRecordKey(input.pipeline, record.sha256);
-        await objectStore.put(recordKey, JSON.stringify(record), 'application/json');
+        // Named by the snapshot's hash and made from it alone: written once, like the snapshot.
+        await objectStore.putOnce(recordKey, JSON.stringify(record), 'application/json');
         log.info('snapshot taken', { key: record.key, rows: record.rows });
         return { key: record.key, sha256: record.sha256, rows: record.rows, recordKey };
       });

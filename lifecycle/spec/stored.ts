@@ -38,7 +38,7 @@ export function specStore(objectStore: ObjectStore): SpecStore {
       const spec = parsePipelineSpec(draft);
       const hash = specHash(spec);
       // The bytes are the canonical JSON the hash is taken of: a reader checks them by hashing alone.
-      await objectStore.put(specKey(hash), canonicalJson(spec), 'application/json');
+      await objectStore.putOnce(specKey(hash), canonicalJson(spec), 'application/json');
       remember(hash, spec);
       return { spec, specHash: hash };
     },

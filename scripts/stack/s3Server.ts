@@ -1,13 +1,17 @@
 /** The embedded S3: versitygw's posix backend, objects as plain files under `<dataDir>/s3/root`. */
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { KerfConfig } from '../../platform/config';
 import { ObjectStore } from '../../platform/objectStore';
 import type { ServerHandle } from './postgresServer';
 import { hasExited, spawnLogged, stopPid, tailOfFile, waitUntil } from './processes';
+import { logsDir } from './state';
 
 type MetadataMode = 'xattr' | 'sidecar';
+
+/** The embedded S3's access log: one line per request, in S3's server access log format. */
+export const s3AccessLog = (dataDir: string) => path.join(logsDir(dataDir), 's3-access.log');
 
 /** The embedded store's endpoint, region and keys, which loadConfig always fills in for it. */
 function embeddedS3(config: KerfConfig) {
@@ -27,6 +31,10 @@ function launch(binary: string, config: KerfConfig, mode: MetadataMode, logFile:
     '--region',
     region,
     '--quiet',
+    // One line per request (operation, key, HTTP status, who): what was written when, for an audit
+    // or a check that no artifact was written twice.
+    '--access-log',
+    s3AccessLog(config.dataDir),
     'posix',
     ...(mode === 'sidecar' ? ['--sidecar', path.join(s3Dir, 'meta')] : []),
     path.join(s3Dir, 'root'),
@@ -65,6 +73,10 @@ export async function startS3Server(
 ): Promise<ServerHandle> {
   const s3Dir = path.join(config.dataDir, 's3');
   await mkdir(path.join(s3Dir, 'root'), { recursive: true });
+  // Made here, readable by this user alone: versitygw would create it readable by everyone.
+  await mkdir(logsDir(config.dataDir), { recursive: true });
+  await writeFile(s3AccessLog(config.dataDir), '', { flag: 'a', mode: 0o600 });
+  await chmod(s3AccessLog(config.dataDir), 0o600);
   const modeFile = path.join(s3Dir, 'metadata-mode');
   // Object metadata lives in user xattrs where the filesystem has them, else in a sidecar folder.
   // The choice is remembered: switching later would lose the metadata stored the other way.

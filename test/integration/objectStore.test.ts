@@ -43,6 +43,21 @@ describe('ObjectStore against the real S3 server', () => {
     expect(listed.map((object) => object.key)).toEqual(keys);
   });
 
+  it('writes a content-named object once, however many callers put it at once', async () => {
+    const key = `${prefix}snapshots/abc.arrow`;
+    const written = await Promise.all([1, 2, 3].map(() => store.putOnce(key, 'first')));
+    expect(written.filter(Boolean)).toHaveLength(1);
+    // A second client has no call in flight to share: the store itself refuses the write.
+    const other = ObjectStore.fromConfig(testConfig().s3);
+    try {
+      expect(await other.putOnce(key, 'second')).toBe(false);
+    } finally {
+      other.destroy();
+    }
+    expect(new TextDecoder().decode(await store.get(key))).toBe('first');
+    expect(await store.putOnce(`${prefix}snapshots/def.arrow`, 'other')).toBe(true);
+  });
+
   it('creating the bucket again is harmless', async () => {
     await store.ensureBucket();
     await store.ensureBucket();
