@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * The local Temporal cluster's own tests (cluster facts, mutual TLS on a stack of their own): only
+ * The local Temporal cluster's own tests (cluster facts, mutual TLS, chaos on stacks of their own): only
  * when the run is on the cluster (`npm run test:cluster`), so `npm test` builds no cluster tools.
  */
 const clusterProjects =
@@ -14,6 +14,11 @@ const clusterProjects =
             include: ['test/cluster/**/*.test.ts'],
             globalSetup: ['test/globalSetup.ts'],
           },
+        },
+        {
+          extends: true as const,
+          // Worker kills and server restarts on a cluster stack of its own: `npm run test:chaos`.
+          test: { name: 'chaos', include: ['test/chaos/**/*.test.ts'], testTimeout: 1_800_000 },
         },
       ]
     : [];
