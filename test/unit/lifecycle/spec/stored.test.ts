@@ -10,9 +10,10 @@ import { buildSpec } from '../../../specBuilder';
 function memoryBucket(): { store: ObjectStore; objects: Map<string, string> } {
   const objects = new Map<string, string>();
   const store = {
-    put: (key: string, body: string) => {
+    putOnce: (key: string, body: string) => {
+      if (objects.has(key)) return Promise.resolve(false);
       objects.set(key, body);
-      return Promise.resolve();
+      return Promise.resolve(true);
     },
     get: (key: string) => {
       const body = objects.get(key);
