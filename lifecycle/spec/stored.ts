@@ -38,7 +38,14 @@ export function specStore(objectStore: ObjectStore): SpecStore {
       const spec = parsePipelineSpec(draft);
       const hash = specHash(spec);
       // The bytes are the canonical JSON the hash is taken of: a reader checks them by hashing alone.
-      await objectStore.putOnce(specKey(hash), canonicalJson(spec), 'application/json');
+      const key = specKey(hash);
+      const bytes = canonicalJson(spec);
+      if (!(await objectStore.putOnce(key, bytes, 'application/json'))) {
+        // Already there, written once. Bytes under the key that do not hash to it (a tampered or torn
+        // object) would refuse every run of this spec: the real ones replace them.
+        const existing = await objectStore.get(key);
+        if (sha256Hex(existing) !== hash) await objectStore.put(key, bytes, 'application/json');
+      }
       remember(hash, spec);
       return { spec, specHash: hash };
     },

@@ -6,10 +6,14 @@ import { ObjectNotFoundError, type ObjectStore } from '../../../../platform/obje
 import { specKey } from '../../../../registry/artifactKeys';
 import { buildSpec } from '../../../specBuilder';
 
-/** A bucket in memory: only the two calls the spec store makes. */
+/** A bucket in memory: only the calls the spec store makes. */
 function memoryBucket(): { store: ObjectStore; objects: Map<string, string> } {
   const objects = new Map<string, string>();
   const store = {
+    put: (key: string, body: string) => {
+      objects.set(key, body);
+      return Promise.resolve();
+    },
     putOnce: (key: string, body: string) => {
       if (objects.has(key)) return Promise.resolve(false);
       objects.set(key, body);
@@ -34,6 +38,23 @@ describe('specStore', () => {
     expect(objects.get(specKey(stored.specHash))).toBe(canonicalJson(spec));
     // A fresh store (another worker) reads it from the bucket, not from a cache.
     expect(await specStore(store).load(stored.specHash)).toEqual(spec);
+  });
+
+  it('writes a spec already stored no second time, and replaces bytes under its hash that are not it', async () => {
+    const { store, objects } = memoryBucket();
+    const spec = buildSpec();
+    const key = specKey(specHash(spec));
+    objects.set(key, canonicalJson(buildSpec({ description: 'planted under the wrong hash' })));
+    await specStore(store).store(spec);
+    expect(objects.get(key)).toBe(canonicalJson(spec));
+    const puts: string[] = [];
+    const counting = {
+      putOnce: (k: string, body: string) => store.putOnce(k, body),
+      get: (k: string) => store.get(k),
+      put: (k: string) => Promise.resolve(void puts.push(k)),
+    } as unknown as ObjectStore;
+    await specStore(counting).store(spec);
+    expect(puts).toEqual([]);
   });
 
   it('refuses bytes that do not hash to the run’s hash', async () => {
