@@ -68,3 +68,28 @@ export function singleStatement(text: string): pg.QueryConfig {
   const query = { text, queryMode: 'extended' };
   return query as pg.QueryConfig;
 }
+
+/**
+ * Runs `work` in one transaction on a client of its own: committed when `work` resolves, rolled back
+ * when it throws (and the error passed on). A client whose rollback failed is discarded, not reused.
+ */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}

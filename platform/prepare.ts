@@ -1,7 +1,7 @@
 /** Makes the storage Kerf needs exist: the database schema and the bucket. Idempotent. */
 import type pg from 'pg';
 import type { KerfConfig } from './config';
-import { createPool } from './database';
+import { createPool, inTransaction } from './database';
 import { applyMigrations, MIGRATION_LOCK_KEY, type MigrationResult } from './migrations';
 import { ObjectStore } from './objectStore';
 import { migrationsDir } from './paths';
@@ -37,18 +37,10 @@ export async function prepareStorage(config: KerfConfig): Promise<MigrationResul
  * @param pool a pool of the owner role
  */
 export async function grantSpecSchemas(pool: pg.Pool, schemas: readonly string[]): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
     await grantInTransaction(client, schemas);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 async function grantInTransaction(client: pg.PoolClient, schemas: readonly string[]): Promise<void> {

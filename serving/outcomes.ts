@@ -8,6 +8,7 @@
 import type pg from 'pg';
 import type { TaskKind } from '../ml/model';
 import { getModel, RegistryError } from '../registry';
+import { inTransaction } from '../platform/database';
 import { type FieldIssue, invalidInput, ServingHttpError } from './errors';
 import { describe, isPlainObject, MAX_KEY_LENGTH } from './payload';
 
@@ -224,9 +225,7 @@ export async function recordOutcomes(
   ];
   const insert = `INSERT INTO serving.outcomes (model, prediction_id, key, actual_value, actual_label, observed_at)
     SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::float8[], $5::text[], $6::timestamptz[])`;
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     if (byId.size > 0) {
       await client.query(
         `${insert} ON CONFLICT (model, prediction_id) WHERE prediction_id IS NOT NULL ${UPSERT_SET}`,
@@ -239,13 +238,7 @@ export async function recordOutcomes(
         columns([...byKey.values()]),
       );
     }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
   return { recorded: byId.size + byKey.size };
 }
 
