@@ -113,7 +113,7 @@ interface ServerFigures {
   stale: number;
 }
 
-async function onServer(server: TemporalServerKind, plan: ModelsPlan): Promise<ServerFigures> {
+export async function onServer(server: TemporalServerKind, plan: ModelsPlan): Promise<ServerFigures> {
   const name = `nightly-${server}-${randomUUID().slice(0, 8)}`;
   const preparing = performance.now();
   progress(server, `starting a stack of its own in .data/bench-stacks/${name}`);
@@ -144,14 +144,18 @@ async function onServer(server: TemporalServerKind, plan: ModelsPlan): Promise<S
       stale: timed.stale,
     };
   } catch (error) {
+    // Said before stopping: polls still in flight may fail noisily once the stack goes.
+    progress(server, `failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     for (const worker of stack.workers) {
-      if (worker.exited())
-        progress(server, `worker ${worker.pid} exited; its output:\n${worker.output().slice(-3000)}`);
+      progress(
+        server,
+        `worker ${worker.pid} (${worker.exited() ? 'exited' : 'running'}), last output:\n${worker.output().slice(-2000)}`,
+      );
     }
     throw error;
   } finally {
     progress(server, failed ? 'stopping (data kept for its logs)' : 'stopping the workers and the stack');
-    await stack.stop({ keepData: failed });
+    await stack.stop({ afterFailure: failed });
   }
 }
 

@@ -45,8 +45,11 @@ export interface BenchStack {
   client: Client;
   store: ObjectStore;
   workers: WorkerProcess[];
-  /** Stops the workers and the stack, and removes its data folder unless `keepData`. */
-  stop(options?: { keepData?: boolean }): Promise<void>;
+  /**
+   * Stops the workers and the stack, and removes its data folder; `afterFailure` keeps the folder
+   * (for its logs) and leaves the client connection to the process's exit.
+   */
+  stop(options?: { afterFailure?: boolean }): Promise<void>;
 }
 
 /**
@@ -106,11 +109,13 @@ export async function startBenchStack(server: TemporalServerKind, name: string):
     workers,
     async stop(options = {}) {
       await Promise.all(workers.map((worker) => worker.kill('SIGTERM')));
-      await connection.close().catch(() => undefined);
+      // After a failure, polls of the failed stage may still be retrying: a closed connection would
+      // turn their next retry into an uncaught error, so it is left to the process's exit.
+      if (!options.afterFailure) await connection.close().catch(() => undefined);
       store.destroy();
       await pool.end().catch(() => undefined);
       await stopStack();
-      if (!options.keepData) await rm(config.dataDir, { recursive: true, force: true });
+      if (!options.afterFailure) await rm(config.dataDir, { recursive: true, force: true });
     },
   };
 }
