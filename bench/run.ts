@@ -1,19 +1,41 @@
 /**
  * `npm run bench -- <suite> [case...]`: runs each case of a suite in a fresh process, so its peak
- * memory is its own, and prints one JSON line per case.
+ * memory is its own, and prints one JSON line per case. A case's progress (stderr) shows as it goes.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { repoRoot } from '../platform/paths';
 import { CASES as ML_CASES } from './ml';
+import { CASES as NIGHTLY_CASES } from './nightly';
 import { CASES as SHOP_CASES } from './shop';
 
 const SUITES: Record<string, { script: string; cases: string[] }> = {
   ml: { script: 'bench/ml.ts', cases: Object.keys(ML_CASES) },
   // generate-1m takes minutes: name it to run it.
   shop: { script: 'bench/shop.ts', cases: Object.keys(SHOP_CASES).filter((name) => name !== 'generate-1m') },
+  // 3-models is a quick look at the machinery: name it to run it.
+  nightly: {
+    script: 'bench/nightly.ts',
+    cases: Object.keys(NIGHTLY_CASES).filter((name) => name !== '3-models'),
+  },
 };
+
+/** Runs one case in a node process of its own: its stdout (the JSON line) is returned, its stderr passed on. */
+function runInOwnProcess(script: string, name: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, script), name], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`${script} ${name} failed (exit code ${code ?? signal})`));
+    });
+  });
+}
 
 async function main(): Promise<void> {
   const [suiteName, ...only] = process.argv.slice(2);
@@ -23,12 +45,7 @@ async function main(): Promise<void> {
   }
   const cases = only.length > 0 ? only : suite.cases;
   for (const name of cases) {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', path.join(repoRoot, suite.script), name],
-      { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 },
-    );
-    process.stdout.write(stdout);
+    process.stdout.write(await runInOwnProcess(suite.script, name));
   }
 }
 

@@ -51,6 +51,15 @@ export class SpecSourceError extends PipelineSpecError {
   }
 }
 
+/**
+ * No connection to PostgreSQL for the check (the server is down, or a busy pool had none free within
+ * its timeout). Not a `PipelineSpecError`: nothing is wrong with the spec, so a run's activity that
+ * meets it is retried by Temporal instead of ending the run as a spec that does not fit its source.
+ */
+export class SourceConnectionError extends Error {
+  override name = 'SourceConnectionError';
+}
+
 export interface DescribeSourceOptions {
   /**
    * How long the zero-row query may take before it is cancelled, in milliseconds.
@@ -189,8 +198,9 @@ async function typesOf(client: PoolClient, oids: number[]): Promise<Map<number, 
  *
  * @param pool the pool to take one connection from (the caller owns and ends it): the reader
  *   role's (`createReaderPool`), so the query can read only what a spec may read
- * @throws SpecSourceError naming `source` when it cannot be run (missing table, SQL error, timeout,
- *   no connection), with PostgreSQL's message and what to do
+ * @throws SpecSourceError naming `source` when it cannot be run (missing table, SQL error, timeout),
+ *   with PostgreSQL's message and what to do
+ * @throws SourceConnectionError when no connection could be had, which a retry may get
  */
 export async function describeSource(
   pool: Pool,
@@ -204,12 +214,10 @@ export async function describeSource(
     client = await pool.connect();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new SpecSourceError([
-      {
-        path: 'source',
-        message: `cannot connect to PostgreSQL (${message}); start the stack with \`kerf stack up\` or check DATABASE_URL`,
-      },
-    ]);
+    throw new SourceConnectionError(
+      `cannot connect to PostgreSQL (${message}); start the stack with \`kerf stack up\` or check DATABASE_URL`,
+      { cause: error },
+    );
   }
   try {
     await client.query('BEGIN READ ONLY');

@@ -7,7 +7,12 @@ import type pg from 'pg';
 import { loadConfig } from '../../platform/config';
 import { createReaderPool } from '../../platform/database';
 import { defaultPaths } from '../../platform/paths';
-import { checkSpecSource, loadPipelineSpec, PipelineSpecError } from '../../lifecycle/spec';
+import {
+  checkSpecSource,
+  loadPipelineSpec,
+  PipelineSpecError,
+  SourceConnectionError,
+} from '../../lifecycle/spec';
 import { personalDataByName, personalDataInSource } from '../../lifecycle/gates/personalSource';
 import { SnapshotError } from '../../lifecycle/ingest';
 
@@ -53,7 +58,7 @@ export async function checkSpecFile(
     return { file, ok: true, name, problems: [] };
   } catch (error) {
     if (error instanceof PipelineSpecError) return { file, ok: false, name, problems: error.problems };
-    if (error instanceof SnapshotError)
+    if (error instanceof SnapshotError || error instanceof SourceConnectionError)
       return { file, ok: false, name, problems: [`source: ${error.message}`] };
     if (error instanceof Error && 'code' in error && 'syscall' in error) {
       const code = (error as NodeJS.ErrnoException).code ?? error.message;

@@ -1,9 +1,13 @@
+import type { Pool } from 'pg';
 import { describe, expect, it } from 'vitest';
+import { asStopping } from '../../../../activities/lifecycle/errors';
 import {
   checkSpecAgainstSource,
+  describeSource,
   PipelineSpecError,
   type PipelineSpec,
   type SourceColumn,
+  SourceConnectionError,
   SpecSourceError,
 } from '../../../../lifecycle/spec';
 import { BASE_FEATURES, buildSpec, features, type SpecInput, specInput } from '../../../specBuilder';
@@ -217,5 +221,24 @@ describe('SpecSourceError', () => {
     expect(error.message).toBe(
       'Pipeline spec pipelines/route-time.json does not fit its source:\ntarget: no column "x"\nfeatures[2].name: no column "y"',
     );
+  });
+});
+
+describe('describeSource without a connection', () => {
+  it('throws a retryable SourceConnectionError, not a spec that does not fit its source', async () => {
+    // A busy pool: no connection free within its timeout, as 50 runs validating at once met.
+    const pool = {
+      connect: () => Promise.reject(new Error('timeout exceeded when trying to connect')),
+    } as unknown as Pool;
+    const error: unknown = await describeSource(pool, { kind: 'table', table: 'routes' }).catch(
+      (failure: unknown) => failure,
+    );
+    expect(error).toBeInstanceOf(SourceConnectionError);
+    expect(error).not.toBeInstanceOf(PipelineSpecError);
+    expect((error as Error).message).toBe(
+      'cannot connect to PostgreSQL (timeout exceeded when trying to connect); start the stack with `kerf stack up` or check DATABASE_URL',
+    );
+    // The lifecycle's activities stop a run only on their own errors: this one Temporal retries.
+    expect(asStopping(error)).toBe(error);
   });
 });
