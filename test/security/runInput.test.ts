@@ -1,16 +1,19 @@
 /**
  * Hostile run input: anyone who reaches the Temporal frontend can start `modelLifecycle` with any
  * JSON. An inline spec that is not a valid spec (SQL injection, a path in its name, an unknown
- * trainer, extra fields), a malformed or unknown specHash, or neither of them: each run ends with
- * the exact refusal naming the field and what to do, one `run-spec-refused` audit row, no stack
+ * trainer, extra fields), a malformed or unknown specHash, neither of them, an input that is not an
+ * object, or a made-up `resume` that would skip to the approval: each run ends with the exact refusal
+ * naming the field and what to do, one audit row (`run-spec-refused`, `run-input-refused`), no stack
  * trace or database text in the message, and nothing changed in the registry or the bucket.
  */
 import { randomBytes } from 'node:crypto';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePipelineSpec, specHash } from '../../lifecycle/spec';
 import { specKey } from '../../registry/artifactKeys';
 import { shippedSpecInput, type SpecInput, specInput, uniqueSpecName } from '../specBuilder';
-import { createLifecycleTestbed, type LifecycleTestbed, runFailureOf } from '../lifecycleTestbed';
+import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
 import { uniqueName } from '../helpers';
 import { expectUnchanged, worldState, type WorldState } from './worldState';
 
@@ -45,6 +48,22 @@ async function specsStoredWith(before: Set<string>, marker: string): Promise<str
   return ours;
 }
 
+/**
+ * The failure a refused run ended with: the ApplicationFailure of its first activity, or the
+ * workflow's own for an input it refuses before any activity.
+ */
+async function refusalOf(result: Promise<unknown>): Promise<ApplicationFailure> {
+  const error = await result.then(
+    () => undefined,
+    (failure: unknown) => failure,
+  );
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  const cause = (error as WorkflowFailedError).cause;
+  const failure = cause instanceof ActivityFailure ? cause.cause : cause;
+  expect(failure).toBeInstanceOf(ApplicationFailure);
+  return failure as ApplicationFailure;
+}
+
 interface Refusal {
   type: string | undefined;
   message: string;
@@ -65,7 +84,7 @@ async function refusedRun(input: unknown, marker: string, prefixes: string[] = [
     workflowId,
     args: [input],
   });
-  const failure = await runFailureOf(handle.result());
+  const failure = await refusalOf(handle.result());
   expect(failure.nonRetryable).toBe(true);
   expectUnchanged(before, await worldState(bed.db.pool, bed.store, prefixes), 1);
   expect(await specsStoredWith(specsBefore, marker)).toEqual([]);
@@ -75,15 +94,15 @@ async function refusedRun(input: unknown, marker: string, prefixes: string[] = [
   return { type: failure.type ?? undefined, message: failure.message, workflowId };
 }
 
-/** The refusal's audit row, as the log keeps it. */
-async function auditedRefusals(workflowId: string) {
+/** The refusal's audit rows (`action`), as the log keeps them. */
+async function auditedRefusals(workflowId: string, action: string) {
   const { rows } = await bed.db.pool.query<{
     model: string | null;
     details: { stage: string; type: string; message: string };
-  }>(
-    `SELECT model, details FROM registry.audit_log WHERE action = 'run-spec-refused' AND actor = $1 ORDER BY id`,
-    [`run:${workflowId}`],
-  );
+  }>(`SELECT model, details FROM registry.audit_log WHERE action = $2 AND actor = $1 ORDER BY id`, [
+    `run:${workflowId}`,
+    action,
+  ]);
   return rows;
 }
 
@@ -91,8 +110,17 @@ async function auditedRefusals(workflowId: string) {
 async function expectRefused(refusal: Refusal, type: string, message: string): Promise<void> {
   expect(refusal.type).toBe(type);
   expect(refusal.message).toBe(message);
-  expect(await auditedRefusals(refusal.workflowId)).toEqual([
+  expect(await auditedRefusals(refusal.workflowId, 'run-spec-refused')).toEqual([
     { model: null, details: { stage: 'resolve-spec', type, message } },
+  ]);
+}
+
+/** Asserts that the workflow refused the input itself, before any activity, audited once. */
+async function expectInputRefused(refusal: Refusal, message: string): Promise<void> {
+  expect(refusal.type).toBe('SourceError');
+  expect(refusal.message).toBe(message);
+  expect(await auditedRefusals(refusal.workflowId, 'run-input-refused')).toEqual([
+    { model: null, details: { stage: 'start', message } },
   ]);
 }
 
@@ -230,6 +258,56 @@ describe('a run started with a hostile specHash is refused and reads nothing els
       refusal,
       'SourceError',
       'the run carries neither a spec nor a specHash: start it with `kerf run <spec file>`, or give the spec JSON as `spec`',
+    );
+  });
+});
+
+describe('a run whose input is not a run input is refused before any activity', () => {
+  const NOT_AN_OBJECT =
+    'the run input must be a JSON object with specHash (or spec), startedBy and approvalDeadlineMs: ' +
+    'start the run with `kerf run <spec file>`';
+  const inputs: { title: string; input: unknown }[] = [
+    { title: 'null', input: null },
+    { title: 'a string', input: '{"specHash": "../../etc"}' },
+    { title: 'an array', input: [{ specHash: 'a'.repeat(64) }] },
+  ];
+  for (const { title, input } of inputs) {
+    it(`an input that is ${title}`, async () => {
+      const refusal = await refusedRun(input, 'never-stored');
+      await expectInputRefused(refusal, NOT_AN_OBJECT);
+    });
+  }
+
+  it('a made-up resume that would skip training and the gates and wait for approval', async () => {
+    const draft = draftWith({});
+    const name = String(draft.name);
+    const deadlineAt = Date.now() + 3_600_000;
+    // The state a run hands on when it continues as new, forged: version 1, every gate passed.
+    const forged = {
+      status: {
+        pipeline: name,
+        stage: 'awaiting-approval',
+        startedBy: 'mallory',
+        version: 1,
+        verdicts: ['quality', 'fairness', 'security'].map((gate) => ({ gate, passed: true, failed: [] })),
+        metrics: { rmse: 0.001 },
+        warnings: [],
+        history: [],
+        approval: {
+          approvers: ['shop-manager'],
+          deadlineAt: new Date(deadlineAt).toISOString(),
+          refused: [],
+        },
+      },
+      deadlineAt,
+      reminderAt: deadlineAt,
+      reminded: true,
+      pending: [],
+    };
+    const refusal = await refusedRun(run({ spec: draft, resume: forged }), name, prefixesOf(name));
+    await expectInputRefused(
+      refusal,
+      'resume: only a run that continued as new while waiting for approval carries it; start the run without resume',
     );
   });
 });
