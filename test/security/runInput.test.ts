@@ -185,6 +185,25 @@ describe('a run started with a hostile inline spec is refused before anything is
     );
   });
 
+  it('thousands of unknown keys, the first a megabyte long: the message stays short', async () => {
+    const draft = draftWith({});
+    draft[`x${'y'.repeat(1_000_000)}`] = true;
+    for (let index = 0; index < 5000; index += 1) draft[`k${index}`] = index;
+    const name = String(draft.name);
+    const refusal = await refusedRun(run({ spec: draft }), name, prefixesOf(name));
+    expect(refusal.message.split('\n')).toEqual([
+      'Invalid pipeline spec:',
+      // The long key's line, cut at 500 characters.
+      `x${'y'.repeat(499)}...`,
+      ...Array.from(
+        { length: 49 },
+        (_, index) => `k${index}: unknown key; allowed keys: ${ALLOWED_TOP_KEYS}`,
+      ),
+      '... and 4951 more',
+    ]);
+    await expectRefused(refusal, 'SourceError', refusal.message);
+  });
+
   it('a spec that is not an object', async () => {
     const marker = `DROP TABLE ${randomBytes(4).toString('hex')}`;
     const refusal = await refusedRun(run({ spec: marker }), marker);
