@@ -75,6 +75,23 @@ function summarise(verdict: GateVerdict): VerdictSummary {
   };
 }
 
+/**
+ * What makes a run's input unusable before anything runs, if anything: anyone who reaches Temporal
+ * may start a run with any JSON. `resume` is the run's own state, handed on when it continues as new
+ * while waiting; a fresh start carrying one would skip ingest, training and the gates and show the
+ * approver verdicts it made up.
+ */
+function inputProblem(input: unknown): string | undefined {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return 'the run input must be a JSON object with specHash (or spec), startedBy and approvalDeadlineMs: start the run with `kerf run <spec file>`';
+  }
+  const resume = (input as { resume?: unknown }).resume;
+  if (resume !== undefined && resume !== null && workflowInfo().continuedFromExecutionRunId === undefined) {
+    return 'resume: only a run that continued as new while waiting for approval carries it; start the run without resume';
+  }
+  return undefined;
+}
+
 /** The spec a run recorded before specs travelled by hash carried in its input. */
 function carriedSpec(input: LifecycleInput): { spec: PipelineSpec; specHash: string } {
   if (!input.spec || input.specHash === undefined)
@@ -115,11 +132,21 @@ function currentDetails(status: LifecycleStatus, authenticated: boolean): string
 
 export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleResult> {
   const runId = workflowInfo().workflowId;
+  const io = proxyActivities<Activities>(quickIo);
+  // Only hostile or broken starts get here; no recorded history does, so replay is unchanged.
+  const problem = inputProblem(input);
+  if (problem) {
+    await io.recordAuditEvent({
+      actor: `run:${runId}`,
+      action: 'run-input-refused',
+      details: { stage: 'start', message: problem },
+    });
+    throw ApplicationFailure.create({ type: 'SourceError', message: problem, nonRetryable: true });
+  }
   // Training and evaluation keep a core busy: they go to the heavy queue the starter named (runs
   // started without one, and older runs, use the configuration's default beside their own queue).
   // Replay does not compare an activity's task queue, so older histories replay unchanged.
   const heavyQueue = input.heavyTaskQueue ?? heavyQueueOf(workflowInfo().taskQueue);
-  const io = proxyActivities<Activities>(quickIo);
   const data = proxyActivities<Activities>(dataMovement);
   const trainer = proxyActivities<Pick<Activities, HeavyActivity>>({
     ...training({ heartbeatSeconds: input.trainingHeartbeatSeconds }),

@@ -86,7 +86,8 @@ export function createRegisterActivities({ pool, objectStore, codeVersion }: Act
     async recordAuditEvent(input: {
       actor: string;
       action: string;
-      model: string;
+      /** None for a run refused before its spec was read. */
+      model?: string;
       version?: number;
       details: Record<string, unknown>;
     }): Promise<void> {

@@ -3,11 +3,21 @@
  * that came inline, from a Web UI start), and every stage after reads it by hash the same way, so no
  * worker needs a `pipelines/` folder of its own.
  */
-import { type PipelineSpec, type SpecStore, specStore } from '../../lifecycle/spec';
+import { ApplicationFailure } from '@temporalio/activity';
+import {
+  parsePipelineSpec,
+  type PipelineSpec,
+  type SpecStore,
+  shownHash,
+  specHash,
+  specStore,
+} from '../../lifecycle/spec';
 import type { ObjectStore } from '../../platform/objectStore';
+import { appendAudit } from '../../registry';
 import type { SpecRef } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
-import { stopRun, stoppingOn } from './errors';
+import { asStopping, stopRun, stoppingOn } from './errors';
+import { runActor, runIdOf } from './register';
 
 const stores = new WeakMap<ObjectStore, SpecStore>();
 
@@ -33,33 +43,65 @@ export function specOf(objectStore: ObjectStore, ref: SpecRef): Promise<Pipeline
   return stoppingOn(() => specsIn(objectStore).load(ref.specHash));
 }
 
-export function createRunSpecActivities({ objectStore }: ActivityDeps) {
+/** The spec and hash a run's input names; refusals are thrown as non-retryable failures. */
+async function resolve(
+  objectStore: ObjectStore,
+  input: { specHash?: string; spec?: unknown },
+): Promise<{ spec: PipelineSpec; specHash: string }> {
+  const specs = specsIn(objectStore);
+  if (input.spec !== undefined) {
+    const inline = input.spec;
+    // Checked before anything is stored: a refused run leaves nothing in the bucket.
+    let hash: string;
+    try {
+      hash = specHash(parsePipelineSpec(inline));
+    } catch (error) {
+      throw asStopping(error);
+    }
+    if (input.specHash !== undefined && input.specHash !== hash) {
+      throw stopRun(
+        'TamperedArtifactError',
+        `the run's specHash ${shownHash(input.specHash)} is not the hash of the spec it carries (${hash}); start it again without specHash, or with the right one`,
+        { reason: 'spec-hash-mismatch' },
+      );
+    }
+    return stoppingOn(() => specs.store(inline));
+  }
+  if (input.specHash === undefined) {
+    throw stopRun(
+      'SourceError',
+      'the run carries neither a spec nor a specHash: start it with `kerf run <spec file>`, or give the spec JSON as `spec`',
+    );
+  }
+  const hash = input.specHash;
+  return { spec: await specOf(objectStore, { specHash: hash }), specHash: hash };
+}
+
+export function createRunSpecActivities({ pool, objectStore }: ActivityDeps) {
   return {
     /**
-     * The run's spec and its hash. A spec that came inline (a Web UI start) is validated and stored
-     * first, and refused when it does not match a hash that came with it; a hash alone is read.
+     * The run's spec and its hash. A spec that came inline (a Web UI start) is validated, checked
+     * against a hash that came with it, and only then stored; a hash alone is read.
+     * Anyone who reaches Temporal can start a run with any input: a refused one is audited
+     * (`run-spec-refused`) before the run stops.
      */
     async resolveRunSpec(input: {
       specHash?: string;
       spec?: unknown;
     }): Promise<{ spec: PipelineSpec; specHash: string }> {
-      const specs = specsIn(objectStore);
-      if (input.spec !== undefined) {
-        const stored = await stoppingOn(() => specs.store(input.spec));
-        if (input.specHash !== undefined && input.specHash !== stored.specHash) {
-          throw stopRun(
-            'TamperedArtifactError',
-            `the run's specHash ${input.specHash} is not the hash of the spec it carries (${stored.specHash}); start it again without specHash, or with the right one`,
-            { reason: 'spec-hash-mismatch' },
-          );
+      try {
+        return await resolve(objectStore, input);
+      } catch (error) {
+        // Only refusals: a retryable failure (the bucket or the database away) is tried again.
+        if (error instanceof ApplicationFailure && error.nonRetryable) {
+          await appendAudit(pool, {
+            actor: runActor(runIdOf()),
+            action: 'run-spec-refused',
+            details: { stage: 'resolve-spec', type: error.type, message: error.message },
+          });
         }
-        return stored;
+        throw error;
       }
-      if (input.specHash === undefined) {
-        throw stopRun('SourceError', 'the run carries neither a spec nor a specHash: give it one of them');
-      }
-      const hash = input.specHash;
-      return { spec: await specOf(objectStore, { specHash: hash }), specHash: hash };
     },
   };
 }

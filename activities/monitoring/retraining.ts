@@ -9,7 +9,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { log } from '@temporalio/activity';
 import { lifecycleInput } from '../../workflows/client/lifecycleRuns';
-import { loadPipelineSpec, type PipelineSpec, specHash } from '../../lifecycle/spec';
+import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec, specHash } from '../../lifecycle/spec';
 import type { ObjectStore } from '../../platform/objectStore';
 import { appendAudit, getAlias, getVersion, listVersions } from '../../registry';
 import { artifactKeys } from '../../registry/artifactKeys';
@@ -49,9 +49,16 @@ async function specOfVersion(
       .getJson<unknown>(artifactKeys(version.model, version.version).spec)
       .catch(() => undefined);
     if (copy === undefined) throw error;
-    const stored = await specs.store(copy);
-    if (stored.specHash !== version.specHash) throw error;
-    return stored;
+    // Checked before it is stored: a copy changed since (or not a spec any more) stores nothing.
+    const copyHash = (() => {
+      try {
+        return specHash(parsePipelineSpec(copy));
+      } catch {
+        return undefined;
+      }
+    })();
+    if (copyHash !== version.specHash) throw error;
+    return specs.store(copy);
   }
 }
 

@@ -5,13 +5,31 @@ import { type z } from 'zod';
 import { pipelineSpecSchema, type PipelineSpec } from './schema';
 import { isRecord, parseDuration } from './syntax';
 
+/**
+ * How many problems the message lists, and how long each may be: a spec may come from anyone who
+ * reaches Temporal (a run's input), with thousands of unknown keys or a megabyte-long one, and the
+ * message goes into the run's failure and the audit log. `problems` keeps them all.
+ */
+const SHOWN_PROBLEMS = 50;
+const SHOWN_PROBLEM_CHARS = 500;
+
+function problemLines(problems: readonly string[]): string {
+  const shown = problems
+    .slice(0, SHOWN_PROBLEMS)
+    .map((problem) =>
+      problem.length > SHOWN_PROBLEM_CHARS ? `${problem.slice(0, SHOWN_PROBLEM_CHARS)}...` : problem,
+    );
+  if (problems.length > SHOWN_PROBLEMS) shown.push(`... and ${problems.length - SHOWN_PROBLEMS} more`);
+  return shown.join('\n');
+}
+
 /** An invalid pipeline spec: one line per problem, `path.to.field: reason`. */
 export class PipelineSpecError extends Error {
   constructor(
     readonly problems: string[],
     readonly origin?: string,
   ) {
-    super(`Invalid pipeline spec${origin ? ` ${origin}` : ''}:\n${problems.join('\n')}`);
+    super(`Invalid pipeline spec${origin ? ` ${origin}` : ''}:\n${problemLines(problems)}`);
     this.name = 'PipelineSpecError';
   }
 }

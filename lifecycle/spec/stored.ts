@@ -14,6 +14,14 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** Content-addressed, so a spec read once never changes: a worker keeps the last few it read. */
 const CACHED_SPECS = 64;
 
+/**
+ * A specHash from a run's input as a message shows it: anyone who reaches Temporal may send any JSON
+ * there, so any value, quoted and cut to 80 characters.
+ */
+export function shownHash(hash: unknown): string {
+  return JSON.stringify(String(hash).slice(0, 80));
+}
+
 export interface SpecStore {
   /** Validates a spec (hostile input: a Web UI start carries it inline), stores it, and returns its hash. */
   store(spec: unknown): Promise<{ spec: PipelineSpec; specHash: string }>;
@@ -51,7 +59,9 @@ export function specStore(objectStore: ObjectStore): SpecStore {
     },
     async load(hash) {
       if (!SHA256_HEX.test(hash)) {
-        throw new PipelineSpecError([`specHash: ${JSON.stringify(hash)} is not a SHA-256 in hex`]);
+        throw new PipelineSpecError([
+          `specHash: ${shownHash(hash)} is not a SHA-256 in hex (64 characters 0-9a-f); start the run with \`kerf run\`, which stores the spec and passes its hash, or give the spec JSON as \`spec\``,
+        ]);
       }
       const cached = cache.get(hash);
       if (cached) return cached;
