@@ -89,7 +89,11 @@ export class ObjectStore {
    * client for the same key share one request, so runs that take the same snapshot at once write it
    * once. Returns true when this call wrote it.
    */
-  putOnce(key: string, body: Uint8Array | string, contentType = 'application/octet-stream'): Promise<boolean> {
+  putOnce(
+    key: string,
+    body: Uint8Array | string,
+    contentType = 'application/octet-stream',
+  ): Promise<boolean> {
     const inFlight = this.#writingOnce.get(key);
     if (inFlight) return inFlight.then(() => false);
     const writing = (async () => {
