@@ -85,12 +85,42 @@ function inputProblem(input: unknown): string | undefined {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return 'the run input must be a JSON object with specHash (or spec), startedBy and approvalDeadlineMs: start the run with `kerf run <spec file>`';
   }
-  const resume = (input as { resume?: unknown }).resume;
+  const fields = input as Record<string, unknown>;
+  const resume = fields.resume;
   if (resume !== undefined && resume !== null && workflowInfo().continuedFromExecutionRunId === undefined) {
     return 'resume: only a run that continued as new while waiting for approval carries it; start the run without resume';
   }
+  const { startedBy } = fields;
+  if (typeof startedBy !== 'string' || startedBy.trim() === '' || startedBy.length > MAX_NAME_LENGTH) {
+    return `startedBy: give the name of the person or service that starts the run (text, 1 to ${MAX_NAME_LENGTH} characters)`;
+  }
+  const durations: [string, unknown, boolean][] = [
+    ['approvalDeadlineMs', fields.approvalDeadlineMs, true],
+    ['rollbackWindowMs', fields.rollbackWindowMs, false],
+    ['trainingHeartbeatSeconds', fields.trainingHeartbeatSeconds, false],
+  ];
+  for (const [name, value, required] of durations) {
+    if (value === undefined && !required) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_DURATION_MS) {
+      return `${name}: give a positive number (at most ${MAX_DURATION_MS}), or leave it out for the spec's default`;
+    }
+  }
+  const { heavyTaskQueue } = fields;
+  if (
+    heavyTaskQueue !== undefined &&
+    (typeof heavyTaskQueue !== 'string' || !TASK_QUEUE_NAME.test(heavyTaskQueue))
+  ) {
+    return 'heavyTaskQueue: give a task queue name (text without control characters, at most 1000), or leave it out for the default';
+  }
   return undefined;
 }
+
+/** Longest name a run's input may carry for who started it. */
+const MAX_NAME_LENGTH = 200;
+/** A year, in ms: longer than any approval deadline or rollback window a shop sets. */
+const MAX_DURATION_MS = 366 * 24 * 3600 * 1000;
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses
+const TASK_QUEUE_NAME = /^[^\u0000-\u001f\u007f]{1,1000}$/;
 
 /** The spec a run recorded before specs travelled by hash carried in its input. */
 function carriedSpec(input: LifecycleInput): { spec: PipelineSpec; specHash: string } {

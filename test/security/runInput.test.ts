@@ -297,6 +297,41 @@ describe('a run whose input is not a run input is refused before any activity', 
     });
   }
 
+  const fieldCases: { title: string; fields: Record<string, unknown>; message: string }[] = [
+    {
+      title: 'a startedBy that is not a name',
+      fields: { startedBy: { name: 'shop-manager' } },
+      message:
+        'startedBy: give the name of the person or service that starts the run (text, 1 to 200 characters)',
+    },
+    {
+      title: 'a negative approval deadline',
+      fields: { approvalDeadlineMs: -1 },
+      message:
+        "approvalDeadlineMs: give a positive number (at most 31622400000), or leave it out for the spec's default",
+    },
+    {
+      title: 'a heartbeat timeout that is not a number',
+      fields: { trainingHeartbeatSeconds: 'NaN' },
+      message:
+        "trainingHeartbeatSeconds: give a positive number (at most 31622400000), or leave it out for the spec's default",
+    },
+    {
+      title: 'a heavy task queue with a control character',
+      fields: { heavyTaskQueue: 'kerf-heavy\n' },
+      message:
+        'heavyTaskQueue: give a task queue name (text without control characters, at most 1000), or leave it out for the default',
+    },
+  ];
+  for (const { title, fields, message } of fieldCases) {
+    it(title, async () => {
+      const draft = draftWith({});
+      const name = String(draft.name);
+      const refusal = await refusedRun(run({ spec: draft, ...fields }), name, prefixesOf(name));
+      await expectInputRefused(refusal, message);
+    });
+  }
+
   it('a made-up resume that would skip training and the gates and wait for approval', async () => {
     const draft = draftWith({});
     const name = String(draft.name);
