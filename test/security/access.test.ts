@@ -132,6 +132,20 @@ describe('API tokens', () => {
       headers: { authorization: `Bearer ${CONFIGURED}` },
     });
     expect(configured.statusCode).toBe(200);
+    // Each token's use is noted after the answer, off the request's path: wait for both notes here,
+    // so they land in this test and not in the next one's before-and-after.
+    await expect
+      .poll(
+        async () =>
+          (
+            await db.pool.query<{ noted: number }>(
+              `SELECT count(*)::int AS noted FROM access.service_tokens
+                WHERE name IN ('quoting', 'dashboard') AND last_used_at IS NOT NULL`,
+            )
+          ).rows[0]?.noted,
+        { timeout: 10_000 },
+      )
+      .toBe(2);
   });
 });
 
