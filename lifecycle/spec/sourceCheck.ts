@@ -1,6 +1,7 @@
 /**
  * Checks a pipeline spec against its data source: every column the spec names (target, features,
- * segments, time column) exists in the table or query result and has a type that fits its role.
+ * segments, time column, and those the derived features' expressions read) exists in the table or
+ * query result and has a type that fits its role.
  *
  * The source is run with `LIMIT 0` in a read-only transaction, so only its column names and types
  * come back; the check itself (`checkSpecAgainstSource`) is pure. What keeps a hostile query from
@@ -11,6 +12,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { singleStatement } from '../../platform/database';
+import { checkDerivedFeatures, type ColumnType, type NameMeaning } from '../features/expression';
 import { formatPath, PipelineSpecError } from './load';
 import type { PipelineSpec } from './schema';
 import { editDistance } from './syntax';
@@ -244,7 +246,8 @@ export async function describeSource(
 export type SpecColumns = Pick<
   PipelineSpec,
   'task' | 'source' | 'target' | 'features' | 'segments' | 'timeColumn'
->;
+> &
+  Partial<Pick<PipelineSpec, 'derived'>>;
 
 /** Unknown names list the source's columns when there are at most this many. */
 const LISTED_COLUMNS = 16;
@@ -263,6 +266,93 @@ function closestColumn(name: string, columns: readonly SourceColumn[]): string |
   return best?.name;
 }
 
+/** Why a name is no column of the source, and the advice (starting with its separator). */
+function unknownColumn(
+  name: string,
+  columns: readonly SourceColumn[],
+  where: string,
+): { problem: string; advice: string } {
+  const suggestion = closestColumn(name, columns);
+  const listed = columns.length <= LISTED_COLUMNS;
+  const names = columns.map((column) => JSON.stringify(column.name)).join(', ');
+  const problem = `no column "${name}" in ${where}`;
+  if (suggestion) {
+    const caseOnly = suggestion.toLowerCase() === name.toLowerCase();
+    const advice = `; did you mean "${suggestion}"?${caseOnly ? ' (column names are case-sensitive)' : ''}`;
+    return { problem, advice: listed ? `${advice} Its columns: ${names}` : advice };
+  }
+  if (columns.length === 0) return { problem, advice: '; it has no columns' };
+  if (listed) return { problem, advice: `; its columns: ${names}` };
+  return {
+    problem,
+    advice: ` (of its ${columns.length} columns none is close); check the spelling, names are case-sensitive`,
+  };
+}
+
+/** What an expression may do with a column of each kind; `other` columns it cannot read. */
+const EXPRESSION_TYPES: Record<SourceValueKind, ColumnType | undefined> = {
+  number: 'number',
+  boolean: 'boolean',
+  text: 'category',
+  time: 'time',
+  other: undefined,
+};
+
+/**
+ * Problems of a spec's derived features against the source: a name that is already a column, and
+ * each expression checked with the columns' types (unknown columns, wrong types).
+ */
+function derivedFeatureIssues(
+  derived: NonNullable<SpecColumns['derived']>,
+  byName: ReadonlyMap<string, SourceColumn[]>,
+  columns: readonly SourceColumn[],
+  where: string,
+): SpecIssue[] {
+  const issues: (SpecIssue & { index: number })[] = [];
+  derived.forEach((feature, index) => {
+    if (byName.has(feature.name)) {
+      issues.push({
+        index,
+        path: formatPath(['derived', index, 'name']),
+        message: `"${feature.name}" is already a column of ${where}; give the derived feature another name`,
+      });
+    }
+  });
+  const meaning = (name: string): NameMeaning => {
+    const found = byName.get(name) ?? [];
+    if (found.length > 1) {
+      return {
+        kind: 'unknown',
+        problem: `"${name}" names ${found.length} columns of ${where}`,
+        advice: 'give each its own name (AS ...) in the query',
+      };
+    }
+    const column = found[0];
+    if (!column) {
+      const { problem, advice } = unknownColumn(name, columns, where);
+      return { kind: 'unknown', problem, advice: advice.replace(/^[;\s]+/, '') };
+    }
+    const type = EXPRESSION_TYPES[column.kind];
+    if (type === undefined) {
+      return {
+        kind: 'unknown',
+        problem: `"${name}" is ${typeWords(column)} in ${where}, which expressions cannot read`,
+        advice: 'cast it to a number, text or timestamp in a sql source',
+      };
+    }
+    return { kind: 'column', type };
+  };
+  for (const problem of checkDerivedFeatures(derived, meaning).problems) {
+    issues.push({
+      index: problem.index,
+      path: formatPath(['derived', problem.index, problem.field]),
+      message: problem.message,
+    });
+  }
+  // In spec order, a feature's name before its expression.
+  return issues.sort((a, b) => a.index - b.index).map(({ path, message }) => ({ path, message }));
+}
+
 /** Text for a type in messages: `text`, `double precision`... */
 const typeWords = (column: SourceColumn) => `of type ${column.postgresType}`;
 
@@ -272,7 +362,8 @@ const typeWords = (column: SourceColumn) => `of type ${column.postgresType}`;
  * needs text, booleans or whole numbers; a regression target needs numbers; the time column needs a
  * date, timestamp or number.
  *
- * @returns the issues in the order target, features, segments, time column; empty when it fits
+ * @returns the issues in the order target, features, segments, time column, derived features; empty
+ *   when it fits
  */
 export function checkSpecAgainstSource(spec: SpecColumns, columns: readonly SourceColumn[]): SpecIssue[] {
   const where = spec.source.kind === 'table' ? `table ${spec.source.table}` : "the query's result";
@@ -291,22 +382,8 @@ export function checkSpecAgainstSource(spec: SpecColumns, columns: readonly Sour
       return undefined;
     }
     if (found[0]) return found[0];
-    const suggestion = closestColumn(name, columns);
-    const listed = columns.length <= LISTED_COLUMNS;
-    const names = columns.map((column) => JSON.stringify(column.name)).join(', ');
-    let message = `no column "${name}" in ${where}`;
-    if (suggestion) {
-      const caseOnly = suggestion.toLowerCase() === name.toLowerCase();
-      message += `; did you mean "${suggestion}"?${caseOnly ? ' (column names are case-sensitive)' : ''}`;
-      if (listed) message += ` Its columns: ${names}`;
-    } else if (columns.length === 0) {
-      message += '; it has no columns';
-    } else if (listed) {
-      message += `; its columns: ${names}`;
-    } else {
-      message += ` (of its ${columns.length} columns none is close); check the spelling, names are case-sensitive`;
-    }
-    issues.push({ path: formatPath(path), message });
+    const { problem, advice } = unknownColumn(name, columns, where);
+    issues.push({ path: formatPath(path), message: `${problem}${advice}` });
     return undefined;
   };
   const misfit = (path: PropertyKey[], message: string) => issues.push({ path: formatPath(path), message });
@@ -375,6 +452,7 @@ export function checkSpecAgainstSource(spec: SpecColumns, columns: readonly Sour
       );
     }
   }
+  if (spec.derived) issues.push(...derivedFeatureIssues(spec.derived, byName, columns, where));
   return issues;
 }
 
