@@ -12,31 +12,18 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { singleStatement } from '../../platform/database';
-import { checkDerivedFeatures, type ColumnType, type NameMeaning } from '../features/expression';
+import { derivedFeatureIssues } from './derivedCheck';
 import { formatPath, PipelineSpecError } from './load';
 import type { PipelineSpec } from './schema';
-import { editDistance } from './syntax';
+import {
+  type SourceColumn,
+  type SourceValueKind,
+  type SpecIssue,
+  typeWords,
+  unknownColumn,
+} from './sourceColumns';
 
-/** What a column holds, as far as the spec cares. */
-export type SourceValueKind = 'number' | 'boolean' | 'text' | 'time' | 'other';
-
-/** One column of a source, as PostgreSQL describes it. */
-export interface SourceColumn {
-  /** The column name exactly as PostgreSQL returns it (case kept). */
-  name: string;
-  /** PostgreSQL's name for the type, e.g. `bigint`, `double precision`, `text`, `timestamp with time zone`. */
-  postgresType: string;
-  kind: SourceValueKind;
-  /** Whole numbers only (smallint, integer, bigint): such a column may also be categorical. */
-  integer: boolean;
-}
-
-/** One problem of a spec against its source, in the shape of `PipelineSpecError`'s lines. */
-export interface SpecIssue {
-  /** The spec field, e.g. `features[2].name`. */
-  path: string;
-  message: string;
-}
+export type { SourceColumn, SourceValueKind, SpecIssue } from './sourceColumns';
 
 /** A spec that does not fit its source, or a source that cannot be read: one `path: message` line each. */
 export class SpecSourceError extends PipelineSpecError {
@@ -248,113 +235,6 @@ export type SpecColumns = Pick<
   'task' | 'source' | 'target' | 'features' | 'segments' | 'timeColumn'
 > &
   Partial<Pick<PipelineSpec, 'derived'>>;
-
-/** Unknown names list the source's columns when there are at most this many. */
-const LISTED_COLUMNS = 16;
-
-/** The closest column name, by the same rule as the spec's "did you mean" for keys. */
-function closestColumn(name: string, columns: readonly SourceColumn[]): string | undefined {
-  const lower = name.toLowerCase();
-  const limit = name.length >= 5 ? 2 : 1;
-  let best: { name: string; distance: number } | undefined;
-  for (const column of columns) {
-    const distance = editDistance(lower, column.name.toLowerCase());
-    if (distance <= limit && (best === undefined || distance < best.distance)) {
-      best = { name: column.name, distance };
-    }
-  }
-  return best?.name;
-}
-
-/** Why a name is no column of the source, and the advice (starting with its separator). */
-function unknownColumn(
-  name: string,
-  columns: readonly SourceColumn[],
-  where: string,
-): { problem: string; advice: string } {
-  const suggestion = closestColumn(name, columns);
-  const listed = columns.length <= LISTED_COLUMNS;
-  const names = columns.map((column) => JSON.stringify(column.name)).join(', ');
-  const problem = `no column "${name}" in ${where}`;
-  if (suggestion) {
-    const caseOnly = suggestion.toLowerCase() === name.toLowerCase();
-    const advice = `; did you mean "${suggestion}"?${caseOnly ? ' (column names are case-sensitive)' : ''}`;
-    return { problem, advice: listed ? `${advice} Its columns: ${names}` : advice };
-  }
-  if (columns.length === 0) return { problem, advice: '; it has no columns' };
-  if (listed) return { problem, advice: `; its columns: ${names}` };
-  return {
-    problem,
-    advice: ` (of its ${columns.length} columns none is close); check the spelling, names are case-sensitive`,
-  };
-}
-
-/** What an expression may do with a column of each kind; `other` columns it cannot read. */
-const EXPRESSION_TYPES: Record<SourceValueKind, ColumnType | undefined> = {
-  number: 'number',
-  boolean: 'boolean',
-  text: 'category',
-  time: 'time',
-  other: undefined,
-};
-
-/**
- * Problems of a spec's derived features against the source: a name that is already a column, and
- * each expression checked with the columns' types (unknown columns, wrong types).
- */
-function derivedFeatureIssues(
-  derived: NonNullable<SpecColumns['derived']>,
-  byName: ReadonlyMap<string, SourceColumn[]>,
-  columns: readonly SourceColumn[],
-  where: string,
-): SpecIssue[] {
-  const issues: (SpecIssue & { index: number })[] = [];
-  derived.forEach((feature, index) => {
-    if (byName.has(feature.name)) {
-      issues.push({
-        index,
-        path: formatPath(['derived', index, 'name']),
-        message: `"${feature.name}" is already a column of ${where}; give the derived feature another name`,
-      });
-    }
-  });
-  const meaning = (name: string): NameMeaning => {
-    const found = byName.get(name) ?? [];
-    if (found.length > 1) {
-      return {
-        kind: 'unknown',
-        problem: `"${name}" names ${found.length} columns of ${where}`,
-        advice: 'give each its own name (AS ...) in the query',
-      };
-    }
-    const column = found[0];
-    if (!column) {
-      const { problem, advice } = unknownColumn(name, columns, where);
-      return { kind: 'unknown', problem, advice: advice.replace(/^[;\s]+/, '') };
-    }
-    const type = EXPRESSION_TYPES[column.kind];
-    if (type === undefined) {
-      return {
-        kind: 'unknown',
-        problem: `"${name}" is ${typeWords(column)} in ${where}, which expressions cannot read`,
-        advice: 'cast it to a number, text or timestamp in a sql source',
-      };
-    }
-    return { kind: 'column', type };
-  };
-  for (const problem of checkDerivedFeatures(derived, meaning).problems) {
-    issues.push({
-      index: problem.index,
-      path: formatPath(['derived', problem.index, problem.field]),
-      message: problem.message,
-    });
-  }
-  // In spec order, a feature's name before its expression.
-  return issues.sort((a, b) => a.index - b.index).map(({ path, message }) => ({ path, message }));
-}
-
-/** Text for a type in messages: `text`, `double precision`... */
-const typeWords = (column: SourceColumn) => `of type ${column.postgresType}`;
 
 /**
  * Problems of a spec against its source's columns: unknown names (with a "did you mean"), and types

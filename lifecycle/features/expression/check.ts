@@ -10,19 +10,19 @@
  */
 import { editDistance } from '../../../ml/paramSchema';
 import { parseDateLiteral } from './calendar';
-import { ExpressionError, parseExpression, type ExpressionNode } from './syntax';
+import { ExpressionError } from './error';
+import { DATE_PART_RANGES, FUNCTIONS } from './functions';
+import { ANY, CONDITION, hull, mayBeZero, product, quotient, type ValueRange } from './ranges';
+import { parseExpression, type ExpressionNode } from './syntax';
+
+export { FUNCTIONS } from './functions';
+export type { ValueRange } from './ranges';
 
 /** What a source column holds, in the language's words. */
 export type ColumnType = 'number' | 'boolean' | 'category' | 'time';
 
 /** The type of a value in an expression; `text` is a quoted literal, `deferred` a column not known yet. */
 export type ValueType = ColumnType | 'text' | 'deferred';
-
-/** Bounds a number is sure to lie within (missing values aside); infinite when unknown. */
-export interface ValueRange {
-  lo: number;
-  hi: number;
-}
 
 /** The type of a derived feature's values: a number, or a condition stored as 1 / 0. */
 export type ResultType = 'number' | 'boolean';
@@ -52,45 +52,6 @@ export interface CheckedExpression {
 interface Value {
   type: ValueType;
   range: ValueRange;
-}
-
-const ANY: ValueRange = { lo: -Infinity, hi: Infinity };
-const CONDITION: ValueRange = { lo: 0, hi: 1 };
-
-/** How each function is called, for arity messages and "did you mean". */
-export const FUNCTIONS: Readonly<Record<string, { usage: string; min: number; max: number }>> = {
-  log: { usage: 'log(x)', min: 1, max: 1 },
-  log1p: { usage: 'log1p(x)', min: 1, max: 1 },
-  sqrt: { usage: 'sqrt(x)', min: 1, max: 1 },
-  abs: { usage: 'abs(x)', min: 1, max: 1 },
-  clip: { usage: 'clip(x, low, high)', min: 3, max: 3 },
-  min: { usage: 'min(a, b, ...)', min: 2, max: 16 },
-  max: { usage: 'max(a, b, ...)', min: 2, max: 16 },
-  if: { usage: 'if(condition, then, else)', min: 3, max: 3 },
-  safe_div: { usage: 'safe_div(a, b)', min: 2, max: 2 },
-  hour: { usage: 'hour(time)', min: 1, max: 1 },
-  dayofweek: { usage: 'dayofweek(time)', min: 1, max: 1 },
-  week: { usage: 'week(time)', min: 1, max: 1 },
-  month: { usage: 'month(time)', min: 1, max: 1 },
-  days_since: { usage: 'days_since(time, "2020-01-01" or other_time)', min: 2, max: 2 },
-};
-
-const DATE_PART_RANGES: Readonly<Record<string, ValueRange>> = {
-  hour: { lo: 0, hi: 23 },
-  dayofweek: { lo: 1, hi: 7 },
-  week: { lo: 1, hi: 53 },
-  month: { lo: 1, hi: 12 },
-};
-
-// Interval arithmetic that stays conservative around infinities (0 * Infinity counts as 0).
-const product = (a: number, b: number) => (a === 0 || b === 0 ? 0 : a * b);
-function hull(...bounds: number[]): ValueRange {
-  if (bounds.some((bound) => Number.isNaN(bound))) return ANY;
-  return { lo: Math.min(...bounds), hi: Math.max(...bounds) };
-}
-const mayBeZero = (range: ValueRange) => range.lo <= 0 && range.hi >= 0;
-function quotient(a: ValueRange, b: ValueRange): ValueRange {
-  return hull(a.lo / b.lo, a.lo / b.hi, a.hi / b.lo, a.hi / b.hi);
 }
 
 /** Words for a value in a message: a name's own name, otherwise what it is. */

@@ -6,7 +6,7 @@
 import type { Column, NumericColumn } from '../../../ml/table';
 import { checkExpression, type CheckedExpression, type ExpressionScope, type NameMeaning } from './check';
 import { evaluateExpression } from './evaluate';
-import { ExpressionError } from './syntax';
+import { ExpressionError } from './error';
 
 /** The most derived features a spec may declare: each is a pass over the data, and a spec is read by people. */
 export const MAX_DERIVED_FEATURES = 64;

@@ -12,7 +12,8 @@
 import type { CategoricalColumn, Column } from '../../../ml/table';
 import { dayOfWeekOf, hourOf, isoWeekOf, MS_PER_DAY, monthOf, parseDateLiteral } from './calendar';
 import type { CheckedExpression } from './check';
-import { ExpressionError, type ExpressionNode } from './syntax';
+import { ExpressionError } from './error';
+import type { ExpressionNode } from './syntax';
 
 /** An intermediate value: numbers (conditions as 1/0, times as epoch ms), a constant, a category or a text. */
 type Value =

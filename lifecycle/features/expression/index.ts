@@ -3,6 +3,8 @@
  * from its source's columns (ratios, logs, clipping, conditions on categories, date parts), parsed
  * by hand, checked against the columns' types and evaluated column by column; never JavaScript.
  */
+export * from './error';
+export { isBareName } from './tokens';
 export * from './syntax';
 export * from './check';
 export * from './evaluate';
