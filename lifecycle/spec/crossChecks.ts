@@ -4,7 +4,7 @@ import type { TaskKind } from '../../ml/model';
 import { isTrainerKind, trainerOf } from '../../ml/trainers';
 import { DEFAULT_PRIMARY_METRIC, type QualityMetric, type SpecObject, TASKS } from './parts';
 import { gateRegistry } from '../gates/registry';
-import { checkDerivedFeatures } from '../features/expression';
+import { checkDerivedFeatures, MAX_DERIVED_FEATURES } from '../features/expression';
 import { isRecord } from './syntax';
 
 /**
@@ -40,7 +40,8 @@ export function crossCheck(value: unknown, ctx: z.core.$RefinementCtx<SpecObject
 
   // Derived features: names unique and free, expressions well formed, names used only after
   // they are derived (their column types are checked against the source, in sourceCheck.ts).
-  if (Array.isArray(value.derived)) {
+  // Past the limit the schema refuses the list; its expressions are not parsed at all then.
+  if (Array.isArray(value.derived) && value.derived.length <= MAX_DERIVED_FEATURES) {
     const { problems } = checkDerivedFeatures(value.derived, () => ({ kind: 'deferred' }));
     for (const problem of problems) issue(['derived', problem.index, problem.field], problem.message);
     const derivedNames = new Set(

@@ -49,6 +49,20 @@ export interface CheckedExpression {
   names: ReadonlyMap<string, ColumnType | 'derived' | 'deferred'>;
 }
 
+/** Where log, log1p and sqrt are defined, in words for messages. */
+interface Domain {
+  floor: number;
+  /** Whether the floor itself is in the domain. */
+  closed: boolean;
+  words: string;
+  advice: string;
+}
+const DOMAINS: Readonly<Record<'log' | 'log1p' | 'sqrt', Domain>> = {
+  log: { floor: 0, closed: false, words: 'positive', advice: 'shift it, e.g. log(x + 1), or write log1p(x)' },
+  log1p: { floor: -1, closed: false, words: 'above -1', advice: 'shift it, e.g. log1p(x + 1)' },
+  sqrt: { floor: 0, closed: true, words: 'zero or positive', advice: 'take sqrt(abs(x)) or sqrt(max(x, 0))' },
+};
+
 interface Value {
   type: ValueType;
   range: ValueRange;
@@ -307,6 +321,33 @@ class Checker {
     return { type: 'boolean', range: CONDITION };
   }
 
+  /**
+   * The range of log, log1p or sqrt of a value, refusing a value the checker can tell leaves the
+   * domain: one that never enters it, or whose known lower bound (from max, clip, abs, a date
+   * part...) lies outside it, as in log(hour(t)) where hour may be 0. A value with no known
+   * bound (a column) is left to evaluation, which gives missing values where it leaves the domain.
+   */
+  private outsideDomainRefused(name: keyof typeof DOMAINS, range: ValueRange, at: number): ValueRange {
+    const domain = DOMAINS[name];
+    const inside = (x: number) => (domain.closed ? x >= domain.floor : x > domain.floor);
+    if (!inside(range.hi)) {
+      throw new ExpressionError(
+        `${name} of a value that is never ${domain.words}`,
+        at,
+        'check the sign of its argument',
+      );
+    }
+    if (Number.isFinite(range.lo) && !inside(range.lo)) {
+      throw new ExpressionError(
+        `${name} of a value that may not be ${domain.words}: it lies in [${range.lo}, ${range.hi}]`,
+        at,
+        domain.advice,
+      );
+    }
+    const apply = name === 'log' ? Math.log : name === 'log1p' ? Math.log1p : Math.sqrt;
+    return hull(apply(Math.max(range.lo, domain.floor)), apply(range.hi));
+  }
+
   private call(node: Extract<ExpressionNode, { kind: 'call' }>): Value {
     const rule = Object.hasOwn(FUNCTIONS, node.name) ? FUNCTIONS[node.name] : undefined;
     if (!rule) {
@@ -330,23 +371,8 @@ class Checker {
     switch (node.name) {
       case 'log':
       case 'log1p':
-      case 'sqrt': {
-        const range = this.number(a);
-        // Only a value that can never be in the domain is refused; one that sometimes is not gives
-        // missing values there, at evaluation.
-        const floor = node.name === 'log' ? 0 : node.name === 'log1p' ? -1 : 0;
-        const never = node.name === 'sqrt' ? range.hi < floor : range.hi <= floor;
-        if (never) {
-          throw new ExpressionError(
-            `${node.name} of a value that is never ${node.name === 'sqrt' ? 'zero or positive' : node.name === 'log' ? 'positive' : 'above -1'}`,
-            node.at,
-            'check the sign of its argument',
-          );
-        }
-        const lo = Math.max(range.lo, floor);
-        const apply = node.name === 'log' ? Math.log : node.name === 'log1p' ? Math.log1p : Math.sqrt;
-        return { type: 'number', range: hull(apply(lo), apply(range.hi)) };
-      }
+      case 'sqrt':
+        return { type: 'number', range: this.outsideDomainRefused(node.name, this.number(a), node.at) };
       case 'abs': {
         const range = this.number(a);
         const lo = mayBeZero(range) ? 0 : Math.min(Math.abs(range.lo), Math.abs(range.hi));

@@ -110,6 +110,30 @@ describe('checkExpression', () => {
     expect(refusal('quantity / (2 - 2)').problem).toBe('division by zero');
   });
 
+  it('refuses log, log1p and sqrt of a value whose known bounds leave their domain, and leaves unbounded ones to evaluation', () => {
+    expect(refusal('log(hour(released_at))').message).toBe(
+      'log of a value that may not be positive: it lies in [0, 23] at character 1; shift it, e.g. log(x + 1), or write log1p(x)',
+    );
+    expect(refusal('log(max(quantity, 0))').problem).toBe(
+      'log of a value that may not be positive: it lies in [0, Infinity]',
+    );
+    expect(refusal('log1p(clip(quantity, -1, 3))').problem).toBe(
+      'log1p of a value that may not be above -1: it lies in [-1, 3]',
+    );
+    expect(refusal('sqrt(clip(quantity, -1, 5))').advice).toBe('take sqrt(abs(x)) or sqrt(max(x, 0))');
+    for (const text of [
+      'log(quantity)',
+      'log(quantity - 5)',
+      'log(hour(released_at) + 1)',
+      'log(max(quantity, 1))',
+      'log1p(hour(released_at))',
+      'sqrt(max(quantity, 0))',
+      'if(quantity > 0, log(quantity), 0)',
+    ]) {
+      expect(() => checkExpression(text, jobs), text).not.toThrow();
+    }
+  });
+
   it("names an unknown column with the scope's advice, at its position", () => {
     expect(refusal('log(cut_lenght)').message).toBe(
       'unknown column "cut_lenght" at character 5; the source has cut_length_mm, ...',
