@@ -115,6 +115,15 @@ describe('derived features in the pipeline spec', () => {
     expect(specProblems(specInput(many))).toEqual([
       `derived: must hold at most ${MAX_DERIVED_FEATURES} derived features`,
     ]);
+    // A hostile list is refused by its length alone, before any expression is parsed.
+    const hostile = {
+      derived: Array.from({ length: 100_000 }, (_, i) => ({ name: `f${i}`, expression: '((((' })),
+    };
+    const started = performance.now();
+    expect(specProblems(specInput(hostile))).toEqual([
+      `derived: must hold at most ${MAX_DERIVED_FEATURES} derived features`,
+    ]);
+    expect(performance.now() - started).toBeLessThan(2000);
     expect(specProblems(specInput({ derived: [{ name: 'x', expression: 3, extra: true }] }))).toEqual([
       'derived[0].expression: must be a string, not number',
       expect.stringMatching(/^derived\[0\]\.extra: /),
