@@ -63,6 +63,10 @@ const DOMAINS: Readonly<Record<'log' | 'log1p' | 'sqrt', Domain>> = {
   sqrt: { floor: 0, closed: true, words: 'zero or positive', advice: 'take sqrt(abs(x)) or sqrt(max(x, 0))' },
 };
 
+/** What to do with a time where a number is wanted. */
+const TIME_ADVICE =
+  'take a number from it: hour(t), dayofweek(t), week(t), month(t) or days_since(t, "2020-01-01")';
+
 interface Value {
   type: ValueType;
   range: ValueRange;
@@ -153,11 +157,7 @@ class Checker {
           `test it instead, e.g. if(${node.kind === 'name' ? node.name : 'x'} == "steel", 1, 0)`,
         );
       case 'time':
-        throw new ExpressionError(
-          `${what} is a time, not a number`,
-          node.at,
-          'take a number from it: hour(t), dayofweek(t), week(t), month(t) or days_since(t, "2020-01-01")',
-        );
+        throw new ExpressionError(`${what} is a time, not a number`, node.at, TIME_ADVICE);
       case 'text':
         throw new ExpressionError(
           `${what} is quoted text, not a number`,
@@ -465,7 +465,7 @@ export function checkExpression(text: string, scope: ExpressionScope): CheckedEx
   if (value.type === 'category' || value.type === 'time' || value.type === 'text') {
     const advice =
       value.type === 'time'
-        ? 'take a number from it: hour(t), dayofweek(t), week(t), month(t) or days_since(t, "2020-01-01")'
+        ? TIME_ADVICE
         : 'a category is a feature as it is; derive a number from it, e.g. if(material == "steel", 1, 0)';
     throw new ExpressionError(
       `the result is ${value.type === 'text' ? 'quoted text' : `a ${value.type}`}, not a number`,
