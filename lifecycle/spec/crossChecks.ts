@@ -4,6 +4,7 @@ import type { TaskKind } from '../../ml/model';
 import { isTrainerKind, trainerOf } from '../../ml/trainers';
 import { DEFAULT_PRIMARY_METRIC, type QualityMetric, type SpecObject, TASKS } from './parts';
 import { gateRegistry } from '../gates/registry';
+import { checkDerivedFeatures, MAX_DERIVED_FEATURES } from '../features/expression';
 import { isRecord } from './syntax';
 
 /**
@@ -35,6 +36,42 @@ export function crossCheck(value: unknown, ctx: z.core.$RefinementCtx<SpecObject
         issue(['features', index, 'name'], `"${name}" is the target and cannot also be a feature`);
       }
     });
+  }
+
+  // Derived features: names unique and free, expressions well formed, names used only after
+  // they are derived (their column types are checked against the source, in sourceCheck.ts).
+  // Past the limit the schema refuses the list; its expressions are not parsed at all then.
+  if (Array.isArray(value.derived) && value.derived.length <= MAX_DERIVED_FEATURES) {
+    const { problems } = checkDerivedFeatures(value.derived, () => ({ kind: 'deferred' }));
+    for (const problem of problems) issue(['derived', problem.index, problem.field], problem.message);
+    const derivedNames = new Set(
+      value.derived.map((derived: unknown) => (isRecord(derived) ? derived.name : undefined)),
+    );
+    value.derived.forEach((derived: unknown, index) => {
+      if (!isRecord(derived) || typeof derived.name !== 'string') return;
+      if (derived.name === target) {
+        issue(
+          ['derived', index, 'name'],
+          `"${derived.name}" is the target; give the derived feature another name`,
+        );
+      }
+      if (derived.name === value.timeColumn) {
+        issue(
+          ['derived', index, 'name'],
+          `"${derived.name}" is the time column; give the derived feature another name`,
+        );
+      }
+    });
+    if (Array.isArray(value.features)) {
+      value.features.forEach((feature: unknown, index) => {
+        if (!isRecord(feature) || !derivedNames.has(feature.name)) return;
+        issue(
+          ['features', index, 'name'],
+          `"${String(feature.name)}" is a derived feature, and the lifecycle does not build derived features yet: ` +
+            'compute it in a sql source for now',
+        );
+      });
+    }
   }
 
   // Segments: unique, each a categorical feature.

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { TaskKind } from '../../ml/model';
 import { gateRegistry } from '../gates/registry';
+import { isBareName, MAX_DERIVED_FEATURES } from '../features/expression';
 import {
   TRAINER_KINDS,
   type TrainerChoice,
@@ -82,6 +83,26 @@ export const featureSchema = strictObject({
   kind: z.enum(['numeric', 'categorical'], {
     error: (issue) => whenGiven(issue, 'must be "numeric" or "categorical"'),
   }),
+});
+
+export const derivedFeatureSchema = strictObject({
+  /**
+   * The new column's name: letters, digits and `_`, not starting with a digit, so later expressions
+   * can use it bare (`cut_length_per_kw`).
+   */
+  name: z
+    .string()
+    .max(63, 'must be at most 63 characters')
+    .refine(
+      isBareName,
+      'must be a name of letters, digits and _ that does not start with a digit and is not and, or, not or in, such as cut_length_per_kw',
+    ),
+  /**
+   * Its definition in the expression language (lifecycle/features/expression/syntax.ts), e.g.
+   * `cut_length_mm / max(laser_power_kw, 1)`, `log1p(quantity)`, `if(material_family == "steel", 1, 0)`,
+   * `dayofweek(released_at)`; checked by the loader, and against the source's column types.
+   */
+  expression: z.string(),
 });
 
 export const testFraction = between(0, 0.5, { minOpen: true });
@@ -232,6 +253,16 @@ export const specObjectSchema = strictObject({
   target: columnName,
   /** The input columns, each numeric or categorical; non-empty, unique, without the target. */
   features: z.array(featureSchema).min(1, 'must list at least one feature'),
+  /**
+   * Numeric features computed from the source's columns by expressions, in order: each may use the
+   * source's columns and the derived features listed before it. Checked at spec check; the
+   * lifecycle does not build them yet, so no feature may name one so far.
+   * @default undefined (none)
+   */
+  derived: z
+    .array(derivedFeatureSchema)
+    .max(MAX_DERIVED_FEATURES, `must hold at most ${MAX_DERIVED_FEATURES} derived features`)
+    .optional(),
   /**
    * Categorical features whose values define the slices of the fairness gate and of monitoring.
    * @default []

@@ -1,6 +1,7 @@
 /**
  * Checks a pipeline spec against its data source: every column the spec names (target, features,
- * segments, time column) exists in the table or query result and has a type that fits its role.
+ * segments, time column, and those the derived features' expressions read) exists in the table or
+ * query result and has a type that fits its role.
  *
  * The source is run with `LIMIT 0` in a read-only transaction, so only its column names and types
  * come back; the check itself (`checkSpecAgainstSource`) is pure. What keeps a hostile query from
@@ -11,30 +12,18 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { singleStatement } from '../../platform/database';
+import { derivedFeatureIssues } from './derivedCheck';
 import { formatPath, PipelineSpecError } from './load';
 import type { PipelineSpec } from './schema';
-import { editDistance } from './syntax';
+import {
+  type SourceColumn,
+  type SourceValueKind,
+  type SpecIssue,
+  typeWords,
+  unknownColumn,
+} from './sourceColumns';
 
-/** What a column holds, as far as the spec cares. */
-export type SourceValueKind = 'number' | 'boolean' | 'text' | 'time' | 'other';
-
-/** One column of a source, as PostgreSQL describes it. */
-export interface SourceColumn {
-  /** The column name exactly as PostgreSQL returns it (case kept). */
-  name: string;
-  /** PostgreSQL's name for the type, e.g. `bigint`, `double precision`, `text`, `timestamp with time zone`. */
-  postgresType: string;
-  kind: SourceValueKind;
-  /** Whole numbers only (smallint, integer, bigint): such a column may also be categorical. */
-  integer: boolean;
-}
-
-/** One problem of a spec against its source, in the shape of `PipelineSpecError`'s lines. */
-export interface SpecIssue {
-  /** The spec field, e.g. `features[2].name`. */
-  path: string;
-  message: string;
-}
+export type { SourceColumn, SourceValueKind, SpecIssue } from './sourceColumns';
 
 /** A spec that does not fit its source, or a source that cannot be read: one `path: message` line each. */
 export class SpecSourceError extends PipelineSpecError {
@@ -252,27 +241,8 @@ export async function describeSource(
 export type SpecColumns = Pick<
   PipelineSpec,
   'task' | 'source' | 'target' | 'features' | 'segments' | 'timeColumn'
->;
-
-/** Unknown names list the source's columns when there are at most this many. */
-const LISTED_COLUMNS = 16;
-
-/** The closest column name, by the same rule as the spec's "did you mean" for keys. */
-function closestColumn(name: string, columns: readonly SourceColumn[]): string | undefined {
-  const lower = name.toLowerCase();
-  const limit = name.length >= 5 ? 2 : 1;
-  let best: { name: string; distance: number } | undefined;
-  for (const column of columns) {
-    const distance = editDistance(lower, column.name.toLowerCase());
-    if (distance <= limit && (best === undefined || distance < best.distance)) {
-      best = { name: column.name, distance };
-    }
-  }
-  return best?.name;
-}
-
-/** Text for a type in messages: `text`, `double precision`... */
-const typeWords = (column: SourceColumn) => `of type ${column.postgresType}`;
+> &
+  Partial<Pick<PipelineSpec, 'derived'>>;
 
 /**
  * Problems of a spec against its source's columns: unknown names (with a "did you mean"), and types
@@ -280,7 +250,8 @@ const typeWords = (column: SourceColumn) => `of type ${column.postgresType}`;
  * needs text, booleans or whole numbers; a regression target needs numbers; the time column needs a
  * date, timestamp or number.
  *
- * @returns the issues in the order target, features, segments, time column; empty when it fits
+ * @returns the issues in the order target, features, segments, time column, derived features; empty
+ *   when it fits
  */
 export function checkSpecAgainstSource(spec: SpecColumns, columns: readonly SourceColumn[]): SpecIssue[] {
   const where = spec.source.kind === 'table' ? `table ${spec.source.table}` : "the query's result";
@@ -299,22 +270,8 @@ export function checkSpecAgainstSource(spec: SpecColumns, columns: readonly Sour
       return undefined;
     }
     if (found[0]) return found[0];
-    const suggestion = closestColumn(name, columns);
-    const listed = columns.length <= LISTED_COLUMNS;
-    const names = columns.map((column) => JSON.stringify(column.name)).join(', ');
-    let message = `no column "${name}" in ${where}`;
-    if (suggestion) {
-      const caseOnly = suggestion.toLowerCase() === name.toLowerCase();
-      message += `; did you mean "${suggestion}"?${caseOnly ? ' (column names are case-sensitive)' : ''}`;
-      if (listed) message += ` Its columns: ${names}`;
-    } else if (columns.length === 0) {
-      message += '; it has no columns';
-    } else if (listed) {
-      message += `; its columns: ${names}`;
-    } else {
-      message += ` (of its ${columns.length} columns none is close); check the spelling, names are case-sensitive`;
-    }
-    issues.push({ path: formatPath(path), message });
+    const { problem, advice } = unknownColumn(name, columns, where);
+    issues.push({ path: formatPath(path), message: `${problem}${advice}` });
     return undefined;
   };
   const misfit = (path: PropertyKey[], message: string) => issues.push({ path: formatPath(path), message });
@@ -383,6 +340,7 @@ export function checkSpecAgainstSource(spec: SpecColumns, columns: readonly Sour
       );
     }
   }
+  if (spec.derived) issues.push(...derivedFeatureIssues(spec.derived, byName, columns, where));
   return issues;
 }
 
