@@ -20,7 +20,7 @@ import { trustSigningKey } from '../registry';
 import { stackDown, stackUp } from '../scripts/stack/control';
 import { buildServingApp, recordOutcomesFromQuery } from '../serving';
 import { generateShop } from '../shop/load';
-import { freeClusterPort, freePort } from '../test/helpers';
+import { ownStackEnvironment } from '../test/helpers';
 import { startWorkerProcess, type WorkerProcess } from '../test/lifecycleProcesses';
 import {
   type LifecycleHandle,
@@ -57,26 +57,7 @@ export interface BenchStack {
  * and returns it with a client; the workers are started by `startWorkers`.
  */
 export async function startBenchStack(server: TemporalServerKind, name: string): Promise<BenchStack> {
-  const env: Record<string, string> = {
-    KERF_DATA_DIR: path.join(defaultPaths.dataDir, 'bench-stacks', name),
-    KERF_TEMPORAL_SERVER: server,
-    KERF_TEMPORAL_TLS: '',
-    // Empty means unset: this stack is embedded whatever the shell's environment points at.
-    DATABASE_URL: '',
-    KERF_OWNER_DATABASE_URL: '',
-    KERF_READER_DATABASE_URL: '',
-    TEMPORAL_ADDRESS: '',
-    TEMPORAL_UI_URL: '',
-    TEMPORAL_TASK_QUEUE: '',
-    TEMPORAL_HEAVY_TASK_QUEUE: '',
-    S3_ENDPOINT: '',
-    KERF_WEBHOOK_URL: '',
-    KERF_POSTGRES_PORT: String(await freePort()),
-    KERF_S3_PORT: String(await freePort()),
-    // The cluster's seven inner services sit above its frontend port, below 32768.
-    KERF_TEMPORAL_PORT: String(server === 'cluster' ? await freeClusterPort() : await freePort()),
-    KERF_TEMPORAL_UI_PORT: String(await freePort()),
-  };
+  const env = await ownStackEnvironment('bench-stacks', name, server);
   env.KERF_PIPELINES_DIR = path.join(env.KERF_DATA_DIR ?? '', 'pipelines');
   // Loading the configuration makes the stack's passwords under the (new, uniquely named) data folder.
   const config = loadConfig({ ...process.env, ...env }, defaultPaths);

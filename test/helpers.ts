@@ -53,6 +53,36 @@ export async function freeClusterPort(): Promise<number> {
   }
 }
 
+/**
+ * The environment of a stack of its own under `.data/<folder>/<name>`, on free ports: every address
+ * of an external part is empty (empty means unset), so it is embedded whatever the surrounding
+ * environment points at. The cluster's frontend port leaves room for its seven inner services.
+ */
+export async function ownStackEnvironment(
+  folder: 'test-stacks' | 'bench-stacks',
+  name: string,
+  server: 'dev' | 'cluster',
+): Promise<Record<string, string>> {
+  return {
+    KERF_DATA_DIR: path.join(defaultPaths.dataDir, folder, name),
+    KERF_TEMPORAL_SERVER: server,
+    KERF_TEMPORAL_TLS: '',
+    DATABASE_URL: '',
+    KERF_OWNER_DATABASE_URL: '',
+    KERF_READER_DATABASE_URL: '',
+    TEMPORAL_ADDRESS: '',
+    TEMPORAL_UI_URL: '',
+    TEMPORAL_TASK_QUEUE: '',
+    TEMPORAL_HEAVY_TASK_QUEUE: '',
+    S3_ENDPOINT: '',
+    KERF_WEBHOOK_URL: '',
+    KERF_POSTGRES_PORT: String(await freePort()),
+    KERF_S3_PORT: String(await freePort()),
+    KERF_TEMPORAL_PORT: String(server === 'cluster' ? await freeClusterPort() : await freePort()),
+    KERF_TEMPORAL_UI_PORT: String(await freePort()),
+  };
+}
+
 export interface CommandOutcome {
   code: number;
   stdout: string;

@@ -9,13 +9,11 @@
  * `npm run test:chaos` (its own CI step: minutes of training on two cores).
  */
 import { readFile, rm } from 'node:fs/promises';
-import path from 'node:path';
 import { Client, type Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordRunStarter } from '../../access';
 import { type PipelineSpec, specHash } from '../../lifecycle/spec';
 import { ObjectStore } from '../../platform/objectStore';
-import { defaultPaths } from '../../platform/paths';
 import { connectTemporalClient } from '../../platform/temporalConnection';
 import { artifactKeys } from '../../registry/artifactKeys';
 import { listVersions } from '../../registry';
@@ -30,14 +28,7 @@ import {
   startLifecycle,
   waitForStage,
 } from '../../workflows/client/lifecycleRuns';
-import {
-  createOwnDatabase,
-  freeClusterPort,
-  freePort,
-  type OwnDatabase,
-  testConfig,
-  uniqueName,
-} from '../helpers';
+import { createOwnDatabase, ownStackEnvironment, type OwnDatabase, testConfig, uniqueName } from '../helpers';
 import { addTestPeople, identityOf, signalWithCode } from '../lifecycleTestbed';
 import {
   killWorkerProcesses,
@@ -48,23 +39,10 @@ import {
 import { buildSpec, shippedSpecInput, uniqueSpecName } from '../specBuilder';
 import { trustWorkerSigningKey } from '../trustedKeys';
 
-const stackName = uniqueName('chaos');
 /**
- * The stack of this file, in this process's environment so every helper (testConfig,
- * createOwnDatabase, the worker processes) uses it. Empty means unset: embedded whatever the
- * surrounding environment says.
+ * The stack of this file, set in this process's environment in beforeAll so every helper
+ * (testConfig, createOwnDatabase, the worker processes) uses it.
  */
-Object.assign(process.env, {
-  KERF_DATA_DIR: path.join(defaultPaths.dataDir, 'test-stacks', stackName),
-  KERF_TEMPORAL_SERVER: 'cluster',
-  KERF_TEMPORAL_TLS: '',
-  DATABASE_URL: '',
-  KERF_OWNER_DATABASE_URL: '',
-  KERF_READER_DATABASE_URL: '',
-  TEMPORAL_ADDRESS: '',
-  TEMPORAL_UI_URL: '',
-  S3_ENDPOINT: '',
-});
 const quiet = () => undefined;
 
 /** The shipped specs the four models are made from: each model is one of them under its own name. */
@@ -94,12 +72,7 @@ interface Run {
 let runs: Run[] = [];
 
 beforeAll(async () => {
-  Object.assign(process.env, {
-    KERF_POSTGRES_PORT: String(await freePort()),
-    KERF_S3_PORT: String(await freePort()),
-    KERF_TEMPORAL_PORT: String(await freeClusterPort()),
-    KERF_TEMPORAL_UI_PORT: String(await freePort()),
-  });
+  Object.assign(process.env, await ownStackEnvironment('test-stacks', uniqueName('chaos'), 'cluster'));
   const config = testConfig();
   cleanups.push(async () => {
     await stackDown(testConfig(), quiet);
