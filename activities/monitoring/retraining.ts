@@ -9,7 +9,14 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { log } from '@temporalio/activity';
 import { lifecycleInput } from '../../workflows/client/lifecycleRuns';
-import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec, specHash } from '../../lifecycle/spec';
+import {
+  loadPipelineSpec,
+  parsePipelineSpec,
+  type PipelineSpec,
+  PipelineSpecError,
+  specHash,
+} from '../../lifecycle/spec';
+import { TamperedArtifactError } from '../../lifecycle/manifest';
 import type { ObjectStore } from '../../platform/objectStore';
 import { appendAudit, getAlias, getVersion, listVersions } from '../../registry';
 import { artifactKeys } from '../../registry/artifactKeys';
@@ -40,25 +47,31 @@ export async function findSpec(pipelinesDir: string, model: string): Promise<Pip
 async function specOfVersion(
   objectStore: ObjectStore,
   version: VersionRecord,
-): Promise<{ spec: PipelineSpec; specHash: string }> {
+): Promise<{ spec: PipelineSpec; specHash: string } | { refused: string }> {
   const specs = specsIn(objectStore);
   try {
     return { spec: await specs.load(version.specHash), specHash: version.specHash };
   } catch (error) {
+    // The bucket or the network away: the activity is retried. Anything else is an answer.
+    if (!(error instanceof PipelineSpecError || error instanceof TamperedArtifactError)) throw error;
     const copy = await objectStore
       .getJson<unknown>(artifactKeys(version.model, version.version).spec)
       .catch(() => undefined);
-    if (copy === undefined) throw error;
     // Checked before it is stored: a copy changed since (or not a spec any more) stores nothing.
     const copyHash = (() => {
       try {
-        return specHash(parsePipelineSpec(copy));
+        return copy === undefined ? undefined : specHash(parsePipelineSpec(copy));
       } catch {
         return undefined;
       }
     })();
-    if (copyHash !== version.specHash) throw error;
-    return specs.store(copy);
+    if (copyHash === version.specHash) return specs.store(copy);
+    const why = copy === undefined ? 'has no copy of it' : 'holds a copy that is not that spec any more';
+    return {
+      refused:
+        `version ${version.version}'s spec ${version.specHash} is not stored by its hash and the version ${why}: ` +
+        'retraining needs the spec; put it in the pipelines folder and run `kerf run <spec file>`',
+    };
   }
 }
 
@@ -99,6 +112,17 @@ export function createRetrainingActivities({
           : served
             ? await specOfVersion(objectStore, served)
             : undefined;
+        if (stored && 'refused' in stored) {
+          // Not retried: no retry brings the spec back. A person must hear of it.
+          await appendAudit(pool, {
+            actor: input.startedBy,
+            action: 'retraining-refused',
+            model: input.model,
+            version: served?.version,
+            details: { reason: stored.refused },
+          });
+          return { kind: 'none', reason: stored.refused };
+        }
         if (!stored) {
           return {
             kind: 'none',

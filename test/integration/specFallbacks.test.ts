@@ -201,6 +201,15 @@ const nightly = () =>
 const stalePlan = (model: string) =>
   nightly().planRetraining({ model, stale: true, staleReasons: ['decayed'], startedBy: 'kerf-nightly' });
 
+/** The nightly check's refusal to retrain is in the audit log once, by the nightly check, on version 1. */
+async function expectRetrainingRefusedAudited(model: string): Promise<void> {
+  const { rows } = await bed.db.pool.query<{ actor: string; version: number | null }>(
+    `SELECT actor, version FROM registry.audit_log WHERE action = 'retraining-refused' AND model = $1`,
+    [model],
+  );
+  expect(rows).toEqual([{ actor: 'kerf-nightly', version: 1 }]);
+}
+
 describe('nightly retraining of a production version made before specs were stored by hash', () => {
   it("retrains from the version's own copy of its spec, stored by hash first", async () => {
     const spec = parsePipelineSpec(quickDraft());
@@ -252,9 +261,13 @@ describe('nightly retraining of a production version made before specs were stor
     const changedHash = specHash(parsePipelineSpec(changed));
     await oldProductionVersion(spec, JSON.stringify(changed, null, 2));
 
-    await expect(stalePlan(spec.name)).rejects.toThrow(
-      `specHash: no spec ${hash} in the bucket (specs/${hash}.json)`,
-    );
+    expect(await stalePlan(spec.name)).toEqual({
+      kind: 'none',
+      reason:
+        `version 1's spec ${hash} is not stored by its hash and the version holds a copy that is not that spec any more: ` +
+        'retraining needs the spec; put it in the pipelines folder and run `kerf run <spec file>`',
+    });
+    await expectRetrainingRefusedAudited(spec.name);
     await expect(bed.store.get(specKey(hash))).rejects.toThrow();
     await expect(bed.store.get(specKey(changedHash))).rejects.toThrow();
   });
@@ -263,8 +276,12 @@ describe('nightly retraining of a production version made before specs were stor
     const spec = parsePipelineSpec(quickDraft());
     const hash = specHash(spec);
     await oldProductionVersion(spec, undefined);
-    await expect(stalePlan(spec.name)).rejects.toThrow(
-      `specHash: no spec ${hash} in the bucket (specs/${hash}.json)`,
-    );
+    expect(await stalePlan(spec.name)).toEqual({
+      kind: 'none',
+      reason:
+        `version 1's spec ${hash} is not stored by its hash and the version has no copy of it: ` +
+        'retraining needs the spec; put it in the pipelines folder and run `kerf run <spec file>`',
+    });
+    await expectRetrainingRefusedAudited(spec.name);
   });
 });
