@@ -1,7 +1,7 @@
 /**
  * Checks a pipeline spec against its data source: every column the spec names (target, features,
- * segments, time column, and those the derived features' expressions read) exists in the table or
- * query result and has a type that fits its role.
+ * segments, time column, those the derived features' expressions read and the history features'
+ * values and keys) exists in the table or query result and has a type that fits its role.
  *
  * The source is run with `LIMIT 0` in a read-only transaction, so only its column names and types
  * come back; the check itself (`checkSpecAgainstSource`) is pure. What keeps a hostile query from
@@ -13,6 +13,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { singleStatement } from '../../platform/database';
 import { derivedFeatureIssues } from './derivedCheck';
+import { historyFeatureIssues } from './historyCheck';
 import { formatPath, PipelineSpecError } from './load';
 import type { PipelineSpec } from './schema';
 import {
@@ -242,7 +243,7 @@ export type SpecColumns = Pick<
   PipelineSpec,
   'task' | 'source' | 'target' | 'features' | 'segments' | 'timeColumn'
 > &
-  Partial<Pick<PipelineSpec, 'derived'>>;
+  Partial<Pick<PipelineSpec, 'derived' | 'history'>>;
 
 /**
  * Problems of a spec against its source's columns: unknown names (with a "did you mean"), and types
@@ -250,7 +251,8 @@ export type SpecColumns = Pick<
  * needs text, booleans or whole numbers; a regression target needs numbers; the time column needs a
  * date, timestamp or number.
  *
- * @returns the issues in the order target, features, segments, time column, derived features; empty
+ * @returns the issues in the order target, features, segments, time column, derived features,
+ *   history features; empty
  *   when it fits
  */
 export function checkSpecAgainstSource(spec: SpecColumns, columns: readonly SourceColumn[]): SpecIssue[] {
@@ -341,6 +343,7 @@ export function checkSpecAgainstSource(spec: SpecColumns, columns: readonly Sour
     }
   }
   if (spec.derived) issues.push(...derivedFeatureIssues(spec.derived, byName, columns, where));
+  if (spec.history) issues.push(...historyFeatureIssues(spec.history, spec.target, byName, columns, where));
   return issues;
 }
 
