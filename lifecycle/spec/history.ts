@@ -114,7 +114,7 @@ export const historyFeatureSchema = strictObject({
       `"${kind}" and "${second}" cannot go together; one history feature computes one of ${KIND_WORDS}`,
     );
   }
-  const onTarget = feature.of === TARGET_REFERENCE;
+  // lag 0 is refused across fields (historyCrossCheck), where the target's column name is known.
   if (feature.lag !== undefined) {
     const lag = feature.lag;
     if (!Number.isInteger(lag)) issue(['lag'], 'must be a whole number of events, e.g. 1');
@@ -122,13 +122,6 @@ export const historyFeatureSchema = strictObject({
       issue(
         ['lag'],
         `${lag} would read a later event, the row's future: lag 1 is the previous event, 2 the one before`,
-      );
-    } else if (lag === 0) {
-      issue(
-        ['lag'],
-        onTarget
-          ? "0 is the row's own target, the very value the model predicts: use lag 1 for the previous event"
-          : "0 is the row's own value, not its history: use lag 1 for the previous event, or list the column as a feature",
       );
     } else if (lag > MAX_HISTORY_LAG) issue(['lag'], `must be at most ${MAX_HISTORY_LAG}`);
   }
@@ -203,8 +196,9 @@ export function historyDefinition(feature: HistoryFeatureSpec): HistoryDefinitio
 
 /**
  * Checks of the history list against the rest of the spec: a time column to order the rows, names
- * unique across features, derived and history features, keys that are neither the target (grouping
- * by it would tell each row its own target) nor the time column, and no feature naming one yet.
+ * unique across features, derived and history features, no lag 0 (the row's own value; of the
+ * target, the answer itself), keys that are neither the target (grouping by it would tell each row
+ * its own target) nor the time column, and no feature naming one yet.
  * Reads the spec defensively: it also runs when other fields failed.
  */
 export function historyCrossCheck(
@@ -249,6 +243,14 @@ export function historyCrossCheck(
           `"${name}" is the time column; give the history feature another name`,
         );
       }
+    }
+    if (feature.lag === 0) {
+      issue(
+        ['history', index, 'lag'],
+        feature.of === TARGET_REFERENCE || feature.of === target
+          ? "0 is the row's own target, the very value the model predicts: use lag 1 for the previous event"
+          : "0 is the row's own value, not its history: use lag 1 for the previous event, or list the column as a feature",
+      );
     }
     if (timeColumn !== undefined && feature.of === timeColumn) {
       issue(

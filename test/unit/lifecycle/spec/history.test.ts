@@ -92,10 +92,10 @@ describe('history features in the pipeline spec', () => {
         { name: 'g', of: 'quantity', by: ['minutes'], lag: 1 },
         { name: 'h', of: 'quantity', by: ['released_at'], lag: 1 },
         { name: 'i', of: 'quantity', by: ['machine'], lag: 0 },
+        { name: 'j', of: 'minutes', by: ['machine'], lag: 0 },
       ),
     );
     expect(problems).toEqual([
-      "history[0].lag: 0 is the row's own target, the very value the model predicts: use lag 1 for the previous event",
       "history[1].lag: -1 would read a later event, the row's future: lag 1 is the previous event, 2 the one before",
       expect.stringMatching(
         /^history\[2\]\.window: "-28d" is negative, which would reach past the row into its future/,
@@ -108,12 +108,14 @@ describe('history features in the pipeline spec', () => {
       ),
       'history[5].events: 0 holds no earlier event and would have to count the row itself or later ones: use 1 or more',
       // The schema's refusals come first, then those across fields.
-      "history[8].lag: 0 is the row's own value, not its history: use lag 1 for the previous event, or list the column as a feature",
+      "history[0].lag: 0 is the row's own target, the very value the model predicts: use lag 1 for the previous event",
       'history[6].by[0]: "minutes" is the target: grouping by it would tell each row its own target; ' +
         'group by entity columns such as customer_id',
       expect.stringMatching(
         /^history\[7\]\.by\[0\]: "released_at" is the time column: rows at one time never see each other/,
       ),
+      "history[8].lag: 0 is the row's own value, not its history: use lag 1 for the previous event, or list the column as a feature",
+      "history[9].lag: 0 is the row's own target, the very value the model predicts: use lag 1 for the previous event",
     ]);
   });
 
