@@ -87,7 +87,7 @@ export const historyFeatureSchema = strictObject({
     })
     .optional(),
   /** With `stat`: how far back the window reaches from each row, e.g. `28d`, `4w`, `12h`. */
-  window: z.string().optional(),
+  window: z.string().max(32, `must be ${DURATION_WORDS}`).optional(),
   /** With `stat`, instead of `window`: the last this many events before the row. */
   events: z
     .number({ error: (issue) => whenGiven(issue, 'must be a whole number of events, e.g. 10') })
@@ -101,7 +101,7 @@ export const historyFeatureSchema = strictObject({
    * forecast `gap` ahead uses only what it would have had (`7d` for a one-week horizon).
    * @default undefined (no gap: everything strictly before the row's time)
    */
-  gap: z.string().optional(),
+  gap: z.string().max(32, `must be ${DURATION_WORDS}, or 0d for none`).optional(),
 }).superRefine((feature, ctx) => {
   const issue = (path: (string | number)[], message: string) =>
     ctx.addIssue({ code: 'custom', path, message });
@@ -174,10 +174,14 @@ export const historyFeatureSchema = strictObject({
 
 export type HistoryFeatureSpec = z.output<typeof historyFeatureSchema>;
 
-/** The spec's `history` list, at most MAX_HISTORY_FEATURES long. */
+/**
+ * The spec's `history` list, at most MAX_HISTORY_FEATURES long. Its length is checked before its
+ * entries: a hostile list of a hundred thousand bad entries is one problem, not a hundred thousand.
+ */
 export const historySchema = z
-  .array(historyFeatureSchema)
-  .max(MAX_HISTORY_FEATURES, `must hold at most ${MAX_HISTORY_FEATURES} history features`);
+  .array(z.unknown())
+  .max(MAX_HISTORY_FEATURES, `must hold at most ${MAX_HISTORY_FEATURES} history features`)
+  .pipe(z.array(historyFeatureSchema));
 
 /** A checked history feature in numbers, for `historyValues`. */
 export function historyDefinition(feature: HistoryFeatureSpec): HistoryDefinition {
