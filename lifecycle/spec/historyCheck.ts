@@ -5,7 +5,7 @@
 import { formatPath } from './load';
 import { TARGET_REFERENCE } from './history';
 import type { PipelineSpec } from './schema';
-import { type SourceColumn, type SpecIssue, typeWords, unknownColumn } from './sourceColumns';
+import { findColumn, type SourceColumn, type SpecIssue, typeWords } from './sourceColumns';
 
 /**
  * Problems of a spec's history features against the source's columns, in spec order.
@@ -24,17 +24,9 @@ export function historyFeatureIssues(
     issues.push({ path: formatPath(path), message });
   /** The column a field names, or undefined after adding why it cannot be used. */
   const find = (path: (string | number)[], name: string): SourceColumn | undefined => {
-    const found = byName.get(name) ?? [];
-    if (found.length > 1) {
-      add(
-        path,
-        `"${name}" names ${found.length} columns of ${where}; give each its own name (AS ...) in the query`,
-      );
-      return undefined;
-    }
-    if (found[0]) return found[0];
-    const { problem, advice } = unknownColumn(name, columns, where);
-    add(path, `${problem}${advice}`);
+    const found = findColumn(name, byName, columns, where);
+    if ('column' in found) return found.column;
+    add(path, found.message);
     return undefined;
   };
 

@@ -17,11 +17,11 @@ import { historyFeatureIssues } from './historyCheck';
 import { formatPath, PipelineSpecError } from './load';
 import type { PipelineSpec } from './schema';
 import {
+  findColumn,
   type SourceColumn,
   type SourceValueKind,
   type SpecIssue,
   typeWords,
-  unknownColumn,
 } from './sourceColumns';
 
 export type { SourceColumn, SourceValueKind, SpecIssue } from './sourceColumns';
@@ -263,17 +263,9 @@ export function checkSpecAgainstSource(spec: SpecColumns, columns: readonly Sour
 
   /** The column a field names, or undefined after adding the issue of why it cannot be used. */
   const find = (path: PropertyKey[], name: string): SourceColumn | undefined => {
-    const found = byName.get(name) ?? [];
-    if (found.length > 1) {
-      issues.push({
-        path: formatPath(path),
-        message: `"${name}" names ${found.length} columns of ${where}; give each its own name (AS ...) in the query`,
-      });
-      return undefined;
-    }
-    if (found[0]) return found[0];
-    const { problem, advice } = unknownColumn(name, columns, where);
-    issues.push({ path: formatPath(path), message: `${problem}${advice}` });
+    const found = findColumn(name, byName, columns, where);
+    if ('column' in found) return found.column;
+    issues.push({ path: formatPath(path), message: found.message });
     return undefined;
   };
   const misfit = (path: PropertyKey[], message: string) => issues.push({ path: formatPath(path), message });
