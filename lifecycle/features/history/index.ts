@@ -5,3 +5,4 @@
 export * from './definition';
 export * from './order';
 export * from './compute';
+export * from './build';
