@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { isBareName } from '../features/expression';
 import {
   HISTORY_STATS,
+  type HistoryColumnRequest,
   type HistoryDefinition,
   MAX_HISTORY_EVENTS,
   MAX_HISTORY_FEATURES,
@@ -196,6 +197,22 @@ export function historyDefinition(feature: HistoryFeatureSpec): HistoryDefinitio
       ? { kind: 'events' as const, count: feature.events }
       : { kind: 'time' as const, ms: parseDuration(feature.window ?? '') ?? 0 };
   return { kind: 'rolling', stat: feature.stat, window, gapMs };
+}
+
+/**
+ * What to build for a checked spec's history features (`buildHistoryColumns`): `of: "target"`
+ * resolved to the target's column, durations to milliseconds.
+ */
+export function historyColumnRequests(spec: {
+  target: string;
+  history?: readonly HistoryFeatureSpec[];
+}): HistoryColumnRequest[] {
+  return (spec.history ?? []).map((feature) => ({
+    name: feature.name,
+    ...(feature.of === undefined ? {} : { of: feature.of === TARGET_REFERENCE ? spec.target : feature.of }),
+    by: feature.by,
+    definition: historyDefinition(feature),
+  }));
 }
 
 /**

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MAX_HISTORY_FEATURES } from '../../../../lifecycle/features/history';
 import {
   checkSpecAgainstSource,
+  historyColumnRequests,
   historyDefinition,
   parsePipelineSpec,
   type SourceColumn,
@@ -78,6 +79,18 @@ describe('history features in the pipeline spec', () => {
       gapMs: 7 * DAY,
     });
     expect(since && historyDefinition(since)).toEqual({ kind: 'since', unitMs: DAY, gapMs: 0 });
+  });
+
+  it('name the columns to build from, the target by its own name', () => {
+    const requests = historyColumnRequests(buildSpec(GOOD));
+    expect(requests.map(({ name, of, by }) => ({ name, of, by }))).toEqual([
+      { name: 'minutes_machine_28d', of: 'minutes', by: ['machine'] },
+      { name: 'prev_minutes', of: 'minutes', by: ['machine'] },
+      { name: 'quantity_customer_4w', of: 'quantity', by: ['customer_id', 'material'] },
+      { name: 'max_last_10', of: 'minutes', by: ['customer_id'] },
+      { name: 'days_since_order', of: undefined, by: ['customer_id'] },
+    ]);
+    expect(historyColumnRequests(buildSpec())).toEqual([]);
   });
 
   it('are refused with field paths when they would look at the row itself or its future', () => {
