@@ -5,6 +5,7 @@ import { isTrainerKind, trainerOf } from '../../ml/trainers';
 import { DEFAULT_PRIMARY_METRIC, type QualityMetric, type SpecObject, TASKS } from './parts';
 import { gateRegistry } from '../gates/registry';
 import { checkDerivedFeatures, MAX_DERIVED_FEATURES } from '../features/expression';
+import { historyCrossCheck } from './history';
 import { isRecord } from './syntax';
 
 /**
@@ -73,6 +74,9 @@ export function crossCheck(value: unknown, ctx: z.core.$RefinementCtx<SpecObject
       });
     }
   }
+
+  // History features: a time column, free names, keys that do not leak the target.
+  historyCrossCheck(value, issue);
 
   // Segments: unique, each a categorical feature.
   if (Array.isArray(value.segments) && Array.isArray(value.features)) {

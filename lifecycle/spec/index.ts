@@ -8,5 +8,6 @@ export * from './syntax';
 export * from './schema';
 export * from './load';
 export * from './parts';
+export * from './history';
 export * from './sourceCheck';
 export * from './stored';

@@ -24,6 +24,7 @@ import {
   strictObject,
   whenGiven,
 } from './syntax';
+import { historySchema } from './history';
 
 export const TASKS = ['regression', 'binary', 'multiclass'] as const satisfies readonly TaskKind[];
 export {
@@ -263,6 +264,13 @@ export const specObjectSchema = strictObject({
     .array(derivedFeatureSchema)
     .max(MAX_DERIVED_FEATURES, `must hold at most ${MAX_DERIVED_FEATURES} derived features`)
     .optional(),
+  /**
+   * Per-entity features from each row's earlier rows: lags, rolling statistics over a time or event
+   * window, time since the previous event (`lifecycle/spec/history.ts`); needs `timeColumn`. Checked
+   * at spec check; the lifecycle does not build them yet, so no feature may name one so far.
+   * @default undefined (none)
+   */
+  history: historySchema.optional(),
   /**
    * Categorical features whose values define the slices of the fairness gate and of monitoring.
    * @default []

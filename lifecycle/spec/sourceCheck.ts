@@ -1,7 +1,7 @@
 /**
  * Checks a pipeline spec against its data source: every column the spec names (target, features,
- * segments, time column, and those the derived features' expressions read) exists in the table or
- * query result and has a type that fits its role.
+ * segments, time column, those the derived features' expressions read and the history features'
+ * values and keys) exists in the table or query result and has a type that fits its role.
  *
  * The source is run with `LIMIT 0` in a read-only transaction, so only its column names and types
  * come back; the check itself (`checkSpecAgainstSource`) is pure. What keeps a hostile query from
@@ -13,14 +13,15 @@
 import type { Pool, PoolClient } from 'pg';
 import { singleStatement } from '../../platform/database';
 import { derivedFeatureIssues } from './derivedCheck';
+import { historyFeatureIssues } from './historyCheck';
 import { formatPath, PipelineSpecError } from './load';
 import type { PipelineSpec } from './schema';
 import {
+  findColumn,
   type SourceColumn,
   type SourceValueKind,
   type SpecIssue,
   typeWords,
-  unknownColumn,
 } from './sourceColumns';
 
 export type { SourceColumn, SourceValueKind, SpecIssue } from './sourceColumns';
@@ -242,7 +243,7 @@ export type SpecColumns = Pick<
   PipelineSpec,
   'task' | 'source' | 'target' | 'features' | 'segments' | 'timeColumn'
 > &
-  Partial<Pick<PipelineSpec, 'derived'>>;
+  Partial<Pick<PipelineSpec, 'derived' | 'history'>>;
 
 /**
  * Problems of a spec against its source's columns: unknown names (with a "did you mean"), and types
@@ -250,7 +251,8 @@ export type SpecColumns = Pick<
  * needs text, booleans or whole numbers; a regression target needs numbers; the time column needs a
  * date, timestamp or number.
  *
- * @returns the issues in the order target, features, segments, time column, derived features; empty
+ * @returns the issues in the order target, features, segments, time column, derived features,
+ *   history features; empty
  *   when it fits
  */
 export function checkSpecAgainstSource(spec: SpecColumns, columns: readonly SourceColumn[]): SpecIssue[] {
@@ -261,17 +263,9 @@ export function checkSpecAgainstSource(spec: SpecColumns, columns: readonly Sour
 
   /** The column a field names, or undefined after adding the issue of why it cannot be used. */
   const find = (path: PropertyKey[], name: string): SourceColumn | undefined => {
-    const found = byName.get(name) ?? [];
-    if (found.length > 1) {
-      issues.push({
-        path: formatPath(path),
-        message: `"${name}" names ${found.length} columns of ${where}; give each its own name (AS ...) in the query`,
-      });
-      return undefined;
-    }
-    if (found[0]) return found[0];
-    const { problem, advice } = unknownColumn(name, columns, where);
-    issues.push({ path: formatPath(path), message: `${problem}${advice}` });
+    const found = findColumn(name, byName, columns, where);
+    if ('column' in found) return found.column;
+    issues.push({ path: formatPath(path), message: found.message });
     return undefined;
   };
   const misfit = (path: PropertyKey[], message: string) => issues.push({ path: formatPath(path), message });
@@ -341,6 +335,7 @@ export function checkSpecAgainstSource(spec: SpecColumns, columns: readonly Sour
     }
   }
   if (spec.derived) issues.push(...derivedFeatureIssues(spec.derived, byName, columns, where));
+  if (spec.history) issues.push(...historyFeatureIssues(spec.history, spec.target, byName, columns, where));
   return issues;
 }
 

@@ -65,5 +65,26 @@ export function unknownColumn(
   };
 }
 
+/**
+ * The one column of the source a spec field names, or why there is none to use: no such column
+ * (with a "did you mean"), or a name several columns of a query's result share.
+ */
+export function findColumn(
+  name: string,
+  byName: ReadonlyMap<string, readonly SourceColumn[]>,
+  columns: readonly SourceColumn[],
+  where: string,
+): { column: SourceColumn } | { message: string } {
+  const found = byName.get(name) ?? [];
+  if (found.length > 1) {
+    return {
+      message: `"${name}" names ${found.length} columns of ${where}; give each its own name (AS ...) in the query`,
+    };
+  }
+  if (found[0]) return { column: found[0] };
+  const { problem, advice } = unknownColumn(name, columns, where);
+  return { message: `${problem}${advice}` };
+}
+
 /** Text for a type in messages: `text`, `double precision`... */
 export const typeWords = (column: SourceColumn) => `of type ${column.postgresType}`;
