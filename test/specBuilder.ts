@@ -6,7 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parsePipelineSpec, PipelineSpecError, type PipelineSpec } from '../lifecycle/spec';
+import {
+  parsePipelineSpec,
+  PipelineSpecError,
+  type PipelineSpec,
+  type SourceColumn,
+} from '../lifecycle/spec';
 import { repoRoot } from '../platform/paths';
 
 /** A spec as its JSON file holds it: plain data, unvalidated, defaults not filled in. */
@@ -111,4 +116,23 @@ export function specProblems(input: unknown): string[] {
     throw error;
   }
   throw new Error('expected a PipelineSpecError');
+}
+
+/** The kind the source check gives each PostgreSQL type these tests use. */
+const KIND_OF_TYPE: Record<string, Pick<SourceColumn, 'kind' | 'integer'>> = {
+  'double precision': { kind: 'number', integer: false },
+  integer: { kind: 'number', integer: true },
+  text: { kind: 'text', integer: false },
+  boolean: { kind: 'boolean', integer: false },
+  'timestamp with time zone': { kind: 'time', integer: false },
+  jsonb: { kind: 'other', integer: false },
+};
+
+/** A source's columns as the source check describes them, from `{ name: PostgreSQL type }`. */
+export function sourceColumns(types: Record<string, keyof typeof KIND_OF_TYPE>): SourceColumn[] {
+  return Object.entries(types).map(([name, postgresType]) => {
+    const kind = KIND_OF_TYPE[postgresType];
+    if (!kind) throw new Error(`sourceColumns: no kind known for ${postgresType}`);
+    return { name, postgresType, ...kind };
+  });
 }

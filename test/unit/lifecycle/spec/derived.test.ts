@@ -1,25 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_DERIVED_FEATURES } from '../../../../lifecycle/features/expression';
-import {
-  checkSpecAgainstSource,
-  parsePipelineSpec,
-  type SourceColumn,
-  specHash,
-} from '../../../../lifecycle/spec';
-import { buildSpec, specInput, specProblems } from '../../../specBuilder';
+import { checkSpecAgainstSource, parsePipelineSpec, specHash } from '../../../../lifecycle/spec';
+import { buildSpec, sourceColumns, specInput, specProblems } from '../../../specBuilder';
 
 /** The base spec's `routes` table, with a cut length, a laser power and a release time. */
-const routes: SourceColumn[] = [
-  { name: 'minutes', postgresType: 'double precision', kind: 'number', integer: false },
-  { name: 'thickness_mm', postgresType: 'double precision', kind: 'number', integer: false },
-  { name: 'cut_length_mm', postgresType: 'double precision', kind: 'number', integer: false },
-  { name: 'laser_power_kw', postgresType: 'double precision', kind: 'number', integer: false },
-  { name: 'material', postgresType: 'text', kind: 'text', integer: false },
-  { name: 'machine', postgresType: 'text', kind: 'text', integer: false },
-  { name: 'rush', postgresType: 'boolean', kind: 'boolean', integer: false },
-  { name: 'released_at', postgresType: 'timestamp with time zone', kind: 'time', integer: false },
-  { name: 'notes', postgresType: 'jsonb', kind: 'other', integer: false },
-];
+const routes = sourceColumns({
+  minutes: 'double precision',
+  thickness_mm: 'double precision',
+  cut_length_mm: 'double precision',
+  laser_power_kw: 'double precision',
+  material: 'text',
+  machine: 'text',
+  rush: 'boolean',
+  released_at: 'timestamp with time zone',
+  notes: 'jsonb',
+});
 
 const derived = (...expressions: [string, string][]) => ({
   derived: expressions.map(([name, expression]) => ({ name, expression })),

@@ -5,22 +5,21 @@ import {
   historyColumnRequests,
   historyDefinition,
   parsePipelineSpec,
-  type SourceColumn,
   specHash,
 } from '../../../../lifecycle/spec';
-import { buildSpec, specInput, specProblems } from '../../../specBuilder';
+import { buildSpec, sourceColumns, specInput, specProblems } from '../../../specBuilder';
 
 /** The base spec's `routes` table, with a release time and a customer. */
-const routes: SourceColumn[] = [
-  { name: 'minutes', postgresType: 'double precision', kind: 'number', integer: false },
-  { name: 'thickness_mm', postgresType: 'double precision', kind: 'number', integer: false },
-  { name: 'material', postgresType: 'text', kind: 'text', integer: false },
-  { name: 'machine', postgresType: 'text', kind: 'text', integer: false },
-  { name: 'customer_id', postgresType: 'integer', kind: 'number', integer: true },
-  { name: 'quantity', postgresType: 'integer', kind: 'number', integer: true },
-  { name: 'released_at', postgresType: 'timestamp with time zone', kind: 'time', integer: false },
-  { name: 'notes', postgresType: 'jsonb', kind: 'other', integer: false },
-];
+const routes = sourceColumns({
+  minutes: 'double precision',
+  thickness_mm: 'double precision',
+  material: 'text',
+  machine: 'text',
+  customer_id: 'integer',
+  quantity: 'integer',
+  released_at: 'timestamp with time zone',
+  notes: 'jsonb',
+});
 
 const DAY = 86_400_000;
 
