@@ -5,12 +5,14 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../platform/paths';
+import { CASES as FEATURE_CASES } from './features';
 import { CASES as ML_CASES } from './ml';
 import { CASES as NIGHTLY_CASES } from './nightly';
 import { CASES as SHOP_CASES } from './shop';
 
 const SUITES: Record<string, { script: string; cases: string[] }> = {
   ml: { script: 'bench/ml.ts', cases: Object.keys(ML_CASES) },
+  features: { script: 'bench/features.ts', cases: Object.keys(FEATURE_CASES) },
   // generate-1m takes minutes: name it to run it.
   shop: { script: 'bench/shop.ts', cases: Object.keys(SHOP_CASES).filter((name) => name !== 'generate-1m') },
   // 3-models is a quick look at the machinery: name it to run it.
