@@ -117,16 +117,15 @@ async function main(): Promise<void> {
   // SIGHUP restarts the embedded Temporal (`kerf stack restart temporal`): what an upgrade or a
   // changed server configuration needs, and what the chaos test does while runs wait. Runs and their
   // histories live in Temporal's own storage, so they carry on once it is back.
-  let restarting = false;
   process.on('SIGHUP', () => {
     const running = servers.get('temporal');
-    if (restarting || stopping || state.status !== 'ready' || !running) {
+    // A restart under way has set the status to 'restarting' already: a second SIGHUP is ignored.
+    if (stopping || state.status !== 'ready' || !running) {
       console.log(`${new Date().toISOString()} restart of temporal ignored: the stack is ${state.status}`);
       return;
     }
-    restarting = true;
+    state.status = 'restarting';
     void (async () => {
-      state.status = 'restarting';
       await save();
       console.log(`${new Date().toISOString()} temporal restarting`);
       servers.delete('temporal');
@@ -142,7 +141,6 @@ async function main(): Promise<void> {
         state.error = `Temporal did not come back after a restart: ${error instanceof Error ? error.message : String(error)}`;
         console.error(`${new Date().toISOString()} ${state.error}`);
       } finally {
-        restarting = false;
         await save();
       }
     })();
