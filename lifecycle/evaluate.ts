@@ -16,6 +16,7 @@ import { MISSING_CODE, type Table } from '../ml/table';
 import { FLOOR_KIND, trainerOf } from '../ml/trainers';
 import type { PipelineSpec } from './spec/schema';
 import { labelledRows, splitLabelledRows } from './split';
+import { modelTaskOf } from './spec/metrics';
 
 /** The parts of a pipeline spec evaluation reads. */
 export type EvaluationSpec = Pick<PipelineSpec, 'task' | 'target' | 'split'>;
@@ -127,11 +128,11 @@ async function baselineFloor(
   const classLabels = metadata.classLabels;
   const { model } = baseline.train(
     {
-      task: spec.task,
+      task: modelTaskOf(spec.task),
       features: metadata.features,
       columns: [],
       rowCount: trainRows.length,
-      target: encodeTarget(table, spec.target, spec.task, trainRows, classLabels ?? []),
+      target: encodeTarget(table, spec.target, modelTaskOf(spec.task), trainRows, classLabels ?? []),
       ...(classLabels ? { classLabels } : {}),
     },
     baseline.params.parse({}),
@@ -169,7 +170,7 @@ export async function scoreChampion(input: ScoreChampionInput): Promise<Champion
         reason: `The test rows hold ${quoteList(unknown)}, which the champion does not know (${quoteList(labels)})`,
       };
     }
-    const current = tableClassLabels(table, spec.target, spec.task);
+    const current = tableClassLabels(table, spec.target, modelTaskOf(spec.task));
     if (spec.task === 'binary' && labels.join('\u0000') !== current.join('\u0000')) {
       return {
         comparable: false,
@@ -201,11 +202,11 @@ async function scoreRows(
 ): Promise<Omit<TestSetEvaluation, 'testRows'>> {
   const inputs = metadata.features.map((feature) => feature.name);
   const testTable = table.select(inputs).take(rows);
-  const y = encodeTarget(table, spec.target, spec.task, rows, metadata.classLabels ?? []);
+  const y = encodeTarget(table, spec.target, modelTaskOf(spec.task), rows, metadata.classLabels ?? []);
   const prediction = await scoreOnnx(onnx, testTable);
   const classLabels = metadata.classLabels;
   return {
-    metrics: metricsOf(spec.task, y, prediction, metadata.output.width),
+    metrics: metricsOf(modelTaskOf(spec.task), y, prediction, metadata.output.width),
     y,
     prediction,
     ...(classLabels && spec.task !== 'regression' ? { classLabels: [...classLabels] } : {}),

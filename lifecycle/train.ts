@@ -17,6 +17,7 @@ import type { FeatureImportance, TrainerProgress, TrainerSummary } from '../ml/t
 import { type TrainerKind, trainerOf } from '../ml/trainers';
 import type { PipelineSpec } from './spec/schema';
 import { labelledRows, SplitError, splitLabelledRows, type SplitRows } from './split';
+import { modelTaskOf } from './spec/metrics';
 
 /** The parts of a pipeline spec training reads. */
 export type TrainingSpec = Pick<PipelineSpec, 'task' | 'target' | 'features' | 'split' | 'trainer'>;
@@ -128,7 +129,7 @@ function train(
   const encoded = prepareTrainingData(table.select([spec.target]).take(labelled), {
     target: spec.target,
     features: [],
-    task: spec.task,
+    task: modelTaskOf(spec.task),
   });
   const classLabels = encoded.classLabels;
   const target = new Float64Array(table.rowCount).fill(Number.NaN);
@@ -138,7 +139,7 @@ function train(
   const features = describeFeatures(trainTable, spec.features);
   const dataOf = (part: Uint32Array, partTable: Table): TrainingData => ({
     ...encodeFeatures(partTable, features),
-    task: spec.task,
+    task: modelTaskOf(spec.task),
     target: Float64Array.from(part, (row) => target[row] as number),
     ...(classLabels ? { classLabels } : {}),
   });

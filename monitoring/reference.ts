@@ -14,6 +14,7 @@ import type { QualityMetric } from '../lifecycle/spec/parts';
 import type { PipelineSpec } from '../lifecycle/spec/schema';
 import { numericValues, tallyCategories } from './columns';
 import { binCounts, DEFAULT_BINS, proportionsOf, quantileEdges } from './distribution';
+import { modelTaskOf } from '../lifecycle/spec/metrics';
 
 /** Bumped when the profile's shape changes, so an old profile is recognised, not misread. */
 export const REFERENCE_PROFILE_FORMAT = 1;
@@ -179,7 +180,7 @@ export function buildReferenceProfile(input: ReferenceProfileInput): ReferencePr
   });
   return {
     format: REFERENCE_PROFILE_FORMAT,
-    task: spec.task,
+    task: modelTaskOf(spec.task),
     target: spec.target,
     trainingRows: table.rowCount,
     features,

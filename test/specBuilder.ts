@@ -125,6 +125,7 @@ const KIND_OF_TYPE: Record<string, Pick<SourceColumn, 'kind' | 'integer'>> = {
   text: { kind: 'text', integer: false },
   boolean: { kind: 'boolean', integer: false },
   'timestamp with time zone': { kind: 'time', integer: false },
+  date: { kind: 'time', integer: false },
   jsonb: { kind: 'other', integer: false },
 };
 

@@ -5,6 +5,7 @@ import type { RegisteredVersion, SnapshotRef, SpecRef } from '../../workflows/li
 import type { ActivityDeps } from '../deps';
 import { stoppingOn } from './errors';
 import { specOf } from './runSpec';
+import { modelTaskOf } from '../../lifecycle/spec/metrics';
 
 /** The workflow id of the run an activity works for. */
 export function runIdOf(): string {
@@ -30,7 +31,7 @@ export function createRegisterActivities({ pool, objectStore, codeVersion }: Act
         const runId = runIdOf();
         const { version, created } = await resolveVersion(pool, {
           model: spec.name,
-          task: spec.task,
+          task: modelTaskOf(spec.task),
           description: spec.description,
           specHash: input.specHash,
           snapshotHash: input.snapshot.sha256,

@@ -28,6 +28,7 @@ import type { ModelCardInput } from '../modelCard';
 import { cardNumber, type Gate } from './gate';
 import { formatNumber, formatPair } from './quality';
 import { type GateCheck, type GateVerdict, reportedCheck, verdictOf } from './verdict';
+import { modelTaskOf } from '../spec/metrics';
 
 export const fairnessGateSchema = strictObject({
   /**
@@ -575,7 +576,7 @@ export const fairnessGate: Gate<'fairness', typeof fairnessGateSchema, 'fairness
   spec: fairnessGateSchema,
   check: (gate, { spec, segments, y, prediction, k }) => {
     const { verdict, overall, slices } = evaluateFairnessGate({
-      task: spec.task,
+      task: modelTaskOf(spec.task),
       segments,
       y,
       prediction,

@@ -5,7 +5,7 @@
  * activity, workflow or spec edit.
  */
 import type { z } from 'zod';
-import type { TaskKind } from '../../ml/model';
+import type { SpecTask } from '../spec/metrics';
 import type { SliceOptions, TaskMetrics } from '../../ml/slices';
 import { checkRows, escapeHtml, htmlTable } from '../../reports/html';
 import type { ModelCardInput } from '../modelCard';
@@ -109,7 +109,7 @@ export interface Gate<
    * cross-field checks. It reads the raw part defensively: it also runs when fields failed to parse.
    * @default none
    */
-  crossCheck?(part: unknown, task: TaskKind | undefined, issue: SpecIssue): void;
+  crossCheck?(part: unknown, task: SpecTask | undefined, issue: SpecIssue): void;
   /** @default the checks table under the gate's heading */
   card?: GateCardSection;
 }

@@ -4,7 +4,6 @@
  * computes the metrics, this module only judges them.
  */
 import { z } from 'zod';
-import type { TaskKind } from '../../ml/model';
 import type { TaskMetrics } from '../../ml/slices';
 import {
   DEFAULT_PRIMARY_METRIC,
@@ -12,6 +11,7 @@ import {
   METRICS,
   METRICS_BY_TASK,
   type QualityMetric,
+  type SpecTask,
 } from '../spec/metrics';
 import { isRecord, nonNegative, strictObject, whenGiven } from '../spec/syntax';
 import type { Gate, SpecIssue } from './gate';
@@ -86,7 +86,7 @@ export const qualityGateSchema = strictObject({
 export type QualityGateSpec = z.output<typeof qualityGateSchema>;
 
 export interface QualityGateInput {
-  task: TaskKind;
+  task: SpecTask;
   /** The candidate's metrics on the test set: `regressionMetrics`, `binaryMetrics` or `multiclassMetrics`. */
   challenger: TaskMetrics;
   /**
@@ -118,10 +118,12 @@ const METRIC_LABELS: Record<QualityMetric, string> = {
   logLoss: 'log loss',
   accuracy: 'accuracy',
   f1: 'F1',
+  mase: 'MASE',
+  smape: 'sMAPE',
 };
 
 /** The metric's name for people; multiclass F1 is the macro average. */
-export function metricLabel(task: TaskKind, metric: QualityMetric): string {
+export function metricLabel(task: SpecTask, metric: QualityMetric): string {
   return task === 'multiclass' && metric === 'f1' ? 'macro F1' : METRIC_LABELS[metric];
 }
 
@@ -131,7 +133,7 @@ export function isLowerBetter(metric: QualityMetric): boolean {
 }
 
 /** True when the task reports the metric (`METRICS_BY_TASK`). */
-export function taskReports(task: TaskKind, metric: QualityMetric): boolean {
+export function taskReports(task: SpecTask, metric: QualityMetric): boolean {
   return METRICS_BY_TASK[task].includes(metric);
 }
 
@@ -139,7 +141,7 @@ export function taskReports(task: TaskKind, metric: QualityMetric): boolean {
  * The metric the champion comparison uses: the spec's `primaryMetric`, else the first threshold's
  * metric, else the task's default (as `resolveDerivedDefaults` fills it in).
  */
-export function primaryMetricOf(task: TaskKind, gate: QualityGateSpec): QualityMetric {
+export function primaryMetricOf(task: SpecTask, gate: QualityGateSpec): QualityMetric {
   return gate.primaryMetric ?? gate.thresholds[0]?.metric ?? DEFAULT_PRIMARY_METRIC[task];
 }
 
@@ -148,7 +150,7 @@ export function primaryMetricOf(task: TaskKind, gate: QualityGateSpec): QualityM
  * object lacks it, or it is undefined on these rows (null, e.g. AUC of a test set with one class).
  * Multiclass `f1` is read from `macroF1`.
  */
-export function qualityMetricValue(task: TaskKind, metrics: TaskMetrics, metric: QualityMetric): number {
+export function qualityMetricValue(task: SpecTask, metrics: TaskMetrics, metric: QualityMetric): number {
   if (!taskReports(task, metric)) return Number.NaN;
   const field = task === 'multiclass' && metric === 'f1' ? 'macroF1' : metric;
   const value: unknown = (metrics as unknown as Partial<Record<string, unknown>>)[field];
@@ -368,7 +370,7 @@ export function evaluateQualityGate(input: QualityGateInput): GateVerdict {
 }
 
 /** Thresholds and the primary metric name metrics the task reports; one threshold per metric. */
-function qualitySpecIssues(quality: unknown, task: TaskKind | undefined, issue: SpecIssue): void {
+function qualitySpecIssues(quality: unknown, task: SpecTask | undefined, issue: SpecIssue): void {
   if (task && isRecord(quality)) {
     const allowed = METRICS_BY_TASK[task];
     const seenMetrics = new Set<string>();

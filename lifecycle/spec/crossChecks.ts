@@ -1,11 +1,12 @@
 /** Checks that span several fields of a spec, and the defaults derived from other fields. */
 import { type z } from 'zod';
-import type { TaskKind } from '../../ml/model';
 import { isTrainerKind, trainerOf } from '../../ml/trainers';
 import { DEFAULT_PRIMARY_METRIC, type QualityMetric, type SpecObject, TASKS } from './parts';
+import { modelTaskOf, type SpecTask } from './metrics';
 import { gateRegistry } from '../gates/registry';
 import { checkDerivedFeatures, MAX_DERIVED_FEATURES } from '../features/expression';
 import { historyCrossCheck } from './history';
+import { forecastCrossCheck } from './forecast';
 import { isRecord } from './syntax';
 
 /**
@@ -18,7 +19,7 @@ export function crossCheck(value: unknown, ctx: z.core.$RefinementCtx<SpecObject
     ctx.addIssue({ code: 'custom', path, message, continue: true });
   const task =
     typeof value.task === 'string' && (TASKS as readonly string[]).includes(value.task)
-      ? (value.task as TaskKind)
+      ? (value.task as SpecTask)
       : undefined;
   const target = typeof value.target === 'string' ? value.target : undefined;
 
@@ -78,6 +79,9 @@ export function crossCheck(value: unknown, ctx: z.core.$RefinementCtx<SpecObject
   // History features: a time column, free names, keys that do not leak the target.
   historyCrossCheck(value, issue);
 
+  // Forecast: its part, a time column, categorical series keys, an ordered split.
+  forecastCrossCheck(value, issue);
+
   // Segments: unique, each a categorical feature.
   if (Array.isArray(value.segments) && Array.isArray(value.features)) {
     const seen = new Set<string>();
@@ -119,7 +123,11 @@ export function crossCheck(value: unknown, ctx: z.core.$RefinementCtx<SpecObject
   const trainer = isRecord(value.trainer) ? value.trainer : undefined;
   const params = isRecord(trainer?.params) ? trainer.params : undefined;
   if (isTrainerKind(trainer?.kind) && params) {
-    for (const problem of trainerOf(trainer.kind).checkParams?.(params, { task, hasValidation }) ?? []) {
+    for (const problem of trainerOf(trainer.kind).checkParams?.(params, {
+      task: task && modelTaskOf(task),
+      // A forecast always holds out the periods before each cut-off for early stopping.
+      hasValidation: hasValidation || task === 'forecast',
+    }) ?? []) {
       issue(['trainer', 'params', ...problem.path], problem.message);
     }
   }
@@ -159,7 +167,7 @@ export function resolveDerivedDefaults(spec: SpecObject) {
   const trainer = entry.resolveParams
     ? ({
         ...spec.trainer,
-        params: entry.resolveParams(spec.trainer.params, spec.task),
+        params: entry.resolveParams(spec.trainer.params, modelTaskOf(spec.task)),
       } as typeof spec.trainer)
     : spec.trainer;
   const quality = spec.gates.quality;

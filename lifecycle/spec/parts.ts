@@ -5,7 +5,6 @@
  * field it is about (`features[2].name: ...`), all problems at once.
  */
 import { z } from 'zod';
-import type { TaskKind } from '../../ml/model';
 import { gateRegistry } from '../gates/registry';
 import { isBareName, MAX_DERIVED_FEATURES } from '../features/expression';
 import {
@@ -25,14 +24,22 @@ import {
   whenGiven,
 } from './syntax';
 import { historySchema } from './history';
+import { forecastSchema } from './forecast';
+import type { SpecTask } from './metrics';
 
-export const TASKS = ['regression', 'binary', 'multiclass'] as const satisfies readonly TaskKind[];
+export const TASKS = [
+  'regression',
+  'binary',
+  'multiclass',
+  'forecast',
+] as const satisfies readonly SpecTask[];
 export {
   DEFAULT_PRIMARY_METRIC,
   LOWER_IS_BETTER,
   METRICS,
   METRICS_BY_TASK,
   type QualityMetric,
+  type SpecTask,
 } from './metrics';
 
 export const sourceSchema = z.discriminatedUnion(
@@ -246,12 +253,21 @@ export const specObjectSchema = strictObject({
     .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be kebab-case: lower-case letters and digits joined by "-"'),
   /** What the model predicts and for whom, for people. */
   description: z.string().min(1, 'must describe the pipeline'),
-  /** What is predicted: a number, one of two classes, or one of several. */
+  /**
+   * What is predicted: a number, one of two classes, one of several, or the coming periods of a
+   * target per series (`forecast`, with the `forecast` part).
+   */
   task: z.enum(TASKS, { error: (issue) => whenGiven(issue, `must be one of: ${TASKS.join(', ')}`) }),
   /** Where the rows come from. */
   source: sourceSchema,
-  /** The column to predict. */
+  /** The column to predict (for a forecast: the value measured per period and series). */
   target: columnName,
+  /**
+   * Task "forecast" only (and required there): the period, the horizon and the backtest
+   * (`lifecycle/spec/forecast.ts`).
+   * @default undefined
+   */
+  forecast: forecastSchema.optional(),
   /** The input columns, each numeric or categorical; non-empty, unique, without the target. */
   features: z.array(featureSchema).min(1, 'must list at least one feature'),
   /**

@@ -16,6 +16,7 @@ import { derivedFeatureIssues } from './derivedCheck';
 import { historyFeatureIssues } from './historyCheck';
 import { formatPath, PipelineSpecError } from './load';
 import type { PipelineSpec } from './schema';
+import { modelTaskOf } from './metrics';
 import {
   findColumn,
   type SourceColumn,
@@ -274,13 +275,13 @@ export function checkSpecAgainstSource(spec: SpecColumns, columns: readonly Sour
     column.kind === 'text' || column.kind === 'boolean' || (column.kind === 'number' && column.integer);
 
   const target = find(['target'], spec.target);
-  if (target && spec.task === 'regression' && target.kind !== 'number') {
+  if (target && modelTaskOf(spec.task) === 'regression' && target.kind !== 'number') {
     misfit(
       ['target'],
-      `"${target.name}" is ${typeWords(target)} in ${where}; a regression target must be a number column: ` +
+      `"${target.name}" is ${typeWords(target)} in ${where}; a ${spec.task} target must be a number column: ` +
         'cast it in a sql source, or use task binary or multiclass if it holds classes',
     );
-  } else if (target && spec.task !== 'regression' && !holdsLabels(target)) {
+  } else if (target && modelTaskOf(spec.task) !== 'regression' && !holdsLabels(target)) {
     misfit(
       ['target'],
       `"${target.name}" is ${typeWords(target)} in ${where}; a ${spec.task} target holds classes and must be ` +

@@ -28,6 +28,7 @@ import type { LifecycleInput } from '../../workflows/lifecycleTypes';
 import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
 import { uniqueName } from '../helpers';
 import { shippedSpecInput, type SpecInput, specInput, uniqueSpecName } from '../specBuilder';
+import { modelTaskOf } from '../../lifecycle/spec/metrics';
 
 let bed: LifecycleTestbed;
 /** The nightly check's worker has no pipelines/ folder: only production's spec can be retrained from. */
@@ -154,7 +155,7 @@ async function oldProductionVersion(spec: PipelineSpec, copy: string | undefined
   const pool = bed.db.pool;
   const { version: record } = await resolveVersion(pool, {
     model: spec.name,
-    task: spec.task,
+    task: modelTaskOf(spec.task),
     description: spec.description,
     specHash: specHash(spec),
     snapshotHash: 'b'.repeat(64),

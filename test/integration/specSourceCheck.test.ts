@@ -296,7 +296,7 @@ describe('kerf spec check', () => {
       {
         file: invalid,
         ok: false,
-        problems: ['task: must be one of: regression, binary, multiclass'],
+        problems: ['task: must be one of: regression, binary, multiclass, forecast'],
       },
       {
         file: missingTable,

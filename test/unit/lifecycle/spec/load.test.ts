@@ -313,7 +313,9 @@ describe('parsePipelineSpec', () => {
     expect(problems({ source: { kind: 'view' } })).toEqual(['source.kind: must be "table" or "sql"']);
     expect(problems({ source: { kind: 'sql' } })).toEqual(['source.query: required (string)']);
     expect(problems({ split: undefined })).toEqual(['split: required (object)']);
-    expect(problems({ task: 'ranking' })).toEqual(['task: must be one of: regression, binary, multiclass']);
+    expect(problems({ task: 'ranking' })).toEqual([
+      'task: must be one of: regression, binary, multiclass, forecast',
+    ]);
     expect(problems({ trainer: { params: { l2: -1 } } })).toEqual(['trainer.params.l2: must be >= 0']);
   });
 });
