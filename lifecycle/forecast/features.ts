@@ -127,7 +127,7 @@ interface PeriodCalendar {
 
 /**
  * Builds the feature rows of (series, origin, step) requests. Reads `values[s][0..origin]` only, and
- * the calendar of the target period `origin + step` and of the period one season before it.
+ * the calendar of the target period `origin + step` and of the period whose value is the seasonal feature.
  */
 export function buildFeatureRows(history: FeatureHistory, requests: FeatureRequests): FeatureRows {
   const { settings, values, firstPeriod } = history;
@@ -168,7 +168,9 @@ export function buildFeatureRows(history: FeatureHistory, requests: FeatureReque
     put(windowMean(series, t - 3, t) / rowLevel);
     put(windowMean(series, t - 12, t) / rowLevel);
     put(windowMean(series, t - season + 1, t) / rowLevel);
-    const seasonal = t + h - season;
+    // The same period a season before the target, repeating the last season for steps beyond one,
+    // so it is always at or before the origin.
+    const seasonal = t + ((h - 1) % season) + 1 - season;
     put(seasonal >= 0 ? (series[seasonal] as number) / rowLevel : Number.NaN);
     put(windowMean(series, seasonal - 1, Math.min(seasonal + 1, t)) / rowLevel);
     const target = calendarOf(t + h);

@@ -12,7 +12,7 @@ export type ForecastPeriod = 'day' | 'week';
 export interface ForecastSettings {
   /** The period a target is counted in. */
   period: ForecastPeriod;
-  /** Periods forecast ahead (steps 1..horizon); at most `seasonLength`. */
+  /** Periods forecast ahead (steps 1..horizon). */
   horizon: number;
   /** Periods in a season (52 weeks, 7 days): the seasonal-naive lag and the MASE scale lag. */
   seasonLength: number;
@@ -61,12 +61,6 @@ export function forecastSettings(partial: Partial<ForecastSettings> = {}): Forec
   wholeAtLeast('origins', 1);
   wholeAtLeast('originStep', 1);
   wholeAtLeast('validationPeriods', 1);
-  if (settings.horizon > settings.seasonLength) {
-    // The seasonal feature y[t+h-season] must be known at the origin t.
-    throw new ForecastError(
-      `settings.horizon (${settings.horizon}) exceeds settings.seasonLength (${settings.seasonLength}): forecast at most one season ahead`,
-    );
-  }
   if (!(settings.intervalLevel > 0 && settings.intervalLevel < 1)) {
     throw new ForecastError(
       `settings.intervalLevel is ${settings.intervalLevel}: use a probability in (0, 1), e.g. 0.8`,

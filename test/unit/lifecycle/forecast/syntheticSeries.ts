@@ -37,7 +37,7 @@ function poisson(mean: number, next: () => number): number {
 
 /** The expected weekly orders of series `index` in week `week` (before noise). */
 export function expectedOrders(index: number, week: number, seriesCount: number): number {
-  const size = 2 + 60 * ((index * 7919) % seriesCount) / seriesCount;
+  const size = 2 + (60 * ((index * 7919) % seriesCount)) / seriesCount;
   const phase = ((index % 5) * Math.PI) / 5;
   const season = 1 + 0.35 * Math.sin((2 * Math.PI * week) / 52.18 + phase);
   const trend = 1 + (((index % 3) - 1) * 0.15 * week) / 52;
@@ -60,7 +60,8 @@ export function syntheticOrders(options: { series: number; weeks: number; seed?:
     for (let week = 0; week < options.weeks; week++) {
       const count = poisson(expectedOrders(index, week, options.series), next);
       if (count === 0) continue;
-      const parts = week % 3 === 0 && count > 1 ? [Math.floor(count / 2), count - Math.floor(count / 2)] : [count];
+      const parts =
+        week % 3 === 0 && count > 1 ? [Math.floor(count / 2), count - Math.floor(count / 2)] : [count];
       for (const part of parts) {
         // Rows fall anywhere in their week: the frame floors them to Monday.
         times.push(SYNTHETIC_START + week * 7 * MS_PER_DAY + Math.floor(next() * 5) * MS_PER_DAY + 3_600_000);
