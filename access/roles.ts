@@ -62,12 +62,12 @@ export function actionProblem(user: AccessUser, action: ModelAction, model: stri
 }
 
 /**
- * The scope an API request needs: POST predict needs `predict`, POST outcomes needs `outcomes`,
+ * The scope an API request needs: POST predict (and forecast) needs `predict`, POST outcomes needs `outcomes`,
  * any other GET needs `read`; everything else needs `admin`.
  */
 export function scopeForRequest(method: string, route: string): Scope {
   const upper = method.toUpperCase();
-  if (upper === 'POST' && /^\/v1\/models\/[^/]+\/predict$/.test(route)) return 'predict';
+  if (upper === 'POST' && /^\/v1\/models\/[^/]+\/(predict|forecast)$/.test(route)) return 'predict';
   if (upper === 'POST' && route === '/v1/outcomes') return 'outcomes';
   if (upper === 'GET' || upper === 'HEAD') return 'read';
   return 'admin';

@@ -67,6 +67,11 @@ export const modelManifestSchema = z.strictObject({
   target: z.strictObject({ name: nonEmpty, classLabels: z.array(z.string()).optional() }),
   /** The artifact: its object key, SHA-256 and size. */
   onnx: z.strictObject({ key: nonEmpty, sha256: sha256Digest, bytes: z.int().positive() }),
+  /**
+   * A forecast model's state (its series, their recent values, the interval widths): its object
+   * key, SHA-256, and the feature definition its rows were built with, which serving must share.
+   */
+  forecast: z.strictObject({ key: nonEmpty, sha256: sha256Digest, featureDefinition: nonEmpty }).optional(),
   /** The signing key's id (see `keyIdOf`). */
   keyId: z.string().regex(/^[0-9a-f]{16}$/, 'must be a key id: 16 lower-case hex digits'),
   /** The signing key's public half, for people; verification only trusts configured keys. */
@@ -89,7 +94,13 @@ export interface SignedManifest {
 
 /** Why an artifact was refused. */
 export type TamperReason =
-  'manifest-malformed' | 'unknown-key' | 'signature-invalid' | 'onnx-hash-mismatch' | 'spec-hash-mismatch';
+  | 'manifest-malformed'
+  | 'unknown-key'
+  | 'signature-invalid'
+  | 'onnx-hash-mismatch'
+  | 'spec-hash-mismatch'
+  | 'forecast-state-mismatch'
+  | 'feature-definition-mismatch';
 
 /**
  * An artifact whose manifest, signature or ONNX bytes do not hold together. Never load such a model.

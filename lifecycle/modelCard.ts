@@ -21,6 +21,7 @@ import { gateRegistry, type GateRegistry } from './gates/registry';
 import type { GateVerdict } from './gates/verdict';
 import type { TrainingSummary } from './train';
 import { isShownMetric } from '../ml/metrics';
+import { backtestSection, type BacktestReport } from './forecast/card';
 
 export interface ModelCardInput {
   model: string;
@@ -56,6 +57,11 @@ export interface ModelCardInput {
    * @default undefined (no rule)
    */
   fairnessBound?: number;
+  /**
+   * A forecast: its rolling-origin backtest (per series, per step, against the baselines).
+   * @default undefined (not a forecast)
+   */
+  backtest?: BacktestReport;
 }
 
 /** Points drawn at most in the scatter: enough to see the shape, small enough for the page. */
@@ -217,6 +223,7 @@ ${card.features.map((feature) => `<code>${escapeHtml(feature.name)}</code> (${es
 ${charts.quality}
 ${htmlTable(['metric', `this version (v${card.version})`, card.champion ? `production (v${card.champion.version})` : 'production'], metricRows)}
 ${floorSection(card, metricNames)}
+${card.backtest ? backtestSection(card.backtest) : ''}
 <h2>Gates</h2>
 ${gateSections.checks}
 ${gateSections.own}

@@ -7,6 +7,7 @@ import type { ThreadMessage } from '../platform/threads';
 import type { PipelineSpec } from './spec';
 import { loadSnapshot } from './ingest';
 import { type CandidateProgress, trainCandidate, type TrainingSummary } from './train';
+import { trainForecastCandidate } from './forecast/train';
 
 export interface TrainingThreadData {
   snapshotKey: string;
@@ -19,6 +20,8 @@ export interface TrainingThreadResult {
   modelJson: string;
   onnx: Uint8Array;
   summary: TrainingSummary;
+  /** A forecast model's state, as JSON (`lifecycle/forecast`). */
+  forecastStateJson?: string;
 }
 
 type Message = ThreadMessage<CandidateProgress, TrainingThreadResult>;
@@ -31,18 +34,24 @@ async function main(): Promise<void> {
   try {
     // The bytes were fetched by the activity; loadSnapshot checks them against the key's hash.
     const loaded = await loadSnapshot({ get: () => Promise.resolve(data.snapshotBytes) }, data.snapshotKey);
-    const trained = trainCandidate({
+    const candidate = {
       table: loaded.table,
       spec: data.spec,
       modelName: data.spec.name,
       modelVersion: data.version,
-      onProgress: (progress) => post({ type: 'progress', progress }),
-    });
+      onProgress: (progress: CandidateProgress) => post({ type: 'progress', progress }),
+    };
+    // A forecast trains one model over all its series, from the rows its own features are built into.
+    const trained =
+      data.spec.task === 'forecast' ? trainForecastCandidate(candidate) : trainCandidate(candidate);
     const onnx = trained.onnx.slice();
-    post(
-      { type: 'done', result: { modelJson: JSON.stringify(trained.model), onnx, summary: trained.summary } },
-      [onnx.buffer],
-    );
+    const result: TrainingThreadResult = {
+      modelJson: JSON.stringify(trained.model),
+      onnx,
+      summary: trained.summary,
+      ...('forecastState' in trained ? { forecastStateJson: JSON.stringify(trained.forecastState) } : {}),
+    };
+    post({ type: 'done', result }, [onnx.buffer]);
   } catch (error) {
     const failure = error instanceof Error ? error : new Error(String(error));
     const nonRetryable = (failure as { nonRetryable?: unknown }).nonRetryable === true;

@@ -77,7 +77,20 @@ export function forecastDecay(input: ForecastDecayInput): PerformanceDecay {
   return { ...base, judged: true, stale: relativeChange > decayTolerance };
 }
 
-/** The nightly report of a forecast model: the decay of its forecasts, no drift or fairness watch. */
+/** Every period a version forecast has arrived: it has nothing left to say about the future. */
+export interface ForecastsComeDue {
+  /** Periods arrived since the origin. */
+  periods: number;
+  period: string;
+  /** The version's origin, `YYYY-MM-DD`. */
+  origin: string;
+}
+
+/**
+ * The nightly report of a forecast model: the decay of its forecasts, and whether they have all come
+ * due (both make it stale: a retraining run forecasts from the periods that arrived); no drift or
+ * fairness watch.
+ */
 export function forecastMonitoringReport(input: {
   model: string;
   version: number;
@@ -85,8 +98,9 @@ export function forecastMonitoringReport(input: {
   from: string;
   to: string;
   decay: PerformanceDecay;
+  comeDue?: ForecastsComeDue | undefined;
 }): MonitoringReport {
-  return buildMonitoringReport({
+  const report = buildMonitoringReport({
     model: input.model,
     version: input.version,
     task: 'regression',
@@ -99,4 +113,13 @@ export function forecastMonitoringReport(input: {
     decay: input.decay,
     fairness: null,
   });
+  const due = input.comeDue;
+  if (!due) return report;
+  const reason = `Forecasts come due: ${due.periods} ${due.period}s have arrived since the origin ${due.origin}, every one this version forecast; retrain to forecast the coming ${due.period}s`;
+  return {
+    ...report,
+    stale: true,
+    staleReasons: [...report.staleReasons, reason],
+    alarms: [...report.alarms, reason],
+  };
 }

@@ -33,5 +33,7 @@ export const artifactKeys = (model: string, version: number) => {
     card: `${prefix}card.html`,
     spec: `${prefix}spec.json`,
     reference: `${prefix}reference.json`,
+    /** A forecast model's series, recent values and intervals (`lifecycle/forecast`). */
+    forecastState: `${prefix}forecast-state.json`,
   };
 };

@@ -176,7 +176,7 @@ export function buildServingApp(options: ServingOptions): ServingApp {
     const body: ErrorBody = {
       error: 'not-found',
       message:
-        `No route ${request.method} ${request.url.split('?')[0] ?? ''}: the API has POST /v1/models/:name/predict, ` +
+        `No route ${request.method} ${request.url.split('?')[0] ?? ''}: the API has POST /v1/models/:name/predict, POST /v1/models/:name/forecast, ` +
         'GET /v1/models, GET /v1/models/:name, GET /v1/models/:name/versions/:version/card, POST /v1/outcomes, ' +
         'GET /v1/status and GET /metrics',
     };

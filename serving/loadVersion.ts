@@ -12,6 +12,7 @@ import { OnnxScorer } from '../ml/onnx';
 import { ObjectNotFoundError, type ObjectStore } from '../platform/objectStore';
 import { getVersion, listSigningKeys } from '../registry';
 import { errorMessage } from './errors';
+import { type ForecastState, verifyForecastState } from '../lifecycle/forecast';
 
 /** A version ready to score. */
 export interface LoadedVersion {
@@ -23,6 +24,8 @@ export interface LoadedVersion {
   features: Feature[];
   /** Classification: the class labels, in the order of the probabilities. */
   classLabels?: string[];
+  /** A forecast model: its series, their recent values and intervals (signed with the manifest). */
+  forecast?: ForecastState;
   /** The key that signed the manifest. */
   keyId: string;
   onnxKey: string;
@@ -171,10 +174,37 @@ export async function loadVersion(
         `${signed} (${manifest.task})`,
     );
   }
+  let forecast: ForecastState | undefined;
+  if (manifest.forecast) {
+    try {
+      forecast = verifyForecastState(
+        await deps.objectStore.get(manifest.forecast.key),
+        manifest.forecast,
+        label,
+      );
+    } catch (error) {
+      await scorer.release();
+      if (error instanceof TamperedArtifactError) {
+        throw new ModelLoadRefusedError(error.reason, `${label} was not loaded: ${error.message}`);
+      }
+      if (error instanceof ObjectNotFoundError) {
+        throw new ModelLoadRefusedError(
+          'artifact-missing',
+          `${label} cannot be loaded: its forecast state ${manifest.forecast.key} is missing; deploy another version`,
+        );
+      }
+      throw new ModelLoadRefusedError(
+        'unavailable',
+        `${label}'s forecast state could not be read; serving tries again at its next check (the serving log has the error)`,
+        { cause: error },
+      );
+    }
+  }
   return {
     model,
     version,
     task: metadata.task,
+    ...(forecast ? { forecast } : {}),
     scorer,
     features: metadata.features,
     ...(metadata.classLabels ? { classLabels: metadata.classLabels } : {}),

@@ -14,6 +14,7 @@ import {
   unknownColumns,
 } from './contract';
 import { errorMessage, invalidInput, ServingHttpError } from './errors';
+import { answerForecast, type ForecastResponse, parseForecastRequest } from './forecasts';
 import type { LoadedVersion } from './loadVersion';
 import { outputShape, predictionOf, type PredictionValue } from './outputs';
 import type { ServingMetrics } from './metrics';
@@ -83,6 +84,14 @@ export class PredictionService {
   async predict(model: string, body: unknown): Promise<PredictResponse> {
     const lease = this.deps.models.lease(model);
     if (!lease) throw this.notServed(model);
+    if (lease.production.forecast) {
+      lease.release();
+      throw new ServingHttpError(
+        400,
+        'forecast-model',
+        `${model} forecasts periods, it does not score rows: POST /v1/models/${model}/forecast with {"series": {...}, "horizon": n}`,
+      );
+    }
     let handedToShadow = false;
     try {
       const request = parsePredictRequest(body, this.deps.maxRowsPerRequest);
@@ -222,6 +231,26 @@ export class PredictionService {
       // Scoring without the mappings still answers; the warnings then say "missing value".
       this.deps.log.warn({ model, error: errorMessage(error) }, 'cannot read the taught category mappings');
       return undefined;
+    }
+  }
+
+  /** One forecast request: the production version's forecasts for the series asked for. */
+  async forecast(model: string, body: unknown): Promise<ForecastResponse> {
+    const lease = this.deps.models.lease(model);
+    if (!lease) throw this.notServed(model);
+    try {
+      const version = lease.production;
+      const state = version.forecast;
+      if (!state) {
+        throw new ServingHttpError(
+          400,
+          'not-a-forecast-model',
+          `${model} is a ${version.task} model, not a forecast: POST /v1/models/${model}/predict with its rows`,
+        );
+      }
+      return await answerForecast({ ...version, forecast: state }, parseForecastRequest(body, state));
+    } finally {
+      lease.release();
     }
   }
 

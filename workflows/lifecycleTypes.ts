@@ -116,6 +116,8 @@ export interface StoredCandidate {
   onnxSha256: string;
   onnxBytes: number;
   summary: TrainingSummary;
+  /** A forecast model: where its state (series, recent values, intervals) is kept, and its SHA-256. */
+  forecastState?: { key: string; sha256: string };
 }
 
 export interface ChampionComparison {

@@ -4,7 +4,7 @@
  * SHA-256) and scored on the same rows. A failed gate or a tampered champion rejects the version,
  * writes an audit row saying why, and stops the run.
  */
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import type pg from 'pg';
 import { evaluateOnTestSet, scoreChampion } from '../../lifecycle/evaluate';
 import { gateRegistry } from '../../lifecycle/gates/registry';
@@ -26,6 +26,8 @@ import { specOf } from './runSpec';
 import { readVerifiedArtifact } from './verifiedArtifact';
 import { artifactKeys } from '../../registry/artifactKeys';
 import { runActor, runIdOf } from './register';
+import { type BacktestReport, evaluateForecast, type ForecastEvaluation } from '../../lifecycle/forecast';
+import { TrainingError } from '../../lifecycle/train';
 
 /** The test set's targets and predictions, kept for the fairness gate and the model card. */
 export interface StoredPredictions {
@@ -33,6 +35,13 @@ export interface StoredPredictions {
   y: number[];
   prediction: number[];
   classLabels?: string[];
+  /**
+   * A forecast: the backtest's points have no snapshot rows; each point's series key values, by
+   * key column, for the fairness gate's slices (`y` and `prediction` are then on each series' scale).
+   */
+  segments?: Record<string, string[]>;
+  /** A forecast: the backtest's report, for the model card. */
+  backtest?: BacktestReport;
 }
 
 /** The finite numbers of a metrics object (nested tables such as a confusion matrix stay out). */
@@ -133,9 +142,72 @@ async function verifiedChampion(
 }
 
 export function createEvaluateActivities({ pool, objectStore }: ActivityDeps) {
+  /**
+   * A forecast's evaluation: the rolling-origin backtest on the snapshot, judged by the quality gate
+   * against seasonal naive on the same cut-offs. The production version is not refitted at the
+   * candidate's cut-offs, so the champion is reported as not comparable.
+   */
+  async function evaluateForecastCandidate(
+    input: StageInput,
+    spec: PipelineSpec,
+  ): Promise<EvaluationOutcome> {
+    const { version } = input;
+    const loaded = await stoppingOn(() => loadSnapshot(objectStore, input.snapshot.key));
+    let evaluated: ForecastEvaluation;
+    try {
+      evaluated = evaluateForecast(loaded.table, spec, (progress) => Context.current().heartbeat(progress));
+    } catch (error) {
+      if (error instanceof TrainingError) {
+        throw stopRun(
+          'DataValidationError',
+          `Evaluating ${spec.name} v${version} cannot work: ${error.message}`,
+        );
+      }
+      throw error;
+    }
+    const production = await getAlias(pool, spec.name, 'production');
+    const champion: ChampionComparison | undefined =
+      production && production.version !== version
+        ? {
+            version: production.version,
+            comparable: false,
+            reason:
+              'a forecast is judged on its own backtest cut-offs, where the production version was not fitted',
+          }
+        : undefined;
+    const metrics = evaluated.metrics;
+    const floor = evaluated.floor;
+    const gates = gateRegistry.runStage('evaluate', {
+      spec,
+      metrics: metrics as unknown as TaskMetrics,
+      championMetrics: undefined,
+      y: evaluated.points.y,
+      prediction: evaluated.points.prediction,
+      floor: { kind: floor.kind, metrics: floor.metrics as unknown as TaskMetrics },
+    });
+    const predictionsKey = artifactKeys(spec.name, version).predictions;
+    const stored: StoredPredictions = {
+      testRows: [],
+      y: evaluated.points.y,
+      prediction: evaluated.points.prediction,
+      segments: evaluated.points.segments,
+      backtest: evaluated.backtest,
+    };
+    await objectStore.put(predictionsKey, JSON.stringify(stored), 'application/json');
+    if (gates.failed) await rejectForGate(pool, spec, version, gates.failed, { metrics, champion, floor });
+    return {
+      metrics,
+      ...(champion ? { champion } : {}),
+      floor,
+      ...stageVerdicts(gates.verdicts),
+      predictionsKey,
+    };
+  }
+
   return {
     async evaluateCandidate(input: StageInput & { trained: StoredCandidate }): Promise<EvaluationOutcome> {
       const spec = await specOf(objectStore, input);
+      if (spec.task === 'forecast') return evaluateForecastCandidate(input, spec);
       const { version } = input;
       // The champion: whatever production serves now, verified before anything is scored.
       const production = await getAlias(pool, spec.name, 'production');

@@ -3,6 +3,7 @@
  * failed gate rejects the version, with an audit row of the failed checks, and stops the run.
  */
 import { gateRegistry } from '../../lifecycle/gates/registry';
+import { type CategoricalColumn, categoricalFromLabels } from '../../ml/table';
 import { loadSnapshot } from '../../lifecycle/ingest';
 import { artifactKeys } from '../../registry/artifactKeys';
 import type { EvaluationOutcome, FairnessOutcome, StageInput } from '../../workflows/lifecycleTypes';
@@ -12,14 +13,29 @@ import { specOf } from './runSpec';
 import { rejectForGate, stageVerdicts, type StoredPredictions } from './evaluate';
 
 export function createFairnessActivities({ pool, objectStore }: ActivityDeps) {
+  /**
+   * The segment columns of the tested rows: the snapshot's test rows, or for a forecast the series
+   * keys of the backtest's points (they are no rows of the snapshot).
+   */
+  const segmentsOf = async (
+    names: readonly string[],
+    predictions: StoredPredictions,
+    snapshotKey: string,
+  ): Promise<Record<string, CategoricalColumn>> => {
+    const stored = predictions.segments;
+    if (stored) {
+      return Object.fromEntries(names.map((name) => [name, categoricalFromLabels(name, stored[name] ?? [])]));
+    }
+    const loaded = await stoppingOn(() => loadSnapshot(objectStore, snapshotKey));
+    const testTable = loaded.table.take(Uint32Array.from(predictions.testRows));
+    return Object.fromEntries(names.map((name) => [name, testTable.categorical(name)]));
+  };
   return {
     async checkFairness(input: StageInput & { evaluation: EvaluationOutcome }): Promise<FairnessOutcome> {
       const spec = await specOf(objectStore, input);
       const { version } = input;
       const predictions = await objectStore.getJson<StoredPredictions>(input.evaluation.predictionsKey);
-      const loaded = await stoppingOn(() => loadSnapshot(objectStore, input.snapshot.key));
-      const testTable = loaded.table.take(Uint32Array.from(predictions.testRows));
-      const segments = Object.fromEntries(spec.segments.map((name) => [name, testTable.categorical(name)]));
+      const segments = await segmentsOf(spec.segments, predictions, input.snapshot.key);
       // Every gate of the fairness stage; their reports (the fairness gate's slice table) go to the card.
       const gates = gateRegistry.runStage('fairness', {
         spec,

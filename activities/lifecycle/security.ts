@@ -26,6 +26,7 @@ import { stoppingOn, stopRun } from './errors';
 import { specOf } from './runSpec';
 import { artifactKeys } from '../../registry/artifactKeys';
 import { runActor, runIdOf } from './register';
+import { definitionTag, type ForecastState } from '../../lifecycle/forecast';
 
 /**
  * Signs only with a key an admin still trusts: the worker checked at start, but the key may have been
@@ -57,6 +58,23 @@ async function refuseUntrustedSigningKey(
 }
 
 export function createSecurityActivities({ pool, objectStore, signingKey, codeVersion }: ActivityDeps) {
+  /**
+   * A forecast model's state as the manifest signs it: checked against the hash training recorded,
+   * with the feature definition its rows were built by (serving refuses another).
+   */
+  const signedForecastState = async (stored: NonNullable<StoredCandidate['forecastState']>) => {
+    const bytes = await objectStore.get(stored.key);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (sha256 !== stored.sha256) {
+      throw new Error(
+        `${stored.key} changed since training (SHA-256 ${sha256}, trained ${stored.sha256}); train again.`,
+      );
+    }
+    const state = JSON.parse(Buffer.from(bytes).toString('utf8')) as ForecastState;
+    return {
+      manifest: { key: stored.key, sha256, featureDefinition: definitionTag(state.featureDefinition) },
+    };
+  };
   return {
     async packageCandidate(
       input: StageInput & {
@@ -90,15 +108,19 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
       // What monitoring compares the serving traffic with: the training rows' distributions, the
       // test predictions' distribution and the test performance; and the spec the version was made by.
       const predictions = await objectStore.getJson<StoredPredictions>(input.evaluation.predictionsKey);
-      const trainingRows = splitLabelledRows(loaded.table, spec.target, spec.split).train;
-      const reference = buildReferenceProfile({
-        table: loaded.table.take(trainingRows),
-        spec,
-        predictions: predictions.prediction,
-        metrics: input.evaluation.metrics as unknown as TaskMetrics,
-        classLabels: predictions.classLabels,
-      });
-      await objectStore.put(keys.reference, JSON.stringify(reference), 'application/json');
+      // A forecast is watched by scoring its forecasts on the periods that arrive, not by profiles.
+      if (spec.task !== 'forecast') {
+        const trainingRows = splitLabelledRows(loaded.table, spec.target, spec.split).train;
+        const reference = buildReferenceProfile({
+          table: loaded.table.take(trainingRows),
+          spec,
+          predictions: predictions.prediction,
+          metrics: input.evaluation.metrics as unknown as TaskMetrics,
+          classLabels: predictions.classLabels,
+        });
+        await objectStore.put(keys.reference, JSON.stringify(reference), 'application/json');
+      }
+      const forecast = trained.forecastState && (await signedForecastState(trained.forecastState));
       await objectStore.put(keys.spec, JSON.stringify(spec, null, 2), 'application/json');
       const verdicts = [
         ...(input.evaluation.verdicts ?? [input.evaluation.verdict]),
@@ -120,6 +142,7 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
         features: spec.features.map((feature) => ({ name: feature.name, kind: feature.kind })),
         target: { name: spec.target },
         onnx: { key: trained.onnxKey, sha256, bytes: onnx.byteLength },
+        ...(forecast ? { forecast: forecast.manifest } : {}),
       };
       await refuseUntrustedSigningKey(pool, signingKey, spec.name, version);
       const signed = signManifest(unsigned, signingKey);
@@ -148,6 +171,7 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
         createdAt: unsigned.createdAt,
         testSet: { y: predictions.y, prediction: predictions.prediction },
         fairnessBound: spec.gates.fairness.maxErrorRatio,
+        ...(predictions.backtest ? { backtest: predictions.backtest } : {}),
       });
       await objectStore.put(keys.card, card, 'text/html; charset=utf-8');
 

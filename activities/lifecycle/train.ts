@@ -88,6 +88,12 @@ export function createTrainActivities({ objectStore }: ActivityDeps) {
       const onnxSha256 = createHash('sha256').update(result.onnx).digest('hex');
       await objectStore.put(keys.model, result.modelJson, 'application/json');
       await objectStore.put(keys.onnx, result.onnx, 'application/octet-stream');
+      let forecastState: StoredCandidate['forecastState'];
+      if (result.forecastStateJson !== undefined) {
+        await objectStore.put(keys.forecastState, result.forecastStateJson, 'application/json');
+        const sha256 = createHash('sha256').update(result.forecastStateJson).digest('hex');
+        forecastState = { key: keys.forecastState, sha256 };
+      }
       await objectStore.put(
         keys.training,
         JSON.stringify({
@@ -103,6 +109,7 @@ export function createTrainActivities({ objectStore }: ActivityDeps) {
         onnxSha256,
         onnxBytes: result.onnx.byteLength,
         summary: result.summary,
+        ...(forecastState ? { forecastState } : {}),
       };
     },
   };

@@ -15,6 +15,7 @@ import type { PipelineSpec } from '../../lifecycle/spec';
 import { getAlias } from '../../registry';
 import type { NightlyCheck } from '../../workflows/monitoringTypes';
 import type { ActivityDeps } from '../deps';
+import { checkForecastModel } from './forecastCheck';
 import { artifactKeys } from '../../registry/artifactKeys';
 
 interface ServedRow {
@@ -45,7 +46,72 @@ async function windowStart(pool: pg.Pool, model: string, deployedAt: Date): Prom
 
 export const reportPageKey = (model: string, runId: string) => `monitoring/${model}/${runId}.html`;
 
-export function createMonitorActivities({ pool, objectStore }: ActivityDeps) {
+export function createMonitorActivities({ pool, readerPool, objectStore }: ActivityDeps) {
+  /** The served predictions of the window, and their outcomes, against the version's reference profile. */
+  async function servedWindowReport(
+    model: string,
+    version: number,
+    spec: PipelineSpec,
+    from: Date,
+    to: Date,
+  ): Promise<MonitoringReport> {
+    const profile = await objectStore.getJson<ReferenceProfile>(artifactKeys(model, version).reference);
+    const kinds = Object.fromEntries(spec.features.map((feature) => [feature.name, feature.kind] as const));
+    const pick = (inputs: Record<string, unknown>) =>
+      Object.fromEntries(spec.features.map((feature) => [feature.name, inputs[feature.name] ?? null]));
+
+    const served = await pool.query<ServedRow>(
+      `SELECT inputs, output FROM serving.predictions
+       WHERE model = $1 AND version = $2 AND alias = 'production' AND served_at > $3 AND served_at <= $4
+       ORDER BY served_at, prediction_id`,
+      [model, version, from, to],
+    );
+    const labelled = await pool.query<LabelledRow>(
+      `SELECT inputs, output, actual_value, actual_label FROM serving.labelled_predictions
+       WHERE model = $1 AND version = $2 AND alias = 'production' AND served_at > $3 AND served_at <= $4
+       ORDER BY served_at, prediction_id`,
+      [model, version, from, to],
+    );
+    const inputs = tableFromRows(
+      served.rows.map((row) => pick(row.inputs)),
+      kinds,
+    );
+    const outcomes =
+      labelled.rows.length === 0 || spec.task !== 'regression'
+        ? undefined
+        : {
+            y: Float64Array.from(labelled.rows, (row) => row.actual_value ?? Number.NaN),
+            prediction: Float64Array.from(labelled.rows, (row) => predictedNumber(row.output)),
+            segments: Object.fromEntries(
+              spec.segments.map((name) => [
+                name,
+                categoricalFromLabels(
+                  name,
+                  labelled.rows.map((row) => {
+                    const value = row.inputs[name];
+                    return typeof value === 'string' ||
+                      typeof value === 'number' ||
+                      typeof value === 'boolean'
+                      ? String(value)
+                      : null;
+                  }),
+                ),
+              ]),
+            ),
+          };
+    return monitorWindow({
+      model,
+      version,
+      profile,
+      spec,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      inputs,
+      predictions: Float64Array.from(served.rows, (row) => predictedNumber(row.output)),
+      outcomes,
+    });
+  }
+
   return {
     async checkProductionModel(input: { model: string; runId: string }): Promise<NightlyCheck> {
       const production = await getAlias(pool, input.model, 'production');
@@ -61,67 +127,16 @@ export function createMonitorActivities({ pool, objectStore }: ActivityDeps) {
         };
       }
       const version = production.version;
-      const keys = artifactKeys(input.model, version);
-      const [profile, spec] = await Promise.all([
-        objectStore.getJson<ReferenceProfile>(keys.reference),
-        objectStore.getJson<PipelineSpec>(keys.spec),
-      ]);
+      const spec = await objectStore.getJson<PipelineSpec>(artifactKeys(input.model, version).spec);
       const to = new Date();
       const from = await windowStart(pool, input.model, production.updatedAt);
-      const kinds = Object.fromEntries(spec.features.map((feature) => [feature.name, feature.kind] as const));
-      const pick = (inputs: Record<string, unknown>) =>
-        Object.fromEntries(spec.features.map((feature) => [feature.name, inputs[feature.name] ?? null]));
-
-      const served = await pool.query<ServedRow>(
-        `SELECT inputs, output FROM serving.predictions
-         WHERE model = $1 AND version = $2 AND alias = 'production' AND served_at > $3 AND served_at <= $4
-         ORDER BY served_at, prediction_id`,
-        [input.model, version, from, to],
-      );
-      const labelled = await pool.query<LabelledRow>(
-        `SELECT inputs, output, actual_value, actual_label FROM serving.labelled_predictions
-         WHERE model = $1 AND version = $2 AND alias = 'production' AND served_at > $3 AND served_at <= $4
-         ORDER BY served_at, prediction_id`,
-        [input.model, version, from, to],
-      );
-      const inputs = tableFromRows(
-        served.rows.map((row) => pick(row.inputs)),
-        kinds,
-      );
-      const outcomes =
-        labelled.rows.length === 0 || spec.task !== 'regression'
-          ? undefined
-          : {
-              y: Float64Array.from(labelled.rows, (row) => row.actual_value ?? Number.NaN),
-              prediction: Float64Array.from(labelled.rows, (row) => predictedNumber(row.output)),
-              segments: Object.fromEntries(
-                spec.segments.map((name) => [
-                  name,
-                  categoricalFromLabels(
-                    name,
-                    labelled.rows.map((row) => {
-                      const value = row.inputs[name];
-                      return typeof value === 'string' ||
-                        typeof value === 'number' ||
-                        typeof value === 'boolean'
-                        ? String(value)
-                        : null;
-                    }),
-                  ),
-                ]),
-              ),
-            };
-      const report: MonitoringReport = monitorWindow({
-        model: input.model,
-        version,
-        profile,
-        spec,
-        from: from.toISOString(),
-        to: to.toISOString(),
-        inputs,
-        predictions: Float64Array.from(served.rows, (row) => predictedNumber(row.output)),
-        outcomes,
-      });
+      const report =
+        spec.task === 'forecast'
+          ? await checkForecastModel(
+              { pool, readerPool, objectStore },
+              { model: input.model, version, spec, from, to },
+            )
+          : await servedWindowReport(input.model, version, spec, from, to);
       const htmlKey = reportPageKey(input.model, input.runId);
       await objectStore.put(htmlKey, await renderMonitoringPage(report), 'text/html; charset=utf-8');
       const { rows } = await pool.query<{ report_id: string }>(

@@ -38,6 +38,12 @@ export interface BacktestReport {
   };
   /** The model's MASE of each step 1..horizon (mean over series). */
   maseByStep: number[];
+  /**
+   * Every point the model forecast, cut-off by cut-off: its series (index into the frame's series),
+   * step, actual value, forecast and the series' MASE scale at that cut-off (the fairness gate
+   * judges them per series).
+   */
+  points: { series: number[]; step: number[]; actual: number[]; forecast: number[]; scale: number[] };
   seconds: number;
 }
 
@@ -151,6 +157,13 @@ export function backtestForecaster(
       movingAverage: forecastAccuracy(points(average, false), ids),
     },
     maseByStep,
+    points: {
+      series: Array.from(series),
+      step: Array.from(step),
+      actual: Array.from(actual),
+      forecast: Array.from(model),
+      scale: Array.from(scale),
+    },
     seconds: (performance.now() - started) / 1000,
   };
 }

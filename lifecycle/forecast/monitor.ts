@@ -3,7 +3,7 @@
  * periods that have arrived since. Pure: the caller brings the model, the state and a fresh frame.
  */
 import type { GbdtModel } from '../../ml/gbdt/model';
-import { forecastWithModel } from './forecast';
+import { forecastWithModel, type SeriesForecast } from './forecast';
 import type { SeriesFrame } from './frame';
 import { type AccuracyReport, forecastAccuracy } from './metrics';
 import { periodMs } from './settings';
@@ -19,10 +19,11 @@ export interface ArrivedForecastScore extends AccuracyReport {
 
 /**
  * Scores the version's forecasts (steps 1..horizon from its origin) against the periods of `frame`
- * after the origin, with each series' MASE scale from the state (its training periods).
+ * after the origin, with each series' MASE scale from the state (its training periods). The
+ * forecasts come from the model's JS trees, or from `forecaster` (serving's ONNX scores, say).
  */
 export function scoreArrivedForecasts(
-  model: GbdtModel,
+  forecaster: GbdtModel | ((seriesIds: readonly string[], horizon: number) => SeriesForecast[]),
   state: ForecastState,
   frame: SeriesFrame,
 ): ArrivedForecastScore {
@@ -40,7 +41,10 @@ export function scoreArrivedForecasts(
     };
   }
   const scaleOf = new Map(state.series.map((series) => [series.id, series.maseScale]));
-  const forecasts = forecastWithModel(model, state, scoredIds, periodsScored);
+  const forecasts =
+    typeof forecaster === 'function'
+      ? forecaster(scoredIds, periodsScored)
+      : forecastWithModel(forecaster, state, scoredIds, periodsScored);
   const series: number[] = [];
   const actual: number[] = [];
   const forecast: number[] = [];

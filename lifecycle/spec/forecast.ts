@@ -16,16 +16,16 @@ export type ForecastPeriod = (typeof FORECAST_PERIODS)[number];
 /** The season a period repeats after when the spec does not say: a year of weeks, a week of days. */
 export const DEFAULT_SEASON_LENGTH: Record<ForecastPeriod, number> = { week: 52, day: 7 };
 
-/** The longest horizon a spec may ask for, per period: two years of weeks, a year of days. */
-export const MAX_HORIZON: Record<ForecastPeriod, number> = { week: 104, day: 366 };
-
 export const forecastSchema = strictObject({
   /** The period the target is measured over: `week` (Monday to Sunday, UTC) or `day`. */
   period: z.enum(FORECAST_PERIODS, {
     error: (issue) => whenGiven(issue, 'must be "week" or "day"'),
   }),
-  /** How many periods ahead to forecast (8 = the next eight weeks). */
-  horizon: between(1, MAX_HORIZON.day, { integer: true }),
+  /**
+   * How many periods ahead to forecast (8 = the next eight weeks); at most a season, so the same
+   * period a season before is always known.
+   */
+  horizon: between(1, 366, { integer: true }),
   /**
    * Periods after which the pattern repeats: the seasonal-naive baseline's lag and the MASE's scale.
    * @default 52 for weeks, 7 for days
@@ -53,7 +53,7 @@ export function seasonLengthOf(forecast: Pick<ForecastSpec, 'period' | 'seasonLe
 /**
  * The checks between `task: "forecast"` and the rest of the spec: the `forecast` part present (and
  * only then), a time column, categorical features naming the series, an ordered split, no derived
- * or history features (the forecaster builds its own lags and windows).
+ * or history features (the forecaster builds its own lags and windows), the gbdt trainer.
  */
 export function forecastCrossCheck(
   value: Record<string, unknown>,
@@ -70,13 +70,15 @@ export function forecastCrossCheck(
   if (forecast === undefined) {
     issue(['forecast'], 'required for task "forecast": give at least { "period": "week", "horizon": 8 }');
   } else if (typeof forecast === 'object' && forecast !== null) {
-    const { period, horizon } = forecast as Record<string, unknown>;
-    if (
-      (period === 'week' || period === 'day') &&
-      typeof horizon === 'number' &&
-      horizon > MAX_HORIZON[period]
-    ) {
-      issue(['forecast', 'horizon'], `must be at most ${MAX_HORIZON[period]} for ${period}s`);
+    const { period, horizon, seasonLength } = forecast as Record<string, unknown>;
+    if ((period === 'week' || period === 'day') && typeof horizon === 'number') {
+      const season = typeof seasonLength === 'number' ? seasonLength : DEFAULT_SEASON_LENGTH[period];
+      if (horizon > season) {
+        issue(
+          ['forecast', 'horizon'],
+          `must be at most the season (${season} ${period}s): the model reads the same ${period} a season before; raise seasonLength or shorten the horizon`,
+        );
+      }
     }
   }
   if (typeof value.timeColumn !== 'string') {
@@ -103,6 +105,16 @@ export function forecastCrossCheck(
       ['split', 'kind'],
       'a forecast is tested on the latest periods: use "ordered" (its testFraction places the backtest cut-offs)',
     );
+  }
+  const trainer = value.trainer;
+  if (typeof trainer === 'object' && trainer !== null) {
+    const kind = (trainer as { kind?: unknown }).kind;
+    if (typeof kind === 'string' && kind !== 'gbdt') {
+      issue(
+        ['trainer', 'kind'],
+        `a forecast is one gbdt over all series (lags, windows and calendar interact): use "gbdt", not "${kind}"`,
+      );
+    }
   }
   for (const part of ['derived', 'history'] as const) {
     if (Array.isArray(value[part]) && value[part].length > 0) {

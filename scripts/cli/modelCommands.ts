@@ -175,6 +175,69 @@ export function registerModelCommands(program: Command): void {
       console.log(JSON.stringify(JSON.parse(answer), null, 2));
     });
 
+  program
+    .command('forecast')
+    .description("a forecast model's next periods per series, with their prediction intervals, as a table")
+    .argument('<model>', 'the model (pipeline name)')
+    .option(
+      '--series <column=value,...>',
+      'one series by its key columns (repeat for more); every series the version knows when left out',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option('--horizon <n>', 'periods ahead (at most the horizon the version was trained for)')
+    .option('--json', 'print the API answer as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kerf forecast order-forecast --series material_family=mild_steel,customer_segment=large\n' +
+        '  kerf forecast order-forecast --horizon 4',
+    )
+    .action(async (model: string, options: { series?: string[]; horizon?: string; json?: boolean }) => {
+      const config = loadConfig(process.env, defaultPaths);
+      const { token } = await apiToken(config);
+      const base = `http://127.0.0.1:${config.api.port}/v1/models/${encodeURIComponent(model)}`;
+      const series = (options.series ?? []).map(parseSeriesOption);
+      const horizon = options.horizon === undefined ? undefined : Number(options.horizon);
+      if (horizon !== undefined && !Number.isInteger(horizon)) {
+        throw new LifecycleCommandError(
+          `--horizon must be a whole number of periods (got ${options.horizon ?? ''}).`,
+        );
+      }
+      const call = async (path: string, body?: unknown): Promise<unknown> => {
+        let response: Response;
+        try {
+          response = await fetch(`${base}${path}`, {
+            method: body === undefined ? 'GET' : 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          });
+        } catch {
+          throw new LifecycleCommandError(
+            `the prediction API does not answer at ${base}; start it with \`npm start\`.`,
+          );
+        }
+        const text = await response.text();
+        if (!response.ok) throw new LifecycleCommandError(`the API answered ${response.status}: ${text}`);
+        return JSON.parse(text) as unknown;
+      };
+      if (series.length === 0) {
+        // Every series the version knows: the API lists them with the model.
+        const described = (await call('')) as { forecastSeries?: Record<string, string>[] | null };
+        if (!described.forecastSeries) {
+          throw new LifecycleCommandError(`${model} is not a forecast model: use \`kerf predict ${model}\`.`);
+        }
+        series.push(...described.forecastSeries);
+      }
+      const answer = (await call('/forecast', {
+        series,
+        ...(horizon === undefined ? {} : { horizon }),
+      })) as ForecastAnswer;
+      if (options.json) {
+        console.log(JSON.stringify(answer, null, 2));
+        return;
+      }
+      console.log(forecastTable(answer));
+    });
+
   const schedule = program.command('schedule').description("the models' nightly checks (Temporal Schedules)");
   schedule
     .command('list')
@@ -213,4 +276,50 @@ export function registerModelCommands(program: Command): void {
         );
       });
     });
+}
+
+/** The API's forecast answer, as the table needs it. */
+interface ForecastAnswer {
+  model: string;
+  version: number;
+  period: string;
+  origin: string;
+  intervalLevel: number;
+  forecasts: { id: string; points: { period: string; value: number; lower: number; upper: number }[] }[];
+}
+
+/** `material_family=mild_steel,customer_segment=large` as an object, or an error naming the option. */
+function parseSeriesOption(text: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const part of text.split(',')) {
+    const at = part.indexOf('=');
+    if (at <= 0) {
+      throw new LifecycleCommandError(
+        `--series takes column=value pairs joined by commas, such as material_family=mild_steel,customer_segment=large (got ${JSON.stringify(text)}).`,
+      );
+    }
+    values[part.slice(0, at).trim()] = part.slice(at + 1).trim();
+  }
+  return values;
+}
+
+/** One row per period and series: the forecast with its interval, rounded for people. */
+export function forecastTable(answer: ForecastAnswer): string {
+  const level = Math.round(answer.intervalLevel * 100);
+  const lines = [
+    `${answer.model} v${answer.version}: the next ${answer.forecasts[0]?.points.length ?? 0} ${answer.period}s after ${answer.origin}, with ${level} % intervals`,
+  ];
+  const seriesWidth = Math.max(6, ...answer.forecasts.map((forecast) => forecast.id.length));
+  lines.push(
+    `${'series'.padEnd(seriesWidth)}  ${'period'.padEnd(10)}  ${'forecast'.padStart(9)}  ${'interval'.padStart(17)}`,
+  );
+  const shown = (value: number) => (Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(1));
+  for (const forecast of answer.forecasts) {
+    for (const point of forecast.points) {
+      lines.push(
+        `${forecast.id.padEnd(seriesWidth)}  ${point.period.padEnd(10)}  ${shown(point.value).padStart(9)}  ${`${shown(point.lower)} - ${shown(point.upper)}`.padStart(17)}`,
+      );
+    }
+  }
+  return lines.join('\n');
 }

@@ -42,8 +42,15 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRoutesDeps)
     const [versions, aliases] = await Promise.all([listVersions(pool, name), listAliases(pool, name)]);
     const lease = models.lease(name);
     let inputs = null;
+    let forecastSeries = null;
     if (lease) {
       inputs = lease.production.features;
+      const state = lease.production.forecast;
+      if (state) {
+        forecastSeries = state.series.map((series) =>
+          Object.fromEntries(state.keyColumns.map((column, index) => [column, series.key[index]])),
+        );
+      }
       lease.release();
     }
     return {
@@ -61,6 +68,8 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRoutesDeps)
       serving: models.status().models.find((entry) => entry.model === name) ?? null,
       /** The production version's input contract: columns, kinds and known categories. */
       inputs,
+      /** A forecast model: the series its production version forecasts, by their key columns. */
+      forecastSeries,
       versions: versions.map((version) => ({
         version: version.version,
         status: version.status,

@@ -1,5 +1,6 @@
 /**
- * The routes around predictions: `POST /v1/models/:name/predict`, `POST /v1/outcomes`,
+ * The routes around predictions: `POST /v1/models/:name/predict`, `POST /v1/models/:name/forecast`
+ * (a forecast model's next periods), `POST /v1/outcomes`,
  * `GET /v1/status` (what is loaded, what was refused and why, the prediction log), `GET /metrics`
  * (Prometheus) and `GET /healthz` (liveness, the only route without the token). `/healthz` answers
  * 200 while the process can answer, with `ok: false` and `predictionLog: "degraded"` when the
@@ -27,6 +28,9 @@ export const PUBLIC_ROUTES = new Set(['/healthz']);
 export function registerOperationRoutes(app: FastifyInstance, deps: OperationRoutesDeps): void {
   const { pool, models, service, predictionLog, metrics } = deps;
 
+  app.post<{ Params: { name: string } }>('/v1/models/:name/forecast', async (request) =>
+    service.forecast(request.params.name, request.body),
+  );
   app.post<{ Params: { name: string } }>('/v1/models/:name/predict', async (request) =>
     service.predict(request.params.name, request.body),
   );

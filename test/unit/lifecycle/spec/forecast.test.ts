@@ -68,6 +68,7 @@ describe('a forecast spec', () => {
         ],
         split: { kind: 'random', testFraction: 0.2 },
         derived: [{ name: 'doubled', expression: 'order_lines * 2' }],
+        trainer: { kind: 'linear' },
       }),
     );
     expect(problems).toEqual(
@@ -77,17 +78,23 @@ describe('a forecast spec', () => {
         expect.stringMatching(/^features\[1\]\.kind: "unit_price": a forecast's features name its series/),
         expect.stringMatching(/^split\.kind: a forecast is tested on the latest periods/),
         expect.stringMatching(/^derived: does not apply to task "forecast"/),
+        expect.stringMatching(/^trainer\.kind: a forecast is one gbdt over all series/),
       ]),
     );
   });
 
-  it('refuses a forecast part on another task, a horizon past two years of weeks, and a bad period', () => {
+  it('refuses a forecast part on another task, a horizon past the season, and a bad period', () => {
     expect(specProblems(specInput({ forecast: { period: 'week', horizon: 8 } }))).toEqual([
       expect.stringMatching(/^forecast: only applies to task "forecast"/),
     ]);
-    expect(specProblems(specInput({ ...FORECAST, forecast: { period: 'week', horizon: 200 } }))).toEqual([
-      'forecast.horizon: must be at most 104 for weeks',
+    expect(specProblems(specInput({ ...FORECAST, forecast: { period: 'week', horizon: 60 } }))).toEqual([
+      expect.stringMatching(/^forecast\.horizon: must be at most the season \(52 weeks\)/),
     ]);
+    expect(
+      buildSpec({ ...FORECAST, forecast: { period: 'day', horizon: 30, seasonLength: 364 } }).forecast,
+    ).toMatchObject({
+      horizon: 30,
+    });
     expect(specProblems(specInput({ ...FORECAST, forecast: { period: 'month', horizon: 2 } }))).toEqual([
       'forecast.period: must be "week" or "day"',
     ]);
