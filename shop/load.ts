@@ -107,16 +107,19 @@ export class ShopGenerateError extends Error {
   }
 }
 
+/** A seed the generators take (an unsigned 32-bit number), or an error naming `--seed`. */
+export function checkSeed(seed: number): void {
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new ShopGenerateError(`--seed must be a whole number from 0 to 4294967295 (got ${String(seed)}).`);
+  }
+}
+
 /** Checks the options a person gave, naming the one that is wrong. */
 export function checkGenerateOptions(options: ShopGenerateOptions): void {
   if (!Number.isSafeInteger(options.jobs) || options.jobs < 1) {
     throw new ShopGenerateError(`--jobs must be a whole number of at least 1 (got ${String(options.jobs)}).`);
   }
-  if (!Number.isSafeInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff) {
-    throw new ShopGenerateError(
-      `--seed must be a whole number from 0 to 4294967295 (got ${String(options.seed)}).`,
-    );
-  }
+  checkSeed(options.seed);
   const scenario = options.scenario ?? 'none';
   if (!(SCENARIOS as readonly string[]).includes(scenario)) {
     throw new ShopGenerateError(

@@ -7,7 +7,7 @@
  */
 import type pg from 'pg';
 import { daysFromCivil } from '../lifecycle/features/expression/calendar';
-import { copyText, ShopGenerateError, writeCustomers } from './load';
+import { checkSeed, copyText, ShopGenerateError, writeCustomers } from './load';
 import { generateOrderIntake, isoDate, ORDER_INTAKE_COLUMNS, orderIntakeCopyText } from './orderIntake';
 import { ORDER_SCENARIOS, type OrderScenario } from './scenarios';
 
@@ -59,11 +59,7 @@ export function checkOrderIntakeOptions(options: OrderIntakeLoadOptions): void {
       `--weeks must be a whole number from 1 to 2600 (got ${String(options.weeks)}); 156 is three years.`,
     );
   }
-  if (!Number.isSafeInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff) {
-    throw new ShopGenerateError(
-      `--seed must be a whole number from 0 to 4294967295 (got ${String(options.seed)}).`,
-    );
-  }
+  checkSeed(options.seed);
   const scenario = options.scenario ?? 'none';
   if (!(ORDER_SCENARIOS as readonly string[]).includes(scenario)) {
     throw new ShopGenerateError(

@@ -36,7 +36,7 @@ export const STEEL_DEMAND_FACTOR = 1 - 0.75 * (PRICE_SHOCK_FACTOR - 1);
 /** What each order-intake scenario does to the order lines of the run it is given to. */
 export const ORDER_SCENARIO_EFFECTS: Record<OrderScenario, string> = {
   none: 'demand as usual',
-  'customer-leaves': 'the biggest large customer (the key account) orders nothing more',
+  'customer-leaves': 'the key account, the biggest large customer, orders nothing more',
   'demand-surge': `every customer orders ${Math.round((DEMAND_SURGE_FACTOR - 1) * 100)} % more lines`,
-  'price-shock': `steel families (mild, galvanised, stainless) get ${Math.round((1 - STEEL_DEMAND_FACTOR) * 100)} % fewer lines, as their price rises by ${Math.round((PRICE_SHOCK_FACTOR - 1) * 100)} %`,
+  'price-shock': `mild, galvanised and stainless steel get ${Math.round((1 - STEEL_DEMAND_FACTOR) * 100)} % fewer lines, their price up ${Math.round((PRICE_SHOCK_FACTOR - 1) * 100)} %`,
 };
