@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { MATERIALS } from './catalogue';
 import { BATCH_TABLES, type BatchTable, catalogueRows, type ShopBatch, ShopGenerator } from './generator';
+import { type Customer, shopCustomers } from './customers';
 import { type Scenario, SCENARIOS } from './scenarios';
 
 /** The columns of each table in the order the generator writes them. */
@@ -60,8 +61,11 @@ export const BATCH_COLUMNS: Record<BatchTable, readonly string[]> = {
   job_scrap: ['job_id', 'material_kg', 'scrap_kg', 'rejected_parts', 'scrap_rate'],
 };
 
-/** Every table of the shop schema, children first (the order to empty them in). */
-const ALL_TABLES = [...[...BATCH_TABLES].reverse(), 'customers', 'machines', 'materials', 'generation_runs'];
+/**
+ * The tables a new shop empties, children first. The customers stay (they are the same for every
+ * seed, and are only ever added) and so does `order_intake`, which `kerf shop orders` fills.
+ */
+const REPLACED_TABLES = [...[...BATCH_TABLES].reverse(), 'machines', 'materials', 'generation_runs'];
 
 export interface ShopGenerateOptions {
   jobs: number;
@@ -103,16 +107,19 @@ export class ShopGenerateError extends Error {
   }
 }
 
+/** A seed the generators take (an unsigned 32-bit number), or an error naming `--seed`. */
+export function checkSeed(seed: number): void {
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new ShopGenerateError(`--seed must be a whole number from 0 to 4294967295 (got ${String(seed)}).`);
+  }
+}
+
 /** Checks the options a person gave, naming the one that is wrong. */
 export function checkGenerateOptions(options: ShopGenerateOptions): void {
   if (!Number.isSafeInteger(options.jobs) || options.jobs < 1) {
     throw new ShopGenerateError(`--jobs must be a whole number of at least 1 (got ${String(options.jobs)}).`);
   }
-  if (!Number.isSafeInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff) {
-    throw new ShopGenerateError(
-      `--seed must be a whole number from 0 to 4294967295 (got ${String(options.seed)}).`,
-    );
-  }
+  checkSeed(options.seed);
   const scenario = options.scenario ?? 'none';
   if (!(SCENARIOS as readonly string[]).includes(scenario)) {
     throw new ShopGenerateError(
@@ -151,7 +158,7 @@ export async function generateShop(pool: pg.Pool, options: ShopGenerateOptions):
     }
     if (!options.append) {
       await client.query(
-        `TRUNCATE ${ALL_TABLES.map((table) => `shop.${table}`).join(', ')} RESTART IDENTITY`,
+        `TRUNCATE ${REPLACED_TABLES.map((table) => `shop.${table}`).join(', ')} RESTART IDENTITY`,
       );
     }
     const position = await client.query<{ last_job: string | null; last_shift: number | null }>(
@@ -269,7 +276,14 @@ async function writeCatalogue(
       ],
     );
   }
-  const customers = catalogue.customers;
+  await writeCustomers(client, catalogue.customers);
+}
+
+/** The shop's customers, added where missing (they are the same for every seed). */
+export async function writeCustomers(
+  client: pg.PoolClient,
+  customers: readonly Customer[] = shopCustomers(),
+): Promise<void> {
   await client.query(
     `INSERT INTO shop.customers (customer_id, name, size_segment, region)
      SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[]) ON CONFLICT (customer_id) DO NOTHING`,
@@ -305,18 +319,26 @@ async function generateInSlices(generator: ShopGenerator, count: number): Promis
 }
 
 async function copyBatch(client: pg.PoolClient, batch: ShopBatch): Promise<void> {
-  for (const table of BATCH_TABLES) {
-    const text = batch.text[table];
-    if (text === '') continue;
-    const stream = client.query(
-      copyFrom(`COPY shop.${table} (${BATCH_COLUMNS[table].join(', ')}) FROM STDIN`),
-    );
-    await new Promise<void>((resolve, reject) => {
-      stream.on('error', reject);
-      stream.on('finish', resolve);
-      stream.end(text);
-    });
-  }
+  for (const table of BATCH_TABLES) await copyText(client, table, BATCH_COLUMNS[table], batch.text[table]);
+}
+
+/**
+ * COPYs text (tab-separated, one row per line) into a table of the shop schema: the one place the
+ * shop's loaders stream rows into PostgreSQL. Empty text copies nothing.
+ */
+export async function copyText(
+  client: pg.PoolClient,
+  table: string,
+  columns: readonly string[],
+  text: string,
+): Promise<void> {
+  if (text === '') return;
+  const stream = client.query(copyFrom(`COPY shop.${table} (${columns.join(', ')}) FROM STDIN`));
+  await new Promise<void>((resolve, reject) => {
+    stream.on('error', reject);
+    stream.on('finish', resolve);
+    stream.end(text);
+  });
 }
 
 /** Materials the catalogue knows, for messages. */

@@ -9,6 +9,8 @@ export const STREAM_JOB = 1;
 export const STREAM_PART = 2;
 export const STREAM_SHIFT = 3;
 export const STREAM_CUSTOMER = 4;
+/** Order intake: customers' demand profiles, their project weeks and their order lines per day. */
+export const STREAM_ORDER_INTAKE = 5;
 
 /** A generator for one thing (a job, a part, a shift) of a seeded shop. */
 export function entityRandom(seed: number, stream: number, id: number): Random {

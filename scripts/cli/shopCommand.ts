@@ -1,11 +1,19 @@
-/** `kerf shop generate`: the shop's history, generated, into PostgreSQL. */
+/** `kerf shop generate` and `kerf shop orders`: the shop's history and order intake, generated, into PostgreSQL. */
 import type { Command } from 'commander';
 import { loadConfig } from '../../platform/config';
 import { createPool } from '../../platform/database';
 import { applyMigrations } from '../../platform/migrations';
 import { defaultPaths, migrationsDir } from '../../platform/paths';
-import { SCENARIO_EFFECTS, SCENARIOS, type Scenario } from '../../shop/scenarios';
+import {
+  ORDER_SCENARIO_EFFECTS,
+  ORDER_SCENARIOS,
+  type OrderScenario,
+  SCENARIO_EFFECTS,
+  SCENARIOS,
+  type Scenario,
+} from '../../shop/scenarios';
 import { generateShop, ShopGenerateError } from '../../shop/load';
+import { checkOrderIntakeOptions, DEFAULT_ORDERS_FROM, loadOrderIntake } from '../../shop/loadOrders';
 
 /** A whole number from the command line, or an error naming the option. */
 function wholeNumber(option: string) {
@@ -34,7 +42,9 @@ export function registerShopCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  kerf shop generate --jobs 100000 --seed 1\n' +
+      '\nA new shop replaces the jobs, parts, quotes and orders; the customers and the order intake\n' +
+        '(shop.order_intake, filled by `kerf shop orders`) stay as they are.\n' +
+        '\nExamples:\n  kerf shop generate --jobs 100000 --seed 1\n' +
         '  kerf shop generate --jobs 5000 --seed 2 --append --scenario new-material',
     )
     .action(
@@ -72,6 +82,79 @@ export function registerShopCommands(program: Command): void {
           );
           for (const [table, rows] of Object.entries(result.rows))
             console.log(`  shop.${table.padEnd(12)} ${rows}`);
+        } finally {
+          await pool.end();
+        }
+      },
+    );
+
+  shop
+    .command('orders')
+    .description(
+      'fill shop.order_intake with seeded order history (trend, seasons, weekdays, closed days, project bursts) for order forecasting',
+    )
+    .requiredOption(
+      '--weeks <n>',
+      'weeks of order intake to generate (156 is three years)',
+      wholeNumber('--weeks'),
+    )
+    .option(
+      '--seed <n>',
+      'seed: the same seed gives the same rows, however the weeks are split',
+      wholeNumber('--seed'),
+      1,
+    )
+    .option(
+      '--from <date>',
+      `first day of a new history, YYYY-MM-DD (default ${DEFAULT_ORDERS_FROM}); not with --append`,
+    )
+    .option('--append', 'continue from the day after the last order instead of replacing the order intake')
+    .option(
+      '--scenario <name>',
+      `demand change from the first day of this run: ${ORDER_SCENARIOS.map((name) => `${name} (${ORDER_SCENARIO_EFFECTS[name]})`).join('; ')}`,
+      'none',
+    )
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kerf shop orders --weeks 156 --seed 1\n' +
+        '  kerf shop orders --weeks 26 --seed 1 --append --scenario customer-leaves',
+    )
+    .action(
+      async (options: {
+        weeks: number;
+        seed: number;
+        from?: string;
+        append?: boolean;
+        scenario: string;
+        json?: boolean;
+      }) => {
+        const request = {
+          weeks: options.weeks,
+          seed: options.seed,
+          from: options.from,
+          append: options.append ?? false,
+          scenario: options.scenario as OrderScenario,
+        };
+        // A wrong option is named before anything connects.
+        checkOrderIntakeOptions(request);
+        const config = loadConfig(process.env, defaultPaths);
+        // Loading shop data truncates: the owner role's work, as for `kerf shop generate`.
+        const pool = createPool(
+          { url: config.postgres.ownerUrl },
+          { max: 2, applicationName: 'kerf shop orders' },
+        );
+        try {
+          await applyMigrations(pool, migrationsDir);
+          const result = await loadOrderIntake(pool, request);
+          if (options.json) {
+            console.log(JSON.stringify(result, null, 2));
+            return;
+          }
+          console.log(
+            `Generated ${result.rows} order lines for ${result.firstDay} to ${result.lastDay} ` +
+              `(seed ${result.seed}, scenario ${result.scenario}) into shop.order_intake in ${result.seconds.toFixed(1)} s.`,
+          );
         } finally {
           await pool.end();
         }
