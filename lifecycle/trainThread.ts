@@ -7,7 +7,7 @@ import type { ThreadMessage } from '../platform/threads';
 import type { PipelineSpec } from './spec';
 import { loadSnapshot } from './ingest';
 import { type CandidateProgress, trainCandidate, type TrainingSummary } from './train';
-import { trainForecastCandidate } from './forecast/train';
+import { forecastTableOf, trainForecastCandidate } from './forecast/train';
 
 export interface TrainingThreadData {
   snapshotKey: string;
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     // The bytes were fetched by the activity; loadSnapshot checks them against the key's hash.
     const loaded = await loadSnapshot({ get: () => Promise.resolve(data.snapshotBytes) }, data.snapshotKey);
     const candidate = {
-      table: loaded.table,
+      table: data.spec.task === 'forecast' ? forecastTableOf(loaded) : loaded.table,
       spec: data.spec,
       modelName: data.spec.name,
       modelVersion: data.version,

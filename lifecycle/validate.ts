@@ -15,6 +15,7 @@
 import type { CategoricalStatistics, ColumnStatistics, NumericStatistics } from '../ml/statistics';
 import type { PipelineSpec } from './spec/schema';
 import type { SnapshotColumn, SnapshotRecord } from './ingest';
+import { modelTaskOf } from './spec/metrics';
 
 export type AnomalyKind =
   // hard
@@ -213,7 +214,7 @@ function checkTarget(target: ColumnStatistics, task: ValidationSpec['task'], row
     ];
   }
   const anomalies: Anomaly[] = [];
-  if (task === 'regression') {
+  if (modelTaskOf(task) === 'regression') {
     if (target.kind === 'numeric' && target.min !== null && target.min === target.max) {
       anomalies.push({
         kind: 'target_constant',

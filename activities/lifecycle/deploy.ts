@@ -61,8 +61,9 @@ export function createDeployActivities({ pool, objectStore, temporal }: Activity
           reason: `approved by ${input.actor} in run ${runId}; signature and SHA-256 verified`,
         }),
       );
-      if (moved.alias.alias === 'production') {
-        // Categories operators taught serving are retired once the model serving knows them.
+      if (moved.alias.alias === 'production' && spec.task !== 'forecast') {
+        // Categories operators taught serving are retired once the model serving knows them (a
+        // forecast takes no rows, so nobody teaches it categories).
         const reference = await objectStore.getJson<ReferenceProfile>(keys.reference);
         const retired = await retireKnownMappings(pool, spec.name, version, reference, runActor(runId));
         if (retired.length > 0)

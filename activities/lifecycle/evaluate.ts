@@ -26,7 +26,12 @@ import { specOf } from './runSpec';
 import { readVerifiedArtifact } from './verifiedArtifact';
 import { artifactKeys } from '../../registry/artifactKeys';
 import { runActor, runIdOf } from './register';
-import { type BacktestReport, evaluateForecast, type ForecastEvaluation } from '../../lifecycle/forecast';
+import {
+  type BacktestReport,
+  evaluateForecast,
+  type ForecastEvaluation,
+  forecastTableOf,
+} from '../../lifecycle/forecast';
 import { TrainingError } from '../../lifecycle/train';
 
 /** The test set's targets and predictions, kept for the fairness gate and the model card. */
@@ -155,7 +160,9 @@ export function createEvaluateActivities({ pool, objectStore }: ActivityDeps) {
     const loaded = await stoppingOn(() => loadSnapshot(objectStore, input.snapshot.key));
     let evaluated: ForecastEvaluation;
     try {
-      evaluated = evaluateForecast(loaded.table, spec, (progress) => Context.current().heartbeat(progress));
+      evaluated = evaluateForecast(forecastTableOf(loaded), spec, (progress) =>
+        Context.current().heartbeat(progress),
+      );
     } catch (error) {
       if (error instanceof TrainingError) {
         throw stopRun(

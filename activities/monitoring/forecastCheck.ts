@@ -10,6 +10,7 @@ import {
   type ForecastState,
   frameSeries,
   forecastInputs,
+  forecastTableOf,
   assembleForecast,
   periodDate,
   scoreArrivedForecasts,
@@ -68,7 +69,7 @@ export async function checkForecastModel(
     pipeline: model,
     spec,
   });
-  const { table } = await loadSnapshot(deps.objectStore, record.key);
+  const table = forecastTableOf(await loadSnapshot(deps.objectStore, record.key));
   const timeColumn = spec.timeColumn ?? '';
   const frame = frameSeries(
     table,

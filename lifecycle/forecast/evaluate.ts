@@ -58,6 +58,8 @@ export function evaluateForecast(
   const naive = backtest.baselines.seasonalNaive.overall;
   const average = backtest.baselines.movingAverage.overall;
   const metrics = numbers({
+    // The quality gate's "measured on N test rows": the backtest's points.
+    count: model.points,
     mase: model.mase,
     smape: model.smape,
     bias: model.bias,

@@ -8,6 +8,8 @@
  * the end. The model served is fitted on every period.
  */
 import { exportOnnx } from '../../ml/onnx';
+import { Table } from '../../ml/table';
+import type { LoadedSnapshot } from '../ingest';
 import type { PipelineSpec } from '../spec/schema';
 import { seasonLengthOf } from '../spec/forecast';
 import { type TrainCandidateInput, type TrainedCandidate, TrainingError } from '../train';
@@ -22,6 +24,16 @@ export type ForecastSpec = Pick<
   PipelineSpec,
   'task' | 'target' | 'features' | 'timeColumn' | 'forecast' | 'split' | 'trainer'
 >;
+
+/**
+ * The snapshot's table with its time column: a forecast reads each row's period from it (the
+ * tabular stages keep the time column apart, as it is no feature of theirs).
+ */
+export function forecastTableOf(loaded: Pick<LoadedSnapshot, 'table' | 'time'>): Table {
+  const { table, time } = loaded;
+  if (!time || table.has(time.name)) return table;
+  return new Table([...table.columns, { kind: 'numeric', name: time.name, values: time.values }]);
+}
 
 /** The snapshot's table as one series per key, or a TrainingError naming what to fix. */
 export function seriesOf(table: TrainCandidateInput['table'], spec: ForecastSpec): SeriesFrame {

@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { PipelineSpec } from '../spec/schema';
 import type { SourceColumn } from '../spec/sourceCheck';
 import { SnapshotError } from './errors';
+import { modelTaskOf } from '../spec/metrics';
 
 /** The parts of a pipeline spec a snapshot reads. */
 export type SnapshotSpec = Pick<
@@ -62,7 +63,7 @@ export function planColumns(spec: SnapshotSpec, sourceColumns: readonly SourceCo
   };
 
   // Classes are labels: their counts (the class balance) and new classes matter, not a mean.
-  const targetKind: SnapshotKind = spec.task === 'regression' ? 'numeric' : 'categorical';
+  const targetKind: SnapshotKind = modelTaskOf(spec.task) === 'regression' ? 'numeric' : 'categorical';
   const plans = [plan(spec.target, 'target', targetKind)];
   for (const feature of spec.features) plans.push(plan(feature.name, 'feature', feature.kind));
 
