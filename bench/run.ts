@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../platform/paths';
 import { CASES as FEATURE_CASES } from './features';
+import { CASES as FORECAST_CASES } from './forecast';
 import { CASES as ML_CASES } from './ml';
 import { CASES as NIGHTLY_CASES } from './nightly';
 import { CASES as SHOP_CASES } from './shop';
@@ -13,6 +14,7 @@ import { CASES as SHOP_CASES } from './shop';
 const SUITES: Record<string, { script: string; cases: string[] }> = {
   ml: { script: 'bench/ml.ts', cases: Object.keys(ML_CASES) },
   features: { script: 'bench/features.ts', cases: Object.keys(FEATURE_CASES) },
+  forecast: { script: 'bench/forecast.ts', cases: Object.keys(FORECAST_CASES) },
   // generate-1m takes minutes: name it to run it.
   shop: { script: 'bench/shop.ts', cases: Object.keys(SHOP_CASES).filter((name) => name !== 'generate-1m') },
   // 3-models is a quick look at the machinery: name it to run it.

@@ -23,7 +23,7 @@ import {
 } from './features';
 import { maseScale } from './metrics';
 import { type ForecastSettings, periodMs } from './settings';
-import type { ForecastState, StepInterval } from './state';
+import { type ForecastState, intervalUnit, type StepInterval } from './state';
 
 /** The gbdt parameters as a spec gives them (defaults not yet filled in). */
 export type ForecastParams = z.input<typeof gbdtParamsSchema>;
@@ -65,6 +65,8 @@ export interface ForecastTrainingSet {
   validation: TrainingData;
   /** Step of each validation row. */
   validationStep: Int32Array;
+  /** Level of each validation row (the target's scale). */
+  validationLevel: Float64Array;
 }
 
 /** Training requests (t + h before the validation periods) and validation ones (origin at or after). */
@@ -112,7 +114,7 @@ export function forecastTrainingSet(
     firstPeriod: frame.firstPeriod,
     settings,
   };
-  const encode = (part: typeof requests.train, features?: TrainingData['features']): TrainingData => {
+  const encode = (part: typeof requests.train, features?: TrainingData['features']) => {
     const rows = buildFeatureRows(history, part);
     const target = new Float64Array(part.series.length);
     for (let row = 0; row < target.length; row++) {
@@ -124,13 +126,16 @@ export function forecastTrainingSet(
       rows.table,
       features ?? describeFeatures(rows.table, featureNames(settings)),
     );
-    return { ...encoded, task: 'regression', target };
+    const data: TrainingData = { ...encoded, task: 'regression', target };
+    return { data, level: rows.level };
   };
-  const train = encode(requests.train);
+  const train = encode(requests.train).data;
+  const validation = encode(requests.validation, train.features);
   return {
     train,
-    validation: encode(requests.validation, train.features),
+    validation: validation.data,
     validationStep: requests.validation.step,
+    validationLevel: validation.level,
   };
 }
 
@@ -178,7 +183,11 @@ export function fitForecaster(
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   const predicted = gbdtTrainer.predict(model, set.validation);
-  const residuals = set.validation.target.map((actual, row) => actual - (predicted[row] as number));
+  // Residuals in interval units (see StepInterval): unscaled, over the square root of the level.
+  const residuals = set.validation.target.map((actual, row) => {
+    const level = set.validationLevel[row] as number;
+    return ((actual - (predicted[row] as number)) * level) / intervalUnit(level);
+  });
   const intervals = calibrateIntervals(residuals, set.validationStep, settings);
   return {
     model,

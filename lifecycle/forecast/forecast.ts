@@ -10,7 +10,7 @@ import { trainerOfModel } from '../../ml/trainers';
 import { ForecastError } from './errors';
 import { buildFeatureRows, historyLength } from './features';
 import { periodDate, periodMs } from './settings';
-import { checkFeatureDefinition, type ForecastState, stateHistory } from './state';
+import { checkFeatureDefinition, type ForecastState, intervalUnit, stateHistory } from './state';
 
 /** One forecast period of a series. */
 export interface ForecastPoint {
@@ -73,7 +73,8 @@ export function forecastInputs(state: ForecastState, seriesIds: readonly string[
 
 /**
  * Per-series forecasts from the scores of {@link forecastInputs}' rows (level-scaled): unscaled by
- * the series' level, clamped at 0, with the state's interval quantiles of each step.
+ * the series' level, clamped at 0, with the state's interval quantiles of each step (in the
+ * series' interval unit).
  *
  * @throws ForecastError as {@link forecastInputs}, or when the scores do not match the rows
  */
@@ -94,11 +95,13 @@ export function assembleForecast(
     for (let h = 1; h <= horizon; h++) {
       const score = scores[position * horizon + h - 1] as number;
       const interval = state.intervals[h - 1] ?? { lower: 0, upper: 0 };
+      const value = score * series.level;
+      const unit = intervalUnit(series.level);
       points.push({
         period: periodDate(state.originPeriod + h * step),
-        value: Math.max(0, score * series.level),
-        lower: Math.max(0, (score + interval.lower) * series.level),
-        upper: Math.max(0, (score + interval.upper) * series.level),
+        value: Math.max(0, value),
+        lower: Math.max(0, value + interval.lower * unit),
+        upper: Math.max(0, value + interval.upper * unit),
       });
     }
     return { id: series.id, key: [...series.key], points };

@@ -45,7 +45,8 @@ const DEFAULTS: Record<ForecastPeriod, Omit<ForecastSettings, 'period'>> = {
  * @throws ForecastError naming the setting that cannot work
  */
 export function forecastSettings(partial: Partial<ForecastSettings> = {}): ForecastSettings {
-  const period = partial.period ?? 'week';
+  // Settings may come from stored JSON: check the period rather than trust its type.
+  const period: unknown = partial.period ?? 'week';
   if (period !== 'week' && period !== 'day') {
     throw new ForecastError(`settings.period is "${String(period)}": use "week" or "day"`);
   }
@@ -70,7 +71,9 @@ export function forecastSettings(partial: Partial<ForecastSettings> = {}): Forec
 }
 
 function definedOnly(partial: Partial<ForecastSettings>): Partial<ForecastSettings> {
-  return Object.fromEntries(Object.entries(partial).filter(([, value]) => value !== undefined));
+  return Object.fromEntries(
+    Object.entries(partial as Record<string, unknown>).filter(([, value]) => value !== undefined),
+  );
 }
 
 /** Length of one period in milliseconds. */

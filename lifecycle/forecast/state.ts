@@ -7,12 +7,23 @@ import { ForecastError } from './errors';
 import { type FeatureDefinition, type FeatureHistory, featureDefinition } from './features';
 import type { ForecastSettings } from './settings';
 
-/** Residual quantiles (in level-scaled units) of one step, from the calibration rows. */
+/**
+ * The unit a series' interval is measured in: the square root of its level. Order counts scatter
+ * like Poisson counts, their spread growing with the square root of their size, so residuals over
+ * this unit have one distribution for small and large series and one pair of quantiles fits both
+ * (quantiles of level-scaled residuals gave small series far too narrow intervals, large ones too
+ * wide).
+ */
+export function intervalUnit(level: number): number {
+  return Math.sqrt(level);
+}
+
+/** Residual quantiles of one step in {@link intervalUnit}s, from the calibration rows. */
 export interface StepInterval {
   step: number;
-  /** Added to the scaled forecast for the interval's lower bound (usually negative). */
+  /** Times the series' interval unit, added to its forecast for the lower bound (usually negative). */
   lower: number;
-  /** Added to the scaled forecast for the interval's upper bound. */
+  /** Times the series' interval unit, added to its forecast for the upper bound. */
   upper: number;
   /** Calibration residuals the quantiles came from (neighbouring steps pooled when few). */
   rows: number;

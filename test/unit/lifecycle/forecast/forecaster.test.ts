@@ -44,6 +44,20 @@ describe('backtestForecaster', () => {
     expect(report.model.overall.coverage).toBeLessThanOrEqual(0.9);
   });
 
+  it('covers small series about as well as large ones', () => {
+    const bySize = report.model.perSeries
+      .map((entry, index) => ({
+        size: (frame.values[index] as Float64Array).reduce((a, b) => a + b, 0),
+        entry,
+      }))
+      .sort((a, b) => a.size - b.size);
+    const meanCoverage = (part: typeof bySize) =>
+      part.reduce((sum, { entry }) => sum + (entry.coverage ?? 0), 0) / part.length;
+    expect(meanCoverage(bySize.slice(0, 10))).toBeGreaterThan(0.65);
+    expect(meanCoverage(bySize.slice(-10))).toBeGreaterThan(0.65);
+    expect(meanCoverage(bySize.slice(-10))).toBeLessThan(0.92);
+  });
+
   it('spaces the cut-offs originStep apart, the last a horizon before the end', () => {
     const day = (text: string) => Date.parse(`${text}T00:00:00Z`);
     const last = day(report.cutoffs.at(-1) as string);
