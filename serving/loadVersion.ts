@@ -12,6 +12,7 @@ import { OnnxScorer } from '../ml/onnx';
 import { ObjectNotFoundError, type ObjectStore } from '../platform/objectStore';
 import { getVersion, listSigningKeys } from '../registry';
 import { errorMessage } from './errors';
+import { modelTaskOf } from '../lifecycle/spec/metrics';
 import { type ForecastState, verifyForecastState } from '../lifecycle/forecast';
 
 /** A version ready to score. */
@@ -166,7 +167,7 @@ export async function loadVersion(
   const { metadata } = scorer;
   const contract = metadata.features.map((feature) => `${feature.name}:${feature.kind}`).join(',');
   const signed = manifest.features.map((feature) => `${feature.name}:${feature.kind}`).join(',');
-  if (contract !== signed || metadata.task !== manifest.task) {
+  if (contract !== signed || metadata.task !== modelTaskOf(manifest.task)) {
     await scorer.release();
     throw new ModelLoadRefusedError(
       'contract-mismatch',

@@ -27,6 +27,7 @@ import { specOf } from './runSpec';
 import { artifactKeys } from '../../registry/artifactKeys';
 import { runActor, runIdOf } from './register';
 import { definitionTag, type ForecastState } from '../../lifecycle/forecast';
+import { readMetadata } from '../../ml/onnx';
 
 /**
  * Signs only with a key an admin still trusts: the worker checked at start, but the key may have been
@@ -139,7 +140,11 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
         parameters: { trainer: spec.trainer.kind, ...spec.trainer.params },
         metrics: input.evaluation.metrics,
         gates: verdicts,
-        features: spec.features.map((feature) => ({ name: feature.name, kind: feature.kind })),
+        // A forecast's graph takes the rows its own features build, not the spec's series keys.
+        features: (spec.task === 'forecast' ? readMetadata(onnx).features : spec.features).map((feature) => ({
+          name: feature.name,
+          kind: feature.kind,
+        })),
         target: { name: spec.target },
         onnx: { key: trained.onnxKey, sha256, bytes: onnx.byteLength },
         ...(forecast ? { forecast: forecast.manifest } : {}),

@@ -13,10 +13,10 @@ import { MS_PER_DAY, workingDaysIn } from './calendar';
 import { type ForecastSettings, periodMs } from './settings';
 
 /** Bumped whenever a feature's meaning changes, so a server with other features refuses a state. */
-export const FEATURE_VERSION = 'forecast-features/1';
+export const FEATURE_VERSION = 'forecast-features/2';
 
 /** Lags y[t], y[t-1], ... y[t-LAGS+1] enter as features. */
-export const LAGS = 6;
+export const LAGS = 4;
 
 /** Periods averaged for a series' level at the origin. */
 export const LEVEL_WINDOW = 13;
@@ -48,10 +48,26 @@ export interface FeatureRequests {
   step: Int32Array;
 }
 
-/** Built rows: the feature table and each row's level (to scale the target and unscale forecasts). */
+/**
+ * Built rows: the feature table, each row's level at its origin, and its scale: the level times the
+ * target period's share of a normal period's working days (what the target is divided by in
+ * training and the score multiplied by in serving; 0 for a period the shop is closed).
+ */
 export interface FeatureRows {
   table: Table;
   level: Float64Array;
+  scale: Float64Array;
+}
+
+/** Working days in a normal period: a week's five, a day's one. */
+function normalWorkingDays(settings: ForecastSettings): number {
+  return settings.period === 'week' ? 5 : 1;
+}
+
+/** The share of a normal period's working days the period starting at `start` (epoch ms) has. */
+export function workingShare(start: number, settings: ForecastSettings): number {
+  const days = periodMs(settings.period) / MS_PER_DAY;
+  return workingDaysIn(Math.round(start / MS_PER_DAY), days) / normalWorkingDays(settings);
 }
 
 /** The feature names, in table order, for the settings' period. */
@@ -64,6 +80,7 @@ export function featureNames(settings: ForecastSettings): string[] {
     'mean_season',
     'seasonal',
     'seasonal_mean_3',
+    'seasonal_ratio',
     'target_working_days',
     'seasonal_working_days',
     'origin_working_days',
@@ -114,9 +131,20 @@ function windowMean(values: Float64Array, from: number, to: number): number {
   return to >= start ? sum / (to - start + 1) : Number.NaN;
 }
 
-/** A series' level at origin t: the mean of its last {@link LEVEL_WINDOW} periods plus epsilon. */
-export function levelAt(values: Float64Array, origin: number): number {
-  return windowMean(values, origin - LEVEL_WINDOW + 1, origin) + LEVEL_EPSILON;
+/**
+ * A series' level at origin t: what a normal period of its last {@link LEVEL_WINDOW} brought, per
+ * working day (holidays and shutdowns do not pull it down), plus epsilon. `share(i)` is period i's
+ * share of a normal period's working days; without it every period counts as normal.
+ */
+export function levelAt(values: Float64Array, origin: number, share?: (index: number) => number): number {
+  if (!share) return windowMean(values, origin - LEVEL_WINDOW + 1, origin) + LEVEL_EPSILON;
+  let sum = 0;
+  let shares = 0;
+  for (let index = Math.max(0, origin - LEVEL_WINDOW + 1); index <= origin; index++) {
+    sum += values[index] as number;
+    shares += share(index);
+  }
+  return (shares > 0 ? sum / shares : 0) + LEVEL_EPSILON;
 }
 
 interface PeriodCalendar {
@@ -138,6 +166,8 @@ export function buildFeatureRows(history: FeatureHistory, requests: FeatureReque
   const names = featureNames(settings);
   const numeric = names.slice(0, -1).map(() => new Float64Array(n));
   const level = new Float64Array(n);
+  const scale = new Float64Array(n);
+  const normal = normalWorkingDays(settings);
   const calendarCache = new Map<number, PeriodCalendar>();
   const calendarOf = (periodIndex: number): PeriodCalendar => {
     let entry = calendarCache.get(periodIndex);
@@ -156,23 +186,42 @@ export function buildFeatureRows(history: FeatureHistory, requests: FeatureReque
     const series = values[requests.series[row] as number] as Float64Array;
     const t = requests.origin[row] as number;
     const h = requests.step[row] as number;
-    const rowLevel = levelAt(series, t);
+    const rowLevel = levelAt(series, t, (index) => calendarOf(index).workingDays / normal);
     level[row] = rowLevel;
+    scale[row] = (rowLevel * calendarOf(t + h).workingDays) / normal;
     let column = 0;
     const put = (value: number) => {
       (numeric[column++] as Float64Array)[row] = value;
     };
+    // A period's value per normal period: what it brought over its share of working days (NaN when
+    // the shop was closed: it says nothing about demand).
+    const perNormal = (index: number) => {
+      if (index < 0) return Number.NaN;
+      const share = calendarOf(index).workingDays / normal;
+      return share > 0 ? (series[index] as number) / share : Number.NaN;
+    };
     put(h);
-    for (let lag = 0; lag < LAGS; lag++)
-      put(t - lag >= 0 ? (series[t - lag] as number) / rowLevel : Number.NaN);
+    for (let lag = 0; lag < LAGS; lag++) put(perNormal(t - lag) / rowLevel);
     put(windowMean(series, t - 3, t) / rowLevel);
     put(windowMean(series, t - 12, t) / rowLevel);
     put(windowMean(series, t - season + 1, t) / rowLevel);
     // The same period a season before the target, repeating the last season for steps beyond one,
     // so it is always at or before the origin.
     const seasonal = t + ((h - 1) % season) + 1 - season;
-    put(seasonal >= 0 ? (series[seasonal] as number) / rowLevel : Number.NaN);
-    put(windowMean(series, seasonal - 1, Math.min(seasonal + 1, t)) / rowLevel);
+    put(perNormal(seasonal) / rowLevel);
+    const seasonalMean = windowMean(series, seasonal - 1, Math.min(seasonal + 1, t));
+    put(seasonalMean / rowLevel);
+    // How the target's time of year compared with the level then, a season before: the season's
+    // shape, free of the trend since.
+    const then = t - season;
+    const shareOf = (index: number) => calendarOf(index).workingDays / normal;
+    const ratioThen = (of: Float64Array, perPeriod: (index: number) => number) =>
+      then >= LEVEL_WINDOW - 1 && seasonal >= 1
+        ? (perPeriod(seasonal - 1) + perPeriod(seasonal) + perPeriod(Math.min(seasonal + 1, t))) /
+          3 /
+          levelAt(of, then, shareOf)
+        : Number.NaN;
+    put(ratioThen(series, perNormal));
     const target = calendarOf(t + h);
     put(target.workingDays);
     put(calendarOf(seasonal).workingDays);
@@ -192,5 +241,5 @@ export function buildFeatureRows(history: FeatureHistory, requests: FeatureReque
     codes: Int32Array.from(requests.series),
     dictionary: [...history.seriesIds],
   });
-  return { table: new Table(columns), level };
+  return { table: new Table(columns), level, scale };
 }

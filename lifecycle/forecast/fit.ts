@@ -20,6 +20,7 @@ import {
   firstOrigin,
   historyLength,
   levelAt,
+  workingShare,
 } from './features';
 import { maseScale } from './metrics';
 import { type ForecastSettings, periodMs } from './settings';
@@ -65,8 +66,8 @@ export interface ForecastTrainingSet {
   validation: TrainingData;
   /** Step of each validation row. */
   validationStep: Int32Array;
-  /** Level of each validation row (the target's scale). */
-  validationLevel: Float64Array;
+  /** Scale of each validation row (what its target was divided by). */
+  validationScale: Float64Array;
 }
 
 /** Training requests (t + h before the validation periods) and validation ones (origin at or after). */
@@ -100,7 +101,8 @@ function requestsOf(frame: SeriesFrame, settings: ForecastSettings, until: numbe
 
 /**
  * The encoded training and validation rows of a fit on `frame.values[..][0..until)`: the target is
- * y[t+h] over the row's level. Exported so the bench can time the plain GBDT on the same matrix.
+ * y[t+h] over the row's scale (its level times the target period's working-day share; rows of
+ * closed periods are left out). Exported so the bench can time the plain GBDT on the same matrix.
  */
 export function forecastTrainingSet(
   frame: SeriesFrame,
@@ -115,27 +117,34 @@ export function forecastTrainingSet(
     settings,
   };
   const encode = (part: typeof requests.train, features?: TrainingData['features']) => {
-    const rows = buildFeatureRows(history, part);
-    const target = new Float64Array(part.series.length);
-    for (let row = 0; row < target.length; row++) {
+    const built = buildFeatureRows(history, part);
+    // A period the shop is closed is forecast as 0 without the model: its rows teach nothing.
+    const open: number[] = [];
+    built.scale.forEach((scale, row) => {
+      if (scale > 0) open.push(row);
+    });
+    const rows = Uint32Array.from(open);
+    const table = built.table.take(rows);
+    const target = Float64Array.from(rows, (row) => {
       const values = frame.values[part.series[row] as number] as Float64Array;
       const period = (part.origin[row] as number) + (part.step[row] as number);
-      target[row] = (values[period] as number) / (rows.level[row] as number);
-    }
-    const encoded = encodeFeatures(
-      rows.table,
-      features ?? describeFeatures(rows.table, featureNames(settings)),
-    );
+      return (values[period] as number) / (built.scale[row] as number);
+    });
+    const encoded = encodeFeatures(table, features ?? describeFeatures(table, featureNames(settings)));
     const data: TrainingData = { ...encoded, task: 'regression', target };
-    return { data, level: rows.level };
+    return {
+      data,
+      scale: Float64Array.from(rows, (row) => built.scale[row] as number),
+      step: Int32Array.from(rows, (row) => part.step[row] as number),
+    };
   };
   const train = encode(requests.train).data;
   const validation = encode(requests.validation, train.features);
   return {
     train,
     validation: validation.data,
-    validationStep: requests.validation.step,
-    validationLevel: validation.level,
+    validationStep: validation.step,
+    validationScale: validation.scale,
   };
 }
 
@@ -185,7 +194,7 @@ export function fitForecaster(
   const predicted = gbdtTrainer.predict(model, set.validation);
   // Residuals in interval units (see StepInterval): unscaled, over the square root of the level.
   const residuals = set.validation.target.map((actual, row) => {
-    const level = set.validationLevel[row] as number;
+    const level = set.validationScale[row] as number;
     return ((actual - (predicted[row] as number)) * level) / intervalUnit(level);
   });
   const intervals = calibrateIntervals(residuals, set.validationStep, settings);
@@ -257,7 +266,9 @@ function stateAt(
       return {
         id: series.id,
         key: [...series.key],
-        level: levelAt(values, until - 1),
+        level: levelAt(values, until - 1, (index) =>
+          workingShare(frame.firstPeriod + index * step, settings),
+        ),
         maseScale: maseScale(values, until, settings.seasonLength),
       };
     }),

@@ -8,7 +8,7 @@ import type { GbdtModel } from '../../ml/gbdt/model';
 import type { Table } from '../../ml/table';
 import { trainerOfModel } from '../../ml/trainers';
 import { ForecastError } from './errors';
-import { buildFeatureRows, historyLength } from './features';
+import { buildFeatureRows, historyLength, workingShare } from './features';
 import { periodDate, periodMs } from './settings';
 import { checkFeatureDefinition, type ForecastState, intervalUnit, stateHistory } from './state';
 
@@ -95,8 +95,10 @@ export function assembleForecast(
     for (let h = 1; h <= horizon; h++) {
       const score = scores[position * horizon + h - 1] as number;
       const interval = state.intervals[h - 1] ?? { lower: 0, upper: 0 };
-      const value = score * series.level;
-      const unit = intervalUnit(series.level);
+      // The level is per normal period: the target period's working days scale it (0 when closed).
+      const scale = series.level * workingShare(state.originPeriod + h * step, state.settings);
+      const value = score * scale;
+      const unit = intervalUnit(scale);
       points.push({
         period: periodDate(state.originPeriod + h * step),
         value: Math.max(0, value),
