@@ -3,8 +3,11 @@
  * answers) scored against the periods that have arrived since, as a monitoring report. There are no
  * served rows to compare with a reference profile: what can go wrong is that the orders stop
  * following the pattern (a large customer leaves, demand surges), so the report judges decay of the
- * backtest's primary metric (MASE by default) and nothing else.
+ * backtest's primary metric (MASE by default) and each series' bias: a customer that leaves takes a
+ * third of a few series, which MASE averaged over every series barely notices, while the sum of
+ * those series' arrived periods falls far below anything their intervals allow.
  */
+import { BIAS_MIN_PERIODS, type SeriesBias } from '../lifecycle/forecast';
 import type { TaskMetrics } from '../ml/slices';
 import type { PipelineSpec } from '../lifecycle/spec';
 import type { PerformanceDecay } from './decay';
@@ -77,6 +80,42 @@ export function forecastDecay(input: ForecastDecayInput): PerformanceDecay {
   return { ...base, judged: true, stale: relativeChange > decayTolerance };
 }
 
+/**
+ * Standard deviations between a series' arrived total and its forecast total past which the
+ * forecasts are biased: 4, since one origin's errors are correlated from period to period (a level
+ * misjudged once is misjudged for every step) and a shop's dozen series are judged every night.
+ */
+export const FORECAST_BIAS_ALARM = 4;
+
+/** The series whose arrived periods are biased beyond {@link FORECAST_BIAS_ALARM}, worst first. */
+export function biasedSeries(seriesBias: readonly SeriesBias[]): SeriesBias[] {
+  return seriesBias
+    .filter(
+      (series) =>
+        series.periods >= BIAS_MIN_PERIODS && series.z !== null && Math.abs(series.z) > FORECAST_BIAS_ALARM,
+    )
+    .sort((a, b) => Math.abs(b.z ?? 0) - Math.abs(a.z ?? 0));
+}
+
+function biasReason(series: SeriesBias, period: string): string {
+  const change =
+    series.forecast > 0 ? ` (${formatPercent((series.actual - series.forecast) / series.forecast)})` : '';
+  const side = (series.z ?? 0) < 0 ? 'below' : 'above';
+  return (
+    `Forecast bias: ${series.key.join(' / ')}: the latest ${series.periods} ${period}s brought ${formatAmount(series.actual)} ` +
+    `against ${formatAmount(series.forecast)} forecast${change}, ${Math.abs(series.z ?? 0).toFixed(1)} standard deviations ${side} ` +
+    `(the alarm is at ${FORECAST_BIAS_ALARM}); retrain to forecast from what the series brings now`
+  );
+}
+
+function formatPercent(value: number): string {
+  return `${value > 0 ? '+' : ''}${Math.round(value * 100)} %`;
+}
+
+function formatAmount(value: number): string {
+  return Math.round(value).toLocaleString('en-GB');
+}
+
 /** Every period a version forecast has arrived: it has nothing left to say about the future. */
 export interface ForecastsComeDue {
   /** Periods arrived since the origin. */
@@ -97,7 +136,11 @@ export function forecastMonitoringReport(input: {
   spec: Pick<PipelineSpec, 'target' | 'monitoring'>;
   from: string;
   to: string;
+  /** The spec's period (`week`, `day`), for the reasons' words. */
+  period: string;
   decay: PerformanceDecay;
+  /** Series biased beyond the alarm ({@link biasedSeries}); judged only when the decay was. */
+  biased?: readonly SeriesBias[];
   comeDue?: ForecastsComeDue | undefined;
 }): MonitoringReport {
   const report = buildMonitoringReport({
@@ -113,13 +156,20 @@ export function forecastMonitoringReport(input: {
     decay: input.decay,
     fairness: null,
   });
+  const reasons = input.decay.judged
+    ? (input.biased ?? []).map((series) => biasReason(series, input.period))
+    : [];
   const due = input.comeDue;
-  if (!due) return report;
-  const reason = `Forecasts come due: ${due.periods} ${due.period}s have arrived since the origin ${due.origin}, every one this version forecast; retrain to forecast the coming ${due.period}s`;
+  if (due) {
+    reasons.push(
+      `Forecasts come due: ${due.periods} ${due.period}s have arrived since the origin ${due.origin}, every one this version forecast; retrain to forecast the coming ${due.period}s`,
+    );
+  }
+  if (reasons.length === 0) return report;
   return {
     ...report,
     stale: true,
-    staleReasons: [...report.staleReasons, reason],
-    alarms: [...report.alarms, reason],
+    staleReasons: [...report.staleReasons, ...reasons],
+    alarms: [...report.alarms, ...reasons],
   };
 }

@@ -18,7 +18,7 @@ import {
 } from '../../lifecycle/forecast';
 import type { PipelineSpec } from '../../lifecycle/spec';
 import { OnnxScorer } from '../../ml/onnx';
-import { forecastDecay, forecastMonitoringReport } from '../../monitoring/forecastDecay';
+import { biasedSeries, forecastDecay, forecastMonitoringReport } from '../../monitoring/forecastDecay';
 import type { MonitoringReport } from '../../monitoring/report';
 import type { ObjectStore } from '../../platform/objectStore';
 import { getVersion } from '../../registry';
@@ -110,7 +110,9 @@ export async function checkForecastModel(
     spec,
     from: input.from.toISOString(),
     to: input.to.toISOString(),
+    period: state.settings.period,
     decay,
+    biased: biasedSeries(scored.seriesBias),
     comeDue:
       arrived.periods >= state.settings.horizon
         ? {

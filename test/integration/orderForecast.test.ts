@@ -131,7 +131,11 @@ describe('order forecasting', () => {
     });
     const after = await nightly();
     expect(after.stale).toBe(true);
-    expect(after.staleReasons.join('\n')).toMatch(/^Performance decay: MASE /m);
+    // The key account bought a third of each large-customer series: those series fall far below
+    // their intervals, while MASE averaged over all twelve series moves less.
+    const biased = after.staleReasons.filter((reason) => reason.startsWith('Forecast bias: '));
+    expect(biased.length).toBeGreaterThanOrEqual(1);
+    for (const reason of biased) expect(reason).toMatch(/large.* standard deviations below/);
     expect(after.started).toHaveLength(1);
     expect(after.started[0]?.reason).toMatch(/^stale: /);
     const retraining: LifecycleHandle = bed.client.workflow.getHandle(after.started[0]?.workflowId ?? '');

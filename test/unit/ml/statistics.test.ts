@@ -3,6 +3,7 @@ import { readCsvFile } from '../../../ml/csv';
 import { tableFromRows } from '../../../ml/rows';
 import {
   computeStatistics,
+  normalQuantile,
   quantileOfSorted,
   type CategoricalStatistics,
   type DatasetStatistics,
@@ -153,5 +154,18 @@ describe('computeStatistics edge cases', () => {
     expect(quantileOfSorted(sorted, 0.5)).toBe(25);
     expect(quantileOfSorted(sorted, 0.99)).toBeCloseTo(39.7, 12);
     expect(quantileOfSorted(sorted, 1)).toBe(40);
+  });
+});
+
+describe('normalQuantile', () => {
+  it('inverts the standard normal CDF in the centre and the tails, and refuses p outside (0, 1)', () => {
+    expect(normalQuantile(0.5)).toBeCloseTo(0, 12);
+    expect(normalQuantile(0.9)).toBeCloseTo(1.2815515655, 8);
+    expect(normalQuantile(0.975)).toBeCloseTo(1.9599639845, 8);
+    expect(normalQuantile(0.01)).toBeCloseTo(-2.326347874, 8);
+    expect(normalQuantile(1e-6)).toBeCloseTo(-4.7534243088, 6);
+    expect(normalQuantile(0.2)).toBeCloseTo(-normalQuantile(0.8), 9);
+    expect(() => normalQuantile(0)).toThrow(RangeError);
+    expect(() => normalQuantile(1)).toThrow(RangeError);
   });
 });

@@ -139,6 +139,50 @@ describe('scoreArrivedForecasts', () => {
     expect(score.overall.points).toBe(40 * settings.horizon);
     expect(score.overall.mase).toBeLessThan(1);
     expect(score.overall.coverage).toBeGreaterThan(0.5);
+    // On the pattern it learnt, few series' totals stray beyond the nightly check's bias alarm.
+    expect(score.seriesBias).toHaveLength(40);
+    expect(score.seriesBias.filter((series) => Math.abs(series.z ?? 0) > 4).length).toBeLessThanOrEqual(1);
+  });
+
+  it("measures a series' bias in standard deviations of its arrived total", () => {
+    const before = scoreArrivedForecasts(fitted.model, fitted.state, frame).seriesBias;
+    // The biggest series loses 40 % of every arrived period (a large customer left).
+    const biggest = before.reduce((best, entry) => (entry.actual > best.actual ? entry : best));
+    const index = frame.series.findIndex((entry) => entry.id === biggest.id);
+    const lost = {
+      ...frame,
+      values: frame.values.map((values, at) =>
+        at === index
+          ? values.map((value, t) => (t > frame.periods - 1 - settings.horizon ? value * 0.6 : value))
+          : values,
+      ),
+    };
+    const after = scoreArrivedForecasts(fitted.model, fitted.state, lost).seriesBias;
+    const id = biggest.id;
+    const series = after.find((entry) => entry.id === id);
+    expect(series?.periods).toBeGreaterThanOrEqual(3);
+    expect(series?.actual).toBeLessThan((series?.forecast ?? 0) * 0.7);
+    expect(Math.abs(biggest.z ?? 0)).toBeLessThan(4);
+    expect(series?.z).toBeLessThan(-4);
+    expect(after.filter((entry) => entry.id !== id)).toEqual(before.filter((entry) => entry.id !== id));
+  });
+
+  it('keeps the run of latest periods furthest off, so a recent loss is not diluted by the weeks before it', () => {
+    const before = scoreArrivedForecasts(fitted.model, fitted.state, frame).seriesBias;
+    const biggest = before.reduce((best, entry) => (entry.actual > best.actual ? entry : best));
+    const index = frame.series.findIndex((entry) => entry.id === biggest.id);
+    // The last 3 of the 8 arrived periods lose 40 %.
+    const lost = {
+      ...frame,
+      values: frame.values.map((values, at) =>
+        at === index ? values.map((value, t) => (t >= frame.periods - 3 ? value * 0.6 : value)) : values,
+      ),
+    };
+    const series = scoreArrivedForecasts(fitted.model, fitted.state, lost).seriesBias.find(
+      (entry) => entry.id === biggest.id,
+    );
+    expect(series?.periods).toBe(3);
+    expect(series?.z).toBeLessThan(-4);
   });
 
   it('scores only the periods that have arrived', () => {
