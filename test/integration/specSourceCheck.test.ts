@@ -281,7 +281,7 @@ describe('kerf spec check', () => {
   });
 
   it('reports static problems, unreadable files and missing tables, and prints JSON', async () => {
-    const invalid = await specFile('invalid.json', specInput({ task: 'forecast' }, routesSpec));
+    const invalid = await specFile('invalid.json', specInput({ task: 'clustering' }, routesSpec));
     const missingTable = await specFile(
       'missing-table.json',
       spec({ source: { kind: 'table', table: 'jobs' } }),
