@@ -72,6 +72,23 @@ export const modelManifestSchema = z.strictObject({
    * key, SHA-256, and the feature definition its rows were built with, which serving must share.
    */
   forecast: z.strictObject({ key: nonEmpty, sha256: sha256Digest, featureDefinition: nonEmpty }).optional(),
+  /**
+   * The derived features the model takes (`lifecycle/features/build.ts`): the build code's version,
+   * the definitions and the types of the source columns they read, the SHA-256 of the canonical JSON
+   * of those three (what serving recomputes before it loads the version), and the built table the
+   * model was trained and evaluated on. Absent for a model without derived features.
+   */
+  featureBuild: z
+    .strictObject({
+      version: nonEmpty,
+      sha256: sha256Digest,
+      derived: z.array(z.strictObject({ name: nonEmpty, expression: nonEmpty })).min(1),
+      inputs: z.array(
+        z.strictObject({ name: nonEmpty, type: z.enum(['number', 'boolean', 'category', 'time']) }),
+      ),
+      table: z.strictObject({ key: nonEmpty, hash: sha256Digest, rows: z.int().nonnegative() }),
+    })
+    .optional(),
   /** The signing key's id (see `keyIdOf`). */
   keyId: z.string().regex(/^[0-9a-f]{16}$/, 'must be a key id: 16 lower-case hex digits'),
   /** The signing key's public half, for people; verification only trusts configured keys. */
@@ -100,7 +117,8 @@ export type TamperReason =
   | 'onnx-hash-mismatch'
   | 'spec-hash-mismatch'
   | 'forecast-state-mismatch'
-  | 'feature-definition-mismatch';
+  | 'feature-definition-mismatch'
+  | 'feature-build-mismatch';
 
 /**
  * An artifact whose manifest, signature or ONNX bytes do not hold together. Never load such a model.

@@ -62,6 +62,35 @@ export interface ModelCardInput {
    * @default undefined (not a forecast)
    */
   backtest?: BacktestReport;
+  /**
+   * Derived features the features stage built: each definition, and the built table the model was
+   * trained and evaluated on (with the manifest's pinned definition hash).
+   * @default undefined (no features stage)
+   */
+  builtFeatures?: {
+    derived: { name: string; expression: string }[];
+    definitionSha256: string;
+    table: { key: string; hash: string; rows: number };
+  };
+}
+
+/** The "Built features" section: each derived feature's expression and importance, and the table's hash. */
+function builtFeaturesSection(card: ModelCardInput): string {
+  const built = card.builtFeatures;
+  if (!built) return '';
+  const importanceOf = new Map(
+    card.training.featureImportance.map((feature) => [feature.name, feature.importance]),
+  );
+  const taken = new Set(card.features.map((feature) => feature.name));
+  const rows = built.derived.map((feature) => [
+    `<code>${escapeHtml(feature.name)}</code>`,
+    `<code>${escapeHtml(feature.expression)}</code>`,
+    taken.has(feature.name) ? number(importanceOf.get(feature.name) ?? 0) : 'not a model input',
+  ]);
+  return `<h2>Built features</h2>
+<p>Derived from the snapshot's columns by the features stage, and computed the same way from each request's columns when served (definition SHA-256 <code>${escapeHtml(built.definitionSha256)}</code>, pinned in the signed manifest).</p>
+${htmlTable(['feature', 'definition', 'importance'], rows)}
+<p>Built table <code>${escapeHtml(built.table.key)}</code>, ${number(built.table.rows)} rows, SHA-256 <code>${escapeHtml(built.table.hash)}</code>.</p>`;
 }
 
 /** Points drawn at most in the scatter: enough to see the shape, small enough for the page. */
@@ -231,12 +260,16 @@ ${gateSections.own}
 <p>${escapeHtml(card.training.trainer)}: ${card.training.iterations} iterations kept of ${card.training.iterationsRun} run${card.training.bestIteration ? `, best at ${card.training.bestIteration}` : ''}; ${number(card.training.seconds)} s.</p>
 ${charts.importance}
 ${htmlTable(['feature', 'importance'], importance)}
+${builtFeaturesSection(card)}
 <h2>Lineage</h2>
 ${htmlTable(
   ['', ''],
   [
     ['spec hash', `<code>${escapeHtml(card.specHash)}</code>`],
     ['snapshot', `<code>${escapeHtml(card.snapshot.key)}</code>`],
+    ...(card.builtFeatures
+      ? [['built features', `<code>${escapeHtml(card.builtFeatures.table.key)}</code>`]]
+      : []),
     ['code version', `<code>${escapeHtml(card.codeVersion)}</code>`],
     [
       'ONNX',

@@ -16,6 +16,7 @@ import type { CategoricalStatistics, ColumnStatistics, NumericStatistics } from 
 import type { PipelineSpec } from './spec/schema';
 import type { SnapshotColumn, SnapshotRecord } from './ingest';
 import { modelTaskOf } from './spec/metrics';
+import { derivedNames } from './features/build';
 
 export type AnomalyKind =
   // hard
@@ -91,7 +92,8 @@ export const DEFAULT_THRESHOLDS: Readonly<DataValidationThresholds> = {
 };
 
 /** The parts of a pipeline spec validation reads. */
-export type ValidationSpec = Pick<PipelineSpec, 'task' | 'target' | 'features'>;
+export type ValidationSpec = Pick<PipelineSpec, 'task' | 'target' | 'features'> &
+  Partial<Pick<PipelineSpec, 'derived'>>;
 
 export interface ValidateSnapshotInput {
   current: SnapshotRecord;
@@ -111,7 +113,13 @@ const NAMED_CATEGORIES = 10;
  * @throws RangeError for a threshold that is negative or not a number
  */
 export function validateSnapshot(input: ValidateSnapshotInput): DataValidationReport {
-  const { current, previous, spec } = input;
+  const { current, previous } = input;
+  // Derived features are built after validation, from columns the snapshot holds; they are not in it.
+  const derived = derivedNames(input.spec);
+  const spec = {
+    ...input.spec,
+    features: input.spec.features.filter((feature) => !derived.has(feature.name)),
+  };
   const thresholds = resolveThresholds(input.thresholds);
   const anomalies: Anomaly[] = [];
   const add = (anomaly: Anomaly) => anomalies.push(anomaly);

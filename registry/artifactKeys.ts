@@ -16,6 +16,14 @@ export function snapshotRecordKey(pipeline: string, sha256: string): string {
   return `snapshots/${pipeline}/${sha256}.json`;
 }
 
+/**
+ * A features stage's built table (the snapshot's rows with the derived features added), by the
+ * SHA-256 of its bytes: the same spec on the same snapshot builds the same table, stored once.
+ */
+export function featureTableKey(pipeline: string, sha256: string): string {
+  return `features/${pipeline}/${sha256}.arrow`;
+}
+
 export function versionPrefix(model: string, version: number): string {
   return `models/${model}/v${version}/`;
 }

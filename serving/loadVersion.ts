@@ -14,6 +14,7 @@ import { getVersion, listSigningKeys } from '../registry';
 import { errorMessage } from './errors';
 import { modelTaskOf } from '../lifecycle/spec/metrics';
 import { type ForecastState, verifyForecastState } from '../lifecycle/forecast';
+import { FeatureBuildMismatchError, servingFeatureBuild, type ServingFeatureBuild } from './featureBuild';
 
 /** A version ready to score. */
 export interface LoadedVersion {
@@ -21,8 +22,14 @@ export interface LoadedVersion {
   version: number;
   task: TaskKind;
   scorer: OnnxScorer;
-  /** The input contract from the ONNX file: names, kinds, and the categories seen in training. */
+  /**
+   * What a request carries: the input contract from the ONNX file (names, kinds, and the categories
+   * seen in training); for a model with derived features, its source features and the columns the
+   * derived expressions read instead (`featureBuild` computes the rest).
+   */
   features: Feature[];
+  /** A model with derived features: how they are computed from a request's columns. */
+  featureBuild?: ServingFeatureBuild;
   /** Classification: the class labels, in the order of the probabilities. */
   classLabels?: string[];
   /** A forecast model: its series, their recent values and intervals (signed with the manifest). */
@@ -37,7 +44,8 @@ export interface LoadedVersion {
 /**
  * Why a version was not loaded: a tampered artifact (the reasons of `TamperedArtifactError`), a
  * valid manifest of another version or model (`manifest-mismatch`), an ONNX file whose inputs are not
- * the manifest's (`contract-mismatch`), an artifact missing from the registry or the store
+ * the manifest's (`contract-mismatch`), derived features whose pinned definition this code would not
+ * compute as signed (`feature-build-mismatch`, one of the tamper reasons), an artifact missing from the registry or the store
  * (`artifact-missing`), an ONNX file onnxruntime refuses (`onnx-invalid`), or the store, the
  * database or the key configuration failing (`unavailable`).
  */
@@ -175,6 +183,16 @@ export async function loadVersion(
         `${signed} (${manifest.task})`,
     );
   }
+  let featureBuild: ServingFeatureBuild | undefined;
+  try {
+    featureBuild = servingFeatureBuild(manifest, metadata.features);
+  } catch (error) {
+    await scorer.release();
+    if (error instanceof FeatureBuildMismatchError) {
+      throw new ModelLoadRefusedError('feature-build-mismatch', `${label} was not loaded: ${error.message}`);
+    }
+    throw error;
+  }
   let forecast: ForecastState | undefined;
   if (manifest.forecast) {
     try {
@@ -207,7 +225,8 @@ export async function loadVersion(
     task: metadata.task,
     ...(forecast ? { forecast } : {}),
     scorer,
-    features: metadata.features,
+    features: featureBuild ? featureBuild.requestFeatures : metadata.features,
+    ...(featureBuild ? { featureBuild } : {}),
     ...(metadata.classLabels ? { classLabels: metadata.classLabels } : {}),
     keyId: verified.keyId,
     onnxKey: fetched.onnxKey,

@@ -16,6 +16,7 @@ import {
 import { errorMessage, invalidInput, ServingHttpError } from './errors';
 import { answerForecast, type ForecastResponse, parseForecastRequest } from './forecasts';
 import type { LoadedVersion } from './loadVersion';
+import { withDerivedFeatures } from './featureBuild';
 import { outputShape, predictionOf, type PredictionValue } from './outputs';
 import type { ServingMetrics } from './metrics';
 import { parsePredictRequest, type RawRow } from './payload';
@@ -155,7 +156,8 @@ export class PredictionService {
     rows: readonly RawRow[],
     mappings: CategoryMappings | undefined,
   ): Promise<Scored[]> {
-    const prepared = prepareRows(rows, version.features, mappings);
+    const build = version.featureBuild;
+    const prepared = prepareRows(rows, build ? build.sourceFeatures : version.features, mappings);
     for (const unseen of prepared.unseen) {
       this.deps.metrics.unseenCategories.inc({
         model: version.model,
@@ -163,7 +165,9 @@ export class PredictionService {
         handling: unseen.mapped ? 'mapped' : 'missing-value',
       });
     }
-    const scores = await version.scorer.scoreTable(prepared.table);
+    // Derived features come from the rows' own columns, by the code that built the training table.
+    const table = build ? withDerivedFeatures(build, prepared.table, rows) : prepared.table;
+    const scores = await version.scorer.scoreTable(table);
     return rows.map((_, row) => ({
       ...predictionOf(scores, row, outputShape(version)),
       warnings: prepared.warnings[row] ?? [],
@@ -183,12 +187,11 @@ export class PredictionService {
       const skipped = answers.length - fitting.length;
       if (skipped > 0) this.deps.metrics.shadowFailures.inc({ model: lease.model }, skipped);
       if (fitting.length === 0) return;
-      const prepared = prepareRows(
-        fitting.map((answer) => answer.inputs),
-        shadow.features,
-        mappings,
-      );
-      const scores = await shadow.scorer.scoreTable(prepared.table);
+      const inputs = fitting.map((answer) => answer.inputs);
+      const build = shadow.featureBuild;
+      const prepared = prepareRows(inputs, build ? build.sourceFeatures : shadow.features, mappings);
+      const table = build ? withDerivedFeatures(build, prepared.table, inputs) : prepared.table;
+      const scores = await shadow.scorer.scoreTable(table);
       const servedAt = new Date();
       this.deps.predictionLog.add(
         fitting.map((answer, row) => ({

@@ -70,6 +70,7 @@ export type LifecycleStage =
   | 'ingest'
   | 'validate'
   | 'register'
+  | 'features'
   | 'train'
   | 'evaluate'
   | 'fairness'
@@ -91,10 +92,25 @@ export interface SnapshotRef {
   recordKey: string;
 }
 
+/** A features stage's built table: the snapshot's rows with the derived features added. */
+export interface BuiltFeaturesRef {
+  /** `features/<pipeline>/<sha256>.arrow`, in the snapshot's format. */
+  key: string;
+  sha256: string;
+  rows: number;
+  /** `featureBuildHash` of the definition it was built with (`lifecycle/features/build.ts`). */
+  definitionSha256: string;
+}
+
 /** What each stage from training on works with: the spec, the version the run makes, its snapshot. */
 export type StageInput = SpecRef & {
   version: number;
   snapshot: SnapshotRef;
+  /**
+   * The built table, when the spec has derived features and the run built them: the stages read it
+   * instead of the snapshot (`loadStageTable`). Absent in runs before the features stage.
+   */
+  features?: BuiltFeaturesRef;
 };
 
 export interface RegisteredVersion {
@@ -193,6 +209,8 @@ export interface LifecycleStatus {
   startedBy: string;
   version?: number;
   snapshot?: SnapshotRef;
+  /** The built table, when the run has a features stage. */
+  features?: BuiltFeaturesRef;
   training?: TrainingSummary;
   metrics?: Record<string, number>;
   champion?: ChampionComparison;

@@ -1,7 +1,7 @@
 /**
  * The model lifecycle: one durable run from the pipeline's data to a deployed, approved model.
  *
- * ingest -> validate -> register -> train -> evaluate (quality gate) -> fairness gate -> security
+ * ingest -> validate -> register -> features (when the spec derives any) -> train -> evaluate (quality gate) -> fairness gate -> security
  * gate (signed manifest, model card) -> wait for a person's decision -> deploy -> stay open for a
  * rollback while the new version settles in.
  *
@@ -35,6 +35,7 @@ import { isShownMetric } from '../ml/metrics';
 import { approveSignal, decideUpdate, rejectSignal, rollbackUpdate, statusQuery } from './lifecycleMessages';
 import type {
   ApprovalSignal,
+  BuiltFeaturesRef,
   ChampionComparison,
   DecisionAnswer,
   DecisionRequest,
@@ -291,6 +292,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
         'ingest',
         'validate',
         'register',
+        'features',
         'train',
         'evaluate',
         'fairness',
@@ -441,12 +443,28 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
         return { outcome: 'unchanged', pipeline: spec.name, version, reason: status.reason };
       }
 
+      // Derived features are built once into a table every later stage reads instead of the snapshot.
+      // Specs with none (every run recorded before the stage) go on as before, without a marker.
+      let features: BuiltFeaturesRef | undefined;
+      if ((spec.derived?.length ?? 0) > 0 && patched('features')) {
+        enter('features');
+        features = await data.buildFeatures({ ...specRef, version, snapshot });
+        status.features = features;
+      }
+      const stageTable = features ? { features } : {};
+
       enter('train');
-      const trained = await trainer.trainModel({ ...specRef, version, snapshot });
+      const trained = await trainer.trainModel({ ...specRef, version, snapshot, ...stageTable });
       status.training = trained.summary;
 
       enter('evaluate');
-      const evaluated = await scorer.evaluateCandidate({ ...specRef, version, snapshot, trained });
+      const evaluated = await scorer.evaluateCandidate({
+        ...specRef,
+        version,
+        snapshot,
+        ...stageTable,
+        trained,
+      });
       status.metrics = evaluated.metrics;
       status.champion = evaluated.champion;
       status.verdicts.push(...stageVerdicts(evaluated).map(summarise));
@@ -456,6 +474,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
         ...specRef,
         version,
         snapshot,
+        ...stageTable,
         evaluation: evaluated,
       });
       status.verdicts.push(...stageVerdicts(fairness).map(summarise));
@@ -466,6 +485,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
         specHash,
         version,
         snapshot,
+        ...stageTable,
         trained,
         evaluation: evaluated,
         fairness,

@@ -10,7 +10,6 @@ import { evaluateOnTestSet, scoreChampion } from '../../lifecycle/evaluate';
 import { gateRegistry } from '../../lifecycle/gates/registry';
 import type { GateVerdict } from '../../lifecycle/gates/verdict';
 import { TamperedArtifactError } from '../../lifecycle/manifest';
-import { loadSnapshot } from '../../lifecycle/ingest';
 import type { TaskMetrics } from '../../ml/slices';
 import type { PipelineSpec } from '../../lifecycle/spec';
 import { appendAudit, getAlias, getVersion, setStatus } from '../../registry';
@@ -24,6 +23,7 @@ import type { ActivityDeps } from '../deps';
 import { stoppingOn, stopRun } from './errors';
 import { specOf } from './runSpec';
 import { readVerifiedArtifact } from './verifiedArtifact';
+import { loadStageTable } from './stageTable';
 import { artifactKeys } from '../../registry/artifactKeys';
 import { runActor, runIdOf } from './register';
 import {
@@ -157,7 +157,7 @@ export function createEvaluateActivities({ pool, objectStore }: ActivityDeps) {
     spec: PipelineSpec,
   ): Promise<EvaluationOutcome> {
     const { version } = input;
-    const loaded = await stoppingOn(() => loadSnapshot(objectStore, input.snapshot.key));
+    const loaded = await loadStageTable(objectStore, input);
     let evaluated: ForecastEvaluation;
     try {
       evaluated = evaluateForecast(forecastTableOf(loaded), spec, (progress) =>
@@ -226,7 +226,7 @@ export function createEvaluateActivities({ pool, objectStore }: ActivityDeps) {
         }
       }
 
-      const loaded = await stoppingOn(() => loadSnapshot(objectStore, input.snapshot.key));
+      const loaded = await loadStageTable(objectStore, input);
       const onnx = await objectStore.get(input.trained.onnxKey);
       const tested = await stoppingOn(() => evaluateOnTestSet({ onnx, table: loaded.table, spec }));
 

@@ -4,11 +4,10 @@
  */
 import { gateRegistry } from '../../lifecycle/gates/registry';
 import { type CategoricalColumn, categoricalFromLabels } from '../../ml/table';
-import { loadSnapshot } from '../../lifecycle/ingest';
 import { artifactKeys } from '../../registry/artifactKeys';
 import type { EvaluationOutcome, FairnessOutcome, StageInput } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
-import { stoppingOn } from './errors';
+import { loadStageTable } from './stageTable';
 import { specOf } from './runSpec';
 import { rejectForGate, stageVerdicts, type StoredPredictions } from './evaluate';
 
@@ -20,13 +19,13 @@ export function createFairnessActivities({ pool, objectStore }: ActivityDeps) {
   const segmentsOf = async (
     names: readonly string[],
     predictions: StoredPredictions,
-    snapshotKey: string,
+    input: StageInput,
   ): Promise<Record<string, CategoricalColumn>> => {
     const stored = predictions.segments;
     if (stored) {
       return Object.fromEntries(names.map((name) => [name, categoricalFromLabels(name, stored[name] ?? [])]));
     }
-    const loaded = await stoppingOn(() => loadSnapshot(objectStore, snapshotKey));
+    const loaded = await loadStageTable(objectStore, input);
     const testTable = loaded.table.take(Uint32Array.from(predictions.testRows));
     return Object.fromEntries(names.map((name) => [name, testTable.categorical(name)]));
   };
@@ -35,7 +34,7 @@ export function createFairnessActivities({ pool, objectStore }: ActivityDeps) {
       const spec = await specOf(objectStore, input);
       const { version } = input;
       const predictions = await objectStore.getJson<StoredPredictions>(input.evaluation.predictionsKey);
-      const segments = await segmentsOf(spec.segments, predictions, input.snapshot.key);
+      const segments = await segmentsOf(spec.segments, predictions, input);
       // Every gate of the fairness stage; their reports (the fairness gate's slice table) go to the card.
       const gates = gateRegistry.runStage('fairness', {
         spec,

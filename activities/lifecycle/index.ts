@@ -1,6 +1,6 @@
 /**
  * The lifecycle's activities, one file per stage of `modelLifecycle`: ingest, validate, register,
- * train, evaluate, fairness, security, approve, deploy; and the run's spec, read by its hash (`runSpec`). The activity names inside each file are the
+ * features, train, evaluate, fairness, security, approve, deploy; and the run's spec, read by its hash (`runSpec`). The activity names inside each file are the
  * ones recorded in workflow histories, so they stay as they are.
  */
 import type { ActivityDeps } from '../deps';
@@ -8,6 +8,7 @@ import { createApproveActivities } from './approve';
 import { createDeployActivities } from './deploy';
 import { createEvaluateActivities } from './evaluate';
 import { createFairnessActivities } from './fairness';
+import { createFeaturesActivities } from './features';
 import { createIngestActivities } from './ingest';
 import { createRegisterActivities } from './register';
 import { createRunSpecActivities } from './runSpec';
@@ -21,6 +22,7 @@ export function createLifecycleActivities(deps: ActivityDeps) {
     ...createIngestActivities(deps),
     ...createValidateActivities(deps),
     ...createRegisterActivities(deps),
+    ...createFeaturesActivities(deps),
     ...createTrainActivities(deps),
     ...createEvaluateActivities(deps),
     ...createFairnessActivities(deps),

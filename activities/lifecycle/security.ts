@@ -8,7 +8,6 @@ import { gateRegistry } from '../../lifecycle/gates/registry';
 import type { FairnessSlice } from '../../lifecycle/gates/fairness';
 import { MANIFEST_FORMAT_VERSION, signManifest, type UnsignedManifest } from '../../lifecycle/manifest';
 import { renderModelCard } from '../../lifecycle/modelCard';
-import { loadSnapshot } from '../../lifecycle/ingest';
 import { appendAudit, recordEvaluation, setStatus, getVersion, signingKeyTrust } from '../../registry';
 import type {
   EvaluationOutcome,
@@ -24,6 +23,8 @@ import { splitLabelledRows } from '../../lifecycle/split';
 import type { TaskMetrics } from '../../ml/slices';
 import { stoppingOn, stopRun } from './errors';
 import { specOf } from './runSpec';
+import { loadStageTable } from './stageTable';
+import { featureBuildOf } from './featureBuild';
 import { artifactKeys } from '../../registry/artifactKeys';
 import { runActor, runIdOf } from './register';
 import { definitionTag, type ForecastState } from '../../lifecycle/forecast';
@@ -96,7 +97,7 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
       }
 
       // Categorical features are judged on their values too (e-mail addresses, phone numbers).
-      const loaded = await stoppingOn(() => loadSnapshot(objectStore, input.snapshot.key));
+      const loaded = await loadStageTable(objectStore, input);
       const features = spec.features.map((feature) =>
         feature.kind === 'categorical'
           ? { ...feature, sampleValues: loaded.table.categorical(feature.name).dictionary }
@@ -122,6 +123,8 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
         await objectStore.put(keys.reference, JSON.stringify(reference), 'application/json');
       }
       const forecast = trained.forecastState && (await signedForecastState(trained.forecastState));
+      // The derived features' definition, pinned for serving, and the built table they came from.
+      const featureBuild = featureBuildOf(spec, loaded, input.features);
       await objectStore.put(keys.spec, JSON.stringify(spec, null, 2), 'application/json');
       const verdicts = [
         ...(input.evaluation.verdicts ?? [input.evaluation.verdict]),
@@ -148,6 +151,7 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
         target: { name: spec.target },
         onnx: { key: trained.onnxKey, sha256, bytes: onnx.byteLength },
         ...(forecast ? { forecast: forecast.manifest } : {}),
+        ...(featureBuild ? { featureBuild } : {}),
       };
       await refuseUntrustedSigningKey(pool, signingKey, spec.name, version);
       const signed = signManifest(unsigned, signingKey);
@@ -177,6 +181,15 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
         testSet: { y: predictions.y, prediction: predictions.prediction },
         fairnessBound: spec.gates.fairness.maxErrorRatio,
         ...(predictions.backtest ? { backtest: predictions.backtest } : {}),
+        ...(featureBuild
+          ? {
+              builtFeatures: {
+                derived: featureBuild.derived,
+                definitionSha256: featureBuild.sha256,
+                table: featureBuild.table,
+              },
+            }
+          : {}),
       });
       await objectStore.put(keys.card, card, 'text/html; charset=utf-8');
 

@@ -15,6 +15,7 @@ import type { ActivityDeps } from '../deps';
 import { stopRun } from './errors';
 import { specOf } from './runSpec';
 import { artifactKeys } from '../../registry/artifactKeys';
+import { stageTableKey } from './stageTable';
 
 const TRAINING_THREAD = new URL('../../lifecycle/trainThread.ts', import.meta.url);
 
@@ -42,9 +43,11 @@ export function createTrainActivities({ objectStore }: ActivityDeps) {
       context.heartbeat({ attempt, previousAttemptIteration } satisfies TrainingHeartbeat);
 
       const spec = await specOf(objectStore, input);
-      const snapshotBytes = await objectStore.get(input.snapshot.key);
+      // The built table when the run has a features stage; the thread checks it against its key's hash.
+      const tableKey = stageTableKey(input);
+      const snapshotBytes = await objectStore.get(tableKey);
       const data: TrainingThreadData = {
-        snapshotKey: input.snapshot.key,
+        snapshotKey: tableKey,
         snapshotBytes,
         spec,
         version: input.version,

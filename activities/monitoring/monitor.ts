@@ -5,7 +5,10 @@
  */
 import { log } from '@temporalio/activity';
 import type pg from 'pg';
-import { categoricalFromLabels } from '../../ml/table';
+import { categoricalFromLabels, Table } from '../../ml/table';
+import { compileFeatureBuild, derivedNames } from '../../lifecycle/features/build';
+import { derivedColumnsFromRows } from '../../lifecycle/features/rows';
+import { readVerifiedArtifact } from '../lifecycle/verifiedArtifact';
 import { tableFromRows } from '../../ml/rows';
 import type { ReferenceProfile } from '../../monitoring/reference';
 import { monitorWindow } from '../../monitoring/monitor';
@@ -56,9 +59,12 @@ export function createMonitorActivities({ pool, readerPool, objectStore }: Activ
     to: Date,
   ): Promise<MonitoringReport> {
     const profile = await objectStore.getJson<ReferenceProfile>(artifactKeys(model, version).reference);
-    const kinds = Object.fromEntries(spec.features.map((feature) => [feature.name, feature.kind] as const));
+    // Derived features are not logged (a request carries their inputs): computed as serving did.
+    const derived = derivedNames(spec);
+    const logged = spec.features.filter((feature) => !derived.has(feature.name));
+    const kinds = Object.fromEntries(logged.map((feature) => [feature.name, feature.kind] as const));
     const pick = (inputs: Record<string, unknown>) =>
-      Object.fromEntries(spec.features.map((feature) => [feature.name, inputs[feature.name] ?? null]));
+      Object.fromEntries(logged.map((feature) => [feature.name, inputs[feature.name] ?? null]));
 
     const served = await pool.query<ServedRow>(
       `SELECT inputs, output FROM serving.predictions
@@ -72,10 +78,19 @@ export function createMonitorActivities({ pool, readerPool, objectStore }: Activ
        ORDER BY served_at, prediction_id`,
       [model, version, from, to],
     );
-    const inputs = tableFromRows(
+    const loggedInputs = tableFromRows(
       served.rows.map((row) => pick(row.inputs)),
       kinds,
     );
+    const inputs =
+      derived.size === 0
+        ? loggedInputs
+        : await withDerivedInputs(
+            model,
+            version,
+            loggedInputs,
+            served.rows.map((row) => row.inputs),
+          );
     const outcomes =
       labelled.rows.length === 0 || spec.task !== 'regression'
         ? undefined
@@ -110,6 +125,23 @@ export function createMonitorActivities({ pool, readerPool, objectStore }: Activ
       predictions: Float64Array.from(served.rows, (row) => predictedNumber(row.output)),
       outcomes,
     });
+  }
+
+  /** The window's inputs with the version's derived features, by its signed, verified definition. */
+  async function withDerivedInputs(
+    model: string,
+    version: number,
+    logged: Table,
+    rows: Record<string, unknown>[],
+  ): Promise<Table> {
+    const { manifest } = await readVerifiedArtifact(pool, objectStore, model, version);
+    if (!manifest.featureBuild) return logged;
+    const { version: buildVersion, derived, inputs } = manifest.featureBuild;
+    const build = compileFeatureBuild({ version: buildVersion, derived, inputs });
+    // An empty window has no columns to add to.
+    return rows.length === 0
+      ? logged
+      : new Table([...logged.columns, ...derivedColumnsFromRows(build, rows)]);
   }
 
   return {

@@ -10,14 +10,22 @@ import type { SourceColumn } from '../spec/sourceCheck';
 import { planColumns, fromClause, type SnapshotSpec } from '../ingest/plan';
 import { readColumns } from '../ingest/read';
 import { SnapshotError } from '../ingest/errors';
+import { derivedInputNames } from '../features/build';
 import { type FeatureSample, personalDataProblems, type PersonalDataProblem } from './personalData';
 
 /** Rows of the source whose categorical values are looked at: enough to see a column of addresses. */
 export const PERSONAL_DATA_SAMPLE_ROWS = 1000;
 
 /** The spec's features that look like personal data by their names alone (no data read). */
-export function personalDataByName(spec: Pick<SnapshotSpec, 'features'>): PersonalDataProblem[] {
-  return personalDataProblems(spec.features.map((feature) => ({ name: feature.name, kind: feature.kind })));
+export function personalDataByName(spec: Pick<SnapshotSpec, 'features' | 'derived'>): PersonalDataProblem[] {
+  // The columns derived expressions read reach the snapshot too, so they are judged by name as well.
+  const read = derivedInputNames(spec.derived ?? [])
+    .filter((name) => !spec.features.some((feature) => feature.name === name))
+    .map((name) => ({ name, kind: 'numeric' as const }));
+  return personalDataProblems([
+    ...spec.features.map((feature) => ({ name: feature.name, kind: feature.kind })),
+    ...read,
+  ]);
 }
 
 /**

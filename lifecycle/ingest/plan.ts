@@ -8,12 +8,14 @@ import type { PipelineSpec } from '../spec/schema';
 import type { SourceColumn } from '../spec/sourceCheck';
 import { SnapshotError } from './errors';
 import { modelTaskOf } from '../spec/metrics';
+import { derivedInputNames, derivedNames } from '../features/build';
 
 /** The parts of a pipeline spec a snapshot reads. */
 export type SnapshotSpec = Pick<
   PipelineSpec,
   'task' | 'source' | 'target' | 'features' | 'segments' | 'timeColumn'
->;
+> &
+  Partial<Pick<PipelineSpec, 'derived'>>;
 
 /** What a column is for: the value to predict, a model input, or the order of the rows in time. */
 export type SnapshotRole = 'target' | 'feature' | 'time';
@@ -65,7 +67,19 @@ export function planColumns(spec: SnapshotSpec, sourceColumns: readonly SourceCo
   // Classes are labels: their counts (the class balance) and new classes matter, not a mean.
   const targetKind: SnapshotKind = modelTaskOf(spec.task) === 'regression' ? 'numeric' : 'categorical';
   const plans = [plan(spec.target, 'target', targetKind)];
-  for (const feature of spec.features) plans.push(plan(feature.name, 'feature', feature.kind));
+  // Derived features are built from the snapshot by the features stage, not read from the source.
+  const derived = derivedNames(spec);
+  for (const feature of spec.features) {
+    if (!derived.has(feature.name)) plans.push(plan(feature.name, 'feature', feature.kind));
+  }
+  // The columns the derived expressions read, as the source holds them (booleans as their text).
+  for (const name of derivedInputNames(spec.derived ?? [])) {
+    if (plans.some((column) => column.name === name) || name === spec.timeColumn) continue;
+    const kind = sourceColumn(name).kind;
+    plans.push(
+      plan(name, 'feature', kind === 'number' ? 'numeric' : kind === 'time' ? 'timestamp' : 'categorical'),
+    );
+  }
 
   const time = spec.timeColumn;
   if (time !== undefined) {

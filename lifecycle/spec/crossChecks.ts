@@ -65,12 +65,12 @@ export function crossCheck(value: unknown, ctx: z.core.$RefinementCtx<SpecObject
       }
     });
     if (Array.isArray(value.features)) {
+      // A derived feature is a number the features stage builds; the model takes it as one.
       value.features.forEach((feature: unknown, index) => {
-        if (!isRecord(feature) || !derivedNames.has(feature.name)) return;
+        if (!isRecord(feature) || !derivedNames.has(feature.name) || feature.kind === 'numeric') return;
         issue(
-          ['features', index, 'name'],
-          `"${String(feature.name)}" is a derived feature, and the lifecycle does not build derived features yet: ` +
-            'compute it in a sql source for now',
+          ['features', index, 'kind'],
+          `"${String(feature.name)}" is a derived feature, which is a number: list it as numeric`,
         );
       });
     }

@@ -300,8 +300,8 @@ export function historyCrossCheck(
       if (!isRecord(feature) || typeof feature.name !== 'string' || !historyAt.has(feature.name)) return;
       issue(
         ['features', index, 'name'],
-        `"${feature.name}" is a history feature, and the lifecycle does not build history features yet: ` +
-          'compute it in a sql source for now',
+        `"${feature.name}" is a history feature, which serving cannot compute from one request's row ` +
+          "(it needs the entity's earlier rows), so a model may not take it yet: compute it in a sql source for now",
       );
     });
   }

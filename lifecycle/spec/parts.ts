@@ -272,8 +272,9 @@ export const specObjectSchema = strictObject({
   features: z.array(featureSchema).min(1, 'must list at least one feature'),
   /**
    * Numeric features computed from the source's columns by expressions, in order: each may use the
-   * source's columns and the derived features listed before it. Checked at spec check; the
-   * lifecycle does not build them yet, so no feature may name one so far.
+   * source's columns and the derived features listed before it. Checked at spec check; built by
+   * the features stage, computed again by serving from a request's source columns; a `features`
+   * entry naming one takes it as a numeric model input.
    * @default undefined (none)
    */
   derived: z
@@ -283,7 +284,8 @@ export const specObjectSchema = strictObject({
   /**
    * Per-entity features from each row's earlier rows: lags, rolling statistics over a time or event
    * window, time since the previous event (`lifecycle/spec/history.ts`); needs `timeColumn`. Checked
-   * at spec check; the lifecycle does not build them yet, so no feature may name one so far.
+   * at spec check; serving cannot compute them from one request's row, so no feature may name one
+   * so far.
    * @default undefined (none)
    */
   history: historySchema.optional(),

@@ -289,8 +289,11 @@ export function checkSpecAgainstSource(spec: SpecColumns, columns: readonly Sour
     );
   }
 
+  const derived = new Set((spec.derived ?? []).map((feature) => feature.name));
   spec.features.forEach((feature, index) => {
     const path = ['features', index, 'name'];
+    // A derived feature is built (a number), not read; its expression is checked below.
+    if (derived.has(feature.name)) return;
     const column = find(path, feature.name);
     if (!column) return;
     if (feature.kind === 'numeric' && column.kind !== 'number') {

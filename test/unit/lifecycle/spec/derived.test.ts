@@ -37,6 +37,28 @@ describe('derived features in the pipeline spec', () => {
     expect(checkSpecAgainstSource(spec, routes)).toEqual([]);
   });
 
+  it('may be model inputs, as numbers the lifecycle builds, and are not looked for in the source', () => {
+    const spec = buildSpec({
+      ...GOOD,
+      features: [
+        { name: 'thickness_mm', kind: 'numeric' },
+        { name: 'cut_length_per_kw', kind: 'numeric' },
+      ],
+    });
+    expect(checkSpecAgainstSource(spec, routes)).toEqual([]);
+    expect(
+      specProblems(
+        specInput({
+          ...GOOD,
+          features: [
+            { name: 'thickness_mm', kind: 'numeric' },
+            { name: 'is_steel', kind: 'categorical' },
+          ],
+        }),
+      ),
+    ).toEqual(['features[1].kind: "is_steel" is a derived feature, which is a number: list it as numeric']);
+  });
+
   it('leave a spec without them as it was (no default written, the same hash)', () => {
     const spec = buildSpec();
     expect('derived' in spec).toBe(false);
@@ -98,8 +120,6 @@ describe('derived features in the pipeline spec', () => {
       expect.stringMatching(/^derived\[1\]\.name: must be a name of letters, digits and _/),
       'derived[3].name: "twice" is already derived at derived[2]',
       'derived[4].name: "minutes" is the target; give the derived feature another name',
-      'features[1].name: "thick" is a derived feature, and the lifecycle does not build derived features yet: ' +
-        'compute it in a sql source for now',
     ]);
     const many = derived(
       ...Array.from({ length: MAX_DERIVED_FEATURES + 1 }, (_, i): [string, string] => [

@@ -1,0 +1,41 @@
+/**
+ * A version's feature build as its manifest pins it: the definition the features stage built with
+ * (derived features and their inputs' types, read again from the built table), its hash, and the
+ * built table itself.
+ */
+import { featureBuildDefinition, featureBuildHash } from '../../lifecycle/features/build';
+import { columnTypeOf } from '../../lifecycle/features/table';
+import type { LoadedSnapshot } from '../../lifecycle/ingest';
+import type { ModelManifest } from '../../lifecycle/manifest';
+import type { PipelineSpec } from '../../lifecycle/spec';
+import type { BuiltFeaturesRef } from '../../workflows/lifecycleTypes';
+import { stopRun } from './errors';
+
+/**
+ * The manifest's `featureBuild`, or undefined for a run without a features stage.
+ *
+ * @param loaded the built table (`loadStageTable`)
+ * @throws a non-retryable failure when the definition is not the one the table was built with
+ */
+export function featureBuildOf(
+  spec: PipelineSpec,
+  loaded: LoadedSnapshot,
+  built: BuiltFeaturesRef | undefined,
+): ModelManifest['featureBuild'] {
+  if (!built || !spec.derived || spec.derived.length === 0) return undefined;
+  const own = new Set(spec.derived.map((feature) => feature.name));
+  const fieldOf = new Map(loaded.columns.filter((field) => !own.has(field.name)).map((f) => [f.name, f]));
+  const definition = featureBuildDefinition(spec.derived, (name) => {
+    const field = fieldOf.get(name);
+    return field && columnTypeOf(field);
+  });
+  const sha256 = featureBuildHash(definition);
+  if (sha256 !== built.definitionSha256) {
+    throw stopRun(
+      'TamperedArtifactError',
+      `${built.key} was built with the feature definition ${built.definitionSha256}, not the spec's ${sha256}: build the features again`,
+      { reason: 'feature-build-mismatch' },
+    );
+  }
+  return { ...definition, sha256, table: { key: built.key, hash: built.sha256, rows: built.rows } };
+}

@@ -1,0 +1,93 @@
+/**
+ * Serving's side of the feature build: a version whose model takes derived features is served from
+ * the request's source columns, its derived features computed by the same code that built the
+ * training table (`lifecycle/features/`). The manifest pins the definition by hash; serving
+ * recomputes the hash and checks the expressions with this code before loading the version, so a
+ * definition altered after signing, or one this code builds differently, is never served.
+ */
+import {
+  compileFeatureBuild,
+  type CompiledFeatureBuild,
+  featureBuildHash,
+  FeatureBuildError,
+} from '../lifecycle/features/build';
+import { derivedColumnsFromRows, requestFeatureOf } from '../lifecycle/features/rows';
+import type { ModelManifest } from '../lifecycle/manifest';
+import type { Feature } from '../ml/model';
+import { Table } from '../ml/table';
+import type { RawRow } from './payload';
+
+/** How a version's requests become its model's inputs. */
+export interface ServingFeatureBuild {
+  build: CompiledFeatureBuild;
+  /** The model's inputs a request carries as they are (every one that is not derived). */
+  sourceFeatures: Feature[];
+  /** What a request carries: the source features, then the columns only the expressions read. */
+  requestFeatures: Feature[];
+}
+
+/** Why a version's feature build cannot be served. */
+export class FeatureBuildMismatchError extends Error {
+  override readonly name = 'FeatureBuildMismatchError';
+}
+
+/**
+ * The feature build a version's signed manifest pins, checked against this code.
+ *
+ * @param modelFeatures the ONNX graph's inputs (already checked against the manifest's `features`)
+ * @returns undefined for a version without derived features
+ * @throws FeatureBuildMismatchError when the pinned hash is not that of the pinned definition, this
+ *   code builds another version of it, an expression does not check, or the model takes a derived
+ *   feature the definition does not build
+ */
+export function servingFeatureBuild(
+  manifest: Pick<ModelManifest, 'featureBuild'>,
+  modelFeatures: readonly Feature[],
+): ServingFeatureBuild | undefined {
+  const pinned = manifest.featureBuild;
+  if (!pinned) return undefined;
+  const definition = { version: pinned.version, derived: pinned.derived, inputs: pinned.inputs };
+  const sha256 = featureBuildHash(definition);
+  if (sha256 !== pinned.sha256) {
+    throw new FeatureBuildMismatchError(
+      `its derived features hash to ${sha256}, not to the ${pinned.sha256} the manifest pins: the definition was altered, do not serve it`,
+    );
+  }
+  let build: CompiledFeatureBuild;
+  try {
+    build = compileFeatureBuild(definition);
+  } catch (error) {
+    if (!(error instanceof FeatureBuildError)) throw error;
+    throw new FeatureBuildMismatchError(
+      `this code cannot compute its derived features as they were trained (${error.message}): serve it with the Kerf version that trained it, or retrain it`,
+    );
+  }
+  const derived = new Set(definition.derived.map((feature) => feature.name));
+  const sourceFeatures = modelFeatures.filter((feature) => !derived.has(feature.name));
+  const taken = modelFeatures.filter((feature) => derived.has(feature.name));
+  const categorical = taken.find((feature) => feature.kind !== 'numeric');
+  if (categorical) {
+    throw new FeatureBuildMismatchError(
+      `its model takes the derived feature "${categorical.name}" as categories, but derived features are numbers`,
+    );
+  }
+  const sourceNames = new Set(sourceFeatures.map((feature) => feature.name));
+  const requestFeatures = [
+    ...sourceFeatures,
+    ...definition.inputs.filter((input) => !sourceNames.has(input.name)).map(requestFeatureOf),
+  ];
+  return { build, sourceFeatures, requestFeatures };
+}
+
+/**
+ * The table a version scores: the prepared source features and the derived features computed from
+ * the rows' raw inputs (before any taught category mapping, as training read them).
+ */
+export function withDerivedFeatures(
+  featureBuild: ServingFeatureBuild,
+  prepared: Table,
+  rows: readonly RawRow[],
+): Table {
+  const derived = derivedColumnsFromRows(featureBuild.build, rows);
+  return new Table([...prepared.columns, ...derived]);
+}
