@@ -4,6 +4,7 @@
  * user makes them: a lifecycle per model, approved by an authorised approver with a one-time code,
  * then a month of served predictions with their outcomes for the nightly check to look at.
  */
+import { derivedNames } from '../lifecycle/features/build';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
@@ -296,14 +297,18 @@ async function serveMonth(stack: BenchStack, specs: PipelineSpec[], jobs: number
     `SELECT * FROM (${first.source.query}) AS source WHERE job_id >= $1 ORDER BY job_id`,
     [appended.firstJobId],
   );
+  // Requests carry the source's features; serving computes the derived ones.
+  const derived = derivedNames(first);
   const inputs = rows.map((row) =>
     Object.fromEntries(
-      first.features.map((feature) => [
-        feature.name,
-        feature.kind === 'numeric' && typeof row[feature.name] === 'string'
-          ? Number(row[feature.name])
-          : row[feature.name],
-      ]),
+      first.features
+        .filter((feature) => !derived.has(feature.name))
+        .map((feature) => [
+          feature.name,
+          feature.kind === 'numeric' && typeof row[feature.name] === 'string'
+            ? Number(row[feature.name])
+            : row[feature.name],
+        ]),
     ),
   );
   const serving = buildServingApp({

@@ -137,94 +137,34 @@ export function checkGenerateOptions(options: ShopGenerateOptions): void {
 }
 
 /** Fills (or extends) the shop schema. The schema must exist: the migrations create it. */
-export async function generateShop(pool: pg.Pool, options: ShopGenerateOptions): Promise<ShopGenerateResult> {
-  checkGenerateOptions(options);
-  const scenario = options.scenario ?? 'none';
-  const batchSize = options.batchSize ?? 20_000;
-  const started = performance.now();
+/**
+ * Runs `work` in one transaction under the shop generators' lock (the customers are written by
+ * both), after checking that `table` exists: on any failure it rolls back and says that nothing
+ * changed (`what` names the data, e.g. "the shop data"). `afterCommit` runs once the lock is
+ * released (ANALYZE, say).
+ */
+export async function inShopTransaction<T>(
+  pool: pg.Pool,
+  options: { table: string; missing: string; what: string },
+  work: (client: pg.PoolClient) => Promise<T>,
+  afterCommit?: (result: T) => Promise<void>,
+): Promise<T> {
   const client = await pool.connect();
   let released = false;
   try {
     await client.query('BEGIN');
     // One generation at a time per database: a second one waits rather than interleaving ids.
     await client.query("SELECT pg_advisory_xact_lock(hashtext('kerf.shop.generate'))");
-    const schema = await client.query<{ exists: boolean }>(
-      "SELECT to_regclass('shop.jobs') IS NOT NULL AS exists",
-    );
-    if (!schema.rows[0]?.exists) {
-      throw new ShopGenerateError(
-        'the shop tables do not exist in this database; apply the migrations first (`kerf stack up` does, or start the worker).',
-      );
-    }
-    if (!options.append) {
-      await client.query(
-        `TRUNCATE ${REPLACED_TABLES.map((table) => `shop.${table}`).join(', ')} RESTART IDENTITY`,
-      );
-    }
-    const position = await client.query<{ last_job: string | null; last_shift: number | null }>(
-      'SELECT (SELECT max(job_id) FROM shop.jobs) AS last_job, (SELECT max(shift_id) FROM shop.shifts) AS last_shift',
-    );
-    const firstJobId = Number(position.rows[0]?.last_job ?? 0) + 1;
-    const lastShiftId = position.rows[0]?.last_shift ?? 0;
-    const prices = await currentPrices(client);
-    const pricesNow = ShopGenerator.pricesAfter(scenario, prices);
-    await writeCatalogue(client, pricesNow, scenario);
-
-    const generator = new ShopGenerator({ seed: options.seed, scenario, firstJobId, lastShiftId, prices });
-    const rows = Object.fromEntries(BATCH_TABLES.map((table) => [table, 0])) as Record<BatchTable, number>;
-    let done = 0;
-    let totalRows = 0;
-    // Pipelined: while PostgreSQL takes one batch, the next is generated in slices that let the
-    // event loop keep feeding the socket, so both cores work.
-    let loading: Promise<void> = Promise.resolve();
-    const loaded = (batch: ShopBatch) => {
-      for (const table of BATCH_TABLES) {
-        rows[table] += batch.rows[table];
-        totalRows += batch.rows[table];
-      }
-      done += batch.lastJobId - batch.firstJobId + 1;
-      options.onProgress?.({
-        jobsDone: done,
-        jobs: options.jobs,
-        rows: totalRows,
-        seconds: (performance.now() - started) / 1000,
-      });
-    };
-    let generated = 0;
-    while (generated < options.jobs) {
-      const count = Math.min(batchSize, options.jobs - generated);
-      const batch = await generateInSlices(generator, count);
-      generated += count;
-      await loading;
-      loading = copyBatch(client, batch).then(() => loaded(batch));
-      // A failed COPY must not go unobserved while the next batch is generated.
-      loading.catch(() => undefined);
-    }
-    await loading;
-    const seconds = (performance.now() - started) / 1000;
-    const lastJobId = firstJobId + options.jobs - 1;
-    const run = await client.query<{ run_id: string }>(
-      `INSERT INTO shop.generation_runs (seed, scenario, first_job_id, last_job_id, rows, seconds)
-       VALUES ($1, $2, $3, $4, $5, $6) RETURNING run_id`,
-      [options.seed, scenario, firstJobId, lastJobId, JSON.stringify(rows), seconds],
-    );
+    const exists = await client.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', [
+      options.table,
+    ]);
+    if (!exists.rows[0]?.exists) throw new ShopGenerateError(options.missing);
+    const result = await work(client);
     await client.query('COMMIT');
     client.release();
     released = true;
-    // Fresh statistics so that the pipelines' queries plan well right away.
-    await pool.query(`ANALYZE ${BATCH_TABLES.map((table) => `shop.${table}`).join(', ')}`);
-    return {
-      runId: Number(run.rows[0]?.run_id),
-      seed: options.seed,
-      scenario,
-      firstJobId,
-      lastJobId,
-      rows,
-      totalRows,
-      seconds,
-      rowsPerSecond: totalRows / seconds,
-      jobsPerSecond: options.jobs / seconds,
-    };
+    await afterCommit?.(result);
+    return result;
   } catch (error) {
     if (!released) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -232,10 +172,98 @@ export async function generateShop(pool: pg.Pool, options: ShopGenerateOptions):
     }
     if (error instanceof ShopGenerateError) throw error;
     throw new ShopGenerateError(
-      `generating the shop data failed and nothing was changed: ${error instanceof Error ? error.message : String(error)}`,
+      `generating ${options.what} failed and nothing was changed: ${error instanceof Error ? error.message : String(error)}`,
       { cause: error },
     );
   }
+}
+
+export async function generateShop(pool: pg.Pool, options: ShopGenerateOptions): Promise<ShopGenerateResult> {
+  checkGenerateOptions(options);
+  const scenario = options.scenario ?? 'none';
+  const batchSize = options.batchSize ?? 20_000;
+  const started = performance.now();
+  const shop = {
+    table: 'shop.jobs',
+    missing:
+      'the shop tables do not exist in this database; apply the migrations first (`kerf stack up` does, or start the worker).',
+    what: 'the shop data',
+  };
+  // Fresh statistics so that the pipelines' queries plan well right away.
+  const analyze = async () => {
+    await pool.query(`ANALYZE ${BATCH_TABLES.map((table) => `shop.${table}`).join(', ')}`);
+  };
+  return inShopTransaction(
+    pool,
+    shop,
+    async (client) => {
+      if (!options.append) {
+        await client.query(
+          `TRUNCATE ${REPLACED_TABLES.map((table) => `shop.${table}`).join(', ')} RESTART IDENTITY`,
+        );
+      }
+      const position = await client.query<{ last_job: string | null; last_shift: number | null }>(
+        'SELECT (SELECT max(job_id) FROM shop.jobs) AS last_job, (SELECT max(shift_id) FROM shop.shifts) AS last_shift',
+      );
+      const firstJobId = Number(position.rows[0]?.last_job ?? 0) + 1;
+      const lastShiftId = position.rows[0]?.last_shift ?? 0;
+      const prices = await currentPrices(client);
+      const pricesNow = ShopGenerator.pricesAfter(scenario, prices);
+      await writeCatalogue(client, pricesNow, scenario);
+
+      const generator = new ShopGenerator({ seed: options.seed, scenario, firstJobId, lastShiftId, prices });
+      const rows = Object.fromEntries(BATCH_TABLES.map((table) => [table, 0])) as Record<BatchTable, number>;
+      let done = 0;
+      let totalRows = 0;
+      // Pipelined: while PostgreSQL takes one batch, the next is generated in slices that let the
+      // event loop keep feeding the socket, so both cores work.
+      let loading: Promise<void> = Promise.resolve();
+      const loaded = (batch: ShopBatch) => {
+        for (const table of BATCH_TABLES) {
+          rows[table] += batch.rows[table];
+          totalRows += batch.rows[table];
+        }
+        done += batch.lastJobId - batch.firstJobId + 1;
+        options.onProgress?.({
+          jobsDone: done,
+          jobs: options.jobs,
+          rows: totalRows,
+          seconds: (performance.now() - started) / 1000,
+        });
+      };
+      let generated = 0;
+      while (generated < options.jobs) {
+        const count = Math.min(batchSize, options.jobs - generated);
+        const batch = await generateInSlices(generator, count);
+        generated += count;
+        await loading;
+        loading = copyBatch(client, batch).then(() => loaded(batch));
+        // A failed COPY must not go unobserved while the next batch is generated.
+        loading.catch(() => undefined);
+      }
+      await loading;
+      const seconds = (performance.now() - started) / 1000;
+      const lastJobId = firstJobId + options.jobs - 1;
+      const run = await client.query<{ run_id: string }>(
+        `INSERT INTO shop.generation_runs (seed, scenario, first_job_id, last_job_id, rows, seconds)
+       VALUES ($1, $2, $3, $4, $5, $6) RETURNING run_id`,
+        [options.seed, scenario, firstJobId, lastJobId, JSON.stringify(rows), seconds],
+      );
+      return {
+        runId: Number(run.rows[0]?.run_id),
+        seed: options.seed,
+        scenario,
+        firstJobId,
+        lastJobId,
+        rows,
+        totalRows,
+        seconds,
+        rowsPerSecond: totalRows / seconds,
+        jobsPerSecond: options.jobs / seconds,
+      };
+    },
+    analyze,
+  );
 }
 
 async function currentPrices(client: pg.PoolClient): Promise<Map<string, number>> {

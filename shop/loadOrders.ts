@@ -7,7 +7,7 @@
  */
 import type pg from 'pg';
 import { daysFromCivil } from '../lifecycle/features/expression/calendar';
-import { checkSeed, copyText, ShopGenerateError, writeCustomers } from './load';
+import { checkSeed, copyText, inShopTransaction, ShopGenerateError, writeCustomers } from './load';
 import { generateOrderIntake, isoDate, ORDER_INTAKE_COLUMNS, orderIntakeCopyText } from './orderIntake';
 import { ORDER_SCENARIOS, type OrderScenario } from './scenarios';
 
@@ -82,66 +82,54 @@ export async function loadOrderIntake(
   checkOrderIntakeOptions(options);
   const scenario = options.scenario ?? 'none';
   const started = performance.now();
-  const client = await pool.connect();
-  let released = false;
-  try {
-    await client.query('BEGIN');
-    // The same lock as `kerf shop generate`: the customers are written by both.
-    await client.query("SELECT pg_advisory_xact_lock(hashtext('kerf.shop.generate'))");
-    const table = await client.query<{ exists: boolean }>(
-      "SELECT to_regclass('shop.order_intake') IS NOT NULL AS exists",
-    );
-    if (!table.rows[0]?.exists) {
-      throw new ShopGenerateError(
-        'shop.order_intake does not exist in this database; apply the migrations first (`kerf stack up` does, or start the worker).',
-      );
-    }
-    let firstDay: number;
-    let firstOrderLineId = 1;
-    if (options.append) {
-      const last = await client.query<{ last_day: string | null; last_line: string | null }>(
-        `SELECT to_char(max(ordered_on), 'YYYY-MM-DD') AS last_day, max(order_line_id)::text AS last_line
-         FROM shop.order_intake`,
-      );
-      const lastDay = last.rows[0]?.last_day;
-      if (!lastDay) {
-        throw new ShopGenerateError(
-          'shop.order_intake is empty, so there is nothing to --append to: run `kerf shop orders --weeks <n>` without --append first.',
-        );
-      }
-      firstDay = parseFrom(lastDay) + 1;
-      firstOrderLineId = Number(last.rows[0]?.last_line) + 1;
-    } else {
-      firstDay = parseFrom(options.from ?? DEFAULT_ORDERS_FROM);
-      await client.query('TRUNCATE shop.order_intake');
-    }
-    const days = options.weeks * 7;
-    const lines = generateOrderIntake({ seed: options.seed, firstDay, days, firstOrderLineId, scenario });
-    await writeCustomers(client);
-    await copyText(client, 'order_intake', ORDER_INTAKE_COLUMNS, orderIntakeCopyText(lines));
-    await client.query('COMMIT');
-    client.release();
-    released = true;
+  const intake = {
+    table: 'shop.order_intake',
+    missing:
+      'shop.order_intake does not exist in this database; apply the migrations first (`kerf stack up` does, or start the worker).',
+    what: 'the order intake',
+  };
+  const analyze = async () => {
     await pool.query('ANALYZE shop.order_intake');
-    return {
-      seed: options.seed,
-      scenario,
-      rows: lines.length,
-      firstDay: isoDate(firstDay),
-      lastDay: isoDate(firstDay + days - 1),
-      firstOrderLineId: lines[0]?.orderLineId ?? null,
-      lastOrderLineId: lines.at(-1)?.orderLineId ?? null,
-      seconds: (performance.now() - started) / 1000,
-    };
-  } catch (error) {
-    if (!released) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release();
-    }
-    if (error instanceof ShopGenerateError) throw error;
-    throw new ShopGenerateError(
-      `generating the order intake failed and nothing was changed: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    );
-  }
+  };
+  // The same transaction and lock as `kerf shop generate`: the customers are written by both.
+  return inShopTransaction(
+    pool,
+    intake,
+    async (client) => {
+      let firstDay: number;
+      let firstOrderLineId = 1;
+      if (options.append) {
+        const last = await client.query<{ last_day: string | null; last_line: string | null }>(
+          `SELECT to_char(max(ordered_on), 'YYYY-MM-DD') AS last_day, max(order_line_id)::text AS last_line
+         FROM shop.order_intake`,
+        );
+        const lastDay = last.rows[0]?.last_day;
+        if (!lastDay) {
+          throw new ShopGenerateError(
+            'shop.order_intake is empty, so there is nothing to --append to: run `kerf shop orders --weeks <n>` without --append first.',
+          );
+        }
+        firstDay = parseFrom(lastDay) + 1;
+        firstOrderLineId = Number(last.rows[0]?.last_line) + 1;
+      } else {
+        firstDay = parseFrom(options.from ?? DEFAULT_ORDERS_FROM);
+        await client.query('TRUNCATE shop.order_intake');
+      }
+      const days = options.weeks * 7;
+      const lines = generateOrderIntake({ seed: options.seed, firstDay, days, firstOrderLineId, scenario });
+      await writeCustomers(client);
+      await copyText(client, 'order_intake', ORDER_INTAKE_COLUMNS, orderIntakeCopyText(lines));
+      return {
+        seed: options.seed,
+        scenario,
+        rows: lines.length,
+        firstDay: isoDate(firstDay),
+        lastDay: isoDate(firstDay + days - 1),
+        firstOrderLineId: lines[0]?.orderLineId ?? null,
+        lastOrderLineId: lines.at(-1)?.orderLineId ?? null,
+        seconds: (performance.now() - started) / 1000,
+      };
+    },
+    analyze,
+  );
 }

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ObjectStore } from '../../platform/objectStore';
 import { type LifecycleHandle, waitForStage } from '../../workflows/client/lifecycleRuns';
+import { derivedNames } from '../../lifecycle/features/build';
 import { parsePipelineSpec } from '../../lifecycle/spec';
 import { getAlias, getApproval, listModels } from '../../registry';
 import { generateShop } from '../../shop/load';
@@ -189,12 +190,16 @@ describe('approval in the browser', () => {
       `SELECT * FROM (${spec.source.query}) AS source WHERE job_id >= $1 ORDER BY job_id`,
       [appended.firstJobId],
     );
+    // A request carries the source's features; serving derives the derived ones (and refuses them).
+    const derived = derivedNames(spec);
     const inputs = rows.map((row) =>
       Object.fromEntries(
-        spec.features.map((feature) => [
-          feature.name,
-          feature.kind === 'numeric' ? Number(row[feature.name]) : row[feature.name],
-        ]),
+        spec.features
+          .filter((feature) => !derived.has(feature.name))
+          .map((feature) => [
+            feature.name,
+            feature.kind === 'numeric' ? Number(row[feature.name]) : row[feature.name],
+          ]),
       ),
     );
     for (let start = 0; start < inputs.length; start += 250) {
