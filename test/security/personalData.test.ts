@@ -89,6 +89,8 @@ async function specWith(extra: { name: string; kind: 'categorical' | 'numeric' }
       features: [...features({ thickness_mm: 'numeric', material: 'categorical' }), extra],
       segments: ['material'],
       timeColumn: undefined,
+      // cut-time's derived features read its columns, which this source does not have.
+      derived: undefined,
       split: { kind: 'random', testFraction: 0.2, validationFraction: 0.1 },
     },
     shippedSpecInput('cut-time'),

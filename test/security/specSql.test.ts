@@ -62,6 +62,8 @@ function specOver(query: string): { draft: SpecInput; spec: PipelineSpec } {
       features: features({ x: 'numeric' }),
       segments: [],
       timeColumn: undefined,
+      // cut-time's derived features read its columns, which this source does not have.
+      derived: undefined,
     },
     shippedSpecInput('cut-time'),
   );
