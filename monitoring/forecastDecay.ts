@@ -11,7 +11,7 @@ import { BIAS_MIN_PERIODS, type SeriesBias } from '../lifecycle/forecast';
 import type { TaskMetrics } from '../ml/slices';
 import type { PipelineSpec } from '../lifecycle/spec';
 import type { PerformanceDecay } from './decay';
-import { buildMonitoringReport, type MonitoringReport, monitoringThresholds } from './report';
+import { buildMonitoringReport, type MonitoringReport, monitoringThresholds, percent } from './report';
 
 /** How the forecasts of a version fared on the periods that arrived after its origin. */
 export interface ArrivedForecastScores {
@@ -109,7 +109,7 @@ function biasReason(series: SeriesBias, period: string): string {
 }
 
 function formatPercent(value: number): string {
-  return `${value > 0 ? '+' : ''}${Math.round(value * 100)} %`;
+  return `${value > 0 ? '+' : ''}${percent(value)}`;
 }
 
 function formatAmount(value: number): string {

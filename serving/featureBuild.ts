@@ -15,6 +15,7 @@ import { derivedColumnsFromRows, requestFeatureOf } from '../lifecycle/features/
 import type { ModelManifest } from '../lifecycle/manifest';
 import type { Feature } from '../ml/model';
 import { Table } from '../ml/table';
+import { type CategoryMappings, type PreparedRows, prepareRows } from './contract';
 import type { RawRow } from './payload';
 
 /** How a version's requests become its model's inputs. */
@@ -80,14 +81,18 @@ export function servingFeatureBuild(
 }
 
 /**
- * The table a version scores: the prepared source features and the derived features computed from
- * the rows' raw inputs (before any taught category mapping, as training read them).
+ * The table a version scores from request rows: the source features prepared (taught category
+ * mappings applied) and, for a version with derived features, those computed from the rows' raw
+ * inputs (before any mapping, as training read them).
  */
-export function withDerivedFeatures(
-  featureBuild: ServingFeatureBuild,
-  prepared: Table,
+export function scoringTable(
+  version: { features: readonly Feature[]; featureBuild?: ServingFeatureBuild | undefined },
   rows: readonly RawRow[],
-): Table {
-  const derived = derivedColumnsFromRows(featureBuild.build, rows);
-  return new Table([...prepared.columns, ...derived]);
+  mappings: CategoryMappings | undefined,
+): { prepared: PreparedRows; table: Table } {
+  const build = version.featureBuild;
+  const prepared = prepareRows(rows, build ? build.sourceFeatures : version.features, mappings);
+  if (!build) return { prepared, table: prepared.table };
+  const derived = derivedColumnsFromRows(build.build, rows);
+  return { prepared, table: new Table([...prepared.table.columns, ...derived]) };
 }

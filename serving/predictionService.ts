@@ -10,13 +10,12 @@ import {
   checkRows,
   modelInputs,
   type PredictionWarning,
-  prepareRows,
   unknownColumns,
 } from './contract';
 import { errorMessage, invalidInput, ServingHttpError } from './errors';
 import { answerForecast, type ForecastResponse, parseForecastRequest } from './forecasts';
 import type { LoadedVersion } from './loadVersion';
-import { withDerivedFeatures } from './featureBuild';
+import { scoringTable } from './featureBuild';
 import { outputShape, predictionOf, type PredictionValue } from './outputs';
 import type { ServingMetrics } from './metrics';
 import { parsePredictRequest, type RawRow } from './payload';
@@ -156,8 +155,7 @@ export class PredictionService {
     rows: readonly RawRow[],
     mappings: CategoryMappings | undefined,
   ): Promise<Scored[]> {
-    const build = version.featureBuild;
-    const prepared = prepareRows(rows, build ? build.sourceFeatures : version.features, mappings);
+    const { prepared, table } = scoringTable(version, rows, mappings);
     for (const unseen of prepared.unseen) {
       this.deps.metrics.unseenCategories.inc({
         model: version.model,
@@ -165,8 +163,6 @@ export class PredictionService {
         handling: unseen.mapped ? 'mapped' : 'missing-value',
       });
     }
-    // Derived features come from the rows' own columns, by the code that built the training table.
-    const table = build ? withDerivedFeatures(build, prepared.table, rows) : prepared.table;
     const scores = await version.scorer.scoreTable(table);
     return rows.map((_, row) => ({
       ...predictionOf(scores, row, outputShape(version)),
@@ -188,9 +184,7 @@ export class PredictionService {
       if (skipped > 0) this.deps.metrics.shadowFailures.inc({ model: lease.model }, skipped);
       if (fitting.length === 0) return;
       const inputs = fitting.map((answer) => answer.inputs);
-      const build = shadow.featureBuild;
-      const prepared = prepareRows(inputs, build ? build.sourceFeatures : shadow.features, mappings);
-      const table = build ? withDerivedFeatures(build, prepared.table, inputs) : prepared.table;
+      const { prepared, table } = scoringTable(shadow, inputs, mappings);
       const scores = await shadow.scorer.scoreTable(table);
       const servedAt = new Date();
       this.deps.predictionLog.add(

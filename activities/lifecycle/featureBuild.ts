@@ -3,8 +3,8 @@
  * (derived features and their inputs' types, read again from the built table), its hash, and the
  * built table itself.
  */
-import { featureBuildDefinition, featureBuildHash } from '../../lifecycle/features/build';
-import { columnTypeOf } from '../../lifecycle/features/table';
+import { featureBuildHash } from '../../lifecycle/features/build';
+import { featureBuildDefinitionOf } from '../../lifecycle/features/table';
 import type { LoadedSnapshot } from '../../lifecycle/ingest';
 import type { ModelManifest } from '../../lifecycle/manifest';
 import type { PipelineSpec } from '../../lifecycle/spec';
@@ -23,12 +23,7 @@ export function featureBuildOf(
   built: BuiltFeaturesRef | undefined,
 ): ModelManifest['featureBuild'] {
   if (!built || !spec.derived || spec.derived.length === 0) return undefined;
-  const own = new Set(spec.derived.map((feature) => feature.name));
-  const fieldOf = new Map(loaded.columns.filter((field) => !own.has(field.name)).map((f) => [f.name, f]));
-  const definition = featureBuildDefinition(spec.derived, (name) => {
-    const field = fieldOf.get(name);
-    return field && columnTypeOf(field);
-  });
+  const definition = featureBuildDefinitionOf(spec.derived, loaded.columns);
   const sha256 = featureBuildHash(definition);
   if (sha256 !== built.definitionSha256) {
     throw stopRun(

@@ -11,6 +11,7 @@ import {
   compileFeatureBuild,
   type CompiledFeatureBuild,
   featureBuildDefinition,
+  type FeatureBuildDefinition,
   FeatureBuildError,
 } from './build';
 
@@ -19,6 +20,22 @@ export function columnTypeOf(field: FieldDescription): ColumnType {
   if (field.kind === 'timestamp') return 'time';
   if (field.kind === 'numeric') return 'number';
   return field.pgType === 'boolean' ? 'boolean' : 'category';
+}
+
+/**
+ * The feature build of `derived` over a table with these fields: each input's type read from its
+ * field. Columns named like a derived feature (a built table's own) are not inputs.
+ */
+export function featureBuildDefinitionOf(
+  derived: readonly DerivedFeature[],
+  fields: readonly FieldDescription[],
+): FeatureBuildDefinition {
+  const own = new Set(derived.map((feature) => feature.name));
+  const fieldOf = new Map(fields.filter((field) => !own.has(field.name)).map((field) => [field.name, field]));
+  return featureBuildDefinition(derived, (name) => {
+    const field = fieldOf.get(name);
+    return field && columnTypeOf(field);
+  });
 }
 
 /** A built table: its columns and their descriptions in snapshot order, and the build it came from. */
@@ -39,15 +56,10 @@ export function buildFeatureTable(
   loaded: LoadedSnapshot,
   derived: readonly DerivedFeature[],
 ): BuiltFeatureTable {
-  const fieldOf = new Map(loaded.columns.map((field) => [field.name, field]));
-  const build = compileFeatureBuild(
-    featureBuildDefinition(derived, (name) => {
-      const field = fieldOf.get(name);
-      return field && columnTypeOf(field);
-    }),
-  );
+  const names = new Set(loaded.columns.map((field) => field.name));
+  const build = compileFeatureBuild(featureBuildDefinitionOf(derived, loaded.columns));
   derived.forEach((feature, index) => {
-    if (fieldOf.has(feature.name)) {
+    if (names.has(feature.name)) {
       throw new FeatureBuildError(
         `derived[${index}].name: "${feature.name}" is already a column of the snapshot; give the derived feature another name`,
       );

@@ -13,8 +13,7 @@ import {
   numericFromValues,
   Table,
 } from '../../../ml/table';
-import { prepareRows } from '../../../serving/contract';
-import { servingFeatureBuild, withDerivedFeatures } from '../../../serving/featureBuild';
+import { scoringTable, servingFeatureBuild } from '../../../serving/featureBuild';
 import type { RawRow } from '../../../serving/payload';
 
 /** A small job table as a snapshot holds it: numbers, categories, a boolean as its text, a time. */
@@ -150,8 +149,11 @@ describe('train/serve parity of derived features', () => {
     );
     const requestNames = serving.requestFeatures.map((feature) => feature.name);
     const rows = Array.from(test, (row) => requestRow(snapshotColumns, requestNames, row));
-    const prepared = prepareRows(rows, serving.sourceFeatures);
-    const served = withDerivedFeatures(serving, prepared.table, rows);
+    const served = scoringTable(
+      { features: serving.sourceFeatures, featureBuild: serving },
+      rows,
+      undefined,
+    ).table;
     const trainedTest = trained.table.take(test);
     for (const feature of DERIVED) {
       const offline = trainedTest.numeric(feature.name).values;
