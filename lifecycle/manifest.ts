@@ -36,6 +36,25 @@ const gateVerdictSchema = z.strictObject({
 }) satisfies z.ZodType<GateVerdict>;
 
 /** The manifest as stored next to the ONNX file. Numbers must be finite: JSON has no NaN. */
+/** A history feature's definition in numbers (`HistoryDefinition`), as a manifest pins it. */
+const historyDefinitionSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('lag'), lag: z.int().positive(), gapMs: z.number().nonnegative() }),
+  z.strictObject({
+    kind: z.literal('rolling'),
+    stat: z.enum(['mean', 'sum', 'count', 'min', 'max']),
+    window: z.discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('time'), ms: z.number().positive() }),
+      z.strictObject({ kind: z.literal('events'), count: z.int().positive() }),
+    ]),
+    gapMs: z.number().nonnegative(),
+  }),
+  z.strictObject({
+    kind: z.literal('since'),
+    unitMs: z.number().positive(),
+    gapMs: z.number().nonnegative(),
+  }),
+]);
+
 export const modelManifestSchema = z.strictObject({
   formatVersion: z.literal(MANIFEST_FORMAT_VERSION),
   /** The pipeline's name (the spec's `name`). */
@@ -82,11 +101,31 @@ export const modelManifestSchema = z.strictObject({
     .strictObject({
       version: nonEmpty,
       sha256: sha256Digest,
-      derived: z.array(z.strictObject({ name: nonEmpty, expression: nonEmpty })).min(1),
+      derived: z.array(z.strictObject({ name: nonEmpty, expression: nonEmpty })),
       inputs: z.array(
         z.strictObject({ name: nonEmpty, type: z.enum(['number', 'boolean', 'category', 'time']) }),
       ),
+      /** The history features (`FeatureBuildHistory`): serving reads them from the built table's rows. */
+      history: z
+        .strictObject({
+          timeColumn: nonEmpty,
+          target: nonEmpty,
+          features: z
+            .array(
+              z.strictObject({
+                name: nonEmpty,
+                of: nonEmpty.optional(),
+                by: z.array(nonEmpty).min(1),
+                definition: historyDefinitionSchema,
+              }),
+            )
+            .min(1),
+        })
+        .optional(),
       table: z.strictObject({ key: nonEmpty, hash: sha256Digest, rows: z.int().nonnegative() }),
+    })
+    .refine((build) => build.derived.length > 0 || build.history !== undefined, {
+      message: 'must build at least one derived or history feature',
     })
     .optional(),
   /** The signing key's id (see `keyIdOf`). */

@@ -69,12 +69,17 @@ export interface ModelCardInput {
    */
   builtFeatures?: {
     derived: { name: string; expression: string }[];
+    /** History features: each with its definition in words (`describeHistoryFeature`). */
+    history?: { name: string; definition: string }[];
     definitionSha256: string;
     table: { key: string; hash: string; rows: number };
   };
 }
 
-/** The "Built features" section: each derived feature's expression and importance, and the table's hash. */
+/**
+ * The "Built features" section: each derived feature's expression and each history feature's
+ * definition, with their importance, and the table's hash.
+ */
 function builtFeaturesSection(card: ModelCardInput): string {
   const built = card.builtFeatures;
   if (!built) return '';
@@ -82,13 +87,26 @@ function builtFeaturesSection(card: ModelCardInput): string {
     card.training.featureImportance.map((feature) => [feature.name, feature.importance]),
   );
   const taken = new Set(card.features.map((feature) => feature.name));
-  const rows = built.derived.map((feature) => [
-    `<code>${escapeHtml(feature.name)}</code>`,
-    `<code>${escapeHtml(feature.expression)}</code>`,
-    taken.has(feature.name) ? number(importanceOf.get(feature.name) ?? 0) : 'not a model input',
-  ]);
+  const importance = (name: string) =>
+    taken.has(name) ? number(importanceOf.get(name) ?? 0) : 'not a model input';
+  const rows = [
+    ...built.derived.map((feature) => [
+      `<code>${escapeHtml(feature.name)}</code>`,
+      `<code>${escapeHtml(feature.expression)}</code>`,
+      importance(feature.name),
+    ]),
+    ...(built.history ?? []).map((feature) => [
+      `<code>${escapeHtml(feature.name)}</code>`,
+      `history: ${escapeHtml(feature.definition)}`,
+      importance(feature.name),
+    ]),
+  ];
+  const historyNote =
+    (built.history?.length ?? 0) > 0
+      ? " History features read each entity's rows strictly before the row's time: when served, from the built table's rows and the outcomes that arrived after them."
+      : '';
   return `<h2>Built features</h2>
-<p>Derived from the snapshot's columns by the features stage, and computed the same way from each request's columns when served (definition SHA-256 <code>${escapeHtml(built.definitionSha256)}</code>, pinned in the signed manifest).</p>
+<p>Derived from the snapshot's columns by the features stage, and computed the same way from each request's columns when served (definition SHA-256 <code>${escapeHtml(built.definitionSha256)}</code>, pinned in the signed manifest).${historyNote}</p>
 ${htmlTable(['feature', 'definition', 'importance'], rows)}
 <p>Built table <code>${escapeHtml(built.table.key)}</code>, ${number(built.table.rows)} rows, SHA-256 <code>${escapeHtml(built.table.hash)}</code>.</p>`;
 }

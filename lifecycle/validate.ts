@@ -16,7 +16,7 @@ import type { CategoricalStatistics, ColumnStatistics, NumericStatistics } from 
 import type { PipelineSpec } from './spec/schema';
 import type { SnapshotColumn, SnapshotRecord } from './ingest';
 import { modelTaskOf } from './spec/metrics';
-import { derivedNames } from './features/build';
+import { builtFeatureNames } from './features/build';
 
 export type AnomalyKind =
   // hard
@@ -93,7 +93,7 @@ export const DEFAULT_THRESHOLDS: Readonly<DataValidationThresholds> = {
 
 /** The parts of a pipeline spec validation reads. */
 export type ValidationSpec = Pick<PipelineSpec, 'task' | 'target' | 'features'> &
-  Partial<Pick<PipelineSpec, 'derived'>>;
+  Partial<Pick<PipelineSpec, 'derived' | 'history'>>;
 
 export interface ValidateSnapshotInput {
   current: SnapshotRecord;
@@ -114,11 +114,11 @@ const NAMED_CATEGORIES = 10;
  */
 export function validateSnapshot(input: ValidateSnapshotInput): DataValidationReport {
   const { current, previous } = input;
-  // Derived features are built after validation, from columns the snapshot holds; they are not in it.
-  const derived = derivedNames(input.spec);
+  // Derived and history features are built after validation, from columns the snapshot holds; they are not in it.
+  const built = builtFeatureNames(input.spec);
   const spec = {
     ...input.spec,
-    features: input.spec.features.filter((feature) => !derived.has(feature.name)),
+    features: input.spec.features.filter((feature) => !built.has(feature.name)),
   };
   const thresholds = resolveThresholds(input.thresholds);
   const anomalies: Anomaly[] = [];

@@ -443,10 +443,11 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
         return { outcome: 'unchanged', pipeline: spec.name, version, reason: status.reason };
       }
 
-      // Derived features are built once into a table every later stage reads instead of the snapshot.
-      // Specs with none (every run recorded before the stage) go on as before, without a marker.
+      // Derived and history features are built once into a table every later stage reads instead of
+      // the snapshot. Specs with none (every run recorded before the stage) go on as before, without a marker.
       let features: BuiltFeaturesRef | undefined;
-      if ((spec.derived?.length ?? 0) > 0 && patched('features')) {
+      const buildsFeatures = (spec.derived?.length ?? 0) > 0 || (spec.history?.length ?? 0) > 0;
+      if (buildsFeatures && patched('features')) {
         enter('features');
         features = await data.buildFeatures({ ...specRef, version, snapshot });
         status.features = features;

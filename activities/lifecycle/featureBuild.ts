@@ -10,6 +10,7 @@ import type { ModelManifest } from '../../lifecycle/manifest';
 import type { PipelineSpec } from '../../lifecycle/spec';
 import type { BuiltFeaturesRef } from '../../workflows/lifecycleTypes';
 import { stopRun } from './errors';
+import { buildsFeatures, featureBuildRequest } from '../../lifecycle/spec/history';
 
 /**
  * The manifest's `featureBuild`, or undefined for a run without a features stage.
@@ -22,8 +23,8 @@ export function featureBuildOf(
   loaded: LoadedSnapshot,
   built: BuiltFeaturesRef | undefined,
 ): ModelManifest['featureBuild'] {
-  if (!built || !spec.derived || spec.derived.length === 0) return undefined;
-  const definition = featureBuildDefinitionOf(spec.derived, loaded.columns);
+  if (!built || !buildsFeatures(spec)) return undefined;
+  const definition = featureBuildDefinitionOf(featureBuildRequest(spec), loaded.columns);
   const sha256 = featureBuildHash(definition);
   if (sha256 !== built.definitionSha256) {
     throw stopRun(

@@ -15,17 +15,18 @@ import type { BuiltFeaturesRef, StageInput } from '../../workflows/lifecycleType
 import type { ActivityDeps } from '../deps';
 import { stopRun } from './errors';
 import { specOf } from './runSpec';
+import { featureBuildRequest } from '../../lifecycle/spec/history';
 import { loadStageTable } from './stageTable';
 
 export function createFeaturesActivities({ objectStore }: ActivityDeps) {
   return {
-    /** Builds the spec's derived features over the snapshot and stores the table once per content. */
+    /** Builds the spec's derived and history features over the snapshot and stores the table once per content. */
     async buildFeatures(input: StageInput): Promise<BuiltFeaturesRef> {
       const spec = await specOf(objectStore, input);
       const loaded = await loadStageTable(objectStore, { snapshot: input.snapshot });
       let built: ReturnType<typeof buildFeatureTable>;
       try {
-        built = buildFeatureTable(loaded, spec.derived ?? []);
+        built = buildFeatureTable(loaded, featureBuildRequest(spec));
       } catch (error) {
         if (error instanceof FeatureBuildError || error instanceof ExpressionError) {
           throw stopRun(

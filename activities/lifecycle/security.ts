@@ -25,6 +25,7 @@ import { stoppingOn, stopRun } from './errors';
 import { specOf } from './runSpec';
 import { loadStageTable } from './stageTable';
 import { featureBuildOf } from './featureBuild';
+import { describeHistoryFeature } from '../../lifecycle/features/history';
 import { artifactKeys } from '../../registry/artifactKeys';
 import { runActor, runIdOf } from './register';
 import { definitionTag, type ForecastState } from '../../lifecycle/forecast';
@@ -123,7 +124,7 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
         await objectStore.put(keys.reference, JSON.stringify(reference), 'application/json');
       }
       const forecast = trained.forecastState && (await signedForecastState(trained.forecastState));
-      // The derived features' definition, pinned for serving, and the built table they came from.
+      // The derived and history features' definition, pinned for serving, and the built table they came from.
       const featureBuild = featureBuildOf(spec, loaded, input.features);
       await objectStore.put(keys.spec, JSON.stringify(spec, null, 2), 'application/json');
       const verdicts = [
@@ -185,6 +186,14 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
           ? {
               builtFeatures: {
                 derived: featureBuild.derived,
+                ...(featureBuild.history
+                  ? {
+                      history: featureBuild.history.features.map((feature) => ({
+                        name: feature.name,
+                        definition: describeHistoryFeature(feature),
+                      })),
+                    }
+                  : {}),
                 definitionSha256: featureBuild.sha256,
                 table: featureBuild.table,
               },

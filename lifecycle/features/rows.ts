@@ -5,19 +5,12 @@
  */
 import type { Feature } from '../../ml/model';
 import { categoricalFromLabels, type Column, type NumericColumn } from '../../ml/table';
+import { keyLabelOf } from './history';
 import { applyFeatureBuild, type CompiledFeatureBuild, type FeatureBuildInput } from './build';
 
 /** A cell as a number: JSON numbers as they are, anything else (null, text) missing. */
 function numberOf(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : Number.NaN;
-}
-
-/** A cell as category text, as PostgreSQL's `::text` gives it: numbers and booleans by their text. */
-function labelOf(value: unknown): string | null {
-  if (typeof value === 'string') return value.trim() === '' ? null : value;
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : null;
-  if (typeof value === 'boolean') return String(value);
-  return null;
 }
 
 /** How a request carries an input: numbers and times (epoch milliseconds) as numbers, the rest as text. */
@@ -39,7 +32,7 @@ export function inputColumnsFromRows(
       input.name,
       requestFeatureOf(input).kind === 'numeric'
         ? { kind: 'numeric', name: input.name, values: Float64Array.from(cells, numberOf) }
-        : categoricalFromLabels(input.name, cells.map(labelOf)),
+        : categoricalFromLabels(input.name, cells.map(keyLabelOf)),
     );
   }
   return columns;

@@ -8,14 +8,15 @@ import type { PipelineSpec } from '../spec/schema';
 import type { SourceColumn } from '../spec/sourceCheck';
 import { SnapshotError } from './errors';
 import { modelTaskOf } from '../spec/metrics';
-import { derivedInputNames, derivedNames } from '../features/build';
+import { builtFeatureNames, derivedInputNames } from '../features/build';
+import { TARGET_REFERENCE } from '../spec/history';
 
 /** The parts of a pipeline spec a snapshot reads. */
 export type SnapshotSpec = Pick<
   PipelineSpec,
   'task' | 'source' | 'target' | 'features' | 'segments' | 'timeColumn'
 > &
-  Partial<Pick<PipelineSpec, 'derived'>>;
+  Partial<Pick<PipelineSpec, 'derived' | 'history'>>;
 
 /** What a column is for: the value to predict, a model input, or the order of the rows in time. */
 export type SnapshotRole = 'target' | 'feature' | 'time';
@@ -67,13 +68,19 @@ export function planColumns(spec: SnapshotSpec, sourceColumns: readonly SourceCo
   // Classes are labels: their counts (the class balance) and new classes matter, not a mean.
   const targetKind: SnapshotKind = modelTaskOf(spec.task) === 'regression' ? 'numeric' : 'categorical';
   const plans = [plan(spec.target, 'target', targetKind)];
-  // Derived features are built from the snapshot by the features stage, not read from the source.
-  const derived = derivedNames(spec);
+  // Derived and history features are built from the snapshot by the features stage, not read from the source.
+  const built = builtFeatureNames(spec);
   for (const feature of spec.features) {
-    if (!derived.has(feature.name)) plans.push(plan(feature.name, 'feature', feature.kind));
+    if (!built.has(feature.name)) plans.push(plan(feature.name, 'feature', feature.kind));
   }
-  // The columns the derived expressions read, as the source holds them (booleans as their text).
-  for (const name of derivedInputNames(spec.derived ?? [])) {
+  // The columns the derived expressions and the history features read, as the source holds them
+  // (booleans as their text); the target and the time column are in the snapshot anyway.
+  const historyReads = (spec.history ?? []).flatMap((feature) => [
+    ...feature.by,
+    ...(feature.of === undefined || feature.of === TARGET_REFERENCE ? [] : [feature.of]),
+  ]);
+  for (const name of [...derivedInputNames(spec.derived ?? []), ...historyReads]) {
+    if (name === spec.target) continue;
     if (plans.some((column) => column.name === name) || name === spec.timeColumn) continue;
     const kind = sourceColumn(name).kind;
     plans.push(

@@ -16,6 +16,7 @@ import {
   MAX_HISTORY_SPAN_MS,
   SINCE_UNITS_MS,
 } from '../features/history';
+import type { FeatureBuildRequest } from '../features/table';
 import { columnName, isRecord, parseDuration, strictObject, UNITS_MS, whenGiven } from './syntax';
 
 /** What `of` says to read the spec's target, whatever its column is called. */
@@ -216,6 +217,33 @@ export function historyColumnRequests(spec: {
 }
 
 /**
+ * What the features stage builds for a checked spec: its derived features, and its history
+ * features over its time column (the spec check requires one with any history feature).
+ */
+export function featureBuildRequest(spec: {
+  target: string;
+  timeColumn?: string | undefined;
+  derived?: FeatureBuildRequest['derived'] | undefined;
+  history?: readonly HistoryFeatureSpec[] | undefined;
+}): FeatureBuildRequest {
+  const features = historyColumnRequests(spec);
+  return {
+    derived: spec.derived ?? [],
+    ...(features.length > 0 && spec.timeColumn !== undefined
+      ? { history: { timeColumn: spec.timeColumn, target: spec.target, features } }
+      : {}),
+  };
+}
+
+/** Whether a spec has features for the features stage to build (derived or history). */
+export function buildsFeatures(spec: {
+  derived?: readonly unknown[] | undefined;
+  history?: readonly unknown[] | undefined;
+}): boolean {
+  return (spec.derived?.length ?? 0) > 0 || (spec.history?.length ?? 0) > 0;
+}
+
+/**
  * Checks of the history list against the rest of the spec: a time column to order the rows, names
  * unique across features, derived and history features, no lag 0 (the row's own value; of the
  * target, the answer itself), keys that are neither the target (grouping by it would tell each row
@@ -296,13 +324,15 @@ export function historyCrossCheck(
     }
   });
   if (Array.isArray(value.features)) {
+    // A history feature is a number the features stage builds; the model takes it as one.
     value.features.forEach((feature: unknown, index) => {
       if (!isRecord(feature) || typeof feature.name !== 'string' || !historyAt.has(feature.name)) return;
-      issue(
-        ['features', index, 'name'],
-        `"${feature.name}" is a history feature, which serving cannot compute from one request's row ` +
-          "(it needs the entity's earlier rows), so a model may not take it yet: compute it in a sql source for now",
-      );
+      if (feature.kind !== 'numeric') {
+        issue(
+          ['features', index, 'kind'],
+          `"${feature.name}" is a history feature, which is a number: list it as numeric`,
+        );
+      }
     });
   }
 }

@@ -284,8 +284,8 @@ export const specObjectSchema = strictObject({
   /**
    * Per-entity features from each row's earlier rows: lags, rolling statistics over a time or event
    * window, time since the previous event (`lifecycle/spec/history.ts`); needs `timeColumn`. Checked
-   * at spec check; serving cannot compute them from one request's row, so no feature may name one
-   * so far.
+   * at spec check, built by the features stage, and served from the version's entity history
+   * (`serving/entityHistory.ts`); a `features` entry that names one (as numeric) makes it a model input.
    * @default undefined (none)
    */
   history: historySchema.optional(),

@@ -13,6 +13,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { singleStatement } from '../../platform/database';
 import { derivedFeatureIssues } from './derivedCheck';
+import { builtFeatureNames } from '../features/build';
 import { historyFeatureIssues } from './historyCheck';
 import { formatPath, PipelineSpecError } from './load';
 import type { PipelineSpec } from './schema';
@@ -289,11 +290,11 @@ export function checkSpecAgainstSource(spec: SpecColumns, columns: readonly Sour
     );
   }
 
-  const derived = new Set((spec.derived ?? []).map((feature) => feature.name));
+  const built = builtFeatureNames(spec);
   spec.features.forEach((feature, index) => {
     const path = ['features', index, 'name'];
-    // A derived feature is built (a number), not read; its expression is checked below.
-    if (derived.has(feature.name)) return;
+    // A derived or history feature is built (a number), not read; its definition is checked below.
+    if (built.has(feature.name)) return;
     const column = find(path, feature.name);
     if (!column) return;
     if (feature.kind === 'numeric' && column.kind !== 'number') {

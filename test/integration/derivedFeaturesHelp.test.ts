@@ -45,7 +45,7 @@ async function testMetrics(
   spec: PipelineSpec,
   loaded: LoadedSnapshot,
 ): Promise<{ mape: number; rmse: number; r2: number }> {
-  const table = spec.derived ? buildFeatureTable(loaded, spec.derived).table : loaded.table;
+  const table = spec.derived ? buildFeatureTable(loaded, { derived: spec.derived }).table : loaded.table;
   const trained = trainCandidate({ table, spec });
   const tested = await evaluateOnTestSet({ onnx: trained.onnx, table, spec });
   const metrics = tested.metrics as unknown as Record<string, number>;

@@ -18,14 +18,92 @@
 import type { HistoryDefinition, HistoryStat } from './definition';
 import type { EntityTimeOrder } from './order';
 
-/** One entity's events in time order, in scratch arrays reused from entity to entity. */
-interface Events {
+/** One entity's events in time order: what a history feature reads. */
+export interface EntityEvents {
   time: Float64Array;
   value: Float64Array;
   /** prefix[j] = sum of value[0..j) */
   prefix: Float64Array;
   count: number;
 }
+
+/** Scratch space for `historyOfRows`, sized for the largest entity it is used for. */
+export interface HistoryScratch {
+  deque: Int32Array;
+}
+
+/** Empty events of capacity `size` (scratch arrays reused from entity to entity). */
+export function emptyEvents(size: number): EntityEvents {
+  return {
+    time: new Float64Array(size),
+    value: new Float64Array(size),
+    prefix: new Float64Array(size + 1),
+    count: 0,
+  };
+}
+
+/**
+ * One entity's events from its rows in time order: the rows whose value is present (for `since`,
+ * which reads no values, every row), written into `into` from its start.
+ *
+ * @param values the value column (NaN missing), or undefined to count every row as an event
+ */
+export function collectEvents(
+  rows: ArrayLike<number>,
+  time: Float64Array,
+  values: Float64Array | undefined,
+  into: EntityEvents,
+): EntityEvents {
+  let count = 0;
+  for (let p = 0; p < rows.length; p++) {
+    const row = rows[p] as number;
+    const value = values ? (values[row] as number) : 0;
+    if (value !== value) continue;
+    into.time[count] = time[row] as number;
+    into.value[count] = value;
+    into.prefix[count + 1] = (into.prefix[count] as number) + value;
+    count++;
+  }
+  into.count = count;
+  return into;
+}
+
+/**
+ * The feature's value for each of `rows` (one entity's, sorted by time, ties in source order) from
+ * that entity's events: every row reads only the events strictly before its cut-off. Training calls
+ * it with the entity's own rows as the events (`historyValues`), serving with the events an entity
+ * history holds (`EntityHistory`): one code for both, so they cannot compute different values.
+ *
+ * @param time the rows' times (epoch milliseconds), indexed by row
+ * @param out written at each of `rows`; rows without history are left as they are (NaN)
+ */
+export function historyOfRows(
+  rows: Int32Array,
+  time: Float64Array,
+  events: EntityEvents,
+  definition: HistoryDefinition,
+  scratch: HistoryScratch,
+  out: Float64Array,
+): void {
+  switch (definition.kind) {
+    case 'lag':
+      lagPass(rows, time, events, definition.lag, definition.gapMs, out);
+      break;
+    case 'since':
+      sincePass(rows, time, events, definition.unitMs, definition.gapMs, out);
+      break;
+    case 'rolling':
+      if (definition.stat === 'min' || definition.stat === 'max') {
+        extremePass(rows, time, events, definition, definition.stat, scratch.deque, out);
+      } else {
+        sumPass(rows, time, events, definition, definition.stat, out);
+      }
+      break;
+  }
+}
+
+/** Whether a definition reads values (all but `since`, which reads only times). */
+export const readsValues = (definition: HistoryDefinition): boolean => definition.kind !== 'since';
 
 /**
  * The feature's value for every row of the table, in the table's row order.
@@ -46,50 +124,19 @@ export function historyValues(
   for (let g = 0; g + 1 < order.starts.length; g++) {
     largest = Math.max(largest, (order.starts[g + 1] as number) - (order.starts[g] as number));
   }
-  const events: Events = {
-    time: new Float64Array(largest),
-    value: new Float64Array(largest),
-    prefix: new Float64Array(largest + 1),
-    count: 0,
-  };
-  const deque = new Int32Array(largest);
-  const readsValues = definition.kind !== 'since';
+  const events = emptyEvents(largest);
+  const scratch: HistoryScratch = { deque: new Int32Array(largest) };
+  const eventValues = readsValues(definition) ? values : undefined;
   for (let g = 0; g + 1 < order.starts.length; g++) {
-    const start = order.starts[g] as number;
-    const end = order.starts[g + 1] as number;
-    let count = 0;
-    for (let p = start; p < end; p++) {
-      const row = order.rows[p] as number;
-      const value = readsValues && values ? (values[row] as number) : 0;
-      if (value !== value) continue;
-      events.time[count] = time[row] as number;
-      events.value[count] = value;
-      events.prefix[count + 1] = (events.prefix[count] as number) + value;
-      count++;
-    }
-    events.count = count;
-    const rows = order.rows.subarray(start, end);
-    switch (definition.kind) {
-      case 'lag':
-        lagPass(rows, time, events, definition.lag, definition.gapMs, out);
-        break;
-      case 'since':
-        sincePass(rows, time, events, definition.unitMs, definition.gapMs, out);
-        break;
-      case 'rolling':
-        if (definition.stat === 'min' || definition.stat === 'max') {
-          extremePass(rows, time, events, definition, definition.stat, deque, out);
-        } else {
-          sumPass(rows, time, events, definition, definition.stat, out);
-        }
-        break;
-    }
+    const rows = order.rows.subarray(order.starts[g], order.starts[g + 1]);
+    collectEvents(rows, time, eventValues, events);
+    historyOfRows(rows, time, events, definition, scratch, out);
   }
   return out;
 }
 
 /** How many events lie strictly before `cutoff`, moving on from `from` (the previous row's answer). */
-function eventsBefore(events: Events, cutoff: number, from: number): number {
+function eventsBefore(events: EntityEvents, cutoff: number, from: number): number {
   let before = from;
   while (before < events.count && (events.time[before] as number) < cutoff) before++;
   return before;
@@ -98,7 +145,7 @@ function eventsBefore(events: Events, cutoff: number, from: number): number {
 function lagPass(
   rows: Int32Array,
   time: Float64Array,
-  events: Events,
+  events: EntityEvents,
   lag: number,
   gapMs: number,
   out: Float64Array,
@@ -113,7 +160,7 @@ function lagPass(
 function sincePass(
   rows: Int32Array,
   time: Float64Array,
-  events: Events,
+  events: EntityEvents,
   unitMs: number,
   gapMs: number,
   out: Float64Array,
@@ -132,7 +179,13 @@ type Rolling = Extract<HistoryDefinition, { kind: 'rolling' }>;
  * The first event of the window that ends before `before` (exclusive): for a time window the first
  * at or after `cutoff - ms`, moving on from `from`; for an event window `before - count`.
  */
-function windowStart(events: Events, rolling: Rolling, cutoff: number, before: number, from: number): number {
+function windowStart(
+  events: EntityEvents,
+  rolling: Rolling,
+  cutoff: number,
+  before: number,
+  from: number,
+): number {
   if (rolling.window.kind === 'events') return Math.max(0, before - rolling.window.count);
   const earliest = cutoff - rolling.window.ms;
   let first = from;
@@ -143,7 +196,7 @@ function windowStart(events: Events, rolling: Rolling, cutoff: number, before: n
 function sumPass(
   rows: Int32Array,
   time: Float64Array,
-  events: Events,
+  events: EntityEvents,
   rolling: Rolling,
   stat: Exclude<HistoryStat, 'min' | 'max'>,
   out: Float64Array,
@@ -172,7 +225,7 @@ function sumPass(
 function extremePass(
   rows: Int32Array,
   time: Float64Array,
-  events: Events,
+  events: EntityEvents,
   rolling: Rolling,
   stat: 'min' | 'max',
   deque: Int32Array,

@@ -6,3 +6,4 @@ export * from './definition';
 export * from './order';
 export * from './compute';
 export * from './build';
+export * from './store';

@@ -100,7 +100,7 @@ describe('train/serve parity of derived features', () => {
   it('serving computes, from a request’s source columns, the very values the training table holds on the test rows', async () => {
     const { columns, fields } = jobs(400);
     const snapshot = await stored(new Table(columns), fields, 'released_at');
-    const built = buildFeatureTable(snapshot, DERIVED);
+    const built = buildFeatureTable(snapshot, { derived: DERIVED });
     // Train and evaluate read the built table back from its file.
     const trained = await stored(built.table, built.fields, 'released_at');
     const test = splitLabelledRows(trained.table, 'cut_seconds', {

@@ -158,6 +158,7 @@ describe('history features in the pipeline spec', () => {
         features: [
           { name: 'thickness_mm', kind: 'numeric' },
           { name: 'a', kind: 'numeric' },
+          { name: 'b', kind: 'categorical' },
         ],
       }),
     );
@@ -181,8 +182,7 @@ describe('history features in the pipeline spec', () => {
       'history[10].name: "thick" is already derived at derived[0]',
       'history[11].name: "minutes" is the target; give the history feature another name',
       'history[11].of: "released_at" is the time column: use since for the time since the previous event',
-      'features[1].name: "a" is a history feature, which serving cannot compute from one request\'s row ' +
-        "(it needs the entity's earlier rows), so a model may not take it yet: compute it in a sql source for now",
+      'features[2].kind: "b" is a history feature, which is a number: list it as numeric',
     ]);
   });
 

@@ -63,7 +63,7 @@ describe('building history columns from a table', () => {
         5,
         'ordered_at',
       ),
-    ).toThrow('history features need the value column "customer" as a numeric column, not categories');
+    ).toThrow('history features need the value column "customer" as numbers or true/false, not categories');
     expect(() =>
       buildHistoryColumns(
         [{ name: 'x', of: 'orders', by: ['plant'], definition: lag }],
@@ -73,7 +73,7 @@ describe('building history columns from a table', () => {
       ),
     ).toThrow('history features need the key column "plant", which is missing');
     expect(() => buildHistoryColumns([], columns, 5, 'released_at')).toThrow(
-      'history features need the time column "released_at" as a numeric column, which is missing',
+      'history features need the time column "released_at" as numbers, which is missing',
     );
   });
 });
