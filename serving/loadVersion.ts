@@ -14,6 +14,7 @@ import { getVersion, listSigningKeys } from '../registry';
 import { errorMessage } from './errors';
 import { modelTaskOf } from '../lifecycle/spec/metrics';
 import { type ForecastState, verifyForecastState } from '../lifecycle/forecast';
+import { EntityHistoryError, loadServedHistory } from './entityHistory';
 import { FeatureBuildMismatchError, servingFeatureBuild, type ServingFeatureBuild } from './featureBuild';
 
 /** A version ready to score. */
@@ -28,7 +29,10 @@ export interface LoadedVersion {
    * derived expressions read instead (`featureBuild` computes the rest).
    */
   features: Feature[];
-  /** A model with derived features: how they are computed from a request's columns. */
+  /**
+   * A model with derived or history features: how they are computed from a request's columns (and,
+   * for history features, from the entity history loaded with the version).
+   */
   featureBuild?: ServingFeatureBuild;
   /** Classification: the class labels, in the order of the probabilities. */
   classLabels?: string[];
@@ -192,6 +196,32 @@ export async function loadVersion(
       throw new ModelLoadRefusedError('feature-build-mismatch', `${label} was not loaded: ${error.message}`);
     }
     throw error;
+  }
+  const history = featureBuild?.build.definition.history;
+  const pinnedTable = manifest.featureBuild?.table;
+  if (featureBuild && history && pinnedTable) {
+    try {
+      featureBuild.history = await loadServedHistory(deps, model, history, pinnedTable);
+    } catch (error) {
+      await scorer.release();
+      if (error instanceof EntityHistoryError) {
+        throw new ModelLoadRefusedError(
+          'feature-build-mismatch',
+          `${label} was not loaded: ${error.message}`,
+        );
+      }
+      if (error instanceof ObjectNotFoundError) {
+        throw new ModelLoadRefusedError(
+          'artifact-missing',
+          `${label} cannot be loaded: the built table its history features read, ${pinnedTable.key}, is missing; deploy another version`,
+        );
+      }
+      throw new ModelLoadRefusedError(
+        'unavailable',
+        `${label}'s entity history could not be read; serving tries again at its next check (the serving log has the error)`,
+        { cause: error },
+      );
+    }
   }
   let forecast: ForecastState | undefined;
   if (manifest.forecast) {

@@ -15,7 +15,7 @@ import {
 import { errorMessage, invalidInput, ServingHttpError } from './errors';
 import { answerForecast, type ForecastResponse, parseForecastRequest } from './forecasts';
 import type { LoadedVersion } from './loadVersion';
-import { scoringTable } from './featureBuild';
+import { loggedHistory, scoringTable } from './featureBuild';
 import { outputShape, predictionOf, type PredictionValue } from './outputs';
 import type { ServingMetrics } from './metrics';
 import { parsePredictRequest, type RawRow } from './payload';
@@ -68,6 +68,8 @@ interface Scored {
   output: PredictionOutput;
   value: PredictionValue;
   warnings: PredictionWarning[];
+  /** The history features the row was scored with, logged with its inputs (what the model saw). */
+  history: Record<string, number | null>;
 }
 
 export class PredictionService {
@@ -115,7 +117,7 @@ export class PredictionService {
           mappings,
         );
         indices.forEach((rowIndex, i) => {
-          const { output, value, warnings } = scored[i] as Scored;
+          const { output, value, warnings, history } = scored[i] as Scored;
           const predictionId = randomUUID();
           predictions[rowIndex] = { predictionId, version: version.version, alias, value, warnings };
           records.push({
@@ -125,7 +127,7 @@ export class PredictionService {
             alias,
             key: request.keys[rowIndex] ?? null,
             // Only the columns a served version takes, already checked against its contract.
-            inputs: modelInputs(request.rows[rowIndex] as RawRow, columns),
+            inputs: { ...modelInputs(request.rows[rowIndex] as RawRow, columns), ...history },
             output,
             warnings,
             servedAt,
@@ -155,7 +157,7 @@ export class PredictionService {
     rows: readonly RawRow[],
     mappings: CategoryMappings | undefined,
   ): Promise<Scored[]> {
-    const { prepared, table } = scoringTable(version, rows, mappings);
+    const { prepared, table, history } = scoringTable(version, rows, mappings);
     for (const unseen of prepared.unseen) {
       this.deps.metrics.unseenCategories.inc({
         model: version.model,
@@ -167,6 +169,7 @@ export class PredictionService {
     return rows.map((_, row) => ({
       ...predictionOf(scores, row, outputShape(version)),
       warnings: prepared.warnings[row] ?? [],
+      history: loggedHistory(history, row),
     }));
   }
 

@@ -194,6 +194,7 @@ export class ServedModels {
       const current = slotOf(before, record.alias);
       let slot: VersionSlot | undefined =
         current?.loaded.version === record.version ? current : loadedSlot(record.version, before, next);
+      if (slot) await this.refreshHistory(model, slot);
       if (!slot && (retryVersion === record.version || !state.refused.has(record.version))) {
         slot = await this.load(model, record, state);
       }
@@ -236,6 +237,23 @@ export class ServedModels {
         );
       }
       if (old && !kept.has(old)) old.retire();
+    }
+  }
+
+  /**
+   * Reads the events that arrived since a kept version's entity history was loaded; a failure
+   * keeps the history it had (logged), it does not stop the version serving.
+   */
+  private async refreshHistory(model: string, slot: VersionSlot): Promise<void> {
+    const history = slot.loaded.featureBuild?.history;
+    if (!history || slot.loaded.loadedAt.getTime() > Date.now() - 1000) return;
+    try {
+      await history.refresh(this.options.pool);
+    } catch (error) {
+      this.options.log.warn(
+        { model, version: slot.loaded.version, error: errorMessage(error) },
+        `cannot read the outcomes that extend ${model} v${slot.loaded.version}'s entity history; serving the history it has`,
+      );
     }
   }
 
