@@ -54,6 +54,7 @@ export * from './notifications';
 export * from './productionStack';
 export * from './resolveVersion';
 export * from './signingKeys';
+export * from './specRevisions';
 export * from './status';
 export * from './types';
 export { getVersion, listVersions, setStatus, type StatusChangeInput } from './versions';

@@ -1,7 +1,9 @@
 /**
- * Content-addressed versions: the same spec on the same data snapshot is the same version, so a
- * retried activity or a second run of an unchanged pipeline finds the version instead of adding one;
- * any change to the spec (parameters included) or the data makes the next version number.
+ * Content-addressed versions: the same model definition on the same data snapshot is the same
+ * version, so a retried activity or a second run of an unchanged pipeline finds the version instead
+ * of adding one; any change to the spec fields that make the model (`modelHash`, parameters
+ * included) or to the data makes the next version number. A spec that differs only in the other
+ * fields finds the version; its caller records the difference as a revision (`specRevisions.ts`).
  */
 import type pg from 'pg';
 import type { TaskKind } from '../ml/model';
@@ -21,8 +23,10 @@ export interface ResolveVersionInput {
   task: TaskKind;
   /** The pipeline's description, stored when the model is registered. */
   description?: string;
-  /** Hash of the validated pipeline spec; it must cover the trainer parameters. */
+  /** Hash of the validated pipeline spec. */
   specHash: string;
+  /** Hash of its model fields (`modelHash`); it must cover the trainer parameters. */
+  modelHash: string;
   /** Hash of the data snapshot the version trains on. */
   snapshotHash: string;
   /** The lifecycle run's workflow id. */
@@ -43,7 +47,7 @@ export interface ResolvedVersion {
 }
 
 /**
- * Finds the version of (model, spec hash, snapshot hash) or registers the next one, as status
+ * Finds the version of (model, model hash, snapshot hash) or registers the next one, as status
  * `training`, with a `version-created` audit row. Concurrent calls for the same pair get one version:
  * the model's row is locked while the number is allocated.
  *
@@ -52,33 +56,44 @@ export interface ResolvedVersion {
  */
 export async function resolveVersion(pool: pg.Pool, input: ResolveVersionInput): Promise<ResolvedVersion> {
   checkToken(input.specHash, 'specHash');
+  checkToken(input.modelHash, 'modelHash');
   checkToken(input.snapshotHash, 'snapshotHash');
   checkToken(input.runId, 'runId');
   checkText(input.codeVersion, 'codeVersion', 'which code trains the model, e.g. a git commit');
   const params = toJsonObjectText(input.params, 'params');
   return inTransaction(pool, async (client) => {
     await ensureModel(client, { name: input.model, task: input.task, description: input.description });
+    // Versions made before model hashes have their spec hash as one: the same spec finds them too.
     const { rows: existing } = await client.query<VersionRow & { same_params: boolean }>(
       `SELECT ${VERSION_COLUMNS}, params = $4::jsonb AS same_params FROM registry.versions
-       WHERE model = $1 AND spec_hash = $2 AND snapshot_hash = $3`,
-      [input.model, input.specHash, input.snapshotHash, params],
+       WHERE model = $1 AND snapshot_hash = $3 AND (model_hash = $2 OR spec_hash = $5)
+       ORDER BY (model_hash = $2) DESC, version LIMIT 1`,
+      [input.model, input.modelHash, input.snapshotHash, params, input.specHash],
     );
     const found = existing[0];
     if (found) {
       if (!found.same_params) {
         throw new RegistryError(
           'conflict',
-          `${versionLabel(found.model, found.version)} has spec hash ${input.specHash} with other parameters ` +
-            `(${JSON.stringify(found.params)}): the spec hash must cover the trainer parameters; hash the resolved spec`,
+          `${versionLabel(found.model, found.version)} has model hash ${input.modelHash} with other parameters ` +
+            `(${JSON.stringify(found.params)}): the model hash must cover the trainer parameters; hash the resolved spec`,
         );
       }
       return { version: versionFromRow(found), created: false };
     }
     const { rows } = await client.query<VersionRow>(
-      `INSERT INTO registry.versions (model, version, spec_hash, snapshot_hash, run_id, params, code_version)
-       SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5::jsonb, $6 FROM registry.versions WHERE model = $1
+      `INSERT INTO registry.versions (model, version, spec_hash, model_hash, snapshot_hash, run_id, params, code_version)
+       SELECT $1, coalesce(max(version), 0) + 1, $2, $7, $3, $4, $5::jsonb, $6 FROM registry.versions WHERE model = $1
        RETURNING ${VERSION_COLUMNS}`,
-      [input.model, input.specHash, input.snapshotHash, input.runId, params, input.codeVersion],
+      [
+        input.model,
+        input.specHash,
+        input.snapshotHash,
+        input.runId,
+        params,
+        input.codeVersion,
+        input.modelHash,
+      ],
     );
     const version = versionFromRow(rows[0] as VersionRow);
     await appendAudit(client, {
@@ -88,6 +103,7 @@ export async function resolveVersion(pool: pg.Pool, input: ResolveVersionInput):
       version: version.version,
       details: {
         specHash: version.specHash,
+        modelHash: version.modelHash,
         snapshotHash: version.snapshotHash,
         codeVersion: version.codeVersion,
         params: version.params,

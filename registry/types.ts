@@ -35,8 +35,13 @@ export interface VersionRecord {
   model: string;
   /** 1, 2, 3... per model, in the order versions were first registered. */
   version: number;
-  /** Hash of the pipeline spec that made it; with `snapshotHash`, its identity. */
+  /** Hash of the pipeline spec that made it (its revisions have their own, `registry/specRevisions.ts`). */
   specHash: string;
+  /**
+   * Hash of the spec fields that make the model (`modelHash`): a spec that differs only in the
+   * others finds this version and records a revision of it (`registry/specRevisions.ts`).
+   */
+  modelHash: string;
   /** Hash of the data snapshot it was trained on. */
   snapshotHash: string;
   /** The workflow id of the lifecycle run that registered it. */

@@ -18,6 +18,7 @@ export interface VersionRow {
   model: string;
   version: number;
   spec_hash: string;
+  model_hash: string;
   snapshot_hash: string;
   run_id: string;
   params: JsonObject;
@@ -34,7 +35,7 @@ export interface VersionRow {
 }
 
 /** The columns of {@link VersionRow}, for SELECT and RETURNING lists. */
-export const VERSION_COLUMNS = `model, version, spec_hash, snapshot_hash, run_id, params, code_version, status,
+export const VERSION_COLUMNS = `model, version, spec_hash, model_hash, snapshot_hash, run_id, params, code_version, status,
   onnx_key, manifest_key, card_key, metrics, gate_verdicts, evaluated_at, created_at, status_changed_at`;
 
 export function versionFromRow(row: VersionRow): VersionRecord {
@@ -42,6 +43,7 @@ export function versionFromRow(row: VersionRow): VersionRecord {
     model: row.model,
     version: row.version,
     specHash: row.spec_hash,
+    modelHash: row.model_hash,
     snapshotHash: row.snapshot_hash,
     runId: row.run_id,
     params: row.params,

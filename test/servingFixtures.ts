@@ -202,6 +202,7 @@ export async function registerVersion(
     model,
     task,
     specHash: sha256(JSON.stringify({ model, params })),
+    modelHash: sha256(JSON.stringify({ model, params })),
     snapshotHash: sha256('cut-rows-1500-11'),
     runId: uniqueName('run'),
     params,

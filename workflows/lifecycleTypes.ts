@@ -120,6 +120,11 @@ export interface RegisteredVersion {
   status: string;
   /** The workflow id of the run that registered it. */
   runId: string;
+  /**
+   * The version existed and this run's spec differs from its current one only in fields that do
+   * not change the model: recorded as this revision, which applies without retraining.
+   */
+  revision?: { revision: number; fields: string[] };
 }
 
 /**

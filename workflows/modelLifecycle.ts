@@ -437,8 +437,13 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
       status.version = version;
       const ours = registered.runId === runId;
       if (!registered.created && !(ours || registered.status === 'failed')) {
-        // The same spec on the same data already made this version: nothing new to train.
-        status.reason = `version ${registered.version} was already made from this spec and data (status ${registered.status}, run ${registered.runId})`;
+        // The same model on the same data already made this version: nothing new to train. A spec
+        // that differs in other fields only was recorded as a revision of it, applying without retraining.
+        const revised = registered.revision;
+        status.reason = revised
+          ? `version ${registered.version} was already made from this model definition and data (status ${registered.status}, run ${registered.runId}); ` +
+            `this spec's other changes (${revised.fields.join(', ')}) are its revision ${revised.revision}, which applies without retraining`
+          : `version ${registered.version} was already made from this spec and data (status ${registered.status}, run ${registered.runId})`;
         enter('unchanged');
         return { outcome: 'unchanged', pipeline: spec.name, version, reason: status.reason };
       }

@@ -1,10 +1,19 @@
 /** Registry writes of the lifecycle: the version, decisions, audit events, breakdowns. */
 import { Context } from '@temporalio/activity';
-import { appendAudit, getVersion, recordApproval, resolveVersion, setStatus } from '../../registry';
+import {
+  appendAudit,
+  currentSpecHash,
+  getVersion,
+  recordApproval,
+  recordSpecRevision,
+  resolveVersion,
+  setStatus,
+} from '../../registry';
+import { changedFields, modelHash } from '../../lifecycle/spec';
 import type { RegisteredVersion, SnapshotRef, SpecRef } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { stoppingOn } from './errors';
-import { specOf } from './runSpec';
+import { specOf, specsIn } from './runSpec';
 import { modelTaskOf } from '../../lifecycle/spec/metrics';
 
 /** The workflow id of the run an activity works for. */
@@ -20,8 +29,9 @@ export const runActor = (runId: string) => `run:${runId}`;
 export function createRegisterActivities({ pool, objectStore, codeVersion }: ActivityDeps) {
   return {
     /**
-     * The version this run makes: the existing one when the same spec already ran on the same data
-     * (no duplicate), else the next number.
+     * The version this run makes: the existing one when the same model definition already ran on
+     * the same data (no duplicate), else the next number. When it existed and this run's spec
+     * differs from its current one in other fields only, the difference is recorded as a revision.
      */
     async registerVersion(
       input: SpecRef & { specHash: string; snapshot: SnapshotRef },
@@ -34,6 +44,7 @@ export function createRegisterActivities({ pool, objectStore, codeVersion }: Act
           task: modelTaskOf(spec.task),
           description: spec.description,
           specHash: input.specHash,
+          modelHash: modelHash(spec),
           snapshotHash: input.snapshot.sha256,
           runId,
           params: { trainer: spec.trainer.kind, ...spec.trainer.params },
@@ -50,7 +61,28 @@ export function createRegisterActivities({ pool, objectStore, codeVersion }: Act
           });
           return { version: version.version, created: false, status: 'training', runId };
         }
-        return { version: version.version, created, status: version.status, runId: version.runId };
+        const registered = {
+          version: version.version,
+          created,
+          status: version.status,
+          runId: version.runId,
+        };
+        if (created) return registered;
+        const current = await currentSpecHash(pool, version.model, version.version);
+        if (current === input.specHash) return registered;
+        const before = await specsIn(objectStore).load(current);
+        const revision = await recordSpecRevision(pool, {
+          model: version.model,
+          version: version.version,
+          specHash: input.specHash,
+          previousSpecHash: current,
+          fields: changedFields(before, spec),
+          actor: runActor(runId),
+          description: spec.description,
+        });
+        return revision
+          ? { ...registered, revision: { revision: revision.revision, fields: revision.fields } }
+          : registered;
       });
     },
 

@@ -10,7 +10,9 @@ import path from 'node:path';
 import { log } from '@temporalio/activity';
 import { lifecycleInput } from '../../workflows/client/lifecycleRuns';
 import {
+  changedFields,
   loadPipelineSpec,
+  modelHash,
   parsePipelineSpec,
   type PipelineSpec,
   PipelineSpecError,
@@ -18,7 +20,14 @@ import {
 } from '../../lifecycle/spec';
 import { TamperedArtifactError } from '../../lifecycle/manifest';
 import type { ObjectStore } from '../../platform/objectStore';
-import { appendAudit, getAlias, getVersion, listVersions } from '../../registry';
+import {
+  appendAudit,
+  currentSpecHash,
+  getAlias,
+  getVersion,
+  listVersions,
+  recordSpecRevision,
+} from '../../registry';
 import { artifactKeys } from '../../registry/artifactKeys';
 import type { VersionRecord } from '../../registry/types';
 import type { LifecycleInput } from '../../workflows/lifecycleTypes';
@@ -44,16 +53,23 @@ export async function findSpec(pipelinesDir: string, model: string): Promise<Pip
  * stored by hash have only their own copy (`models/<model>/v<N>/spec.json`): it is used when it
  * hashes to the recorded hash, and stored by hash for next time.
  */
-async function specOfVersion(
+export async function specOfVersion(
   objectStore: ObjectStore,
   version: VersionRecord,
+  currentHash: string,
 ): Promise<{ spec: PipelineSpec; specHash: string } | { refused: string }> {
   const specs = specsIn(objectStore);
   try {
-    return { spec: await specs.load(version.specHash), specHash: version.specHash };
+    return { spec: await specs.load(currentHash), specHash: currentHash };
   } catch (error) {
     // The bucket or the network away: the activity is retried. Anything else is an answer.
     if (!(error instanceof PipelineSpecError || error instanceof TamperedArtifactError)) throw error;
+    // A revision is always stored by hash; only a version's own spec may predate that.
+    if (currentHash !== version.specHash) {
+      return {
+        refused: `version ${version.version}'s current spec ${currentHash} (a revision) is not stored by its hash: put the spec in the pipelines folder and run \`kerf run <spec file>\``,
+      };
+    }
     const copy = await objectStore
       .getJson<unknown>(artifactKeys(version.model, version.version).spec)
       .catch(() => undefined);
@@ -76,7 +92,8 @@ async function specOfVersion(
 }
 
 export interface RetrainingPlan {
-  kind: 'retrain' | 'spec-changed' | 'none';
+  /** `revised`: the spec changed only in fields that do not change the model, recorded as a revision. */
+  kind: 'retrain' | 'spec-changed' | 'revised' | 'none';
   reason: string;
   lifecycle?: LifecycleInput;
 }
@@ -88,6 +105,41 @@ export function createRetrainingActivities({
   temporal,
   webhookUrl,
 }: ActivityDeps) {
+  /**
+   * The spec file differs from production's current spec only in fields that do not change the
+   * model: stored by hash and recorded as a revision of the production version (no retraining).
+   * Undefined when production's current spec cannot be read to compare (a lifecycle runs instead).
+   */
+  async function reviseServedSpec(
+    served: VersionRecord,
+    servedHash: string,
+    fileSpec: PipelineSpec,
+    actor: string,
+  ): Promise<RetrainingPlan | undefined> {
+    const specs = specsIn(objectStore);
+    const before = await specs.load(servedHash).catch((error: unknown) => {
+      if (error instanceof PipelineSpecError || error instanceof TamperedArtifactError) return undefined;
+      throw error;
+    });
+    if (!before) return undefined;
+    const stored = await specs.store(fileSpec);
+    const fields = changedFields(before, stored.spec);
+    const revision = await recordSpecRevision(pool, {
+      model: served.model,
+      version: served.version,
+      specHash: stored.specHash,
+      previousSpecHash: servedHash,
+      fields,
+      actor,
+      description: stored.spec.description,
+    });
+    const number = revision ? ` ${revision.revision}` : '';
+    return {
+      kind: 'revised',
+      reason: `the spec's ${fields.join(', ')} changed since version ${served.version}: recorded as its revision${number}, which applies without retraining`,
+    };
+  }
+
   return {
     /** Whether a new lifecycle should run for the model tonight, and its input. */
     async planRetraining(input: {
@@ -110,7 +162,11 @@ export function createRetrainingActivities({
         const stored = fileSpec
           ? await specs.store(fileSpec)
           : served
-            ? await specOfVersion(objectStore, served)
+            ? await specOfVersion(
+                objectStore,
+                served,
+                await currentSpecHash(pool, served.model, served.version),
+              )
             : undefined;
         if (stored && 'refused' in stored) {
           // Not retried: no retry brings the spec back. A person must hear of it.
@@ -143,10 +199,15 @@ export function createRetrainingActivities({
         };
       }
       const current = specHash(fileSpec);
-      if (served.specHash !== current) {
+      const servedHash = await currentSpecHash(pool, served.model, served.version);
+      if (servedHash !== current) {
+        if (modelHash(fileSpec) === served.modelHash) {
+          const revised = await reviseServedSpec(served, servedHash, fileSpec, input.startedBy);
+          if (revised) return revised;
+        }
         return {
           kind: 'spec-changed',
-          reason: `the spec changed since version ${served.version} (${served.specHash.slice(0, 12)} -> ${current.slice(0, 12)})`,
+          reason: `the spec changed since version ${served.version} (${servedHash.slice(0, 12)} -> ${current.slice(0, 12)})`,
           lifecycle: lifecycleInput(await specs.store(fileSpec), options),
         };
       }

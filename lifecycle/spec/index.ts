@@ -11,3 +11,4 @@ export * from './parts';
 export * from './history';
 export * from './sourceCheck';
 export * from './stored';
+export * from './versionHash';

@@ -4,7 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyMigrations } from '../../platform/migrations';
 import { migrationsDir } from '../../platform/paths';
 import {
+  currentSpecHash,
   listenForAliasChanges,
+  listSpecRevisions,
+  recordSpecRevision,
   ModelRegistry,
   RegistryError,
   VERSION_STATUSES,
@@ -50,6 +53,7 @@ function request(
     model,
     task: 'regression',
     specHash: sha256(JSON.stringify({ model, params })),
+    modelHash: sha256(JSON.stringify({ model, params, part: 'model' })),
     snapshotHash: sha256(snapshot),
     runId: uniqueName('run'),
     params,
@@ -154,14 +158,14 @@ describe('resolveVersion', () => {
     expect(await registry.listVersions(model)).toHaveLength(6);
   });
 
-  it('refuses a spec hash recorded with other parameters, another task, and a malformed name', async () => {
+  it('refuses a model hash recorded with other parameters, another task, and a malformed name', async () => {
     const model = modelName('mismatch');
     const first = request(model, { iterations: 10 });
     await registry.resolveVersion(first);
     await expectRefusal(
       registry.resolveVersion({ ...first, params: { iterations: 11 } }),
       'conflict',
-      /spec hash must cover the trainer parameters/,
+      /model hash must cover the trainer parameters/,
     );
     await expectRefusal(
       registry.resolveVersion({ ...request(model, { iterations: 12 }), task: 'binary' }),
@@ -178,6 +182,60 @@ describe('resolveVersion', () => {
       'invalid-input',
       /specHash "" is not usable/,
     );
+  });
+});
+
+describe('spec revisions', () => {
+  it('find the version of the same model on the same data, and record the other fields as revisions', async () => {
+    const model = modelName('revised');
+    const first = request(model, { iterations: 10 });
+    const made = await registry.resolveVersion(first);
+    expect(made.created).toBe(true);
+    expect(made.version.modelHash).toBe(first.modelHash);
+    // Another description or monitoring, the same model fields: the same version.
+    const edited = {
+      ...first,
+      specHash: sha256('the spec with a new description'),
+      runId: uniqueName('run'),
+    };
+    const again = await registry.resolveVersion(edited);
+    expect([again.created, again.version.version]).toEqual([false, made.version.version]);
+    expect(await currentSpecHash(database.pool, model, 1)).toBe(first.specHash);
+
+    const revise = (specHash: string, previousSpecHash: string) =>
+      recordSpecRevision(database.pool, {
+        model,
+        version: 1,
+        specHash,
+        previousSpecHash,
+        fields: ['description', 'monitoring'],
+        actor: 'run:test',
+        description: 'a new description',
+      });
+    const revision = await revise(edited.specHash, first.specHash);
+    expect(revision).toMatchObject({
+      revision: 1,
+      specHash: edited.specHash,
+      fields: ['description', 'monitoring'],
+    });
+    expect(await currentSpecHash(database.pool, model, 1)).toBe(edited.specHash);
+    expect((await registry.getModel(model)).description).toBe('a new description');
+    // A retried call, or one that lost a race, records nothing.
+    expect(await revise(edited.specHash, first.specHash)).toBeUndefined();
+    // Back to the first spec is a revision too, and the latest is current.
+    expect(await revise(first.specHash, edited.specHash)).toMatchObject({ revision: 2 });
+    expect(await currentSpecHash(database.pool, model, 1)).toBe(first.specHash);
+    expect((await listSpecRevisions(database.pool, model, 1)).map((entry) => entry.revision)).toEqual([1, 2]);
+    const audited = await registry.auditTrail(model);
+    expect(audited.filter((entry) => entry.action === 'spec-revised')).toHaveLength(2);
+
+    // Another model hash on the same data is a new version.
+    const retrained = await registry.resolveVersion({
+      ...first,
+      modelHash: sha256('other features'),
+      specHash: sha256('other features spec'),
+    });
+    expect([retrained.created, retrained.version.version]).toEqual([true, 2]);
   });
 });
 
@@ -239,6 +297,9 @@ describe('recorded content is immutable', () => {
     await expect(
       pool.query(`UPDATE registry.versions SET spec_hash = 'other' WHERE model = $1`, [model]),
     ).rejects.toThrow(/is immutable: its identity, spec, data, parameters and code cannot change/);
+    await expect(
+      pool.query(`UPDATE registry.versions SET model_hash = 'other' WHERE model = $1`, [model]),
+    ).rejects.toThrow(/is immutable/);
     await expect(pool.query('DELETE FROM registry.versions WHERE model = $1', [model])).rejects.toThrow(
       /cannot be deleted/,
     );
@@ -322,9 +383,9 @@ describe('status transitions', () => {
           let accepted = true;
           try {
             await client.query(
-              `INSERT INTO registry.versions (model, version, spec_hash, snapshot_hash, run_id, code_version, status,
-                 onnx_key, manifest_key, metrics, gate_verdicts)
-               VALUES ($1, $2, $3, 'snap', 'run', 'code', $4, 'm.onnx', 'm.json', '{}', '[]')`,
+              `INSERT INTO registry.versions (model, version, spec_hash, model_hash, snapshot_hash, run_id, code_version,
+                 status, onnx_key, manifest_key, metrics, gate_verdicts)
+               VALUES ($1, $2, $3, $3, 'snap', 'run', 'code', $4, 'm.onnx', 'm.json', '{}', '[]')`,
               [model, version, `spec-${version}`, from],
             );
             await client.query('UPDATE registry.versions SET status = $3 WHERE model = $1 AND version = $2', [

@@ -158,6 +158,8 @@ async function oldProductionVersion(spec: PipelineSpec, copy: string | undefined
     task: modelTaskOf(spec.task),
     description: spec.description,
     specHash: specHash(spec),
+    // Made before model hashes: the migration gave it its spec hash as one.
+    modelHash: specHash(spec),
     snapshotHash: 'b'.repeat(64),
     runId: uniqueName('lifecycle-before-spec-by-hash'),
     params: { ...spec.trainer.params },
