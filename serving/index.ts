@@ -10,7 +10,12 @@ export type { CategoryMappings, PredictionWarning } from './contract';
 export type { ErrorBody, FieldIssue } from './errors';
 export { ModelLoadRefusedError, type LoadedVersion, type RefusalReason } from './loadVersion';
 export { ServingMetrics } from './metrics';
-export { recordOutcomesFromQuery, OutcomeQueryError, type OutcomeQueryOptions } from './outcomeQuery';
+export {
+  recordOutcomesFromQuery,
+  OutcomeQueryError,
+  type OutcomeQueryOptions,
+  type RecordedOutcomes,
+} from './outcomeQuery';
 export { recordOutcomes, type OutcomeInput } from './outcomes';
 export type {
   PredictionOutput,

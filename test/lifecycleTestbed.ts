@@ -59,7 +59,7 @@ export interface LifecycleTestbed {
    * With KERF_RECORD_HISTORIES=1, keeps a finished run's event history as a replay fixture in
    * `test/replay/histories/<name>.json`; otherwise does nothing.
    */
-  keepHistory(handle: LifecycleHandle, name: string): Promise<void>;
+  keepHistory(handle: Pick<LifecycleHandle, 'workflowId'>, name: string): Promise<void>;
   /** The keys of the people in this test's database (see `TEST_PEOPLE`), by name. */
   keys: Record<string, string>;
   /** A person's identity, as their key proves it. */

@@ -27,7 +27,31 @@ export interface NightlyCheck {
   staleReasons: string[];
 }
 
+/**
+ * What the night's outcomes query did: the `outcomes.query` of the production version's current spec, run
+ * before the check so the window is judged with its outcomes.
+ */
+export interface OutcomesSummary {
+  /** Outcomes written: new, or replacing the earlier one of their key. */
+  recorded: number;
+  /** Of them, those whose key names a prediction the model answered. */
+  matched: number;
+  /** Rows left out: no key, or no finite actual value. */
+  skipped: number;
+  /**
+   * Why nothing was recorded, naming the field (`outcomes.query: ...`): a query PostgreSQL refused,
+   * that returns the wrong columns or runs too long (audited as `outcomes-query-refused`), or that
+   * could not be run at all tonight. The night goes on without its outcomes.
+   */
+  refused?: string;
+}
+
 export interface NightlyResult extends NightlyCheck {
+  /**
+   * The outcomes read from SQL tonight; absent when the production version's spec has no
+   * `outcomes` query (or nothing serves).
+   */
+  outcomes?: OutcomesSummary;
   /** Lifecycle runs this night started: retraining on fresh data, or a changed spec. */
   started: { workflowId: string; reason: string }[];
   /** Candidates waiting for a decision, announced to the webhook. */

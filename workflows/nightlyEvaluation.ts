@@ -5,12 +5,24 @@
  * spec that changed since the production version gets a lifecycle too: either way a new version goes
  * through the gates and a person's approval again. The runs it starts outlive it (they wait for
  * approval for days). Stale models and candidates waiting for a decision are announced.
+ *
+ * Before the check, the outcomes query of the production version's current spec
+ * (`outcomes.query`), if it has one, records the actual values it finds, so the window is judged
+ * with them; a query that cannot be used is reported and announced, never fatal (behind
+ * `patched('outcomes-from-sql')`, so nights recorded before it replay).
  */
-import { ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ParentClosePolicy,
+  patched,
+  proxyActivities,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import { evaluation, quickIo } from './activityProfiles';
+import { dataMovement, evaluation, quickIo } from './activityProfiles';
 import { modelLifecycle } from './modelLifecycle';
-import type { NightlyInput, NightlyResult } from './monitoringTypes';
+import type { NightlyInput, NightlyResult, OutcomesSummary } from './monitoringTypes';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -19,6 +31,7 @@ export async function nightlyEvaluation(input: NightlyInput): Promise<NightlyRes
   const monitor = proxyActivities<Activities>(evaluation);
   const { workflowId, runId } = workflowInfo();
 
+  const outcomes = patched('outcomes-from-sql') ? await collectOutcomes(input.model, workflowId) : null;
   const check = await monitor.checkProductionModel({ model: input.model, runId: workflowId });
   const started: NightlyResult['started'] = [];
   if (input.retrain !== false && check.version !== null) {
@@ -40,7 +53,7 @@ export async function nightlyEvaluation(input: NightlyInput): Promise<NightlyRes
     }
   }
   const pendingApprovals = await io.pendingApprovals({ model: input.model });
-  if (check.stale || started.length > 0 || pendingApprovals.length > 0) {
+  if (check.stale || started.length > 0 || pendingApprovals.length > 0 || outcomes?.refused) {
     await io.announce({
       event: 'nightly-check',
       model: input.model,
@@ -51,7 +64,24 @@ export async function nightlyEvaluation(input: NightlyInput): Promise<NightlyRes
       started,
       pendingApprovals,
       reportKey: check.htmlKey ?? null,
+      ...(outcomes ? { outcomes } : {}),
     });
   }
-  return { ...check, started, pendingApprovals };
+  return { ...check, ...(outcomes ? { outcomes } : {}), started, pendingApprovals };
+}
+
+/**
+ * The outcomes of the production version's `outcomes.query`; null when it has none. A query that
+ * cannot be used comes back as `refused`; an activity that failed all its attempts (the reader's
+ * database away) is reported the same way, so the check still runs.
+ */
+async function collectOutcomes(model: string, runId: string): Promise<OutcomesSummary | null> {
+  const data = proxyActivities<Activities>(dataMovement);
+  try {
+    return await data.collectOutcomes({ model, runId });
+  } catch (error) {
+    if (!(error instanceof ActivityFailure)) throw error;
+    const cause = error.cause?.message ?? error.message;
+    return { recorded: 0, matched: 0, skipped: 0, refused: `outcomes.query: not run tonight: ${cause}` };
+  }
 }

@@ -1,10 +1,12 @@
 /** The nightly evaluation's activities. */
 import type { ActivityDeps } from '../deps';
 import { createMonitorActivities } from './monitor';
+import { createOutcomeActivities } from './outcomes';
 import { createRetrainingActivities } from './retraining';
 
 export function createMonitoringActivities(deps: ActivityDeps) {
   return {
+    ...createOutcomeActivities(deps),
     ...createMonitorActivities(deps),
     ...createRetrainingActivities(deps),
   };

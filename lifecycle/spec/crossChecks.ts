@@ -149,6 +149,14 @@ export function crossCheck(value: unknown, ctx: z.core.$RefinementCtx<SpecObject
     issue(['deploy', 'canaryShare'], `only applies to the canary strategy, not ${deploy.strategy}`);
   }
 
+  // Outcomes: joined to served predictions by key, which a forecast does not have.
+  if (task === 'forecast' && value.outcomes !== undefined) {
+    issue(
+      ['outcomes'],
+      'applies to regression and classification models; a forecast learns its actuals from the periods its source brings in: remove it',
+    );
+  }
+
   // Approvers: unique.
   const approval = isRecord(value.approval) ? value.approval : undefined;
   if (Array.isArray(approval?.approvers)) {

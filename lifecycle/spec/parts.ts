@@ -19,7 +19,7 @@ import {
   cronProblem,
   kindMessage,
   parseDuration,
-  selectQueryProblem,
+  selectQuery,
   strictObject,
   whenGiven,
 } from './syntax';
@@ -65,18 +65,7 @@ export const sourceSchema = z.discriminatedUnion(
        * A single read-only SELECT (or WITH ... SELECT) query; other statements are refused. A list of
        * strings is read as the lines of one query (JSON has no multi-line strings).
        */
-      query: z
-        .union([z.string(), z.array(z.string()).min(1, 'must hold at least one line')], {
-          error: (issue) =>
-            issue.input === undefined
-              ? 'required (string)'
-              : 'must be a SELECT query: a string, or a list of its lines',
-        })
-        .transform((query) => (Array.isArray(query) ? query.join('\n') : query))
-        .superRefine((query, ctx) => {
-          const problem = selectQueryProblem(query);
-          if (problem) ctx.addIssue({ code: 'custom', message: problem });
-        }),
+      query: selectQuery,
       /** A note for people on which database the query runs against; the connection itself is DATABASE_URL. */
       database: z.string().min(1).optional(),
     }),
@@ -245,6 +234,18 @@ export const monitoringSchema = strictObject({
   minSamples: between(1, Number.MAX_SAFE_INTEGER, { integer: true }).default(200),
 });
 
+export const outcomesSchema = strictObject({
+  /**
+   * A read-only SELECT over the shop's tables that returns what actually happened, one row per
+   * business key: `key` (the key a caller sent with its prediction, e.g. the job id), `actual` (a
+   * number for regression, the class label for a classifier) and, optionally, `observed_at` (a date
+   * or timestamp; else the time it is read). The nightly check runs it as the reader role before it
+   * judges the window, so the outcomes join the predictions without anyone posting them. A string,
+   * or a list of its lines.
+   */
+  query: selectQuery,
+});
+
 export const specObjectSchema = strictObject({
   /** Identifier of the pipeline, kebab-case (`steel-energy`); it names workflows and model versions. */
   name: z
@@ -312,6 +313,13 @@ export const specObjectSchema = strictObject({
   deploy: deploySchema,
   /** The nightly drift and decay check. */
   monitoring: monitoringSchema.default(() => monitoringSchema.parse({})),
+  /**
+   * Where the nightly check reads the actual values from (`outcomes.query`); they do not change the
+   * model, so editing them makes no new version. Not for task "forecast", whose actuals are the
+   * periods its source brings in.
+   * @default undefined (outcomes arrive by `POST /v1/outcomes` only)
+   */
+  outcomes: outcomesSchema.optional(),
 });
 
 export type SpecObject = z.output<typeof specObjectSchema>;

@@ -118,6 +118,34 @@ export function selectQueryProblem(query: string): string | undefined {
   return undefined;
 }
 
+/** The longest SQL query a spec may hold, in characters (after joining its lines). */
+export const MAX_QUERY_CHARS = 100_000;
+
+/**
+ * A spec's SQL query (`source.query`, `outcomes.query`): a single read-only SELECT (or WITH ...
+ * SELECT), as one string or as a list of its lines (JSON has no multi-line strings), which are
+ * joined with newlines. The lexical check is the first line of defence only: the query still runs
+ * as the reader role, in a read-only transaction, as one statement.
+ */
+export const selectQuery = z
+  .union([z.string(), z.array(z.string()).min(1, 'must hold at least one line')], {
+    error: (issue) =>
+      issue.input === undefined
+        ? 'required (string)'
+        : 'must be a SELECT query: a string, or a list of its lines',
+  })
+  .transform((query) => (Array.isArray(query) ? query.join('\n') : query))
+  .superRefine((query, ctx) => {
+    // The server reads a query up to its first NUL: what it ran would not be what was checked.
+    const problem =
+      query.length > MAX_QUERY_CHARS
+        ? `must be at most ${MAX_QUERY_CHARS} characters, not ${query.length}: move long parts into a view`
+        : query.includes('\u0000')
+          ? 'must not contain NUL characters'
+          : selectQueryProblem(query);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
