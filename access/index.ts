@@ -7,3 +7,4 @@ export * from './tokens';
 export * from './decisionCodes';
 export * from './credentials';
 export * from './firstStart';
+export * from './productionRollback';

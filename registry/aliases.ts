@@ -138,6 +138,55 @@ export async function rollback(pool: pg.Pool, input: RollbackInput): Promise<Ali
   });
 }
 
+export interface RollbackToInput extends RollbackInput {
+  /** The version production goes back to: one a person approved. */
+  version: number;
+}
+
+/**
+ * Moves production to a chosen version a person approved, at any time (not only inside the
+ * deploying run's window), with history and a `production-rolled-back` audit row.
+ *
+ * @throws RegistryError: `not-found` without production, `conflict` when it is production already,
+ *   `invalid-transition` for a version no person approved (rejected, never decided, or failed)
+ */
+export async function rollbackTo(pool: pg.Pool, input: RollbackToInput): Promise<AliasChangeResult> {
+  checkModelName(input.model);
+  checkVersionNumber(input.version);
+  checkActorAndReason(input);
+  return inTransaction(pool, async (client) => {
+    await lockModel(client, input.model);
+    const current = await readAliases(client, input.model);
+    const production = current.get('production');
+    if (!production) {
+      throw new RegistryError('not-found', `${input.model} has no production version to roll back`);
+    }
+    if (production.version === input.version) {
+      throw new RegistryError(
+        'conflict',
+        `${versionLabel(input.model, input.version)} is production already: name an earlier approved version`,
+      );
+    }
+    const { rows } = await client.query<{ decision: string }>(
+      'SELECT decision FROM registry.approvals WHERE model = $1 AND version = $2',
+      [input.model, input.version],
+    );
+    if (rows[0]?.decision !== 'approved') {
+      throw new RegistryError(
+        'invalid-transition',
+        `${versionLabel(input.model, input.version)} was ${rows[0] ? 'rejected' : 'never approved'} by a person: ` +
+          'production only goes back to a version someone approved (kerf versions lists them)',
+      );
+    }
+    return pointAlias(client, current, {
+      ...input,
+      alias: 'production',
+      trafficShare: null,
+      kind: 'rollback',
+    });
+  });
+}
+
 export interface RemoveAliasInput {
   model: string;
   /** Production is never removed: move it or roll it back. */

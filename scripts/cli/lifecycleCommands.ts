@@ -18,7 +18,9 @@ import {
   issueDecisionCode,
   recordRunStarter,
   requireRole,
+  rollbackProductionAs,
 } from '../../access';
+import { RegistryError } from '../../registry/errors';
 import { loadConfig, type KerfConfig } from '../../platform/config';
 import {
   followRun,
@@ -216,7 +218,19 @@ function refusedLine(error: unknown): never {
   if (error instanceof WorkflowUpdateFailedError) {
     throw new LifecycleCommandError(`refused: ${error.cause?.message ?? error.message}`);
   }
+  if (error instanceof RegistryError) throw new LifecycleCommandError(`refused: ${error.message}`);
   throw error;
+}
+
+/** A `--to` version number, or a clear refusal. */
+function versionNumberOption(text: string): number {
+  const version = Number(text);
+  if (!/^[0-9]{1,9}$/.test(text) || version < 1) {
+    throw new LifecycleCommandError(
+      `--to must be a version number such as 3, got ${JSON.stringify(text).slice(0, 40)}`,
+    );
+  }
+  return version;
 }
 
 async function decide(
@@ -363,21 +377,57 @@ export function registerLifecycleCommands(program: Command): void {
     });
   program
     .command('rollback')
-    .description('move production back to the version before the one a deployed run put there')
-    .argument('<run>', 'the id of the run that deployed the current version')
+    .description(
+      'move production back: to the version before the one a deployed run put there (in its window), ' +
+        'or, with --model, at any time to the version production served before or to an approved version (--to)',
+    )
+    .argument('[run]', 'the id of the run that deployed the current version (inside its rollback window)')
+    .option('--model <name>', 'roll back this model at any time, without its run')
+    .option('--to <version>', 'with --model: the approved version to go back to (default: the one before)')
     .option('--as <name>', 'removed: you roll back as the logged-in person (an operator of the model)')
     .requiredOption('--reason <text>', 'why, for the audit log')
-    .action(async (runId: string, options: { as?: string; reason: string }) => {
-      if (options.as !== undefined) throw new LifecycleCommandError(AS_REMOVED);
-      await asLoggedIn('kerf rollback', async (pool, identity) => {
-        await withClient(async (client) => {
-          const handle = await existingRun(client, runId);
-          const { code } = await codeForRun(pool, handle, identity, 'rollback', 'cli-key');
-          const answer = await handle
-            .executeUpdate(rollbackUpdate, { args: [{ code, reason: options.reason }] })
-            .catch(refusedLine);
-          console.log(`production moved back from version ${answer.from} to ${answer.to}`);
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kerf rollback --model cut-time --reason "v7 quotes too short on stainless"\n' +
+        '  kerf rollback --model cut-time --to 5 --reason "back to the spring model"\n' +
+        '  kerf rollback lifecycle-cut-time-20261206T... --reason "wrong within the hour"',
+    )
+    .action(
+      async (
+        runId: string | undefined,
+        options: { as?: string; reason: string; model?: string; to?: string },
+      ) => {
+        if (options.as !== undefined) throw new LifecycleCommandError(AS_REMOVED);
+        if (options.model !== undefined) {
+          const model = options.model;
+          const to = options.to === undefined ? undefined : versionNumberOption(options.to);
+          await asLoggedIn('kerf rollback', async (pool, identity) => {
+            const moved = await rollbackProductionAs(pool, identity, {
+              model,
+              reason: options.reason,
+              ...(to === undefined ? {} : { to }),
+            }).catch(refusedLine);
+            console.log(
+              `${model}: production moved back from version ${moved.previousVersion ?? 'none'} to ${moved.alias.version} (by ${identity.user.name}, audited)`,
+            );
+          });
+          return;
+        }
+        if (runId === undefined) {
+          throw new LifecycleCommandError(
+            'name the run that deployed the version, or the model with --model',
+          );
+        }
+        await asLoggedIn('kerf rollback', async (pool, identity) => {
+          await withClient(async (client) => {
+            const handle = await existingRun(client, runId);
+            const { code } = await codeForRun(pool, handle, identity, 'rollback', 'cli-key');
+            const answer = await handle
+              .executeUpdate(rollbackUpdate, { args: [{ code, reason: options.reason }] })
+              .catch(refusedLine);
+            console.log(`production moved back from version ${answer.from} to ${answer.to}`);
+          });
         });
-      });
-    });
+      },
+    );
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForStage } from '../../workflows/client/lifecycleRuns';
 import { auditTrail, getAlias, listVersions } from '../../registry';
 import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
+import { runKerf } from '../helpers';
 import { buildSpec } from '../specBuilder';
 
 let bed: LifecycleTestbed;
@@ -77,6 +78,61 @@ describe('lifecycle decisions', () => {
     expect(statuses).toEqual([
       [1, 'deployed'],
       [2, 'retired'],
+    ]);
+  });
+  it('rolls production back at any time with kerf rollback --model, to an approved version, refusals audited', async () => {
+    const v1 = await bed.spec('cut-time.json', {
+      trainer: { params: { iterations: 15 } },
+      gates: { quality: { thresholds: [{ metric: 'mape', max: 0.6 }] } },
+    });
+    for (const [spec, version] of [
+      [v1, 1],
+      [buildSpec({ trainer: { params: { iterations: 60 } } }, v1), 2],
+    ] as const) {
+      // The default rollback window: each run is over once it has deployed.
+      const run = await bed.start(spec, { approvalDeadlineMs: 600_000 });
+      await waitForStage(run, 'awaiting-approval', { timeoutMs: 180_000 });
+      await bed.signalDecision(run, 'shop-manager');
+      expect(await run.result()).toMatchObject({ outcome: 'deployed', version });
+    }
+    const kerf = (person: string, ...args: string[]) =>
+      runKerf(['rollback', '--model', v1.name, ...args], { ...bed.db.env, KERF_KEY: bed.keys[person] ?? '' });
+    const production = async () => (await getAlias(bed.db.pool, v1.name, 'production'))?.version;
+
+    // A reader may not; the attempt is refused without a stack trace and audited.
+    const reader = await kerf('intern', '--reason', 'I think v1 was better');
+    expect(reader.code).not.toBe(0);
+    expect(reader.stderr).toMatch(/only an operator may rollback/);
+    expect(reader.stderr).not.toMatch(/\n\s+at /);
+    expect(await production()).toBe(2);
+
+    // An operator, long after the deploying run ended: back to the version before.
+    const back = await kerf('production-planner', '--reason', 'v2 over-estimates thin stainless');
+    expect(back.stderr).toBe('');
+    expect(back.stdout).toMatch(
+      /production moved back from version 2 to 1 \(by production-planner, audited\)/,
+    );
+    expect(await production()).toBe(1);
+
+    // Forward again to the approved v2 by number; the production version itself, or a version that
+    // does not exist, is refused and audited.
+    expect((await kerf('production-planner', '--to', '2', '--reason', 'fixed upstream')).code).toBe(0);
+    expect(await production()).toBe(2);
+    const same = await kerf('production-planner', '--to', '2', '--reason', 'again');
+    expect(same.stderr).toMatch(/refused: .* is production already/);
+    const missing = await kerf('production-planner', '--to', '9', '--reason', 'a typo');
+    expect(missing.code).not.toBe(0);
+    expect((await kerf('production-planner', '--to', 'two', '--reason', 'x')).stderr).toMatch(
+      /--to must be a version number/,
+    );
+    const audit = await auditTrail(bed.db.pool, v1.name);
+    const rolled = audit.filter((entry) => entry.action === 'production-rolled-back');
+    expect(rolled.map((entry) => entry.actor)).toEqual(['production-planner', 'production-planner']);
+    const refusals = audit.filter((entry) => entry.action === 'rollback-refused');
+    expect(refusals.map((entry) => entry.actor)).toEqual([
+      'intern',
+      'production-planner',
+      'production-planner',
     ]);
   });
 });
