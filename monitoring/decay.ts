@@ -17,6 +17,7 @@ import {
 } from '../lifecycle/gates/fairness';
 import { isLowerBetter, qualityMetricValue } from '../lifecycle/gates/quality';
 import type { GateCheck, GateVerdict } from '../lifecycle/gates/verdict';
+import { METRICS_BY_TASK } from '../lifecycle/spec/metrics';
 import type { QualityMetric } from '../lifecycle/spec/parts';
 
 /** Labelled outcomes and what the model predicted for them. */
@@ -45,6 +46,23 @@ export interface PerformanceDecayInput extends LabelledOutcomes {
   decayTolerance: number;
   /** The spec's `monitoring.minSamples`: fewest labelled rows to judge. */
   minSamples: number;
+  /**
+   * Every metric on the test rows at training (`ReferenceProfile.performance.metrics`), to set each
+   * of the task's metrics beside its value now.
+   * @default undefined (only the primary metric compared)
+   */
+  referenceMetrics?: Readonly<Record<string, number>>;
+}
+
+/** One of the task's quality metrics at training and on the labelled rows. */
+export interface MetricComparison {
+  metric: QualityMetric;
+  /** Null when unknown (not kept at training, or undefined there). */
+  atTraining: number | null;
+  /** Null when undefined on the labelled rows (AUC with one class). */
+  now: number | null;
+  /** Relative change in the bad direction, as `PerformanceDecay.relativeChange`; null when undefined. */
+  worseBy: number | null;
 }
 
 export interface PerformanceDecay {
@@ -68,6 +86,8 @@ export interface PerformanceDecay {
   stale: boolean;
   /** Every metric of the task on the labelled rows, for the report. */
   metrics: TaskMetrics;
+  /** Each quality metric of the task (AUC, log loss, accuracy, F1 for binary) at training and now. */
+  compared?: MetricComparison[];
 }
 
 /** The rows of a row-major array with `width` numbers per row. */
@@ -105,6 +125,18 @@ function taskMetrics(task: TaskKind, y: Float64Array, prediction: Float64Array, 
   return multiclassMetrics(y, prediction, k);
 }
 
+/** (now - then) / |then| for lower-is-better metrics, (then - now) / |then| otherwise; null when undefined. */
+function worsening(metric: QualityMetric, then: number | null, now: number | null): number | null {
+  if (then === null || now === null || then === 0) return null;
+  return (isLowerBetter(metric) ? now - then : then - now) / Math.abs(then);
+}
+
+/** A metric read off a metrics record, null when the record lacks it or it is undefined. */
+function metricOf(task: TaskKind, metrics: TaskMetrics, metric: QualityMetric): number | null {
+  const value = qualityMetricValue(task, metrics, metric);
+  return Number.isNaN(value) ? null : value;
+}
+
 /**
  * Measures the primary metric on labelled outcomes and compares it with its value at training.
  * Relative to the value itself, as `decayTolerance` reads: RMSE 10 s to 12 s is 20 % worse, and so
@@ -114,15 +146,16 @@ export function performanceDecay(input: PerformanceDecayInput): PerformanceDecay
   const { task, primaryMetric: metric, referenceValue, decayTolerance: tolerance, minSamples } = input;
   const known = knownOutcomes(input);
   const metrics = taskMetrics(task, known.y, known.prediction, known.k);
-  const value = qualityMetricValue(task, metrics, metric);
-  const currentValue = Number.isNaN(value) ? null : value;
+  const currentValue = metricOf(task, metrics, metric);
   const rows = known.rows.length;
-  let relativeChange: number | null = null;
-  if (currentValue !== null && referenceValue !== null && referenceValue !== 0) {
-    const worsening = isLowerBetter(metric) ? currentValue - referenceValue : referenceValue - currentValue;
-    relativeChange = worsening / Math.abs(referenceValue);
-  }
-  const base = { metric, referenceValue, currentValue, relativeChange, tolerance, rows, metrics };
+  const relativeChange = worsening(metric, referenceValue, currentValue);
+  const atTraining = input.referenceMetrics as TaskMetrics | undefined;
+  const compared = METRICS_BY_TASK[task].map((name): MetricComparison => {
+    const then = atTraining ? metricOf(task, atTraining, name) : name === metric ? referenceValue : null;
+    const now = metricOf(task, metrics, name);
+    return { metric: name, atTraining: then, now, worseBy: worsening(name, then, now) };
+  });
+  const base = { metric, referenceValue, currentValue, relativeChange, tolerance, rows, metrics, compared };
   const plural = (count: number) => `${count} labelled ${count === 1 ? 'row' : 'rows'}`;
   if (rows < minSamples) {
     return {
@@ -207,4 +240,59 @@ export function fairnessWatch(input: FairnessWatchInput): FairnessWatch {
   }
   const failed = result.verdict.checks.filter((check) => check.judged && !check.passed);
   return { ...base, judged: true, passed: failed.length === 0, failed };
+}
+
+/** A failed binary fairness check of the watch, named by the slice it is about. */
+export interface SliceAtFault {
+  /** The segment column (`Type`). */
+  segment: string;
+  /** The slice's value (`L`); null for the rows without a value. */
+  slice: string | null;
+  measure: 'disparate impact' | 'equal opportunity difference';
+  value: number;
+  bound: number;
+}
+
+/** The measure of a binary check (`equal-opportunity:Type`) and the slice rate it compares. */
+const BINARY_CHECKS = {
+  'disparate-impact': {
+    measure: 'disparate impact',
+    rate: (slice: FairnessSlice) => slice.positivePredictionRate,
+  },
+  'equal-opportunity': {
+    measure: 'equal opportunity difference',
+    rate: (slice: FairnessSlice) => slice.truePositiveRate,
+  },
+} as const;
+
+/**
+ * The slice a failed binary fairness check is about: among the slices the check compared (judged,
+ * with a rate), the one served worst, with the lowest positive-prediction rate (disparate impact) or
+ * the lowest share of its actual positives caught (equal opportunity), as the gate picks it for its
+ * message. Undefined for other checks: an error-ratio or bias check names its slice already.
+ */
+export function sliceAtFault(
+  fairness: Pick<FairnessWatch, 'slices'>,
+  check: GateCheck,
+): SliceAtFault | undefined {
+  const colon = check.name.indexOf(':');
+  const kind = check.name.slice(0, colon);
+  const segment = check.name.slice(colon + 1);
+  if (colon < 0 || !(kind in BINARY_CHECKS) || check.value === undefined || check.bound === undefined) {
+    return undefined;
+  }
+  const { measure, rate } = BINARY_CHECKS[kind as keyof typeof BINARY_CHECKS];
+  const compared = fairness.slices.filter(
+    (slice) => slice.segment === segment && slice.judged && rate(slice) != null,
+  );
+  // A stable sort, as the gate's: on a tie the larger slice (listed first) is named.
+  const [lowest] = [...compared].sort((a, b) => (rate(a) ?? 0) - (rate(b) ?? 0));
+  if (!lowest) return undefined;
+  return {
+    segment,
+    slice: lowest.missing ? null : lowest.slice,
+    measure,
+    value: check.value,
+    bound: check.bound,
+  };
 }

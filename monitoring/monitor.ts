@@ -2,13 +2,17 @@
  * One night's monitoring of one production model in a single pure call: the window's prediction
  * inputs, predictions and labelled outcomes against the model's reference profile, judged by the
  * spec's thresholds, into a `MonitoringReport`. The nightly activity loads the rows, calls this, and
- * stores the report and its page.
+ * stores the report and its page. A classifier's outcomes are also checked for calibration, class
+ * balance and labels the model does not know.
  */
 import type { SegmentColumn } from '../lifecycle/gates/fairness';
 import type { PipelineSpec } from '../lifecycle/spec/schema';
+import { type CalibrationDrift, calibrationDrift } from './calibration';
+import { unknownOutcomes } from './classOutcomes';
+import { type ClassPriorShift, classPriorShift } from './classPrior';
 import type { Columns } from './columns';
 import { type FairnessWatch, fairnessWatch, type PerformanceDecay, performanceDecay } from './decay';
-import { featureDrift, predictionDrift, unseenCategories } from './drift';
+import { featureDrift, predictionDrift, unseenCategories, type UnseenValue } from './drift';
 import type { ReferenceProfile } from './reference';
 import {
   buildMonitoringReport,
@@ -30,6 +34,11 @@ export interface WindowOutcomes {
   prediction: ArrayLike<number>;
   /** The spec's segment columns for the same requests, by column name. */
   segments: Readonly<Record<string, SegmentColumn>>;
+  /**
+   * Classifiers: outcome labels that are none of the model's classes (their rows are NaN in `y`).
+   * @default none
+   */
+  unknownLabels?: readonly UnseenValue[];
 }
 
 export interface WindowInput {
@@ -53,6 +62,47 @@ export interface WindowInput {
   targetUnit?: string;
 }
 
+/** What a classifier's labelled outcomes say beyond its metrics. */
+interface ClassifierWatch {
+  calibration: CalibrationDrift;
+  classPrior: ClassPriorShift | null;
+}
+
+/**
+ * Calibration against the test rows at training, and the class balance against the test rows' (or,
+ * for a profile without them, the training rows').
+ */
+function classifierWatch(
+  profile: ReferenceProfile,
+  labelled: WindowOutcomes,
+  k: number | undefined,
+  minSamples: number,
+): ClassifierWatch | null {
+  const task = profile.task;
+  if (task === 'regression') return null;
+  const calibration = calibrationDrift({
+    task,
+    y: labelled.y,
+    prediction: labelled.prediction,
+    reference: profile.calibration,
+    minSamples,
+    ...(k === undefined ? {} : { k }),
+  });
+  const classes = profile.classes;
+  const referenceCounts = classes?.test ?? classes?.training;
+  const classPrior =
+    classes && referenceCounts
+      ? classPriorShift({
+          classLabels: classes.labels,
+          referenceCounts,
+          reference: classes.test ? 'test' : 'training',
+          y: labelled.y,
+          minSamples,
+        })
+      : null;
+  return { calibration, classPrior };
+}
+
 /**
  * Measures a window against the model's reference profile and reports it (see `buildMonitoringReport`).
  *
@@ -67,6 +117,7 @@ export function monitorWindow(input: WindowInput): MonitoringReport {
   const k = profile.prediction.kind === 'classes' ? profile.prediction.classLabels.length : undefined;
   let decay: PerformanceDecay | null = null;
   let fairness: FairnessWatch | null = null;
+  let classifier: ClassifierWatch | null = null;
   if (labelled) {
     const common = {
       task: profile.task,
@@ -79,8 +130,10 @@ export function monitorWindow(input: WindowInput): MonitoringReport {
       ...common,
       primaryMetric: profile.performance.metric,
       referenceValue: profile.performance.value,
+      referenceMetrics: profile.performance.metrics,
       decayTolerance: thresholds.decayTolerance,
     });
+    classifier = classifierWatch(profile, labelled, k, thresholds.minSamples);
     const segments = spec.segments.map((name) => {
       const column = labelled.segments[name];
       if (!column) throw new Error(`the outcomes have no segment column "${name}"`);
@@ -110,6 +163,9 @@ export function monitorWindow(input: WindowInput): MonitoringReport {
     unseen: unseenCategories(profile, input.inputs, thresholds),
     decay,
     fairness,
+    calibration: classifier?.calibration ?? null,
+    classPrior: classifier?.classPrior ?? null,
+    unknownOutcomes: unknownOutcomes(outcomes?.unknownLabels ?? [], decay?.rows ?? 0, thresholds) ?? null,
     ...(input.targetUnit === undefined ? {} : { targetUnit: input.targetUnit }),
   });
 }

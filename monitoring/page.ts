@@ -12,8 +12,10 @@
 import { formatNumber, metricLabel } from '../lifecycle/gates/quality';
 import { barChart, CHART_CSS, chartFigure, groupedBarChart } from '../reports/charts';
 import { checkRows, escapeHtml, htmlTable, sliceRows } from '../reports/html';
+import { binarySliceTable, calibrationSection, classBalanceSection } from './classifierSections';
 import type { DistributionBucket, DriftMeasure } from './drift';
-import { type MonitoringReport, percent } from './report';
+import { number, share, status } from './pageCells';
+import type { MonitoringReport } from './report';
 import { isShownMetric } from '../ml/metrics';
 
 /** What the charts of the page will draw: each distribution at training and in the window. */
@@ -61,18 +63,6 @@ function scriptJson(value: unknown): string {
     /[<>&\u2028\u2029]/g,
     (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
-}
-
-const number = (value: number | null | undefined) =>
-  value === null || value === undefined || !Number.isFinite(value) ? '–' : formatNumber(value);
-
-const share = (value: number | null | undefined) =>
-  value === null || value === undefined || !Number.isFinite(value) ? '–' : percent(value);
-
-/** ALARM, ok, or "not judged: why". */
-function status(judged: boolean, alarm: boolean, reason: string | undefined): string {
-  if (!judged) return `<span class="muted">not judged: ${escapeHtml(reason ?? 'no reason given')}</span>`;
-  return alarm ? '<span class="fail">ALARM</span>' : '<span class="pass">ok</span>';
 }
 
 function list(items: string[], empty: string): string {
@@ -150,12 +140,20 @@ function performanceSection(report: MonitoringReport): string {
       ],
     ],
   );
+  // Each of the task's metrics beside its value at training; reports from before that show them now only.
+  const compared = decay.compared?.map((entry) => [
+    escapeHtml(metricLabel(report.task, entry.metric)),
+    number(entry.atTraining),
+    number(entry.now),
+    share(entry.worseBy),
+  ]);
   const metrics = Object.entries(decay.metrics)
     .filter((entry): entry is [string, number | null] => entry[1] === null || typeof entry[1] === 'number')
     .filter(([name]) => isShownMetric(name))
     .map(([name, value]) => [escapeHtml(name), number(value)]);
   return `<h2>Performance on labelled outcomes</h2>
 ${summary}
+${compared ? htmlTable(['metric', 'at training', 'now', 'worse by'], compared) : ''}
 ${htmlTable(['metric', 'now'], metrics)}`;
 }
 
@@ -168,10 +166,16 @@ function fairnessSection(report: MonitoringReport): string {
       ? '<span class="pass">within the gate&#39;s bounds</span>'
       : '<span class="fail">outside the gate&#39;s bounds</span>';
   const checks = checkRows(fairness.verdict.checks, fairness.judged);
-  const slices = sliceRows(fairness.slices, number);
+  const slices =
+    report.task === 'binary'
+      ? binarySliceTable(report)
+      : htmlTable(
+          ['segment', 'slice', 'labelled rows', 'error', 'error ratio', 'bias', 'judged'],
+          sliceRows(fairness.slices, number),
+        );
   return `<h2>Fairness on labelled outcomes: ${badge}</h2>
 ${htmlTable(['', 'check', 'what was found'], checks)}
-${htmlTable(['segment', 'slice', 'labelled rows', 'error', 'error ratio', 'bias', 'judged'], slices)}`;
+${slices}`;
 }
 
 function distribution(title: string, buckets: DistributionBucket[]): string {
@@ -350,6 +354,8 @@ ${list(report.notes, 'None.')}
 ${unseenSection(report)}
 ${driftSection(report)}
 ${performanceSection(report)}
+${calibrationSection(report)}
+${classBalanceSection(report)}
 ${fairnessSection(report)}
 ${charts}
 </body></html>

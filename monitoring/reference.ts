@@ -3,7 +3,9 @@
  * candidate is trained and stored with its version as plain JSON (a few KB). Per numeric feature the
  * quantile bins of the training rows and their shares; per categorical feature the share of each
  * category known to the model; the distribution of the candidate's predictions on the test rows; and
- * its test-set metrics, the baseline of performance decay.
+ * its test-set metrics, the baseline of performance decay. For a classifier also its classes with
+ * their rows at training and in the test rows (class-prior shift) and the calibration of its test
+ * predictions; both are optional, so profiles stored before them still read.
  */
 import { argmaxRows } from '../ml/metrics';
 import type { TaskKind } from '../ml/model';
@@ -12,6 +14,7 @@ import type { Table } from '../ml/table';
 import { primaryMetricOf, type QualityGateSpec, qualityMetricValue } from '../lifecycle/gates/quality';
 import type { QualityMetric } from '../lifecycle/spec/parts';
 import type { PipelineSpec } from '../lifecycle/spec/schema';
+import { type CalibrationReference, expectedCalibrationError } from './calibration';
 import { numericValues, tallyCategories } from './columns';
 import { binCounts, DEFAULT_BINS, proportionsOf, quantileEdges } from './distribution';
 import { modelTaskOf } from '../lifecycle/spec/metrics';
@@ -62,6 +65,16 @@ export interface PerformanceReference {
   metrics: Record<string, number>;
 }
 
+/** A classifier's classes and how often each occurred when it was made. */
+export interface ClassReference {
+  /** The model's class labels, index = class id. */
+  labels: string[];
+  /** Training rows per class, aligned with `labels`; absent when the rows lacked the target. */
+  training?: number[];
+  /** Test rows per class, aligned with `labels`; absent without the test targets. */
+  test?: number[];
+}
+
 export interface ReferenceProfile {
   format: typeof REFERENCE_PROFILE_FORMAT;
   task: TaskKind;
@@ -70,6 +83,10 @@ export interface ReferenceProfile {
   features: FeatureReference[];
   prediction: PredictionReference;
   performance: PerformanceReference;
+  /** Classifiers (binary and multiclass). @default undefined in profiles stored before it */
+  classes?: ClassReference;
+  /** Classifiers with test targets: the ECE of the test predictions. @default undefined */
+  calibration?: CalibrationReference;
 }
 
 /** The parts of a pipeline spec the profile reads. */
@@ -88,8 +105,14 @@ export interface ReferenceProfileInput {
   predictions: ArrayLike<number>;
   /** The candidate's metrics on the test rows (`TestSetEvaluation.metrics`). */
   metrics: TaskMetrics;
-  /** Multiclass (required there): the model's class labels, index = class id. */
+  /** Classifiers (required for multiclass): the model's class labels, index = class id. */
   classLabels?: readonly string[];
+  /**
+   * Classifiers: the class ids of the test rows (`TestSetEvaluation.y`), for the class balance and
+   * calibration at training.
+   * @default undefined (neither kept)
+   */
+  testTargets?: ArrayLike<number>;
   /**
    * Quantile bins per numeric feature and for numeric predictions.
    * @default 10
@@ -161,10 +184,51 @@ function performanceReference(spec: ReferenceSpec, metrics: TaskMetrics): Perfor
   };
 }
 
+/** Rows per class id among ids 0..k-1 (others ignored). */
+function classCounts(ids: ArrayLike<number>, k: number): number[] {
+  const counts = new Array<number>(k).fill(0);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i] as number;
+    if (Number.isInteger(id) && id >= 0 && id < k) counts[id] = (counts[id] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** The classes of a classifier with their rows at training and in the test rows. */
+function classReference(input: ReferenceProfileInput, labels: readonly string[]): ClassReference {
+  const { table, spec, testTargets } = input;
+  const reference: ClassReference = { labels: [...labels] };
+  if (table.has(spec.target)) {
+    // Numeric targets read as their text (1 is "1"), as training named the classes.
+    const tally = tallyCategories(table.column(spec.target));
+    reference.training = labels.map((label) => tally.counts.get(label) ?? 0);
+  }
+  if (testTargets) reference.test = classCounts(testTargets, labels.length);
+  return reference;
+}
+
+function calibrationReference(
+  input: ReferenceProfileInput,
+  labels: readonly string[],
+): CalibrationReference | undefined {
+  const { spec, testTargets, predictions } = input;
+  if (!testTargets || spec.task === 'regression' || spec.task === 'forecast') return undefined;
+  const measured = expectedCalibrationError({
+    task: spec.task,
+    y: testTargets,
+    prediction: predictions,
+    ...(spec.task === 'multiclass' ? { k: labels.length } : {}),
+  });
+  const value = measured.value === null ? null : Number(measured.value.toPrecision(6));
+  return { statistic: 'ece', value, rows: measured.rows, bins: measured.bins.length };
+}
+
 /**
  * Profiles the training rows and the candidate's test-set results for nightly monitoring. Numeric
  * features get about `bins` quantile bins of the training values (fewer when values repeat) and a
  * missing bucket; categorical features the share of every training category and of missing values.
+ * A classifier given its class labels also gets its classes' rows at training and, with the test
+ * targets, in the test rows, and the ECE of its test predictions.
  *
  * @throws when a feature of the spec is not a column of the table, or multiclass predictions come
  *   without their class labels
@@ -178,7 +242,7 @@ export function buildReferenceProfile(input: ReferenceProfileInput): ReferencePr
       ? numericReference(feature.name, numericValues(column), bins)
       : categoricalReference(feature.name, table);
   });
-  return {
+  const profile: ReferenceProfile = {
     format: REFERENCE_PROFILE_FORMAT,
     task: modelTaskOf(spec.task),
     target: spec.target,
@@ -187,4 +251,11 @@ export function buildReferenceProfile(input: ReferenceProfileInput): ReferencePr
     prediction: predictionReference(input, bins),
     performance: performanceReference(spec, metrics),
   };
+  const labels = input.classLabels;
+  if (profile.task !== 'regression' && labels && labels.length >= 2) {
+    profile.classes = classReference(input, labels);
+    const calibration = calibrationReference(input, labels);
+    if (calibration) profile.calibration = calibration;
+  }
+  return profile;
 }

@@ -7,10 +7,18 @@
  * feature drifted past its alarm, or a slice is served worse than the fairness gate allows. Drift of
  * the predictions alone raises an alarm but does not make the model stale: it follows from the
  * inputs, and when they have not moved, retraining on the same kind of rows would learn the same.
+ *
+ * A classifier is also stale when its probabilities lost their calibration. A shift of the class
+ * balance, or outcomes with a label the model does not know, raise an alarm without making it
+ * stale: what they do to the model shows in its calibration and metrics, which decide.
  */
 import type { TaskKind } from '../ml/model';
 import { formatNumber, metricLabel } from '../lifecycle/gates/quality';
-import type { FairnessWatch, PerformanceDecay } from './decay';
+import type { GateCheck } from '../lifecycle/gates/verdict';
+import { type CalibrationDrift, CHANCE_ALLOWANCE } from './calibration';
+import type { UnknownOutcomes } from './classOutcomes';
+import type { ClassPriorShift } from './classPrior';
+import { type FairnessWatch, type PerformanceDecay, sliceAtFault } from './decay';
 import type { DriftMeasure, FeatureDrift, MonitoringSpec, PredictionDrift, UnseenCategories } from './drift';
 
 /** Bumped when the report's shape changes. */
@@ -56,6 +64,12 @@ export interface MonitoringReportInput extends MonitoredModel {
   decay: PerformanceDecay | null;
   /** Null when the window has no labelled outcome. */
   fairness: FairnessWatch | null;
+  /** Classifiers with labelled outcomes: ECE against the test rows at training. @default null */
+  calibration?: CalibrationDrift | null;
+  /** Classifiers with labelled outcomes: class shares against the test rows at training. @default null */
+  classPrior?: ClassPriorShift | null;
+  /** Classifiers: labelled outcomes whose label the model does not know. @default null (none) */
+  unknownOutcomes?: UnknownOutcomes | null;
   /**
    * Unit of the target, shown after errors (`s`, `kWh`).
    * @default undefined (no unit)
@@ -77,6 +91,12 @@ export interface MonitoringReport extends MonitoredModel {
   unseen: UnseenCategories[];
   decay: PerformanceDecay | null;
   fairness: FairnessWatch | null;
+  /** Null for regression, and without labelled outcomes. */
+  calibration: CalibrationDrift | null;
+  /** Null for regression, and without labelled outcomes. */
+  classPrior: ClassPriorShift | null;
+  /** Null when every outcome's label is one of the model's classes. */
+  unknownOutcomes: UnknownOutcomes | null;
 }
 
 /** `12.5 %`. */
@@ -159,6 +179,79 @@ function decaySentence(decay: PerformanceDecay, task: TaskKind, unit: string | u
   );
 }
 
+function calibrationSentence(calibration: CalibrationDrift): string {
+  const now = calibration.currentValue ?? Number.NaN;
+  const then = calibration.referenceValue ?? Number.NaN;
+  return (
+    `Calibration drift: expected calibration error ${formatNumber(now)} on ${count(calibration.rows, 'labelled row')} ` +
+    `against ${formatNumber(then)} on the test rows at training, ${formatNumber(now - then)} worse ` +
+    `(alarm beyond ${formatNumber(calibration.allowed)}: ${formatNumber(calibration.tolerance)} plus ${CHANCE_ALLOWANCE} x the ` +
+    `${formatNumber(calibration.chance ?? 0)} a calibrated model shows on these rows by chance)`
+  );
+}
+
+/** `p = 0.0003`, `p < 0.0001`. */
+function pValueText(pValue: number): string {
+  return pValue < 1e-4 ? 'p < 0.0001' : `p = ${formatNumber(pValue, 2)}`;
+}
+
+function classPriorSentence(shift: ClassPriorShift, target: string): string {
+  // Binary: the positive class (a failure rate reads better than a rate of passes); else the most moved.
+  const [moved] =
+    shift.classes.length === 2
+      ? shift.classes.slice(1)
+      : [...shift.classes].sort(
+          (a, b) => Math.abs(b.current - b.reference) - Math.abs(a.current - a.reference),
+        );
+  const where = shift.reference === 'test' ? 'the test rows' : 'the training rows';
+  const share = moved
+    ? `${target} = ${moved.label} is ${percent(moved.current)} of ${count(shift.rows, 'labelled outcome')} against ` +
+      `${percent(moved.reference)} of ${where} at training`
+    : `the classes of ${count(shift.rows, 'labelled outcome')} moved from ${where} at training`;
+  return (
+    `Class balance: ${share} (chi-square ${formatNumber(shift.statistic ?? Number.NaN)} on ` +
+    `${count(shift.degreesOfFreedom, 'degree')} of freedom, ${pValueText(shift.pValue ?? Number.NaN)}; alarm below p = ${formatNumber(shift.level)})`
+  );
+}
+
+function unknownOutcomeLabels(unknown: UnknownOutcomes, shown = 5): string {
+  const listed = unknown.values
+    .slice(0, shown)
+    .map((value) => `"${value.label}" (${count(value.rows, 'row')})`);
+  const more = unknown.values.length - shown;
+  return more > 0 ? `${listed.join(', ')} and ${more} more` : listed.join(', ');
+}
+
+function unknownOutcomesSentence(unknown: UnknownOutcomes): string {
+  return (
+    `Unknown outcomes: ${percent(unknown.rate)} of ${count(unknown.rows, 'labelled outcome')} carry a label the model ` +
+    `does not know (alarm at ${percent(unknown.threshold)}): ${unknownOutcomeLabels(unknown)}`
+  );
+}
+
+function unknownOutcomesNote(unknown: UnknownOutcomes): string {
+  const why = unknown.judged
+    ? `below the ${percent(unknown.threshold)} alarm`
+    : (unknown.reason ?? 'not judged');
+  return (
+    `Unknown outcomes: ${count(unknown.unknownRows, 'labelled outcome')} of ${unknown.rows} carry a label the model ` +
+    `does not know, left out of every measure: ${unknownOutcomeLabels(unknown)}; ${why}`
+  );
+}
+
+/**
+ * A failed fairness check as an alarm. A binary check compares the slices of a segment; the alarm
+ * starts with the slice served worst (`Type=L: equal opportunity difference 0.31 > 0.2`).
+ */
+function fairnessSentence(fairness: FairnessWatch, check: GateCheck): string {
+  const atFault = sliceAtFault(fairness, check);
+  const named = atFault
+    ? `${atFault.segment}${atFault.slice === null ? ' missing' : `=${atFault.slice}`}: ${atFault.measure} ` +
+      `${formatNumber(atFault.value)} ${atFault.measure === 'disparate impact' ? '<' : '>'} ${formatNumber(atFault.bound)}; `
+    : '';
+  return `Fairness on ${count(fairness.rows, 'labelled row')}: ${named}${check.message}`;
+}
+
 function driftNotes(input: MonitoringReportInput): string[] {
   const { featureDrift, predictionDrift, window, thresholds } = input;
   const notes: string[] = [];
@@ -182,37 +275,58 @@ function driftNotes(input: MonitoringReportInput): string[] {
   return notes;
 }
 
-function outcomeNotes(decay: PerformanceDecay | null, fairness: FairnessWatch | null): string[] {
+/** `a`, `a and b`, `a, b and c`. */
+function listed(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1) ?? ''}`;
+}
+
+function outcomeNotes(input: MonitoringReportInput): string[] {
+  const { decay, fairness } = input;
   if (!decay && !fairness) {
-    return ['No labelled outcomes in the window: performance decay and fairness were not checked'];
+    const unchecked =
+      input.task === 'regression'
+        ? 'performance decay and fairness'
+        : 'performance decay, calibration, class balance and fairness';
+    return [`No labelled outcomes in the window: ${unchecked} were not checked`];
   }
-  if (decay && fairness && !decay.judged && !fairness.judged && decay.reason === fairness.reason) {
-    return [`Performance and fairness not judged: ${decay.reason ?? 'no reason given'}`];
-  }
-  return [
-    ...(decay && !decay.judged ? [`Performance not judged: ${decay.reason ?? 'no reason given'}`] : []),
-    ...(fairness && !fairness.judged ? [`Fairness not judged: ${fairness.reason ?? 'no reason given'}`] : []),
-  ];
+  const measures = [
+    { name: 'performance', measure: decay },
+    { name: 'calibration', measure: input.calibration ?? null },
+    { name: 'class balance', measure: input.classPrior ?? null },
+    { name: 'fairness', measure: fairness },
+  ].flatMap(({ name, measure }) => (measure && !measure.judged ? [{ name, reason: measure.reason }] : []));
+  // One note for the measures that share a reason (too few labelled rows), rather than one each.
+  const reasons = [...new Set(measures.map((entry) => entry.reason))];
+  return reasons.map((reason) => {
+    const names = listed(measures.filter((entry) => entry.reason === reason).map((entry) => entry.name));
+    return `${names.charAt(0).toUpperCase()}${names.slice(1)} not judged: ${reason ?? 'no reason given'}`;
+  });
 }
 
 /** Puts the night's measures together, words the alarms and notes, and decides whether the model is stale. */
 export function buildMonitoringReport(input: MonitoringReportInput): MonitoringReport {
   const { featureDrift, predictionDrift, unseen, decay, fairness } = input;
+  const calibration = input.calibration ?? null;
+  const classPrior = input.classPrior ?? null;
+  const unknownOutcomes = input.unknownOutcomes ?? null;
   const staleReasons = [
     ...unseen.filter((feature) => feature.alarm).map(unseenSentence),
     ...featureDrift.filter((drift) => drift.alarm).map(featureSentence),
     ...(decay?.stale ? [decaySentence(decay, input.task, input.targetUnit)] : []),
-    ...(fairness?.judged
-      ? fairness.failed.map(
-          (check) => `Fairness on ${count(fairness.rows, 'labelled row')}: ${check.message}`,
-        )
-      : []),
+    ...(calibration?.alarm ? [calibrationSentence(calibration)] : []),
+    ...(fairness?.judged ? fairness.failed.map((check) => fairnessSentence(fairness, check)) : []),
   ];
-  const alarms = [...staleReasons, ...(predictionDrift?.alarm ? [predictionSentence(predictionDrift)] : [])];
+  const alarms = [
+    ...staleReasons,
+    ...(predictionDrift?.alarm ? [predictionSentence(predictionDrift)] : []),
+    ...(classPrior?.alarm ? [classPriorSentence(classPrior, input.target)] : []),
+    ...(unknownOutcomes?.alarm ? [unknownOutcomesSentence(unknownOutcomes)] : []),
+  ];
   const notes = [
     ...unseen.filter((feature) => !feature.alarm && feature.values.length > 0).map(unseenNote),
     ...driftNotes(input),
-    ...outcomeNotes(decay, fairness),
+    ...(unknownOutcomes && !unknownOutcomes.alarm ? [unknownOutcomesNote(unknownOutcomes)] : []),
+    ...outcomeNotes(input),
   ];
   return {
     format: MONITORING_REPORT_FORMAT,
@@ -230,5 +344,8 @@ export function buildMonitoringReport(input: MonitoringReportInput): MonitoringR
     unseen,
     decay,
     fairness,
+    calibration,
+    classPrior,
+    unknownOutcomes,
   };
 }

@@ -11,7 +11,8 @@ import { derivedColumnsFromRows } from '../../lifecycle/features/rows';
 import { readVerifiedArtifact } from '../lifecycle/verifiedArtifact';
 import { tableFromRows } from '../../ml/rows';
 import type { ReferenceProfile } from '../../monitoring/reference';
-import { monitorWindow } from '../../monitoring/monitor';
+import { monitorWindow, type WindowOutcomes } from '../../monitoring/monitor';
+import { classIdsOf, classProbabilities } from '../../monitoring/classOutcomes';
 import type { MonitoringReport } from '../../monitoring/report';
 import { renderMonitoringPage } from '../../monitoring/page';
 import type { PipelineSpec } from '../../lifecycle/spec';
@@ -31,11 +32,36 @@ interface LabelledRow extends ServedRow {
   actual_label: string | null;
 }
 
-/** The served prediction as the monitoring computations take it: the value, or P(class 1) for binary. */
-function predictedNumber(output: ServedRow['output']): number {
-  if (typeof output.value === 'number') return output.value;
-  const probabilities = Object.entries(output.probabilities ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
-  return probabilities[1]?.[1] ?? Number.NaN;
+/**
+ * The served predictions as the monitoring computations take them: regression values; a
+ * classifier's probabilities by its class labels (binary: of class 1; multiclass: rows x classes).
+ */
+function servedPredictions(
+  rows: readonly ServedRow[],
+  task: ReferenceProfile['task'],
+  classLabels: readonly string[],
+): Float64Array {
+  return task === 'regression'
+    ? Float64Array.from(rows, (row) => row.output.value ?? Number.NaN)
+    : classProbabilities(
+        rows.map((row) => row.output),
+        classLabels,
+        task,
+      );
+}
+
+/** The booked outcomes: values for regression, class ids (and the labels the model does not know) otherwise. */
+function bookedOutcomes(
+  rows: readonly LabelledRow[],
+  task: ReferenceProfile['task'],
+  classLabels: readonly string[],
+): Pick<WindowOutcomes, 'y' | 'unknownLabels'> {
+  if (task === 'regression') return { y: Float64Array.from(rows, (row) => row.actual_value ?? Number.NaN) };
+  const labels = rows.map(
+    (row) => row.actual_label ?? (row.actual_value === null ? null : String(row.actual_value)),
+  );
+  const { y, unknown } = classIdsOf(labels, classLabels);
+  return { y, unknownLabels: unknown };
 }
 
 async function windowStart(pool: pg.Pool, model: string, deployedAt: Date): Promise<Date> {
@@ -91,12 +117,15 @@ export function createMonitorActivities({ pool, readerPool, objectStore }: Activ
             loggedInputs,
             served.rows.map((row) => row.inputs),
           );
-    const outcomes =
-      labelled.rows.length === 0 || spec.task !== 'regression'
+    const task = profile.task;
+    const classLabels =
+      task === 'regression' ? [] : await classLabelsOf(model, version, profile, served.rows);
+    const outcomes: WindowOutcomes | undefined =
+      labelled.rows.length === 0
         ? undefined
         : {
-            y: Float64Array.from(labelled.rows, (row) => row.actual_value ?? Number.NaN),
-            prediction: Float64Array.from(labelled.rows, (row) => predictedNumber(row.output)),
+            ...bookedOutcomes(labelled.rows, task, classLabels),
+            prediction: servedPredictions(labelled.rows, task, classLabels),
             segments: Object.fromEntries(
               spec.segments.map((name) => [
                 name,
@@ -122,9 +151,27 @@ export function createMonitorActivities({ pool, readerPool, objectStore }: Activ
       from: from.toISOString(),
       to: to.toISOString(),
       inputs,
-      predictions: Float64Array.from(served.rows, (row) => predictedNumber(row.output)),
+      predictions: servedPredictions(served.rows, task, classLabels),
       outcomes,
     });
+  }
+
+  /**
+   * A classifier's class labels, index = class id: the profile's; for a binary model whose profile
+   * predates them, the signed manifest's; failing both, the labels of the served probabilities in
+   * sorted order (as training orders labels that are not numbers).
+   */
+  async function classLabelsOf(
+    model: string,
+    version: number,
+    profile: ReferenceProfile,
+    served: readonly ServedRow[],
+  ): Promise<string[]> {
+    if (profile.classes) return profile.classes.labels;
+    if (profile.prediction.kind === 'classes') return profile.prediction.classLabels;
+    const { manifest } = await readVerifiedArtifact(pool, objectStore, model, version);
+    if (manifest.target.classLabels) return manifest.target.classLabels;
+    return Object.keys(served[0]?.output.probabilities ?? {}).sort();
   }
 
   /** The window's inputs with the version's derived features, by its signed, verified definition. */

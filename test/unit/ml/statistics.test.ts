@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readCsvFile } from '../../../ml/csv';
 import { tableFromRows } from '../../../ml/rows';
 import {
+  chiSquareSurvival,
   computeStatistics,
   normalQuantile,
   quantileOfSorted,
@@ -167,5 +168,24 @@ describe('normalQuantile', () => {
     expect(normalQuantile(0.2)).toBeCloseTo(-normalQuantile(0.8), 9);
     expect(() => normalQuantile(0)).toThrow(RangeError);
     expect(() => normalQuantile(1)).toThrow(RangeError);
+  });
+});
+
+describe('chiSquareSurvival', () => {
+  it('gives the p-values of the chi-square tables', () => {
+    // Critical values at 5 %, 1 % and 0.1 % (NIST/SEMATECH e-Handbook, table 1.3.6.7.4).
+    expect(chiSquareSurvival(3.841, 1)).toBeCloseTo(0.05, 4);
+    expect(chiSquareSurvival(10.828, 1)).toBeCloseTo(0.001, 5);
+    expect(chiSquareSurvival(5.991, 2)).toBeCloseTo(0.05, 4);
+    expect(chiSquareSurvival(9.21, 2)).toBeCloseTo(0.01, 4);
+    expect(chiSquareSurvival(20.515, 5)).toBeCloseTo(0.001, 5);
+    expect(chiSquareSurvival(124.342, 100)).toBeCloseTo(0.05, 4);
+  });
+
+  it('is exp(-x / 2) on 2 degrees of freedom, 1 at 0, and tiny far out', () => {
+    for (const x of [0.5, 3, 12, 40]) expect(chiSquareSurvival(x, 2)).toBeCloseTo(Math.exp(-x / 2), 12);
+    expect(chiSquareSurvival(0, 3)).toBe(1);
+    expect(chiSquareSurvival(200, 1)).toBeLessThan(1e-40);
+    expect(() => chiSquareSurvival(1, 0)).toThrow(RangeError);
   });
 });
