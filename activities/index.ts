@@ -1,4 +1,5 @@
 /** Every activity of the Kerf worker, built from the worker's dependencies. */
+import { createAnnouncementActivities } from './announcements';
 import type { ActivityDeps } from './deps';
 import { createLifecycleActivities } from './lifecycle';
 import { createMonitoringActivities } from './monitoring';
@@ -11,5 +12,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createSmokeActivities(deps),
     ...createLifecycleActivities(deps),
     ...createMonitoringActivities(deps),
+    ...createAnnouncementActivities(deps),
   };
 }

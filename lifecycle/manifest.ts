@@ -128,6 +128,13 @@ export const modelManifestSchema = z.strictObject({
       message: 'must build at least one derived or history feature',
     })
     .optional(),
+  /**
+   * The model's OpenSSF model-signing signature (`lifecycle/modelSignature.ts`): where it is stored
+   * and the public half of its ECDSA key. It signs this manifest among the model directory's files,
+   * so the manifest pins the key, not the signature's bytes; a manifest Kerf trusts thereby vouches
+   * for the key others verify `model.sig` with. Absent in manifests written before `model.sig`.
+   */
+  modelSigning: z.strictObject({ signatureKey: nonEmpty, publicKeyPem: nonEmpty }).optional(),
   /** The signing key's id (see `keyIdOf`). */
   keyId: z.string().regex(/^[0-9a-f]{16}$/, 'must be a key id: 16 lower-case hex digits'),
   /** The signing key's public half, for people; verification only trusts configured keys. */

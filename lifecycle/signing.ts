@@ -9,12 +9,11 @@ import {
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
-  randomBytes,
   sign as cryptoSign,
   verify as cryptoVerify,
 } from 'node:crypto';
-import { chmod, link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readOrCreateKeyFile, recordPublicKey } from './keyFiles';
 
 /** A loaded signing key. */
 export interface SigningKey {
@@ -69,13 +68,11 @@ export async function loadOrCreateSigningKey(options: SigningKeyOptions): Promis
     );
   }
   const keyFile = path.resolve(options.keyFile);
-  let pem = await readIfExists(keyFile);
-  let created = false;
-  if (pem === undefined) {
-    created = await createKeyFile(keyFile);
-    // Whoever won the race, the file now holds the one key: read it back rather than trust memory.
-    pem = await readFile(keyFile, 'utf8');
-  }
+  const { pem, created } = await readOrCreateKeyFile(
+    keyFile,
+    newEd25519KeyPem,
+    'the development signing key',
+  );
   const privateKey = parsePrivateKey(
     pem,
     `The development signing key file ${keyFile}`,
@@ -83,7 +80,7 @@ export async function loadOrCreateSigningKey(options: SigningKeyOptions): Promis
   );
   const described = describeKey(privateKey);
   const publicKeyFile = `${keyFile}.pub`;
-  await recordPublicKey(publicKeyFile, described.publicKeyPem);
+  await recordPublicKey(publicKeyFile, described.publicKeyPem, 'the public signing key');
   return { ...described, created, source: 'key-file', keyFile, publicKeyFile };
 }
 
@@ -164,57 +161,8 @@ function parsePrivateKey(pem: string, what: string, todo: string): KeyObject {
   return key;
 }
 
-/** Creates the key file unless another process got there first; true when this call created it. */
-async function createKeyFile(keyFile: string): Promise<boolean> {
-  // Default folder modes: the key file itself is 0600, and `.data/` must stay reachable for the stack.
-  await mkdir(path.dirname(keyFile), { recursive: true });
-  const { privateKey } = generateKeyPairSync('ed25519');
-  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const temporary = temporaryNameFor(keyFile);
-  try {
-    // `wx` and mode 0600 from the start: the key is never readable by others, not even briefly.
-    await writeFile(temporary, pem, { mode: 0o600, flag: 'wx' });
-    await chmod(temporary, 0o600);
-    // link() fails with EEXIST instead of replacing: the first key written is the one kept.
-    await link(temporary, keyFile);
-    return true;
-  } catch (error) {
-    if (isErrno(error, 'EEXIST')) return false;
-    throw new Error(`Could not create the development signing key ${keyFile}: ${errorMessage(error)}`);
-  } finally {
-    await unlink(temporary).catch(() => undefined);
-  }
-}
-
-/** Writes the public half beside the key when it is missing or different (readable by all: it is public). */
-async function recordPublicKey(publicKeyFile: string, publicKeyPem: string): Promise<void> {
-  if ((await readIfExists(publicKeyFile)) === publicKeyPem) return;
-  const temporary = temporaryNameFor(publicKeyFile);
-  try {
-    await writeFile(temporary, publicKeyPem, { mode: 0o644, flag: 'wx' });
-    // Every writer writes the same text, so replacing is harmless; rename keeps readers from half a file.
-    await rename(temporary, publicKeyFile);
-  } catch (error) {
-    await unlink(temporary).catch(() => undefined);
-    throw new Error(`Could not record the public signing key in ${publicKeyFile}: ${errorMessage(error)}`);
-  }
-}
-
-function temporaryNameFor(file: string): string {
-  return `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-}
-
-async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (error) {
-    if (isErrno(error, 'ENOENT')) return undefined;
-    throw error;
-  }
-}
-
-function isErrno(error: unknown, code: string): boolean {
-  return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
+function newEd25519KeyPem(): string {
+  return generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 }
 
 function errorMessage(error: unknown): string {

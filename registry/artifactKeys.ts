@@ -38,6 +38,8 @@ export const artifactKeys = (model: string, version: number) => {
     slices: `${prefix}fairness-slices.json`,
     manifest: `${prefix}manifest.json`,
     signature: `${prefix}manifest.sig`,
+    /** The OpenSSF model-signing signature of the model directory ({@link modelDirectoryKeys}). */
+    modelSignature: `${prefix}model.sig`,
     card: `${prefix}card.html`,
     spec: `${prefix}spec.json`,
     reference: `${prefix}reference.json`,
@@ -45,3 +47,27 @@ export const artifactKeys = (model: string, version: number) => {
     forecastState: `${prefix}forecast-state.json`,
   };
 };
+
+/**
+ * The objects of a version's model directory, which `model.sig` signs (OpenSSF model signing): the
+ * ONNX graph, a forecast's state, Kerf's manifest and its signature, and the model card. Each file's
+ * name in the directory is the last part of its key, so the directory is the version's folder
+ * (`models/<model>/v<N>/`) with only these files and `model.sig` in it: that folder, downloaded,
+ * is what `model_signing verify key` checks. The version's other objects (training summary, test
+ * predictions, slices, profile, spec copy) are Kerf's working files and stay out of it.
+ */
+export function modelDirectoryKeys(
+  model: string,
+  version: number,
+  options: { forecastState: boolean },
+): { name: string; key: string }[] {
+  const keys = artifactKeys(model, version);
+  const prefix = versionPrefix(model, version);
+  return [
+    keys.onnx,
+    ...(options.forecastState ? [keys.forecastState] : []),
+    keys.manifest,
+    keys.signature,
+    keys.card,
+  ].map((key) => ({ name: key.slice(prefix.length), key }));
+}

@@ -8,6 +8,7 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { artifactKeys } from '../registry/artifactKeys';
 import { MANIFEST_FORMAT_VERSION, signManifest, sha256Hex } from '../lifecycle/manifest';
+import { loadOrCreateModelSigningKey, type ModelSigningKey } from '../lifecycle/modelSigningKey';
 import { loadOrCreateSigningKey, type SigningKey } from '../lifecycle/signing';
 import { trainCandidate } from '../lifecycle/train';
 import { Random } from '../ml/random';
@@ -36,6 +37,8 @@ export interface ServingWorld {
   db: OwnDatabase;
   objectStore: ObjectStore;
   signingKey: SigningKey;
+  /** A P-256 key of its own for `model.sig`, as a worker's `modelSigningKey`. */
+  modelSigningKey: ModelSigningKey;
   /** Deletes the artifacts of the models registered here, drops the database. */
   close(): Promise<void>;
 }
@@ -49,6 +52,11 @@ export async function createServingWorld(prefix: string): Promise<ServingWorld> 
   const signingKey = await loadOrCreateSigningKey({
     privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   });
+  const modelSigningKey = await loadOrCreateModelSigningKey({
+    privateKeyPem: generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString(),
+  });
   // An admin's step, on the owner role's connection: the application role may only read trusted keys.
   await trustSigningKey(db.ownerPool, {
     publicKey: signingKey.publicKeyPem,
@@ -59,6 +67,7 @@ export async function createServingWorld(prefix: string): Promise<ServingWorld> 
     db,
     objectStore,
     signingKey,
+    modelSigningKey,
     async close() {
       for (const model of registeredModels.get(objectStore) ?? []) {
         for (const object of await objectStore.list(`models/${model}/`)) await objectStore.delete(object.key);

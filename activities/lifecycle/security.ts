@@ -1,7 +1,8 @@
 /**
  * The security stage: the ONNX graph and the feature columns pass the security gate, then the
- * artifact gets its signed manifest (lineage, metrics, verdicts, SHA-256 of the ONNX bytes) and its
- * model card, and the registry records the version as a candidate for approval.
+ * artifact gets its signed manifest (lineage, metrics, verdicts, SHA-256 of the ONNX bytes), its
+ * model card and `model.sig` over them (OpenSSF model signing, for verifiers without Kerf), and the
+ * registry records the version as a candidate for approval.
  */
 import { createHash } from 'node:crypto';
 import { gateRegistry } from '../../lifecycle/gates/registry';
@@ -26,7 +27,8 @@ import { specOf } from './runSpec';
 import { loadStageTable } from './stageTable';
 import { featureBuildOf } from './featureBuild';
 import { describeHistoryFeature } from '../../lifecycle/features/history';
-import { artifactKeys } from '../../registry/artifactKeys';
+import { artifactKeys, modelDirectoryKeys } from '../../registry/artifactKeys';
+import { type ModelFile, signModel } from '../../lifecycle/modelSignature';
 import { runActor, runIdOf } from './register';
 import { definitionTag, type ForecastState } from '../../lifecycle/forecast';
 import { readMetadata } from '../../ml/onnx';
@@ -60,7 +62,30 @@ async function refuseUntrustedSigningKey(
   );
 }
 
-export function createSecurityActivities({ pool, objectStore, signingKey, codeVersion }: ActivityDeps) {
+/**
+ * The files of the version's model directory (`modelDirectoryKeys`), byte for byte as this stage
+ * stored them, under the names a downloaded folder gives them.
+ */
+function modelDirectoryFiles(
+  model: string,
+  version: number,
+  stored: ReadonlyMap<string, Uint8Array | string>,
+): ModelFile[] {
+  const forecastState = stored.has(artifactKeys(model, version).forecastState);
+  return modelDirectoryKeys(model, version, { forecastState }).map(({ name, key }) => {
+    const bytes = stored.get(key);
+    if (bytes === undefined) throw new Error(`${key} belongs in the model directory but was not stored`);
+    return { name, bytes: typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes };
+  });
+}
+
+export function createSecurityActivities({
+  pool,
+  objectStore,
+  signingKey,
+  modelSigningKey,
+  codeVersion,
+}: ActivityDeps) {
   /**
    * A forecast model's state as the manifest signs it: checked against the hash training recorded,
    * with the feature definition its rows were built by (serving refuses another).
@@ -75,6 +100,7 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
     }
     const state = JSON.parse(Buffer.from(bytes).toString('utf8')) as ForecastState;
     return {
+      bytes,
       manifest: { key: stored.key, sha256, featureDefinition: definitionTag(state.featureDefinition) },
     };
   };
@@ -109,7 +135,8 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
 
       const keys = artifactKeys(spec.name, version);
       // What monitoring compares the serving traffic with: the training rows' distributions, the
-      // test predictions' distribution and the test performance; and the spec the version was made by.
+      // test predictions' distribution and the test performance (with a classifier's class balance
+      // and calibration on the test rows); and the spec the version was made by.
       const predictions = await objectStore.getJson<StoredPredictions>(input.evaluation.predictionsKey);
       // A forecast is watched by scoring its forecasts on the periods that arrive, not by profiles.
       if (spec.task !== 'forecast') {
@@ -120,6 +147,7 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
           predictions: predictions.prediction,
           metrics: input.evaluation.metrics as unknown as TaskMetrics,
           classLabels: predictions.classLabels,
+          testTargets: predictions.y,
         });
         await objectStore.put(keys.reference, JSON.stringify(reference), 'application/json');
       }
@@ -153,6 +181,7 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
         onnx: { key: trained.onnxKey, sha256, bytes: onnx.byteLength },
         ...(forecast ? { forecast: forecast.manifest } : {}),
         ...(featureBuild ? { featureBuild } : {}),
+        modelSigning: { signatureKey: keys.modelSignature, publicKeyPem: modelSigningKey.publicKeyPem },
       };
       await refuseUntrustedSigningKey(pool, signingKey, spec.name, version);
       const signed = signManifest(unsigned, signingKey);
@@ -201,6 +230,18 @@ export function createSecurityActivities({ pool, objectStore, signingKey, codeVe
           : {}),
       });
       await objectStore.put(keys.card, card, 'text/html; charset=utf-8');
+      // Signed last, since it signs the manifest, its signature and the card: the model directory
+      // others check without Kerf (`model_signing verify key`).
+      const stored = new Map<string, Uint8Array | string>([
+        [keys.onnx, onnx],
+        [keys.manifest, signed.manifestJson],
+        [keys.signature, signed.signature],
+        [keys.card, card],
+      ]);
+      if (forecast) stored.set(keys.forecastState, forecast.bytes);
+      const files = modelDirectoryFiles(spec.name, version, stored);
+      const modelSignature = signModel({ modelName: `${spec.name}-v${version}`, files }, modelSigningKey);
+      await objectStore.put(keys.modelSignature, modelSignature.bundleJson, 'application/json');
 
       await stoppingOn(async () => {
         await recordEvaluation(pool, spec.name, version, {

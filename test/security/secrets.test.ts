@@ -1,12 +1,14 @@
 /**
  * Secrets never on a command line and never readable by others: with the stack and a worker
  * running, no process's /proc/<pid>/cmdline holds a database password, an S3 key, the API token
- * or the signing key (each read from its 0600 file), and those files are 0600 in a private folder.
+ * or the signing keys (each read from its 0600 file), and those files are 0600 in a private folder.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { KeyObject } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadOrCreateModelSigningKey } from '../../lifecycle/modelSigningKey';
 import { loadOrCreateSigningKey } from '../../lifecycle/signing';
 import { apiToken } from '../../serving/apiToken';
 import { repoRoot } from '../../platform/paths';
@@ -29,13 +31,16 @@ async function stackSecrets(): Promise<Record<string, string>> {
     );
   }
   secrets['api-token'] = (await apiToken(config)).token;
-  const signingKey = await loadOrCreateSigningKey(config.signing);
-  const pem = signingKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  // The base64 body of the PEM: what would show if the key were passed as an argument.
-  secrets['signing-key'] = pem
-    .split('\n')
-    .filter((line) => line !== '' && !line.startsWith('-----'))
-    .join('');
+  // The base64 body of each key's PEM: what would show if the key were passed as an argument.
+  const pemBody = (key: KeyObject) =>
+    key
+      .export({ type: 'pkcs8', format: 'pem' })
+      .toString()
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('-----'))
+      .join('');
+  secrets['signing-key'] = pemBody((await loadOrCreateSigningKey(config.signing)).privateKey);
+  secrets['model-signing-key'] = pemBody((await loadOrCreateModelSigningKey(config.modelSigning)).privateKey);
   return secrets;
 }
 
@@ -99,6 +104,7 @@ describe('secrets', () => {
       ...EMBEDDED_SECRET_NAMES.map((name) => path.join(secretsDir(config.dataDir), name)),
       config.api.tokenFile,
       config.signing.keyFile,
+      config.modelSigning.keyFile,
     ];
     const modes: Record<string, string> = Object.fromEntries(
       await Promise.all(files.map(async (file): Promise<[string, string]> => [file, await modeOf(file)])),

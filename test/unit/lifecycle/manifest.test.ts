@@ -261,6 +261,20 @@ describe('signed manifests', () => {
     ).toBe(key.keyId);
   });
 
+  it('pins the model-signing key when given (`modelSigning`); manifests without it stay valid', () => {
+    const publicKeyPem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString();
+    const modelSigning = { signatureKey: 'models/friedman1/v-0001/model.sig', publicKeyPem };
+    const pinned = signManifest({ ...unsigned, modelSigning }, key);
+    const verified = verifyArtifact({ ...signed().input, ...pinned });
+    expect(verified.manifest.modelSigning).toEqual(modelSigning);
+    expect(verifyArtifact(signed().input).manifest.modelSigning).toBeUndefined();
+    expect(() =>
+      signManifest({ ...unsigned, modelSigning: { ...modelSigning, signatureKey: '' } }, key),
+    ).toThrow(/modelSigning\.signatureKey: must not be empty/);
+  });
+
   it('refuses to sign an invalid manifest, naming the field', () => {
     expect(() => signManifest({ ...unsigned, onnx: { ...unsigned.onnx, sha256: 'abc' } }, key)).toThrow(
       /onnx\.sha256: must be a SHA-256 digest/,
