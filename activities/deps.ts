@@ -1,7 +1,9 @@
 /** What activities need from the worker that runs them; tests hand in their own. */
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
+import type { ModelSigningKey } from '../lifecycle/modelSigningKey';
 import type { SigningKey } from '../lifecycle/signing';
+import type { KerfConfig } from '../platform/config';
 import type { ObjectStore } from '../platform/objectStore';
 
 export interface ActivityDeps {
@@ -12,6 +14,8 @@ export interface ActivityDeps {
   objectStore: ObjectStore;
   /** The key model manifests are signed with; its public half is recorded in the registry. */
   signingKey: SigningKey;
+  /** The ECDSA key of the OpenSSF model-signing signature (`model.sig`) others check without Kerf. */
+  modelSigningKey: ModelSigningKey;
   /** The code that trains, recorded with every version: a git commit or the package version. */
   codeVersion: string;
   /**
@@ -21,6 +25,6 @@ export interface ActivityDeps {
   temporal: { client: Client; taskQueue: string; heavyTaskQueue: string };
   /** Where the pipeline specs live (the nightly check compares them with production). */
   pipelinesDir: string;
-  /** Where stale models and pending approvals are announced (a JSON POST), if anywhere. */
-  webhookUrl: string | undefined;
+  /** Where announcements are posted, signed (`KerfConfig.webhooks`); no URLs: the log only. */
+  webhooks: KerfConfig['webhooks'];
 }

@@ -238,9 +238,32 @@ const environmentSchema = z.object({
       .optional(),
   ),
   KERF_SIGNING_KEY_FILE: z.preprocess(emptyAsUndefined, z.string().optional()),
+  KERF_MODEL_SIGNING_KEY: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .includes('PRIVATE KEY', {
+        message: 'KERF_MODEL_SIGNING_KEY must be an ECDSA P-256 private key in PEM form',
+      })
+      .optional(),
+  ),
+  KERF_MODEL_SIGNING_KEY_FILE: z.preprocess(emptyAsUndefined, z.string().optional()),
   KERF_CODE_VERSION: z.preprocess(emptyAsUndefined, z.string().optional()),
   KERF_PIPELINES_DIR: z.preprocess(emptyAsUndefined, z.string().optional()),
-  KERF_WEBHOOK_URL: z.preprocess(emptyAsUndefined, httpUrl.optional()),
+  KERF_WEBHOOK_URL: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .refine(
+        (value) => value.split(',').every((url) => httpUrl.safeParse(url.trim()).success),
+        'KERF_WEBHOOK_URL must be one http(s) URL or several separated by commas',
+      )
+      .optional(),
+  ),
+  KERF_WEBHOOK_SECRET: z.preprocess(
+    emptyAsUndefined,
+    z.string().min(16, 'KERF_WEBHOOK_SECRET must be at least 16 characters').optional(),
+  ),
   KERF_API_TOKEN: z.preprocess(
     emptyAsUndefined,
     z.string().min(16, 'KERF_API_TOKEN must be at least 16 characters').optional(),
@@ -400,12 +423,27 @@ export interface KerfConfig {
     /** The development key, created on first use (KERF_SIGNING_KEY_FILE, default `.data/keys/`). */
     keyFile: string;
   };
+  /**
+   * The ECDSA key of the model's OpenSSF model-signing signature (`model.sig`), which
+   * `model_signing verify key` checks without Kerf.
+   */
+  modelSigning: {
+    /** An ECDSA P-256 private key in PEM form (KERF_MODEL_SIGNING_KEY); wins over the key file. */
+    privateKeyPem: string | undefined;
+    /** The development key, created on first use (KERF_MODEL_SIGNING_KEY_FILE, default `.data/keys/`). */
+    keyFile: string;
+  };
   /** The code version recorded with every model version (KERF_CODE_VERSION; else the git commit). */
   codeVersion: string | undefined;
   /** The pipeline specs the nightly check compares with production (KERF_PIPELINES_DIR). */
   pipelinesDir: string;
-  /** Where stale models and pending approvals are announced with a JSON POST (KERF_WEBHOOK_URL). */
-  webhookUrl: string | undefined;
+  /**
+   * Where announcements (approval requested, reminder, deadline reached, deployed, rolled back, the
+   * nightly check's news) are posted, signed (`platform/webhooks.ts`): the URLs of KERF_WEBHOOK_URL
+   * (comma-separated), and the HMAC secret KERF_WEBHOOK_SECRET, else one generated on first use in
+   * `<dataDir>/secrets/webhook-signing-secret` for the receivers to share.
+   */
+  webhooks: { urls: string[]; secret: () => string };
   /** The prediction API. */
   api: {
     port: number;
@@ -539,9 +577,21 @@ export function loadConfig(
         e.KERF_SIGNING_KEY_FILE ?? path.join(dataDir, 'keys', 'manifest-signing-dev.pem'),
       ),
     },
+    modelSigning: {
+      privateKeyPem: e.KERF_MODEL_SIGNING_KEY,
+      keyFile: path.resolve(
+        e.KERF_MODEL_SIGNING_KEY_FILE ?? path.join(dataDir, 'keys', 'model-signing-dev.pem'),
+      ),
+    },
     codeVersion: e.KERF_CODE_VERSION,
     pipelinesDir: path.resolve(e.KERF_PIPELINES_DIR ?? paths.pipelinesDir ?? 'pipelines'),
-    webhookUrl: e.KERF_WEBHOOK_URL,
+    webhooks: {
+      urls: (e.KERF_WEBHOOK_URL ?? '')
+        .split(',')
+        .map((url) => url.trim())
+        .filter((url) => url !== ''),
+      secret: () => e.KERF_WEBHOOK_SECRET ?? secret('webhook-signing-secret'),
+    },
     api: {
       port: e.KERF_API_PORT,
       host: e.KERF_API_HOST,

@@ -15,7 +15,8 @@ export type EmbeddedSecretName =
   | 'postgres-reader-password'
   | 'postgres-temporal-password'
   | 's3-access-key-id'
-  | 's3-secret-access-key';
+  | 's3-secret-access-key'
+  | 'webhook-signing-secret';
 
 /** The secrets every embedded stack makes; `postgres-temporal-password` only exists in cluster mode. */
 export const EMBEDDED_SECRET_NAMES: readonly EmbeddedSecretName[] = [

@@ -43,6 +43,7 @@ import { getVersion, listVersions, setStatus, type StatusChangeInput } from './v
 
 export * from './aliases';
 export { aliasHistory, getAlias, listAliases } from './aliasRecords';
+export * from './announcements';
 export * from './approvals';
 export * from './audit';
 export * from './auditChain';

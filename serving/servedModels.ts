@@ -274,7 +274,6 @@ export class ServedModels {
         message: errorMessage(error),
         at: new Date().toISOString(),
       };
-      state.refusals = [refusal, ...state.refusals].slice(0, KEPT_REFUSALS);
       const { metrics, log, pool } = this.options;
       metrics.loadRefusals.inc({
         model,
@@ -288,7 +287,8 @@ export class ServedModels {
         { model, ...refusal, ...(cause === undefined ? {} : { cause }) },
         `refused to load ${model} v${record.version} for ${record.alias}`,
       );
-      if (error instanceof ModelLoadRefusedError && !error.retryable) {
+      const retryable = !(error instanceof ModelLoadRefusedError && !error.retryable);
+      if (!retryable) {
         state.refused.set(record.version, refusal);
         await appendAudit(pool, {
           actor: AUDIT_ACTOR,
@@ -300,6 +300,9 @@ export class ServedModels {
           log.warn({ model, error: errorMessage(auditError) }, 'could not audit a refused version');
         });
       }
+      // Shown once audited, and just before this refresh records the registry it answered: a status
+      // read in between would otherwise pair the new refusal with the old registry.
+      state.refusals = [refusal, ...state.refusals].slice(0, KEPT_REFUSALS);
       return undefined;
     }
   }

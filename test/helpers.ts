@@ -174,6 +174,22 @@ export async function createOwnDatabase(
     drop: async () => {
       await pool.end();
       await ownerPool.end();
+      // pool.end() resolves before its connections have closed: a forced drop that terminates one
+      // still closing makes its client emit an error nobody listens to. Wait (a little) for them.
+      for (let wait = 0; wait < 40; wait++) {
+        const client = new pg.Client({ connectionString: adminUrl });
+        await client.connect();
+        try {
+          const { rows } = await client.query<{ open: number }>(
+            'SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = $1',
+            [name],
+          );
+          if ((rows[0]?.open ?? 0) === 0) break;
+        } finally {
+          await client.end();
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
   };

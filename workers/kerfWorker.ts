@@ -15,6 +15,7 @@ import { ObjectStore } from '../platform/objectStore';
 import { currentCodeVersion } from '../platform/codeVersion';
 import { HEARTBEAT_THROTTLE_SECONDS, HEAVY_ACTIVITIES } from '../workflows/activityProfiles';
 import { heavyQueueOf } from '../platform/taskQueues';
+import { loadOrCreateModelSigningKey } from '../lifecycle/modelSigningKey';
 import { loadOrCreateSigningKey, type SigningKey } from '../lifecycle/signing';
 import { appendAudit, signingKeyTrust } from '../registry';
 import type { Queryable } from '../registry/sql';
@@ -140,6 +141,7 @@ export async function createKerfWorker(
   const workers: { light?: Worker; heavy?: Worker } = {};
   try {
     const signingKey = await loadOrCreateSigningKey(config.signing);
+    const modelSigningKey = await loadOrCreateModelSigningKey(config.modelSigning);
     // Only light activities sign (the security stage); a heavy-only worker trains and scores.
     if (pollsLight)
       await assertSigningKeyTrusted(pool, signingKey).catch(async (error: unknown) => {
@@ -160,6 +162,7 @@ export async function createKerfWorker(
         readerPool,
         objectStore,
         signingKey,
+        modelSigningKey,
         codeVersion,
         temporal: {
           client: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
@@ -167,7 +170,7 @@ export async function createKerfWorker(
           heavyTaskQueue,
         },
         pipelinesDir: config.pipelinesDir,
-        webhookUrl: config.webhookUrl,
+        webhooks: config.webhooks,
       }),
     );
     const common = {

@@ -41,6 +41,22 @@ const minutesOfWork: ActivityOptions = {
 /** Reading a pipeline's source into a snapshot, validating it. */
 export const dataMovement: ActivityOptions = minutesOfWork;
 
+/**
+ * Announcing (`announce`): each webhook gets a few attempts with backoff inside the activity (about a
+ * minute at worst), heartbeating; the activity never fails for a webhook, only for the database.
+ */
+export const announcing: ActivityOptions = {
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: {
+    initialInterval: '5 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: NEVER_RETRIED,
+  },
+};
+
 /** Scoring, gates, signing and the model card. */
 export const evaluation: ActivityOptions = minutesOfWork;
 
@@ -76,3 +92,20 @@ export function training(options: { heartbeatSeconds?: number } = {}): ActivityO
     },
   };
 }
+
+/**
+ * One chunk of a batch scoring run: seconds to minutes of scoring that heartbeats every batch. A
+ * worker that dies is noticed within `DEFAULT_TRAINING_HEARTBEAT_SECONDS` and the chunk is scored
+ * again on another (its transaction died with the worker, so nothing of it was written).
+ */
+export const batchChunk: ActivityOptions = {
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: `${DEFAULT_TRAINING_HEARTBEAT_SECONDS} seconds`,
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: NEVER_RETRIED,
+  },
+};

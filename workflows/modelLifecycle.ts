@@ -28,7 +28,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import { dataMovement, evaluation, type HeavyActivity, quickIo, training } from './activityProfiles';
+import {
+  announcing,
+  dataMovement,
+  evaluation,
+  type HeavyActivity,
+  quickIo,
+  training,
+} from './activityProfiles';
 import { heavyQueueOf } from '../platform/taskQueues';
 import { isStoppingError } from './stoppingErrors';
 import { isShownMetric } from '../ml/metrics';
@@ -185,6 +192,11 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
   });
   const scorer = proxyActivities<Pick<Activities, HeavyActivity>>({ ...evaluation, taskQueue: heavyQueue });
   const evaluator = proxyActivities<Activities>(evaluation);
+  const announcer = proxyActivities<Activities>(announcing);
+  /** Tells the configured webhooks, signed; runs recorded before announcements replay without them. */
+  const announce = async (message: Parameters<Activities['announce']>[0]): Promise<void> => {
+    if (patched('announcements')) await announcer.announce(message);
+  };
   // Decisions from an authenticated identity, checked by an activity; older histories replay without.
   const authenticated = patched('authenticated-decisions');
 
@@ -355,14 +367,25 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
         const checked = await checkCodes([pendingDecision('rollback', 'update', request)]);
         noteRefusals(checked);
         if (!checked.accepted) throw refusedError(checked);
+        const reason = checked.accepted.comment ?? 'rolled back';
         const answer = await io.rollbackProduction({
           model: spec.name,
           actor: checked.accepted.user,
-          reason: checked.accepted.comment ?? 'rolled back',
+          reason,
         });
         rolledBack = answer;
         status.rolledBackTo = answer.to;
         enter('rolled-back');
+        await announce({
+          event: 'rolled-back',
+          model: spec.name,
+          version: answer.to,
+          from: answer.from,
+          to: answer.to,
+          actor: checked.accepted.user,
+          reason,
+          runId,
+        });
         return answer;
       },
       { validator: unlessDeployed },
@@ -403,6 +426,16 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
         rolledBack = answer;
         status.rolledBackTo = answer.to;
         enter('rolled-back');
+        await announce({
+          event: 'rolled-back',
+          model: spec.name,
+          version: answer.to,
+          from: answer.from,
+          to: answer.to,
+          actor: String(request.actor),
+          reason: request.reason,
+          runId,
+        });
         return answer;
       },
       {
@@ -510,6 +543,11 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
     } else {
       enter('awaiting-approval');
       const waitStarted = Date.now();
+      const howToApprove = [
+        `kerf approve ${runId} --comment "..."`,
+        `kerf reject ${runId} --comment "..."`,
+        `kerf approval-code ${runId}, then the Signal approve or reject in the Temporal Web UI`,
+      ];
       deadlineAt = waitStarted + input.approvalDeadlineMs;
       reminderAt = waitStarted + Math.round(input.approvalDeadlineMs * spec.approval.reminderAtFraction);
       status.approval = {
@@ -519,6 +557,17 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
       };
       setCurrentDetails(currentDetails(status, authenticated));
       reminded = false;
+      await announce({
+        event: 'approval-requested',
+        model: spec.name,
+        version,
+        runId,
+        approvers: spec.approval.approvers,
+        deadlineAt: status.approval.deadlineAt,
+        metrics: status.metrics ?? {},
+        card: status.cardKey ?? null,
+        howToApprove,
+      });
     }
     const approval = status.approval;
     if (!approval) throw new Error('the run waits for approval without its approval state');
@@ -568,6 +617,16 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
           version,
           details: { runId, approvers: spec.approval.approvers, deadlineAt: approval.deadlineAt },
         });
+        await announce({
+          event: 'approval-reminder',
+          model: spec.name,
+          version,
+          runId,
+          approvers: spec.approval.approvers,
+          deadlineAt: approval.deadlineAt,
+          card: status.cardKey ?? null,
+          howToApprove: [`kerf approve ${runId} --comment "..."`, `kerf reject ${runId} --comment "..."`],
+        });
         continue;
       }
       const wakeAt = reminded ? deadlineAt : Math.min(reminderAt, deadlineAt);
@@ -596,6 +655,15 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
       expired: decision === undefined,
       ...(decision?.authenticatedBy ? { authenticatedBy: decision.authenticatedBy } : {}),
     });
+    if (!decision) {
+      await announce({
+        event: 'approval-deadline-reached',
+        model: spec.name,
+        version,
+        runId,
+        reason: made.comment,
+      });
+    }
     if (made.decision === 'rejected') {
       status.reason = decision
         ? `rejected by ${made.approver}`
@@ -607,6 +675,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
     enter('deploy');
     status.deployed = await io.deployVersion({ ...specRef, version, actor: made.approver });
     enter('deployed');
+    await announce({ event: 'deployed', model: spec.name, version, runId, approver: made.approver });
 
     await condition(() => rolledBack !== undefined, input.rollbackWindowMs ?? DAY_MS);
     await condition(allHandlersFinished);

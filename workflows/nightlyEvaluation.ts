@@ -20,7 +20,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import { dataMovement, evaluation, quickIo } from './activityProfiles';
+import { announcing, dataMovement, evaluation, quickIo } from './activityProfiles';
 import { modelLifecycle } from './modelLifecycle';
 import type { NightlyInput, NightlyResult, OutcomesSummary } from './monitoringTypes';
 
@@ -29,6 +29,7 @@ type Activities = ReturnType<typeof createActivities>;
 export async function nightlyEvaluation(input: NightlyInput): Promise<NightlyResult> {
   const io = proxyActivities<Activities>(quickIo);
   const monitor = proxyActivities<Activities>(evaluation);
+  const announcer = proxyActivities<Activities>(announcing);
   const { workflowId, runId } = workflowInfo();
 
   const outcomes = patched('outcomes-from-sql') ? await collectOutcomes(input.model, workflowId) : null;
@@ -54,7 +55,7 @@ export async function nightlyEvaluation(input: NightlyInput): Promise<NightlyRes
   }
   const pendingApprovals = await io.pendingApprovals({ model: input.model });
   if (check.stale || started.length > 0 || pendingApprovals.length > 0 || outcomes?.refused) {
-    await io.announce({
+    await announcer.announce({
       event: 'nightly-check',
       model: input.model,
       version: check.version,

@@ -16,11 +16,12 @@ import { classIdsOf, classProbabilities } from '../../monitoring/classOutcomes';
 import type { MonitoringReport } from '../../monitoring/report';
 import { renderMonitoringPage } from '../../monitoring/page';
 import type { PipelineSpec } from '../../lifecycle/spec';
-import { getAlias } from '../../registry';
+import { currentSpecHash, getAlias, getVersion } from '../../registry';
 import type { NightlyCheck } from '../../workflows/monitoringTypes';
 import type { ActivityDeps } from '../deps';
 import { checkForecastModel } from './forecastCheck';
 import { artifactKeys } from '../../registry/artifactKeys';
+import { specOfVersion } from './retraining';
 
 interface ServedRow {
   inputs: Record<string, unknown>;
@@ -76,6 +77,17 @@ async function windowStart(pool: pg.Pool, model: string, deployedAt: Date): Prom
 export const reportPageKey = (model: string, runId: string) => `monitoring/${model}/${runId}.html`;
 
 export function createMonitorActivities({ pool, readerPool, objectStore }: ActivityDeps) {
+  /**
+   * The spec the version is watched by: its current one (its latest revision's, so an edited
+   * monitoring or fairness bound applies without retraining), else the copy stored beside it.
+   */
+  async function currentSpecOf(model: string, version: number): Promise<PipelineSpec> {
+    const record = await getVersion(pool, model, version);
+    const current = await specOfVersion(objectStore, record, await currentSpecHash(pool, model, version));
+    if (!('refused' in current)) return current.spec;
+    return objectStore.getJson<PipelineSpec>(artifactKeys(model, version).spec);
+  }
+
   /** The served predictions of the window, and their outcomes, against the version's reference profile. */
   async function servedWindowReport(
     model: string,
@@ -206,7 +218,7 @@ export function createMonitorActivities({ pool, readerPool, objectStore }: Activ
         };
       }
       const version = production.version;
-      const spec = await objectStore.getJson<PipelineSpec>(artifactKeys(input.model, version).spec);
+      const spec = await currentSpecOf(input.model, version);
       const to = new Date();
       const from = await windowStart(pool, input.model, production.updatedAt);
       const report =

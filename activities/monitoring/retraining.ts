@@ -7,7 +7,6 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { log } from '@temporalio/activity';
 import { lifecycleInput } from '../../workflows/client/lifecycleRuns';
 import {
   changedFields,
@@ -98,13 +97,7 @@ export interface RetrainingPlan {
   lifecycle?: LifecycleInput;
 }
 
-export function createRetrainingActivities({
-  pool,
-  objectStore,
-  pipelinesDir,
-  temporal,
-  webhookUrl,
-}: ActivityDeps) {
+export function createRetrainingActivities({ pool, objectStore, pipelinesDir, temporal }: ActivityDeps) {
   /**
    * The spec file differs from production's current spec only in fields that do not change the
    * model: stored by hash and recorded as a revision of the production version (no retraining).
@@ -220,36 +213,6 @@ export function createRetrainingActivities({
       return versions
         .filter((version) => version.status === 'candidate')
         .map((version) => ({ model: version.model, version: version.version }));
-    },
-
-    /** Posts the night's news to the webhook (when one is configured) and audits it. */
-    async announce(
-      message: Record<string, unknown> & { event: string; model: string },
-    ): Promise<{ posted: boolean }> {
-      let posted = false;
-      if (webhookUrl) {
-        const response = await fetch(webhookUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ source: 'kerf', ...message }),
-          signal: AbortSignal.timeout(10_000),
-        });
-        if (!response.ok)
-          throw new Error(`the webhook ${webhookUrl} answered ${response.status} ${response.statusText}`);
-        posted = true;
-      } else {
-        log.info(
-          'no webhook configured (KERF_WEBHOOK_URL); the announcement is in the audit log only',
-          message,
-        );
-      }
-      await appendAudit(pool, {
-        actor: 'kerf-nightly',
-        action: 'nightly-announcement',
-        model: message.model,
-        details: { ...message, posted },
-      });
-      return { posted };
     },
   };
 }

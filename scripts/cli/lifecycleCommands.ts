@@ -21,6 +21,7 @@ import {
   rollbackProductionAs,
 } from '../../access';
 import { RegistryError } from '../../registry/errors';
+import { announceTo } from '../../activities/announcements';
 import { loadConfig, type KerfConfig } from '../../platform/config';
 import {
   followRun,
@@ -410,6 +411,25 @@ export function registerLifecycleCommands(program: Command): void {
             console.log(
               `${model}: production moved back from version ${moved.previousVersion ?? 'none'} to ${moved.alias.version} (by ${identity.user.name}, audited)`,
             );
+            const announced = await announceTo(
+              pool,
+              loadConfig(process.env, defaultPaths).webhooks,
+              {
+                event: 'rolled-back',
+                model,
+                version: moved.alias.version,
+                from: moved.previousVersion,
+                to: moved.alias.version,
+                actor: identity.user.name,
+                reason: options.reason,
+              },
+              `kerf-rollback:${identity.user.name}:${Date.now()}`,
+            );
+            if (announced.failed > 0) {
+              console.log(
+                `  ${announced.failed} webhook(s) did not take the announcement (the delivery log says why)`,
+              );
+            }
           });
           return;
         }

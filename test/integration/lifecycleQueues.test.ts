@@ -151,7 +151,7 @@ describe('a light worker and a heavy worker, without pipelines/', () => {
       objectStore: bed.store,
       pipelinesDir: noPipelines,
       temporal: { heavyTaskQueue: 'gpu-box' },
-      webhookUrl: undefined,
+      webhooks: { urls: [], secret: () => 'unused-webhook-secret' },
     } as unknown as ActivityDeps);
     const plan = await retraining.planRetraining({
       model: spec.name,

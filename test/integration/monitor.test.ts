@@ -36,7 +36,10 @@ beforeAll(async () => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
     request.on('end', () => {
-      announcements.push(JSON.parse(body) as Record<string, unknown>);
+      // The lifecycle's own announcements (approval requested, deployed) go to the same hook; this
+      // file looks at the nightly check's.
+      const announcement = JSON.parse(body) as Record<string, unknown>;
+      if (announcement.event === 'nightly-check') announcements.push(announcement);
       response.writeHead(204).end();
     });
   });

@@ -198,7 +198,7 @@ const nightly = () =>
     objectStore: bed.store,
     pipelinesDir: noPipelines,
     temporal: { heavyTaskQueue: `${bed.taskQueue}-heavy` },
-    webhookUrl: undefined,
+    webhooks: { urls: [], secret: () => 'unused-webhook-secret' },
   } as unknown as ActivityDeps);
 
 const stalePlan = (model: string) =>

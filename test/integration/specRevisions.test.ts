@@ -1,6 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createMonitorActivities } from '../../activities/monitoring/monitor';
 import { createRetrainingActivities } from '../../activities/monitoring/retraining';
 import { waitForStage } from '../../workflows/client/lifecycleRuns';
 import type { ActivityDeps } from '../../activities/deps';
@@ -26,7 +28,7 @@ const plan = () =>
     objectStore: bed.store,
     pipelinesDir: bed.config.pipelinesDir,
     temporal: { heavyTaskQueue: `${bed.taskQueue}-heavy` },
-    webhookUrl: undefined,
+    webhooks: { urls: [], secret: () => 'unused-webhook-secret' },
   } as unknown as ActivityDeps).planRetraining({
     model: spec.name,
     stale: false,
@@ -58,6 +60,22 @@ describe('spec revisions', () => {
     expect(await listVersions(bed.db.pool, spec.name)).toHaveLength(1);
     expect(await currentSpecHash(bed.db.pool, spec.name, 1)).toBe(specHash(described));
     expect((await getModel(bed.db.pool, spec.name)).description).toBe(described.description);
+
+    // The nightly check watches production by its current spec: the revised decay tolerance.
+    const deps = {
+      pool: bed.db.pool,
+      readerPool: bed.db.pool,
+      objectStore: bed.store,
+    } as unknown as ActivityDeps;
+    await new MockActivityEnvironment().run(createMonitorActivities(deps).checkProductionModel, {
+      model: spec.name,
+      runId: `revisions-night-${spec.name}`,
+    });
+    const { rows: nights } = await bed.db.pool.query<{ tolerance: number }>(
+      `SELECT (report -> 'thresholds' ->> 'decayTolerance')::float8 AS tolerance FROM monitoring.reports WHERE model = $1`,
+      [spec.name],
+    );
+    expect(nights).toEqual([{ tolerance: 0.3 }]);
 
     // The nightly check finds the spec file's gates changed: a revision of production, no run.
     const gated = parsePipelineSpec({

@@ -128,11 +128,12 @@ function activityDeps(): ActivityDeps {
     readerPool,
     objectStore: world.objectStore,
     signingKey: world.signingKey,
+    modelSigningKey: world.modelSigningKey,
     codeVersion: 'security-test',
     // Refused before any schedule is set: neither Temporal nor specs on disk are reached.
     temporal: undefined as unknown as ActivityDeps['temporal'],
     pipelinesDir: keyDir,
-    webhookUrl: undefined,
+    webhooks: { urls: [], secret: () => 'unused-webhook-secret' },
   };
 }
 

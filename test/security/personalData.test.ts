@@ -14,6 +14,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIngestActivities } from '../../activities/lifecycle/ingest';
 import type { ActivityDeps } from '../../activities/deps';
+import { loadOrCreateModelSigningKey } from '../../lifecycle/modelSigningKey';
 import { loadOrCreateSigningKey } from '../../lifecycle/signing';
 import { createReaderPool } from '../../platform/database';
 import { ObjectStore } from '../../platform/objectStore';
@@ -61,11 +62,12 @@ beforeAll(async () => {
     readerPool,
     objectStore: store,
     signingKey: await loadOrCreateSigningKey(config.signing),
+    modelSigningKey: await loadOrCreateModelSigningKey(config.modelSigning),
     codeVersion: 'security-test',
     // The data activities use neither Temporal nor specs on disk.
     temporal: undefined as unknown as ActivityDeps['temporal'],
     pipelinesDir: specDir,
-    webhookUrl: undefined,
+    webhooks: { urls: [], secret: () => 'unused-webhook-secret' },
   };
 });
 
