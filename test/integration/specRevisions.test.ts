@@ -67,10 +67,10 @@ describe('spec revisions', () => {
       readerPool: bed.db.pool,
       objectStore: bed.store,
     } as unknown as ActivityDeps;
-    await new MockActivityEnvironment().run(createMonitorActivities(deps).checkProductionModel, {
-      model: spec.name,
-      runId: `revisions-night-${spec.name}`,
-    });
+    const monitor = createMonitorActivities(deps);
+    await new MockActivityEnvironment().run(() =>
+      monitor.checkProductionModel({ model: spec.name, runId: `revisions-night-${spec.name}` }),
+    );
     const { rows: nights } = await bed.db.pool.query<{ tolerance: number }>(
       `SELECT (report -> 'thresholds' ->> 'decayTolerance')::float8 AS tolerance FROM monitoring.reports WHERE model = $1`,
       [spec.name],
