@@ -17,5 +17,10 @@ export const rejectSignal = defineSignal<[ApprovalSignal]>('reject');
 export const decideUpdate = defineUpdate<DecisionAnswer, [DecisionRequest]>('decide');
 /** Move production back to the version before this run's, while the run is open after deploying. */
 export const rollbackUpdate = defineUpdate<RollbackAnswer, [RollbackRequest]>('rollback');
+/**
+ * A newer candidate of the same model waits for approval: the run asks the registry, and ends
+ * superseded only if it is so. The payload is not read (anyone who reaches Temporal may send it).
+ */
+export const supersededSignal = defineSignal<[unknown?]>('superseded');
 /** Stage, key metrics, gate verdicts, where the model card is, the approval's state. */
 export const statusQuery = defineQuery<LifecycleStatus>('status');

@@ -80,6 +80,7 @@ export type LifecycleStage =
   | 'deployed'
   | 'rolled-back'
   | 'rejected'
+  | 'superseded'
   | 'unchanged'
   | 'failed';
 
@@ -233,7 +234,7 @@ export interface LifecycleStatus {
 }
 
 export interface LifecycleResult {
-  outcome: 'deployed' | 'rolled-back' | 'rejected' | 'unchanged';
+  outcome: 'deployed' | 'rolled-back' | 'rejected' | 'superseded' | 'unchanged';
   pipeline: string;
   version?: number;
   reason?: string;

@@ -39,7 +39,14 @@ import {
 import { heavyQueueOf } from '../platform/taskQueues';
 import { isStoppingError } from './stoppingErrors';
 import { isShownMetric } from '../ml/metrics';
-import { approveSignal, decideUpdate, rejectSignal, rollbackUpdate, statusQuery } from './lifecycleMessages';
+import {
+  approveSignal,
+  decideUpdate,
+  rejectSignal,
+  rollbackUpdate,
+  statusQuery,
+  supersededSignal,
+} from './lifecycleMessages';
 import type {
   ApprovalSignal,
   BuiltFeaturesRef,
@@ -215,6 +222,11 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
     // What the Web UI shows on the run's page ("Current Details"), for the approver.
     setCurrentDetails(currentDetails(status, authenticated));
   };
+  // A newer candidate of the model may supersede this one: a claim the run checks with the registry.
+  let supersedeClaims = 0;
+  setHandler(supersededSignal, () => {
+    supersedeClaims++;
+  });
   setHandler(statusQuery, () => status);
 
   // The spec travels by its hash: read (or, when it came inline, stored) by an activity, so no
@@ -568,6 +580,8 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
         card: status.cardKey ?? null,
         howToApprove,
       });
+      // One open candidate per model: older ones still waiting are told (each checks before it ends).
+      if (patched('supersede')) await io.supersedeOlderCandidates({ model: spec.name, version });
     }
     const approval = status.approval;
     if (!approval) throw new Error('the run waits for approval without its approval state');
@@ -606,6 +620,15 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
         }
       }
       if (decision) break;
+      if (supersedeClaims > 0 && patched('supersede')) {
+        supersedeClaims = 0;
+        const superseded = await io.endIfSuperseded({ model: spec.name, version, runId });
+        if (superseded.by !== undefined) {
+          status.reason = `superseded by version ${superseded.by}, a newer candidate of ${spec.name} waiting for approval`;
+          enter('superseded');
+          return { outcome: 'superseded', pipeline: spec.name, version, reason: status.reason };
+        }
+      }
       const now = Date.now();
       if (now >= deadlineAt) break;
       if (!reminded && now >= reminderAt) {
@@ -631,7 +654,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
       }
       const wakeAt = reminded ? deadlineAt : Math.min(reminderAt, deadlineAt);
       await condition(
-        () => decision !== undefined || refusals.length > 0 || pending.length > 0,
+        () => decision !== undefined || refusals.length > 0 || pending.length > 0 || supersedeClaims > 0,
         Math.max(1, wakeAt - now),
       );
     }

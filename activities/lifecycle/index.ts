@@ -11,6 +11,7 @@ import { createFairnessActivities } from './fairness';
 import { createFeaturesActivities } from './features';
 import { createIngestActivities } from './ingest';
 import { createRegisterActivities } from './register';
+import { createSupersedeActivities } from './supersede';
 import { createRunSpecActivities } from './runSpec';
 import { createSecurityActivities } from './security';
 import { createTrainActivities } from './train';
@@ -28,6 +29,7 @@ export function createLifecycleActivities(deps: ActivityDeps) {
     ...createFairnessActivities(deps),
     ...createSecurityActivities(deps),
     ...createApproveActivities(deps),
+    ...createSupersedeActivities(deps),
     ...createDeployActivities(deps),
   };
 }

@@ -135,4 +135,41 @@ describe('lifecycle decisions', () => {
       'production-planner',
     ]);
   });
+  it('keeps one open candidate per model: a newer one supersedes the waiting one, which checks first', async () => {
+    const v1 = await bed.spec('cut-time.json', {
+      trainer: { params: { iterations: 15 } },
+      gates: { quality: { thresholds: [{ metric: 'mape', max: 0.6 }] } },
+    });
+    const first = await bed.start(v1, { approvalDeadlineMs: 600_000 });
+    await waitForStage(first, 'awaiting-approval', { timeoutMs: 180_000 });
+    // A Signal proves nothing: with no newer candidate, the run goes on waiting (the claim audited).
+    await first.signal('superseded', { by: 99 });
+    const second = await bed.start(buildSpec({ trainer: { params: { iterations: 60 } } }, v1), {
+      approvalDeadlineMs: 600_000,
+    });
+    await waitForStage(second, 'awaiting-approval', { timeoutMs: 180_000 });
+    const result = await first.result();
+    expect(result).toMatchObject({ outcome: 'superseded', version: 1 });
+    expect(result.reason).toMatch(/superseded by version 2/);
+    const statuses = (await listVersions(bed.db.pool, v1.name)).map((version) => [
+      version.version,
+      version.status,
+    ]);
+    expect(statuses).toEqual([
+      [1, 'rejected'],
+      [2, 'candidate'],
+    ]);
+    const audit = await auditTrail(bed.db.pool, v1.name);
+    expect(
+      audit.filter((entry) => entry.action === 'supersede-refused').map((entry) => entry.version),
+    ).toEqual([1]);
+    expect(audit.find((entry) => entry.action === 'candidate-superseded')).toMatchObject({
+      version: 1,
+      details: { by: 2, byRun: second.workflowId },
+    });
+    // The newer candidate still waits for a person.
+    const code = await bed.decisionCode(second, 'shop-manager', 'reject');
+    await second.executeUpdate('decide', { args: [{ decision: 'reject', code, comment: 'test over' }] });
+    expect(await second.result()).toMatchObject({ outcome: 'rejected', version: 2 });
+  });
 });

@@ -135,7 +135,7 @@ export async function waitForStage(
   for (;;) {
     const status = await statusWhenAnswered(handle, deadline, options.pollMs ?? 300);
     if (status.stage === stage) return status;
-    if (['failed', 'rejected', 'unchanged', 'rolled-back'].includes(status.stage)) {
+    if (['failed', 'rejected', 'superseded', 'unchanged', 'rolled-back'].includes(status.stage)) {
       throw new Error(
         `run ${handle.workflowId} stopped at ${status.stage} (${status.reason ?? 'no reason'}), not ${stage}`,
       );
@@ -153,6 +153,7 @@ export const RESTING_STAGES: readonly LifecycleStage[] = [
   'deployed',
   'rolled-back',
   'rejected',
+  'superseded',
   'unchanged',
   'failed',
 ];
