@@ -8,3 +8,4 @@ export * from './decisionCodes';
 export * from './credentials';
 export * from './firstStart';
 export * from './productionRollback';
+export * from './canaryControl';

@@ -19,6 +19,8 @@ export const ANNOUNCED_EVENTS = [
   'approval-deadline-reached',
   'deployed',
   'rolled-back',
+  'canary-promoted',
+  'canary-aborted',
   'nightly-check',
 ] as const;
 export type AnnouncedEvent = (typeof ANNOUNCED_EVENTS)[number];
@@ -44,6 +46,8 @@ const ACTOR: Record<AnnouncedEvent, string> = {
   'approval-deadline-reached': 'kerf',
   deployed: 'kerf',
   'rolled-back': 'kerf',
+  'canary-promoted': 'kerf',
+  'canary-aborted': 'kerf',
   'nightly-check': 'kerf-nightly',
 };
 

@@ -18,6 +18,7 @@ import {
   issueDecisionCode,
   recordRunStarter,
   requireRole,
+  endCanaryAs,
   rollbackProductionAs,
 } from '../../access';
 import { RegistryError } from '../../registry/errors';
@@ -374,6 +375,42 @@ export function registerLifecycleCommands(program: Command): void {
           console.log(`In the Web UI: ${workflowUiUrl(config, runId)} -> Send a Signal "${action}" with:`);
           console.log(`  ${payload}`);
         });
+      });
+    });
+  program
+    .command('canary')
+    .description("end a model's canary: promote makes its version production, abort takes it away")
+    .argument('<decision>', 'promote or abort')
+    .argument('<model>', 'the model (pipeline name), e.g. cut-time')
+    .requiredOption('--reason <text>', 'why, for the audit log')
+    .action(async (decision: string, model: string, options: { reason: string }) => {
+      if (decision !== 'promote' && decision !== 'abort') {
+        throw new LifecycleCommandError(
+          `the decision must be promote or abort, not ${JSON.stringify(decision).slice(0, 40)}`,
+        );
+      }
+      await asLoggedIn('kerf canary', async (pool, identity) => {
+        const ended = await endCanaryAs(pool, identity, { model, decision, reason: options.reason }).catch(
+          refusedLine,
+        );
+        console.log(
+          decision === 'promote'
+            ? `${model}: canary v${ended.canary} promoted; production is v${ended.production ?? '?'} (by ${identity.user.name}, audited)`
+            : `${model}: canary v${ended.canary} aborted; production v${ended.production ?? '?'} answers alone (by ${identity.user.name}, audited)`,
+        );
+        await announceTo(
+          pool,
+          loadConfig(process.env, defaultPaths).webhooks,
+          {
+            event: decision === 'promote' ? 'canary-promoted' : 'canary-aborted',
+            model,
+            version: ended.canary,
+            production: ended.production,
+            actor: identity.user.name,
+            reason: options.reason,
+          },
+          `kerf-canary:${identity.user.name}:${Date.now()}`,
+        );
       });
     });
   program

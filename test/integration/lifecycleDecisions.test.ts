@@ -1,7 +1,7 @@
 /** Approval deadlines, reminders, rejection, and rollback of production. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForStage } from '../../workflows/client/lifecycleRuns';
-import { auditTrail, getAlias, listVersions } from '../../registry';
+import { auditTrail, getAlias, listVersions, moveAlias } from '../../registry';
 import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
 import { runKerf } from '../helpers';
 import { buildSpec } from '../specBuilder';
@@ -133,6 +133,45 @@ describe('lifecycle decisions', () => {
       'intern',
       'production-planner',
       'production-planner',
+    ]);
+
+    // A canary of v1 beside production v2: an operator aborts one and promotes the next.
+    const canary = (person: string, decision: string) =>
+      runKerf(['canary', decision, v1.name, '--reason', `${decision} in a test`], {
+        ...bed.db.env,
+        KERF_KEY: bed.keys[person] ?? '',
+      });
+    const canaryOf = async () => (await getAlias(bed.db.pool, v1.name, 'canary'))?.version;
+    const putCanary = () =>
+      moveAlias(bed.db.pool, {
+        model: v1.name,
+        alias: 'canary',
+        version: 1,
+        trafficShare: 0.2,
+        actor: 'production-planner',
+        reason: 'try v1 on a fifth',
+      });
+    // Production is v2 again (moved forward above); v1 is approved and may be a canary.
+    expect((await canary('production-planner', 'abort')).stderr).toMatch(/has no canary to abort/);
+    await putCanary();
+    const readerTries = await canary('intern', 'promote');
+    expect(readerTries.stderr).toMatch(/an operator promotes or aborts a canary/);
+    expect(await canaryOf()).toBe(1);
+    const aborted = await canary('production-planner', 'abort');
+    expect(aborted.stdout).toMatch(/canary v1 aborted; production v2 answers alone/);
+    expect([await canaryOf(), await production()]).toEqual([undefined, 2]);
+    await putCanary();
+    expect((await canary('production-planner', 'promote')).stdout).toMatch(
+      /canary v1 promoted; production is v1/,
+    );
+    expect([await canaryOf(), await production()]).toEqual([undefined, 1]);
+    expect((await canary('production-planner', 'sideways')).stderr).toMatch(/must be promote or abort/);
+    const canaryAudit = (await auditTrail(bed.db.pool, v1.name)).map((entry) => entry.action);
+    expect(canaryAudit.filter((action) => action.startsWith('canary-'))).toEqual([
+      'canary-refused',
+      'canary-refused',
+      'canary-aborted',
+      'canary-promoted',
     ]);
   });
   it('keeps one open candidate per model: a newer one supersedes the waiting one, which checks first', async () => {
