@@ -171,7 +171,11 @@ describe('a Temporal restart while a run waits for approval', () => {
     expect(events.filter((event) => event === 'activity trainModel')).toHaveLength(1);
     expect(events.filter((event) => event === 'activity registerVersion')).toHaveLength(1);
     expect(events.filter((event) => event.startsWith('signal '))).toEqual(['signal approve']);
-    expect(events.slice(-2)).toEqual(['activity recordDecision', 'activity deployVersion']);
+    expect(events.slice(-3)).toEqual([
+      'activity recordDecision',
+      'activity deployVersion',
+      'activity announce',
+    ]);
     const versions = await listVersions(db.pool, spec.name);
     expect(versions.map((version) => [version.version, version.status, version.runId])).toEqual([
       [1, 'deployed', started.workflowId],
