@@ -224,6 +224,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
   };
   // A newer candidate of the model may supersede this one: a claim the run checks with the registry.
   let supersedeClaims = 0;
+  let selfCheck = false;
   setHandler(supersededSignal, () => {
     supersedeClaims++;
   });
@@ -580,8 +581,12 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
         card: status.cardKey ?? null,
         howToApprove,
       });
-      // One open candidate per model: older ones still waiting are told (each checks before it ends).
-      if (patched('supersede')) await io.supersedeOlderCandidates({ model: spec.name, version });
+      // One open candidate per model: older ones still waiting are told (each checks before it ends),
+      // and this one checks once whether a newer candidate already waits (it reached approval first).
+      if (patched('supersede')) {
+        await io.supersedeOlderCandidates({ model: spec.name, version });
+        selfCheck = true;
+      }
     }
     const approval = status.approval;
     if (!approval) throw new Error('the run waits for approval without its approval state');
@@ -620,9 +625,11 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
         }
       }
       if (decision) break;
-      if (supersedeClaims > 0 && patched('supersede')) {
+      if ((supersedeClaims > 0 || selfCheck) && patched('supersede')) {
+        const claimed = supersedeClaims > 0;
         supersedeClaims = 0;
-        const superseded = await io.endIfSuperseded({ model: spec.name, version, runId });
+        selfCheck = false;
+        const superseded = await io.endIfSuperseded({ model: spec.name, version, runId, claimed });
         if (superseded.by !== undefined) {
           status.reason = `superseded by version ${superseded.by}, a newer candidate of ${spec.name} waiting for approval`;
           enter('superseded');

@@ -44,11 +44,14 @@ export function createSupersedeActivities({ pool, temporal }: ActivityDeps) {
       model: string;
       version: number;
       runId: string;
+      /** A `superseded` Signal asked (audited when nothing newer waits); false: the run's own check. */
+      claimed?: boolean;
     }): Promise<{ by?: number }> {
       const newer = (await listVersions(pool, input.model))
         .filter((version) => version.status === 'candidate' && version.version > input.version)
         .sort((a, b) => b.version - a.version)[0];
       if (!newer) {
+        if (input.claimed === false) return {};
         await appendAudit(pool, {
           actor: runActor(input.runId),
           action: 'supersede-refused',
