@@ -96,7 +96,8 @@ async function installed(python: string): Promise<boolean> {
 
 function run(command: string, args: string[], timeout = 120_000): Promise<VerifierAnswer> {
   return new Promise((resolve) => {
-    execFile(command, args, { timeout, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    const env = { ...process.env, PYTHONWARNINGS: 'ignore' };
+    execFile(command, args, { timeout, maxBuffer: 16 * 1024 * 1024, env }, (error, stdout, stderr) => {
       // A missing program has no exit code: report it as one that failed, with why.
       const code = error ? (typeof error.code === 'number' ? error.code : 127) : 0;
       resolve({ code, stdout, stderr: error && code === 127 && !stderr ? error.message : stderr });

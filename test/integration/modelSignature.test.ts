@@ -133,9 +133,9 @@ describe('model.sig of a packaged version', () => {
       await writeFile(path.join(tampered, name), bytes);
       const answer = await verifyDir(tampered);
       expect(answer.code, name).toBe(1);
-      expect(answer.stderr).toMatch(
-        new RegExp(`^Verification failed with error: Signature mismatch: .*Hash mismatch for '${name}'`),
-      );
+      // Python's repr of the mismatch escapes the quotes when a digest holds one: match the parts.
+      expect(answer.stderr).toContain('Verification failed with error: Signature mismatch');
+      expect(answer.stderr).toMatch(new RegExp(`Hash mismatch for \\\\?'${name.replace('.', '\\.')}`));
     }
   });
 });
