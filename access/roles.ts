@@ -9,7 +9,7 @@ export const ROLES = ['admin', 'starter', 'approver', 'operator', 'reader'] as c
  * - `admin`: manage users, keys and tokens.
  * - `starter`: start lifecycle runs.
  * - `approver`: approve or reject candidates of the user's models.
- * - `operator`: teach categories and roll back the user's models.
+ * - `operator`: teach categories, roll back and batch-score the user's models.
  * - `reader`: read only.
  */
 export type Role = (typeof ROLES)[number];
@@ -31,13 +31,15 @@ export interface AccessUser {
 }
 
 /** What a decision on a model asks of the user. */
-export type ModelAction = 'approve' | 'reject' | 'rollback' | 'teach';
+export type ModelAction = 'approve' | 'reject' | 'rollback' | 'teach' | 'score';
 
 const ROLE_FOR_ACTION: Record<ModelAction, Role> = {
   approve: 'approver',
   reject: 'approver',
   rollback: 'operator',
   teach: 'operator',
+  // Batch scoring runs a query over the shop's data and writes a result table: the model's operators.
+  score: 'operator',
 };
 
 /** The role an action on a model needs. */

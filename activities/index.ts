@@ -3,6 +3,7 @@ import { createAnnouncementActivities } from './announcements';
 import type { ActivityDeps } from './deps';
 import { createLifecycleActivities } from './lifecycle';
 import { createMonitoringActivities } from './monitoring';
+import { createScoringActivities } from './scoring';
 import { createSmokeActivities } from './smoke';
 
 export type { ActivityDeps } from './deps';
@@ -13,5 +14,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createLifecycleActivities(deps),
     ...createMonitoringActivities(deps),
     ...createAnnouncementActivities(deps),
+    ...createScoringActivities(deps),
   };
 }

@@ -9,6 +9,7 @@ import { CASES as FEATURE_CASES } from './features';
 import { CASES as FORECAST_CASES } from './forecast';
 import { CASES as ML_CASES } from './ml';
 import { CASES as NIGHTLY_CASES } from './nightly';
+import { CASES as SCORE_BATCH_CASES } from './scoreBatch';
 import { CASES as SHOP_CASES } from './shop';
 
 const SUITES: Record<string, { script: string; cases: string[] }> = {
@@ -22,6 +23,8 @@ const SUITES: Record<string, { script: string; cases: string[] }> = {
     script: 'bench/nightly.ts',
     cases: Object.keys(NIGHTLY_CASES).filter((name) => name !== '3-models'),
   },
+  // 1m at Kerf's defaults; the others (a quick look, two chunks at once) run when named.
+  'score-batch': { script: 'bench/scoreBatch.ts', cases: Object.keys(SCORE_BATCH_CASES).slice(0, 1) },
 };
 
 /** Runs one case in a node process of its own: its stdout (the JSON line) is returned, its stderr passed on. */

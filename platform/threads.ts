@@ -65,3 +65,13 @@ export function runInThread<R>(
     );
   });
 }
+
+/**
+ * Starts a TypeScript module in a thread of its own that lives until it is terminated, for work
+ * that answers many messages (batch scoring's onnxruntime sessions); the caller owns the Worker.
+ *
+ * @param module URL of the module, e.g. `new URL('./scoringThread.ts', import.meta.url)`
+ */
+export function startThread(module: URL, data: Record<string, unknown>): Worker {
+  return new Worker(BOOT, { workerData: { ...data, module: module.href } });
+}

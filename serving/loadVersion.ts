@@ -4,6 +4,7 @@
  * ONNX bytes against the manifest's SHA-256 (`verifyArtifact`), the manifest must be this version's,
  * and only then do the bytes reach onnxruntime. Anything else is refused with a reason.
  */
+import type { InferenceSession } from 'onnxruntime-node';
 import type pg from 'pg';
 import { artifactKeys } from '../registry/artifactKeys';
 import { TamperedArtifactError, type TamperReason, verifyArtifact, sha256Hex } from '../lifecycle/manifest';
@@ -94,12 +95,16 @@ export interface LoadVersionDeps {
 /**
  * Reads, verifies and loads a version.
  *
+ * @param options.sessionOptions onnxruntime's session options (batch scoring runs one thread per
+ *   chunk, with chunks side by side)
+ *   @default onnxruntime's defaults
  * @throws ModelLoadRefusedError saying why it was not loaded
  */
 export async function loadVersion(
   deps: LoadVersionDeps,
   model: string,
   version: number,
+  options: { sessionOptions?: InferenceSession.SessionOptions } = {},
 ): Promise<LoadedVersion> {
   const label = `${model} v${version}`;
   let fetched: { manifestJson: Uint8Array; signature: Uint8Array; onnxBytes: Uint8Array; onnxKey: string };
@@ -169,7 +174,7 @@ export async function loadVersion(
 
   let scorer: OnnxScorer;
   try {
-    scorer = await OnnxScorer.load(fetched.onnxBytes);
+    scorer = await OnnxScorer.load(fetched.onnxBytes, options.sessionOptions);
   } catch (error) {
     throw new ModelLoadRefusedError(
       'onnx-invalid',

@@ -2,3 +2,4 @@
 export { smokeCheck } from './smoke';
 export { modelLifecycle } from './modelLifecycle';
 export { nightlyEvaluation } from './nightlyEvaluation';
+export { batchScoring } from './batchScoring';

@@ -6,6 +6,7 @@
 import { log } from '@temporalio/activity';
 import { retireKnownMappings } from '../../monitoring/categoryMappings';
 import { ensureNightlySchedule } from '../../workflows/client/schedules';
+import { ensureScoringSchedules } from '../../workflows/client/scoringSchedules';
 import type { ReferenceProfile } from '../../monitoring/reference';
 import { appendAudit, getAlias, getVersion, moveAlias, rollback } from '../../registry';
 import { TamperedArtifactError } from '../../lifecycle/manifest';
@@ -77,6 +78,15 @@ export function createDeployActivities({ pool, objectStore, temporal }: Activity
         setBy: runActor(runId),
       });
       log.info('nightly schedule', { model: spec.name, schedule, cron: spec.monitoring.schedule });
+      // The spec's scheduled batch scorings, kept in step with it the same way.
+      const scorings = await ensureScoringSchedules(temporal.client, {
+        model: spec.name,
+        jobs: spec.scoring ?? [],
+        taskQueue: temporal.taskQueue,
+        heavyTaskQueue: temporal.heavyTaskQueue,
+        setBy: runActor(runId),
+      });
+      log.info('scoring schedules', { model: spec.name, ...scorings });
       return { alias: moved.alias.alias, version: moved.alias.version };
     },
 

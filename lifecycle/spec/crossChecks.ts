@@ -157,6 +157,14 @@ export function crossCheck(value: unknown, ctx: z.core.$RefinementCtx<SpecObject
     );
   }
 
+  // Batch scoring scores rows; a forecast forecasts periods.
+  if (task === 'forecast' && value.scoring !== undefined) {
+    issue(
+      ['scoring'],
+      'applies to regression and classification models; a forecast answers by series and period (POST /v1/models/:name/forecast): remove it',
+    );
+  }
+
   // Approvers: unique.
   const approval = isRecord(value.approval) ? value.approval : undefined;
   if (Array.isArray(approval?.approvers)) {

@@ -9,6 +9,7 @@ export * from './schema';
 export * from './load';
 export * from './parts';
 export * from './history';
+export * from './scoring';
 export * from './sourceCheck';
 export * from './stored';
 export * from './versionHash';

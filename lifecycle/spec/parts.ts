@@ -25,6 +25,7 @@ import {
 } from './syntax';
 import { historySchema } from './history';
 import { forecastSchema } from './forecast';
+import { scoringSchema } from './scoring';
 import type { SpecTask } from './metrics';
 
 export const TASKS = [
@@ -320,6 +321,13 @@ export const specObjectSchema = strictObject({
    * @default undefined (outcomes arrive by `POST /v1/outcomes` only)
    */
   outcomes: outcomesSchema.optional(),
+  /**
+   * Batch scorings on a schedule (`lifecycle/spec/scoring.ts`): queries whose rows the production
+   * version scores into a result table, e.g. the open quotes every night; deploy sets their Temporal
+   * Schedules. They do not change the model. Not for task "forecast".
+   * @default undefined (none)
+   */
+  scoring: scoringSchema.optional(),
 });
 
 export type SpecObject = z.output<typeof specObjectSchema>;

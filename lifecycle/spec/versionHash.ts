@@ -37,6 +37,7 @@ export const REVISION_FIELDS = [
   'deploy',
   'monitoring',
   'outcomes',
+  'scoring',
 ] as const;
 
 const revision = new Set<string>(REVISION_FIELDS);

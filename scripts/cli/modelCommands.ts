@@ -238,15 +238,17 @@ export function registerModelCommands(program: Command): void {
       console.log(forecastTable(answer));
     });
 
-  const schedule = program.command('schedule').description("the models' nightly checks (Temporal Schedules)");
+  const schedule = program
+    .command('schedule')
+    .description("the models' nightly checks and scheduled batch scorings (Temporal Schedules)");
   schedule
     .command('list')
-    .description('list the nightly schedules with their next run')
+    .description('list the nightly checks and scheduled batch scorings with their next run')
     .action(async () => {
       await withClient(async (client) => {
         let any = false;
         for await (const entry of client.schedule.list()) {
-          if (!entry.scheduleId.startsWith('nightly-')) continue;
+          if (!entry.scheduleId.startsWith('nightly-') && !entry.scheduleId.startsWith('scoring-')) continue;
           any = true;
           const next = entry.info.nextActionTimes[0]?.toISOString() ?? 'none';
           console.log(`${entry.scheduleId.padEnd(32)} next ${next}${entry.state.paused ? ' (paused)' : ''}`);

@@ -1,0 +1,182 @@
+/**
+ * A worker dies in the middle of a batch scoring chunk (SIGKILL, as an OOM kill would): the chunk's
+ * transaction dies with its connection, the server times the chunk out after its heartbeat timeout
+ * and retries it on the other worker, and the run goes on from there. The chunks finished before the
+ * kill are not scored again, the killed one is scored once more from its start, and every row ends in
+ * the result table exactly once.
+ */
+import { Client, type Connection } from '@temporalio/client';
+import { defaultDataConverter } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectTemporalClient } from '../../platform/temporalConnection';
+import { type BatchScoringHandle, startBatchScoring } from '../../workflows/client/batchScoringRuns';
+import { batchScoringStatusQuery } from '../../workflows/batchScoringTypes';
+import { testConfig, uniqueName } from '../helpers';
+import { killWorkerProcesses, startWorkerProcess, type WorkerProcess } from '../lifecycleProcesses';
+import { createServingWorld, modelName, registerVersion, type ServingWorld } from '../servingFixtures';
+import { trustWorkerSigningKey } from '../trustedKeys';
+
+const ROWS = 500_000;
+const CHUNK_ROWS = 100_000;
+/** Trees enough that a chunk takes seconds on a two-core machine: the kill lands inside one. */
+const ITERATIONS = 800;
+const model = modelName('batch-kill');
+const taskQueue = uniqueName('batch_kill');
+const source = uniqueName('parts');
+
+let world: ServingWorld;
+let version: number;
+let connection: Connection;
+let client: Client;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  world = await createServingWorld('batch_kill');
+  cleanups.push(() => world.close());
+  version = (await registerVersion(world, { model, iterations: ITERATIONS, alias: 'production' })).version;
+  await world.db.ownerPool.query(
+    `CREATE TABLE imported.${source} AS
+     SELECT g AS part_id,
+            (1 + (g * 37 % 191) / 10.0)::float8 AS thickness_mm,
+            (100 + (g::bigint * 7919 % 4900))::float8 AS cut_length_mm,
+            (ARRAY['mild_steel', 'stainless_steel', 'aluminium'])[1 + g % 3] AS material_family,
+            (ARRAY['LAS-1', 'LAS-2'])[1 + g % 2] AS machine_id
+       FROM generate_series(1, ${ROWS}) AS g`,
+  );
+  const config = testConfig(world.db.env);
+  await trustWorkerSigningKey(world.db.ownerPool, config);
+  connection = await connectTemporalClient(config.temporal);
+  cleanups.push(() => connection.close());
+  client = new Client({ connection, namespace: config.temporal.namespace });
+}, 240_000);
+
+afterAll(async () => {
+  // The workers first: a live one would keep using the database being dropped.
+  await killWorkerProcesses();
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+});
+
+/** The chunk being scored, as the server sees it: its last heartbeat and the worker that runs it. */
+async function pendingChunk(handle: BatchScoringHandle) {
+  const description = await handle.describe();
+  const activity = (description.raw.pendingActivities ?? []).find(
+    (pending) => pending.activityType?.name === 'scoreBatchChunk',
+  );
+  const payload = activity?.heartbeatDetails?.payloads?.[0];
+  return {
+    status: description.status.name,
+    chunk: activity && {
+      attempt: activity.attempt ?? 0,
+      heartbeat: payload
+        ? defaultDataConverter.payloadConverter.fromPayload<{ chunk: number; rows: number }>(payload)
+        : undefined,
+      worker: activity.lastWorkerIdentity ?? '',
+    },
+  };
+}
+
+/** Each chunk activity of the run's history: its input chunk and the attempt that completed it. */
+async function chunkAttempts(handle: BatchScoringHandle): Promise<Map<number, number>> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const chunkOf = new Map<string, number>();
+  const attempts = new Map<number, number>();
+  for (const event of events) {
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    if (scheduled?.activityType?.name === 'scoreBatchChunk') {
+      const payload = scheduled.input?.payloads?.[0];
+      const input = payload
+        ? defaultDataConverter.payloadConverter.fromPayload<{ chunk: number }>(payload)
+        : undefined;
+      if (input) chunkOf.set(String(event.eventId), input.chunk);
+    }
+    const started = event.activityTaskStartedEventAttributes;
+    if (!started) continue;
+    const chunk = chunkOf.get(String(started.scheduledEventId));
+    if (chunk !== undefined) attempts.set(chunk, started.attempt ?? 0);
+  }
+  return attempts;
+}
+
+describe('a worker killed during a batch scoring chunk', () => {
+  it('leaves the finished chunks alone, scores the killed one again elsewhere, and writes every row once', async () => {
+    const workerEnv = { ...world.db.env, TEMPORAL_TASK_QUEUE: taskQueue };
+    const workers: WorkerProcess[] = [
+      await startWorkerProcess(workerEnv),
+      await startWorkerProcess(workerEnv),
+    ];
+    const handle = await startBatchScoring(
+      client,
+      testConfig(),
+      {
+        model,
+        query: `SELECT part_id, thickness_mm, cut_length_mm, material_family, machine_id FROM imported.${source}`,
+        into: 'killed_parts',
+        chunkRows: CHUNK_ROWS,
+        parallelChunks: 1,
+        startedBy: 'shop-manager',
+      },
+      { taskQueue },
+    );
+    cleanups.push(() => handle.terminate('test finished'));
+
+    // At least one chunk done, and the server has a heartbeat from inside the next one.
+    const deadline = Date.now() + 180_000;
+    const midChunk = async () => {
+      for (;;) {
+        const seen = await pendingChunk(handle);
+        expect(seen.status).toBe('RUNNING');
+        const finished = await handle
+          .query(batchScoringStatusQuery)
+          .then((status) => status.finished.length)
+          .catch(() => 0);
+        // Early in the chunk, so the kill lands before it ends.
+        const heartbeat = seen.chunk?.heartbeat;
+        const rowsDone = heartbeat?.rows ?? 0;
+        if (seen.chunk && heartbeat && finished >= 1 && rowsDone > 0 && rowsDone <= CHUNK_ROWS / 2) {
+          if (seen.chunk.attempt === 1) return { ...seen.chunk, heartbeat };
+        }
+        if (Date.now() > deadline) throw new Error(`no chunk seen mid-way: ${JSON.stringify(seen)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const target = await midChunk();
+    const scorer = workers.find((worker) => target.worker.startsWith(`${worker.pid}@`));
+    if (!scorer) throw new Error(`the chunk runs on ${target.worker}, not on a test worker`);
+    const killedChunk = target.heartbeat.chunk;
+    const killedAt = Date.now();
+    await scorer.kill('SIGKILL');
+
+    const result = await handle.result();
+    console.log(
+      `batch scoring worker kill: chunk ${killedChunk} killed after ${target.heartbeat.rows} of its rows; ` +
+        `the run ended ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`,
+    );
+    expect(result).toMatchObject({ model, version, rows: ROWS, chunks: ROWS / CHUNK_ROWS });
+
+    // Every part once, all under this run and version.
+    const { rows } = await world.db.pool.query<Record<string, number>>(
+      `SELECT count(*)::int AS rows, count(DISTINCT part_id)::int AS parts,
+              count(*) FILTER (WHERE run = $1 AND version = $2)::int AS tagged
+         FROM scoring.killed_parts`,
+      [result.run, version],
+    );
+    expect(rows[0]).toEqual({ rows: ROWS, parts: ROWS, tagged: ROWS });
+    const { rows: marks } = await world.db.pool.query<{ chunk: number; rows: string }>(
+      'SELECT chunk, rows FROM batch_scoring.chunks WHERE run = $1 ORDER BY chunk',
+      [result.run],
+    );
+    expect(marks).toEqual(
+      Array.from({ length: ROWS / CHUNK_ROWS }, (_, chunk) => ({ chunk, rows: String(CHUNK_ROWS) })),
+    );
+
+    // One activity per chunk; only the killed one took a second attempt.
+    const attempts = await chunkAttempts(handle);
+    expect([...attempts.keys()].sort((a, b) => a - b)).toEqual(
+      Array.from({ length: ROWS / CHUNK_ROWS }, (_, chunk) => chunk),
+    );
+    for (const [chunk, attempt] of attempts) {
+      if (chunk === killedChunk) expect(attempt).toBeGreaterThanOrEqual(2);
+      else expect(attempt, `chunk ${chunk}`).toBe(1);
+    }
+  }, 400_000);
+});
