@@ -25,7 +25,16 @@ const runtimeOnlyLibraries = [
 ];
 
 // The folders that hold what the system does, apart from the Temporal layer that drives them.
-const domainFolders = ['lifecycle', 'monitoring', 'registry', 'serving', 'access', 'shop', 'reports'];
+const domainFolders = [
+  'lifecycle',
+  'monitoring',
+  'registry',
+  'serving',
+  'access',
+  'shop',
+  'reports',
+  'retention',
+];
 // The Temporal layer and the command line: they call the domain, never the reverse.
 const orchestrationFolders = ['activities', 'workflows', 'workers', 'scripts'];
 

@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { appendAudit } from '../registry/audit';
 import { type AliasChangeResult, rollback, rollbackTo } from '../registry/aliases';
 import { RegistryError } from '../registry/errors';
+import { collectedMessage, versionCollection } from '../registry/collected';
 import { AccessError } from './errors';
 import type { Identity } from './users';
 import { actionProblem } from './roles';
@@ -54,7 +55,17 @@ export async function rollbackProductionAs(
       ? await rollback(pool, { model: request.model, actor, reason: request.reason })
       : await rollbackTo(pool, { model: request.model, version: request.to, actor, reason: request.reason });
   } catch (error) {
-    if (error instanceof RegistryError && error.kind !== 'invalid-input') await refuse(error.message);
-    throw error;
+    if (!(error instanceof RegistryError) || error.kind === 'invalid-input') throw error;
+    // A version garbage collection removed was never approved, so the registry refuses it anyway:
+    // say that its artifacts are gone too, so nobody goes looking for them.
+    const collected =
+      request.to === undefined || error.kind === 'not-found'
+        ? undefined
+        : await versionCollection(pool, request.model, request.to).catch(() => undefined);
+    const refusal = collected
+      ? new RegistryError(error.kind, `${error.message}; ${collectedMessage(collected)}`, { cause: error })
+      : error;
+    await refuse(refusal.message);
+    throw refusal;
   }
 }

@@ -9,7 +9,7 @@ export const ROLES = ['admin', 'starter', 'approver', 'operator', 'reader'] as c
  * - `admin`: manage users, keys and tokens.
  * - `starter`: start lifecycle runs.
  * - `approver`: approve or reject candidates of the user's models.
- * - `operator`: teach categories, roll back and batch-score the user's models.
+ * - `operator`: teach categories, roll back, batch-score and garbage-collect the user's models.
  * - `reader`: read only.
  */
 export type Role = (typeof ROLES)[number];
@@ -31,7 +31,7 @@ export interface AccessUser {
 }
 
 /** What a decision on a model asks of the user. */
-export type ModelAction = 'approve' | 'reject' | 'rollback' | 'teach' | 'score';
+export type ModelAction = 'approve' | 'reject' | 'rollback' | 'teach' | 'score' | 'collect';
 
 const ROLE_FOR_ACTION: Record<ModelAction, Role> = {
   approve: 'approver',
@@ -40,6 +40,8 @@ const ROLE_FOR_ACTION: Record<ModelAction, Role> = {
   teach: 'operator',
   // Batch scoring runs a query over the shop's data and writes a result table: the model's operators.
   score: 'operator',
+  // Garbage collection removes a model's rejected and failed versions' objects (`kerf gc`): its operators.
+  collect: 'operator',
 };
 
 /** The role an action on a model needs. */

@@ -27,4 +27,10 @@ export interface ActivityDeps {
   pipelinesDir: string;
   /** Where announcements are posted, signed (`KerfConfig.webhooks`); no URLs: the log only. */
   webhooks: KerfConfig['webhooks'];
+  /**
+   * What the nightly retention keeps (`KerfConfig.retention`: KERF_PREDICTION_RETENTION_MONTHS,
+   * KERF_GC_AFTER_DAYS).
+   * @default DEFAULT_RETENTION (12 months, 30 days)
+   */
+  retention?: KerfConfig['retention'];
 }

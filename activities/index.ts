@@ -3,6 +3,7 @@ import { createAnnouncementActivities } from './announcements';
 import type { ActivityDeps } from './deps';
 import { createLifecycleActivities } from './lifecycle';
 import { createMonitoringActivities } from './monitoring';
+import { createRetentionActivities } from './retention';
 import { createScoringActivities } from './scoring';
 import { createSmokeActivities } from './smoke';
 
@@ -15,5 +16,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createMonitoringActivities(deps),
     ...createAnnouncementActivities(deps),
     ...createScoringActivities(deps),
+    ...createRetentionActivities(deps),
   };
 }

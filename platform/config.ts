@@ -131,6 +131,49 @@ const concurrency = (name: string) =>
  */
 export const DEFAULT_LIGHT_CONCURRENCY = 20;
 
+/** How long Kerf keeps what it no longer needs (KERF_PREDICTION_RETENTION_MONTHS, KERF_GC_AFTER_DAYS). */
+export interface RetentionConfig {
+  /**
+   * Months the prediction log keeps: a month partition of `serving.predictions` is dropped once its
+   * whole month is older than this, so every prediction younger is kept.
+   * @default 12
+   */
+  predictionMonths: number;
+  /**
+   * Days after a version was rejected, superseded or failed before garbage collection removes its
+   * objects (never those of a version that was ever approved, never an object a kept version uses).
+   * @default 30
+   */
+  gcAfterDays: number;
+}
+
+export const DEFAULT_RETENTION: Readonly<RetentionConfig> = { predictionMonths: 12, gcAfterDays: 30 };
+
+/** How worker and start logs are written (KERF_LOG_FORMAT): lines for a person, or JSON lines. */
+export const LOG_FORMATS = ['text', 'json'] as const;
+/** The least severe record the log file keeps (KERF_LOG_LEVEL). */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+/** Where and how `kerf worker` and `npm start` log (`platform/log.ts`). */
+export interface LogConfig {
+  /**
+   * `text`: a line per stage and decision on the terminal, the full records in the file; `json`:
+   * the full records on standard output too, one JSON object a line (KERF_LOG_FORMAT).
+   * @default 'text'
+   */
+  format: (typeof LOG_FORMATS)[number];
+  /**
+   * The least severe record written to the file and, with `json`, to standard output (KERF_LOG_LEVEL).
+   * @default 'info'
+   */
+  level: (typeof LOG_LEVELS)[number];
+  /**
+   * The folder of the log files, `kerf-worker.log` and `kerf-start.log` (KERF_LOG_DIR).
+   * @default `<dataDir>/logs`, beside the stack's own logs
+   */
+  dir: string;
+}
+
 /** The environment variables Kerf reads, all optional. */
 const environmentSchema = z.object({
   KERF_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().optional()),
@@ -280,6 +323,38 @@ const environmentSchema = z.object({
     emptyAsUndefined,
     z.coerce.number({ error: 'must be a number of seconds' }).positive().default(180),
   ),
+  KERF_PREDICTION_RETENTION_MONTHS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number({ error: 'KERF_PREDICTION_RETENTION_MONTHS must be a whole number of months' })
+      .int('KERF_PREDICTION_RETENTION_MONTHS must be a whole number of months')
+      .min(1, 'KERF_PREDICTION_RETENTION_MONTHS must be 1 to 1200 months')
+      .max(1200, 'KERF_PREDICTION_RETENTION_MONTHS must be 1 to 1200 months')
+      .default(DEFAULT_RETENTION.predictionMonths),
+  ),
+  KERF_GC_AFTER_DAYS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number({ error: 'KERF_GC_AFTER_DAYS must be a whole number of days' })
+      .int('KERF_GC_AFTER_DAYS must be a whole number of days')
+      .min(1, 'KERF_GC_AFTER_DAYS must be 1 to 36500 days')
+      .max(36_500, 'KERF_GC_AFTER_DAYS must be 1 to 36500 days')
+      .default(DEFAULT_RETENTION.gcAfterDays),
+  ),
+  KERF_LOG_FORMAT: z.preprocess(
+    emptyAsUndefined,
+    z
+      .enum(LOG_FORMATS, {
+        error:
+          'KERF_LOG_FORMAT must be text (a line per stage for a person) or json (every record as a JSON line on standard output, for a log collector)',
+      })
+      .default('text'),
+  ),
+  KERF_LOG_LEVEL: z.preprocess(
+    emptyAsUndefined,
+    z.enum(LOG_LEVELS, { error: `KERF_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  ),
+  KERF_LOG_DIR: z.preprocess(emptyAsUndefined, z.string().optional()),
 });
 
 /** Every environment variable Kerf reads: deployment templates are checked against this list. */
@@ -444,6 +519,8 @@ export interface KerfConfig {
    * `<dataDir>/secrets/webhook-signing-secret` for the receivers to share.
    */
   webhooks: { urls: string[]; secret: () => string };
+  /** What the prediction log and garbage collection keep (`kerf gc`, the nightly check). */
+  retention: RetentionConfig;
   /** The prediction API. */
   api: {
     port: number;
@@ -592,6 +669,7 @@ export function loadConfig(
         .filter((url) => url !== ''),
       secret: () => e.KERF_WEBHOOK_SECRET ?? secret('webhook-signing-secret'),
     },
+    retention: { predictionMonths: e.KERF_PREDICTION_RETENTION_MONTHS, gcAfterDays: e.KERF_GC_AFTER_DAYS },
     api: {
       port: e.KERF_API_PORT,
       host: e.KERF_API_HOST,

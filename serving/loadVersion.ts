@@ -12,6 +12,7 @@ import type { Feature, TaskKind } from '../ml/model';
 import { OnnxScorer } from '../ml/onnx';
 import { ObjectNotFoundError, type ObjectStore } from '../platform/objectStore';
 import { getVersion, listSigningKeys } from '../registry';
+import { collectedMessage, versionCollection } from '../registry/collected';
 import { errorMessage } from './errors';
 import { modelTaskOf } from '../lifecycle/spec/metrics';
 import { type ForecastState, verifyForecastState } from '../lifecycle/forecast';
@@ -128,9 +129,13 @@ export async function loadVersion(
   } catch (error) {
     if (error instanceof ModelLoadRefusedError) throw error;
     if (error instanceof ObjectNotFoundError) {
+      // Garbage collection says so when it removed them (it never removes an approved version's).
+      const collected = await versionCollection(deps.pool, model, version).catch(() => undefined);
       throw new ModelLoadRefusedError(
         'artifact-missing',
-        `${label} cannot be loaded: ${error.message}; the artifact was deleted or never stored, so deploy another version`,
+        collected
+          ? `${label} cannot be loaded: ${collectedMessage(collected)}; deploy another version`
+          : `${label} cannot be loaded: ${error.message}; the artifact was deleted or never stored, so deploy another version`,
       );
     }
     throw new ModelLoadRefusedError(

@@ -5,7 +5,8 @@
  * rows and keeps retrying; beyond that new rows are dropped and counted. A row PostgreSQL refuses
  * (a value it cannot store) never blocks the rows behind it: the batch is written row by row and the
  * refused row goes to `serving.prediction_dead_letters` with its reason. Rows are keyed by their
- * prediction id, so a batch written twice (a retry after a lost answer) adds nothing. The log says
+ * prediction id and time (the table is partitioned by month of `served_at`, migration 000016), so a
+ * batch written twice (a retry after a lost answer) adds nothing. The log says
  * when it is degraded (rows piling up, a failing write, a recent dead letter) for `/healthz`,
  * `/v1/status` and the metrics.
  */
@@ -93,7 +94,7 @@ const INSERT_SQL = `INSERT INTO serving.predictions
     (prediction_id, model, version, alias, key, inputs, output, warnings, served_at, shadow_of)
   SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[],
     $8::jsonb[], $9::timestamptz[], $10::uuid[])
-  ON CONFLICT (prediction_id) DO NOTHING`;
+  ON CONFLICT DO NOTHING`;
 
 /** A record with its JSON columns, or why it cannot be written as JSON at all. */
 type Prepared =

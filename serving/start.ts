@@ -1,5 +1,6 @@
 /** Starting the prediction API on a port, once the deployed models are loaded. */
 import { buildServingApp, type ServingApp, type ServingOptions } from './app';
+import { maintainPredictionPartitions } from './predictionPartitions';
 
 export interface StartServingOptions extends ServingOptions {
   /**
@@ -21,7 +22,8 @@ export interface RunningServing extends ServingApp {
 }
 
 /**
- * Builds the API, waits until the deployed models are loaded (or refused), and listens.
+ * Builds the API, makes the prediction log's month partitions ahead, waits until the deployed models
+ * are loaded (or refused), and listens.
  *
  * @throws when PostgreSQL cannot be reached, or the port is taken (naming the port)
  */
@@ -33,6 +35,15 @@ export async function startServing(options: StartServingOptions): Promise<Runnin
   }
   const serving = buildServingApp(options);
   try {
+    // The prediction log's month partitions ahead; until they exist rows land in the DEFAULT one,
+    // so serving starts even when this fails (the nightly check makes them too).
+    await maintainPredictionPartitions(options.pool, {
+      retentionMonths: null,
+      actor: 'kerf-serving',
+      dryRun: false,
+    }).catch((error: unknown) => {
+      serving.app.log.warn({ err: error }, 'could not make the prediction log partitions ahead');
+    });
     await serving.models.ready();
     await serving.app.listen({ port, host });
   } catch (error) {

@@ -171,6 +171,7 @@ export async function createKerfWorker(
         },
         pipelinesDir: config.pipelinesDir,
         webhooks: config.webhooks,
+        retention: config.retention,
       }),
     );
     const common = {

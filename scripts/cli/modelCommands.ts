@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { artifactKeys } from '../../registry/artifactKeys';
+import { collectedMessage, versionCollection } from '../../registry/collected';
 import { apiToken } from '../../serving/apiToken';
 import { loadConfig, type KerfConfig } from '../../platform/config';
 import { createPool } from '../../platform/database';
@@ -109,6 +110,12 @@ export function registerModelCommands(program: Command): void {
           (await listVersions(pool, model)).at(-1)?.version;
         if (version === undefined)
           throw new LifecycleCommandError(`no versions of ${model}; check the name with \`kerf models\`.`);
+        const collected = await versionCollection(pool, model, version);
+        if (collected) {
+          throw new LifecycleCommandError(
+            `${collectedMessage(collected)}: its card went with them; \`kerf versions ${model}\` still lists its metrics`,
+          );
+        }
         const key = artifactKeys(model, version).card;
         if (!options.out) {
           console.log(`s3://${config.s3.bucket}/${key}`);

@@ -1,12 +1,14 @@
 /**
  * What is deployed: `GET /v1/models` (every model with its production version and what serves),
  * `GET /v1/models/:name` (versions with status and metrics, aliases, the input contract of what
- * serves) and `GET /v1/models/:name/versions/:version/card` (the model card people approved).
+ * serves) and `GET /v1/models/:name/versions/:version/card` (the model card people approved; 410
+ * `version-collected` when garbage collection removed a rejected version's card).
  */
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { ObjectNotFoundError, type ObjectStore } from '../../platform/objectStore';
 import { getModel, getVersion, listAliases, listModels, listVersions, RegistryError } from '../../registry';
+import { collectedMessage, versionCollection } from '../../registry/collected';
 import { invalidInput, ServingHttpError } from '../errors';
 import type { ServedModels } from '../servedModels';
 
@@ -109,6 +111,8 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRoutesDeps)
         html = await objectStore.get(cardKey);
       } catch (error) {
         if (!(error instanceof ObjectNotFoundError)) throw error;
+        const collected = await versionCollection(pool, name, version);
+        if (collected) throw new ServingHttpError(410, 'version-collected', collectedMessage(collected));
         throw new ServingHttpError(
           404,
           'card-not-found',
