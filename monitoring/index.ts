@@ -10,3 +10,7 @@ export * from './classOutcomes';
 export * from './report';
 export * from './page';
 export * from './monitor';
+export * from './versionErrors';
+export * from './canary';
+export * from './shadow';
+export * from './deployments';

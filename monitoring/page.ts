@@ -13,6 +13,7 @@ import { formatNumber, metricLabel } from '../lifecycle/gates/quality';
 import { barChart, CHART_CSS, chartFigure, groupedBarChart } from '../reports/charts';
 import { checkRows, escapeHtml, htmlTable, sliceRows } from '../reports/html';
 import { binarySliceTable, calibrationSection, classBalanceSection } from './classifierSections';
+import { canarySection, shadowSection } from './deploymentSections';
 import type { DistributionBucket, DriftMeasure } from './drift';
 import { number, share, status } from './pageCells';
 import type { MonitoringReport } from './report';
@@ -357,6 +358,8 @@ ${performanceSection(report)}
 ${calibrationSection(report)}
 ${classBalanceSection(report)}
 ${fairnessSection(report)}
+${canarySection(report)}
+${shadowSection(report)}
 ${charts}
 </body></html>
 `;

@@ -20,6 +20,8 @@ import type { UnknownOutcomes } from './classOutcomes';
 import type { ClassPriorShift } from './classPrior';
 import { type FairnessWatch, type PerformanceDecay, sliceAtFault } from './decay';
 import type { DriftMeasure, FeatureDrift, MonitoringSpec, PredictionDrift, UnseenCategories } from './drift';
+import type { CanaryJudgement } from './canary';
+import type { ShadowComparison } from './shadow';
 
 /** Bumped when the report's shape changes. */
 export const MONITORING_REPORT_FORMAT = 1;
@@ -97,6 +99,16 @@ export interface MonitoringReport extends MonitoredModel {
   classPrior: ClassPriorShift | null;
   /** Null when every outcome's label is one of the model's classes. */
   unknownOutcomes: UnknownOutcomes | null;
+  /**
+   * The canary against production on labelled outcomes, and what the check did (`deployments.ts`).
+   * @default undefined (no canary served, or a report from before canaries were judged)
+   */
+  canary?: CanaryJudgement;
+  /**
+   * The shadow against production on the same requests (`deployments.ts`).
+   * @default undefined (no shadow scored, or a report from before shadows were compared)
+   */
+  shadow?: ShadowComparison;
 }
 
 /** `12.5 %`. */

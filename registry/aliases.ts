@@ -191,6 +191,12 @@ export interface RemoveAliasInput {
   model: string;
   /** Production is never removed: move it or roll it back. */
   alias: 'canary' | 'shadow';
+  /**
+   * Only when the alias still points at this version: a decision taken on one version (an automatic
+   * canary abort) never removes another that replaced it meanwhile.
+   * @default undefined (whichever version it points at)
+   */
+  version?: number;
   actor: string;
   reason: string;
 }
@@ -198,7 +204,8 @@ export interface RemoveAliasInput {
 /**
  * Takes a canary or shadow away (the end of a canary that failed, or of a shadow run).
  *
- * @returns the version it pointed at, or null when it was not set (nothing changed)
+ * @returns the version it pointed at, or null when it was not set or pointed at another version
+ *   than `version` (nothing changed)
  */
 export async function removeAlias(
   pool: pg.Pool,
@@ -212,12 +219,15 @@ export async function removeAlias(
       'production cannot be removed, or nothing would serve: move it to another version or roll it back',
     );
   }
+  if (input.version !== undefined) checkVersionNumber(input.version);
   checkActorAndReason(input);
   return inTransaction(pool, async (client) => {
     await lockModel(client, input.model);
     const current = await readAliases(client, input.model);
     const before = current.get(input.alias);
-    if (!before) return { removedVersion: null };
+    if (!before || (input.version !== undefined && before.version !== input.version)) {
+      return { removedVersion: null };
+    }
     await unpointAlias(client, before, input.actor, input.reason);
     return { removedVersion: before.version };
   });

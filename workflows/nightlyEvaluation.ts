@@ -10,9 +10,19 @@
  * (`outcomes.query`), if it has one, records the actual values it finds, so the window is judged
  * with them; a query that cannot be used is reported and announced, never fatal (behind
  * `patched('outcomes-from-sql')`, so nights recorded before it replay).
+ *
+ * A canary is judged first (behind `patched('canary-auto-abort')`): its error on the labelled
+ * outcomes of the rows it answered against production's over the same time; worse beyond its spec's
+ * bound, it is aborted as `kerf` (as `kerf canary abort` does) and announced. The report then shows
+ * the judgement, and a shadow compared with production on the same requests.
+ *
+ * Last (behind `patched('retention')`), the retention: the model's rejected, superseded and failed
+ * versions' objects older than KERF_GC_AFTER_DAYS go from the store, and the prediction log's months
+ * older than KERF_PREDICTION_RETENTION_MONTHS are dropped (`activities/retention.ts`).
  */
 import {
   ActivityFailure,
+  log,
   ParentClosePolicy,
   patched,
   proxyActivities,
@@ -22,7 +32,13 @@ import {
 import type { createActivities } from '../activities';
 import { announcing, dataMovement, evaluation, quickIo } from './activityProfiles';
 import { modelLifecycle } from './modelLifecycle';
-import type { NightlyInput, NightlyResult, OutcomesSummary } from './monitoringTypes';
+import type {
+  CanaryCheck,
+  NightlyInput,
+  NightlyResult,
+  OutcomesSummary,
+  RetentionSummary,
+} from './monitoringTypes';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -33,7 +49,31 @@ export async function nightlyEvaluation(input: NightlyInput): Promise<NightlyRes
   const { workflowId, runId } = workflowInfo();
 
   const outcomes = patched('outcomes-from-sql') ? await collectOutcomes(input.model, workflowId) : null;
-  const check = await monitor.checkProductionModel({ model: input.model, runId: workflowId });
+  // Nights recorded before canaries were judged replay without it.
+  const canary = patched('canary-auto-abort') ? await checkCanary(input.model, workflowId) : null;
+  const check = await monitor.checkProductionModel({
+    model: input.model,
+    runId: workflowId,
+    ...(canary ? { canary: canary.judgement } : {}),
+  });
+  if (canary?.judgement.aborted) {
+    const { judgement } = canary;
+    await announcer.announce({
+      event: 'canary-aborted',
+      model: input.model,
+      version: judgement.canary.version,
+      production: judgement.production.version,
+      actor: 'kerf',
+      reason: canary.summary,
+      metric: judgement.metric,
+      canaryError: judgement.canary.value,
+      canaryOutcomes: judgement.canary.outcomes,
+      productionError: judgement.production.value,
+      productionOutcomes: judgement.production.outcomes,
+      maxErrorRatio: judgement.maxErrorRatio,
+      reportKey: check.htmlKey ?? null,
+    });
+  }
   const started: NightlyResult['started'] = [];
   if (input.retrain !== false && check.version !== null) {
     const plan = await io.planRetraining({
@@ -68,7 +108,55 @@ export async function nightlyEvaluation(input: NightlyInput): Promise<NightlyRes
       ...(outcomes ? { outcomes } : {}),
     });
   }
-  return { ...check, ...(outcomes ? { outcomes } : {}), started, pendingApprovals };
+  // Nights recorded before retention replay without it.
+  const retention = patched('retention') ? await applyRetention(input.model, workflowId) : null;
+  return {
+    ...check,
+    ...(outcomes ? { outcomes } : {}),
+    ...(canary ? { canary } : {}),
+    started,
+    pendingApprovals,
+    ...(retention ? { retention } : {}),
+  };
+}
+
+/**
+ * The model's rejected and failed versions' objects past their age removed, and the prediction log's
+ * months past retention dropped. An activity that failed all its attempts (the store or the database
+ * away, a lock not granted) is reported, and tomorrow's night tries again.
+ */
+async function applyRetention(model: string, runId: string): Promise<RetentionSummary> {
+  const data = proxyActivities<Activities>(dataMovement);
+  try {
+    return await data.applyRetention({ model, runId });
+  } catch (error) {
+    if (!(error instanceof ActivityFailure)) throw error;
+    const cause = error.cause?.message ?? error.message;
+    return {
+      objects: 0,
+      bytes: 0,
+      versions: [],
+      partitionsCreated: [],
+      partitionsDropped: [],
+      rowsExpired: 0,
+      refused: `retention: not applied tonight: ${cause}`,
+    };
+  }
+}
+
+/**
+ * The canary judged, and aborted when worse beyond its bound; null without one. An activity that
+ * failed all its attempts leaves the canary as it is tonight, so the check still runs.
+ */
+async function checkCanary(model: string, runId: string): Promise<CanaryCheck | null> {
+  const deployments = proxyActivities<Activities>(evaluation);
+  try {
+    return await deployments.checkCanary({ model, runId });
+  } catch (error) {
+    if (!(error instanceof ActivityFailure)) throw error;
+    log.warn('the canary was not judged tonight', { model, error: error.cause?.message ?? error.message });
+    return null;
+  }
 }
 
 /**

@@ -14,14 +14,17 @@ import type { ReferenceProfile } from '../../monitoring/reference';
 import { monitorWindow, type WindowOutcomes } from '../../monitoring/monitor';
 import { classIdsOf, classProbabilities } from '../../monitoring/classOutcomes';
 import type { MonitoringReport } from '../../monitoring/report';
+import type { CanaryJudgement } from '../../monitoring/canary';
+import { withDeploymentComparisons } from '../../monitoring/deployments';
 import { renderMonitoringPage } from '../../monitoring/page';
 import type { PipelineSpec } from '../../lifecycle/spec';
-import { currentSpecHash, getAlias, getVersion } from '../../registry';
+import { getAlias } from '../../registry';
 import type { NightlyCheck } from '../../workflows/monitoringTypes';
 import type { ActivityDeps } from '../deps';
 import { checkForecastModel } from './forecastCheck';
 import { artifactKeys } from '../../registry/artifactKeys';
-import { specOfVersion } from './retraining';
+import { compareShadowWith } from './deployments';
+import { currentSpecOf } from './versionSpec';
 
 interface ServedRow {
   inputs: Record<string, unknown>;
@@ -77,17 +80,6 @@ async function windowStart(pool: pg.Pool, model: string, deployedAt: Date): Prom
 export const reportPageKey = (model: string, runId: string) => `monitoring/${model}/${runId}.html`;
 
 export function createMonitorActivities({ pool, readerPool, objectStore }: ActivityDeps) {
-  /**
-   * The spec the version is watched by: its current one (its latest revision's, so an edited
-   * monitoring or fairness bound applies without retraining), else the copy stored beside it.
-   */
-  async function currentSpecOf(model: string, version: number): Promise<PipelineSpec> {
-    const record = await getVersion(pool, model, version);
-    const current = await specOfVersion(objectStore, record, await currentSpecHash(pool, model, version));
-    if (!('refused' in current)) return current.spec;
-    return objectStore.getJson<PipelineSpec>(artifactKeys(model, version).spec);
-  }
-
   /** The served predictions of the window, and their outcomes, against the version's reference profile. */
   async function servedWindowReport(
     model: string,
@@ -204,7 +196,15 @@ export function createMonitorActivities({ pool, readerPool, objectStore }: Activ
   }
 
   return {
-    async checkProductionModel(input: { model: string; runId: string }): Promise<NightlyCheck> {
+    /**
+     * The night's report of the production version, with the versions served beside it: the
+     * canary's judgement `checkCanary` made (passed in by the workflow) and the shadow's comparison.
+     */
+    async checkProductionModel(input: {
+      model: string;
+      runId: string;
+      canary?: CanaryJudgement | null;
+    }): Promise<NightlyCheck> {
       const production = await getAlias(pool, input.model, 'production');
       if (!production) {
         return {
@@ -218,7 +218,7 @@ export function createMonitorActivities({ pool, readerPool, objectStore }: Activ
         };
       }
       const version = production.version;
-      const spec = await currentSpecOf(input.model, version);
+      const spec = await currentSpecOf({ pool, objectStore }, input.model, version);
       const to = new Date();
       const from = await windowStart(pool, input.model, production.updatedAt);
       const report =
@@ -227,7 +227,10 @@ export function createMonitorActivities({ pool, readerPool, objectStore }: Activ
               { pool, readerPool, objectStore },
               { model: input.model, version, spec, from, to },
             )
-          : await servedWindowReport(input.model, version, spec, from, to);
+          : withDeploymentComparisons(await servedWindowReport(input.model, version, spec, from, to), {
+              canary: input.canary ?? null,
+              shadow: await compareShadowWith({ pool, objectStore }, production, to),
+            });
       const htmlKey = reportPageKey(input.model, input.runId);
       await objectStore.put(htmlKey, await renderMonitoringPage(report), 'text/html; charset=utf-8');
       const { rows } = await pool.query<{ report_id: string }>(
@@ -267,6 +270,7 @@ export function createMonitorActivities({ pool, readerPool, objectStore }: Activ
         alarms: report.alarms,
         stale: report.stale,
         staleReasons: report.staleReasons,
+        ...(report.shadow ? { shadow: report.shadow } : {}),
       };
     },
   };

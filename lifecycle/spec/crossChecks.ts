@@ -164,6 +164,20 @@ export function crossCheck(value: unknown, ctx: z.core.$RefinementCtx<SpecObject
       'applies to regression and classification models; a forecast answers by series and period (POST /v1/models/:name/forecast): remove it',
     );
   }
+  // The canary's bound and the shadow's tolerance, each with its own strategy only.
+  const strategyOnly = {
+    canaryMaxErrorRatio: 'canary',
+    canaryMinOutcomes: 'canary',
+    shadowTolerance: 'shadow',
+  };
+  const strategy = deploy?.strategy;
+  if (deploy && (strategy === 'replace' || strategy === 'canary' || strategy === 'shadow')) {
+    for (const [field, only] of Object.entries(strategyOnly)) {
+      if (deploy[field] !== undefined && strategy !== only) {
+        issue(['deploy', field], `only applies to the ${only} strategy, not ${strategy}`);
+      }
+    }
+  }
 
   // Approvers: unique.
   const approval = isRecord(value.approval) ? value.approval : undefined;

@@ -191,7 +191,33 @@ export const deploySchema = strictObject({
   }),
   /** Canary only (and required there): share of requests the new model answers, in (0, 1). */
   canaryShare: between(0, 1, { minOpen: true, maxOpen: true }).optional(),
+  /**
+   * Canary only: the nightly check aborts the canary when its error on the labelled outcomes of the
+   * rows it answered exceeds production's on the rows production answered since the canary started,
+   * times this (1.2 = 20 % worse). The error follows the primary metric: RMSE or MAE, log loss or
+   * error rate (`monitoring/versionErrors.ts`).
+   * @default 1.2 (`DEFAULT_CANARY_BOUND`)
+   */
+  canaryMaxErrorRatio: between(1, Number.MAX_VALUE).optional(),
+  /**
+   * Canary only: the fewest labelled outcomes each side (canary, production) needs before the
+   * nightly check decides anything; with fewer, the report says so and the canary stays.
+   * @default 50 (`DEFAULT_CANARY_BOUND`)
+   */
+  canaryMinOutcomes: between(1, Number.MAX_SAFE_INTEGER, { integer: true }).optional(),
+  /**
+   * Shadow only, regression: a request counts as differing in the nightly report when the shadow's
+   * prediction is further from production's than this share of it (0.1 = 10 %).
+   * @default 0.1 (`DEFAULT_SHADOW_TOLERANCE`)
+   */
+  shadowTolerance: between(0, Number.MAX_VALUE, { minOpen: true }).optional(),
 });
+
+/** The canary bound when the spec gives none (`deploy.canaryMaxErrorRatio`, `deploy.canaryMinOutcomes`). */
+export const DEFAULT_CANARY_BOUND = { maxErrorRatio: 1.2, minOutcomes: 50 } as const;
+
+/** The shadow comparison's relative tolerance when the spec gives none (`deploy.shadowTolerance`). */
+export const DEFAULT_SHADOW_TOLERANCE = 0.1;
 
 export const DEFAULT_SCHEDULE = '0 2 * * *';
 

@@ -40,6 +40,20 @@ export const REVISION_FIELDS = [
   'scoring',
 ] as const;
 
+/**
+ * The fields of `deploy`, revisions with it: how a version is rolled out, how its canary is judged
+ * (`canaryMaxErrorRatio`, `canaryMinOutcomes`) and how its shadow is compared (`shadowTolerance`)
+ * never change the model, so an edit applies from the next nightly check without retraining. Listed
+ * so that a field added to `deploy` is classified on purpose (a unit test holds the schema to it).
+ */
+export const DEPLOY_REVISION_FIELDS = [
+  'strategy',
+  'canaryShare',
+  'canaryMaxErrorRatio',
+  'canaryMinOutcomes',
+  'shadowTolerance',
+] as const;
+
 const revision = new Set<string>(REVISION_FIELDS);
 
 /** The spec without its revision fields: what the model is made from. */
