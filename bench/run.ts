@@ -11,6 +11,7 @@ import { CASES as ML_CASES } from './ml';
 import { CASES as NIGHTLY_CASES } from './nightly';
 import { CASES as SCORE_BATCH_CASES } from './scoreBatch';
 import { CASES as SHOP_CASES } from './shop';
+import { CASES as TUNE_CASES } from './tune';
 
 const SUITES: Record<string, { script: string; cases: string[] }> = {
   ml: { script: 'bench/ml.ts', cases: Object.keys(ML_CASES) },
@@ -25,6 +26,7 @@ const SUITES: Record<string, { script: string; cases: string[] }> = {
   },
   // 1m at Kerf's defaults; the others (a quick look, two chunks at once) run when named.
   'score-batch': { script: 'bench/scoreBatch.ts', cases: Object.keys(SCORE_BATCH_CASES).slice(0, 1) },
+  tune: { script: 'bench/tune.ts', cases: Object.keys(TUNE_CASES) },
 };
 
 /** Runs one case in a node process of its own: its stdout (the JSON line) is returned, its stderr passed on. */

@@ -72,8 +72,23 @@ export const modelManifestSchema = z.strictObject({
   specHash: sha256Digest,
   /** The data snapshot the model was trained and evaluated on. */
   snapshot: z.strictObject({ hash: sha256Digest, rows: z.int().nonnegative() }),
-  /** Trainer type and parameters as used. */
+  /** Trainer type and parameters as used (the tune stage's choice when the spec tunes). */
   parameters: z.record(z.string(), z.json()),
+  /**
+   * The tune stage's search the parameters came from: its record of every trial (object key and
+   * SHA-256), the metric the trials were ranked by, and the winner. Absent without tuning.
+   */
+  tuning: z
+    .strictObject({
+      key: nonEmpty,
+      sha256: sha256Digest,
+      metric: nonEmpty,
+      trials: z.int().positive(),
+      trialsRun: z.int().nonnegative(),
+      chosenTrial: z.int().nonnegative().optional(),
+      score: z.number().optional(),
+    })
+    .optional(),
   /** Test-set metrics by name (`rmse`, `auc`...). */
   metrics: z.record(z.string(), z.number()),
   /** The verdict of every gate the candidate went through. */

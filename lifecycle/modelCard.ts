@@ -22,6 +22,7 @@ import type { GateVerdict } from './gates/verdict';
 import type { TrainingSummary } from './train';
 import { isShownMetric } from '../ml/metrics';
 import { backtestSection, type BacktestReport } from './forecast/card';
+import { tuningSection, type TuningCard } from './tuning/card';
 
 export interface ModelCardInput {
   model: string;
@@ -67,6 +68,11 @@ export interface ModelCardInput {
    * trained and evaluated on (with the manifest's pinned definition hash).
    * @default undefined (no features stage)
    */
+  /**
+   * The tune stage's search the parameters came from.
+   * @default undefined (no tuning)
+   */
+  tuning?: TuningCard;
   builtFeatures?: {
     derived: { name: string; expression: string }[];
     /** History features: each with its definition in words (`describeHistoryFeature`). */
@@ -278,6 +284,7 @@ ${gateSections.own}
 <p>${escapeHtml(card.training.trainer)}: ${card.training.iterations} iterations kept of ${card.training.iterationsRun} run${card.training.bestIteration ? `, best at ${card.training.bestIteration}` : ''}; ${number(card.training.seconds)} s.</p>
 ${charts.importance}
 ${htmlTable(['feature', 'importance'], importance)}
+${card.tuning ? await tuningSection(card.tuning) : ''}
 ${builtFeaturesSection(card)}
 <h2>Lineage</h2>
 ${htmlTable(

@@ -117,35 +117,69 @@ export function trainCandidate(input: TrainCandidateInput): TrainedCandidate {
   }
 }
 
-function train(
-  input: TrainCandidateInput,
-  report: (progress: CandidateProgress) => void,
-): Omit<TrainedCandidate, 'summary'> & { summary: Omit<TrainingSummary, 'seconds'> } {
-  const { table, spec } = input;
+/**
+ * The snapshot's rows as training sees them: split, the target encoded for every labelled row (class
+ * ids from all the snapshot's classes), and the spec's feature columns. The tune stage cuts its folds
+ * from the same frame, so a trial learns from exactly what the train stage would.
+ */
+export interface TrainingFrame {
+  rows: SplitRows;
+  /** Rows with a target. */
+  labelled: Uint32Array;
+  /** The encoded target by table row; NaN where a row has none. */
+  target: Float64Array;
+  classLabels: string[] | undefined;
+  /** The spec's features, every row. */
+  featureTable: Table;
+}
+
+/** @throws TrainingError when a spec column is missing or of the wrong kind; SplitError when too few rows */
+export function trainingFrame(table: Table, spec: TrainingSpec): TrainingFrame {
   checkColumns(table, spec);
   const rows = splitLabelledRows(table, spec.target, spec.split);
-  // Every labelled row's target at once, so class ids come from all the snapshot's classes.
   const labelled = labelledRows(table, spec.target);
   const encoded = prepareTrainingData(table.select([spec.target]).take(labelled), {
     target: spec.target,
     features: [],
     task: modelTaskOf(spec.task),
   });
-  const classLabels = encoded.classLabels;
   const target = new Float64Array(table.rowCount).fill(Number.NaN);
   labelled.forEach((row, i) => (target[row] = encoded.target[i] as number));
   const featureTable = table.select(spec.features.map((feature) => feature.name));
-  const trainTable = featureTable.take(rows.train);
-  const features = describeFeatures(trainTable, spec.features);
-  const dataOf = (part: Uint32Array, partTable: Table): TrainingData => ({
+  return { rows, labelled, target, classLabels: encoded.classLabels, featureTable };
+}
+
+/**
+ * The training data of some of the frame's rows; `features` come from the rows a model trains on
+ * (categories seen only elsewhere are unseen to it).
+ */
+export function frameData(
+  frame: TrainingFrame,
+  spec: Pick<TrainingSpec, 'task'>,
+  part: Uint32Array,
+  features: Feature[],
+  partTable: Table = frame.featureTable.take(part),
+): TrainingData {
+  return {
     ...encodeFeatures(partTable, features),
     task: modelTaskOf(spec.task),
-    target: Float64Array.from(part, (row) => target[row] as number),
-    ...(classLabels ? { classLabels } : {}),
-  });
-  const trainData = dataOf(rows.train, trainTable);
+    target: Float64Array.from(part, (row) => frame.target[row] as number),
+    ...(frame.classLabels ? { classLabels: frame.classLabels } : {}),
+  };
+}
+
+function train(
+  input: TrainCandidateInput,
+  report: (progress: CandidateProgress) => void,
+): Omit<TrainedCandidate, 'summary'> & { summary: Omit<TrainingSummary, 'seconds'> } {
+  const { table, spec } = input;
+  const frame = trainingFrame(table, spec);
+  const { rows } = frame;
+  const trainTable = frame.featureTable.take(rows.train);
+  const features = describeFeatures(trainTable, spec.features);
+  const trainData = frameData(frame, spec, rows.train, features, trainTable);
   const validationData =
-    rows.validation.length > 0 ? dataOf(rows.validation, featureTable.take(rows.validation)) : undefined;
+    rows.validation.length > 0 ? frameData(frame, spec, rows.validation, features) : undefined;
 
   const trainer = spec.trainer.kind;
   const trained = trainerOf(trainer).train(trainData, spec.trainer.params, {
@@ -164,7 +198,7 @@ function train(
     summary: {
       trainer,
       rows: partRows(rows),
-      rowsWithoutTarget: table.rowCount - labelled.length,
+      rowsWithoutTarget: table.rowCount - frame.labelled.length,
       ...details,
     },
   };

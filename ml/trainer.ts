@@ -96,6 +96,11 @@ export interface Trainer<Kind extends string, Schema extends z.ZodType, M extend
   resolveParams?(params: z.output<Schema>, task: TaskKind): z.output<Schema>;
   /** Size figures for the bench and people (`{ trees: 200 }`). */
   size?(model: M): Record<string, number>;
+  /**
+   * The parameter that counts boosting rounds: successive halving gives a tuning trial a share of it.
+   * A trainer without one gets a share of each fold's newest training rows instead.
+   */
+  roundsParam?: string;
 }
 
 /** Largest first; equal importances keep the feature order. */

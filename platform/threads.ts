@@ -75,3 +75,97 @@ export function runInThread<R>(
 export function startThread(module: URL, data: Record<string, unknown>): Worker {
   return new Worker(BOOT, { workerData: { ...data, module: module.href } });
 }
+
+/**
+ * Threads that run one task at a time and stay for the next: for many short tasks (tuning trials)
+ * whose thread start (tsx and the modules, most of a second) would otherwise cost as much as the
+ * work. The module answers each message it gets with {@link ThreadMessage}s, as a one-shot thread
+ * does. A task that is aborted or whose thread fails takes its thread with it; idle threads never
+ * keep the process alive.
+ */
+export class ThreadPool {
+  private readonly idle: Worker[] = [];
+
+  /**
+   * @param module URL of the module, which handles `parentPort` messages one at a time
+   * @param keepIdle idle threads kept for the next tasks (the rest end when their task does)
+   */
+  constructor(
+    private readonly module: URL,
+    private readonly keepIdle: number,
+  ) {}
+
+  /** Runs one task on an idle thread (or a new one) and waits for its result. */
+  run<R>(
+    data: unknown,
+    options: {
+      onProgress?: (progress: unknown) => void;
+      signal?: AbortSignal;
+      transfer?: ArrayBuffer[];
+    } = {},
+  ): Promise<R> {
+    const worker = this.idle.pop() ?? startThread(this.module, {});
+    return new Promise<R>((resolve, reject) => {
+      const detach = () => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        options.signal?.removeEventListener('abort', abort);
+      };
+      const release = () => {
+        detach();
+        if (this.idle.length < this.keepIdle) {
+          // After the listeners are gone: an idle thread must not keep a stopping process alive.
+          worker.unref();
+          this.idle.push(worker);
+        } else {
+          void worker.terminate();
+        }
+      };
+      const discard = () => {
+        detach();
+        void worker.terminate();
+      };
+      const onMessage = (message: ThreadMessage<unknown, R>) => {
+        if (message.type === 'progress') {
+          options.onProgress?.(message.progress);
+        } else if (message.type === 'done') {
+          release();
+          resolve(message.result);
+        } else {
+          release();
+          reject(new ThreadError(message.name, message.message, message.nonRetryable));
+        }
+      };
+      const onError = (error: Error) => {
+        discard();
+        reject(error);
+      };
+      const onExit = (code: number) => {
+        detach();
+        reject(new Error(`the thread stopped (exit code ${code}) without a result`));
+      };
+      const abort = () => {
+        discard();
+        const reason: unknown = options.signal?.reason;
+        reject(reason instanceof Error ? reason : new Error('the thread was aborted'));
+      };
+      if (options.signal?.aborted) {
+        abort();
+        return;
+      }
+      options.signal?.addEventListener('abort', abort, { once: true });
+      // Adding the 'message' listener refs the thread again while it works.
+      worker.on('message', onMessage);
+      worker.once('error', onError);
+      worker.once('exit', onExit);
+      worker.ref();
+      worker.postMessage(data, options.transfer ?? []);
+    });
+  }
+
+  /** Ends the idle threads. */
+  async close(): Promise<void> {
+    await Promise.all(this.idle.splice(0).map((worker) => worker.terminate()));
+  }
+}

@@ -34,6 +34,8 @@ export const artifactKeys = (model: string, version: number) => {
     model: `${prefix}model.json`,
     onnx: `${prefix}model.onnx`,
     training: `${prefix}training.json`,
+    /** The tune stage's plan, every trial and the winner (`activities/lifecycle/tune.ts`). */
+    tuning: `${prefix}tuning.json`,
     predictions: `${prefix}test-predictions.json`,
     slices: `${prefix}fairness-slices.json`,
     manifest: `${prefix}manifest.json`,

@@ -74,6 +74,18 @@ export interface ScatterChartOptions extends ChartSize {
   diagonal?: boolean;
 }
 
+export interface GroupedScatterOptions extends ChartSize {
+  /** Each point in a group drawn in its own colour, with a legend. */
+  points: { x: number; y: number; group: string }[];
+  xTitle: string;
+  yTitle: string;
+  groupTitle: string;
+  /** The groups in legend order. @default the order they first appear */
+  groups?: string[];
+  /** Points ringed in red (the chosen one). @default none */
+  marked?: { x: number; y: number }[];
+}
+
 export interface HistogramOptions extends ChartSize {
   values: number[];
   valueTitle: string;
@@ -227,6 +239,36 @@ export async function scatterChart(options: ScatterChartOptions): Promise<string
         y: { field: 'y', type: 'quantitative' },
         x2: { field: 'x2' },
         y2: { field: 'y2' },
+      },
+    });
+  }
+  return renderVegaLite({ $schema: SCHEMA, config: CONFIG, width, height, layer } as TopLevelSpec);
+}
+
+/** Points coloured by group, with a legend; marked points ringed in red. Non-finite points are left out. */
+export async function groupedScatterChart(options: GroupedScatterOptions): Promise<string> {
+  const { width = 560, height = 320 } = options;
+  const points = options.points.filter((point) => finite(point.x) && finite(point.y));
+  const groups = options.groups ?? [...new Set(points.map((point) => point.group))];
+  const layer: TopLevelSpec[] = [
+    {
+      data: { values: points },
+      mark: { type: 'point', filled: true, size: 36, opacity: 0.75 },
+      encoding: {
+        x: { field: 'x', type: 'quantitative', title: options.xTitle, scale: { zero: false } },
+        y: { field: 'y', type: 'quantitative', title: options.yTitle, scale: { zero: false } },
+        color: { field: 'group', type: 'nominal', title: options.groupTitle, scale: { domain: groups } },
+      },
+    },
+  ];
+  const marked = (options.marked ?? []).filter((point) => finite(point.x) && finite(point.y));
+  if (marked.length > 0) {
+    layer.push({
+      data: { values: marked },
+      mark: { type: 'point', filled: false, size: 220, strokeWidth: 2, color: RED },
+      encoding: {
+        x: { field: 'x', type: 'quantitative' },
+        y: { field: 'y', type: 'quantitative' },
       },
     });
   }

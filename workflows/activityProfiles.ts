@@ -9,7 +9,7 @@ const NEVER_RETRIED = [...NEVER_RETRIED_TYPES];
  * The activities that keep a core busy for minutes: they run on the heavy task queue, every other
  * activity (and every workflow) on the light one. Workers register by this list, the workflow routes by it.
  */
-export const HEAVY_ACTIVITIES = ['trainModel', 'evaluateCandidate', 'scoreBatchChunk'] as const;
+export const HEAVY_ACTIVITIES = ['trainModel', 'tuneTrial', 'evaluateCandidate', 'scoreBatchChunk'] as const;
 
 export type HeavyActivity = (typeof HEAVY_ACTIVITIES)[number];
 

@@ -71,6 +71,7 @@ export type LifecycleStage =
   | 'validate'
   | 'register'
   | 'features'
+  | 'tune'
   | 'train'
   | 'evaluate'
   | 'fairness'
@@ -83,6 +84,41 @@ export type LifecycleStage =
   | 'superseded'
   | 'unchanged'
   | 'failed';
+
+/**
+ * What the tune stage chose and where its record of every trial is (`models/<m>/v<N>/tuning.json`):
+ * the train stage trains with `params`, the manifest and the card show them.
+ */
+export interface TuningRef {
+  key: string;
+  sha256: string;
+  /** What the trials were ranked by: the quality gate's primary metric. */
+  metric: string;
+  /** Trials drawn. */
+  trials: number;
+  /** Trial runs over all rungs. */
+  trialsRun: number;
+  /** Trial runs the budget stopped before they scored. */
+  stoppedByBudget: number;
+  /** Trial runs whose parameters the trainer refused. */
+  failed: number;
+  seconds: number;
+  /** The winning trial and its mean fold score; absent when no trial scored. */
+  chosenTrial?: number;
+  score?: number;
+  /** The trainer's parameters the model trains with, every default filled in. */
+  params: Record<string, unknown>;
+}
+
+/** The tune stage's progress, for the status and the Web UI. */
+export interface TuningProgress {
+  trials: number;
+  rungs: number;
+  rung: number;
+  finished: number;
+  best?: { trial: number; score: number; rung: number };
+  chosen?: TuningRef;
+}
 
 /** A reference to a snapshot (the data itself stays in S3). */
 export interface SnapshotRef {
@@ -140,6 +176,8 @@ export interface StoredCandidate {
   summary: TrainingSummary;
   /** A forecast model: where its state (series, recent values, intervals) is kept, and its SHA-256. */
   forecastState?: { key: string; sha256: string };
+  /** The tune stage's choice the model was trained with; absent without tuning. */
+  tuning?: TuningRef;
 }
 
 export interface ChampionComparison {
@@ -217,6 +255,8 @@ export interface LifecycleStatus {
   snapshot?: SnapshotRef;
   /** The built table, when the run has a features stage. */
   features?: BuiltFeaturesRef;
+  /** The tune stage's progress and choice, when the spec tunes. */
+  tuning?: TuningProgress;
   training?: TrainingSummary;
   metrics?: Record<string, number>;
   champion?: ChampionComparison;

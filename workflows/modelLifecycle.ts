@@ -1,7 +1,8 @@
 /**
  * The model lifecycle: one durable run from the pipeline's data to a deployed, approved model.
  *
- * ingest -> validate -> register -> features (when the spec derives any) -> train -> evaluate (quality gate) -> fairness gate -> security
+ * ingest -> validate -> register -> features (when the spec derives any) -> tune (when the spec
+ * tunes) -> train -> evaluate (quality gate) -> fairness gate -> security
  * gate (signed manifest, model card) -> wait for a person's decision -> deploy -> stay open for a
  * rollback while the new version settles in.
  *
@@ -59,8 +60,10 @@ import type {
   LifecycleStatus,
   RollbackRequest,
   SpecRef,
+  TuningRef,
   VerdictSummary,
 } from './lifecycleTypes';
+import { tuneStage } from './tuning';
 import type { PipelineSpec } from '../lifecycle/spec/schema';
 import type { GateVerdict } from '../lifecycle/gates/verdict';
 import type { AcceptedDecision, DecisionCheckResult, PendingDecision } from '../access/decisionCodes';
@@ -149,6 +152,19 @@ function currentDetails(status: LifecycleStatus, authenticated: boolean): string
   const lines = [
     `**${status.pipeline}**: ${status.stage}${status.version ? `, version ${status.version}` : ''}`,
   ];
+  const tuning = status.tuning;
+  if (tuning && status.stage === 'tune') {
+    const best = tuning.best
+      ? `; best so far: trial ${tuning.best.trial}, ${Number(tuning.best.score.toPrecision(4))}`
+      : '';
+    lines.push(
+      `Tuning: rung ${tuning.rung + 1} of ${tuning.rungs}, ${tuning.finished} trial runs finished of ${tuning.trials} trials drawn${best}`,
+    );
+  } else if (tuning?.chosen?.chosenTrial !== undefined) {
+    lines.push(
+      `Tuned: trial ${tuning.chosen.chosenTrial} of ${tuning.chosen.trials} chosen (${tuning.chosen.metric} ${Number((tuning.chosen.score ?? 0).toPrecision(4))} on the folds)`,
+    );
+  }
   if (status.metrics) {
     const shown = Object.entries(status.metrics)
       .filter(([name]) => isShownMetric(name))
@@ -318,6 +334,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
         'validate',
         'register',
         'features',
+        'tune',
         'train',
         'evaluate',
         'fairness',
@@ -505,8 +522,30 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
       }
       const stageTable = features ? { features } : {};
 
+      // A spec with tuning searches the trainer's parameters first; specs without (and every run
+      // recorded before the stage) train with the spec's parameters, without a marker.
+      let tuning: TuningRef | undefined;
+      if (spec.tuning && patched('tuning')) {
+        enter('tune');
+        tuning = await tuneStage({
+          io,
+          heavy: trainer,
+          stage: { ...specRef, version, snapshot, ...stageTable },
+          onProgress: (progress) => {
+            status.tuning = { ...progress };
+            setCurrentDetails(currentDetails(status, authenticated));
+          },
+        });
+      }
+
       enter('train');
-      const trained = await trainer.trainModel({ ...specRef, version, snapshot, ...stageTable });
+      const trained = await trainer.trainModel({
+        ...specRef,
+        version,
+        snapshot,
+        ...stageTable,
+        ...(tuning ? { tuning } : {}),
+      });
       status.training = trained.summary;
 
       enter('evaluate');

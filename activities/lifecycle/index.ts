@@ -1,6 +1,6 @@
 /**
  * The lifecycle's activities, one file per stage of `modelLifecycle`: ingest, validate, register,
- * features, train, evaluate, fairness, security, approve, deploy; and the run's spec, read by its hash (`runSpec`). The activity names inside each file are the
+ * features, tune, train, evaluate, fairness, security, approve, deploy; and the run's spec, read by its hash (`runSpec`). The activity names inside each file are the
  * ones recorded in workflow histories, so they stay as they are.
  */
 import type { ActivityDeps } from '../deps';
@@ -15,6 +15,7 @@ import { createSupersedeActivities } from './supersede';
 import { createRunSpecActivities } from './runSpec';
 import { createSecurityActivities } from './security';
 import { createTrainActivities } from './train';
+import { createTuneActivities } from './tune';
 import { createValidateActivities } from './validate';
 
 export function createLifecycleActivities(deps: ActivityDeps) {
@@ -24,6 +25,7 @@ export function createLifecycleActivities(deps: ActivityDeps) {
     ...createValidateActivities(deps),
     ...createRegisterActivities(deps),
     ...createFeaturesActivities(deps),
+    ...createTuneActivities(deps),
     ...createTrainActivities(deps),
     ...createEvaluateActivities(deps),
     ...createFairnessActivities(deps),

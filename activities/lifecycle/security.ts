@@ -16,6 +16,7 @@ import type {
   PackagedCandidate,
   StageInput,
   StoredCandidate,
+  TuningRef,
 } from '../../workflows/lifecycleTypes';
 import type { ActivityDeps } from '../deps';
 import { rejectForGate, stageVerdicts, type StoredPredictions } from './evaluate';
@@ -32,6 +33,8 @@ import { type ModelFile, signModel } from '../../lifecycle/modelSignature';
 import { runActor, runIdOf } from './register';
 import { definitionTag, type ForecastState } from '../../lifecycle/forecast';
 import { readMetadata } from '../../ml/onnx';
+import { tuningCardOf } from '../../lifecycle/tuning/card';
+import type { TuningRecord } from '../../lifecycle/tuning/plan';
 
 /**
  * Signs only with a key an admin still trusts: the worker checked at start, but the key may have been
@@ -104,6 +107,30 @@ export function createSecurityActivities({
       manifest: { key: stored.key, sha256, featureDefinition: definitionTag(state.featureDefinition) },
     };
   };
+  const tuningRecordOf = async (ref: TuningRef) => {
+    const bytes = await objectStore.get(ref.key);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (sha256 !== ref.sha256) {
+      throw stopRun(
+        'TamperedArtifactError',
+        `${ref.key} changed since the tune stage wrote it (SHA-256 ${sha256}, written ${ref.sha256}); run the lifecycle again.`,
+        { reason: 'tuning-record-changed' },
+      );
+    }
+    const record = JSON.parse(Buffer.from(bytes).toString('utf8')) as TuningRecord;
+    return {
+      manifest: {
+        key: ref.key,
+        sha256,
+        metric: ref.metric,
+        trials: ref.trials,
+        trialsRun: ref.trialsRun,
+        ...(ref.chosenTrial === undefined ? {} : { chosenTrial: ref.chosenTrial }),
+        ...(ref.score === undefined ? {} : { score: ref.score }),
+      },
+      card: tuningCardOf(record),
+    };
+  };
   return {
     async packageCandidate(
       input: StageInput & {
@@ -152,6 +179,8 @@ export function createSecurityActivities({
         await objectStore.put(keys.reference, JSON.stringify(reference), 'application/json');
       }
       const forecast = trained.forecastState && (await signedForecastState(trained.forecastState));
+      // The tune stage's record of every trial, checked against the hash the train stage carried.
+      const tuning = trained.tuning && (await tuningRecordOf(trained.tuning));
       // The derived and history features' definition, pinned for serving, and the built table they came from.
       const featureBuild = featureBuildOf(spec, loaded, input.features);
       await objectStore.put(keys.spec, JSON.stringify(spec, null, 2), 'application/json');
@@ -169,7 +198,8 @@ export function createSecurityActivities({
         codeVersion,
         specHash: input.specHash,
         snapshot: { hash: input.snapshot.sha256, rows: input.snapshot.rows },
-        parameters: { trainer: spec.trainer.kind, ...spec.trainer.params },
+        parameters: { trainer: spec.trainer.kind, ...(trained.tuning?.params ?? spec.trainer.params) },
+        ...(tuning ? { tuning: tuning.manifest } : {}),
         metrics: input.evaluation.metrics,
         gates: verdicts,
         // A forecast's graph takes the rows its own features build, not the spec's series keys.
@@ -210,6 +240,7 @@ export function createSecurityActivities({
         createdAt: unsigned.createdAt,
         testSet: { y: predictions.y, prediction: predictions.prediction },
         fairnessBound: spec.gates.fairness.maxErrorRatio,
+        ...(tuning ? { tuning: tuning.card } : {}),
         ...(predictions.backtest ? { backtest: predictions.backtest } : {}),
         ...(featureBuild
           ? {

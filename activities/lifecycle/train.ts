@@ -10,7 +10,9 @@ import type { TrainingThreadData, TrainingThreadResult } from '../../lifecycle/t
 import type { CandidateProgress } from '../../lifecycle/train';
 import { runInThread, ThreadError } from '../../platform/threads';
 import { HEARTBEAT_THROTTLE_SECONDS } from '../../workflows/activityProfiles';
-import type { StageInput, StoredCandidate } from '../../workflows/lifecycleTypes';
+import type { StageInput, StoredCandidate, TuningRef } from '../../workflows/lifecycleTypes';
+import type { PipelineSpec } from '../../lifecycle/spec';
+import { trainerOf } from '../../ml/trainers';
 import type { ActivityDeps } from '../deps';
 import { stopRun } from './errors';
 import { specOf } from './runSpec';
@@ -28,7 +30,7 @@ export interface TrainingHeartbeat extends Partial<CandidateProgress> {
 
 export function createTrainActivities({ objectStore }: ActivityDeps) {
   return {
-    async trainModel(input: StageInput): Promise<StoredCandidate> {
+    async trainModel(input: StageInput & { tuning?: TuningRef }): Promise<StoredCandidate> {
       const context = Context.current();
       const attempt = context.info.attempt;
       const before = context.info.heartbeatDetails as TrainingHeartbeat | undefined;
@@ -42,7 +44,9 @@ export function createTrainActivities({ objectStore }: ActivityDeps) {
       }
       context.heartbeat({ attempt, previousAttemptIteration } satisfies TrainingHeartbeat);
 
-      const spec = await specOf(objectStore, input);
+      const specAsWritten = await specOf(objectStore, input);
+      // The tune stage's choice replaces the spec's parameters, checked again by the trainer's schema.
+      const spec = input.tuning ? withTunedParams(specAsWritten, input.tuning) : specAsWritten;
       // The built table when the run has a features stage; the thread checks it against its key's hash.
       const tableKey = stageTableKey(input);
       const snapshotBytes = await objectStore.get(tableKey);
@@ -113,7 +117,24 @@ export function createTrainActivities({ objectStore }: ActivityDeps) {
         onnxBytes: result.onnx.byteLength,
         summary: result.summary,
         ...(forecastState ? { forecastState } : {}),
+        ...(input.tuning ? { tuning: input.tuning } : {}),
       };
     },
   };
+}
+
+/**
+ * The spec with the tune stage's parameters in `trainer.params`.
+ *
+ * @throws a non-retryable failure when the trainer refuses them (a tuning record that was tampered with)
+ */
+export function withTunedParams(spec: PipelineSpec, tuning: TuningRef): PipelineSpec {
+  const parsed = trainerOf(spec.trainer.kind).params.safeParse(tuning.params);
+  if (!parsed.success) {
+    throw stopRun(
+      'DataValidationError',
+      `The tuned parameters of ${spec.name} are not the ${spec.trainer.kind} trainer's: ${parsed.error.issues[0]?.message ?? 'refused'}; run the lifecycle again.`,
+    );
+  }
+  return { ...spec, trainer: { ...spec.trainer, params: parsed.data } as PipelineSpec['trainer'] };
 }

@@ -1,6 +1,7 @@
 /** Checks that span several fields of a spec, and the defaults derived from other fields. */
 import { type z } from 'zod';
 import { isTrainerKind, trainerOf } from '../../ml/trainers';
+import { tuningSpaceProblems } from './tuning';
 import { DEFAULT_PRIMARY_METRIC, type QualityMetric, type SpecObject, TASKS } from './parts';
 import { modelTaskOf, type SpecTask } from './metrics';
 import { gateRegistry } from '../gates/registry';
@@ -132,6 +133,20 @@ export function crossCheck(value: unknown, ctx: z.core.$RefinementCtx<SpecObject
     }
   }
 
+  // Tuning: the space names the trainer's parameters, within the trainer's ranges.
+  const tuning = isRecord(value.tuning) ? value.tuning : undefined;
+  if (tuning && task === 'forecast') {
+    issue(
+      ['tuning'],
+      'applies to regression and classification models; a forecast is judged on its rolling-origin backtest: remove it',
+    );
+  }
+  if (tuning && isRecord(tuning.space) && isTrainerKind(trainer?.kind)) {
+    for (const problem of tuningSpaceProblems(trainerOf(trainer.kind), tuning.space)) {
+      issue(['tuning', 'space', ...problem.path], problem.message);
+    }
+  }
+
   // Gates: each gate's own checks against the task, at `gates.<name>`.
   const gates = isRecord(value.gates) ? value.gates : undefined;
   for (const gate of gateRegistry.gates) {
@@ -148,6 +163,20 @@ export function crossCheck(value: unknown, ctx: z.core.$RefinementCtx<SpecObject
   if ((deploy?.strategy === 'replace' || deploy?.strategy === 'shadow') && deploy.canaryShare !== undefined) {
     issue(['deploy', 'canaryShare'], `only applies to the canary strategy, not ${deploy.strategy}`);
   }
+  // The canary's bound and the shadow's tolerance, each with its own strategy only.
+  const strategyOnly = {
+    canaryMaxErrorRatio: 'canary',
+    canaryMinOutcomes: 'canary',
+    shadowTolerance: 'shadow',
+  };
+  const strategy = deploy?.strategy;
+  if (deploy && (strategy === 'replace' || strategy === 'canary' || strategy === 'shadow')) {
+    for (const [field, only] of Object.entries(strategyOnly)) {
+      if (deploy[field] !== undefined && strategy !== only) {
+        issue(['deploy', field], `only applies to the ${only} strategy, not ${strategy}`);
+      }
+    }
+  }
 
   // Outcomes: joined to served predictions by key, which a forecast does not have.
   if (task === 'forecast' && value.outcomes !== undefined) {
@@ -163,20 +192,6 @@ export function crossCheck(value: unknown, ctx: z.core.$RefinementCtx<SpecObject
       ['scoring'],
       'applies to regression and classification models; a forecast answers by series and period (POST /v1/models/:name/forecast): remove it',
     );
-  }
-  // The canary's bound and the shadow's tolerance, each with its own strategy only.
-  const strategyOnly = {
-    canaryMaxErrorRatio: 'canary',
-    canaryMinOutcomes: 'canary',
-    shadowTolerance: 'shadow',
-  };
-  const strategy = deploy?.strategy;
-  if (deploy && (strategy === 'replace' || strategy === 'canary' || strategy === 'shadow')) {
-    for (const [field, only] of Object.entries(strategyOnly)) {
-      if (deploy[field] !== undefined && strategy !== only) {
-        issue(['deploy', field], `only applies to the ${only} strategy, not ${strategy}`);
-      }
-    }
   }
 
   // Approvers: unique.

@@ -10,6 +10,7 @@ export * from './load';
 export * from './parts';
 export * from './history';
 export * from './scoring';
+export * from './tuning';
 export * from './sourceCheck';
 export * from './stored';
 export * from './versionHash';

@@ -25,6 +25,7 @@ import {
 } from './syntax';
 import { historySchema } from './history';
 import { forecastSchema } from './forecast';
+import { tuningSchema } from './tuning';
 import { scoringSchema } from './scoring';
 import type { SpecTask } from './metrics';
 
@@ -332,6 +333,13 @@ export const specObjectSchema = strictObject({
   split: splitSchema,
   /** The learning algorithm and its parameters. */
   trainer: trainerSchema,
+  /**
+   * A search over the trainer's parameters before training (`lifecycle/spec/tuning.ts`): the space,
+   * the trials, the time budget, the strategy and the folds; the best trial's parameters train the
+   * model. It changes the model, so editing it makes a new version.
+   * @default undefined (the trainer's parameters as given)
+   */
+  tuning: tuningSchema.optional(),
   /** Thresholds a candidate must meet before it is offered for approval. */
   gates: gatesSchema.default(() => gatesSchema.parse({})),
   /** Who approves a candidate and how long they have. */

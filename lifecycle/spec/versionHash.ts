@@ -22,6 +22,7 @@ export const MODEL_FIELDS = [
   'timeColumn',
   'split',
   'trainer',
+  'tuning',
 ] as const;
 
 /**

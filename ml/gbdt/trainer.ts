@@ -167,4 +167,5 @@ export const gbdtTrainer = {
   },
   resolveParams: (params, task) => ({ ...params, loss: params.loss ?? DEFAULT_LOSS[task] }),
   size: (model) => ({ trees: model.trees.length }),
+  roundsParam: 'iterations',
 } as const satisfies Trainer<'gbdt', typeof gbdtParamsSchema, GbdtModel>;

@@ -131,7 +131,7 @@ const run = (fields: Record<string, unknown>) => ({
 });
 const prefixesOf = (name: string) => [`snapshots/${name}/`, `models/${name}/`];
 const ALLOWED_TOP_KEYS =
-  'name, description, task, source, target, forecast, features, derived, history, segments, timeColumn, split, trainer, gates, approval, deploy, monitoring, outcomes, scoring';
+  'name, description, task, source, target, forecast, features, derived, history, segments, timeColumn, split, trainer, tuning, gates, approval, deploy, monitoring, outcomes, scoring';
 
 describe('a run started with a hostile inline spec is refused before anything is stored', () => {
   it('SQL that would drop the audit log after its SELECT', async () => {

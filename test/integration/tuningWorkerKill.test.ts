@@ -1,0 +1,163 @@
+/**
+ * A worker dies in the middle of the tune stage (SIGKILL, as an OOM kill would): the trials it was
+ * running stop heartbeating and the server gives them to the other worker after the training
+ * heartbeat timeout; the trials finished before the kill are in the run's history and never run
+ * again. Every trial ends with one result, and the run goes on to its candidate.
+ */
+import { Client, type Connection } from '@temporalio/client';
+import { defaultDataConverter } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PipelineSpec } from '../../lifecycle/spec';
+import type { TuningRecord } from '../../lifecycle/tuning/plan';
+import { applyMigrations } from '../../platform/migrations';
+import { ObjectStore } from '../../platform/objectStore';
+import { migrationsDir } from '../../platform/paths';
+import { connectTemporalClient } from '../../platform/temporalConnection';
+import { artifactKeys } from '../../registry/artifactKeys';
+import { generateShop } from '../../shop/load';
+import { type LifecycleHandle, startLifecycle, waitForStage } from '../../workflows/client/lifecycleRuns';
+import { createOwnDatabase, type OwnDatabase, testConfig, uniqueName } from '../helpers';
+import { killWorkerProcesses, startWorkerProcess, type WorkerProcess } from '../lifecycleProcesses';
+import { buildSpec, shippedSpecInput, uniqueSpecName } from '../specBuilder';
+import { trustWorkerSigningKey } from '../trustedKeys';
+
+const TRIALS = 8;
+const config = testConfig();
+const taskQueue = uniqueName('tuning_kill');
+const cleanups: (() => Promise<unknown>)[] = [];
+let db: OwnDatabase;
+let connection: Connection;
+let client: Client;
+let store: ObjectStore;
+let spec: PipelineSpec;
+
+beforeAll(async () => {
+  db = await createOwnDatabase('tuning_kill');
+  cleanups.push(() => db.drop());
+  await applyMigrations(db.pool, migrationsDir);
+  await trustWorkerSigningKey(db.ownerPool, config);
+  await generateShop(db.ownerPool, { jobs: 8000, seed: 13 });
+  // Random search, every trial on all of its rounds (never stopped early): seconds per trial on a
+  // two-core machine, so the kill lands while trials train and after some have finished.
+  spec = buildSpec(
+    {
+      name: uniqueSpecName('cut-time'),
+      split: { validationFraction: undefined },
+      trainer: { params: { iterations: 600, learningRate: 0.05, earlyStoppingRounds: undefined } },
+      tuning: {
+        space: {
+          maxLeaves: { min: 16, max: 64, integer: true },
+          minSamplesLeaf: { min: 5, max: 30, integer: true },
+        },
+        strategy: 'random',
+        trials: TRIALS,
+        folds: 2,
+        budget: '20m',
+      },
+    },
+    shippedSpecInput('cut-time'),
+  );
+  connection = await connectTemporalClient(config.temporal);
+  cleanups.push(() => connection.close());
+  client = new Client({ connection, namespace: config.temporal.namespace });
+  store = ObjectStore.fromConfig(config.s3);
+  cleanups.push(() => Promise.resolve(store.destroy()));
+}, 240_000);
+
+afterAll(async () => {
+  await killWorkerProcesses();
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+});
+
+/** Each tuneTrial activity of the history by its scheduled event: the trial, and the attempt that completed it. */
+async function trialRuns(handle: LifecycleHandle) {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const runs = new Map<string, { trial: number; attempt?: number; completed: boolean }>();
+  for (const event of events) {
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    if (scheduled?.activityType?.name === 'tuneTrial') {
+      const payload = scheduled.input?.payloads?.[0];
+      const input = payload
+        ? defaultDataConverter.payloadConverter.fromPayload<{ trial: { trial: number } }>(payload)
+        : undefined;
+      runs.set(String(event.eventId), { trial: input?.trial.trial ?? -1, completed: false });
+    }
+    const started = event.activityTaskStartedEventAttributes;
+    const run = started && runs.get(String(started.scheduledEventId));
+    if (run) run.attempt = started.attempt ?? 0;
+    const completed = event.activityTaskCompletedEventAttributes;
+    const done = completed && runs.get(String(completed.scheduledEventId));
+    if (done) done.completed = true;
+  }
+  return runs;
+}
+
+/** The trials running now, as the server sees them, and the worker running each. */
+async function pendingTrials(handle: LifecycleHandle) {
+  const description = await handle.describe();
+  return (description.raw.pendingActivities ?? [])
+    .filter((activity) => activity.activityType?.name === 'tuneTrial')
+    .map((activity) => ({
+      worker: activity.lastWorkerIdentity ?? '',
+      heartbeat: activity.heartbeatDetails?.payloads?.[0]
+        ? defaultDataConverter.payloadConverter.fromPayload<{ iteration?: number }>(
+            activity.heartbeatDetails.payloads[0],
+          )
+        : undefined,
+    }));
+}
+
+describe('a worker killed during tuning', () => {
+  it('costs only the trials it was running: the finished ones are not run again, and the run goes on', async () => {
+    const workerEnv = { ...db.env, TEMPORAL_TASK_QUEUE: taskQueue };
+    const workers: WorkerProcess[] = [
+      await startWorkerProcess(workerEnv),
+      await startWorkerProcess(workerEnv),
+    ];
+    const handle = await startLifecycle(client, config, spec, {
+      startedBy: 'shop-manager',
+      taskQueue,
+      approvalDeadlineMs: 600_000,
+    });
+    cleanups.push(() => handle.terminate('test finished').catch(() => undefined));
+
+    // Wait until some trials have finished and a worker is inside a trial's rounds.
+    const deadline = Date.now() + 240_000;
+    let victim: WorkerProcess | undefined;
+    let finishedBeforeKill = new Set<string>();
+    while (!victim) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `no trial was seen running after others finished:\n${workers[0]?.output().slice(-3000)}`,
+        );
+      const runs = await trialRuns(handle);
+      const finished = [...runs].filter(([, run]) => run.completed).map(([id]) => id);
+      const running = (await pendingTrials(handle)).filter((trial) => (trial.heartbeat?.iteration ?? 0) > 0);
+      const target = running[0];
+      if (finished.length > 0 && finished.length < TRIALS - 1 && target) {
+        victim = workers.find((worker) => target.worker.startsWith(`${worker.pid}@`));
+        finishedBeforeKill = new Set(finished);
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    await victim.kill('SIGKILL');
+
+    const waiting = await waitForStage(handle, 'awaiting-approval', { timeoutMs: 300_000 });
+    expect(waiting.tuning?.chosen?.trialsRun).toBe(TRIALS);
+
+    const runs = [...(await trialRuns(handle)).entries()];
+    // One activity per trial, each completed; none scheduled again.
+    expect(runs.map(([, run]) => run.trial).sort((a, b) => a - b)).toEqual([...Array(TRIALS).keys()]);
+    expect(runs.every(([, run]) => run.completed)).toBe(true);
+    // The trials finished before the kill completed on their first attempt; at least one of those
+    // the victim was running completed on a later attempt elsewhere.
+    for (const [id, run] of runs) if (finishedBeforeKill.has(id)) expect(run.attempt).toBe(1);
+    expect(runs.some(([, run]) => (run.attempt ?? 0) >= 2)).toBe(true);
+    const record = await store.getJson<TuningRecord>(artifactKeys(spec.name, 1).tuning);
+    expect(record.results.map((result) => result.trial).sort((a, b) => a - b)).toEqual([
+      ...Array(TRIALS).keys(),
+    ]);
+    expect(record.results.every((result) => result.score !== undefined)).toBe(true);
+  });
+});
