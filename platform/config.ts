@@ -487,6 +487,8 @@ export interface KerfConfig {
   toolsDir: string;
   /** How long `stack up` waits for every part to become healthy. */
   stackTimeoutMs: number;
+  /** Where and how the worker and `npm start` log. */
+  log: LogConfig;
   postgres: PostgresConfig;
   specSql: SpecSqlConfig;
   temporal: TemporalConfig;
@@ -620,6 +622,11 @@ export function loadConfig(
     dataDir,
     toolsDir: path.resolve(e.KERF_TOOLS_DIR ?? paths.toolsDir),
     stackTimeoutMs: e.KERF_STACK_TIMEOUT_SECONDS * 1000,
+    log: {
+      format: e.KERF_LOG_FORMAT,
+      level: e.KERF_LOG_LEVEL,
+      dir: path.resolve(e.KERF_LOG_DIR ?? path.join(dataDir, 'logs')),
+    },
     postgres,
     specSql: {
       schemas: [...new Set(e.KERF_SPEC_SCHEMAS.split(','))].filter((schema) => !ownSchemas.includes(schema)),

@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
+import { type ActivityInterceptorsFactory, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { KerfConfig } from '../platform/config';
 import { createPool, createReaderPool } from '../platform/database';
@@ -112,10 +112,18 @@ export function activitiesByQueue<T extends Record<string, unknown>>(
  *   @default the configured one, or `<taskQueue>-heavy` when `taskQueue` is given
  * @param options.queues which queues this process polls
  *   @default 'all'
+ * @param options.activityInterceptors run around every activity (the terminal's stage lines,
+ *   `workers/terminal.ts`)
+ *   @default none
  */
 export async function createKerfWorker(
   config: KerfConfig,
-  options: { taskQueue?: string; heavyTaskQueue?: string; queues?: WorkerQueues } = {},
+  options: {
+    taskQueue?: string;
+    heavyTaskQueue?: string;
+    queues?: WorkerQueues;
+    activityInterceptors?: ActivityInterceptorsFactory[];
+  } = {},
 ): Promise<KerfWorker> {
   const connection = await connectTemporalWorker(config.temporal);
   const pool = createPool(config.postgres, { applicationName: 'kerf-worker' });
@@ -180,6 +188,7 @@ export async function createKerfWorker(
       // Heartbeats reach Temporal at least every 2 s: `kerf run` shows training moving, and with the
       // training profile's short heartbeat timeout a killed worker is noticed within seconds.
       maxHeartbeatThrottleInterval: `${HEARTBEAT_THROTTLE_SECONDS} seconds`,
+      ...(options.activityInterceptors ? { interceptors: { activity: options.activityInterceptors } } : {}),
     } as const;
     if (pollsLight) {
       workers.light = await Worker.create({

@@ -71,7 +71,7 @@ program
   .option('--once', 'stop after the smoke workflow completes (and stop the stack if this command started it)')
   .addHelpText('after', '\nExamples:\n  kerf start\n  kerf start --once')
   .action(async (options: { once?: boolean }) => {
-    await runMainJob(config(), { once: options.once ?? false, report: say });
+    await runMainJob(config(), { once: options.once ?? false });
   });
 
 /** `up`, `down` and `status` of the stack; `overrides` pins variables (the cluster aliases). */

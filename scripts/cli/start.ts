@@ -1,6 +1,6 @@
 /** `npm start`: the main job on the embedded default stack. */
 import { Client, type Connection } from '@temporalio/client';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import path from 'node:path';
 import type pg from 'pg';
 import {
@@ -22,6 +22,7 @@ import { loadPipelineSpec } from '../../lifecycle/spec';
 import { generateShop } from '../../shop/load';
 import { describeStatus, workflowUiUrl } from './lifecycleCommands';
 import { createKerfWorker } from '../../workers/kerfWorker';
+import { startTerminal } from '../../workers/terminal';
 import { keysPool, trustDevelopmentKeyOnFirstStart } from './keysCommand';
 import type { smokeCheck } from '../../workflows/smoke';
 import { stackDown, stackUp, type Reporter } from '../stack/control';
@@ -87,7 +88,8 @@ async function startCutTime(
   });
   report(`Started the cut-time lifecycle ${handle.workflowId}:`);
   report(`  ${workflowUiUrl(config, handle.workflowId)}`);
-  const status = await followRun(handle, { onStage: (current) => report(`  stage: ${current.stage}`) });
+  // The worker in this process prints a line per stage; here only the wait for a person matters.
+  const status = await followRun(handle);
   for (const line of describeStatus(status, config, handle.workflowId)) report(line);
   if (status.stage !== 'awaiting-approval' || status.version === undefined || !status.approval) return;
   const credentials = people.credentialsFiles.approver;
@@ -121,25 +123,32 @@ async function startCutTime(
  * the worker running until Ctrl-C (with `once`, it stops once the run waits for approval: the run
  * keeps waiting in Temporal). What this call started, it stops.
  */
-export async function runMainJob(
+export async function runMainJob(config: KerfConfig, options: { once: boolean }): Promise<void> {
+  // Temporal's SDK logs into the same log: its records in `kerf-start.log`, one line for what matters.
+  const { log, activityInterceptors } = startTerminal(config, 'start');
+  try {
+    await mainJob(config, { once: options.once, report: (line) => log.say(line), activityInterceptors });
+  } catch (error) {
+    // The command line prints the error; the file keeps it with the run's other records.
+    log.write({ level: 'error', message: 'npm start stopped', error, fileOnly: true });
+    throw error;
+  } finally {
+    log.close();
+  }
+}
+
+async function mainJob(
   config: KerfConfig,
-  options: { once: boolean; report: Reporter },
+  options: { once: boolean; report: Reporter; activityInterceptors: ActivityInterceptorsFactory[] },
 ): Promise<void> {
   const { report } = options;
-  // The worker's bundler and state changes are detail for `kerf worker`; here the smoke result matters.
-  // A heavy-queue Worker has no workflows by design, so the SDK's warning about that is not news.
-  Runtime.install({
-    logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
-      if (!message.startsWith('No workflows registered')) console.error(`[${level}] ${message}`, meta ?? '');
-    }),
-  });
   const { started } = await stackUp(config, report);
   // Migrations and the bucket, also when the stack was already running (a newer checkout).
   await prepareStorage(config);
   // The embedded stack's admin step (not the worker's): trust the development key on the first start.
   const keysAdmin = keysPool(config);
   await trustDevelopmentKeyOnFirstStart(config, keysAdmin, report).finally(() => keysAdmin.end());
-  const kerfWorker = await createKerfWorker(config);
+  const kerfWorker = await createKerfWorker(config, { activityInterceptors: options.activityInterceptors });
   const workerDone = kerfWorker.run();
   // Warnings and server errors (with the request id a 500 names) for a person to read.
   const api = await startPredictionApi(
