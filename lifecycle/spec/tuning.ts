@@ -59,7 +59,8 @@ export const choiceSchema = strictObject({
     .max(MAX_CHOICES, `must hold at most ${MAX_CHOICES} values`),
 });
 
-const SPACE_SHAPE = 'must be a range { "min": ..., "max": ..., "scale": "log" } or a list { "values": [...] }';
+const SPACE_SHAPE =
+  'must be a range { "min": ..., "max": ..., "scale": "log" } or a list { "values": [...] }';
 
 /**
  * How one parameter is searched: a range, or a list of values (an object with `values` is a list).
