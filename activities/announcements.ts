@@ -4,11 +4,18 @@
  * and posted, signed with HMAC-SHA256 (`platform/webhooks.ts`), to every configured webhook, with
  * retries and backoff; every attempt is in the delivery log. A webhook that fails never fails the
  * run that announces: the log says who was not reached, and an audit row says what was announced.
+ * What a webhook did not take is posted again for a day, with growing waits, by the redelivery
+ * schedule's workflow (`workflows/announcementRedelivery.ts`).
  */
 import { Context, log } from '@temporalio/activity';
 import type pg from 'pg';
 import { postSigned, shownUrl } from '../platform/webhooks';
-import { appendAudit, recordAnnouncement, recordDeliveryAttempt } from '../registry';
+import {
+  appendAudit,
+  recordAnnouncement,
+  recordDeliveryAttempt,
+  undeliveredAnnouncements,
+} from '../registry';
 import type { JsonObject } from '../registry/json';
 import type { ActivityDeps } from './deps';
 
@@ -125,8 +132,92 @@ export async function announceTo(
   return { delivered, failed };
 }
 
+/** How long an announcement is posted again to a webhook that has not taken it. */
+export const REDELIVERY_WINDOW_MS = 24 * 3_600_000;
+/** The most attempts an announcement gets at one webhook, the first activity's four included. */
+export const MAX_DELIVERY_ATTEMPTS = 16;
+/** The wait after the fourth attempt; each later wait doubles, up to {@link LONGEST_REDELIVERY_WAIT_MS}. */
+const FIRST_REDELIVERY_WAIT_MS = 60_000;
+const LONGEST_REDELIVERY_WAIT_MS = 2 * 3_600_000;
+
+/**
+ * When a webhook that failed `attempts` times, the last at `lastAttemptAt`, is tried again: a minute
+ * after the announcing activity's attempts, then twice as long each time up to two hours; undefined
+ * once it had {@link MAX_DELIVERY_ATTEMPTS} (about a day).
+ */
+export function nextDeliveryAt(attempts: number, lastAttemptAt: number): number | undefined {
+  if (attempts >= MAX_DELIVERY_ATTEMPTS) return undefined;
+  const doublings = Math.max(0, attempts - 4);
+  return lastAttemptAt + Math.min(LONGEST_REDELIVERY_WAIT_MS, FIRST_REDELIVERY_WAIT_MS * 2 ** doublings);
+}
+
+export interface RedeliveryResult {
+  /** Posts that were due and made. */
+  due: number;
+  delivered: number;
+  failed: number;
+}
+
+/**
+ * Posts again, once each, the announcements of the last day that a configured webhook has not taken
+ * and whose next attempt is due at `now` (the same body and delivery id, newly signed); every attempt
+ * joins the delivery log. A webhook no longer configured is not posted to.
+ */
+export async function redeliverAnnouncements(
+  pool: pg.Pool,
+  webhooks: ActivityDeps['webhooks'],
+  now: number,
+  hooks: { heartbeat?: (details: unknown) => void } = {},
+): Promise<RedeliveryResult> {
+  const byShown = new Map(webhooks.urls.map((url) => [shownUrl(url), url]));
+  const pending = await undeliveredAnnouncements(pool, {
+    urls: [...byShown.keys()],
+    since: now - REDELIVERY_WINDOW_MS,
+    limit: 500,
+  });
+  const result: RedeliveryResult = { due: 0, delivered: 0, failed: 0 };
+  for (const announcement of pending) {
+    const dueAt = nextDeliveryAt(announcement.attempts, announcement.lastAttemptAt);
+    const url = byShown.get(announcement.url);
+    if (dueAt === undefined || dueAt > now || url === undefined) continue;
+    result.due++;
+    const attempt = announcement.attempts + 1;
+    hooks.heartbeat?.({ url: announcement.url, announcement: announcement.announcementId, attempt });
+    const [posted] = await postSigned(
+      url,
+      JSON.stringify(announcement.body),
+      { secret: webhooks.secret(), delivery: String(announcement.announcementId), event: announcement.event },
+      { attempts: 1 },
+    );
+    const delivered = posted?.delivered === true;
+    await recordDeliveryAttempt(pool, {
+      announcementId: announcement.announcementId,
+      url: announcement.url,
+      attempt,
+      delivered,
+      ...(posted?.httpStatus === undefined ? {} : { httpStatus: posted.httpStatus }),
+      ...(posted?.error === undefined ? {} : { error: posted.error }),
+    });
+    if (delivered) result.delivered++;
+    else result.failed++;
+  }
+  return result;
+}
+
 export function createAnnouncementActivities({ pool, webhooks }: ActivityDeps) {
   return {
+    /**
+     * Posts again what a webhook has not taken and is due (the redelivery schedule's workflow, every
+     * few minutes); `now` is the workflow's time.
+     */
+    async redeliverAnnouncements(input: { now: number }): Promise<RedeliveryResult> {
+      const now = typeof input.now === 'number' && Number.isFinite(input.now) ? input.now : Date.now();
+      return redeliverAnnouncements(pool, webhooks, now, {
+        heartbeat: (details) => {
+          Context.current().heartbeat(details);
+        },
+      });
+    },
     /** Records an announcement and posts it, signed, to every configured webhook (never throws for them). */
     async announce(message: AnnouncementMessage): Promise<AnnouncementResult> {
       const execution = Context.current().info.workflowExecution as { workflowId: string } | undefined;

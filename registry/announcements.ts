@@ -120,3 +120,54 @@ export async function announcementDeliveries(
     httpStatus: row.http_status,
   }));
 }
+
+/** An announcement some webhook has not taken yet, with the attempts made to post it there. */
+export interface UndeliveredAnnouncement {
+  announcementId: number;
+  event: string;
+  model: string;
+  body: JsonObject;
+  /** The webhook as logged (`shownUrl`). */
+  url: string;
+  attempts: number;
+  /** The last attempt, epoch ms. */
+  lastAttemptAt: number;
+}
+
+/**
+ * The announcements made since `since` (epoch ms) that one of `urls` (as logged) has not taken in
+ * any attempt, oldest first, at most `limit`.
+ */
+export async function undeliveredAnnouncements(
+  db: Queryable,
+  options: { urls: string[]; since: number; limit: number },
+): Promise<UndeliveredAnnouncement[]> {
+  if (options.urls.length === 0) return [];
+  const { rows } = await db.query<{
+    announcement_id: string;
+    event: string;
+    model: string;
+    body: JsonObject;
+    url: string;
+    attempts: number;
+    last_at: Date;
+  }>(
+    `SELECT a.announcement_id, a.event, a.model, a.body, d.url, count(*)::int AS attempts, max(d.at) AS last_at
+     FROM registry.announcements a JOIN registry.announcement_deliveries d USING (announcement_id)
+     WHERE a.created_at >= $2 AND d.url = ANY($1::text[])
+     GROUP BY a.announcement_id, d.url
+     HAVING NOT bool_or(d.delivered)
+     ORDER BY a.announcement_id, d.url
+     LIMIT $3`,
+    [options.urls, new Date(options.since), options.limit],
+  );
+  return rows.map((row) => ({
+    announcementId: Number(row.announcement_id),
+    event: row.event,
+    model: row.model,
+    body: row.body,
+    url: row.url,
+    attempts: row.attempts,
+    lastAttemptAt: row.last_at.getTime(),
+  }));
+}

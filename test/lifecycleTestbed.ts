@@ -31,7 +31,7 @@ import {
 import { applyMigrations } from '../platform/migrations';
 import { ObjectStore } from '../platform/objectStore';
 import { migrationsDir, repoRoot } from '../platform/paths';
-import { nightlyScheduleId } from '../workflows/client/schedules';
+import { nightlyScheduleId, redeliveryScheduleId } from '../workflows/client/schedules';
 import { parsePipelineSpec, type PipelineSpec } from '../lifecycle/spec';
 import { shippedSpecInput, type SpecInput, specInput, uniqueSpecName } from './specBuilder';
 import { TEMPORAL_CLI, locateTool } from '../scripts/stack/tools';
@@ -252,6 +252,11 @@ export async function createLifecycleTestbed(
           .delete()
           .catch(() => undefined);
       }
+      // A worker with webhooks sets its queue's redelivery schedule.
+      await client.schedule
+        .getHandle(redeliveryScheduleId(taskQueue))
+        .delete()
+        .catch(() => undefined);
       await worker.shutdown();
       await running.catch(() => undefined);
       await connection.close();

@@ -14,6 +14,7 @@ import { createPool, createReaderPool } from '../platform/database';
 import { ObjectStore } from '../platform/objectStore';
 import { currentCodeVersion } from '../platform/codeVersion';
 import { HEARTBEAT_THROTTLE_SECONDS, HEAVY_ACTIVITIES } from '../workflows/activityProfiles';
+import { ensureRedeliverySchedule } from '../workflows/client/schedules';
 import { heavyQueueOf } from '../platform/taskQueues';
 import { loadOrCreateModelSigningKey } from '../lifecycle/modelSigningKey';
 import { loadOrCreateSigningKey, type SigningKey } from '../lifecycle/signing';
@@ -182,6 +183,13 @@ export async function createKerfWorker(
         retention: config.retention,
       }),
     );
+    // What a webhook did not take is posted again by a schedule of the light queue (its workflow runs here).
+    if (pollsLight && config.webhooks.urls.length > 0) {
+      await ensureRedeliverySchedule(
+        new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
+        taskQueue,
+      );
+    }
     const common = {
       connection,
       namespace: config.temporal.namespace,

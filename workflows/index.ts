@@ -3,3 +3,4 @@ export { smokeCheck } from './smoke';
 export { modelLifecycle } from './modelLifecycle';
 export { nightlyEvaluation } from './nightlyEvaluation';
 export { batchScoring } from './batchScoring';
+export { announcementRedelivery } from './announcementRedelivery';

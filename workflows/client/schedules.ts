@@ -64,3 +64,45 @@ export async function ensureNightlySchedule(
     throw error;
   }
 }
+
+/** The redelivery schedule of a light task queue: its workers post what webhooks did not take. */
+export const redeliveryScheduleId = (taskQueue: string) => `announcement-redelivery-${taskQueue}`;
+
+/** How often the redelivery schedule runs. */
+export const REDELIVERY_EVERY = '5 minutes';
+
+/**
+ * Creates the schedule that runs `announcementRedelivery` on `taskQueue` every few minutes, unless it
+ * exists; a worker with webhooks configured ensures it when it starts.
+ */
+export async function ensureRedeliverySchedule(
+  client: Client,
+  taskQueue: string,
+): Promise<'created' | 'exists'> {
+  const scheduleId = redeliveryScheduleId(taskQueue);
+  try {
+    await client.schedule.getHandle(scheduleId).describe();
+    return 'exists';
+  } catch (error) {
+    if (!(error instanceof ScheduleNotFoundError)) throw error;
+  }
+  try {
+    await client.schedule.create({
+      scheduleId,
+      spec: { intervals: [{ every: REDELIVERY_EVERY }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'announcementRedelivery',
+        workflowId: scheduleId,
+        taskQueue,
+        args: [],
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '10 minutes' },
+      state: { note: 'posts again what the webhooks did not take (set by a worker at start)' },
+    });
+    return 'created';
+  } catch (error) {
+    if (error instanceof ScheduleAlreadyRunning) return 'exists';
+    throw error;
+  }
+}
