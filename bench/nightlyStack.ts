@@ -214,12 +214,7 @@ export async function prepareShop(stack: BenchStack, plan: ModelsPlan): Promise<
   );
   try {
     await generateShop(ownerPool, { jobs: plan.jobs, seed: 11 });
-    const key = await loadOrCreateSigningKey(config.signing);
-    await trustSigningKey(ownerPool, {
-      publicKey: key.publicKeyPem,
-      name: 'bench workers',
-      actor: 'kerf-admin',
-    });
+    await trustWorkersKey(ownerPool, config);
   } finally {
     await ownerPool.end();
   }
@@ -227,6 +222,19 @@ export async function prepareShop(stack: BenchStack, plan: ModelsPlan): Promise<
   await prepareStorage(config);
   const people = await addPeople(pool);
   return people;
+}
+
+/** Trusts the key the bench's workers sign with, as an admin does (`kerf keys trust`). */
+export async function trustWorkersKey(
+  ownerPool: ReturnType<typeof createPool>,
+  config: KerfConfig,
+): Promise<void> {
+  const key = await loadOrCreateSigningKey(config.signing);
+  await trustSigningKey(ownerPool, {
+    publicKey: key.publicKeyPem,
+    name: 'bench workers',
+    actor: 'kerf-admin',
+  });
 }
 
 /**

@@ -9,10 +9,8 @@
  *   npm run bench -- tune
  */
 import { createPool } from '../platform/database';
-import { loadOrCreateSigningKey } from '../lifecycle/signing';
 import { parsePipelineSpec, type PipelineSpec } from '../lifecycle/spec';
 import type { TuningRecord } from '../lifecycle/tuning/plan';
-import { trustSigningKey } from '../registry';
 import { artifactKeys } from '../registry/artifactKeys';
 import { shippedSpecInput } from '../test/specBuilder';
 import { importCsv } from '../shop/csvImport';
@@ -21,7 +19,7 @@ import { recordRunStarter, addUser, authenticateKey } from '../access';
 import { prepareStorage } from '../platform/prepare';
 import { lifecycleWorkflowId, startLifecycle, waitForStage } from '../workflows/client/lifecycleRuns';
 import { type CaseLine, peakRssMb, round, runCaseWhenStarted } from './caseLine';
-import { type BenchStack, progress, startBenchStack, startWorkers } from './nightlyStack';
+import { type BenchStack, progress, startBenchStack, startWorkers, trustWorkersKey } from './nightlyStack';
 
 export const CASES = { 'steel-energy': {} } as const;
 
@@ -35,12 +33,7 @@ async function prepare(stack: BenchStack) {
   );
   try {
     await importCsv(ownerPool, steelEnergyCsv, { table: 'steel_energy' });
-    const key = await loadOrCreateSigningKey(config.signing);
-    await trustSigningKey(ownerPool, {
-      publicKey: key.publicKeyPem,
-      name: 'bench workers',
-      actor: 'kerf-admin',
-    });
+    await trustWorkersKey(ownerPool, config);
   } finally {
     await ownerPool.end();
   }

@@ -115,26 +115,9 @@ export function runTrial(input: TrialInput): TrialResult {
       foldScores.push(score);
     });
   } catch (error) {
-    if (error instanceof BudgetSpent) {
-      return {
-        ...base,
-        foldScores,
-        ...(rounds ? { rounds } : {}),
-        rows,
-        seconds: seconds(),
-        stopped: 'budget',
-      };
-    }
-    const reason = error instanceof Error ? error.message : String(error);
-    return {
-      ...base,
-      foldScores,
-      ...(rounds ? { rounds } : {}),
-      rows,
-      seconds: seconds(),
-      stopped: 'failed',
-      reason,
-    };
+    const measured = { ...base, foldScores, ...(rounds ? { rounds } : {}), rows, seconds: seconds() };
+    if (error instanceof BudgetSpent) return { ...measured, stopped: 'budget' };
+    return { ...measured, stopped: 'failed', reason: error instanceof Error ? error.message : String(error) };
   }
   const score = foldScores.reduce((sum, value) => sum + value, 0) / foldScores.length;
   return { ...base, score, foldScores, ...(rounds ? { rounds } : {}), rows, seconds: seconds() };

@@ -7,24 +7,16 @@ import { parentPort } from 'node:worker_threads';
 import type { Table } from '../../ml/table';
 import type { ThreadMessage } from '../../platform/threads';
 import { loadSnapshot } from '../ingest';
-import type { QualityMetric } from '../spec/metrics';
 import type { PipelineSpec } from '../spec/schema';
-import type { TrialParams, TrialResult } from './halving';
-import { runTrial, type TrialProgress } from './trial';
+import type { TrialResult } from './halving';
+import { type TrialInput, runTrial, type TrialProgress } from './trial';
 
-export interface TrialRequest {
+/** A trial as the activity sends it: the stage table's bytes in place of the table. */
+export type TrialRequest = Omit<TrialInput, 'table' | 'spec' | 'onProgress' | 'now'> & {
   tableKey: string;
   tableBytes: Uint8Array;
   spec: PipelineSpec;
-  trial: number;
-  rung: number;
-  fraction: number;
-  params: TrialParams;
-  folds: number;
-  seed: number;
-  metric: QualityMetric;
-  stopAt: number;
-}
+};
 
 type Message = ThreadMessage<TrialProgress, TrialResult>;
 
@@ -48,16 +40,8 @@ port.on('message', (request: TrialRequest) => {
     try {
       const table = await tableOf(request);
       const result = runTrial({
+        ...request,
         table,
-        spec: request.spec,
-        trial: request.trial,
-        rung: request.rung,
-        fraction: request.fraction,
-        params: request.params,
-        folds: request.folds,
-        seed: request.seed,
-        metric: request.metric,
-        stopAt: request.stopAt,
         onProgress: (progress) => post({ type: 'progress', progress }),
       });
       post({ type: 'done', result });
