@@ -12,6 +12,7 @@ import { getAlias } from '../../registry';
 import { importCsv } from '../../shop/csvImport';
 import { waitForStage } from '../../workflows/client/lifecycleRuns';
 import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
+import { shippedSpecInput } from '../specBuilder';
 import { ai4iCsv, steelEnergyCsv } from '../sharedData';
 
 const TESTED_ELSEWHERE = new Set(['cut-time.json', 'order-forecast.json']);
@@ -43,18 +44,27 @@ describe('the shipped specs', () => {
     expect(shipped.filter((file) => !TESTED_ELSEWHERE.has(file)).sort()).toEqual(SPECS);
   });
 
-  it.each(SPECS)('%s reaches a deployed model with its own gates', async (file) => {
-    // The spec's own trainer, data, split, features and gates; only the approvers are this test's people.
-    const spec = await bed.spec(file, { approval: { approvers: ['shop-manager', 'production-planner'] } });
-    const handle = await bed.start(spec, { startedBy: 'shop-manager', approvalDeadlineMs: 600_000 });
-    const waiting = await waitForStage(handle, 'awaiting-approval', { timeoutMs: 300_000 });
-    // Every gate the candidate went through passed.
-    expect(waiting.verdicts.map((verdict) => verdict.gate)).toEqual(['quality', 'fairness', 'security']);
-    expect(waiting.verdicts.flatMap((verdict) => verdict.failed)).toEqual([]);
-    await bed.signalDecision(handle, 'production-planner', 'approve', `${file} passes its gates`);
-    expect(await handle.result()).toMatchObject({ outcome: 'deployed', pipeline: spec.name, version: 1 });
-    expect((await getAlias(bed.db.pool, spec.name, 'production'))?.version).toBe(1);
-    const card = new TextDecoder().decode(await bed.store.get(artifactKeys(spec.name, 1).card));
-    expect(card).toContain(spec.name);
-  });
+  it.each(SPECS)(
+    '%s reaches a deployed model with its own gates',
+    async (file) => {
+      // The spec's own trainer, data, split, features and gates; only the approvers are this test's
+      // people, and a shipped search is cut to a few trials (its full figure is the tune bench's).
+      const spec = await bed.spec(file, {
+        approval: { approvers: ['shop-manager', 'production-planner'] },
+        ...('tuning' in shippedSpecInput(file) ? { tuning: { trials: 4, rungs: 2, budget: '20s' } } : {}),
+      });
+      const handle = await bed.start(spec, { startedBy: 'shop-manager', approvalDeadlineMs: 600_000 });
+      const waiting = await waitForStage(handle, 'awaiting-approval', { timeoutMs: 300_000 });
+      // Every gate the candidate went through passed.
+      expect(waiting.verdicts.map((verdict) => verdict.gate)).toEqual(['quality', 'fairness', 'security']);
+      expect(waiting.verdicts.flatMap((verdict) => verdict.failed)).toEqual([]);
+      await bed.signalDecision(handle, 'production-planner', 'approve', `${file} passes its gates`);
+      expect(await handle.result()).toMatchObject({ outcome: 'deployed', pipeline: spec.name, version: 1 });
+      expect((await getAlias(bed.db.pool, spec.name, 'production'))?.version).toBe(1);
+      const card = new TextDecoder().decode(await bed.store.get(artifactKeys(spec.name, 1).card));
+      expect(card).toContain(spec.name);
+      if (spec.tuning) expect(card).toContain('<h2>Tuning</h2>');
+    },
+    240_000,
+  );
 });
