@@ -100,15 +100,7 @@ export async function rollback(pool: pg.Pool, input: RollbackInput): Promise<Ali
   checkModelName(input.model);
   checkActorAndReason(input);
   return inTransaction(pool, async (client) => {
-    await lockModel(client, input.model);
-    const current = await readAliases(client, input.model);
-    const production = current.get('production');
-    if (!production) {
-      throw new RegistryError(
-        'not-found',
-        `${input.model} has no production version to roll back: deploy one first (moveAlias)`,
-      );
-    }
+    const { current, production } = await lockedProduction(client, input.model);
     const { rows } = await client.query<ProductionHistoryEntry>(
       `SELECT kind, version FROM registry.alias_history WHERE model = $1 AND alias = 'production' ORDER BY id`,
       [input.model],
@@ -138,6 +130,21 @@ export async function rollback(pool: pg.Pool, input: RollbackInput): Promise<Ali
   });
 }
 
+/**
+ * The model's aliases and its production alias, read under the model's lock: what a rollback moves from.
+ *
+ * @throws RegistryError `not-found` when no version is in production
+ */
+async function lockedProduction(client: pg.PoolClient, model: string) {
+  await lockModel(client, model);
+  const current = await readAliases(client, model);
+  const production = current.get('production');
+  if (!production) {
+    throw new RegistryError('not-found', `${model} has no production version to roll back: deploy one first`);
+  }
+  return { current, production };
+}
+
 export interface RollbackToInput extends RollbackInput {
   /** The version production goes back to: one a person approved. */
   version: number;
@@ -155,12 +162,7 @@ export async function rollbackTo(pool: pg.Pool, input: RollbackToInput): Promise
   checkVersionNumber(input.version);
   checkActorAndReason(input);
   return inTransaction(pool, async (client) => {
-    await lockModel(client, input.model);
-    const current = await readAliases(client, input.model);
-    const production = current.get('production');
-    if (!production) {
-      throw new RegistryError('not-found', `${input.model} has no production version to roll back`);
-    }
+    const { current, production } = await lockedProduction(client, input.model);
     if (production.version === input.version) {
       throw new RegistryError(
         'conflict',
