@@ -23,6 +23,20 @@ const clusterProjects =
       ]
     : [];
 
+/**
+ * Workers SIGKILLed mid-training, mid-trial and mid-chunk on the shared stack: half a minute each of
+ * heartbeats timing out, so a CI step of their own (`npm run test:kill`) keeps `npm test` short.
+ */
+const killProjects =
+  process.env.KERF_TEST_KILL === '1'
+    ? [
+        {
+          extends: true as const,
+          test: { name: 'kill', include: ['test/kill/**/*.test.ts'], globalSetup: ['test/globalSetup.ts'] },
+        },
+      ]
+    : [];
+
 export default defineConfig({
   test: {
     // Temporal's native bridge does not survive worker threads: each test file runs in its own process.
@@ -67,6 +81,7 @@ export default defineConfig({
         },
       },
       ...clusterProjects,
+      ...killProjects,
     ],
   },
 });
