@@ -7,6 +7,7 @@ import path from 'node:path';
 import { repoRoot } from '../platform/paths';
 import { CASES as FEATURE_CASES } from './features';
 import { CASES as FORECAST_CASES } from './forecast';
+import { CASES as INGEST_CASES } from './ingest';
 import { CASES as ML_CASES } from './ml';
 import { CASES as NIGHTLY_CASES } from './nightly';
 import { CASES as SCORE_BATCH_CASES } from './scoreBatch';
@@ -27,6 +28,8 @@ const SUITES: Record<string, { script: string; cases: string[] }> = {
   // 1m at Kerf's defaults; the others (a quick look, two chunks at once) run when named.
   'score-batch': { script: 'bench/scoreBatch.ts', cases: Object.keys(SCORE_BATCH_CASES).slice(0, 1) },
   tune: { script: 'bench/tune.ts', cases: Object.keys(TUNE_CASES) },
+  // The snapshot against binary COPY of the same SELECT, at 100k and 1M rows.
+  ingest: { script: 'bench/ingest.ts', cases: Object.keys(INGEST_CASES) },
 };
 
 /** Runs one case in a node process of its own: its stdout (the JSON line) is returned, its stderr passed on. */

@@ -3,10 +3,13 @@
  * snapshot in S3, named by its content. Training, evaluation and validation all work from the
  * snapshot, never from the live tables, so a model version can always say exactly which data it saw.
  *
- * - `takeSnapshot` refuses features holding personal data before anything is written, then streams the columns the spec needs (target, features, time column) through a
- *   server-side cursor into typed arrays, writes them as an Arrow IPC file at
- *   `snapshots/<pipeline>/<sha256>.arrow` (once: the same data gives the same key), and returns a
- *   small JSON record: key, hash, rows, bytes, columns and statistics.
+ * - `takeSnapshot` refuses features holding personal data before anything is written, then streams
+ *   the columns the spec needs (target, features, time column) out of PostgreSQL with binary COPY,
+ *   a batch of rows at a time: each batch is encoded as an Arrow record batch, hashed and uploaded
+ *   as it comes, and counted into the statistics, so memory does not grow with the rows. The file
+ *   lands at `snapshots/<pipeline>/<sha256>.arrow` (once: the same data gives the same key; see
+ *   `ingest/upload.ts` for how a key named by the hash is written only whole), and a small JSON
+ *   record is returned: key, hash, rows, bytes, columns and statistics.
  * - `loadSnapshot` reads a snapshot back as an ML-core Table, after checking its bytes against the
  *   hash in its key.
  *
@@ -15,15 +18,23 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { DatasetStatistics } from '../ml/statistics';
-import type { NumericColumn, Table } from '../ml/table';
+import { Table, type Column, type NumericColumn } from '../ml/table';
 import { ObjectNotFoundError, type ObjectStore } from '../platform/objectStore';
 import { checkSpecSource } from './spec/sourceCheck';
-import { personalDataByName, personalDataInTable, refusePersonalData } from './gates/personalSource';
-import { decodeSnapshot, encodeSnapshot, type FieldDescription } from './ingest/arrow';
+import {
+  PERSONAL_DATA_SAMPLE_ROWS,
+  personalDataByName,
+  personalDataInTable,
+  refusePersonalData,
+} from './gates/personalSource';
+import { BATCH_ROWS, decodeSnapshot, type FieldDescription } from './ingest/arrow';
+import { SnapshotFileWriter } from './ingest/arrowWriter';
+import { SnapshotStatistics } from './ingest/columnStatistics';
+import { copyColumns, type SnapshotBatch } from './ingest/copyStream';
 import { SnapshotError } from './ingest/errors';
-import { planColumns, sourceLabel, type SnapshotSpec } from './ingest/plan';
-import { readColumns } from './ingest/read';
-import { summarizeColumns, type SnapshotColumn } from './ingest/summary';
+import { planColumns, sourceLabel, type ColumnPlan, type SnapshotSpec } from './ingest/plan';
+import type { SnapshotColumn } from './ingest/summary';
+import { SnapshotUpload, stagingKey, type UploadStore } from './ingest/upload';
 
 export { SnapshotError, type SnapshotFailure } from './ingest/errors';
 export type { FieldDescription } from './ingest/arrow';
@@ -36,7 +47,7 @@ export {
 } from './ingest/summary';
 
 /** The object-store operations snapshots use. */
-export type SnapshotStore = Pick<ObjectStore, 'putOnce' | 'get'>;
+export type SnapshotStore = UploadStore & Pick<ObjectStore, 'get'>;
 
 /** What `takeSnapshot` returns: where the snapshot is and what it holds. Plain JSON. */
 export interface SnapshotRecord {
@@ -63,13 +74,15 @@ export interface TakeSnapshotOptions {
   pipeline: string;
   spec: SnapshotSpec;
   /**
-   * Rows per FETCH from the server-side cursor.
-   * @default 10000
+   * Rows per batch: each is decoded, written as one Arrow record batch and uploaded before the next
+   * is read, so memory follows it, not the source. Part of the file's layout: the same data read
+   * with another batch size gives other bytes (the same table), so another hash.
+   * @default 65536
    */
-  fetchSize?: number;
+  batchRows?: number;
   /**
-   * Called after each fetched batch with the rows read so far: a Temporal activity heartbeats from
-   * it, so a long read is not taken for a dead worker.
+   * Called after each batch with the rows read so far: a Temporal activity heartbeats from it, so
+   * a long read is not taken for a dead worker.
    * @default undefined (no progress reports)
    */
   onProgress?: (rowsRead: number) => void;
@@ -80,7 +93,7 @@ export interface TakeSnapshotOptions {
   keyPrefix?: string;
 }
 
-export const DEFAULT_FETCH_SIZE = 10_000;
+export const DEFAULT_BATCH_ROWS = BATCH_ROWS;
 export const DEFAULT_KEY_PREFIX = 'snapshots';
 export const SNAPSHOT_CONTENT_TYPE = 'application/vnd.apache.arrow.file';
 
@@ -108,56 +121,142 @@ export function snapshotKey(pipeline: string, sha256: string, keyPrefix = DEFAUL
  */
 export async function takeSnapshot(options: TakeSnapshotOptions): Promise<SnapshotRecord> {
   const { pool, store, pipeline, spec } = options;
-  const fetchSize = options.fetchSize ?? DEFAULT_FETCH_SIZE;
+  const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
+  const keyPrefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
   if (!PIPELINE_NAME.test(pipeline) || pipeline.includes('..')) {
     throw new SnapshotError(
       'key',
       `Pipeline name ${JSON.stringify(pipeline)} cannot name a snapshot folder: use letters, digits, "-", "_" and "." (at most 100).`,
     );
   }
-  if (!Number.isInteger(fetchSize) || fetchSize < 1) {
-    throw new RangeError(`fetchSize must be a positive integer, got ${fetchSize}`);
+  if (!Number.isInteger(batchRows) || batchRows < 1) {
+    throw new RangeError(`batchRows must be a positive integer, got ${batchRows}`);
   }
 
   // Personal data never reaches the bucket: refused by the features' names before a row is read,
-  // and by their values once read, before anything is encoded or written.
+  // and by the values of the first rows before the first byte is uploaded.
   refusePersonalData(personalDataByName(spec), pipeline);
   const sourceColumns = await checkSpecSource(pool, spec);
   const plans = planColumns(spec, sourceColumns);
-  const table = await readColumns(pool, spec, plans, { fetchSize, onProgress: options.onProgress });
-  refusePersonalData(personalDataInTable(spec, table), pipeline);
-  if (table.rowCount === 0) {
-    throw new SnapshotError(
-      'no_rows',
-      `${capitalize(sourceLabel(spec.source))} returned no rows, so there is nothing to train on: ` +
-        (spec.source.kind === 'table'
-          ? 'load the shop data into it (e.g. `kerf import-csv FILE --table NAME`), then run again.'
-          : "check the query's WHERE clause and joins against the data, then run again."),
-    );
-  }
-
   const fields: FieldDescription[] = plans.map(({ name, role, kind, pgType }) => ({
     name,
     role,
     kind,
     pgType,
   }));
-  const bytes = encodeSnapshot(table, fields, spec.timeColumn);
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const key = snapshotKey(pipeline, sha256, options.keyPrefix);
-  // Same key, same bytes: a second run (a retried activity, an unchanged source, runs at once on the
-  // same data) writes nothing.
-  await store.putOnce(key, bytes, SNAPSHOT_CONTENT_TYPE);
-
-  return {
-    pipeline,
-    key,
-    sha256,
-    rows: table.rowCount,
-    bytes: bytes.length,
-    timeColumn: spec.timeColumn ?? null,
-    ...summarizeColumns(table, fields),
+  const writer = new SnapshotFileWriter(fields, spec.timeColumn);
+  const statistics = new SnapshotStatistics(fields);
+  const upload = new SnapshotUpload(store, stagingKey(keyPrefix, pipeline), SNAPSHOT_CONTENT_TYPE);
+  const sample = new FirstRows(plans, PERSONAL_DATA_SAMPLE_ROWS);
+  /** Batches read before the first rows were judged: none of them is uploaded before. */
+  const firstRows = { held: [] as SnapshotBatch[], judged: false };
+  let written = 0;
+  const write = async (batch: SnapshotBatch) => {
+    if (written === 0) await upload.write(writer.start());
+    await upload.write(writer.batch(batch.columns, batch.rows));
+    written += batch.rows;
   };
+  const judgeFirstRows = async () => {
+    refusePersonalData(personalDataInTable(spec, sample.table()), pipeline);
+    firstRows.judged = true;
+    for (const batch of firstRows.held.splice(0)) await write(batch);
+  };
+
+  try {
+    let rowsRead = 0;
+    await copyColumns(pool, spec, plans, {
+      batchRows,
+      onBatch: async (batch) => {
+        rowsRead += batch.rows;
+        if (firstRows.judged) {
+          // The statistics' spill file and the upload wait on different things: both at once.
+          await Promise.all([statistics.add(batch), write(batch)]);
+        } else {
+          await statistics.add(batch);
+          firstRows.held.push(batch);
+          if (sample.add(batch)) await judgeFirstRows();
+        }
+        options.onProgress?.(rowsRead);
+      },
+    });
+    if (!firstRows.judged) await judgeFirstRows();
+    if (rowsRead === 0) {
+      throw new SnapshotError(
+        'no_rows',
+        `${capitalize(sourceLabel(spec.source))} returned no rows, so there is nothing to train on: ` +
+          (spec.source.kind === 'table'
+            ? 'load the shop data into it (e.g. `kerf import-csv FILE --table NAME`), then run again.'
+            : "check the query's WHERE clause and joins against the data, then run again."),
+      );
+    }
+    await upload.write(writer.finish());
+    // Same key, same bytes: a second run (a retried activity, an unchanged source, runs at once on
+    // the same data) writes nothing there.
+    const [{ sha256, key }, summary] = await Promise.all([
+      upload.finish((hash) => snapshotKey(pipeline, hash, keyPrefix)),
+      // The statistics' last passes run while S3 completes and copies the file.
+      statistics.finish(),
+    ]);
+    return {
+      pipeline,
+      key,
+      sha256,
+      rows: rowsRead,
+      bytes: upload.bytes,
+      timeColumn: spec.timeColumn ?? null,
+      ...summary,
+    };
+  } catch (error) {
+    await upload.abort().catch(() => undefined);
+    throw error;
+  } finally {
+    await statistics.close();
+  }
+}
+
+/** The first rows of a source, kept to judge its categorical values for personal data. */
+class FirstRows {
+  readonly #columns: { numbers: number[]; codes: number[]; labels: string[] }[];
+  #rows = 0;
+
+  constructor(
+    private readonly plans: readonly ColumnPlan[],
+    private readonly rows: number,
+  ) {
+    this.#columns = plans.map(() => ({ numbers: [], codes: [], labels: [] }));
+  }
+
+  /** Keeps the batch's rows up to the sample's size; true once it is full. */
+  add(batch: SnapshotBatch): boolean {
+    const take = Math.min(batch.rows, this.rows - this.#rows);
+    batch.columns.forEach((column, index) => {
+      const kept = this.#columns[index];
+      if (!kept) return;
+      if (column.kind === 'numeric') kept.numbers.push(...column.values.subarray(0, take));
+      else {
+        kept.labels.push(...column.newLabels);
+        kept.codes.push(...column.codes.subarray(0, take));
+      }
+    });
+    this.#rows += take;
+    return this.#rows >= this.rows;
+  }
+
+  table(): Table {
+    return new Table(
+      this.plans.map((plan, index): Column => {
+        const kept = this.#columns[index] as { numbers: number[]; codes: number[]; labels: string[] };
+        return plan.kind === 'categorical'
+          ? {
+              kind: 'categorical',
+              name: plan.name,
+              codes: Int32Array.from(kept.codes),
+              dictionary: kept.labels,
+            }
+          : { kind: 'numeric', name: plan.name, values: Float64Array.from(kept.numbers) };
+      }),
+    );
+  }
 }
 
 /** A snapshot read back for training and evaluation. */

@@ -153,8 +153,20 @@ export function quantileOfSorted(sorted: Float64Array, q: number): number {
 }
 
 function histogramOfSorted(sorted: Float64Array, bins: number): Histogram {
-  let min = sorted[0] as number;
-  let max = sorted[sorted.length - 1] as number;
+  const layout = histogramLayout(sorted[0] as number, sorted[sorted.length - 1] as number, bins);
+  for (const value of sorted) layout.add(value);
+  return layout.histogram();
+}
+
+/**
+ * A histogram of `bins` equal bins from `min` to `max` filled a value at a time, so values that do
+ * not fit in memory at once (a snapshot streamed in batches) are binned as a sorted array is.
+ */
+export function histogramLayout(
+  min: number,
+  max: number,
+  bins: number,
+): { add(value: number, count?: number): void; histogram(): Histogram } {
   // A constant column still gets a usable histogram: one unit wide around the value (as numpy does).
   if (min === max) {
     min -= 0.5;
@@ -162,12 +174,14 @@ function histogramOfSorted(sorted: Float64Array, bins: number): Histogram {
   }
   const width = (max - min) / bins;
   const edges = Array.from({ length: bins + 1 }, (_, i) => (i === bins ? max : min + i * width));
-  const counts = new Array<number>(bins).fill(0);
-  for (const value of sorted) {
-    const bin = Math.min(bins - 1, Math.floor((value - min) / width));
-    counts[bin] = (counts[bin] as number) + 1;
-  }
-  return { edges, counts };
+  const counts = new Float64Array(bins);
+  return {
+    add(value: number, count = 1): void {
+      const bin = Math.min(bins - 1, Math.floor((value - min) / width));
+      counts[bin] = (counts[bin] as number) + count;
+    },
+    histogram: () => ({ edges, counts: Array.from(counts) }),
+  };
 }
 
 /** Statistics of one categorical column. */
@@ -178,20 +192,35 @@ export function categoricalStatistics(column: CategoricalColumn, maxCategories =
     if (code === MISSING_CODE) missing++;
     else perCode[code] = (perCode[code] as number) + 1;
   }
-  const present = column.dictionary
-    .map((label, code) => ({ label, count: perCode[code] as number }))
+  return categoricalStatisticsOfCounts(column.name, column.dictionary, perCode, missing, maxCategories);
+}
+
+/**
+ * Statistics of a categorical column from its counts: `counts[code]` rows of `labels[code]`, and
+ * `missing` rows without one (a column counted batch by batch).
+ */
+export function categoricalStatisticsOfCounts(
+  name: string,
+  labels: readonly string[],
+  counts: ArrayLike<number>,
+  missing: number,
+  maxCategories = 100,
+): CategoricalStatistics {
+  const present = labels
+    .map((label, code) => ({ label, count: counts[code] ?? 0 }))
     .filter((entry) => entry.count > 0)
     .sort((a, b) => b.count - a.count || compareText(a.label, b.label));
   const listed = present.slice(0, maxCategories);
   const rest = present.slice(maxCategories);
+  const total = present.reduce((sum, entry) => sum + entry.count, 0);
   return {
     kind: 'categorical',
-    name: column.name,
-    count: column.codes.length - missing,
+    name,
+    count: total,
     missing,
     distinct: present.length,
     frequencies: listed,
-    otherCount: rest.reduce((total, entry) => total + entry.count, 0),
+    otherCount: rest.reduce((sum, entry) => sum + entry.count, 0),
     otherDistinct: rest.length,
   };
 }

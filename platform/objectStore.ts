@@ -3,12 +3,18 @@
  * (the embedded versitygw, MinIO, Ceph or AWS S3).
  */
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  UploadPartCommand,
   S3Client,
   S3ServiceException,
   type S3ClientConfig,
@@ -117,6 +123,52 @@ export class ObjectStore {
     return writing.finally(() => this.#writingOnce.delete(key));
   }
 
+  /**
+   * Starts a multipart upload of `key`: parts go up one by one, and the object appears whole, at
+   * once, when the upload completes; an upload aborted (or never completed) leaves no object.
+   */
+  async startUpload(key: string, contentType = 'application/octet-stream'): Promise<MultipartUpload> {
+    const started = await this.client.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }),
+    );
+    if (!started.UploadId) throw new Error(`S3 gave no upload id for ${this.bucket}/${key}`);
+    return new MultipartUpload(this.client, this.bucket, key, started.UploadId);
+  }
+
+  /** Whether an object is at `key`. */
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Copies an object inside the bucket to a key named by its content unless that key is there
+   * already (`If-None-Match: *`, after a look first for stores that ignore the condition). Returns
+   * true when this call wrote it.
+   */
+  async copyOnce(source: string, target: string): Promise<boolean> {
+    if (await this.exists(target)) return false;
+    try {
+      await this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: target,
+          CopySource: `${this.bucket}/${source.split('/').map(encodeURIComponent).join('/')}`,
+          IfNoneMatch: '*',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isAlreadyWritten(error)) return false;
+      throw error;
+    }
+  }
+
   /** Reads a whole object; throws `ObjectNotFoundError` when the key does not exist. */
   async get(key: string): Promise<Uint8Array> {
     try {
@@ -160,6 +212,60 @@ export class ObjectStore {
 
   destroy(): void {
     this.client.destroy();
+  }
+}
+
+/** S3's smallest part but the last. */
+export const MIN_PART_BYTES = 5 * 1024 * 1024;
+
+/** One multipart upload in progress: parts in order, then `complete` or `abort`. */
+export class MultipartUpload {
+  readonly #parts: { ETag: string; PartNumber: number }[] = [];
+
+  constructor(
+    private readonly client: S3Client,
+    readonly bucket: string,
+    readonly key: string,
+    readonly uploadId: string,
+  ) {}
+
+  /** Uploads the next part (at least `MIN_PART_BYTES`, but the last). */
+  async uploadPart(body: Uint8Array): Promise<void> {
+    const PartNumber = this.#parts.length + 1;
+    // Numbered before the request, so parts sent one after the other keep their order.
+    const slot = { ETag: '', PartNumber };
+    this.#parts.push(slot);
+    const sent = await this.client.send(
+      new UploadPartCommand({
+        Bucket: this.bucket,
+        Key: this.key,
+        UploadId: this.uploadId,
+        PartNumber,
+        Body: body,
+        ContentLength: body.byteLength,
+      }),
+    );
+    if (!sent.ETag) throw new Error(`S3 gave no ETag for part ${PartNumber} of ${this.bucket}/${this.key}`);
+    slot.ETag = sent.ETag;
+  }
+
+  /** Makes the object of the parts uploaded. */
+  async complete(): Promise<void> {
+    await this.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: this.key,
+        UploadId: this.uploadId,
+        MultipartUpload: { Parts: this.#parts },
+      }),
+    );
+  }
+
+  /** Drops the parts uploaded; no object is made. */
+  async abort(): Promise<void> {
+    await this.client.send(
+      new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId }),
+    );
   }
 }
 

@@ -21,6 +21,7 @@ import {
   tableToIPC,
   utf8,
   type Column as ArrowColumn,
+  type DataType,
   type Field,
   type Metadata,
 } from '@uwdata/flechette';
@@ -29,12 +30,12 @@ import { SnapshotError } from './errors';
 import type { SnapshotKind, SnapshotRole } from './plan';
 
 /** Marks a Kerf snapshot and the version of its layout. */
-const FORMAT_KEY = 'kerf.snapshot';
-const FORMAT_VERSION = '1';
-const TIME_COLUMN_KEY = 'kerf.timeColumn';
+export const FORMAT_KEY = 'kerf.snapshot';
+export const FORMAT_VERSION = '1';
+export const TIME_COLUMN_KEY = 'kerf.timeColumn';
 
 /** Rows per Arrow record batch: readers can work batch by batch on large snapshots. */
-const BATCH_ROWS = 65_536;
+export const BATCH_ROWS = 65_536;
 
 /** What a field of the file holds, besides its values. */
 export interface FieldDescription {
@@ -61,22 +62,10 @@ export function encodeSnapshot(
       throw new Error(`Field ${index} describes "${description?.name}" but the column is "${column.name}"`);
     }
     const child = arrowColumn(column);
-    arrowFields.push(
-      field(
-        column.name,
-        child.type,
-        true,
-        new Map([
-          ['kerf.role', description.role],
-          ['kerf.kind', description.kind],
-          ['kerf.pgType', description.pgType],
-        ]),
-      ),
-    );
+    arrowFields.push(snapshotField(description, child.type));
     return child;
   });
-  const metadata = new Map([[FORMAT_KEY, FORMAT_VERSION]]);
-  if (timeColumn !== undefined) metadata.set(TIME_COLUMN_KEY, timeColumn);
+  const metadata = snapshotMetadata(timeColumn);
   const arrow = new ArrowTable(
     { version: Version.V5, endianness: Endianness.Little, fields: arrowFields, metadata },
     children,
@@ -84,6 +73,27 @@ export function encodeSnapshot(
   const bytes = tableToIPC(arrow, { format: 'file' });
   if (!bytes) throw new Error('flechette wrote no bytes for the snapshot');
   return bytes;
+}
+
+/** A snapshot column's Arrow field: nullable, with its role, kind and PostgreSQL type in its metadata. */
+export function snapshotField(description: FieldDescription, type: DataType): Field {
+  return field(
+    description.name,
+    type,
+    true,
+    new Map([
+      ['kerf.role', description.role],
+      ['kerf.kind', description.kind],
+      ['kerf.pgType', description.pgType],
+    ]),
+  );
+}
+
+/** The file's metadata: the format mark and the time column. */
+export function snapshotMetadata(timeColumn: string | undefined): Map<string, string> {
+  const metadata = new Map([[FORMAT_KEY, FORMAT_VERSION]]);
+  if (timeColumn !== undefined) metadata.set(TIME_COLUMN_KEY, timeColumn);
+  return metadata;
 }
 
 function arrowColumn(column: Column): ArrowColumn<unknown> {

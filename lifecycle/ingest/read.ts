@@ -101,7 +101,8 @@ export async function readColumns(
  */
 const REFUSALS = /^(22|42|2F|38|39|25|3F|57014)/;
 
-function refusal(spec: SnapshotSpec, error: unknown): SnapshotError | undefined {
+/** The refusal to tell a person when PostgreSQL refused the source's query or data, else undefined. */
+export function refusal(spec: SnapshotSpec, error: unknown): SnapshotError | undefined {
   if (!(error instanceof pg.DatabaseError) || !error.code || !REFUSALS.test(error.code)) return undefined;
   const what = sourceLabel(spec.source);
   const advice =

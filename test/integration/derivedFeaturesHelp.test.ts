@@ -38,6 +38,10 @@ function memoryStore() {
       const bytes = objects.get(key);
       return bytes ? Promise.resolve(bytes) : Promise.reject(new Error(`no ${key}`));
     },
+    // A snapshot smaller than one part goes up in one PUT: no multipart upload, no copy.
+    startUpload: () => Promise.reject(new Error('memoryStore holds small snapshots only')),
+    copyOnce: () => Promise.reject(new Error('memoryStore holds small snapshots only')),
+    delete: (key: string) => Promise.resolve(void objects.delete(key)),
   };
 }
 
