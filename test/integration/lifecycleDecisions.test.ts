@@ -80,6 +80,7 @@ describe('lifecycle decisions', () => {
       [2, 'retired'],
     ]);
   });
+  // Two lifecycles and a dozen `kerf` processes (each a Node start): minutes on a loaded machine.
   it('rolls production back at any time with kerf rollback --model, to an approved version, refusals audited', async () => {
     const v1 = await bed.spec('cut-time.json', {
       trainer: { params: { iterations: 15 } },
@@ -173,7 +174,7 @@ describe('lifecycle decisions', () => {
       'canary-aborted',
       'canary-promoted',
     ]);
-  });
+  }, 240_000);
   it('keeps one open candidate per model: a newer one supersedes the waiting one, which checks first', async () => {
     const v1 = await bed.spec('cut-time.json', {
       trainer: { params: { iterations: 15 } },
