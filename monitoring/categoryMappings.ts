@@ -158,17 +158,21 @@ export async function retireKnownMappings(
 }
 
 /**
- * The mappings in force for serving, per model, read at most every `maxAgeMs` (teaching takes effect
- * within that time without a restart).
+ * The mappings in force for serving, per model, never older than `maxAgeMs` (teaching takes effect
+ * within that time without a restart). One read at a time, shared by the requests that wait for it;
+ * past half that age a request starts the read in the background and answers with the mappings in
+ * hand, so under steady traffic no prediction waits on PostgreSQL for them.
  */
 export function mappingsFromRegistry(
   pool: pg.Pool,
   maxAgeMs = 10_000,
 ): (model: string) => Promise<ReadonlyMap<string, ReadonlyMap<string, string>> | undefined> {
-  let cached: { at: number; byModel: Map<string, Map<string, Map<string, string>>> } | undefined;
-  return async (model) => {
-    if (!cached || Date.now() - cached.at > maxAgeMs) {
-      const byModel = new Map<string, Map<string, Map<string, string>>>();
+  type ByModel = Map<string, Map<string, Map<string, string>>>;
+  let cached: { at: number; byModel: ByModel } | undefined;
+  let reading: Promise<ByModel> | undefined;
+  const read = (): Promise<ByModel> => {
+    reading ??= (async () => {
+      const byModel: ByModel = new Map();
       for (const mapping of await activeMappings(pool)) {
         const columns = byModel.get(mapping.model) ?? new Map<string, Map<string, string>>();
         const values = columns.get(mapping.column) ?? new Map<string, string>();
@@ -177,7 +181,17 @@ export function mappingsFromRegistry(
         byModel.set(mapping.model, columns);
       }
       cached = { at: Date.now(), byModel };
-    }
+      return byModel;
+    })().finally(() => {
+      reading = undefined;
+    });
+    return reading;
+  };
+  return async (model) => {
+    const age = cached ? Date.now() - cached.at : Number.POSITIVE_INFINITY;
+    if (!cached || age > maxAgeMs) return (await read()).get(model);
+    // A failed early read has no caller to tell: the mappings in hand stay until they are too old.
+    if (age > maxAgeMs / 2) read().catch(() => undefined);
     return cached.byModel.get(model);
   };
 }

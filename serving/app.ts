@@ -154,10 +154,12 @@ export function buildServingApp(options: ServingOptions): ServingApp {
     if (PUBLIC_ROUTES.has(route)) return;
     await authenticate({ method: request.method, route, authorization: request.headers.authorization });
   });
-  app.addHook('onResponse', async (request, reply) => {
+  // After the answer was sent, and without a promise of its own: nothing here delays a caller.
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
     metrics.latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    done();
   });
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ServingHttpError) return reply.code(error.statusCode).send(error.body);

@@ -53,15 +53,29 @@ export function checkRows(
   contracts: readonly (readonly Feature[])[],
   field: 'rows' | 'row',
 ): FieldIssue[] {
-  const features = distinctFeatures(contracts);
+  return checkRowsAgainst(rows, distinctFeatures(contracts), field);
+}
+
+/**
+ * {@link checkRows} against features already made distinct ({@link distinctFeatures}), which serving
+ * keeps per set of served versions instead of working out per request.
+ */
+export function checkRowsAgainst(
+  rows: readonly RawRow[],
+  features: readonly Feature[],
+  field: 'rows' | 'row',
+): FieldIssue[] {
   const issues: FieldIssue[] = [];
-  rows.forEach((row, index) => {
-    const at = field === 'row' ? 'row' : `rows[${index}]`;
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index] as RawRow;
     for (const feature of features) {
       const reason = cellProblem(row, feature);
-      if (reason !== undefined) issues.push({ field: `${at}.${feature.name}`, reason });
+      if (reason !== undefined) {
+        const at = field === 'row' ? 'row' : `rows[${index}]`;
+        issues.push({ field: `${at}.${feature.name}`, reason });
+      }
     }
-  });
+  }
   return issues;
 }
 
@@ -98,17 +112,18 @@ export function unknownColumns(
   field: 'rows' | 'row',
 ): FieldIssue[] {
   const issues: FieldIssue[] = [];
-  const taken = [...columns].join(', ');
-  rows.forEach((row, index) => {
-    const at = field === 'row' ? 'row' : `rows[${index}]`;
-    for (const column of Object.keys(row)) {
-      if (columns.has(column)) continue;
+  let taken: string | undefined;
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index] as RawRow;
+    for (const column in row) {
+      if (!Object.hasOwn(row, column) || columns.has(column)) continue;
+      taken ??= [...columns].join(', ');
       issues.push({
-        field: `${at}.${column}`,
+        field: `${field === 'row' ? 'row' : `rows[${index}]`}.${column}`,
         reason: `is not a column this model takes: leave it out (the model takes ${taken})`,
       });
     }
-  });
+  }
   return issues;
 }
 
@@ -126,7 +141,7 @@ function kindText(feature: Feature): string {
 }
 
 /** Each feature once per name and kind, in order of first appearance. */
-function distinctFeatures(contracts: readonly (readonly Feature[])[]): Feature[] {
+export function distinctFeatures(contracts: readonly (readonly Feature[])[]): Feature[] {
   const seen = new Set<string>();
   const features: Feature[] = [];
   for (const contract of contracts) {

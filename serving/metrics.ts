@@ -9,6 +9,8 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 export class ServingMetrics {
   readonly registry = new Registry();
+  /** Brings gauges up to date before a scrape, so the request path need not keep them current. */
+  private readonly scrapeRefreshes: (() => void)[] = [];
 
   /** Every HTTP request, by method, route pattern (`/v1/models/:name/predict`) and status code. */
   readonly requests = this.counter(
@@ -78,6 +80,8 @@ export class ServingMetrics {
   readonly pendingPredictions = this.gauge(
     'kerf_serving_prediction_log_pending',
     'Predictions waiting in memory to be written to serving.predictions',
+    [],
+    true,
   );
 
   /** Rows PostgreSQL refused, set aside in `serving.prediction_dead_letters`, by model. */
@@ -96,10 +100,17 @@ export class ServingMetrics {
   readonly predictionLogDegraded = this.gauge(
     'kerf_serving_prediction_log_degraded',
     '1 while the prediction log is degraded: rows piling up, writes failing, or a recent dead letter',
+    [],
+    true,
   );
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'kerf_serving_' });
+  }
+
+  /** Runs `refresh` before every scrape (before the gauges that depend on it are read). */
+  beforeScrape(refresh: () => void): void {
+    this.scrapeRefreshes.push(refresh);
   }
 
   // Every metric registers in this app's registry only (see the module comment).
@@ -107,7 +118,24 @@ export class ServingMetrics {
     return new Counter<Label>({ name, help, labelNames, registers: [this.registry] });
   }
 
-  private gauge<Label extends string>(name: string, help: string, labelNames: readonly Label[] = []) {
-    return new Gauge<Label>({ name, help, labelNames, registers: [this.registry] });
+  private gauge<Label extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly Label[] = [],
+    refreshedBeforeScrape = false,
+  ) {
+    return new Gauge<Label>({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      ...(refreshedBeforeScrape
+        ? {
+            collect: () => {
+              for (const refresh of this.scrapeRefreshes) refresh();
+            },
+          }
+        : {}),
+    });
   }
 }

@@ -1,28 +1,32 @@
 /**
  * One predict request from body to answer: the served versions are leased, the rows checked against
  * the input contract of every version that may answer, routed between production and the canary,
- * scored in one onnxruntime run per version, logged, and, when a shadow version is deployed, scored
- * again by the shadow after the answer is on its way (logged, never returned).
+ * scored through each version's scoring queue (concurrent requests share one onnxruntime run,
+ * `scoringQueue.ts`), handed to the prediction log's buffer, and, when a shadow version is deployed,
+ * scored again by the shadow after the answer is on its way (logged, never returned).
  */
 import { randomUUID } from 'node:crypto';
+import type { Feature } from '../ml/model';
 import {
   type CategoryMappings,
-  checkRows,
+  checkRowsAgainst,
+  distinctFeatures,
   modelInputs,
   type PredictionWarning,
   unknownColumns,
+  type UnseenCategory,
 } from './contract';
 import { errorMessage, invalidInput, ServingHttpError } from './errors';
 import { answerForecast, type ForecastResponse, parseForecastRequest } from './forecasts';
 import type { LoadedVersion } from './loadVersion';
-import { loggedHistory, scoringTable } from './featureBuild';
-import { outputShape, predictionOf, type PredictionValue } from './outputs';
+import type { PredictionValue } from './outputs';
 import type { ServingMetrics } from './metrics';
 import { parsePredictRequest, type RawRow } from './payload';
-import type { PredictionLog, PredictionOutput, PredictionRecord } from './predictionLog';
+import type { PredictionLog, PredictionRecord } from './predictionLog';
 
 export type { PredictionValue } from './outputs';
 import { type AnsweringAlias, routeRows, rowsByAlias } from './routing';
+import { ScoringQueue, type ScoredRow } from './scoringQueue';
 import type { ModelLease, ServedModels } from './servedModels';
 
 /** The input columns of every version of the lease, production's first. */
@@ -64,16 +68,22 @@ export interface PredictionServiceDeps {
   maxRowsPerRequest: number;
 }
 
-interface Scored {
-  output: PredictionOutput;
-  value: PredictionValue;
-  warnings: PredictionWarning[];
-  /** The history features the row was scored with, logged with its inputs (what the model saw). */
-  history: Record<string, number | null>;
+/** What a request's rows are checked against, for one set of leased versions. */
+interface LeaseChecks {
+  canary: LoadedVersion | undefined;
+  shadow: LoadedVersion | undefined;
+  /** Every column a leased version takes. */
+  columns: Set<string>;
+  /** The features of production and the canary, each once. */
+  features: Feature[];
 }
 
 export class PredictionService {
   private readonly shadowRuns = new Set<Promise<void>>();
+  /** Each loaded version's scoring queues: answers (which count unseen categories) and shadow scores. */
+  private readonly queues = new WeakMap<LoadedVersion, { answers?: ScoringQueue; shadow?: ScoringQueue }>();
+  /** The checks of the last set of versions leased with each production version. */
+  private readonly checks = new WeakMap<LoadedVersion, LeaseChecks>();
 
   constructor(private readonly deps: PredictionServiceDeps) {}
 
@@ -97,13 +107,10 @@ export class PredictionService {
     let handedToShadow = false;
     try {
       const request = parsePredictRequest(body, this.deps.maxRowsPerRequest);
-      const contracts = [lease.production.features, ...(lease.canary ? [lease.canary.version.features] : [])];
-      const columns = leasedColumns(lease);
-      const issues = [
-        ...unknownColumns(request.rows, columns, request.field),
-        ...checkRows(request.rows, contracts, request.field),
-      ];
-      if (issues.length > 0) throw invalidInput(issues);
+      const { columns, features } = this.checksFor(lease);
+      const unknown = unknownColumns(request.rows, columns, request.field);
+      const issues = checkRowsAgainst(request.rows, features, request.field);
+      if (unknown.length > 0 || issues.length > 0) throw invalidInput([...unknown, ...issues]);
       const mappings = await this.mappingsFor(model);
       const servedAt = new Date();
       const routes = routeRows(request.rows.length, lease.canary?.trafficShare, this.deps.random);
@@ -111,29 +118,33 @@ export class PredictionService {
       const records: PredictionRecord[] = [];
       for (const [alias, indices] of rowsByAlias(routes)) {
         const version = alias === 'canary' && lease.canary ? lease.canary.version : lease.production;
-        const scored = await this.score(
-          version,
-          indices.map((index) => request.rows[index] as RawRow),
+        const scored = await this.queueOf(version, 'answers').score(
+          indices.length === request.rows.length
+            ? request.rows
+            : indices.map((index) => request.rows[index] as RawRow),
           mappings,
         );
-        indices.forEach((rowIndex, i) => {
-          const { output, value, warnings, history } = scored[i] as Scored;
+        for (let i = 0; i < indices.length; i++) {
+          const rowIndex = indices[i] as number;
+          const { output, value, warnings, history } = scored[i] as ScoredRow;
           const predictionId = randomUUID();
           predictions[rowIndex] = { predictionId, version: version.version, alias, value, warnings };
+          // Only the columns a served version takes, already checked against its contract.
+          const inputs = modelInputs(request.rows[rowIndex] as RawRow, columns);
+          for (const name in history) inputs[name] = history[name];
           records.push({
             predictionId,
             model,
             version: version.version,
             alias,
             key: request.keys[rowIndex] ?? null,
-            // Only the columns a served version takes, already checked against its contract.
-            inputs: { ...modelInputs(request.rows[rowIndex] as RawRow, columns), ...history },
+            inputs,
             output,
             warnings,
             servedAt,
             shadowOf: null,
           });
-        });
+        }
         this.deps.metrics.predictions.inc({ model, version: String(version.version), alias }, indices.length);
       }
       this.deps.predictionLog.add(records);
@@ -152,25 +163,44 @@ export class PredictionService {
     await Promise.all(this.shadowRuns);
   }
 
-  private async score(
-    version: LoadedVersion,
-    rows: readonly RawRow[],
-    mappings: CategoryMappings | undefined,
-  ): Promise<Scored[]> {
-    const { prepared, table, history } = scoringTable(version, rows, mappings);
-    for (const unseen of prepared.unseen) {
+  /** The columns and features a request to these leased versions is checked against. */
+  private checksFor(lease: ModelLease): LeaseChecks {
+    const canary = lease.canary?.version;
+    const known = this.checks.get(lease.production);
+    if (known && known.canary === canary && known.shadow === lease.shadow) return known;
+    const checks: LeaseChecks = {
+      canary,
+      shadow: lease.shadow,
+      columns: leasedColumns(lease),
+      features: distinctFeatures([lease.production.features, ...(canary ? [canary.features] : [])]),
+    };
+    this.checks.set(lease.production, checks);
+    return checks;
+  }
+
+  /** A version's scoring queue: `answers` counts the unseen categories it meets, `shadow` does not. */
+  private queueOf(version: LoadedVersion, purpose: 'answers' | 'shadow'): ScoringQueue {
+    let queues = this.queues.get(version);
+    if (!queues) this.queues.set(version, (queues = {}));
+    let queue = queues[purpose];
+    if (!queue) {
+      queue = new ScoringQueue(
+        version,
+        purpose === 'answers' ? (unseen) => this.countUnseen(version, unseen) : () => undefined,
+      );
+      queues[purpose] = queue;
+    }
+    return queue;
+  }
+
+  private countUnseen(version: LoadedVersion, unseen: readonly UnseenCategory[]): void {
+    for (const category of unseen) {
       this.deps.metrics.unseenCategories.inc({
         model: version.model,
-        column: unseen.column,
-        handling: unseen.mapped ? 'mapped' : 'missing-value',
+        column: category.column,
+        handling: category.mapped ? 'mapped' : 'missing-value',
       });
     }
-    const scores = await version.scorer.scoreTable(table);
-    return rows.map((_, row) => ({
-      ...predictionOf(scores, row, outputShape(version)),
-      warnings: prepared.warnings[row] ?? [],
-      history: loggedHistory(history, row),
-    }));
   }
 
   private startShadow(
@@ -180,15 +210,17 @@ export class PredictionService {
     mappings: CategoryMappings | undefined,
   ): void {
     const run = (async () => {
+      // After the answer is written: the shadow's checks and scoring never delay it.
+      await new Promise((resolve) => setImmediate(resolve));
+      const shadowFeatures = distinctFeatures([shadow.features]);
       const fitting = answers.filter(
-        (answer) => checkRows([answer.inputs], [shadow.features], 'row').length === 0,
+        (answer) => checkRowsAgainst([answer.inputs], shadowFeatures, 'row').length === 0,
       );
       const skipped = answers.length - fitting.length;
       if (skipped > 0) this.deps.metrics.shadowFailures.inc({ model: lease.model }, skipped);
       if (fitting.length === 0) return;
       const inputs = fitting.map((answer) => answer.inputs);
-      const { prepared, table } = scoringTable(shadow, inputs, mappings);
-      const scores = await shadow.scorer.scoreTable(table);
+      const scored = await this.queueOf(shadow, 'shadow').score(inputs, mappings);
       const servedAt = new Date();
       this.deps.predictionLog.add(
         fitting.map((answer, row) => ({
@@ -198,8 +230,8 @@ export class PredictionService {
           alias: 'shadow' as const,
           key: answer.key,
           inputs: answer.inputs,
-          output: predictionOf(scores, row, outputShape(shadow)).output,
-          warnings: prepared.warnings[row] ?? [],
+          output: (scored[row] as ScoredRow).output,
+          warnings: (scored[row] as ScoredRow).warnings,
           servedAt,
           shadowOf: answer.predictionId,
         })),

@@ -20,6 +20,7 @@ import {
   newModelState,
   type ServedModelsStatus,
 } from './modelState';
+import { servingSessionOptions } from './scoringQueue';
 import { leaseServed, type ModelLease, type ServedAliases, slotOf, VersionSlot } from './versionSlots';
 
 export type { ModelLease } from './versionSlots';
@@ -263,7 +264,9 @@ export class ServedModels {
     state: ModelState,
   ): Promise<VersionSlot | undefined> {
     try {
-      const loaded = await loadVersion(this.options, model, record.version);
+      const loaded = await loadVersion(this.options, model, record.version, {
+        sessionOptions: servingSessionOptions,
+      });
       state.refused.delete(record.version);
       return new VersionSlot(loaded);
     } catch (error) {
