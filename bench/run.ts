@@ -8,9 +8,12 @@ import { repoRoot } from '../platform/paths';
 import { CASES as FEATURE_CASES } from './features';
 import { CASES as FORECAST_CASES } from './forecast';
 import { CASES as INGEST_CASES } from './ingest';
+import { CASES as LIFECYCLE_CASES } from './lifecycle';
 import { CASES as ML_CASES } from './ml';
 import { CASES as NIGHTLY_CASES } from './nightly';
+import { CASES as SCORE_CASES } from './score';
 import { CASES as SCORE_BATCH_CASES } from './scoreBatch';
+import { CASES as SERVE_CASES } from './serve';
 import { CASES as SHOP_CASES } from './shop';
 import { CASES as TUNE_CASES } from './tune';
 
@@ -30,6 +33,12 @@ const SUITES: Record<string, { script: string; cases: string[] }> = {
   tune: { script: 'bench/tune.ts', cases: Object.keys(TUNE_CASES) },
   // The snapshot against binary COPY of the same SELECT, at 100k and 1M rows.
   ingest: { script: 'bench/ingest.ts', cases: Object.keys(INGEST_CASES) },
+  // onnxruntime-node against Python onnxruntime on the same file and rows, in the same run.
+  score: { script: 'bench/score.ts', cases: Object.keys(SCORE_CASES) },
+  // Kerf's prediction API against a bare fastify route, in the same run.
+  serve: { script: 'bench/serve.ts', cases: Object.keys(SERVE_CASES) },
+  // 1M-row cut-time from ingest to awaiting approval, stage by stage, beside COPY of its query.
+  lifecycle: { script: 'bench/lifecycle.ts', cases: Object.keys(LIFECYCLE_CASES).slice(0, 1) },
 };
 
 /** Runs one case in a node process of its own: its stdout (the JSON line) is returned, its stderr passed on. */

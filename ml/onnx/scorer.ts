@@ -2,9 +2,10 @@
  * Scores tables or single rows with an exported Kerf ONNX model on onnxruntime-node (CPU).
  * Everything needed to build inputs and read outputs comes from the file's `kerf.model` metadata.
  */
-import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { InferenceSession, type Tensor } from 'onnxruntime-node';
 import type { Feature } from '../model';
-import { MISSING_CODE, type Column, type Table } from '../table';
+import type { Table } from '../table';
+import { categoryText, inputTensor, missingColumn, tableFeeds } from './inputs';
 import { type KerfOnnxMetadata, METADATA_KEY, PREDICTION_OUTPUT, parseMetadata } from './metadata';
 import { onnx } from './protoBuilders';
 
@@ -17,11 +18,6 @@ export interface OnnxScores {
 
 /** One row of raw values by column name; null/undefined (and '' or NaN) are missing values. */
 export type OnnxRow = Record<string, number | string | null | undefined>;
-
-/** The string a missing category is passed as; the graph maps it like any unseen category. */
-const MISSING_CATEGORY = '';
-
-type InputData = Float32Array | string[];
 
 /** An exported Kerf model loaded into an onnxruntime session. */
 export class OnnxScorer {
@@ -57,11 +53,7 @@ export class OnnxScorer {
    * @throws when a feature's column is missing, or a numeric feature's column holds categories
    */
   async scoreTable(table: Table): Promise<OnnxScores> {
-    const inputs = this.metadata.features.map((feature) => {
-      if (!table.has(feature.name)) throw missingColumn(feature.name);
-      return columnInput(feature, table.column(feature.name), table.rowCount);
-    });
-    return this.run(inputs, table.rowCount);
+    return this.run(tableFeeds(this.metadata.features, table), table.rowCount);
   }
 
   /**
@@ -71,14 +63,16 @@ export class OnnxScorer {
    * @throws when a feature's column is absent or a numeric feature gets non-numeric text
    */
   async scoreRow(row: OnnxRow): Promise<OnnxScores> {
-    const inputs = this.metadata.features.map((feature): InputData => {
+    const feeds: Record<string, Tensor> = {};
+    for (const feature of this.metadata.features) {
       if (!Object.hasOwn(row, feature.name)) throw missingColumn(feature.name);
       const value = row[feature.name];
-      return feature.kind === 'numeric'
-        ? Float32Array.of(numberOf(feature.name, value))
-        : [categoryText(value)];
-    });
-    return this.run(inputs, 1);
+      feeds[feature.name] = inputTensor(
+        feature.kind === 'numeric' ? Float32Array.of(numberOf(feature.name, value)) : [categoryText(value)],
+        1,
+      );
+    }
+    return this.run(feeds, 1);
   }
 
   /** Frees the onnxruntime session; the scorer cannot be used afterwards. */
@@ -88,21 +82,13 @@ export class OnnxScorer {
     await this.session.release();
   }
 
-  private async run(inputs: readonly InputData[], rowCount: number): Promise<OnnxScores> {
+  private async run(feeds: Record<string, Tensor>, rowCount: number): Promise<OnnxScores> {
     if (this.released) throw new Error('This OnnxScorer was released');
     const { output, classLabels } = this.metadata;
     let values: Float64Array;
     if (rowCount === 0) {
       values = new Float64Array(0);
     } else {
-      const feeds: Record<string, Tensor> = {};
-      this.metadata.features.forEach((feature, index) => {
-        const data = inputs[index] as InputData;
-        feeds[feature.name] =
-          data instanceof Float32Array
-            ? new Tensor('float32', data, [rowCount, 1])
-            : new Tensor('string', data, [rowCount, 1]);
-      });
       const results = await this.session.run(feeds, [output.name]);
       const tensor = results[output.name];
       if (
@@ -112,7 +98,8 @@ export class OnnxScorer {
       ) {
         throw new Error(`The model did not return a float [${rowCount}, ${output.width}] "${output.name}"`);
       }
-      values = Float64Array.from(tensor.data);
+      // The typed-array constructor widens in native code; Float64Array.from would iterate.
+      values = new Float64Array(tensor.data);
     }
     if (output.name === PREDICTION_OUTPUT) return { prediction: values };
     return { probabilities: values, ...(classLabels ? { classLabels: [...classLabels] } : {}) };
@@ -154,37 +141,6 @@ export function readMetadata(bytes: Uint8Array): KerfOnnxMetadata {
   const entry = proto.metadataProps.find((prop) => prop.key === METADATA_KEY);
   if (!entry?.value) throw new Error(`Not a Kerf ONNX export: no "${METADATA_KEY}" metadata`);
   return parseMetadata(entry.value);
-}
-
-function missingColumn(name: string): Error {
-  return new Error(`Missing input column "${name}" for the ONNX model`);
-}
-
-function columnInput(feature: Feature, column: Column, rowCount: number): InputData {
-  if (feature.kind === 'numeric') {
-    if (column.kind !== 'numeric') {
-      throw new Error(`Feature "${feature.name}" is numeric but the table's column holds categories`);
-    }
-    // Float32Array.from rounds like Math.fround and keeps NaN, matching the trees' float32 splits.
-    return Float32Array.from(column.values);
-  }
-  const labels = new Array<string>(rowCount);
-  if (column.kind === 'numeric') {
-    for (let row = 0; row < rowCount; row++) labels[row] = categoryText(column.values[row]);
-  } else {
-    for (let row = 0; row < rowCount; row++) {
-      const code = column.codes[row] as number;
-      labels[row] = code === MISSING_CODE ? MISSING_CATEGORY : (column.dictionary[code] ?? MISSING_CATEGORY);
-    }
-  }
-  return labels;
-}
-
-/** A raw value as category text: numbers by their text, missing values as the missing marker. */
-function categoryText(value: number | string | null | undefined): string {
-  if (value === null || value === undefined) return MISSING_CATEGORY;
-  if (typeof value === 'number') return Number.isNaN(value) ? MISSING_CATEGORY : String(value);
-  return value;
 }
 
 function numberOf(name: string, value: number | string | null | undefined): number {

@@ -1,0 +1,94 @@
+/**
+ * The input tensors of an exported Kerf model, built from Kerf's columns: a numeric feature becomes
+ * float32 [N, 1] in one bulk conversion; a categorical one becomes text [N, 1] in one pass over the
+ * column's dictionary codes, each row taking its label from a table made once per column. No object
+ * is made per row: the only per-row cost left is onnxruntime-node's copying of each text into the
+ * native tensor.
+ */
+import { Tensor } from 'onnxruntime-node';
+import type { Feature } from '../model';
+import { MISSING_CODE, type Column, type Table } from '../table';
+
+/** The string a missing category is passed as; the graph maps it like any unseen category. */
+export const MISSING_CATEGORY = '';
+
+/** A feature's tensor data: float32 for numbers, text for categories. */
+export type InputData = Float32Array | string[];
+
+/**
+ * The graph inputs for every row of `table`, keyed by feature name.
+ *
+ * @throws when a feature's column is missing, or a numeric feature's column holds categories
+ */
+export function tableFeeds(features: readonly Feature[], table: Table): Record<string, Tensor> {
+  const feeds: Record<string, Tensor> = {};
+  for (const feature of features) {
+    if (!table.has(feature.name)) throw missingColumn(feature.name);
+    feeds[feature.name] = inputTensor(columnInput(feature, table.column(feature.name)), table.rowCount);
+  }
+  return feeds;
+}
+
+/** `data` as the [rows, 1] tensor the graph takes. */
+export function inputTensor(data: InputData, rows: number): Tensor {
+  return data instanceof Float32Array
+    ? new Tensor('float32', data, [rows, 1])
+    : new Tensor('string', data, [rows, 1]);
+}
+
+/**
+ * A column as a feature's tensor data. A categorical feature may arrive as a numeric column: its
+ * values are matched on their text (3 matches category "3").
+ *
+ * @throws when a numeric feature's column holds categories
+ */
+export function columnInput(feature: Feature, column: Column): InputData {
+  if (feature.kind === 'numeric') {
+    if (column.kind !== 'numeric') {
+      throw new Error(`Feature "${feature.name}" is numeric but the table's column holds categories`);
+    }
+    // The typed-array constructor converts in native code and rounds like Math.fround, keeping NaN,
+    // which matches the trees' float32 splits.
+    return new Float32Array(column.values);
+  }
+  return column.kind === 'numeric'
+    ? numberLabels(column.values)
+    : codeLabels(column.codes, column.dictionary);
+}
+
+/** Each code's label ('' for missing codes and codes past the dictionary). */
+export function codeLabels(codes: Int32Array, dictionary: readonly string[]): string[] {
+  // Filled by push, the array stays packed: onnxruntime-node reads it element by element.
+  const labels: string[] = [];
+  for (const code of codes) {
+    labels.push(code === MISSING_CODE ? MISSING_CATEGORY : (dictionary[code] ?? MISSING_CATEGORY));
+  }
+  return labels;
+}
+
+/** Each number's text as a category (NaN as missing); each distinct number is formatted once. */
+export function numberLabels(values: Float64Array): string[] {
+  const textOf = new Map<number, string>();
+  const labels: string[] = [];
+  for (const value of values) {
+    let text = textOf.get(value);
+    if (text === undefined) {
+      text = categoryText(value);
+      textOf.set(value, text);
+    }
+    labels.push(text);
+  }
+  return labels;
+}
+
+/** A raw value as category text: numbers by their text, missing values as the missing marker. */
+export function categoryText(value: number | string | null | undefined): string {
+  if (value === null || value === undefined) return MISSING_CATEGORY;
+  if (typeof value === 'number') return Number.isNaN(value) ? MISSING_CATEGORY : String(value);
+  return value;
+}
+
+/** The error of a feature whose column is not there. */
+export function missingColumn(name: string): Error {
+  return new Error(`Missing input column "${name}" for the ONNX model`);
+}
