@@ -19,7 +19,7 @@ import { singleStatement } from '../../platform/database';
 import { BinaryCopyReader, type DecodedRows, type FieldRead } from '../../serving/batch/copyReader';
 import type { BatchColumn } from './arrowWriter';
 import { snapshotQuery, type ColumnPlan, type SnapshotSpec } from './plan';
-import { refusal } from './read';
+import { beginSourceRead, refusal } from './read';
 
 /** One batch of rows, its columns in plan order. */
 export interface SnapshotBatch {
@@ -84,20 +84,7 @@ export async function copyColumns(
   let broken: Error | undefined;
   const refused = (error: unknown) => refusal(spec, error) ?? error;
   try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    if (options.statementTimeoutMs !== undefined) {
-      await client.query(
-        `SET LOCAL statement_timeout = ${Math.max(1, Math.round(options.statementTimeoutMs))}`,
-      );
-    } else {
-      // Keep a stricter timeout of the pool; give a pool without one (0: none) the default.
-      await client.query(
-        "SELECT set_config('statement_timeout', '300000', true) WHERE current_setting('statement_timeout') IN ('0', '0ms')",
-      );
-    }
-    // A large table's sequential scan may otherwise start wherever another scan is, which would
-    // rotate the "source order" of a source without a time column.
-    await client.query('SET LOCAL synchronize_seqscans = off');
+    await beginSourceRead(client, options.statementTimeoutMs);
     // One statement, or PostgreSQL says no: the extended protocol parses it alone (nothing runs yet).
     await client
       .query(singleStatement(`DECLARE kerf_snapshot_check NO SCROLL CURSOR FOR ${sql}`))

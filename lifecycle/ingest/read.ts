@@ -27,6 +27,29 @@ export interface ReadOptions {
 }
 
 /**
+ * Opens the transaction a source is read in: one consistent, read-only view of the data, under the
+ * statement timeout asked for (else the pool's, or 5 minutes when the pool has none), with
+ * synchronized sequential scans off so a source without a time column keeps its order.
+ */
+export async function beginSourceRead(
+  client: pg.PoolClient,
+  statementTimeoutMs: number | undefined,
+): Promise<void> {
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  if (statementTimeoutMs !== undefined) {
+    await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(statementTimeoutMs))}`);
+  } else {
+    // Keep a stricter timeout of the pool; give a pool without one (0: none) the default.
+    await client.query(
+      "SELECT set_config('statement_timeout', '300000', true) WHERE current_setting('statement_timeout') IN ('0', '0ms')",
+    );
+  }
+  // A large table's sequential scan may otherwise start wherever another scan is, which would
+  // rotate the "source order" of a source without a time column.
+  await client.query('SET LOCAL synchronize_seqscans = off');
+}
+
+/**
  * Reads the planned columns of every row of the source, in snapshot order (see `snapshotQuery`).
  *
  * @throws SnapshotError (`source`) when PostgreSQL refuses the query or a value (SQL error, missing
@@ -45,20 +68,7 @@ export async function readColumns(
   const client = await pool.connect();
   try {
     // One consistent view of the data for the whole read, and no way to write through the query.
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    if (options.statementTimeoutMs !== undefined) {
-      await client.query(
-        `SET LOCAL statement_timeout = ${Math.max(1, Math.round(options.statementTimeoutMs))}`,
-      );
-    } else {
-      // Keep a stricter timeout of the pool; give a pool without one (0: none) the default.
-      await client.query(
-        "SELECT set_config('statement_timeout', '300000', true) WHERE current_setting('statement_timeout') IN ('0', '0ms')",
-      );
-    }
-    // A large table's sequential scan may otherwise start wherever another scan is, which would
-    // rotate the "source order" of a source without a time column.
-    await client.query('SET LOCAL synchronize_seqscans = off');
+    await beginSourceRead(client, options.statementTimeoutMs);
     // float8 travels as text: ask for the digits that read back as the exact same double.
     await client.query('SET LOCAL extra_float_digits = 3');
     const refused = (error: unknown) => refusal(spec, error) ?? error;
