@@ -29,6 +29,7 @@ import {
 import { type AnyTrainer, trainers } from '../ml/trainers';
 import { repoRoot } from '../platform/paths';
 import { type CaseLine, peakRssMb, round, runCaseWhenStarted } from './caseLine';
+import { garmentStyle, plateStyle } from './heldOutDatasets';
 import { encodedColumns, writeArrowFile } from './peerData';
 import { peersSwitchedOff, pythonPeers, runPeerScript } from './pythonPeers';
 
@@ -65,6 +66,17 @@ export const CASES: Record<string, BenchCase> = {
     params: REFERENCE_GBDT_OPTIONS.ai4i,
   },
   'ai4i2020/linear': { dataset: () => loadAi4i(dataDir()), trainer: trainers.linear },
+  // Held-out shapes (heldOutDatasets.ts): the defaults were not chosen on them.
+  'plate-style/gbdt': {
+    dataset: () => plateStyle(20_000, 1),
+    trainer: trainers.gbdt,
+    params: REFERENCE_GBDT_OPTIONS.steelEnergy,
+  },
+  'garment-style/gbdt': {
+    dataset: () => garmentStyle(3_000, 1),
+    trainer: trainers.gbdt,
+    params: REFERENCE_GBDT_OPTIONS.steelEnergy,
+  },
   'friedman1-100k/gbdt': {
     dataset: () => friedman1(100_000),
     trainer: trainers.gbdt,

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../platform/paths';
+import { CASES as ACCURACY_CASES } from './accuracy';
 import { CASES as FEATURE_CASES } from './features';
 import { CASES as FORECAST_CASES } from './forecast';
 import { CASES as INGEST_CASES } from './ingest';
@@ -19,6 +20,8 @@ import { CASES as TUNE_CASES } from './tune';
 
 const SUITES: Record<string, { script: string; cases: string[] }> = {
   ml: { script: 'bench/ml.ts', cases: Object.keys(ML_CASES) },
+  // The trees' accuracy with categories in first-seen and in target order, held-out data sets included.
+  accuracy: { script: 'bench/accuracy.ts', cases: Object.keys(ACCURACY_CASES) },
   features: { script: 'bench/features.ts', cases: Object.keys(FEATURE_CASES) },
   forecast: { script: 'bench/forecast.ts', cases: Object.keys(FORECAST_CASES) },
   // generate-1m takes minutes: name it to run it.

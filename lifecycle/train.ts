@@ -9,6 +9,7 @@
  * passed to the ML core one for one. The same table and spec give the same model and byte-identical
  * ONNX, so a retried activity makes the same artifact.
  */
+import { orderCategoriesByTarget } from '../ml/categoryOrder';
 import { encodeFeatures, prepareTrainingData, type TrainingData } from '../ml/dataset';
 import type { Feature, Model } from '../ml/model';
 import { exportOnnx } from '../ml/onnx';
@@ -176,7 +177,7 @@ function train(
   const frame = trainingFrame(table, spec);
   const { rows } = frame;
   const trainTable = frame.featureTable.take(rows.train);
-  const features = describeFeatures(trainTable, spec.features);
+  const features = trainingFeatures(frame, spec, rows.train, trainTable);
   const trainData = frameData(frame, spec, rows.train, features, trainTable);
   const validationData =
     rows.validation.length > 0 ? frameData(frame, spec, rows.validation, features) : undefined;
@@ -229,6 +230,22 @@ function checkColumns(table: Table, spec: TrainingSpec): void {
       );
     }
   });
+}
+
+/**
+ * The features a model trains on from the frame's rows `part` (`partTable` holds their features):
+ * described from those rows, each categorical one's categories in order of their target there
+ * (ml/categoryOrder.ts). The train stage and every tuning trial take theirs from here.
+ */
+export function trainingFeatures(
+  frame: TrainingFrame,
+  spec: Pick<TrainingSpec, 'task' | 'features'>,
+  part: Uint32Array,
+  partTable: Table,
+): Feature[] {
+  const described = describeFeatures(partTable, spec.features);
+  const data = frameData(frame, spec, part, described, partTable);
+  return orderCategoriesByTarget(described, data, data.target, data.task);
 }
 
 /**

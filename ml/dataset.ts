@@ -3,6 +3,7 @@
  * categories as their code in the feature's category list), NaN for missing and for categories
  * the feature does not know. The same encoding serves training, prediction and the ONNX graph.
  */
+import { orderCategoriesByTarget } from './categoryOrder';
 import type { Feature, TaskKind } from './model';
 import { MISSING_CODE, type Table } from './table';
 
@@ -62,7 +63,8 @@ export function encodeFeatures(table: Table, features: readonly Feature[]): Enco
 }
 
 /**
- * Prepares a training set: features described from this table, the target as numbers or class ids.
+ * Prepares a training set: features described from this table (categories in order of their target,
+ * see categoryOrder.ts), the target as numbers or class ids.
  *
  * @throws when the target is missing in a row (naming the row so the data can be fixed)
  */
@@ -70,8 +72,15 @@ export function prepareTrainingData(
   table: Table,
   options: { target: string; features: readonly string[]; task: TaskKind },
 ): TrainingData {
-  const encoded = encodeFeatures(table, describeFeatures(table, options.features));
-  return { ...encoded, ...encodeTarget(table, options.target, options.task) };
+  const target = encodeTarget(table, options.target, options.task);
+  const described = describeFeatures(table, options.features);
+  const features = orderCategoriesByTarget(
+    described,
+    encodeFeatures(table, described),
+    target.target,
+    target.task,
+  );
+  return { ...encodeFeatures(table, features), ...target };
 }
 
 /**

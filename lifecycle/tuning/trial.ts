@@ -12,7 +12,7 @@ import type { Table } from '../../ml/table';
 import { metricsOf } from '../evaluate';
 import { LOWER_IS_BETTER, modelTaskOf, type QualityMetric } from '../spec/metrics';
 import type { PipelineSpec } from '../spec/schema';
-import { describeFeatures, frameData, type TrainingSpec, trainingFrame } from '../train';
+import { frameData, type TrainingSpec, trainingFeatures, trainingFrame } from '../train';
 import { rowsFor, tuningFolds } from './folds';
 import type { TrialParams, TrialResult } from './halving';
 
@@ -88,7 +88,7 @@ export function runTrial(input: TrialInput): TrialResult {
       const trainRows = roundsParam === undefined ? rowsFor(fold.train, input.fraction, ordered) : fold.train;
       rows = Math.max(rows, trainRows.length);
       const trainTable = frame.featureTable.take(trainRows);
-      const features: Feature[] = describeFeatures(trainTable, spec.features);
+      const features: Feature[] = trainingFeatures(frame, spec, trainRows, trainTable);
       const trainData = frameData(frame, spec, trainRows, features, trainTable);
       const scoreData = frameData(frame, spec, fold.score, features);
       if (now() >= input.stopAt) throw new BudgetSpent();
