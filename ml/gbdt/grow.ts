@@ -2,10 +2,12 @@
  * Grows one regression tree on binned data from gradients and hessians: leaf-wise (best gain first)
  * or depth-wise, with histogram subtraction (build the smaller child, subtract it from the parent
  * for the larger) and stable in-place partitions of a row index buffer. Buffers live as long as the
- * grower, so growing a tree allocates nothing per row.
+ * grower, in the histogram kernel's shared memory (kernel.ts), so growing a tree allocates nothing
+ * per row.
  */
-import { allocate, canSplitOn, type BinnedData } from './binning';
+import { canSplitOn, type BinnedData } from './binning';
 import { JOB, JOB_VALUES, RESULT_SIZE, binStride, runHistogramJob, type HistogramBuffers } from './histogram';
+import { KernelArena, instantiateKernel, kernelModule, type HistogramKernel } from './kernel';
 import { HistogramWorkers } from './parallel';
 import { countAllRows, fillIdentity, gather, partitionRows, sum } from './rows';
 import { mergeSplits, type Split, type SplitParams } from './split';
@@ -83,10 +85,13 @@ const DEFAULT_TUNING: GrowerTuning = {
 export class TreeGrower {
   /** Row index buffer: the caller's sample is copied here and partitioned leaf by leaf. */
   readonly rows: Uint32Array;
+  /** This thread's partition scratch arrays (in the kernel's memory, every row long). */
   private readonly scratch: Uint32Array;
   private readonly gradScratch: Float64Array;
   private readonly hessScratch: Float64Array;
   private readonly buffers: HistogramBuffers;
+  /** This thread's instance of the histogram kernel. */
+  private readonly kernel: HistogramKernel;
   private readonly stride: number;
   private readonly slotSize: number;
   private readonly slotCount: number;
@@ -109,8 +114,10 @@ export class TreeGrower {
   private readonly tuning: GrowerTuning;
 
   /**
+   * @param binned the binned data; its bins move into the grower's kernel memory (`binned.bins` is
+   *   replaced by the copy there, so the original buffer can be collected)
    * @param unitHessian every hessian is 1 (squared and absolute error): hessians are never read
-   * @param threads total threads for histograms (>1 starts worker threads; needs `binned` in shared memory)
+   * @param threads total threads for histograms (>1 starts worker threads)
    * @param tuning speed trade-offs (see GrowerTuning)
    */
   constructor(
@@ -122,34 +129,79 @@ export class TreeGrower {
   ) {
     this.tuning = { ...DEFAULT_TUNING, ...tuning };
     const n = binned.rowCount;
-    const shared = threads > 1;
     this.stride = binStride(unitHessian);
     this.slotSize = binned.totalBins * this.stride;
     const depthLeaves = params.maxDepth >= 0 ? 2 ** Math.min(params.maxDepth, 30) : Infinity;
     const needed = Math.min(params.maxLeaves, depthLeaves, Math.floor(n / params.minSamplesLeaf)) + 1;
     const affordable = Math.floor(this.tuning.histogramBudgetBytes / (this.slotSize * 8));
     this.slotCount = Math.max(3, Math.min(needed, affordable));
-    const f64 = (length: number) => new Float64Array(allocate(length * 8, shared));
-    const i32 = (length: number) => new Int32Array(allocate(length * 4, shared));
-    this.rows = new Uint32Array(allocate(n * 4, shared));
-    this.scratch = new Uint32Array(n);
-    this.gradScratch = new Float64Array(n);
-    this.hessScratch = new Float64Array(unitHessian ? 0 : n);
+    // Every shared buffer lives in the kernel's memory: reserve them all, then create it.
+    const featureCount = binned.features.length;
+    const binBytes = binned.bins.BYTES_PER_ELEMENT;
+    const arena = new KernelArena();
+    const at = {
+      bins: arena.reserve(n * featureCount * binBytes),
+      rows: arena.reserve(n * 4),
+      grad: arena.reserve(n * 8),
+      hess: arena.reserve(unitHessian ? 0 : n * 8),
+      hist: arena.reserve(this.slotCount * this.slotSize * 8),
+      allRowCounts: arena.reserve(unitHessian ? this.slotSize * 8 : 0),
+      plan: arena.reserve(featureCount * 8),
+      featureList: arena.reserve(featureCount * 4),
+      binOffset: arena.reserve(binned.binOffset.length * 4),
+      missingBins: arena.reserve(featureCount * 4),
+      job: arena.reserve(JOB.size * 4),
+      jobValues: arena.reserve(JOB_VALUES.size * 8),
+      results: arena.reserve(threads * 2 * RESULT_SIZE * 8),
+    };
+    // Partition scratch: every row for this thread, a chunk for each worker thread.
+    const partitionChunk = Math.ceil(n / threads) + 1;
+    const partitionScratch: number[] = [];
+    for (let thread = 0; thread < threads; thread++) {
+      const rows = thread === 0 ? n : partitionChunk;
+      partitionScratch.push(
+        arena.reserve(rows * 4),
+        arena.reserve(rows * 8),
+        arena.reserve(unitHessian ? 0 : rows * 8),
+      );
+    }
+    const memory = arena.shared();
+    const module = kernelModule();
+    this.kernel = instantiateKernel(module, memory);
+    const f64 = (address: number, length: number) => new Float64Array(memory.buffer, address, length);
+    const i32 = (address: number, length: number) => new Int32Array(memory.buffer, address, length);
+    const bins =
+      binBytes === 1
+        ? new Uint8Array(memory.buffer, at.bins, n * featureCount)
+        : new Uint16Array(memory.buffer, at.bins, n * featureCount);
+    bins.set(binned.bins);
+    // The caller's data reads the copy from now on, so the original buffer can be collected.
+    binned.bins = bins;
+    this.rows = new Uint32Array(memory.buffer, at.rows, n);
+    const [rowScratchAt, gradScratchAt, hessScratchAt] = partitionScratch as [number, number, number];
+    this.scratch = new Uint32Array(memory.buffer, rowScratchAt, n);
+    this.gradScratch = f64(gradScratchAt, n);
+    this.hessScratch = f64(hessScratchAt, unitHessian ? 0 : n);
     this.buffers = {
-      bins: binned.bins,
+      memory,
+      module,
+      bins,
+      binBytes,
+      plan: i32(at.plan, 2 * featureCount),
       rowCount: n,
       rows: this.rows,
-      grad: f64(n),
-      hess: f64(unitHessian ? 0 : n),
-      hist: f64(this.slotCount * this.slotSize),
-      allRowCounts: f64(unitHessian ? this.slotSize : 0),
-      featureList: i32(binned.features.length),
-      binOffset: i32(binned.binOffset.length),
-      missingBins: i32(binned.features.length),
-      job: i32(JOB.size),
-      jobValues: f64(JOB_VALUES.size),
-      results: f64(threads * 2 * RESULT_SIZE),
-      partitionChunk: Math.ceil(n / threads) + 1,
+      grad: f64(at.grad, n),
+      hess: f64(at.hess, unitHessian ? 0 : n),
+      hist: f64(at.hist, this.slotCount * this.slotSize),
+      allRowCounts: f64(at.allRowCounts, unitHessian ? this.slotSize : 0),
+      featureList: i32(at.featureList, featureCount),
+      binOffset: i32(at.binOffset, binned.binOffset.length),
+      missingBins: i32(at.missingBins, featureCount),
+      job: i32(at.job, JOB.size),
+      jobValues: f64(at.jobValues, JOB_VALUES.size),
+      results: f64(at.results, threads * 2 * RESULT_SIZE),
+      partitionScratch,
+      partitionChunk,
     };
     const { binOffset, missingBins, jobValues, allRowCounts } = this.buffers;
     if (unitHessian) countAllRows(binned, this.stride, allRowCounts);
@@ -161,7 +213,7 @@ export class TreeGrower {
     jobValues[JOB_VALUES.minGain] = params.minGain;
     this.moveGradients = n > this.tuning.gatherMaxRows;
     this.buffers.job[JOB.partitionMovesGradients] = this.moveGradients ? 1 : 0;
-    if (shared) this.workers = HistogramWorkers.start(threads - 1, this.buffers);
+    if (threads > 1) this.workers = HistogramWorkers.start(threads - 1, this.buffers);
   }
 
   /** Threads actually building histograms (1 when worker threads were not wanted or did not start). */
@@ -318,10 +370,10 @@ export class TreeGrower {
     });
     let threads = 1;
     if (this.workers && count >= this.tuning.parallelMinRows) {
-      this.workers.run(this.listLength, b);
+      this.workers.run(this.listLength, b, this.kernel);
       threads = this.workers.threadCount;
     } else {
-      runHistogramJob(b, 0, this.listLength, 0);
+      runHistogramJob(b, this.kernel, 0, this.listLength, 0);
     }
     [first, second].forEach((leaf, search) => {
       if (!leaf) return;
@@ -392,41 +444,23 @@ export class TreeGrower {
 
   /** Partitions the leaf's rows by its split (on all threads for large leaves); returns how many go left. */
   private partition(leaf: OpenLeaf, split: Split): number {
-    const column = split.feature * this.binned.rowCount;
-    const missingBin = (this.binned.features[split.feature] as { missingBin: number }).missingBin;
-    const missingLeft = split.missingLeft ? 1 : 0;
-    const b = this.buffers;
+    const { job } = this.buffers;
+    job[JOB.partitionBinAt] = split.feature * this.binned.rowCount * this.buffers.binBytes;
+    job[JOB.partitionBin] = split.bin;
+    job[JOB.partitionMissingBin] = (this.binned.features[split.feature] as { missingBin: number }).missingBin;
+    job[JOB.partitionMissingLeft] = split.missingLeft ? 1 : 0;
     if (this.workers && leaf.count >= this.tuning.parallelPartitionMinRows) {
-      b.job[JOB.partitionColumn] = column;
-      b.job[JOB.partitionBin] = split.bin;
-      b.job[JOB.partitionMissingBin] = missingBin;
-      b.job[JOB.partitionMissingLeft] = missingLeft;
       return this.workers.partition(
         leaf.start,
         leaf.count,
-        b,
+        this.buffers,
+        this.kernel,
         this.scratch,
         this.gradScratch,
         this.hessScratch,
       );
     }
-    const grad = this.moveGradients ? b.grad : null;
-    const hess = this.moveGradients && !this.unitHessian ? b.hess : null;
-    return partitionRows(
-      this.rows,
-      this.scratch,
-      grad,
-      this.gradScratch,
-      hess,
-      this.hessScratch,
-      b.bins,
-      column,
-      leaf.start,
-      leaf.count,
-      split.bin,
-      missingBin,
-      missingLeft,
-    );
+    return partitionRows(this.buffers, this.kernel, 0, leaf.start, leaf.count);
   }
 
   private takeSlot(): number {

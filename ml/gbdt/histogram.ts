@@ -3,7 +3,8 @@
  * count and (unless every hessian is 1) the sum of hessians. A bin takes `stride` doubles:
  * [grad, count] for unit-hessian losses, whose hessian sum is the count, else [grad, count, hess].
  * A histogram slot lays the features' bins out one after the other (`binOffset`).
- * Building them is the training hot loop (accumulate.ts); this file searches them for splits.
+ * Building them is the training hot loop (accumulate.ts, kernel.wat); this file searches them for
+ * splits.
  *
  * The functions below, runHistogramJob excepted, must stay self-contained (no closures, no imports,
  * no nested functions): worker threads run their source text (`Function.prototype.toString`).
@@ -14,15 +15,24 @@
  * write through an array per bin, and the self-contained rule above forbids a shared closure.
  */
 import { buildHistograms } from './accumulate';
+import type { HistogramKernel } from './kernel';
 
 /** Doubles per bin. */
 export function binStride(unitHessian: boolean): number {
   return unitHessian ? 2 : 3;
 }
 
-/** The shared arrays of histogram jobs (backed by SharedArrayBuffers when worker threads run). */
+/** The shared arrays of histogram jobs: views on the kernel's shared memory (kernel.ts). */
 export interface HistogramBuffers {
+  /** The memory holding every view below, and the kernel's module, for worker threads. */
+  memory: WebAssembly.Memory;
+  module: WebAssembly.Module;
+  /** Column-major bins, as BinnedData.bins: feature f's at [f * rowCount, (f + 1) * rowCount). */
   bins: Uint8Array | Uint16Array;
+  /** Bytes per bin: 1 or 2. */
+  binBytes: number;
+  /** The kernel's plan: two Int32 per entry of featureList (see buildHistograms). */
+  plan: Int32Array;
   rowCount: number;
   /** Row index buffer, partitioned node by node. */
   rows: Uint32Array;
@@ -46,7 +56,12 @@ export interface HistogramBuffers {
   jobValues: Float64Array;
   /** Split results: RESULT_SIZE doubles per thread and node searched. */
   results: Float64Array;
-  /** Rows a worker thread may be given to partition (it keeps scratch arrays that long). */
+  /**
+   * Per thread (the calling one first), the byte addresses of its partition scratch arrays: rows,
+   * gradients, hessians. The calling thread's hold every row, a worker's `partitionChunk` rows.
+   */
+  partitionScratch: number[];
+  /** Rows a worker thread may be given to partition. */
   partitionChunk: number;
 }
 
@@ -59,8 +74,8 @@ export const JOB = {
   subtractParent: 4,
   subtractChild: 5,
   find: 6, // and 7: histogram bases of up to two nodes to split
-  // A partition job (see HistogramWorkers.partition): the split's bins and direction of missing values.
-  partitionColumn: 8,
+  // A partition job (see partitionRows): the split's bins and direction of missing values.
+  partitionBinAt: 8, // the byte offset of the split feature's column in `bins`
   partitionBin: 9,
   partitionMissingBin: 10,
   partitionMissingLeft: 11,
@@ -290,10 +305,11 @@ export function searchSplits(
  */
 export function runHistogramJob(
   b: HistogramBuffers,
+  kernel: HistogramKernel,
   listStart: number,
   listEnd: number,
   resultAt: number,
 ): void {
-  buildHistograms(b, listStart, listEnd);
+  buildHistograms(b, kernel, listStart, listEnd);
   searchSplits(b, listStart, listEnd, resultAt);
 }

@@ -1,20 +1,14 @@
 /**
  * Histogram jobs on several threads. Training stays synchronous: worker threads share the binned
- * data, the node's rows and gradients, the histogram pool and the job through SharedArrayBuffers;
+ * data, the node's rows and gradients, the histogram pool and the job through the kernel's shared
+ * WebAssembly memory (each thread runs its own instance of the kernel on it);
  * the main thread hands each of them a slice of the features, runs its own slice, then blocks on
  * Atomics.wait until they are done. Every feature's histogram is computed by exactly one thread in
  * the same order and split results are merged in feature order, so the model does not depend on the
  * thread count.
  */
 import { Worker } from 'node:worker_threads';
-import {
-  accumulateEight,
-  accumulateFour,
-  accumulateHistograms,
-  accumulateOne,
-  accumulateTwo,
-  buildHistograms,
-} from './accumulate';
+import { buildHistograms } from './accumulate';
 import {
   JOB,
   RESULT_SIZE,
@@ -24,6 +18,7 @@ import {
   subtractHistograms,
   type HistogramBuffers,
 } from './histogram';
+import type { HistogramKernel } from './kernel';
 import { partitionRows } from './rows';
 
 // Layout of each worker's control block (Int32 slots).
@@ -46,11 +41,6 @@ function workerSource(): string {
   // The kernels' own compiled source: no second copy of the hot loops to keep in sync.
   return `
 const { workerData } = require('node:worker_threads');
-const accumulateHistograms = (${accumulateHistograms.toString()});
-const accumulateFour = (${accumulateFour.toString()});
-const accumulateEight = (${accumulateEight.toString()});
-const accumulateTwo = (${accumulateTwo.toString()});
-const accumulateOne = (${accumulateOne.toString()});
 const subtractHistograms = (${subtractHistograms.toString()});
 const findBestSplits = (${findBestSplits.toString()});
 const buildHistograms = (${buildHistograms.toString()});
@@ -58,9 +48,8 @@ const searchSplits = (${searchSplits.toString()});
 const partitionRows = (${partitionRows.toString()});
 const d = workerData;
 const c = d.control;
-const rowScratch = new Uint32Array(d.partitionChunk);
-const gradScratch = new Float64Array(d.partitionChunk);
-const hessScratch = new Float64Array(d.hess.length > 0 ? d.partitionChunk : 0);
+// This thread's instance of the histogram kernel, on the grower's shared memory.
+const kernel = new WebAssembly.Instance(d.module, { env: { memory: d.memory } }).exports;
 Atomics.store(c, ${READY}, 1);
 Atomics.notify(c, ${READY});
 let seen = 0;
@@ -73,13 +62,9 @@ for (;;) {
   let status = 1;
   try {
     if (c[${COMMAND}] === 2) {
-      const j = d.job;
-      const moves = j[${JOB.partitionMovesGradients}] === 1;
-      c[${PART_LEFT}] = partitionRows(d.rows, rowScratch, moves ? d.grad : null, gradScratch,
-        moves && d.hess.length > 0 ? d.hess : null, hessScratch, d.bins, j[${JOB.partitionColumn}], c[${PART_START}], c[${PART_COUNT}], j[${JOB.partitionBin}],
-        j[${JOB.partitionMissingBin}], j[${JOB.partitionMissingLeft}]);
+      c[${PART_LEFT}] = partitionRows(d, kernel, d.thread, c[${PART_START}], c[${PART_COUNT}]);
     } else {
-      buildHistograms(d, c[${LIST_START}], c[${LIST_END}]);
+      buildHistograms(d, kernel, c[${LIST_START}], c[${LIST_END}]);
       searchSplits(d, c[${LIST_START}], c[${LIST_END}], d.thread * 2 * ${RESULT_SIZE});
     }
   } catch {
@@ -142,7 +127,7 @@ export class HistogramWorkers {
    * slices over the threads (thread t writes its results at t * 2 * RESULT_SIZE); returns when all
    * threads are done.
    */
-  run(listLength: number, buffers: HistogramBuffers): void {
+  run(listLength: number, buffers: HistogramBuffers, kernel: HistogramKernel): void {
     const threads = this.threadCount;
     const sequence = ++this.sequence;
     for (let i = 0; i < this.controls.length; i++) {
@@ -153,7 +138,7 @@ export class HistogramWorkers {
       Atomics.store(control, SEQ, sequence);
       Atomics.notify(control, SEQ);
     }
-    runHistogramJob(buffers, 0, Math.floor(listLength / threads), 0);
+    runHistogramJob(buffers, kernel, 0, Math.floor(listLength / threads), 0);
     for (const control of this.controls) this.wait(control, sequence);
   }
 
@@ -161,12 +146,14 @@ export class HistogramWorkers {
    * Stable partition of rows[start..start+count) (with their gradients and hessians) by the split in
    * `buffers.job`, in contiguous chunks, one per thread; then the chunks' left parts are gathered
    * before their right parts. A stable partition is unique, so this equals the one-thread result.
-   * `scratch*` are this thread's arrays, at least `count` long. Returns the rows going left.
+   * `scratch*` are this thread's partition scratch arrays (views of `buffers.partitionScratch`), at
+   * least `count` long. Returns the rows going left.
    */
   partition(
     start: number,
     count: number,
     buffers: HistogramBuffers,
+    kernel: HistogramKernel,
     rowScratch: Uint32Array,
     gradScratch: Float64Array,
     hessScratch: Float64Array,
@@ -185,23 +172,7 @@ export class HistogramWorkers {
     const { rows, job } = buffers;
     const grad = job[JOB.partitionMovesGradients] === 1 ? buffers.grad : null;
     const hess = grad && buffers.hess.length > 0 ? buffers.hess : null;
-    const lefts = [
-      partitionRows(
-        rows,
-        rowScratch,
-        grad,
-        gradScratch,
-        hess,
-        hessScratch,
-        buffers.bins,
-        job[JOB.partitionColumn] as number,
-        start,
-        bound(1) - start,
-        job[JOB.partitionBin] as number,
-        job[JOB.partitionMissingBin] as number,
-        job[JOB.partitionMissingLeft] as number,
-      ),
-    ];
+    const lefts = [partitionRows(buffers, kernel, 0, start, bound(1) - start)];
     for (const control of this.controls) {
       this.wait(control, sequence);
       lefts.push(control[PART_LEFT] as number);

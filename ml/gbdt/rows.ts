@@ -1,85 +1,48 @@
 /**
- * Row-level loops of tree growing: partitioning a node's rows (with their gradients) by a split,
- * and routing training rows by their bins. Each hot loop is a small function of its own, so V8
- * optimises it on the spot without deoptimising a caller's rarely run code.
- *
- * Deliberate repetition (ARCHITECTURE.md): partitionRows writes its loop out once per payload (rows
- * with gradients and hessians, with gradients, rows alone) so that no per-row test of which arrays
- * move is left in the loop: it runs for every row at every split. Merge them only with the fit
- * benchmark (bench/ml.ts) showing no loss.
+ * Row-level loops of tree growing: partitioning a node's rows (with their gradients) by a split (in
+ * the kernel, kernel.wat), gathering, summing and routing training rows by their bins. Each hot loop
+ * is a small function of its own, so V8 optimises it on the spot without deoptimising a caller's
+ * rarely run code.
  */
 import type { BinnedData } from './binning';
 import type { GrownTree } from './grow';
+import type { HistogramBuffers } from './histogram';
+import type { HistogramKernel } from './kernel';
 
 /**
- * Stable partition of rows[start..start+count), and of their gradients and hessians (unless null;
- * hessians only with gradients), by a split on the bins at `column`: rows going left first;
- * returns how many.
+ * Stable partition of rows[start..start+count) by the split in the job (JOB slots 8-12), rows going
+ * left first, with their gradients and hessians when the job moves them, through `thread`'s scratch
+ * arrays (thread 0 is the calling one); returns how many rows go left. The kernel's partition loop
+ * does the work. Self-contained (the literals are JOB's): worker threads run its source text.
  */
 export function partitionRows(
-  rows: Uint32Array,
-  scratch: Uint32Array,
-  grad: Float64Array | null,
-  gradScratch: Float64Array,
-  hess: Float64Array | null,
-  hessScratch: Float64Array,
-  bins: Uint8Array | Uint16Array,
-  column: number,
+  b: HistogramBuffers,
+  kernel: HistogramKernel,
+  thread: number,
   start: number,
   count: number,
-  bin: number,
-  missingBin: number,
-  missingGoesLeft: number,
 ): number {
-  let l = start;
-  let r = 0;
-  const end = start + count;
-  // Branch-free arithmetic: on shuffled data the direction mispredicts half the time.
-  // b <= bin (bin may be -1), or the missing bin (above every value bin) when missing goes left.
-  if (grad && hess) {
-    for (let i = start; i < end; i++) {
-      const row = rows[i] as number;
-      const b = bins[column + row] as number;
-      const left = (((bin - b) >>> 31) ^ 1) | ((((b ^ missingBin) - 1) >>> 31) & missingGoesLeft);
-      const g = grad[i] as number;
-      const h = hess[i] as number;
-      rows[l] = row;
-      scratch[r] = row;
-      grad[l] = g;
-      gradScratch[r] = g;
-      hess[l] = h;
-      hessScratch[r] = h;
-      l += left;
-      r += 1 - left;
-    }
-    hess.set(hessScratch.subarray(0, r), l);
-  } else if (grad) {
-    for (let i = start; i < end; i++) {
-      const row = rows[i] as number;
-      const b = bins[column + row] as number;
-      const left = (((bin - b) >>> 31) ^ 1) | ((((b ^ missingBin) - 1) >>> 31) & missingGoesLeft);
-      const g = grad[i] as number;
-      rows[l] = row;
-      scratch[r] = row;
-      grad[l] = g;
-      gradScratch[r] = g;
-      l += left;
-      r += 1 - left;
-    }
-  } else {
-    for (let i = start; i < end; i++) {
-      const row = rows[i] as number;
-      const b = bins[column + row] as number;
-      const left = (((bin - b) >>> 31) ^ 1) | ((((b ^ missingBin) - 1) >>> 31) & missingGoesLeft);
-      rows[l] = row;
-      scratch[r] = row;
-      l += left;
-      r += 1 - left;
-    }
-  }
-  rows.set(scratch.subarray(0, r), l);
-  if (grad) grad.set(gradScratch.subarray(0, r), l);
-  return l - start;
+  const job = b.job;
+  const payload = (job[12] as number) === 1 ? (b.hess.length > 0 ? 2 : 1) : 0;
+  const scratch = b.partitionScratch;
+  const partition = b.binBytes === 1 ? kernel.partitionU8 : kernel.partitionU16;
+  return partition(
+    b.bins.byteOffset,
+    b.binBytes,
+    job[8] as number,
+    b.rows.byteOffset,
+    b.grad.byteOffset,
+    b.hess.byteOffset,
+    scratch[thread * 3] as number,
+    scratch[thread * 3 + 1] as number,
+    scratch[thread * 3 + 2] as number,
+    start,
+    count,
+    job[9] as number,
+    job[10] as number,
+    job[11] as number,
+    payload,
+  );
 }
 
 /** out[i] = values[rows[i]] for i in [start, start+count). */

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { prepareTrainingData, type EncodedFeatures, type TrainingData } from '../../../ml/dataset';
 import {
@@ -483,8 +484,8 @@ describe('TreeGrower', () => {
     const grad = data.target.map((value) => value - 50);
     for (const hess of [null, grad.map((_, i) => 1 + (i % 3))]) {
       const stride = hess ? 3 : 2;
-      const grow = (threads: number, tuning: Partial<GrowerTuning>) => {
-        const grower = new TreeGrower(binned, params, !hess, threads, tuning);
+      const grow = (threads: number, tuning: Partial<GrowerTuning>, bins = binned) => {
+        const grower = new TreeGrower(bins, params, !hess, threads, tuning);
         try {
           return grower.grow(grad, hess ?? new Float64Array(0), null, [0, 1, 2, 3]);
         } finally {
@@ -500,6 +501,17 @@ describe('TreeGrower', () => {
       const everythingParallel = { parallelMinRows: 0, parallelPartitionMinRows: 0 };
       expect(grow(2, everythingParallel)).toEqual(roomy);
       expect(grow(2, { ...everythingParallel, gatherMaxRows: 0 })).toEqual(roomy);
+      // The same bins 16 bits wide: the kernel's other histogram and partition loops.
+      const wide = { ...binned, bins: Uint16Array.from(binned.bins) };
+      expect(grow(1, { gatherMaxRows: 0 }, wide)).toEqual(roomy);
+      expect(grow(2, everythingParallel, wide)).toEqual(roomy);
     }
+  });
+
+  it('runs the kernel its source assembles to', () => {
+    // kernelWasm.ts is generated from kernel.wat (npm run kernel); a stale copy fails here.
+    expect(() =>
+      execFileSync(process.execPath, ['scripts/buildKernel.mjs', '--check'], { stdio: 'pipe' }),
+    ).not.toThrow();
   });
 });

@@ -1,0 +1,104 @@
+/**
+ * The histogram kernel (kernel.wat, WebAssembly with SIMD) and the shared memory it works on: one
+ * WebAssembly.Memory per grower, holding the bins and every buffer of HistogramBuffers, seen from
+ * JavaScript through typed-array views and from worker threads through their own instance of the
+ * same module on the same memory.
+ */
+import { KERNEL_WASM_BASE64 } from './kernelWasm';
+
+/**
+ * Adds rows[start..end) of a node to the histogram bins listed in the plan (see kernel.wat); every
+ * argument but `one` is a byte address or count in the kernel's memory.
+ */
+export type AccumulateFunction = (
+  bins: number,
+  binBytes: number,
+  rows: number,
+  grad: number,
+  hess: number,
+  start: number,
+  end: number,
+  plan: number,
+  planEnd: number,
+  one: number,
+) => void;
+
+/**
+ * Stable partition of rows[start..start+count) by a split on the column of bins at `bins + binAt`
+ * (rows going left first), moving gradients (`payload` 1) and hessians too (2) through the scratch
+ * arrays; returns how many rows go left. Addresses are bytes in the kernel's memory.
+ */
+export type PartitionFunction = (
+  bins: number,
+  binBytes: number,
+  binAt: number,
+  rows: number,
+  grad: number,
+  hess: number,
+  rowScratch: number,
+  gradScratch: number,
+  hessScratch: number,
+  start: number,
+  count: number,
+  bin: number,
+  missingBin: number,
+  missingLeft: number,
+  payload: number,
+) => number;
+
+/** The kernel's exports: accumulate and partition functions per bin width (and histogram layout). */
+export interface HistogramKernel {
+  accumulateU8Unit: AccumulateFunction;
+  accumulateU16Unit: AccumulateFunction;
+  accumulateU8Hessian: AccumulateFunction;
+  accumulateU16Hessian: AccumulateFunction;
+  partitionU8: PartitionFunction;
+  partitionU16: PartitionFunction;
+}
+
+const PAGE_BYTES = 65_536;
+/** WebAssembly's 32-bit memories stop at 4 GiB. */
+const MAX_PAGES = 65_536;
+
+let compiled: WebAssembly.Module | undefined;
+
+/** The compiled kernel, compiled once per thread that asks. */
+export function kernelModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(Buffer.from(KERNEL_WASM_BASE64, 'base64'));
+  return compiled;
+}
+
+/** The kernel's functions on `memory`. */
+export function instantiateKernel(module: WebAssembly.Module, memory: WebAssembly.Memory): HistogramKernel {
+  return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as HistogramKernel;
+}
+
+/**
+ * Byte ranges of the kernel's memory, handed out one after the other (16-byte aligned, so f64x2 bins
+ * and every typed array line up), then backed by one shared memory that never grows (views stay valid).
+ */
+export class KernelArena {
+  private end = 0;
+  private memory: WebAssembly.Memory | null = null;
+
+  /** Reserves `bytes`; returns their byte address. */
+  reserve(bytes: number): number {
+    const at = this.end;
+    this.end += Math.ceil(bytes / 16) * 16;
+    return at;
+  }
+
+  /** The memory holding every reservation (created on the first call; reserve nothing after it). */
+  shared(): WebAssembly.Memory {
+    if (!this.memory) {
+      const pages = Math.max(1, Math.ceil(this.end / PAGE_BYTES));
+      if (pages > MAX_PAGES) {
+        throw new Error(
+          `GBDT training needs ${Math.ceil(this.end / 2 ** 20)} MiB of histogram memory, over the kernel's 4 GiB: use fewer rows or features`,
+        );
+      }
+      this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    }
+    return this.memory;
+  }
+}
