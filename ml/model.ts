@@ -40,6 +40,12 @@ export interface Tree {
   left: number[];
   right: number[];
   value: number[];
+  /**
+   * Category splits (ml/gbdt/categorical.ts), when the tree has any: for such a node the codes that go
+   * left, ascending (its threshold is unused); null for every other node. Every other code, unseen
+   * and missing categories go right (`missingGoesLeft` is 0).
+   */
+  leftCategories?: (number[] | null)[];
   /** For multiclass models: which class this tree adds to; 0 otherwise. */
   classIndex: number;
 }

@@ -23,6 +23,8 @@ export interface FeatureBinning {
   missingBin: number;
   /** Training rows where the feature is missing. */
   missingCount: number;
+  /** A categorical feature with a value bin per category code (bin b = code b): it may split by sets. */
+  categoryBins: boolean;
 }
 
 /** Whether a feature can split at all: two value bins, or values and missing rows. */
@@ -69,11 +71,11 @@ export function binFeatures(
   data.features.forEach((feature, f) => {
     const column = data.columns[f] as Float64Array;
     const categories = feature.kind === 'categorical' ? feature.categories.length : -1;
-    const thresholds =
-      categories >= 0 && categories <= maxValueBins
-        ? categoryThresholds(categories)
-        : quantileThresholds(column, sampleRows, maxValueBins);
-    features.push({ thresholds, missingBin: thresholds.length + 1, missingCount: 0 });
+    const categoryBins = categories >= 0 && categories <= maxValueBins;
+    const thresholds = categoryBins
+      ? categoryThresholds(categories)
+      : quantileThresholds(column, sampleRows, maxValueBins);
+    features.push({ thresholds, missingBin: thresholds.length + 1, missingCount: 0, categoryBins });
     binOffset[f + 1] = (binOffset[f] as number) + thresholds.length + 2;
   });
   const totalBins = binOffset[features.length] as number;

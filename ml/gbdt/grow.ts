@@ -5,7 +5,8 @@
  * grower, in the histogram kernel's shared memory (kernel.ts), so growing a tree allocates nothing
  * per row.
  */
-import { canSplitOn, type BinnedData } from './binning';
+import { canSplitOn, type BinnedData, type FeatureBinning } from './binning';
+import { bestCategorySplit, partitionByCategories, type CategorySplit } from './categorical';
 import { JOB, JOB_VALUES, RESULT_SIZE, binStride, runHistogramJob, type HistogramBuffers } from './histogram';
 import { KernelArena, instantiateKernel, kernelModule, type HistogramKernel } from './kernel';
 import { HistogramWorkers } from './parallel';
@@ -16,6 +17,8 @@ export interface GrowParams extends SplitParams {
   maxLeaves: number;
   maxDepth: number;
   growth: 'leafwise' | 'depthwise';
+  /** Whether a node may split a categorical feature by a set of its categories (categorical.ts). */
+  categorySplits: boolean;
 }
 
 /** A leaf of a grown tree: its rows are `rows[start..start+count)` of the grower's row buffer. */
@@ -35,6 +38,8 @@ export interface GrownTree {
   left: number[];
   right: number[];
   gain: number[];
+  /** Per node: for a category split, 1 per value bin going left (categorical.ts); else null. */
+  leftBins: (Uint8Array | null)[];
   leaves: GrownLeaf[];
 }
 
@@ -100,6 +105,8 @@ export class TreeGrower {
   private open: OpenLeaf[] = [];
   private tree: GrownTree = emptyTree();
   private listLength = 0;
+  /** The current tree's categorical features with a bin per category: they may split by sets. */
+  private categoryFeatures: number[] = [];
   /** Whether the current tree grows on every row (no row sample). */
   private allRows = false;
   /** The current tree's gradients and hessians, by row. */
@@ -254,10 +261,14 @@ export class TreeGrower {
       if (!this.unitHessian) b.hess.set(hess);
     }
     this.listLength = 0;
+    this.categoryFeatures = [];
     for (const feature of features) {
       // A constant feature without missing rows cannot split: skip its histograms.
       const binning = this.binned.features[feature];
-      if (binning && canSplitOn(binning)) this.buffers.featureList[this.listLength++] = feature;
+      if (binning && canSplitOn(binning)) {
+        this.buffers.featureList[this.listLength++] = feature;
+        if (binning.categoryBins) this.categoryFeatures.push(feature);
+      }
     }
     this.freeSlots.length = 0;
     for (let slot = this.slotCount - 1; slot >= 0; slot--) this.freeSlots.push(slot);
@@ -303,6 +314,7 @@ export class TreeGrower {
     tree.left.push(-1);
     tree.right.push(-1);
     tree.gain.push(0);
+    tree.leftBins.push(null);
     return tree.feature.length - 1;
   }
 
@@ -377,10 +389,33 @@ export class TreeGrower {
     }
     [first, second].forEach((leaf, search) => {
       if (!leaf) return;
-      leaf.split = mergeSplits(b.results, threads, search, leaf);
+      leaf.split = this.withCategorySplit(mergeSplits(b.results, threads, search, leaf), leaf);
       // A leaf that cannot split will never need its histogram again.
       if (!leaf.split) this.releaseSlot(leaf);
     });
+  }
+
+  /** The node's best split: `split` (a threshold), or a category split whose gain beats it strictly. */
+  private withCategorySplit(split: Split | null, leaf: OpenLeaf): Split | null {
+    if (!this.params.categorySplits) return split;
+    let best: Split | null = split;
+    for (const feature of this.categoryFeatures) {
+      const binning = this.binned.features[feature] as FeatureBinning;
+      const first = leaf.slot * this.slotSize + (this.buffers.binOffset[feature] as number) * this.stride;
+      const minGain = Math.max(this.params.minGain, best?.gain ?? -Infinity);
+      const candidate = bestCategorySplit(
+        this.buffers.hist,
+        first,
+        this.stride,
+        binning.missingBin,
+        feature,
+        leaf,
+        this.params,
+        minGain,
+      );
+      if (candidate) best = candidate;
+    }
+    return best;
   }
 
   private splitLeaf(leaf: OpenLeaf): [OpenLeaf, OpenLeaf] {
@@ -397,6 +432,7 @@ export class TreeGrower {
     tree.left[leaf.node] = leftNode;
     tree.right[leaf.node] = rightNode;
     tree.gain[leaf.node] = split.gain;
+    tree.leftBins[leaf.node] = 'leftBins' in split ? (split as CategorySplit).leftBins : null;
     const depth = leaf.depth + 1;
     const left: OpenLeaf = {
       node: leftNode,
@@ -444,6 +480,29 @@ export class TreeGrower {
 
   /** Partitions the leaf's rows by its split (on all threads for large leaves); returns how many go left. */
   private partition(leaf: OpenLeaf, split: Split): number {
+    if ('leftBins' in split) {
+      // Category splits are rarer and cheaper to decide: this thread moves the rows alone.
+      const b = this.buffers;
+      const feature = split.feature;
+      const bins = this.binned.bins;
+      const column = feature * this.binned.rowCount;
+      const binOf = (row: number) => bins[column + row] as number;
+      const payloads: [Float64Array, Float64Array][] = [];
+      if (this.moveGradients) {
+        payloads.push([b.grad, this.gradScratch]);
+        if (!this.unitHessian) payloads.push([b.hess, this.hessScratch]);
+      }
+      const leftBins = (split as CategorySplit).leftBins;
+      return partitionByCategories(
+        this.rows,
+        this.scratch,
+        payloads,
+        leaf.start,
+        leaf.count,
+        leftBins,
+        binOf,
+      );
+    }
     const { job } = this.buffers;
     job[JOB.partitionBinAt] = split.feature * this.binned.rowCount * this.buffers.binBytes;
     job[JOB.partitionBin] = split.bin;
@@ -485,5 +544,5 @@ export class TreeGrower {
 }
 
 function emptyTree(): GrownTree {
-  return { feature: [], bin: [], missingLeft: [], left: [], right: [], gain: [], leaves: [] };
+  return { feature: [], bin: [], missingLeft: [], left: [], right: [], gain: [], leftBins: [], leaves: [] };
 }

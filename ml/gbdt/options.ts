@@ -37,9 +37,15 @@ export interface GbdtOptions {
   growth?: GrowthPolicy;
   /**
    * L2 regularisation (lambda) on leaf values.
-   * @default 1
+   * @default DEFAULT_L2 of the loss: 0 for squared and absolute error, 1 for logistic and softmax
    */
   l2?: number;
+  /**
+   * Whether a node may send any set of a categorical feature's categories left (categorical.ts),
+   * not only those below a code. Off, categories split like numbers, by their codes' order.
+   * @default true
+   */
+  categorySplits?: boolean;
   /**
    * Fewest training rows in a leaf.
    * @default 20
@@ -109,6 +115,7 @@ export interface ResolvedOptions {
   maxDepth: number;
   growth: GrowthPolicy;
   l2: number;
+  categorySplits: boolean;
   minSamplesLeaf: number;
   minHessianLeaf: number;
   minGain: number;
@@ -121,6 +128,19 @@ export interface ResolvedOptions {
   threads: number;
   parallelMinRows: number;
 }
+
+/**
+ * L2 by loss when none is given. Squared and absolute error have a hessian of 1 a row, so a leaf's
+ * hessian sum is its row count and its value needs no shrinking (LightGBM's lambda_l2 0). Logistic
+ * and softmax hessians p(1-p) vanish in nearly pure leaves, where a Newton step without L2 would
+ * shoot off: 1, as XGBoost's lambda. Measured with `npm run bench -- accuracy`.
+ */
+export const DEFAULT_L2: Record<GbdtLoss, number> = {
+  squared_error: 0,
+  absolute_error: 0,
+  binary_logistic: 1,
+  multiclass_softmax: 1,
+};
 
 /** The losses that fit each task. */
 export const LOSSES_BY_TASK: Record<TaskKind, readonly GbdtLoss[]> = {
@@ -150,7 +170,8 @@ export function resolveOptions(options: GbdtOptions, task: TaskKind): ResolvedOp
     maxLeaves: options.maxLeaves ?? 31,
     maxDepth: options.maxDepth ?? -1,
     growth: options.growth ?? 'leafwise',
-    l2: options.l2 ?? 1,
+    l2: options.l2 ?? DEFAULT_L2[loss],
+    categorySplits: options.categorySplits ?? true,
     minSamplesLeaf: options.minSamplesLeaf ?? 20,
     minHessianLeaf: options.minHessianLeaf ?? 1e-3,
     minGain: options.minGain ?? 0,

@@ -1,7 +1,8 @@
 /**
  * Scoring with a GBDT model. Routing compares inputs as float32 (`Math.fround(x) < threshold` goes
  * left, NaN follows `missingGoesLeft`), exactly like an ONNX TreeEnsemble with BRANCH_LT on float32
- * inputs, so the exported graph and this code agree row for row.
+ * inputs, so the exported graph and this code agree row for row. A category split sends a code left
+ * when it is one of the node's `leftCategories` (the graph's chain of BRANCH_EQ nodes).
  */
 import { encodeFeatures, type EncodedFeatures } from '../dataset';
 import type { GbdtModel, Tree } from '../model';
@@ -60,13 +61,18 @@ export function addTreeScores(
 ): void {
   const { feature, threshold, missingGoesLeft, left, right, value } = tree;
   const c = tree.classIndex;
+  // Per node with a category split, its left codes as a set.
+  const sets = tree.leftCategories?.map((codes) => (codes ? new Set(codes) : null));
   for (let row = 0; row < n; row++) {
     let node = 0;
     let f = feature[0] as number;
     while (f >= 0) {
       const x = (columns[f] as Float32Array)[row] as number;
+      const set = sets?.[node];
       // x is already float32; NaN fails `<` and takes the missing-value branch.
-      const goLeft = x < (threshold[node] as number) || (x !== x && missingGoesLeft[node] === 1);
+      const goLeft = set
+        ? set.has(x)
+        : x < (threshold[node] as number) || (x !== x && missingGoesLeft[node] === 1);
       node = goLeft ? (left[node] as number) : (right[node] as number);
       f = feature[node] as number;
     }

@@ -76,7 +76,12 @@ export function leafOfRow(tree: GrownTree, binned: BinnedData, row: number): num
     if (feature < 0) return node;
     const b = binned.bins[feature * binned.rowCount + row] as number;
     const missingBin = (binned.features[feature] as { missingBin: number }).missingBin;
-    const goLeft = b === missingBin ? (tree.missingLeft[node] as boolean) : b <= (tree.bin[node] as number);
+    const leftBins = tree.leftBins[node];
+    const goLeft = leftBins
+      ? leftBins[b] === 1
+      : b === missingBin
+        ? (tree.missingLeft[node] as boolean)
+        : b <= (tree.bin[node] as number);
     node = goLeft ? (tree.left[node] as number) : (tree.right[node] as number);
   }
 }

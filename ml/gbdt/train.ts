@@ -177,10 +177,16 @@ function initialScores(n: number, baseScore: readonly number[]): Float64Array {
 function toModelTree(tree: GrownTree, binned: BinnedData, leafValues: number[], classIndex: number): Tree {
   const value = tree.feature.map(() => 0);
   tree.leaves.forEach((leaf, i) => (value[leaf.node] = leafValues[i] as number));
+  // A category split's bins are its codes (categoryBins): the codes going left, ascending.
+  const leftCodes = (bins: Uint8Array | null) =>
+    bins ? Array.from(bins.keys()).filter((code) => bins[code] === 1) : null;
+  const hasCategorySplits = tree.leftBins.some((bins) => bins !== null);
   return {
     feature: [...tree.feature],
     threshold: tree.feature.map((feature, node) =>
-      feature < 0 ? 0 : splitThreshold(binned.features[feature] as FeatureBinning, tree.bin[node] as number),
+      feature < 0 || tree.leftBins[node]
+        ? 0
+        : splitThreshold(binned.features[feature] as FeatureBinning, tree.bin[node] as number),
     ),
     missingGoesLeft: tree.missingLeft.map((left, node) =>
       (tree.feature[node] as number) >= 0 && left ? 1 : 0,
@@ -188,6 +194,7 @@ function toModelTree(tree: GrownTree, binned: BinnedData, leafValues: number[], 
     left: [...tree.left],
     right: [...tree.right],
     value,
+    ...(hasCategorySplits ? { leftCategories: tree.leftBins.map(leftCodes) } : {}),
     classIndex,
   };
 }

@@ -9,7 +9,7 @@ import { addGbdtScores, gbdtScoreWidth } from '../onnx/exportGbdt';
 import { between, nonNegative, strictObject, whenGiven } from '../paramSchema';
 import { finiteLosses, largestFirst, type ParamIssue, type Trainer, type TrainerRun } from '../trainer';
 import type { GbdtModel } from './model';
-import { DEFAULT_LOSS, type GbdtOptions, LOSSES_BY_TASK } from './options';
+import { DEFAULT_L2, DEFAULT_LOSS, type GbdtOptions, LOSSES_BY_TASK } from './options';
 import { predictGbdt } from './predict';
 import { trainGbdtDetailed } from './train';
 
@@ -38,9 +38,9 @@ export const gbdtParamsSchema = strictObject({
   maxDepth: between(-1, 64, { integer: true }).default(-1),
   /**
    * L2 regularisation (lambda) on leaf values.
-   * @default 1
+   * @default 0 for squared_error and absolute_error, 1 for binary_logistic and multiclass_softmax
    */
-  l2: nonNegative().default(1),
+  l2: nonNegative().optional(),
   /**
    * Fewest training rows in a leaf.
    * @default 20
@@ -165,7 +165,10 @@ export const gbdtTrainer = {
     }
     return issues;
   },
-  resolveParams: (params, task) => ({ ...params, loss: params.loss ?? DEFAULT_LOSS[task] }),
+  resolveParams: (params, task) => {
+    const loss = params.loss ?? DEFAULT_LOSS[task];
+    return { ...params, loss, l2: params.l2 ?? DEFAULT_L2[loss] };
+  },
   size: (model) => ({ trees: model.trees.length }),
   roundsParam: 'iterations',
 } as const satisfies Trainer<'gbdt', typeof gbdtParamsSchema, GbdtModel>;

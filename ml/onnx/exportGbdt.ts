@@ -1,7 +1,8 @@
 /**
  * GBDT models as ONNX: categorical columns go through a LabelEncoder to their category code (NaN when
  * unseen or missing, so they follow the missing branch like in training), all columns are concatenated
- * into [N, F] and one TreeEnsembleRegressor adds the trees' leaf values to the base scores.
+ * into [N, F] and one TreeEnsembleRegressor adds the trees' leaf values to the base scores. A category
+ * split is a chain of BRANCH_EQ nodes, one per code going left, each true to the left child.
  */
 import type { CategoricalFeature, GbdtModel, Tree } from '../model';
 import {
@@ -114,9 +115,33 @@ function ensembleAttributes(model: GbdtModel, width: number): Attribute[] {
         ];
   trees.forEach((tree, treeId) => {
     const order = preorder(tree, treeId);
-    const newId = new Map(order.map((old, id) => [old, id]));
-    order.forEach((old, id) => {
+    // A category split becomes a chain of BRANCH_EQ nodes, one per left code, all true to the left
+    // child (onnxruntime runs such chains as one set test): it takes as many ids as it has codes.
+    const newId = new Map<number, number>();
+    let nextId = 0;
+    for (const old of order) {
+      newId.set(old, nextId);
+      nextId += Math.max(1, tree.leftCategories?.[old]?.length ?? 1);
+    }
+    order.forEach((old) => {
+      const id = newId.get(old) as number;
       const feature = tree.feature[old] as number;
+      const codes = feature >= 0 ? tree.leftCategories?.[old] : null;
+      if (codes && codes.length > 0) {
+        codes.forEach((code, link) => {
+          nodes.treeIds.push(treeId);
+          nodes.nodeIds.push(id + link);
+          nodes.featureIds.push(feature);
+          nodes.modes.push('BRANCH_EQ');
+          nodes.values.push(code);
+          nodes.trueIds.push(newId.get(tree.left[old] as number) as number);
+          const last = link === codes.length - 1;
+          nodes.falseIds.push(last ? (newId.get(tree.right[old] as number) as number) : id + link + 1);
+          // Missing and unseen categories are NaN: equal to no code, they go right.
+          nodes.missingTracksTrue.push(0);
+        });
+        return;
+      }
       nodes.treeIds.push(treeId);
       nodes.nodeIds.push(id);
       if (feature < 0) {
@@ -187,7 +212,8 @@ function validateGbdt(model: GbdtModel, width: number): void {
   const featureCount = model.features.length;
   model.trees.forEach((tree, treeId) => {
     const n = tree.feature.length;
-    const arrays = [tree.threshold, tree.missingGoesLeft, tree.left, tree.right, tree.value];
+    const arrays: unknown[][] = [tree.threshold, tree.missingGoesLeft, tree.left, tree.right, tree.value];
+    if (tree.leftCategories) arrays.push(tree.leftCategories);
     if (n === 0 || arrays.some((array) => array.length !== n)) {
       throw new Error(`Tree ${treeId} has no nodes or arrays of different lengths`);
     }
@@ -199,6 +225,18 @@ function validateGbdt(model: GbdtModel, width: number): void {
       if (feature < 0) continue;
       if (!Number.isInteger(feature) || feature >= featureCount) {
         throw new Error(`Tree ${treeId} node ${node} splits on feature ${feature} of ${featureCount}`);
+      }
+      const codes = tree.leftCategories?.[node];
+      const categories =
+        model.features[feature]?.kind === 'categorical' ? model.features[feature].categories : [];
+      if (
+        codes &&
+        (codes.length === 0 ||
+          codes.some((code) => !Number.isInteger(code) || code < 0 || code >= categories.length))
+      ) {
+        throw new Error(
+          `Tree ${treeId} node ${node} sends codes [${codes.join(', ')}] left; feature ${feature} has ${categories.length} categories`,
+        );
       }
       for (const child of [tree.left[node] as number, tree.right[node] as number]) {
         if (!Number.isInteger(child) || child <= 0 || child >= n) {

@@ -479,6 +479,7 @@ describe('TreeGrower', () => {
       minSamplesLeaf: 5,
       minHessianLeaf: 1e-3,
       minGain: 0,
+      categorySplits: true,
     };
     // Integer gradients and hessians: every histogram sum is exact, however it is computed.
     const grad = data.target.map((value) => value - 50);

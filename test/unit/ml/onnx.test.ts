@@ -151,6 +151,25 @@ const multiclassGbdt = gbdt(
   ['brake', 'laser', 'punch'],
 );
 
+// Category splits: steel and stainless left at the root, then shift 2 alone, beside a threshold node.
+const categorySplitGbdt = gbdt(
+  'regression',
+  [2],
+  [
+    {
+      feature: [1, 3, 0, -1, -1, -1, -1],
+      threshold: [0, 0, 2.5, 0, 0, 0, 0],
+      missingGoesLeft: [0, 0, 1, 0, 0, 0, 0],
+      left: [1, 3, 5, -1, -1, -1, -1],
+      right: [2, 4, 6, -1, -1, -1, -1],
+      value: [0, 0, 0, 1.5, -2, 0.25, 4],
+      leftCategories: [[0, 2], [1], null, null, null, null, null],
+      classIndex: 0,
+    },
+    tree([3, 1.5, 1, 0.5, -0.75]),
+  ],
+);
+
 const numericPreprocessing = {
   [THICKNESS]: { imputeValue: 2, mean: 2.75, scale: 1.9 },
   [BENDS]: { imputeValue: 3, mean: 3.2, scale: 2.1 },
@@ -210,9 +229,12 @@ function gbdtScores(model: GbdtModel, x: number[]): number[] {
     let node = 0;
     while ((t.feature[node] as number) >= 0) {
       const value = x[t.feature[node] as number] as number;
-      const left = Number.isNaN(value)
-        ? t.missingGoesLeft[node] === 1
-        : Math.fround(value) < (t.threshold[node] as number);
+      const codes = t.leftCategories?.[node];
+      const left = codes
+        ? codes.includes(value)
+        : Number.isNaN(value)
+          ? t.missingGoesLeft[node] === 1
+          : Math.fround(value) < (t.threshold[node] as number);
       node = (left ? t.left[node] : t.right[node]) as number;
     }
     scores[t.classIndex] = (scores[t.classIndex] as number) + (t.value[node] as number);
@@ -293,6 +315,7 @@ const models: [string, Model][] = [
   ['GBDT regression', regressionGbdt],
   ['GBDT binary', binaryGbdt],
   ['GBDT multiclass', multiclassGbdt],
+  ['GBDT with category splits', categorySplitGbdt],
   ['linear regression', regressionLinear],
   ['linear binary', binaryLinear],
   ['linear multiclass', multiclassLinear],
@@ -390,6 +413,11 @@ describe('exportOnnx + OnnxScorer', () => {
     expect(() =>
       exportOnnx({ ...regressionGbdt, features: [...FEATURES, { kind: 'numeric', name: 'prediction' }] }),
     ).toThrow(/model output/);
+    const [split, ...rest] = categorySplitGbdt.trees as [Tree, ...Tree[]];
+    const badCodes = { ...split, leftCategories: [[0, 7], [1], null, null, null, null, null] };
+    expect(() => exportOnnx({ ...categorySplitGbdt, trees: [badCodes, ...rest] })).toThrow(
+      /has 3 categories/,
+    );
   });
 
   it('handles a model without trees and a feature without categories', async () => {

@@ -134,7 +134,8 @@ describe('parsePipelineSpec', () => {
         learningRate: 0.1,
         maxLeaves: 31,
         maxDepth: -1,
-        l2: 1,
+        // DEFAULT_L2 of squared_error.
+        l2: 0,
         minSamplesLeaf: 20,
         rowSubsample: 1,
         columnSubsample: 1,

@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { prepareDataLike, prepareTrainingData } from '../../../../ml/dataset';
+import { bestCategorySplit, CATEGORY_L2, partitionByCategories } from '../../../../ml/gbdt/categorical';
+import { predictGbdt, trainGbdt } from '../../../../ml/gbdt';
+import { rmse } from '../../../../ml/metrics';
+import { Random } from '../../../../ml/random';
+import { categoricalFromLabels, numericFromValues, Table } from '../../../../ml/table';
+
+const PARAMS = { l2: 0, minSamplesLeaf: 1, minHessianLeaf: 0, minGain: 0 };
+
+/** A [grad, count] histogram (unit hessians) of value bins, then an empty missing bin. */
+function histogram(bins: [number, number][]): Float64Array {
+  return Float64Array.from([...bins.flat(), 0, 0]);
+}
+
+function sums(bins: [number, number][]) {
+  const grad = bins.reduce((total, [g]) => total + g, 0);
+  const count = bins.reduce((total, [, c]) => total + c, 0);
+  return { grad, hess: count, count };
+}
+
+describe('bestCategorySplit', () => {
+  it('tries each category alone against the rest when there are few', () => {
+    // Mean gradients 1, -4, 1, 1: the second category alone is the split.
+    const bins: [number, number][] = [
+      [10, 10],
+      [-40, 10],
+      [10, 10],
+      [10, 10],
+    ];
+    const split = bestCategorySplit(histogram(bins), 0, 2, 4, 3, sums(bins), PARAMS, 0);
+    expect(split && Array.from(split.leftBins)).toEqual([0, 1, 0, 0]);
+    expect(split).toMatchObject({
+      feature: 3,
+      missingLeft: false,
+      leftGrad: -40,
+      leftCount: 10,
+      rightCount: 30,
+    });
+    // G_L²/H_L + G_R²/H_R − G²/H, L2 0.
+    expect(split?.gain).toBeCloseTo(1600 / 10 + 900 / 30 - 100 / 40, 9);
+  });
+
+  it('sorts many categories by gradient ratio and takes a set from either end, paying CATEGORY_L2', () => {
+    // Codes 0..5 with mean gradients +2, -3, +2, -3, 0, +2: codes 1 and 3 together, not a code range.
+    const means = [2, -3, 2, -3, 0, 2];
+    const bins = means.map((mean): [number, number] => [mean * 40, 40]);
+    const split = bestCategorySplit(histogram(bins), 0, 2, 6, 0, sums(bins), PARAMS, 0);
+    expect(split && Array.from(split.leftBins)).toEqual([0, 1, 0, 1, 0, 0]);
+    const total = sums(bins);
+    const gain =
+      (-240) ** 2 / (80 + CATEGORY_L2) +
+      (total.grad + 240) ** 2 / (160 + CATEGORY_L2) -
+      total.grad ** 2 / 240;
+    expect(split?.gain).toBeCloseTo(gain, 9);
+    // A threshold split's gain at or above it wins: null.
+    expect(bestCategorySplit(histogram(bins), 0, 2, 6, 0, total, PARAMS, gain)).toBeNull();
+  });
+
+  it('leaves rare categories out of the sorted search and respects minSamplesLeaf', () => {
+    const bins: [number, number][] = [
+      [-90, 3],
+      [40, 40],
+      [-40, 40],
+      [40, 40],
+      [-40, 40],
+      [0, 40],
+    ];
+    const split = bestCategorySplit(histogram(bins), 0, 2, 6, 0, sums(bins), PARAMS, 0);
+    // Code 0 has 3 rows (fewer than MIN_ROWS_PER_CATEGORY): it stays right whatever its gradients.
+    expect(split?.leftBins[0]).toBe(0);
+    expect(
+      bestCategorySplit(histogram(bins), 0, 2, 6, 0, sums(bins), { ...PARAMS, minSamplesLeaf: 200 }, 0),
+    ).toBeNull();
+  });
+});
+
+describe('partitionByCategories', () => {
+  it('puts rows of the left categories first, in order, and moves their gradients along', () => {
+    const bins = [0, 2, 1, 2, 3, 0, 1];
+    const rows = Uint32Array.from([6, 5, 4, 3, 2, 1, 0]);
+    const grad = Float64Array.from([60, 50, 40, 30, 20, 10, 0]);
+    const left = partitionByCategories(
+      rows,
+      new Uint32Array(7),
+      [[grad, new Float64Array(7)]],
+      1,
+      6,
+      Uint8Array.from([0, 1, 0, 1]),
+      (row) => bins[row] as number,
+    );
+    // Rows 5..0 (from index 1): bins 0,3,2,1,2,0; left are bins 1 and 3: rows 4 and 2.
+    expect(left).toBe(2);
+    expect(Array.from(rows)).toEqual([6, 4, 2, 5, 3, 1, 0]);
+    expect(Array.from(grad)).toEqual([60, 40, 20, 50, 30, 10, 0]);
+  });
+});
+
+describe('category splits in training', () => {
+  it('learns an interaction no order of the codes can split, and predicts it through the model', () => {
+    // Half the materials cut slowly on thick plate, the other half on thin: no single order of the
+    // codes puts either half together below a threshold at every depth.
+    const random = new Random(3);
+    const materials = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    const slowWhenThick = new Set(['a', 'd', 'f', 'g']);
+    const make = (n: number) => {
+      const material: string[] = [];
+      const thick: number[] = [];
+      const minutes: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const m = materials[random.below(materials.length)] as string;
+        const t = random.next();
+        material.push(m);
+        thick.push(t);
+        minutes.push((slowWhenThick.has(m) === t > 0.5 ? 10 : 0) + 0.1 * random.next());
+      }
+      return new Table([
+        categoricalFromLabels('material', material),
+        numericFromValues('thickness', thick),
+        numericFromValues('minutes', minutes),
+      ]);
+    };
+    const train = prepareTrainingData(make(4000), {
+      target: 'minutes',
+      features: ['material', 'thickness'],
+      task: 'regression',
+    });
+    const test = prepareDataLike(make(1000), train, 'minutes');
+    const options = { iterations: 20, maxLeaves: 4, learningRate: 0.5 };
+    const withSets = trainGbdt(train, options);
+    const withoutSets = trainGbdt(train, { ...options, categorySplits: false });
+    expect(withSets.trees.some((tree) => tree.leftCategories?.some((codes) => codes !== null))).toBe(true);
+    expect(withoutSets.trees.every((tree) => tree.leftCategories === undefined)).toBe(true);
+    const error = rmse(test.target, predictGbdt(withSets, test));
+    // Seeded: 0.23 with category splits, 0.76 without (targets 0 or 10).
+    expect(error).toBeLessThan(0.3);
+    expect(rmse(test.target, predictGbdt(withoutSets, test))).toBeGreaterThan(3 * error);
+  });
+});
