@@ -5,13 +5,21 @@
  * `COPY (...) TO STDOUT (FORMAT binary)` and counted in Node, before and after the snapshot (the
  * machine's load drifts; their mean is the floor). `100k` reads the shop once, `1m` ten times over
  * (each copy of a row a year later, so the rows differ), in a database of its own, dropped afterwards.
- * The shop is generated in a child process, so the case's peak RSS is the ingest's.
+ * The shop is generated, and COPY's reads are made, in child processes, so the case's peak RSS is
+ * the ingest's.
  *
- * Prints one JSON line per case: rows, rows/s of each, the ratio (goal: >= 0.66 at 1M rows) and the
- * process's peak RSS (goal: the same at 100k and 1M rows). Needs the running stack (`npx kerf stack up`).
+ * Prints one JSON line per case: rows, rows/s of each, the ratio (goal: >= 0.66 at 1M rows), and
+ * the snapshot's memory (goal: the same at 100k and 1M rows): the process's RSS just before it and
+ * at its peak (sampled every 20 ms while it runs), the most ArrayBuffer memory (batches, parts, and
+ * the garbage of both not yet collected) and the heap still used after a full collection at its end;
+ * `peak_rss_mb` is the whole process's, COPY's reads included. `3m` (thirty copies, minutes) runs
+ * when named: with it, the suite's last line compares the peaks of the cases run (`bench/run.ts`).
+ * Needs the running stack (`npx kerf stack up`).
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -32,7 +40,77 @@ export const CASES: Record<string, { jobs: number; copies: number }> = {
   // About 0.96 laser cuts per job: 105,000 jobs give about 100,000 rows.
   '100k': { jobs: 105_000, copies: 1 },
   '1m': { jobs: 105_000, copies: 10 },
+  '3m': { jobs: 105_000, copies: 30 },
 };
+
+/** The cases `npm run bench -- ingest` runs when none is named. */
+export const DEFAULT_CASES = ['100k', '1m'];
+
+/** A full garbage collection, so the heap measured is what is still used. */
+v8.setFlagsFromString('--expose-gc');
+const collectGarbage = vm.runInNewContext('gc') as () => void;
+
+/** The process's memory while `work` runs, sampled every 20 ms, in MB. */
+async function watchMemory<T>(work: () => Promise<T>): Promise<{ result: T; memory: CaseLine }> {
+  collectGarbage();
+  const before = process.memoryUsage();
+  const peak = { rss: before.rss, arrayBuffers: before.arrayBuffers };
+  const sample = () => {
+    const now = process.memoryUsage();
+    peak.rss = Math.max(peak.rss, now.rss);
+    peak.arrayBuffers = Math.max(peak.arrayBuffers, now.arrayBuffers);
+  };
+  const sampler = setInterval(sample, 20);
+  try {
+    const result = await work();
+    sample();
+    collectGarbage();
+    const after = process.memoryUsage();
+    // MiB, as `peakRssMb` counts.
+    const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+    return {
+      result,
+      memory: {
+        rss_before_mb: mb(before.rss),
+        snapshot_peak_rss_mb: mb(peak.rss),
+        snapshot_rss_growth_mb: mb(peak.rss - before.rss),
+        peak_array_buffers_mb: mb(peak.arrayBuffers),
+        heap_after_gc_mb: [mb(before.heapUsed), mb(after.heapUsed)],
+      },
+    };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+/**
+ * The suite's closing line when it ran more than one case: each case's snapshot peak RSS and growth,
+ * and their ratios to the smallest case's.
+ */
+export function summarizeCases(lines: readonly CaseLine[]): CaseLine | undefined {
+  const cases = lines.filter((line) => typeof line.snapshot_peak_rss_mb === 'number');
+  const first = cases[0];
+  if (!first || cases.length < 2) return undefined;
+  const byCase = (figure: string) =>
+    Object.fromEntries(cases.map((line) => [String(line.case), line[figure] as number]));
+  const ratios = (figure: string) =>
+    Object.fromEntries(
+      cases
+        .slice(1)
+        .map((line) => [
+          `${String(line.case)}_to_${String(first.case)}`,
+          round((line[figure] as number) / (first[figure] as number), 3),
+        ]),
+    );
+  return {
+    bench: 'ingest',
+    case: 'memory',
+    snapshot_peak_rss_mb: byCase('snapshot_peak_rss_mb'),
+    peak_rss_ratio: ratios('snapshot_peak_rss_mb'),
+    snapshot_rss_growth_mb: byCase('snapshot_rss_growth_mb'),
+    peak_array_buffers_mb: byCase('peak_array_buffers_mb'),
+  };
+}
 
 const progress = (line: string) => process.stderr.write(`ingest: ${line}\n`);
 
@@ -91,34 +169,47 @@ async function copyFloor(readerUrl: string, sql: string): Promise<{ seconds: num
   }
 }
 
-/** Generates the shop in a child process (its memory is not the case's). */
-function generateInChild(ownerUrl: string, jobs: number): Promise<void> {
+/**
+ * Runs one of this script's helper modes in a child process, so its memory is not the case's: the
+ * shop's generation, and COPY's reads (155 MB at 1M rows, whose buffers would otherwise stay in this
+ * process's RSS before the snapshot starts). Resolves with the child's JSON line.
+ */
+function inChild(mode: 'generate-shop' | 'copy-floor', env: Record<string, string>): Promise<CaseLine> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', `${repoRoot}/bench/ingest.ts`, 'generate-shop', String(jobs)],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, KERF_BENCH_OWNER_URL: ownerUrl },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    );
+    const child = spawn(process.execPath, ['--import', 'tsx', `${repoRoot}/bench/ingest.ts`, mode], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     child.once('error', reject);
     child.once('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`shop generation exited ${code}`)),
+      code === 0
+        ? resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as CaseLine)
+        : reject(new Error(`bench/ingest.ts ${mode} exited ${code}`)),
     );
   });
+}
+
+/** `copyFloor` in a child process. */
+async function copyFloorInChild(readerUrl: string, sql: string): Promise<{ seconds: number; bytes: number }> {
+  const line = await inChild('copy-floor', { KERF_BENCH_READER_URL: readerUrl, KERF_BENCH_SQL: sql });
+  return { seconds: Number(line.seconds), bytes: Number(line.bytes) };
 }
 
 export async function runCase(name: string): Promise<CaseLine> {
   if (name === 'generate-shop') {
     const pool = createPool({ url: process.env.KERF_BENCH_OWNER_URL ?? '' }, { max: 2 });
     try {
-      await generateShop(pool, { jobs: Number(process.argv[3]), seed: 1 });
+      await generateShop(pool, { jobs: Number(process.env.KERF_BENCH_JOBS), seed: 1 });
     } finally {
       await pool.end();
     }
     return {};
+  }
+  if (name === 'copy-floor') {
+    return copyFloor(process.env.KERF_BENCH_READER_URL ?? '', process.env.KERF_BENCH_SQL ?? '');
   }
   const benchCase = CASES[name];
   if (!benchCase) throw new Error(`Unknown case "${name}"; cases: ${Object.keys(CASES).join(', ')}`);
@@ -128,23 +219,30 @@ export async function runCase(name: string): Promise<CaseLine> {
   const readerPool = createReaderPool({ readerUrl: database.readerUrl }, { statementTimeoutMs: 600_000 });
   try {
     progress(`generating a shop of ${benchCase.jobs} jobs`);
-    await generateInChild(database.ownerUrl, benchCase.jobs);
+    await inChild('generate-shop', {
+      KERF_BENCH_OWNER_URL: database.ownerUrl,
+      KERF_BENCH_JOBS: String(benchCase.jobs),
+    });
     const spec = benchSpec(benchCase.copies);
     const plans = planColumns(spec, await checkSpecSource(readerPool, spec));
     const sql = snapshotQuery(spec.source, plans, spec.timeColumn);
     // A first read warms PostgreSQL's caches for both, and a first request the S3 client (a worker
     // that takes snapshots has sent requests before).
-    await copyFloor(database.readerUrl, sql);
+    await copyFloorInChild(database.readerUrl, sql);
     await store.list(`${keyPrefix}/`);
     const loadBefore = os.loadavg()[0] ?? 0;
     progress('COPY before');
-    const before = await copyFloor(database.readerUrl, sql);
+    const before = await copyFloorInChild(database.readerUrl, sql);
     progress('snapshot');
-    const started = performance.now();
-    const record = await takeSnapshot({ pool: readerPool, store, pipeline: spec.name, spec, keyPrefix });
-    const snapshotSeconds = (performance.now() - started) / 1000;
+    let snapshotSeconds = 0;
+    const { result: record, memory } = await watchMemory(async () => {
+      const started = performance.now();
+      const taken = await takeSnapshot({ pool: readerPool, store, pipeline: spec.name, spec, keyPrefix });
+      snapshotSeconds = (performance.now() - started) / 1000;
+      return taken;
+    });
     progress('COPY after');
-    const after = await copyFloor(database.readerUrl, sql);
+    const after = await copyFloorInChild(database.readerUrl, sql);
     const copySeconds = (before.seconds + after.seconds) / 2;
     const rows = record.rows;
     return {
@@ -159,6 +257,7 @@ export async function runCase(name: string): Promise<CaseLine> {
       snapshot_rows_per_s: Math.round(rows / snapshotSeconds),
       copy_rows_per_s: Math.round(rows / copySeconds),
       ratio_to_copy: round(copySeconds / snapshotSeconds, 3),
+      ...memory,
       peak_rss_mb: peakRssMb(),
       load_average: [round(loadBefore, 2), round(os.loadavg()[0] ?? 0, 2)],
     };

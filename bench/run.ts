@@ -6,9 +6,10 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../platform/paths';
 import { CASES as ACCURACY_CASES } from './accuracy';
+import type { CaseLine } from './caseLine';
 import { CASES as FEATURE_CASES } from './features';
 import { CASES as FORECAST_CASES } from './forecast';
-import { CASES as INGEST_CASES } from './ingest';
+import { DEFAULT_CASES as INGEST_CASES, summarizeCases as summarizeIngest } from './ingest';
 import { CASES as LIFECYCLE_CASES } from './lifecycle';
 import { CASES as ML_CASES } from './ml';
 import { CASES as NIGHTLY_CASES } from './nightly';
@@ -18,7 +19,14 @@ import { CASES as SERVE_CASES } from './serve';
 import { CASES as SHOP_CASES } from './shop';
 import { CASES as TUNE_CASES } from './tune';
 
-const SUITES: Record<string, { script: string; cases: string[] }> = {
+/** A suite: its script, the cases run when none is named, and an optional closing line over them. */
+interface Suite {
+  script: string;
+  cases: string[];
+  summarize?: (lines: readonly CaseLine[]) => CaseLine | undefined;
+}
+
+const SUITES: Record<string, Suite> = {
   ml: { script: 'bench/ml.ts', cases: Object.keys(ML_CASES) },
   // The trees' accuracy with categories in first-seen and in target order, held-out data sets included.
   accuracy: { script: 'bench/accuracy.ts', cases: Object.keys(ACCURACY_CASES) },
@@ -34,8 +42,8 @@ const SUITES: Record<string, { script: string; cases: string[] }> = {
   // 1m at Kerf's defaults; the others (a quick look, two chunks at once) run when named.
   'score-batch': { script: 'bench/scoreBatch.ts', cases: Object.keys(SCORE_BATCH_CASES).slice(0, 1) },
   tune: { script: 'bench/tune.ts', cases: Object.keys(TUNE_CASES) },
-  // The snapshot against binary COPY of the same SELECT, at 100k and 1M rows.
-  ingest: { script: 'bench/ingest.ts', cases: Object.keys(INGEST_CASES) },
+  // The snapshot against binary COPY of the same SELECT, at 100k and 1M rows (3m when named).
+  ingest: { script: 'bench/ingest.ts', cases: INGEST_CASES, summarize: summarizeIngest },
   // onnxruntime-node against Python onnxruntime on the same file and rows, in the same run.
   score: { script: 'bench/score.ts', cases: Object.keys(SCORE_CASES) },
   // Kerf's prediction API against a bare fastify route, in the same run.
@@ -68,9 +76,15 @@ async function main(): Promise<void> {
     throw new Error(`Name a suite: npm run bench -- <${Object.keys(SUITES).join('|')}> [case...]`);
   }
   const cases = only.length > 0 ? only : suite.cases;
+  const lines: CaseLine[] = [];
   for (const name of cases) {
-    process.stdout.write(await runInOwnProcess(suite.script, name));
+    const output = await runInOwnProcess(suite.script, name);
+    process.stdout.write(output);
+    const last = output.trim().split('\n').at(-1);
+    if (last) lines.push(JSON.parse(last) as CaseLine);
   }
+  const summary = suite.summarize?.(lines);
+  if (summary) console.log(JSON.stringify(summary));
 }
 
 main().catch((error: unknown) => {

@@ -12,6 +12,8 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  type ListMultipartUploadsCommandOutput,
   ListObjectsV2Command,
   PutObjectCommand,
   UploadPartCommand,
@@ -25,6 +27,13 @@ export interface StoredObject {
   key: string;
   size: number;
   lastModified: Date | undefined;
+}
+
+/** A multipart upload started and never completed nor aborted. */
+export interface OpenUpload {
+  key: string;
+  uploadId: string;
+  initiated: Date | undefined;
 }
 
 /**
@@ -204,6 +213,32 @@ export class ObjectStore {
       continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (continuationToken);
     return objects;
+  }
+
+  /** Lists the multipart uploads under a prefix never completed nor aborted, following the markers. */
+  async listUploads(prefix: string): Promise<OpenUpload[]> {
+    const uploads: OpenUpload[] = [];
+    let markers: { KeyMarker?: string; UploadIdMarker?: string } | undefined = {};
+    while (markers) {
+      const page: ListMultipartUploadsCommandOutput = await this.client.send(
+        new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, ...markers }),
+      );
+      for (const upload of page.Uploads ?? []) {
+        if (upload.Key && upload.UploadId) {
+          uploads.push({ key: upload.Key, uploadId: upload.UploadId, initiated: upload.Initiated });
+        }
+      }
+      markers =
+        page.IsTruncated && page.NextKeyMarker
+          ? { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker }
+          : undefined;
+    }
+    return uploads;
+  }
+
+  /** Aborts a multipart upload by its id, one a stopped process left open: its parts are dropped. */
+  async abortUpload(key: string, uploadId: string): Promise<void> {
+    await new MultipartUpload(this.client, this.bucket, key, uploadId).abort();
   }
 
   async delete(key: string): Promise<void> {

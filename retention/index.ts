@@ -2,11 +2,14 @@
  * Retention: what Kerf stops keeping. The prediction log keeps `predictionMonths` months (whole
  * month partitions older go, `serving/predictionPartitions.ts`), and the objects of versions that were
  * rejected, superseded or failed `gcAfterDays` ago go from the store (`plan.ts`, `collect.ts`),
- * never those of a version a person approved, never one a kept version uses. `kerf gc` and the nightly
+ * never those of a version a person approved, never one a kept version uses; what a stopped ingest
+ * left in the snapshots' staging folder goes after a day (`staging.ts`). `kerf gc` and the nightly
  * check run it; a dry run only says what would go.
  */
 import type pg from 'pg';
 import type { RetentionConfig } from '../platform/config';
+import { DEFAULT_KEY_PREFIX } from '../lifecycle/ingest';
+import { stagingPrefix } from '../lifecycle/ingest/upload';
 import type { ObjectStore } from '../platform/objectStore';
 import {
   maintainPredictionPartitions,
@@ -16,14 +19,16 @@ import {
 import { collectPlan } from './collect';
 import { modelInventory, registeredModelNames } from './inventory';
 import { formatBytes, type Keeping, type ModelPlan, planCollection, type Removal } from './plan';
+import { type StagingRemoval, type StagingStore, sweepStaging } from './staging';
 
 export { formatBytes, planCollection } from './plan';
 export type { Keeping, ModelInventory, ModelPlan, Removal, VersionFacts } from './plan';
+export { STAGING_MAX_AGE_HOURS, type StagingRemoval } from './staging';
 
 export interface RetentionDeps {
   /** The application role's pool. */
   pool: pg.Pool;
-  objectStore: Pick<ObjectStore, 'list' | 'getJson' | 'delete'>;
+  objectStore: Pick<ObjectStore, 'list' | 'getJson' | 'delete'> & StagingStore;
 }
 
 export interface RetentionOptions {
@@ -55,6 +60,8 @@ export interface RetentionReport {
   versions: { model: string; version: number }[];
   /** What was (or would be) done to the prediction log's partitions; empty without `partitions`. */
   partitions: PartitionAction[];
+  /** Open uploads and objects a stopped ingest left in the snapshots' staging folder. */
+  staging: StagingRemoval[];
 }
 
 /**
@@ -95,6 +102,13 @@ export async function runRetention(deps: RetentionDeps, options: RetentionOption
     removed.push(...result.removed);
     skipped.push(...result.skipped);
   }
+  // Every pipeline's staging when every model is collected (a stopped ingest's upload may be of a
+  // model not registered yet), else the named models' own.
+  const staging: StagingRemoval[] = [];
+  const everyPipeline = stagingPrefix(DEFAULT_KEY_PREFIX);
+  for (const prefix of options.models?.map((model) => `${everyPipeline}${model}/`) ?? [everyPipeline]) {
+    staging.push(...(await sweepStaging(deps.objectStore, { now, dryRun: options.dryRun, prefix })));
+  }
   const versions = new Map<string, { model: string; version: number }>();
   for (const removal of removed) {
     if (removal.version !== null) {
@@ -112,6 +126,7 @@ export async function runRetention(deps: RetentionDeps, options: RetentionOption
     skipped,
     versions: [...versions.values()],
     partitions,
+    staging,
   };
 }
 
@@ -139,6 +154,10 @@ export function retentionLines(report: RetentionReport): string[] {
     lines.push(
       `${verb} ${owner(removal.model, removal.version)} ${removal.key} (${removal.bytes} bytes): ${removal.why}`,
     );
+  }
+  for (const removal of report.staging) {
+    const size = removal.bytes === null ? 'its parts' : `${removal.bytes} bytes`;
+    lines.push(`${verb} staging ${removal.key} (${size}): ${removal.why}`);
   }
   for (const keeping of [...report.kept, ...report.skipped]) {
     lines.push(

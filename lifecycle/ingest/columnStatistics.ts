@@ -234,15 +234,18 @@ class NumericAccumulator {
       }
     } else {
       // One pass bins the values, sums the squared deviations and narrows the quantiles down.
-      await readValues(file, (value) => {
-        histogram.add(value);
-        squares += (value - mean) ** 2;
-        selection.count(value);
+      await readValues(file, (values) => {
+        for (let index = 0; index < values.length; index++) {
+          const value = values[index] as number;
+          histogram.add(value);
+          squares += (value - mean) ** 2;
+        }
+        selection.count(values);
       });
       selection.settle();
     }
     while (!selection.done) {
-      await readValues(file, (value) => selection.count(value));
+      await readValues(file, (values) => selection.count(values));
       selection.settle();
     }
     const orderStatistic = (rank: number) => selection.value(rank);
@@ -273,8 +276,8 @@ class NumericAccumulator {
   }
 }
 
-/** Calls `visit` with every value of a spill file, in the order written. */
-async function readValues(file: FileHandle, visit: (value: number) => void): Promise<void> {
+/** Calls `visit` with the values of a spill file, a run at a time, in the order written. */
+async function readValues(file: FileHandle, visit: (values: Float64Array) => void): Promise<void> {
   const buffer = new Float64Array(READ_BYTES / 8);
   const bytes = new Uint8Array(buffer.buffer);
   let position = 0;
@@ -284,7 +287,7 @@ async function readValues(file: FileHandle, visit: (value: number) => void): Pro
     const values = bytesRead >> 3;
     if (values === 0) return;
     position += values * 8;
-    for (let index = 0; index < values; index++) visit(buffer[index] as number);
+    visit(buffer.subarray(0, values));
   }
 }
 
@@ -317,24 +320,30 @@ class RadixSelection {
     return this.#wanted.every((wanted) => wanted.value !== undefined);
   }
 
-  count(value: number): void {
-    this.#scratch[0] = value;
-    let low = this.#words[0] as number;
-    let high = this.#words[1] as number;
-    // Negative numbers: every bit flipped; positive: the sign bit set. Keys then order as numbers.
-    if (high & 0x80000000) {
-      high = ~high >>> 0;
-      low = ~low >>> 0;
-    } else {
-      high = (high | 0x80000000) >>> 0;
-    }
-    for (const group of this.#groups) {
-      if (group.collected) {
-        if (matches(group.bits, high, low, group)) group.collected[group.filled++] = value;
-        continue;
+  /** Counts (or collects) a run of values into this pass's groups. */
+  count(values: Float64Array): void {
+    // Each value's two 32-bit halves, read in place (little-endian: low word first).
+    const words = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
+    const groups = this.#groups;
+    for (let index = 0; index < values.length; index++) {
+      let low = words[2 * index] as number;
+      let high = words[2 * index + 1] as number;
+      // Negative numbers: every bit flipped; positive: the sign bit set. Keys then order as numbers.
+      if (high & 0x80000000) {
+        high = ~high >>> 0;
+        low = ~low >>> 0;
+      } else {
+        high = (high | 0x80000000) >>> 0;
       }
-      const digit = digitOf(group.bits, high, low, group);
-      if (digit >= 0) group.counts[digit] = (group.counts[digit] as number) + 1;
+      for (const group of groups) {
+        if (group.collected) {
+          if (matches(group.bits, high, low, group))
+            group.collected[group.filled++] = values[index] as number;
+          continue;
+        }
+        const digit = digitOf(group.bits, high, low, group);
+        if (digit >= 0) group.counts[digit] = (group.counts[digit] as number) + 1;
+      }
     }
   }
 

@@ -20,6 +20,7 @@ import { BinaryCopyReader, type DecodedRows, type FieldRead } from '../../servin
 import type { BatchColumn } from './arrowWriter';
 import { snapshotQuery, type ColumnPlan, type SnapshotSpec } from './plan';
 import { beginSourceRead, refusal } from './read';
+import { WholeRows } from './wholeRows';
 
 /** One batch of rows, its columns in plan order. */
 export interface SnapshotBatch {
@@ -59,6 +60,7 @@ export async function copyColumns(
     read: plan.kind === 'categorical' ? 'text' : 'float8',
   }));
   const decoder = new BinaryCopyReader(fields, options.batchRows);
+  const rows = new WholeRows();
   const categories = plans.map(() => new GlobalCategories());
   let rowsRead = 0;
   const handOn = async (batches: DecodedRows[]) => {
@@ -94,7 +96,9 @@ export async function copyColumns(
     await client.query('CLOSE kerf_snapshot_check');
     const source = client.query(copyTo(`COPY (${sql}) TO STDOUT (FORMAT binary)`));
     try {
-      for await (const piece of source) await handOn(decoder.push(piece as Buffer));
+      for await (const piece of source) await handOn(decoder.push(rows.add(piece as Buffer)));
+      // A stream cut inside a row (or with bytes after its trailer): the reader says what is wrong.
+      if (rows.rest().length > 0) await handOn(decoder.push(rows.rest()));
     } catch (error) {
       source.destroy();
       throw refused(error);
@@ -115,7 +119,9 @@ export async function copyColumns(
 /**
  * A column's categories across batches: codes in order of first appearance over the whole source.
  * The reader numbers each batch's categories afresh; a batch holds a handful of them, so mapping its
- * codes costs one lookup per category and one array pass per batch.
+ * codes costs one lookup per category and one array pass per batch. The codes are mapped in place:
+ * the reader hands each batch arrays of its own, and a batch's garbage is what the heap holds
+ * between collections.
  */
 class GlobalCategories {
   readonly #codes = new Map<string, number>();
@@ -132,11 +138,10 @@ class GlobalCategories {
       }
       toGlobal[code] = global;
     });
-    const codes = new Int32Array(local.length);
     for (let row = 0; row < local.length; row++) {
       const code = local[row] as number;
-      codes[row] = code === MISSING_CODE ? MISSING_CODE : (toGlobal[code] as number);
+      if (code !== MISSING_CODE) local[row] = toGlobal[code] as number;
     }
-    return { kind: 'categorical', codes, newLabels };
+    return { kind: 'categorical', codes: local, newLabels };
   }
 }

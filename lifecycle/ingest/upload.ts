@@ -22,9 +22,17 @@ export type UploadStore = Pick<ObjectStore, 'putOnce' | 'startUpload' | 'copyOnc
 /** Bytes per part: S3's minimum is 5 MiB; two part buffers are held, whatever the snapshot's size. */
 export const PART_BYTES = 8 * 1024 * 1024;
 
-/** Where a snapshot goes up before its hash is known: beside the snapshots' folder, not in it. */
+/**
+ * The folder snapshots go up to before their hash is known: beside the snapshots' folder, not in it.
+ * Garbage collection (`retention/staging.ts`) clears what a stopped process left there.
+ */
+export function stagingPrefix(keyPrefix: string): string {
+  return `${keyPrefix.replace(/\/+$/, '')}-staging/`;
+}
+
+/** Where one snapshot goes up before its hash is known. */
 export function stagingKey(keyPrefix: string, pipeline: string): string {
-  return `${keyPrefix.replace(/\/+$/, '')}-staging/${pipeline}/${randomUUID()}.arrow`;
+  return `${stagingPrefix(keyPrefix)}${pipeline}/${randomUUID()}.arrow`;
 }
 
 /** One snapshot's upload: `write` its chunks in order, then `finish` (or `abort`). */

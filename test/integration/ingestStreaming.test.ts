@@ -1,8 +1,9 @@
 /**
  * The streaming ingest on the real PostgreSQL and S3: the same table as the whole-table encoding
  * (`encodeSnapshot` of the cursor read) on the same rows, with the same statistics; parts uploaded
- * while rows are still being read, with memory that follows the batch; and a failed ingest leaving
- * nothing under the snapshots' folder nor its staging folder.
+ * while rows are still being read, with memory that follows the batch; a failed ingest leaving
+ * nothing under the snapshots' folder nor its staging folder; and garbage collection's staging sweep
+ * clearing what a killed one left there.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -13,10 +14,12 @@ import { checkSpecSource } from '../../lifecycle/spec/sourceCheck';
 import { loadSnapshot, takeSnapshot, type SnapshotStore } from '../../lifecycle/ingest';
 import { decodeSnapshot, encodeSnapshot } from '../../lifecycle/ingest/arrow';
 import { planColumns } from '../../lifecycle/ingest/plan';
+import { stagingKey, stagingPrefix } from '../../lifecycle/ingest/upload';
 import { readColumns } from '../../lifecycle/ingest/read';
 import { summarizeColumns } from '../../lifecycle/ingest/summary';
 import type { Table } from '../../ml/table';
-import { ObjectStore, type MultipartUpload } from '../../platform/objectStore';
+import { MIN_PART_BYTES, ObjectStore, type MultipartUpload } from '../../platform/objectStore';
+import { STAGING_MAX_AGE_HOURS, sweepStaging } from '../../retention/staging';
 import { createOwnDatabase, testConfig, uniqueName, type OwnDatabase } from '../helpers';
 import { buildSpec, features } from '../specBuilder';
 
@@ -256,4 +259,26 @@ describe('the streaming ingest', () => {
     expect((await store.list(`${keyPrefix}/twice/`)).map((object) => object.key)).toEqual([first.key]);
     expect(await store.list(`${keyPrefix}-staging/`)).toEqual([]);
   }, 120_000);
+
+  it('has garbage collection abort the upload and remove the staging object a killed ingest left', async () => {
+    // A killed process: an upload with a part and never completed, and a staged object never copied.
+    const upload = await store.startUpload(stagingKey(keyPrefix, 'killed'));
+    await upload.uploadPart(new Uint8Array(MIN_PART_BYTES));
+    const leftKey = stagingKey(keyPrefix, 'killed');
+    await store.put(leftKey, 'a staged snapshot never copied');
+    const prefix = stagingPrefix(keyPrefix);
+    const sweep = (hoursLater: number) =>
+      sweepStaging(store, { now: new Date(Date.now() + hoursLater * 3_600_000), dryRun: false, prefix });
+
+    // Young staging may be an ingest still running: it stays.
+    expect(await sweep(0)).toEqual([]);
+    expect(await openUploads(`${prefix}killed/`)).toBe(1);
+    const removals = await sweep(STAGING_MAX_AGE_HOURS + 1);
+    expect(removals.map(({ key, kind }) => ({ key, kind }))).toEqual([
+      { key: upload.key, kind: 'open-upload' },
+      { key: leftKey, kind: 'staging-object' },
+    ]);
+    expect(await openUploads(`${prefix}killed/`)).toBe(0);
+    expect(await store.list(`${prefix}killed/`)).toEqual([]);
+  }, 60_000);
 });

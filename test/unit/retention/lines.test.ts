@@ -53,6 +53,14 @@ const report: RetentionReport = {
       rows: 0,
     },
   ],
+  staging: [
+    {
+      key: 'snapshots-staging/cut-time/5f0c.arrow',
+      kind: 'open-upload',
+      bytes: null,
+      why: 'a snapshot upload started 30 hours ago and never completed (more than 24): its ingest stopped',
+    },
+  ],
 };
 
 describe('retentionLines', () => {
@@ -62,6 +70,7 @@ describe('retentionLines', () => {
       'would delete 1 row of serving.predictions_default from before 2025-01-05T00:00:00.000Z: older than 12 months',
       'would make serving.predictions_2026_04 (2026-04)',
       'would remove cut-time v3 models/cut-time/v3/model.onnx (2048 bytes): v3 superseded 41 days ago (more than 30)',
+      'would remove staging snapshots-staging/cut-time/5f0c.arrow (its parts): a snapshot upload started 30 hours ago and never completed (more than 24): its ingest stopped',
       'kept cut-time v1 snapshots/cut-time/a.arrow: snapshot of v1 kept: v2 uses it too',
       'would remove 1 object (2.0 kB) of 1 version; would drop 1 prediction partition (predictions kept 12 months, rejected and failed versions 30 days)',
     ]);
