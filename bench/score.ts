@@ -6,12 +6,17 @@
  * with the medians beside them. One JSON line per case:
  *
  * - `kerf_rows_per_s`: `OnnxScorer.scoreTable` on Kerf's columns, inputs built each time (what
- *   serving and batch scoring do);
- * - `node_run_rows_per_s`: onnxruntime-node's `run` alone on tensors built once, so what is left
- *   between the two is Kerf's input building;
- * - `python_rows_per_s`: Python onnxruntime's `run` on float32 and str arrays built once;
+ *   serving and batch scoring do), with Kerf's session options (`scoringSessionOptions`: intra-op
+ *   threads that do not spin);
+ * - `node_run_rows_per_s`: onnxruntime-node's `run` alone on tensors built once, same session
+ *   options, so what is left between the two is Kerf's input building;
+ * - `python_rows_per_s`: Python onnxruntime's `run` on float32 and str arrays built once, at
+ *   onnxruntime's defaults (as a Python user runs it);
+ * - `python_kerf_config_rows_per_s`: the same with Kerf's session config entries, so the part of
+ *   the ratio that is the options and the part that is the languages' bindings can be told apart;
  * - `ratio`: Kerf's over Python's (the issue's goal: at least 0.9); `cpu_ratio`: Python's CPU time
- *   per row (all threads, median round) over Kerf's, which a busy machine does not skew as much.
+ *   per row (all threads, median round) over Kerf's, which a busy machine does not skew as much;
+ *   `same_config_ratio`: Kerf's over Python's with Kerf's config entries.
  *
  * Cases: `cut-time`, a Kerf GBDT with the cut-time spec's inputs (9 numbers, 4 categories: each row
  * hands onnxruntime four texts) and trainer (up to 400 trees of 63 leaves, early stopping on the
@@ -24,7 +29,13 @@ import { env as onnxruntimeEnv, InferenceSession } from 'onnxruntime-node';
 import { prepareDataLike, prepareTrainingData } from '../ml/dataset';
 import type { GbdtOptions } from '../ml/gbdt';
 import { trainGbdt } from '../ml/gbdt/train';
-import { exportOnnx, OnnxScorer, readMetadata } from '../ml/onnx';
+import {
+  exportOnnx,
+  OnnxScorer,
+  readMetadata,
+  SCORING_SESSION_CONFIG,
+  scoringSessionOptions,
+} from '../ml/onnx';
 import { tableFeeds } from '../ml/onnx/inputs';
 import { Random } from '../ml/random';
 import { friedman1 } from '../ml/referenceDatasets';
@@ -177,8 +188,15 @@ async function measure(rows: number, score: () => Promise<unknown>): Promise<Rou
   };
 }
 
-/** Python onnxruntime on the same file and rows, loaded and warmed up; or why it cannot run. */
-async function startPython(onnx: Uint8Array, inputs: Table, dir: string): Promise<PeerSession | string> {
+/**
+ * Python onnxruntime on the same file and rows, loaded and warmed up, twice: at its defaults and
+ * with Kerf's session config entries; or why it cannot run.
+ */
+async function startPython(
+  onnx: Uint8Array,
+  inputs: Table,
+  dir: string,
+): Promise<{ defaults: PeerSession; kerfConfig: PeerSession } | string> {
   if (peersSwitchedOff(process.env)) return 'KERF_BENCH_PEERS=off';
   const python = await pythonPeers();
   if (!python.available) return python.reason;
@@ -186,7 +204,26 @@ async function startPython(onnx: Uint8Array, inputs: Table, dir: string): Promis
   const rowsFile = path.join(dir, 'rows.arrow');
   await writeFile(modelFile, onnx);
   await writeArrowFile(rowsFile, inputs.columns);
-  return startPeerSession(python.python, 'score.py', [modelFile, rowsFile, String(THREADS)]);
+  const args = [modelFile, rowsFile, String(THREADS)];
+  const kerfConfig = Object.fromEntries(
+    Object.entries(SCORING_SESSION_CONFIG).map(([key, value]) => [`session.${key}`, value]),
+  );
+  const defaults = await startPeerSession(python.python, 'score.py', args);
+  try {
+    return {
+      defaults,
+      kerfConfig: await startPeerSession(python.python, 'score.py', [...args, JSON.stringify(kerfConfig)]),
+    };
+  } catch (error) {
+    await defaults.close();
+    throw error;
+  }
+}
+
+/** One Python round of `peer`. */
+async function pythonRound(peer: PeerSession): Promise<Round> {
+  const answer = await peer.ask(String(ROUND_SECONDS));
+  return { rowsPerSecond: Number(answer.rows_per_s), cpuMicrosPerRow: Number(answer.cpu_us_per_row) };
 }
 
 /** The best round's rows per second (a shared machine only ever slows a round down). */
@@ -218,10 +255,15 @@ export async function runCase(name: string): Promise<CaseLine> {
   const rows = inputs.rowCount;
 
   const scorer = await OnnxScorer.load(onnx, { intraOpNumThreads: THREADS });
-  const session = await InferenceSession.create(onnx, { intraOpNumThreads: THREADS });
+  const session = await InferenceSession.create(onnx, scoringSessionOptions({ intraOpNumThreads: THREADS }));
   const dir = await mkdtemp(path.join(tmpdir(), 'kerf-bench-score-'));
-  let python: PeerSession | string = 'not started';
-  const rounds = { kerf: [] as Round[], nodeRun: [] as Round[], python: [] as Round[] };
+  let python: { defaults: PeerSession; kerfConfig: PeerSession } | string = 'not started';
+  const rounds = {
+    kerf: [] as Round[],
+    nodeRun: [] as Round[],
+    python: [] as Round[],
+    pythonKerfConfig: [] as Round[],
+  };
   try {
     const feeds = tableFeeds(readMetadata(onnx).features, inputs);
     const output = session.outputNames[0] as string;
@@ -236,15 +278,12 @@ export async function runCase(name: string): Promise<CaseLine> {
       rounds.kerf.push(await measure(rows, kerfScore));
       rounds.nodeRun.push(await measure(rows, nodeRun));
       if (typeof python !== 'string') {
-        const answer = await python.ask(String(ROUND_SECONDS));
-        rounds.python.push({
-          rowsPerSecond: Number(answer.rows_per_s),
-          cpuMicrosPerRow: Number(answer.cpu_us_per_row),
-        });
+        rounds.python.push(await pythonRound(python.defaults));
+        rounds.pythonKerfConfig.push(await pythonRound(python.kerfConfig));
       }
     }
   } finally {
-    if (typeof python !== 'string') await python.close();
+    if (typeof python !== 'string') await Promise.all([python.defaults.close(), python.kerfConfig.close()]);
     await rm(dir, { recursive: true, force: true });
     await session.release();
     await scorer.release();
@@ -261,9 +300,11 @@ export async function runCase(name: string): Promise<CaseLine> {
     ...(typeof python === 'string'
       ? { python_skipped: python }
       : {
-          onnxruntime_python: python.ready.version,
+          onnxruntime_python: python.defaults.ready.version,
           python_rows_per_s: Math.round(best(rounds.python)),
+          python_kerf_config_rows_per_s: Math.round(best(rounds.pythonKerfConfig)),
           ratio: round(best(rounds.kerf) / best(rounds.python), 3),
+          same_config_ratio: round(best(rounds.kerf) / best(rounds.pythonKerfConfig), 3),
           node_run_ratio: round(best(rounds.nodeRun) / best(rounds.python), 3),
           median_ratio: round(medianRate(rounds.kerf) / medianRate(rounds.python), 3),
           // Python's CPU time per row over Kerf's: how the two compare when the machine is shared.
@@ -272,12 +313,22 @@ export async function runCase(name: string): Promise<CaseLine> {
     median_rows_per_s: {
       kerf: Math.round(medianRate(rounds.kerf)),
       node_run: Math.round(medianRate(rounds.nodeRun)),
-      ...(rounds.python.length > 0 ? { python: Math.round(medianRate(rounds.python)) } : {}),
+      ...(rounds.python.length > 0
+        ? {
+            python: Math.round(medianRate(rounds.python)),
+            python_kerf_config: Math.round(medianRate(rounds.pythonKerfConfig)),
+          }
+        : {}),
     },
     median_cpu_us_per_row: {
       kerf: round(medianCpu(rounds.kerf), 3),
       node_run: round(medianCpu(rounds.nodeRun), 3),
-      ...(rounds.python.length > 0 ? { python: round(medianCpu(rounds.python), 3) } : {}),
+      ...(rounds.python.length > 0
+        ? {
+            python: round(medianCpu(rounds.python), 3),
+            python_kerf_config: round(medianCpu(rounds.pythonKerfConfig), 3),
+          }
+        : {}),
     },
   };
 }

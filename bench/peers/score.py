@@ -1,7 +1,7 @@
 """The peer of `npm run bench -- score`: Python onnxruntime scoring the ONNX file Kerf scores, on the
 same rows, and printing one JSON line: onnxruntime's version and rows per second.
 
-    python score.py MODEL.onnx ROWS.arrow THREADS
+    python score.py MODEL.onnx ROWS.arrow THREADS [CONFIG_JSON]
 
 ROWS.arrow (written by bench/score.ts with bench/peerData.ts) holds the model's raw input columns:
 numbers as float64 (NaN for missing), categories as dictionary-encoded text (null for missing). They
@@ -10,7 +10,8 @@ become the graph's inputs as a Python user hands them over: float32 and object (
 it is ready; then each line "SECONDS" on stdin is a round: the whole set is scored again and again
 for at least SECONDS (and at least twice), and a JSON line gives rows scored over time taken and
 the process's CPU time per row (which another program on the machine does not inflate). The
-bench alternates these rounds with its own, so both sides see the same machine.
+bench alternates these rounds with its own, so both sides see the same machine. CONFIG_JSON, when
+given, holds session config entries set on top of onnxruntime's defaults ({"session.x": "0"}).
 """
 
 import json
@@ -50,6 +51,8 @@ def main():
     model_file, rows_file, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
+    for key, value in json.loads(sys.argv[4] if len(sys.argv) > 4 else "{}").items():
+        options.add_session_config_entry(key, value)
     session = onnxruntime.InferenceSession(model_file, options, providers=["CPUExecutionProvider"])
     table = pa.ipc.open_file(pa.OSFile(rows_file, "rb")).read_all()
     feeds = feeds_of(session, table)

@@ -7,4 +7,12 @@ export {
   PROBABILITIES_OUTPUT,
   parseMetadata,
 } from './metadata';
-export { OnnxScorer, type OnnxRow, type OnnxScores, readMetadata, scoreOnnx } from './scorer';
+export {
+  OnnxScorer,
+  type OnnxRow,
+  type OnnxScores,
+  readMetadata,
+  SCORING_SESSION_CONFIG,
+  scoreOnnx,
+  scoringSessionOptions,
+} from './scorer';
