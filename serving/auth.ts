@@ -6,7 +6,7 @@
  * status and metrics, admin -> anything. Compared in constant time (over SHA-256 digests, so the
  * length of the token does not leak either); a service token's scrypt check runs once per process.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
 import {
   findServiceToken,
@@ -54,8 +54,9 @@ export function bearerTokenOf(authorization: string | undefined): string {
   return match[1];
 }
 
+/** SHA-256 in one call: no Hash object per request. */
 function digest(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
+  return hash('sha256', text, 'buffer');
 }
 
 /** What the request authenticator needs to know of a request. */
@@ -84,22 +85,24 @@ const NOT_A_TOKEN =
   'The bearer token is not accepted: send the configured serving token or a service token from `kerf tokens add`';
 
 /**
- * A check of each request's bearer token and of the scope the route needs.
+ * A check of each request's bearer token and of the scope the route needs. The configured token is
+ * checked at once (undefined is returned); a service token is looked up (a promise is returned).
  *
- * @throws (from the returned function) ServingHttpError 401 without a valid token, 403 when the
- *   token's scopes do not cover the route, 503 when the token store cannot be read
+ * @throws (from the returned function, or its promise) ServingHttpError 401 without a valid token,
+ *   403 when the token's scopes do not cover the route, 503 when the token store cannot be read
  */
 export function requestAuthenticator(
   options: RequestAuthenticatorOptions,
-): (request: RequestToAuthenticate) => Promise<void> {
+): (request: RequestToAuthenticate) => void | Promise<void> {
   const expected = digest(checkServingToken(options.token));
   const verified = new Map<string, Buffer>();
   const failures = new Map<string, { count: number; since: number }>();
   const touched = new Map<string, number>();
-  return async ({ method, route, authorization }) => {
-    const presented = bearerTokenOf(authorization);
-    const presentedDigest = digest(presented);
-    if (timingSafeEqual(presentedDigest, expected)) return;
+  const serviceToken = async (
+    { method, route }: RequestToAuthenticate,
+    presented: string,
+    presentedDigest: Buffer,
+  ): Promise<void> => {
     let found: Awaited<ReturnType<typeof findServiceToken>>;
     try {
       found = await findServiceToken(options.pool, presented);
@@ -151,5 +154,11 @@ export function requestAuthenticator(
       touched.set(record.tokenId, now);
       touchServiceToken(options.pool, record.tokenId).catch(() => undefined);
     }
+  };
+  return (request) => {
+    const presented = bearerTokenOf(request.authorization);
+    const presentedDigest = digest(presented);
+    if (timingSafeEqual(presentedDigest, expected)) return undefined;
+    return serviceToken(request, presented, presentedDigest);
   };
 }

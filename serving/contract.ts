@@ -177,7 +177,7 @@ export function prepareRows(
         'numeric',
       );
     }
-    const known = new Set(feature.categories);
+    const known = knownCategories(feature);
     const taught = mappings?.get(feature.name);
     const values = rows.map((row, index) => {
       const value = row[feature.name];
@@ -196,6 +196,15 @@ export function prepareRows(
     return columnFromValues(feature.name, values, 'categorical');
   });
   return { table: new Table(columns), warnings, unseen };
+}
+
+const knownSets = new WeakMap<Feature, ReadonlySet<string>>();
+
+/** A categorical feature's categories as a set, made once per feature (not once per request). */
+function knownCategories(feature: Extract<Feature, { kind: 'categorical' }>): ReadonlySet<string> {
+  let known = knownSets.get(feature);
+  if (!known) knownSets.set(feature, (known = new Set(feature.categories)));
+  return known;
 }
 
 /**

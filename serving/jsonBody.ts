@@ -52,19 +52,132 @@ export function parseJsonBody(body: string, limits: JsonBodyLimits = DEFAULT_JSO
   if (text.trim() === '') {
     throw new ServingHttpError(400, 'invalid-json', 'The body is empty: send a JSON object');
   }
-  const stack: Frame[] = [];
-  let at = 0;
-  let expect: Expect = 'value';
-  const length = text.length;
+  return new BodyScan(text, limits).run();
+}
 
-  const where = (): string => fieldPath(stack);
-  const refuse = (reason: string, field = where()): never => {
+/**
+ * One scan of a body: its state in fields and its steps as methods, so a request costs one object
+ * (not a closure per step, each named by the TypeScript loader at every call).
+ */
+class BodyScan {
+  private readonly stack: Frame[] = [];
+  private at = 0;
+  private expect: Expect = 'value';
+  private readonly length: number;
+
+  constructor(
+    private readonly text: string,
+    private readonly limits: JsonBodyLimits,
+  ) {
+    this.length = text.length;
+  }
+
+  run(): unknown {
+    const { text, limits, stack } = this;
+    for (;;) {
+      this.skipWhitespace();
+      const at = this.at;
+      const char = text[at];
+      const top = stack.at(-1);
+      switch (this.expect) {
+        case 'value':
+        case 'value-or-end': {
+          if (this.expect === 'value-or-end' && char === ']') {
+            this.closeContainer();
+          } else if (char === '{' || char === '[') {
+            if (stack.length >= limits.maxDepth) {
+              this.refuse(
+                `nests lists and objects deeper than the ${limits.maxDepth} levels a body may have: send plain column values`,
+                depthPath(stack),
+              );
+            }
+            stack.push(
+              char === '{' ? { kind: 'object', keys: new Set(), index: 0 } : { kind: 'array', index: 0 },
+            );
+            this.at += 1;
+            this.expect = char === '{' ? 'key-or-end' : 'value-or-end';
+          } else if (char === '"') {
+            this.readString(false);
+            this.expect = 'after-value';
+          } else if (char === '-' || (char !== undefined && char >= '0' && char <= '9')) {
+            NUMBER.lastIndex = at;
+            const match = NUMBER.exec(text);
+            if (!match) return this.syntax();
+            if (!Number.isFinite(Number(match[0]))) {
+              const shown = match[0].length > 20 ? `${match[0].slice(0, 20)}...` : match[0];
+              this.refuse(`is ${shown}, a number too large to be finite: send a finite number`);
+            }
+            this.at += match[0].length;
+            this.expect = 'after-value';
+          } else if (text.startsWith('true', at) || text.startsWith('null', at)) {
+            this.at += 4;
+            this.expect = 'after-value';
+          } else if (text.startsWith('false', at)) {
+            this.at += 5;
+            this.expect = 'after-value';
+          } else {
+            this.syntax();
+          }
+          break;
+        }
+        case 'key':
+        case 'key-or-end': {
+          if (this.expect === 'key-or-end' && char === '}') {
+            this.closeContainer();
+            break;
+          }
+          if (char !== '"' || top?.kind !== 'object' || !top.keys) return this.syntax();
+          // A key too long is named by the object that holds it, not by the key before it.
+          top.key = undefined;
+          const key = this.readString(true) as string;
+          top.key = key;
+          if (PROTOTYPE_KEYS.has(key)) {
+            this.refuse(`is a key named ${key}, which is refused: it is not a column or a field of the API`);
+          }
+          if (top.keys.has(key)) this.refuse('appears twice in the same object: send each key once');
+          top.keys.add(key);
+          this.skipWhitespace();
+          if (text[this.at] !== ':') this.syntax();
+          this.at += 1;
+          this.expect = 'value';
+          break;
+        }
+        case 'after-value': {
+          if (!top) {
+            if (at < this.length) this.syntax();
+            try {
+              return JSON.parse(text) as unknown;
+            } catch {
+              return this.syntax();
+            }
+          }
+          if (char === ',') {
+            this.at += 1;
+            if (top.kind === 'array') {
+              top.index += 1;
+              this.expect = 'value';
+            } else {
+              this.expect = 'key';
+            }
+          } else if (char === (top.kind === 'object' ? '}' : ']')) {
+            this.closeContainer();
+          } else {
+            this.syntax();
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  private refuse(reason: string, field = fieldPath(this.stack)): never {
     throw invalidInput([{ field, reason }]);
-  };
-  const syntax = (): never => {
+  }
+
+  private syntax(): never {
     // JSON.parse words the syntax error (with its position); the scan only knows the text is not JSON.
     try {
-      JSON.parse(text);
+      JSON.parse(this.text);
     } catch (error) {
       throw new ServingHttpError(
         400,
@@ -72,155 +185,66 @@ export function parseJsonBody(body: string, limits: JsonBodyLimits = DEFAULT_JSO
         `The body is not valid JSON (${(error as Error).message}): send a JSON object with Content-Type: application/json`,
       );
     }
-    throw new ServingHttpError(400, 'invalid-json', `The body is not valid JSON near character ${at}`);
-  };
+    throw new ServingHttpError(400, 'invalid-json', `The body is not valid JSON near character ${this.at}`);
+  }
 
   /** Reads the string starting at `at` (a quote); returns its value when it had escapes or is a key. */
-  const readString = (needValue: boolean): string | undefined => {
-    let index = at + 1;
+  private readString(needValue: boolean): string | undefined {
+    const { text, length } = this;
+    const maxStringLength = this.limits.maxStringLength;
+    let index = this.at + 1;
     let decoded = 0;
     let escaped = false;
     for (;;) {
-      if (index >= length) syntax();
+      if (index >= length) this.syntax();
       const code = text.charCodeAt(index);
       if (code === 0x22) break;
       if (code === 0x5c) {
         escaped = true;
         index += text.charCodeAt(index + 1) === 0x75 ? 6 : 2;
       } else {
-        if (code < 0x20) syntax();
+        if (code < 0x20) this.syntax();
         index += 1;
       }
       decoded += 1;
-      if (decoded > limits.maxStringLength) {
-        refuse(
-          `holds a string longer than the ${limits.maxStringLength} characters a value may have: send a shorter value`,
+      if (decoded > maxStringLength) {
+        this.refuse(
+          `holds a string longer than the ${maxStringLength} characters a value may have: send a shorter value`,
         );
       }
     }
-    const raw = text.slice(at, index + 1);
-    at = index + 1;
+    const raw = text.slice(this.at, index + 1);
+    this.at = index + 1;
     if (!escaped) return needValue ? raw.slice(1, -1) : undefined;
     let value: string;
     try {
       value = JSON.parse(raw) as string;
     } catch {
-      return syntax();
+      return this.syntax();
     }
-    if (value.includes('\u0000')) refuse('holds a NUL character (\\u0000): remove it');
+    if (value.includes('\u0000')) this.refuse('holds a NUL character (\\u0000): remove it');
     if (LONE_SURROGATE.test(value)) {
-      refuse('holds a broken surrogate pair (a lone \\uD800-\\uDFFF escape): send well-formed Unicode');
+      this.refuse('holds a broken surrogate pair (a lone \\uD800-\\uDFFF escape): send well-formed Unicode');
     }
     return value;
-  };
+  }
 
   /** Steps over the `]` or `}` that closes the innermost list or object: what follows is a value's end. */
-  const closeContainer = (): void => {
-    stack.pop();
-    at += 1;
-    expect = 'after-value';
-  };
+  private closeContainer(): void {
+    this.stack.pop();
+    this.at += 1;
+    this.expect = 'after-value';
+  }
 
-  const skipWhitespace = (): void => {
+  private skipWhitespace(): void {
+    const { text, length } = this;
+    let at = this.at;
     while (at < length) {
       const code = text.charCodeAt(at);
-      if (code !== 0x20 && code !== 0x0a && code !== 0x0d && code !== 0x09) return;
+      if (code !== 0x20 && code !== 0x0a && code !== 0x0d && code !== 0x09) break;
       at += 1;
     }
-  };
-
-  for (;;) {
-    skipWhitespace();
-    const char = text[at];
-    const top = stack.at(-1);
-    switch (expect) {
-      case 'value':
-      case 'value-or-end': {
-        if (expect === 'value-or-end' && char === ']') {
-          closeContainer();
-        } else if (char === '{' || char === '[') {
-          if (stack.length >= limits.maxDepth) {
-            refuse(
-              `nests lists and objects deeper than the ${limits.maxDepth} levels a body may have: send plain column values`,
-              depthPath(stack),
-            );
-          }
-          stack.push(
-            char === '{' ? { kind: 'object', keys: new Set(), index: 0 } : { kind: 'array', index: 0 },
-          );
-          at += 1;
-          expect = char === '{' ? 'key-or-end' : 'value-or-end';
-        } else if (char === '"') {
-          readString(false);
-          expect = 'after-value';
-        } else if (char === '-' || (char !== undefined && char >= '0' && char <= '9')) {
-          NUMBER.lastIndex = at;
-          const match = NUMBER.exec(text);
-          if (!match) return syntax();
-          if (!Number.isFinite(Number(match[0]))) {
-            const shown = match[0].length > 20 ? `${match[0].slice(0, 20)}...` : match[0];
-            refuse(`is ${shown}, a number too large to be finite: send a finite number`);
-          }
-          at += match[0].length;
-          expect = 'after-value';
-        } else if (text.startsWith('true', at) || text.startsWith('null', at)) {
-          at += 4;
-          expect = 'after-value';
-        } else if (text.startsWith('false', at)) {
-          at += 5;
-          expect = 'after-value';
-        } else {
-          syntax();
-        }
-        break;
-      }
-      case 'key':
-      case 'key-or-end': {
-        if (expect === 'key-or-end' && char === '}') {
-          closeContainer();
-          break;
-        }
-        if (char !== '"' || top?.kind !== 'object' || !top.keys) return syntax();
-        // A key too long is named by the object that holds it, not by the key before it.
-        top.key = undefined;
-        const key = readString(true) as string;
-        top.key = key;
-        if (PROTOTYPE_KEYS.has(key)) {
-          refuse(`is a key named ${key}, which is refused: it is not a column or a field of the API`);
-        }
-        if (top.keys.has(key)) refuse('appears twice in the same object: send each key once');
-        top.keys.add(key);
-        skipWhitespace();
-        if (text[at] !== ':') syntax();
-        at += 1;
-        expect = 'value';
-        break;
-      }
-      case 'after-value': {
-        if (!top) {
-          if (at < length) syntax();
-          try {
-            return JSON.parse(text) as unknown;
-          } catch {
-            return syntax();
-          }
-        }
-        if (char === ',') {
-          at += 1;
-          if (top.kind === 'array') {
-            top.index += 1;
-            expect = 'value';
-          } else {
-            expect = 'key';
-          }
-        } else if (char === (top.kind === 'object' ? '}' : ']')) {
-          closeContainer();
-        } else {
-          syntax();
-        }
-        break;
-      }
-    }
+    this.at = at;
   }
 }
 

@@ -20,8 +20,7 @@ export interface PredictRequest {
 /** The longest business key accepted, in characters. */
 export const MAX_KEY_LENGTH = 200;
 
-const BATCH_FIELDS = ['rows', 'keys'];
-const SINGLE_FIELDS = ['row', 'key'];
+const FIELDS = new Set(['rows', 'keys', 'row', 'key']);
 
 /**
  * Checks the shape of a predict body.
@@ -42,8 +41,8 @@ export function parsePredictRequest(body: unknown, maxRows: number): PredictRequ
   const issues: FieldIssue[] = [];
   const batch = 'rows' in body;
   const single = 'row' in body;
-  for (const name of Object.keys(body)) {
-    if (![...BATCH_FIELDS, ...SINGLE_FIELDS].includes(name)) {
+  for (const name in body) {
+    if (!FIELDS.has(name)) {
       issues.push({
         field: name,
         reason: 'is not a field of a predict request: use rows and keys, or row and key',

@@ -2,25 +2,27 @@
  * Every prediction goes to `serving.predictions`, written in batches off the request path: a
  * request only appends to a buffer; each row's JSON and COPY line are made between requests, after
  * the answers went out; and a timer (or a full batch) writes the batch with one COPY
- * (`predictionCopy.ts`), or, when that is refused, one INSERT of arrays. PostgreSQL being slow or away never fails a request: the buffer holds up to `maxPending`
- * rows and keeps retrying; beyond that new rows are dropped and counted. A row PostgreSQL refuses
- * (a value it cannot store) never blocks the rows behind it: the batch is written row by row and the
- * refused row goes to `serving.prediction_dead_letters` with its reason. Rows are keyed by their
- * prediction id and time (the table is partitioned by month of `served_at`, migration 000016), so a
- * batch written twice (a retry after a lost answer) adds nothing. The log says
- * when it is degraded (rows piling up, a failing write, a recent dead letter) for `/healthz`,
- * `/v1/status` and the metrics.
+ * (`predictionCopy.ts`), or, when that is refused, one INSERT of arrays. PostgreSQL being slow or
+ * away never fails or slows a request: the buffer holds up to `maxPending` rows in memory, the newer
+ * ones go to a spill file (`predictionSpill.ts`) written back in big COPY batches as PostgreSQL
+ * catches up, and only past the spill file's limit are rows dropped and counted. A row PostgreSQL
+ * refuses (a value it cannot store) never blocks the rows behind it: the batch is written row by
+ * row and the refused row goes to `serving.prediction_dead_letters` with its reason. Rows are keyed
+ * by their prediction id and time (the table is partitioned by month of `served_at`, migration
+ * 000016), so a batch written twice (a retry after a lost answer) adds nothing. The log says when it
+ * is degraded (rows piling up, a failing write, a recent dead letter) for `/healthz`, `/v1/status`
+ * and the metrics.
  */
 import type pg from 'pg';
 import type { PredictionWarning } from './contract';
 import { errorMessage } from './errors';
 import type { ServingMetrics } from './metrics';
 import type { RawRow } from './payload';
-import { copyLine, copyPredictions } from './predictionCopy';
-import { excerptOf, isRowRefusal, refusalReason, writeDeadLetter } from './predictionDeadLetters';
+import { type EncodedPrediction, encodePrediction, type PredictionOutput } from './predictionCopy';
+import { PredictionSpill } from './predictionSpill';
+import { PredictionWrites, type Writable } from './predictionWrites';
 
-/** A prediction's value as logged and answered. */
-export type PredictionOutput = { value: number } | { label: string; probabilities: Record<string, number> };
+export type { PredictionOutput } from './predictionCopy';
 
 /** One row of `serving.predictions`. */
 export interface PredictionRecord {
@@ -50,10 +52,21 @@ export interface PredictionLogOptions {
    */
   batchSize?: number;
   /**
-   * The most rows held in memory while PostgreSQL cannot take them; more are dropped and counted.
+   * The most rows held in memory while PostgreSQL cannot take them; newer ones go to the spill file.
    * @default 100000
    */
   maxPending?: number;
+  /**
+   * The most bytes of COPY text the spill file holds (a row takes about 250); past it rows are
+   * dropped and counted.
+   * @default 1073741824 (1 GiB)
+   */
+  maxSpillBytes?: number;
+  /**
+   * Where the spill file's folder is made (a fresh folder, removed when the log closes).
+   * @default the OS's temporary folder
+   */
+  spillDirectory?: string;
   /**
    * Rows waiting to be written above which the log reports itself degraded.
    * @default 10000
@@ -72,7 +85,10 @@ export interface PredictionLogStatus {
   state: 'ok' | 'degraded';
   /** Why it is degraded, one sentence each; empty when ok. */
   degraded: string[];
+  /** Rows waiting to be written, in memory or in the spill file. */
   pending: number;
+  /** Of the pending rows, those in the spill file. */
+  spilled: number;
   written: number;
   dropped: number;
   /** Rows set aside in `serving.prediction_dead_letters` since serving started. */
@@ -92,30 +108,26 @@ interface LogWarn {
   warn(details: object, message: string): void;
 }
 
-const INSERT_SQL = `INSERT INTO serving.predictions
-    (prediction_id, model, version, alias, key, inputs, output, warnings, served_at, shadow_of)
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[],
-    $8::jsonb[], $9::timestamptz[], $10::uuid[])
-  ON CONFLICT DO NOTHING`;
-
 /** Pending rows whose JSON is made in one turn of the event loop (a few hundred microseconds). */
 const ENCODED_PER_TURN = 64;
-
-/** A record with its JSON columns and its line of COPY text, or why it cannot be written as JSON at all. */
-type Prepared =
-  | { record: PredictionRecord; json: { inputs: string; output: string; warnings: string }; line: string }
-  | { record: PredictionRecord; problem: unknown };
+/** The most rows from memory in one COPY, when their lines are made already. */
+const MAX_COPY_ROWS = 5000;
+/** About how many bytes of the spill file one COPY takes (some 4,000 rows). */
+const SPILL_CHUNK_BYTES = 1 << 20;
 
 export class PredictionLog {
   private pending: PredictionRecord[] = [];
   /**
-   * The JSON columns of pending rows, made a slice at a time between requests (after their answers
-   * were written), so a write does not stop the event loop for a whole batch's JSON.
+   * The JSON columns and COPY lines of pending rows (same index), made a slice at a time between
+   * requests (after their answers were written), so a write does not stop the event loop for a whole
+   * batch's JSON.
    */
-  private readonly encoded = new WeakMap<PredictionRecord, Prepared>();
+  private encoded: (EncodedPrediction | undefined)[] = [];
   /** How many pending rows, from the front, have their JSON made. */
   private encodedRows = 0;
   private encodeScheduled = false;
+  private spillScheduled = false;
+  private readonly spill: PredictionSpill;
   /** The ids of the pending answers (not shadow scores): an outcome may name one not written yet. */
   private readonly pendingIds = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
@@ -124,14 +136,11 @@ export class PredictionLog {
   private readonly maxPending: number;
   private readonly degradedPendingRows: number;
   private readonly deadLetterWindowMs: number;
-  private written = 0;
   private dropped = 0;
-  private deadLetters = 0;
-  private flushFailures = 0;
-  private lastDeadLetterAt: Date | null = null;
-  private lastWriteAt: Date | null = null;
-  private lastError: { code: string; at: Date } | null = null;
+  private readonly writes: PredictionWrites;
   private closed = false;
+  /** The causes of lost rows already in the serving log. */
+  private readonly lossesTold = new Set<string>();
   /** A flush is running or chained: a full buffer needs no other. */
   private flushing = false;
 
@@ -145,6 +154,18 @@ export class PredictionLog {
     this.maxPending = positiveInteger(options.maxPending ?? 100_000, 'maxPending');
     this.degradedPendingRows = positiveInteger(options.degradedPendingRows ?? 10_000, 'degradedPendingRows');
     this.deadLetterWindowMs = positiveInteger(options.deadLetterWindowMs ?? 900_000, 'deadLetterWindowMs');
+    this.writes = new PredictionWrites(pool, metrics, log, {
+      dropped: (rows) => {
+        this.dropped += rows;
+        this.metrics.droppedPredictions.inc(rows);
+      },
+      pendingRows: () => this.pending.length + this.spill.rows,
+    });
+    this.spill = new PredictionSpill(
+      options.spillDirectory,
+      positiveInteger(options.maxSpillBytes ?? 1 << 30, 'maxSpillBytes'),
+      (rows, error) => this.lose(rows, 'the disk refused the spill file', error),
+    );
     const interval = positiveInteger(options.flushIntervalMs ?? 500, 'flushIntervalMs');
     this.timer = setInterval(() => void this.flush(), interval);
     this.timer.unref();
@@ -153,26 +174,27 @@ export class PredictionLog {
 
   /**
    * Buffers predictions for the next write; never waits and never throws. The request path's only
-   * work for the log: the gauges are brought up to date at each write and before each scrape.
+   * work for the log: the gauges are brought up to date at each write and before each scrape, and
+   * rows past `maxPending` go to the spill file in the loop's next turn.
    */
   add(records: readonly PredictionRecord[]): void {
-    const room = this.closed ? 0 : this.maxPending - this.pending.length;
-    const taken = Math.min(records.length, Math.max(0, room));
-    for (let index = 0; index < taken; index++) {
+    if (this.closed) {
+      this.lose(records.length, 'serving had closed');
+      return;
+    }
+    for (let index = 0; index < records.length; index++) {
       const record = records[index] as PredictionRecord;
       this.pending.push(record);
       // Outcomes name answers, never shadow scores.
       if (record.alias !== 'shadow') this.pendingIds.add(record.predictionId);
     }
-    if (taken > 0 && !this.encodeScheduled) {
+    if (!this.encodeScheduled) {
       this.encodeScheduled = true;
       setImmediate(() => this.encodeSome());
     }
-    const lost = records.length - taken;
-    if (lost > 0) {
-      this.dropped += lost;
-      this.metrics.droppedPredictions.inc(lost);
-      this.updateGauges();
+    if (this.pending.length > this.maxPending && !this.spillScheduled) {
+      this.spillScheduled = true;
+      setImmediate(() => this.spillOverflow());
     }
     if (this.pending.length >= this.batchSize && !this.flushing) {
       this.flushing = true;
@@ -192,7 +214,7 @@ export class PredictionLog {
     // Never left rejected: a failed write is recorded, and the next flush tries again.
     this.chain = this.chain
       .then(() => this.writePending())
-      .catch((error: unknown) => this.noteFailure(error, this.pending.length))
+      .catch((error: unknown) => this.writes.noteFailure(error, this.pending.length))
       .finally(() => {
         this.flushing = this.chain !== settled;
         this.updateGauges();
@@ -203,66 +225,88 @@ export class PredictionLog {
 
   status(): PredictionLogStatus {
     const degraded = this.degradedReasons();
+    const { written, deadLetters, lastDeadLetterAt, flushFailures, lastWriteAt, lastError } = this.writes;
     return {
       state: degraded.length > 0 ? 'degraded' : 'ok',
       degraded,
-      pending: this.pending.length,
-      written: this.written,
+      pending: this.pending.length + this.spill.rows,
+      spilled: this.spill.rows,
+      written,
       dropped: this.dropped,
-      deadLetters: this.deadLetters,
-      lastDeadLetterAt: this.lastDeadLetterAt?.toISOString() ?? null,
-      flushFailures: this.flushFailures,
-      lastWriteAt: this.lastWriteAt?.toISOString() ?? null,
-      lastError: this.lastError ? { code: this.lastError.code, at: this.lastError.at.toISOString() } : null,
+      deadLetters,
+      lastDeadLetterAt: lastDeadLetterAt?.toISOString() ?? null,
+      flushFailures,
+      lastWriteAt: lastWriteAt?.toISOString() ?? null,
+      lastError: lastError ? { code: lastError.code, at: lastError.at.toISOString() } : null,
     };
   }
 
-  /** Stops the timer and writes what is buffered; rows PostgreSQL still cannot take are counted as dropped. */
+  /**
+   * Stops the timer and writes what is buffered, the spill file included; rows PostgreSQL still
+   * cannot take are counted as dropped.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
     await this.flush();
-    if (this.pending.length > 0) {
+    const left = this.pending.length + this.spill.rows;
+    if (left > 0) {
       this.log.warn(
-        { rows: this.pending.length, error: this.lastError?.code },
+        { rows: left, error: this.writes.lastError?.code },
         'serving closed with predictions PostgreSQL would not take; they are not logged',
       );
-      this.dropped += this.pending.length;
-      this.metrics.droppedPredictions.inc(this.pending.length);
+      this.dropped += left;
+      this.metrics.droppedPredictions.inc(left);
       this.settle(this.pending.length);
     }
+    await this.spill.close();
   }
 
   private degradedReasons(): string[] {
     const reasons: string[] = [];
-    if (this.pending.length > this.degradedPendingRows) {
+    const waiting = this.pending.length + this.spill.rows;
+    if (waiting > this.degradedPendingRows) {
+      reasons.push(`${waiting} predictions wait to be written, more than ${this.degradedPendingRows}`);
+    }
+    const { lastError, lastDeadLetterAt } = this.writes;
+    if (lastError) {
       reasons.push(
-        `${this.pending.length} predictions wait to be written, more than ${this.degradedPendingRows}`,
+        `writing predictions fails since ${lastError.at.toISOString()} (${lastError.code}); the serving log has the error`,
       );
     }
-    if (this.lastError) {
+    if (lastDeadLetterAt && Date.now() - lastDeadLetterAt.getTime() < this.deadLetterWindowMs) {
       reasons.push(
-        `writing predictions fails since ${this.lastError.at.toISOString()} (${this.lastError.code}); the serving log has the error`,
-      );
-    }
-    if (this.lastDeadLetterAt && Date.now() - this.lastDeadLetterAt.getTime() < this.deadLetterWindowMs) {
-      reasons.push(
-        `PostgreSQL refused prediction rows, set aside in serving.prediction_dead_letters (the last at ${this.lastDeadLetterAt.toISOString()})`,
+        `PostgreSQL refused prediction rows, set aside in serving.prediction_dead_letters (the last at ${lastDeadLetterAt.toISOString()})`,
       );
     }
     return reasons;
   }
 
   private updateGauges(): void {
-    this.metrics.pendingPredictions.set(this.pending.length);
+    this.metrics.pendingPredictions.set(this.pending.length + this.spill.rows);
     this.metrics.predictionLogDegraded.set(this.degradedReasons().length > 0 ? 1 : 0);
   }
 
   /** Takes the first `count` pending rows off the buffer: written, dead-lettered or dropped. */
   private settle(count: number): void {
     for (const record of this.pending.splice(0, count)) this.pendingIds.delete(record.predictionId);
+    this.encoded.splice(0, count);
     this.encodedRows = Math.max(0, this.encodedRows - count);
+  }
+
+  /** Counts rows that will never be written, and says why once per cause. */
+  private lose(rows: number, why: string, error?: unknown): void {
+    this.dropped += rows;
+    this.metrics.droppedPredictions.inc(rows);
+    if (!this.lossesTold.has(why)) {
+      this.lossesTold.add(why);
+      this.log.warn(
+        { rows, ...(error === undefined ? {} : { error: errorMessage(error) }) },
+        `predictions are not logged: ${why} (said once; the dropped count goes on)`,
+      );
+    }
+    this.updateGauges();
   }
 
   /** Makes the JSON of the next few pending rows, and comes back for more in the loop's next turn. */
@@ -270,8 +314,7 @@ export class PredictionLog {
     this.encodeScheduled = false;
     const end = Math.min(this.pending.length, this.encodedRows + ENCODED_PER_TURN);
     for (let index = this.encodedRows; index < end; index++) {
-      const record = this.pending[index] as PredictionRecord;
-      if (!this.encoded.has(record)) this.encoded.set(record, prepare(record));
+      this.encoded[index] ??= encodePrediction(this.pending[index] as PredictionRecord);
     }
     this.encodedRows = end;
     if (end < this.pending.length) {
@@ -280,199 +323,75 @@ export class PredictionLog {
     }
   }
 
+  /**
+   * Moves the rows past `maxPending` (the newest) to the spill file, their lines made now: memory
+   * holds at most `maxPending` rows and what one turn of the loop brings. Their ids leave
+   * `pendingIds`, so an outcome naming one is checked against the table (it fails until the row is
+   * written, which is why memory goes first).
+   */
+  private spillOverflow(): void {
+    this.spillScheduled = false;
+    if (this.pending.length <= this.maxPending) return;
+    const records = this.pending.splice(this.maxPending);
+    const encoded = this.encoded.splice(this.maxPending);
+    this.encodedRows = Math.min(this.encodedRows, this.maxPending);
+    const lines: string[] = [];
+    const unencodable: PredictionRecord[] = [];
+    for (const [index, record] of records.entries()) {
+      const entry = encoded[index] ?? encodePrediction(record);
+      // A row that cannot become JSON stays in memory, where the writer sets it aside.
+      if ('problem' in entry) unencodable.push(record);
+      else {
+        lines.push(entry.line);
+        this.pendingIds.delete(record.predictionId);
+      }
+    }
+    for (const record of unencodable) this.pending.push(record);
+    if (!this.spill.append(lines)) this.lose(lines.length, 'the spill file is full');
+    if (!this.flushing) void this.flush();
+  }
+
+  /**
+   * Writes memory's rows and the spill file's, a batch of each in turn: the rows buffered when the
+   * flush began, and more while a full batch waits; stops when PostgreSQL cannot take rows now (the
+   * rest waits for the next flush). Rows that arrive meanwhile, fewer than a batch, wait for the
+   * timer, so a steady trickle is not written a few rows per COPY.
+   */
   private async writePending(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending.slice(0, this.batchSize);
-      const settled = await this.writeBatch(batch);
-      this.settle(settled);
-      this.updateGauges();
-      // PostgreSQL cannot take rows now: the rest waits for the next flush.
-      if (settled < batch.length) return;
-    }
-  }
-
-  /**
-   * Writes a batch in one INSERT; when PostgreSQL refuses a row of it, row by row, setting aside each
-   * row it refuses. Stops at a failure that is not about a row (the connection, a grant).
-   *
-   * @returns how many rows from the front of the batch are done with (written or set aside)
-   */
-  private async writeBatch(batch: readonly PredictionRecord[]): Promise<number> {
-    const prepared = batch.map((record) => this.encoded.get(record) ?? prepare(record));
-    if (prepared.every((entry) => 'json' in entry)) {
-      if (prepared.length > 1) {
-        try {
-          await copyPredictions(
-            this.pool,
-            prepared.map((entry) => ('line' in entry ? entry.line : '')),
-          );
-          this.noteWritten(prepared.length);
-          return batch.length;
-        } catch (error) {
-          if (!isRowRefusal(error)) {
-            this.countFlushFailure();
-            this.noteFailure(error, batch.length);
-            return 0;
-          }
-          // A row refused, or one written before (a retry after a lost answer): INSERT ... ON
-          // CONFLICT skips those already there, and row by row finds the one refused.
+    let owed = this.pending.length;
+    const memoryDue = () => this.pending.length > 0 && (owed > 0 || this.pending.length >= this.batchSize);
+    while (memoryDue() || this.spill.rows > 0) {
+      if (memoryDue()) {
+        // Rows whose lines are made go in big COPY batches; the rest a batch at a time, made now.
+        const size = Math.max(this.batchSize, Math.min(this.encodedRows, MAX_COPY_ROWS));
+        const batch: Writable[] = [];
+        // Never past maxPending: the rows beyond may move to the spill file while the batch is written.
+        const rows = Math.min(size, this.pending.length, this.maxPending);
+        for (let index = 0; index < rows; index++) {
+          const record = this.pending[index] as PredictionRecord;
+          const entry = (this.encoded[index] ??= encodePrediction(record));
+          batch.push({ ...entry, record });
         }
+        const settled = await this.writes.writeBatch(batch);
+        this.settle(settled);
+        owed -= settled;
+        this.updateGauges();
+        if (settled < batch.length) return;
       }
-      try {
-        await this.insert(prepared);
-        return batch.length;
-      } catch (error) {
-        this.countFlushFailure();
-        if (!isRowRefusal(error)) {
-          this.noteFailure(error, batch.length);
-          return 0;
+      if (this.spill.rows > 0) {
+        let chunk = await this.spill.read(SPILL_CHUNK_BYTES);
+        if (!chunk) {
+          // Still on its way to disk.
+          await this.spill.onDisk();
+          chunk = await this.spill.read(SPILL_CHUNK_BYTES);
+          if (!chunk) return;
         }
+        if (!(await this.writes.writeSpilled(chunk, (done) => this.spill.commit(done)))) return;
+        this.spill.commit(chunk);
+        this.updateGauges();
       }
-    } else {
-      // A row that cannot even become JSON (nested past the stack) fails the batch as surely.
-      this.countFlushFailure();
-    }
-    for (const [index, entry] of prepared.entries()) {
-      let refusal: unknown = 'problem' in entry ? entry.problem : undefined;
-      if ('json' in entry) {
-        try {
-          await this.insert([entry]);
-          continue;
-        } catch (error) {
-          if (!isRowRefusal(error)) {
-            this.noteFailure(error, batch.length - index);
-            return index;
-          }
-          refusal = error;
-        }
-      }
-      if (!(await this.setAside(entry.record, refusal))) return index;
-    }
-    return batch.length;
-  }
-
-  private async insert(batch: readonly Prepared[]): Promise<void> {
-    const rows = batch.flatMap((entry) => ('json' in entry ? [entry] : []));
-    await this.pool.query(INSERT_SQL, [
-      rows.map(({ record }) => record.predictionId),
-      rows.map(({ record }) => record.model),
-      rows.map(({ record }) => record.version),
-      rows.map(({ record }) => record.alias),
-      rows.map(({ record }) => (record.key === null ? null : withoutNul(record.key))),
-      rows.map(({ json }) => json.inputs),
-      rows.map(({ json }) => json.output),
-      rows.map(({ json }) => json.warnings),
-      rows.map(({ record }) => record.servedAt.toISOString()),
-      rows.map(({ record }) => record.shadowOf),
-    ]);
-    this.noteWritten(rows.length);
-  }
-
-  private noteWritten(rows: number): void {
-    this.written += rows;
-    this.metrics.loggedPredictions.inc(rows);
-    this.lastWriteAt = new Date();
-    this.lastError = null;
-  }
-
-  /**
-   * Puts a row PostgreSQL refused into the dead-letter table.
-   *
-   * @returns false when that could not be done now (PostgreSQL away): the row stays pending
-   */
-  private async setAside(record: PredictionRecord, refusal: unknown): Promise<boolean> {
-    const reason = refusalReason(refusal);
-    try {
-      await writeDeadLetter(this.pool, {
-        predictionId: record.predictionId,
-        model: record.model,
-        version: record.version,
-        reason,
-        excerpt: excerptOf({ key: record.key, inputs: record.inputs, output: record.output }),
-      });
-    } catch (error) {
-      if (!isRowRefusal(error)) {
-        this.noteFailure(error, 1);
-        return false;
-      }
-      // Even the dead letter was refused: the row is lost, and the log says so.
-      this.dropped += 1;
-      this.metrics.droppedPredictions.inc();
-      this.log.warn(
-        { predictionId: record.predictionId, model: record.model, reason, error: errorMessage(error) },
-        'PostgreSQL refused a prediction row and its dead letter; it is not logged',
-      );
-      return true;
-    }
-    this.deadLetters += 1;
-    this.lastDeadLetterAt = new Date();
-    this.metrics.predictionDeadLetters.inc({ model: record.model });
-    this.log.warn(
-      { predictionId: record.predictionId, model: record.model, version: record.version, reason },
-      'PostgreSQL refused a prediction row; it is in serving.prediction_dead_letters',
-    );
-    return true;
-  }
-
-  private countFlushFailure(): void {
-    this.flushFailures += 1;
-    this.metrics.predictionLogFlushFailures.inc();
-  }
-
-  private noteFailure(error: unknown, rows: number): void {
-    const first = this.lastError === null;
-    this.lastError = { code: errorCode(error), at: new Date() };
-    // Once per outage, not once per tick.
-    if (first) {
-      this.log.warn(
-        { rows, pending: this.pending.length, error: errorMessage(error) },
-        'cannot write predictions to serving.predictions; keeping them and retrying',
-      );
     }
   }
-}
-
-/** A record's JSON columns, or the error that made one impossible (a structure too deep, say). */
-function prepare(record: PredictionRecord): Prepared {
-  let json: { inputs: string; output: string; warnings: string };
-  try {
-    json = {
-      inputs: jsonText(record.inputs),
-      output: jsonText(record.output),
-      warnings: jsonText(record.warnings),
-    };
-  } catch (problem) {
-    return { record, problem };
-  }
-  const line = copyLine({
-    ...json,
-    predictionId: record.predictionId,
-    model: record.model,
-    version: record.version,
-    alias: record.alias,
-    key: record.key === null ? null : withoutNul(record.key),
-    servedAt: record.servedAt.toISOString(),
-    shadowOf: record.shadowOf,
-  });
-  return { record, json, line };
-}
-
-/** PostgreSQL's SQLSTATE or the network error's code, for the status; `unknown` when there is none. */
-function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z_]{1,32}$/.test(code) ? code : 'unknown';
-}
-
-/** JSON for a jsonb column: PostgreSQL's jsonb refuses the NUL character, so it becomes U+FFFD. */
-function jsonText(value: unknown): string {
-  const text = JSON.stringify(value);
-  // JSON.stringify writes a NUL as \u0000: only text holding that needs the slower pass.
-  if (!text.includes('\\u0000')) return text;
-  return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'string' ? withoutNul(item) : item));
-}
-
-function withoutNul(text: string): string {
-  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
 }
 
 function positiveInteger(value: number, name: string): number {

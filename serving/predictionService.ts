@@ -11,7 +11,6 @@ import {
   type CategoryMappings,
   checkRowsAgainst,
   distinctFeatures,
-  modelInputs,
   type PredictionWarning,
   unknownColumns,
   type UnseenCategory,
@@ -26,7 +25,7 @@ import type { PredictionLog, PredictionRecord } from './predictionLog';
 
 export type { PredictionValue } from './outputs';
 import { type AnsweringAlias, routeRows, rowsByAlias } from './routing';
-import { ScoringQueue, type ScoredRow } from './scoringQueue';
+import { NO_HISTORY, ScoringQueue, type ScoredRow } from './scoringQueue';
 import type { ModelLease, ServedModels } from './servedModels';
 
 /** The input columns of every version of the lease, production's first. */
@@ -84,6 +83,8 @@ export class PredictionService {
   private readonly queues = new WeakMap<LoadedVersion, { answers?: ScoringQueue; shadow?: ScoringQueue }>();
   /** The checks of the last set of versions leased with each production version. */
   private readonly checks = new WeakMap<LoadedVersion, LeaseChecks>();
+  /** Each loaded version's prediction counter per alias (prom-client hashes labels at every call with them). */
+  private readonly counters = new WeakMap<LoadedVersion, Map<string, { inc(rows: number): void }>>();
 
   constructor(private readonly deps: PredictionServiceDeps) {}
 
@@ -129,9 +130,10 @@ export class PredictionService {
           const { output, value, warnings, history } = scored[i] as ScoredRow;
           const predictionId = randomUUID();
           predictions[rowIndex] = { predictionId, version: version.version, alias, value, warnings };
-          // Only the columns a served version takes, already checked against its contract.
-          const inputs = modelInputs(request.rows[rowIndex] as RawRow, columns);
-          for (const name in history) inputs[name] = history[name];
+          // Only the columns a served version takes (unknownColumns refused any other), already
+          // checked against its contract: the row itself, with the history features it was scored with.
+          const row = request.rows[rowIndex] as RawRow;
+          const inputs = history === NO_HISTORY ? row : { ...row, ...history };
           records.push({
             predictionId,
             model,
@@ -145,7 +147,7 @@ export class PredictionService {
             shadowOf: null,
           });
         }
-        this.deps.metrics.predictions.inc({ model, version: String(version.version), alias }, indices.length);
+        this.predictionCounter(version, alias).inc(indices.length);
       }
       this.deps.predictionLog.add(records);
       if (lease.shadow) {
@@ -176,6 +178,24 @@ export class PredictionService {
     };
     this.checks.set(lease.production, checks);
     return checks;
+  }
+
+  private predictionCounter(
+    version: LoadedVersion,
+    alias: AnsweringAlias | 'shadow',
+  ): { inc(rows: number): void } {
+    let byAlias = this.counters.get(version);
+    if (!byAlias) this.counters.set(version, (byAlias = new Map<string, { inc(rows: number): void }>()));
+    let counter = byAlias.get(alias);
+    if (!counter) {
+      counter = this.deps.metrics.predictions.labels({
+        model: version.model,
+        version: String(version.version),
+        alias,
+      });
+      byAlias.set(alias, counter);
+    }
+    return counter;
   }
 
   /** A version's scoring queue: `answers` counts the unseen categories it meets, `shadow` does not. */
@@ -236,10 +256,7 @@ export class PredictionService {
           shadowOf: answer.predictionId,
         })),
       );
-      this.deps.metrics.predictions.inc(
-        { model: lease.model, version: String(shadow.version), alias: 'shadow' },
-        fitting.length,
-      );
+      this.predictionCounter(shadow, 'shadow').inc(fitting.length);
     })()
       .catch((error: unknown) => {
         this.deps.metrics.shadowFailures.inc({ model: lease.model }, answers.length);

@@ -1,9 +1,9 @@
 /**
- * Micro-batching of one version's scoring: rows that requests hand in while the version is scoring
- * (or in the same turn of the event loop) are scored together in one onnxruntime run, then split
- * back to their requests in order. onnxruntime runs on the event loop's thread, and its fixed cost
- * per run (inputs, session, outputs) dwarfs a row's, so under load this is most of serving's work
- * saved; an idle server scores a lone request at once, in the next turn of the loop. Each row's
+ * Micro-batching of one version's scoring: a request that finds the version idle is scored at once;
+ * rows that requests hand in while a run is in flight are scored together in the next onnxruntime
+ * run, then split back to their requests in order. onnxruntime runs on the event loop's thread, and
+ * its fixed cost per run (inputs, session, outputs) dwarfs a row's, so under load this is most of
+ * serving's work saved, while an idle server adds no wait to a lone request. Each row's
  * score is its own: the serving session scores rows one after the other, tree by tree, whatever
  * else is in the run (`servingSessionOptions`).
  */
@@ -15,13 +15,16 @@ import { outputShape, predictionOf, type PredictionValue } from './outputs';
 import type { RawRow } from './payload';
 import type { PredictionOutput } from './predictionLog';
 
+/** The `history` of a row scored without history features (shared: no object per row). */
+export const NO_HISTORY: Readonly<Record<string, number | null>> = Object.freeze({});
+
 /** One scored row. */
 export interface ScoredRow {
   output: PredictionOutput;
   value: PredictionValue;
   warnings: PredictionWarning[];
   /** The history features the row was scored with, logged with its inputs (what the model saw). */
-  history: Record<string, number | null>;
+  history: Readonly<Record<string, number | null>>;
 }
 
 /**
@@ -67,7 +70,7 @@ async function scoreNow(
       output,
       value,
       warnings: prepared.warnings[row] ?? [],
-      history: history.length > 0 ? loggedHistory(history, row) : {},
+      history: history.length > 0 ? loggedHistory(history, row) : NO_HISTORY,
     };
   }
   return scored;
@@ -84,7 +87,8 @@ function batchable(version: LoadedVersion): boolean {
 /** The scoring queue of one version, for answers or for shadow scores. */
 export class ScoringQueue {
   private waiting: Waiting[] = [];
-  private scheduled = false;
+  /** A run is in flight: requests wait for the next one. */
+  private running = false;
 
   /**
    * @param onUnseen told of every unseen category met (the answering queue counts them; the
@@ -100,27 +104,29 @@ export class ScoringQueue {
     if (!batchable(this.version)) return scoreNow(this.version, rows, mappings, this.onUnseen);
     return new Promise((resolve, reject) => {
       this.waiting.push({ rows, mappings, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // After this turn's I/O: every request read meanwhile joins the run.
-        setImmediate(() => void this.runNext());
-      }
+      // Idle: no batch is worth a wait, the run starts now; busy: the next run takes it.
+      if (!this.running) void this.runNext();
     });
   }
 
   /** Scores what waits (one run per mappings), then whatever came meanwhile. */
   private async runNext(): Promise<void> {
-    const batch = this.take();
+    this.running = true;
     try {
-      if (batch.length === 1) {
-        const [only] = batch as [Waiting];
-        await scoreNow(this.version, only.rows, only.mappings, this.onUnseen).then(only.resolve, only.reject);
-      } else {
-        await this.scoreTogether(batch);
+      while (this.waiting.length > 0) {
+        const batch = this.take();
+        if (batch.length === 1) {
+          const [only] = batch as [Waiting];
+          await scoreNow(this.version, only.rows, only.mappings, this.onUnseen).then(
+            only.resolve,
+            only.reject,
+          );
+        } else {
+          await this.scoreTogether(batch);
+        }
       }
     } finally {
-      if (this.waiting.length > 0) setImmediate(() => void this.runNext());
-      else this.scheduled = false;
+      this.running = false;
     }
   }
 

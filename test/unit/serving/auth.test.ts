@@ -26,10 +26,11 @@ const request = (authorization: string | undefined) => ({
 });
 
 describe('the bearer token', () => {
-  it('accepts the configured token, with any case of "Bearer"', async () => {
+  it('accepts the configured token, with any case of "Bearer"', () => {
     const authenticate = requestAuthenticator({ token, pool: noStore });
-    await expect(authenticate(request(`Bearer ${token}`))).resolves.toBeUndefined();
-    await expect(authenticate(request(`bearer ${token}`))).resolves.toBeUndefined();
+    // Checked at once, without a promise: the request path's common case.
+    expect(authenticate(request(`Bearer ${token}`))).toBeUndefined();
+    expect(authenticate(request(`bearer ${token}`))).toBeUndefined();
   });
 
   it('answers 401 for a missing, malformed or wrong token, saying which', async () => {
@@ -39,7 +40,7 @@ describe('the bearer token', () => {
     expect(refusal(() => bearerTokenOf('Basic dXNlcjpwYXNz')).message).toMatch(/is not "Bearer <token>"/);
     const authenticate = requestAuthenticator({ token, pool: noStore });
     for (const wrong of [`Bearer ${token}x`, 'Bearer short']) {
-      const error = await authenticate(request(wrong)).then(
+      const error = await Promise.resolve(authenticate(request(wrong))).then(
         () => undefined,
         (refused: unknown) => refused,
       );
