@@ -48,7 +48,6 @@ export function bestCategorySplit(
 ): CategorySplit | null {
   const hessAt = stride === 2 ? 1 : 2;
   const { l2, minSamplesLeaf, minHessianLeaf } = params;
-  const score = (g: number, h: number, penalty: number) => (h + penalty > 0 ? (g * g) / (h + penalty) : 0);
   const parentScore = score(node.grad, node.hess, l2);
   const present: number[] = [];
   for (let bin = 0; bin < valueBins; bin++) {
@@ -105,6 +104,11 @@ export function bestCategorySplit(
     rightCount: node.count - best.c,
     leftBins,
   };
+}
+
+/** A side's score G²/(H+penalty) (0 when H+penalty is not positive); module-level, not a per-call closure. */
+function score(g: number, h: number, penalty: number): number {
+  return h + penalty > 0 ? (g * g) / (h + penalty) : 0;
 }
 
 /**

@@ -223,6 +223,16 @@ export class TreeGrower {
     if (threads > 1) this.workers = HistogramWorkers.start(threads - 1, this.buffers);
   }
 
+  /**
+   * The grower's own gradient and hessian arrays (every row long), when a tree on all rows may be
+   * given them to skip copying them in: gradients computed straight into them save a pass over the
+   * rows per tree. Null on small data, where nodes gather from the caller's arrays instead. Growing
+   * permutes their contents (they move with the rows): refill them before every tree.
+   */
+  get gradientArrays(): { grad: Float64Array; hess: Float64Array } | null {
+    return this.moveGradients ? { grad: this.buffers.grad, hess: this.buffers.hess } : null;
+  }
+
   /** Threads actually building histograms (1 when worker threads were not wanted or did not start). */
   get threadCount(): number {
     return this.workers?.threadCount ?? 1;
@@ -252,13 +262,18 @@ export class TreeGrower {
     this.allRows = sample === null;
     // A node's gradients sit beside its rows, in b.grad[start..start+count).
     if (sample) {
+      if (grad === b.grad || hess === b.hess) {
+        throw new Error(
+          'GBDT internal error: a sampled tree cannot grow on the gradient arrays of the grower',
+        );
+      }
       this.rows.set(sample);
       gather(this.rows, 0, count, grad, b.grad);
       if (!this.unitHessian) gather(this.rows, 0, count, hess, b.hess);
     } else {
       fillIdentity(this.rows, n);
-      b.grad.set(grad);
-      if (!this.unitHessian) b.hess.set(hess);
+      if (grad !== b.grad) b.grad.set(grad);
+      if (!this.unitHessian && hess !== b.hess) b.hess.set(hess);
     }
     this.listLength = 0;
     this.categoryFeatures = [];
@@ -519,7 +534,7 @@ export class TreeGrower {
         this.hessScratch,
       );
     }
-    return partitionRows(this.buffers, this.kernel, 0, leaf.start, leaf.count);
+    return partitionRows(this.buffers, this.kernel, 0, leaf.start, leaf.count, 0);
   }
 
   private takeSlot(): number {

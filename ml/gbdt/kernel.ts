@@ -26,7 +26,8 @@ export type AccumulateFunction = (
 /**
  * Stable partition of rows[start..start+count) by a split on the column of bins at `bins + binAt`
  * (rows going left first), moving gradients (`payload` 1) and hessians too (2) through the scratch
- * arrays; returns how many rows go left. Addresses are bytes in the kernel's memory.
+ * arrays; returns how many rows go left. With `rightStays` 1 the right part is left at the start of
+ * the scratch arrays (the caller moves it). Addresses are bytes in the kernel's memory.
  */
 export type PartitionFunction = (
   bins: number,
@@ -44,6 +45,7 @@ export type PartitionFunction = (
   missingBin: number,
   missingLeft: number,
   payload: number,
+  rightStays: number,
 ) => number;
 
 /** The kernel's exports: accumulate and partition functions per bin width (and histogram layout). */

@@ -15,7 +15,8 @@
 ;; row adds to the counts: 1, or 0 on bins already holding their counts.
 ;;
 ;; Then the stable partition of a node's rows by a split (rows going left first), moving their
-;; gradients (payload 1) and hessians (payload 2) along, for 8- and 16-bit bins.
+;; gradients (payload 1) and hessians (payload 2) along, for 8- and 16-bit bins. The right part goes
+;; through the scratch arrays (from their start); with `rightStays` it is left there for the caller.
 (module
   (import "env" "memory" (memory 1 65536 shared))
 
@@ -151,7 +152,7 @@
     (param $bins i32) (param $binBytes i32) (param $binAt i32) (param $rows i32) (param $grad i32)
     (param $hess i32) (param $rowScratch i32) (param $gradScratch i32) (param $hessScratch i32)
     (param $start i32) (param $count i32) (param $bin i32) (param $missingBin i32)
-    (param $missingLeft i32) (param $payload i32) (result i32)
+    (param $missingLeft i32) (param $payload i32) (param $rightStays i32) (result i32)
     (local $i i32) (local $end i32) (local $l i32) (local $r i32) (local $row i32) (local $b i32)
     (local $left i32) (local $g f64) (local $h f64)
     (local.set $i (local.get $start))
@@ -195,7 +196,8 @@
         (local.set $r (i32.sub (i32.add (local.get $r) (i32.const 1)) (local.get $left)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br_if $rowLoop (i32.lt_u (local.get $i) (local.get $end)))))
-    ;; The right part after the left one.
+    ;; The right part after the left one, unless the caller takes it from the scratch arrays.
+    (if (local.get $rightStays) (then (return (i32.sub (local.get $l) (local.get $start)))))
     (memory.copy (i32.add (local.get $rows) (i32.shl (local.get $l) (i32.const 2)))
       (local.get $rowScratch) (i32.shl (local.get $r) (i32.const 2)))
     (if (local.get $payload)
@@ -212,7 +214,7 @@
     (param $bins i32) (param $binBytes i32) (param $binAt i32) (param $rows i32) (param $grad i32)
     (param $hess i32) (param $rowScratch i32) (param $gradScratch i32) (param $hessScratch i32)
     (param $start i32) (param $count i32) (param $bin i32) (param $missingBin i32)
-    (param $missingLeft i32) (param $payload i32) (result i32)
+    (param $missingLeft i32) (param $payload i32) (param $rightStays i32) (result i32)
     (local $i i32) (local $end i32) (local $l i32) (local $r i32) (local $row i32) (local $b i32)
     (local $left i32) (local $g f64) (local $h f64)
     (local.set $i (local.get $start))
@@ -256,7 +258,8 @@
         (local.set $r (i32.sub (i32.add (local.get $r) (i32.const 1)) (local.get $left)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br_if $rowLoop (i32.lt_u (local.get $i) (local.get $end)))))
-    ;; The right part after the left one.
+    ;; The right part after the left one, unless the caller takes it from the scratch arrays.
+    (if (local.get $rightStays) (then (return (i32.sub (local.get $l) (local.get $start)))))
     (memory.copy (i32.add (local.get $rows) (i32.shl (local.get $l) (i32.const 2)))
       (local.get $rowScratch) (i32.shl (local.get $r) (i32.const 2)))
     (if (local.get $payload)

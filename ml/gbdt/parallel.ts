@@ -62,7 +62,7 @@ for (;;) {
   let status = 1;
   try {
     if (c[${COMMAND}] === 2) {
-      c[${PART_LEFT}] = partitionRows(d, kernel, d.thread, c[${PART_START}], c[${PART_COUNT}]);
+      c[${PART_LEFT}] = partitionRows(d, kernel, d.thread, c[${PART_START}], c[${PART_COUNT}], 0);
     } else {
       buildHistograms(d, kernel, c[${LIST_START}], c[${LIST_END}]);
       searchSplits(d, c[${LIST_START}], c[${LIST_END}], d.thread * 2 * ${RESULT_SIZE});
@@ -172,13 +172,15 @@ export class HistogramWorkers {
     const { rows, job } = buffers;
     const grad = job[JOB.partitionMovesGradients] === 1 ? buffers.grad : null;
     const hess = grad && buffers.hess.length > 0 ? buffers.hess : null;
-    const lefts = [partitionRows(buffers, kernel, 0, start, bound(1) - start)];
+    // This thread's right part stays at the start of its scratch arrays, where the merge wants it.
+    const lefts = [partitionRows(buffers, kernel, 0, start, bound(1) - start, 1)];
     for (const control of this.controls) {
       this.wait(control, sequence);
       lefts.push(control[PART_LEFT] as number);
     }
-    // Chunk t is [left_t | right_t]: move every right part to scratch, every left part down. The
-    // last chunk's right part ends the range, where it belongs already: it stays.
+    // Chunk t is [left_t | right_t] (the first chunk's right part in scratch already): move every
+    // other right part to scratch, every left part down. The last chunk's right part ends the
+    // range, where it belongs already: it stays.
     let write = start;
     let right = 0;
     for (let part = 0; part < threads; part++) {
@@ -191,7 +193,7 @@ export class HistogramWorkers {
         ...(hess ? [[hess, hessScratch] as const] : []),
       ] as const) {
         if (write !== from) values.copyWithin(write, from, from + left);
-        scratch.set(values.subarray(from + left, to), right);
+        if (part > 0) scratch.set(values.subarray(from + left, to), right);
       }
       write += left;
       right += to - from - left;

@@ -12,8 +12,10 @@ import type { HistogramKernel } from './kernel';
 /**
  * Stable partition of rows[start..start+count) by the split in the job (JOB slots 8-12), rows going
  * left first, with their gradients and hessians when the job moves them, through `thread`'s scratch
- * arrays (thread 0 is the calling one); returns how many rows go left. The kernel's partition loop
- * does the work. Self-contained (the literals are JOB's): worker threads run its source text.
+ * arrays (thread 0 is the calling one); returns how many rows go left. With `rightStays` 1 the rows
+ * going right (and their gradients) are left at the start of the scratch arrays instead of after the
+ * left ones. The kernel's partition loop does the work. Self-contained (the literals are JOB's):
+ * worker threads run its source text.
  */
 export function partitionRows(
   b: HistogramBuffers,
@@ -21,6 +23,7 @@ export function partitionRows(
   thread: number,
   start: number,
   count: number,
+  rightStays: number,
 ): number {
   const job = b.job;
   const payload = (job[12] as number) === 1 ? (b.hess.length > 0 ? 2 : 1) : 0;
@@ -42,6 +45,7 @@ export function partitionRows(
     job[10] as number,
     job[11] as number,
     payload,
+    rightStays,
   );
 }
 

@@ -75,15 +75,20 @@ export function trainGbdtDetailed(
     const raw = initialScores(n, baseScore);
     const validationRaw = validation ? initialScores(validation.rowCount, baseScore) : undefined;
     const validationColumns = validation ? toFloat32(validation.columns) : [];
-    const grad = Array.from({ length: k }, () => new Float64Array(n));
-    const hess = Array.from({ length: k }, () => new Float64Array(loss.unitHessian ? 0 : n));
     const sampleBuffer = opts.rowSubsample < 1 ? new Uint32Array(n) : undefined;
+    // One output on every row: the gradients go straight into the grower's arrays (no copy per tree).
+    const inGrower = k === 1 && !sampleBuffer ? grower.gradientArrays : null;
+    const grad = inGrower ? [inGrower.grad] : Array.from({ length: k }, () => new Float64Array(n));
+    const hess = inGrower
+      ? [inGrower.hess]
+      : Array.from({ length: k }, () => new Float64Array(loss.unitHessian ? 0 : n));
     const medianScratch = opts.loss === 'absolute_error' ? new Float64Array(n) : undefined;
     const rowRandom = streamFor(opts.seed, 2);
     const columnRandom = streamFor(opts.seed, 3);
     const allFeatures = Array.from({ length: featureCount }, (_, f) => f);
     const columnsPerTree = Math.max(1, Math.round(opts.columnSubsample * featureCount));
 
+    const leafIndex: LeafIndexScratch = { buffer: null };
     const trees: Tree[] = [];
     const treeGains: Float64Array[] = [];
     let grown = 0;
@@ -109,7 +114,7 @@ export function trainGbdtDetailed(
           return step * opts.learningRate;
         });
         const model = toModelTree(tree, binned, values, c);
-        addTrainingScores(tree, values, grower.rows, sample === null, binned, raw, k, c);
+        addTrainingScores(tree, values, grower.rows, sample === null, binned, raw, k, c, leafIndex);
         if (validation && validationRaw)
           addTreeScores(model, validationColumns, validation.rowCount, validationRaw, k);
         trees.push(model);
@@ -209,15 +214,14 @@ function addTrainingScores(
   raw: Float64Array,
   k: number,
   c: number,
+  scratch: LeafIndexScratch,
 ): void {
   if (allRowsInTree) {
-    tree.leaves.forEach((leaf, i) => {
-      const value = leafValues[i] as number;
-      for (let j = leaf.start; j < leaf.start + leaf.count; j++) {
-        const at = (rows[j] as number) * k + c;
-        raw[at] = (raw[at] as number) + value;
-      }
-    });
+    // Each row's leaf first (a small array: its random writes stay in cache), then one sequential
+    // pass over the scores, rather than a random read-modify-write of a score per row.
+    const leafOfRows = leafIndexBuffer(scratch, rows.length, tree.leaves.length);
+    tree.leaves.forEach((leaf, i) => markLeaf(rows, leaf.start, leaf.count, leafOfRows, i));
+    addLeafValues(leafOfRows, Float64Array.from(leafValues), raw, k, c);
     return;
   }
   // Rows left out of the sample are in no leaf range: route every row by its bins.
@@ -226,6 +230,44 @@ function addTrainingScores(
   for (let row = 0; row < binned.rowCount; row++) {
     const at = row * k + c;
     raw[at] = (raw[at] as number) + (valueOfNode[leafOfRow(tree, binned, row)] as number);
+  }
+}
+
+/** The per-row leaf index of addTrainingScores, kept from tree to tree (null until needed). */
+interface LeafIndexScratch {
+  buffer: Uint8Array | Uint16Array | Uint32Array | null;
+}
+
+function leafIndexBuffer(
+  scratch: LeafIndexScratch,
+  n: number,
+  leaves: number,
+): Uint8Array | Uint16Array | Uint32Array {
+  const type = leaves <= 256 ? Uint8Array : leaves <= 65_536 ? Uint16Array : Uint32Array;
+  if (!(scratch.buffer instanceof type) || scratch.buffer.length !== n) scratch.buffer = new type(n);
+  return scratch.buffer;
+}
+
+function markLeaf(
+  rows: Uint32Array,
+  start: number,
+  count: number,
+  leafOfRows: Uint8Array | Uint16Array | Uint32Array,
+  leaf: number,
+): void {
+  for (let j = start; j < start + count; j++) leafOfRows[rows[j] as number] = leaf;
+}
+
+function addLeafValues(
+  leafOfRows: Uint8Array | Uint16Array | Uint32Array,
+  values: Float64Array,
+  raw: Float64Array,
+  k: number,
+  c: number,
+): void {
+  for (let row = 0; row < leafOfRows.length; row++) {
+    const at = row * k + c;
+    raw[at] = (raw[at] as number) + (values[leafOfRows[row] as number] as number);
   }
 }
 
