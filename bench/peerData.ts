@@ -11,17 +11,14 @@ import {
   Table as ArrowTable,
   Version,
   columnFromArray,
-  columnFromValues,
-  dictionary,
   field,
   float64,
-  int32,
   tableToIPC,
-  utf8,
   type Column as ArrowColumn,
 } from '@uwdata/flechette';
+import { categoryColumn } from '../lifecycle/ingest/arrow';
 import type { EncodedFeatures } from '../ml/dataset';
-import { MISSING_CODE, type Column } from '../ml/table';
+import type { Column } from '../ml/table';
 
 const BATCH_ROWS = 65_536;
 
@@ -62,12 +59,5 @@ export function encodedColumns(data: EncodedFeatures, target: Float64Array, targ
 function arrowColumn(column: Column): ArrowColumn<unknown> {
   const options = { maxBatchRows: BATCH_ROWS };
   if (column.kind === 'numeric') return columnFromArray(column.values, float64(), options);
-  const { codes, dictionary: labels } = column;
-  return columnFromValues(
-    (add) => {
-      for (const code of codes) add(code === MISSING_CODE ? null : labels[code]);
-    },
-    dictionary(utf8(), int32()),
-    options,
-  );
+  return categoryColumn(column, options);
 }

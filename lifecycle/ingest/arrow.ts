@@ -25,7 +25,7 @@ import {
   type Field,
   type Metadata,
 } from '@uwdata/flechette';
-import { CategoryDictionary, MISSING_CODE, Table, type Column } from '../../ml/table';
+import { CategoryDictionary, MISSING_CODE, Table, type CategoricalColumn, type Column } from '../../ml/table';
 import { SnapshotError } from './errors';
 import type { SnapshotKind, SnapshotRole } from './plan';
 
@@ -108,8 +108,18 @@ function arrowColumn(column: Column): ArrowColumn<unknown> {
       options,
     );
   }
+  return categoryColumn(column, options);
+}
+
+/**
+ * A categorical column as an Arrow dictionary column of utf8 labels (null where missing). The builder
+ * numbers labels in order of first appearance, as the column's own dictionary does.
+ */
+export function categoryColumn(
+  column: CategoricalColumn,
+  options: { maxBatchRows: number },
+): ArrowColumn<unknown> {
   const { codes, dictionary: labels } = column;
-  // The builder numbers labels in order of first appearance, as the column's own dictionary does.
   return columnFromValues(
     (add) => {
       for (const code of codes) add(code === MISSING_CODE ? null : labels[code]);

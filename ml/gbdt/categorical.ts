@@ -6,7 +6,7 @@
  *
  * - with at most MAX_ONE_VS_REST categories on the node, each category alone against the rest;
  * - else the categories holding at least MIN_ROWS_PER_CATEGORY rows, sorted by
- *   sum of gradients / (sum of hessians + CATEGORY_SMOOTHING), split after the first k of that order
+ *   sum of gradients / (sum of hessians + CATEGORY_SMOOTHING, categoryOrder.ts's cat_smooth), split after the first k of that order
  *   from either end, k up to MAX_CATEGORIES_LEFT, the children's gain taken with CATEGORY_L2 more L2
  *   (a set split has more freedom than a threshold, and pays for it).
  *
@@ -15,12 +15,12 @@
  * searches on the calling thread, from the node's histogram, so the model does not depend on the
  * thread count.
  */
+import { CATEGORY_SMOOTHING } from '../categoryOrder';
 import type { NodeSums, Split, SplitParams } from './split';
 
 export const MAX_ONE_VS_REST = 4;
 export const MAX_CATEGORIES_LEFT = 32;
 export const CATEGORY_L2 = 10;
-export const CATEGORY_SMOOTHING = 10;
 export const MIN_ROWS_PER_CATEGORY = 10;
 
 /** A split whose left side is a set of value bins (one bin per category code). */
