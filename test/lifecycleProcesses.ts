@@ -6,9 +6,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { defaultDataConverter } from '@temporalio/common';
 import type { TrainingHeartbeat } from '../activities/lifecycle/train';
 import { repoRoot } from '../platform/paths';
+import { type PendingActivity, pendingActivities } from './activityHistory';
 
 /** What the worker prints once it polls its task queue (workers/main.ts). */
 const READY_LINE = /Kerf worker polling task queue "([^"]+)"/;
@@ -126,47 +126,14 @@ export async function killWorkerProcesses(): Promise<void> {
 }
 
 /** The training activity as the server sees it while it is pending. */
-export interface PendingTraining {
-  attempt: number;
-  /** The last heartbeat the server recorded, decoded; undefined before the first one. */
-  heartbeat: TrainingHeartbeat | undefined;
-  /** The identity (`pid@host`) of the worker that last took the task. */
-  lastWorkerIdentity: string;
-  /** When the server handed the current attempt to a worker (epoch ms), if it has. */
-  lastStartedAtMs: number | undefined;
-}
-
-/** A protobuf Timestamp as epoch milliseconds. */
-function timestampMs(
-  time: { seconds?: { toNumber(): number } | number | null; nanos?: number | null } | null | undefined,
-): number | undefined {
-  if (!time?.seconds) return undefined;
-  const seconds = typeof time.seconds === 'number' ? time.seconds : time.seconds.toNumber();
-  return seconds * 1000 + Math.floor((time.nanos ?? 0) / 1e6);
-}
+export type PendingTraining = PendingActivity<TrainingHeartbeat>;
 
 /** The run's status and its pending `trainModel` activity (undefined when none is pending). */
 async function describeTraining(
   handle: WorkflowHandle,
 ): Promise<{ running: boolean; status: string; training: PendingTraining | undefined }> {
-  // describe() is answered by the server alone: it works while no worker is alive, unlike a Query.
-  const description = await handle.describe();
-  const activity = (description.raw.pendingActivities ?? []).find(
-    (pending) => pending.activityType?.name === 'trainModel',
-  );
-  const payload = activity?.heartbeatDetails?.payloads?.[0];
-  return {
-    running: description.status.name === 'RUNNING',
-    status: description.status.name,
-    training: activity && {
-      attempt: activity.attempt ?? 0,
-      heartbeat: payload
-        ? defaultDataConverter.payloadConverter.fromPayload<TrainingHeartbeat>(payload)
-        : undefined,
-      lastWorkerIdentity: activity.lastWorkerIdentity ?? '',
-      lastStartedAtMs: timestampMs(activity.lastStartedTime),
-    },
-  };
+  const { status, pending } = await pendingActivities<TrainingHeartbeat>(handle, 'trainModel');
+  return { running: status === 'RUNNING', status, training: pending[0] };
 }
 
 /**

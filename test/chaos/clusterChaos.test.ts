@@ -29,6 +29,7 @@ import {
   startLifecycle,
 } from '../../workflows/client/lifecycleRuns';
 import type { LifecycleStatus } from '../../workflows/lifecycleTypes';
+import { activityRuns, historyEvents } from '../activityHistory';
 import { createOwnDatabase, ownStackEnvironment, type OwnDatabase, testConfig, uniqueName } from '../helpers';
 import { addTestPeople, identityOf, signalWithCode } from '../lifecycleTestbed';
 import {
@@ -227,8 +228,8 @@ describe('the local cluster under chaos', () => {
     ).catch((error: unknown) => {
       throw new Error(`${String(error)}\n${outputs()}`);
     });
-    const trainer = heavy.find((worker) => training?.lastWorkerIdentity.startsWith(`${worker.pid}@`));
-    if (!trainer) throw new Error(`the victim trains on ${training?.lastWorkerIdentity}, not a heavy worker`);
+    const trainer = heavy.find((worker) => training?.worker.startsWith(`${worker.pid}@`));
+    if (!trainer) throw new Error(`the victim trains on ${training?.worker}, not a heavy worker`);
     const iterationAtKill = training?.heartbeat?.iteration ?? 0;
     expect(iterationAtKill).toBeLessThan(VICTIM_ROUNDS);
     await trainer.kill('SIGKILL');
@@ -241,18 +242,10 @@ describe('the local cluster under chaos', () => {
     await restingAtApproval(900_000, false).catch((error: unknown) => {
       throw new Error(`${String(error)}\n${outputs()}`);
     });
-    const events = (await victim.handle.fetchHistory()).events ?? [];
-    const trainings = new Set(
-      events
-        .filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'trainModel')
-        .map((event) => String(event.eventId)),
+    const retries = activityRuns(await historyEvents(victim.handle), ['trainModel']).filter(
+      (training) => training.attempt > 1,
     );
-    const retries = events
-      .map((event) => event.activityTaskStartedEventAttributes)
-      .filter(
-        (started) => started && trainings.has(String(started.scheduledEventId)) && (started.attempt ?? 1) > 1,
-      );
-    expect(retries.map((started) => started?.identity?.split('@')[0])).toEqual([String(survivor.pid)]);
+    expect(retries.map((training) => training.worker.split('@')[0])).toEqual([String(survivor.pid)]);
     console.log('chaos: all 20 runs await approval');
 
     // Restart the Temporal server's processes (all four services and the Web UI) while they wait.

@@ -7,8 +7,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { temporal } from '@temporalio/proto';
-import { defaultDataConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson, type PipelineSpec, specHash } from '../../lifecycle/spec';
 import { specKey } from '../../registry/artifactKeys';
@@ -17,6 +15,7 @@ import type { LifecycleInput } from '../../workflows/lifecycleTypes';
 import { createKerfWorker, type KerfWorker } from '../../workers/kerfWorker';
 import type { ActivityDeps } from '../../activities/deps';
 import { createRetrainingActivities } from '../../activities/monitoring/retraining';
+import { activityRuns, decodePayload, historyEvents } from '../activityHistory';
 import { createLifecycleTestbed, type LifecycleTestbed, runFailureOf } from '../lifecycleTestbed';
 import { uniqueName } from '../helpers';
 import { startWorkerProcess, type WorkerProcess } from '../lifecycleProcesses';
@@ -62,33 +61,6 @@ afterAll(async () => {
   await rm(noPipelines, { recursive: true, force: true });
 });
 
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
-
-/** The task queue each activity of a run was scheduled on, by activity name. */
-function activityQueues(events: HistoryEvent[]): Record<string, string[]> {
-  const queues: Record<string, string[]> = {};
-  for (const event of events) {
-    const scheduled = event.activityTaskScheduledEventAttributes;
-    const name = scheduled?.activityType?.name;
-    if (!scheduled || !name) continue;
-    (queues[name] ??= []).push(scheduled.taskQueue?.name ?? '');
-  }
-  return queues;
-}
-
-/** The identities of the workers that started the named activities (`pid@host` by default). */
-function startedIdentities(events: HistoryEvent[], names: string[]): string[] {
-  const scheduled = new Set(
-    events
-      .filter((event) => names.includes(event.activityTaskScheduledEventAttributes?.activityType?.name ?? ''))
-      .map((event) => String(event.eventId)),
-  );
-  return events.flatMap((event) => {
-    const started = event.activityTaskStartedEventAttributes;
-    return started && scheduled.has(String(started.scheduledEventId)) ? [started.identity ?? ''] : [];
-  });
-}
-
 describe('a light worker and a heavy worker, without pipelines/', () => {
   it('poll one queue each, the heavy one with at most one activity per core', () => {
     expect(bed.worker.taskQueues).toEqual({ light: bed.taskQueue });
@@ -113,22 +85,28 @@ describe('a light worker and a heavy worker, without pipelines/', () => {
     const waiting = await waitForStage(handle, 'awaiting-approval', { timeoutMs: 240_000 });
     expect(waiting.verdicts.every((verdict) => verdict.passed)).toBe(true);
 
-    const events = (await handle.fetchHistory()).events ?? [];
+    const events = await historyEvents(handle);
     // The run's input carries the spec's hash, not the spec; the spec is stored under that hash.
-    const started = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-    const input = defaultDataConverter.payloadConverter.fromPayload<LifecycleInput>(started ?? {});
-    expect(input.spec).toBeUndefined();
-    expect(input.specHash).toBe(specHash(spec));
-    expect(input.heavyTaskQueue).toBe(`${bed.taskQueue}-heavy`);
+    const input = decodePayload(events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]) as
+      LifecycleInput | undefined;
+    expect(input?.spec).toBeUndefined();
+    expect(input?.specHash).toBe(specHash(spec));
+    expect(input?.heavyTaskQueue).toBe(`${bed.taskQueue}-heavy`);
     const stored = Buffer.from(await bed.store.get(specKey(specHash(spec)))).toString('utf8');
     expect(stored).toBe(canonicalJson(spec));
 
-    const queues = activityQueues(events);
+    const activities = activityRuns(events);
+    const queues = (type: string) =>
+      activities.filter((activity) => activity.type === type).map((activity) => activity.taskQueue);
     const heavyQueue = `${bed.taskQueue}-heavy`;
-    expect(queues.trainModel).toEqual([heavyQueue]);
-    expect(queues.evaluateCandidate).toEqual([heavyQueue]);
+    expect(queues('trainModel')).toEqual([heavyQueue]);
+    expect(queues('evaluateCandidate')).toEqual([heavyQueue]);
     // ...and the worker process that took them is the one started without pipelines/.
-    const heavyIdentities = startedIdentities(events, ['trainModel', 'evaluateCandidate']);
+    const heavyIdentities = activities
+      .filter(
+        (activity) => ['trainModel', 'evaluateCandidate'].includes(activity.type) && activity.attempt > 0,
+      )
+      .map((activity) => activity.worker);
     expect(heavyIdentities.length).toBeGreaterThanOrEqual(2);
     for (const identity of heavyIdentities) expect(identity).toMatch(new RegExp(`^${heavyProcess?.pid}@`));
     for (const light of [
@@ -139,7 +117,7 @@ describe('a light worker and a heavy worker, without pipelines/', () => {
       'checkFairness',
       'packageCandidate',
     ]) {
-      expect(queues[light], light).toEqual([bed.taskQueue]);
+      expect(queues(light), light).toEqual([bed.taskQueue]);
     }
 
     await bed.signalDecision(handle, 'production-planner');

@@ -8,8 +8,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { temporal } from '@temporalio/proto';
-import { defaultDataConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActivityDeps } from '../../activities/deps';
 import { createRetrainingActivities } from '../../activities/monitoring/retraining';
@@ -25,6 +23,7 @@ import {
 import { artifactKeys, specKey } from '../../registry/artifactKeys';
 import { lifecycleStatus, waitForStage } from '../../workflows/client/lifecycleRuns';
 import type { LifecycleInput } from '../../workflows/lifecycleTypes';
+import { activityRuns, decodePayload, historyEvents, type HistoryEvent } from '../activityHistory';
 import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
 import { uniqueName } from '../helpers';
 import { shippedSpecInput, type SpecInput, specInput, uniqueSpecName } from '../specBuilder';
@@ -51,46 +50,24 @@ const quickDraft = (): SpecInput =>
     shippedSpecInput('cut-time'),
   );
 
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
-const decode = (payload: temporal.api.common.v1.IPayload | null | undefined): unknown =>
-  defaultDataConverter.payloadConverter.fromPayload(payload ?? {});
-
-/** The input each activity of a run was scheduled with, by activity name (first attempt each). */
-function activityInputs(events: HistoryEvent[]): Record<string, Record<string, unknown>> {
-  const inputs: Record<string, Record<string, unknown>> = {};
-  for (const event of events) {
-    const scheduled = event.activityTaskScheduledEventAttributes;
-    const name = scheduled?.activityType?.name;
-    if (!scheduled || !name || inputs[name]) continue;
-    inputs[name] = decode(scheduled.input?.payloads?.[0]) as Record<string, unknown>;
-  }
-  return inputs;
-}
-
 /** What `resolveRunSpec` answered in a run's history. */
 function resolvedSpec(events: HistoryEvent[]): { spec: PipelineSpec; specHash: string } {
-  const scheduled = events.find(
-    (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'resolveRunSpec',
-  );
-  const completed = events.find(
-    (event) =>
-      String(event.activityTaskCompletedEventAttributes?.scheduledEventId ?? '') ===
-      String(scheduled?.eventId ?? '-'),
-  );
-  expect(completed, 'resolveRunSpec completed').toBeDefined();
-  return decode(completed?.activityTaskCompletedEventAttributes?.result?.payloads?.[0]) as {
-    spec: PipelineSpec;
-    specHash: string;
-  };
+  const [resolved] = activityRuns<unknown, { spec: PipelineSpec; specHash: string }>(events, [
+    'resolveRunSpec',
+  ]);
+  expect(resolved?.completed, 'resolveRunSpec completed').toBe(true);
+  return resolved?.result as { spec: PipelineSpec; specHash: string };
 }
 
 /** Asserts that every stage after resolveRunSpec was handed the hash, never the spec. */
 function expectStagesByHash(events: HistoryEvent[], hash: string, stages: string[]): void {
-  const inputs = activityInputs(events);
+  const activities = activityRuns<{ spec?: unknown; specHash?: string }>(events);
   for (const stage of stages) {
-    expect(inputs[stage], stage).toBeDefined();
-    expect(inputs[stage]?.specHash, stage).toBe(hash);
-    expect(inputs[stage]?.spec, stage).toBeUndefined();
+    // The first attempt of each.
+    const input = activities.find((activity) => activity.type === stage)?.input;
+    expect(input, stage).toBeDefined();
+    expect(input?.specHash, stage).toBe(hash);
+    expect(input?.spec, stage).toBeUndefined();
   }
 }
 
@@ -122,11 +99,11 @@ describe('a Web UI start that carries the spec inline', () => {
     expect(stored).toBe(canonicalJson(spec));
     expect(stored).not.toBe(JSON.stringify(draft));
 
-    const events = (await handle.fetchHistory()).events ?? [];
-    const started = decode(
+    const events = await historyEvents(handle);
+    const started = decodePayload(
       events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0],
-    ) as LifecycleInput;
-    expect(started.specHash).toBeUndefined();
+    ) as LifecycleInput | undefined;
+    expect(started?.specHash).toBeUndefined();
     expect(resolvedSpec(events)).toEqual({ spec, specHash: hash });
     expectStagesByHash(events, hash, [
       'ingestSnapshot',
@@ -247,7 +224,7 @@ describe('nightly retraining of a production version made before specs were stor
       expect(status.pipeline).toBe(spec.name);
       expect(status.version).toBe(2);
       expect((await getVersion(bed.db.pool, spec.name, 2)).specHash).toBe(hash);
-      const events = (await handle.fetchHistory()).events ?? [];
+      const events = await historyEvents(handle);
       expect(resolvedSpec(events)).toEqual({ spec, specHash: hash });
       expectStagesByHash(events, hash, ['ingestSnapshot', 'validateSnapshot', 'registerVersion']);
     } finally {

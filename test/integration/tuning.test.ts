@@ -5,13 +5,13 @@
  * the run goes on.
  */
 import { createHash } from 'node:crypto';
-import { defaultDataConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelManifest } from '../../lifecycle/manifest';
 import type { TrialResult } from '../../lifecycle/tuning/halving';
 import type { TuningRecord } from '../../lifecycle/tuning/plan';
 import { artifactKeys } from '../../registry/artifactKeys';
-import { type LifecycleHandle, waitForStage } from '../../workflows/client/lifecycleRuns';
+import { waitForStage } from '../../workflows/client/lifecycleRuns';
+import { activityRuns, historyEvents } from '../activityHistory';
 import { createLifecycleTestbed, type LifecycleTestbed } from '../lifecycleTestbed';
 
 let bed: LifecycleTestbed;
@@ -28,34 +28,6 @@ const SPACE = {
   maxLeaves: { min: 8, max: 64, scale: 'log', integer: true },
   minSamplesLeaf: { min: 5, max: 40, integer: true },
 };
-
-/** Each tuneTrial activity of the run: its trial, rung and task queue, and the attempts it took. */
-async function trialActivities(handle: LifecycleHandle) {
-  const events = (await handle.fetchHistory()).events ?? [];
-  const scheduled = new Map<string, { trial: number; rung: number; queue: string; attempts: number }>();
-  for (const event of events) {
-    const attributes = event.activityTaskScheduledEventAttributes;
-    if (attributes?.activityType?.name === 'tuneTrial') {
-      const payload = attributes.input?.payloads?.[0];
-      const input = payload
-        ? defaultDataConverter.payloadConverter.fromPayload<{
-            trial: { trial: number };
-            rung: { rung: number };
-          }>(payload)
-        : undefined;
-      scheduled.set(String(event.eventId), {
-        trial: input?.trial.trial ?? -1,
-        rung: input?.rung.rung ?? -1,
-        queue: attributes.taskQueue?.name ?? '',
-        attempts: 0,
-      });
-    }
-    const started = event.activityTaskStartedEventAttributes;
-    const activity = started && scheduled.get(String(started.scheduledEventId));
-    if (activity) activity.attempts = started.attempt ?? 0;
-  }
-  return [...scheduled.values()];
-}
 
 describe('the tune stage', () => {
   it('halves the trials rung by rung on the heavy queue and trains, signs and shows the chosen parameters', async () => {
@@ -107,10 +79,10 @@ describe('the tune stage', () => {
     expect(record.params).toMatchObject(best.params);
 
     // Each trial ran once, as a heavy activity.
-    const activities = await trialActivities(handle);
+    const activities = activityRuns(await historyEvents(handle), ['tuneTrial']);
     expect(activities).toHaveLength(12);
-    expect(activities.every((activity) => activity.queue === `${bed.taskQueue}-heavy`)).toBe(true);
-    expect(activities.every((activity) => activity.attempts === 1)).toBe(true);
+    expect(activities.every((activity) => activity.taskQueue === `${bed.taskQueue}-heavy`)).toBe(true);
+    expect(activities.every((activity) => activity.attempt === 1)).toBe(true);
 
     // The model trained with the chosen parameters; the signed manifest and the card say so.
     const manifest = await bed.store.getJson<ModelManifest>(keys.manifest);

@@ -6,11 +6,11 @@
  * the result table exactly once.
  */
 import { Client, type Connection } from '@temporalio/client';
-import { defaultDataConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectTemporalClient } from '../../platform/temporalConnection';
-import { type BatchScoringHandle, startBatchScoring } from '../../workflows/client/batchScoringRuns';
+import { startBatchScoring } from '../../workflows/client/batchScoringRuns';
 import { batchScoringStatusQuery } from '../../workflows/batchScoringTypes';
+import { activityRuns, historyEvents, pendingActivities } from '../activityHistory';
 import { testConfig, uniqueName } from '../helpers';
 import { killWorkerProcesses, startWorkerProcess, type WorkerProcess } from '../lifecycleProcesses';
 import { createServingWorld, modelName, registerVersion, type ServingWorld } from '../servingFixtures';
@@ -56,47 +56,6 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
-/** The chunk being scored, as the server sees it: its last heartbeat and the worker that runs it. */
-async function pendingChunk(handle: BatchScoringHandle) {
-  const description = await handle.describe();
-  const activity = (description.raw.pendingActivities ?? []).find(
-    (pending) => pending.activityType?.name === 'scoreBatchChunk',
-  );
-  const payload = activity?.heartbeatDetails?.payloads?.[0];
-  return {
-    status: description.status.name,
-    chunk: activity && {
-      attempt: activity.attempt ?? 0,
-      heartbeat: payload
-        ? defaultDataConverter.payloadConverter.fromPayload<{ chunk: number; rows: number }>(payload)
-        : undefined,
-      worker: activity.lastWorkerIdentity ?? '',
-    },
-  };
-}
-
-/** Each chunk activity of the run's history: its input chunk and the attempt that completed it. */
-async function chunkAttempts(handle: BatchScoringHandle): Promise<Map<number, number>> {
-  const events = (await handle.fetchHistory()).events ?? [];
-  const chunkOf = new Map<string, number>();
-  const attempts = new Map<number, number>();
-  for (const event of events) {
-    const scheduled = event.activityTaskScheduledEventAttributes;
-    if (scheduled?.activityType?.name === 'scoreBatchChunk') {
-      const payload = scheduled.input?.payloads?.[0];
-      const input = payload
-        ? defaultDataConverter.payloadConverter.fromPayload<{ chunk: number }>(payload)
-        : undefined;
-      if (input) chunkOf.set(String(event.eventId), input.chunk);
-    }
-    const started = event.activityTaskStartedEventAttributes;
-    if (!started) continue;
-    const chunk = chunkOf.get(String(started.scheduledEventId));
-    if (chunk !== undefined) attempts.set(chunk, started.attempt ?? 0);
-  }
-  return attempts;
-}
-
 describe('a worker killed during a batch scoring chunk', () => {
   it('leaves the finished chunks alone, scores the killed one again elsewhere, and writes every row once', async () => {
     const workerEnv = { ...world.db.env, TEMPORAL_TASK_QUEUE: taskQueue };
@@ -123,17 +82,18 @@ describe('a worker killed during a batch scoring chunk', () => {
     const deadline = Date.now() + 180_000;
     const midChunk = async () => {
       for (;;) {
-        const seen = await pendingChunk(handle);
+        const seen = await pendingActivities<{ chunk: number; rows: number }>(handle, 'scoreBatchChunk');
         expect(seen.status).toBe('RUNNING');
+        const chunk = seen.pending[0];
         const finished = await handle
           .query(batchScoringStatusQuery)
           .then((status) => status.finished.length)
           .catch(() => 0);
         // Early in the chunk, so the kill lands before it ends.
-        const heartbeat = seen.chunk?.heartbeat;
+        const heartbeat = chunk?.heartbeat;
         const rowsDone = heartbeat?.rows ?? 0;
-        if (seen.chunk && heartbeat && finished >= 1 && rowsDone > 0 && rowsDone <= CHUNK_ROWS / 2) {
-          if (seen.chunk.attempt === 1) return { ...seen.chunk, heartbeat };
+        if (chunk && heartbeat && finished >= 1 && rowsDone > 0 && rowsDone <= CHUNK_ROWS / 2) {
+          if (chunk.attempt === 1) return { ...chunk, heartbeat };
         }
         if (Date.now() > deadline) throw new Error(`no chunk seen mid-way: ${JSON.stringify(seen)}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -170,13 +130,13 @@ describe('a worker killed during a batch scoring chunk', () => {
     );
 
     // One activity per chunk; only the killed one took a second attempt.
-    const attempts = await chunkAttempts(handle);
-    expect([...attempts.keys()].sort((a, b) => a - b)).toEqual(
+    const chunks = activityRuns<{ chunk: number }>(await historyEvents(handle), ['scoreBatchChunk']);
+    expect(chunks.map((run) => run.input?.chunk ?? -1).sort((a, b) => a - b)).toEqual(
       Array.from({ length: ROWS / CHUNK_ROWS }, (_, chunk) => chunk),
     );
-    for (const [chunk, attempt] of attempts) {
-      if (chunk === killedChunk) expect(attempt).toBeGreaterThanOrEqual(2);
-      else expect(attempt, `chunk ${chunk}`).toBe(1);
+    for (const { input, attempt } of chunks) {
+      if (input?.chunk === killedChunk) expect(attempt).toBeGreaterThanOrEqual(2);
+      else expect(attempt, `chunk ${input?.chunk}`).toBe(1);
     }
   }, 400_000);
 });

@@ -8,7 +8,7 @@
 import { Client, type Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactKeys } from '../../registry/artifactKeys';
-import { type LifecycleHandle, startLifecycle, waitForStage } from '../../workflows/client/lifecycleRuns';
+import { startLifecycle, waitForStage } from '../../workflows/client/lifecycleRuns';
 import { applyMigrations } from '../../platform/migrations';
 import { ObjectStore } from '../../platform/objectStore';
 import { migrationsDir } from '../../platform/paths';
@@ -17,6 +17,7 @@ import { buildSpec, shippedSpecInput, uniqueSpecName } from '../specBuilder';
 import { nightlyScheduleId } from '../../workflows/client/schedules';
 import { listVersions } from '../../registry';
 import { generateShop } from '../../shop/load';
+import { activityRuns, historyEvents } from '../activityHistory';
 import { createOwnDatabase, type OwnDatabase, testConfig, uniqueName } from '../helpers';
 import { trustWorkerSigningKey } from '../trustedKeys';
 import { addTestPeople, signalWithCode } from '../lifecycleTestbed';
@@ -83,28 +84,6 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-/** From the run's history: activities scheduled, and the training's started event (attempt, worker). */
-async function historySummary(handle: LifecycleHandle) {
-  const history = await handle.fetchHistory();
-  const events = history.events ?? [];
-  const trainingIds = new Set(
-    events
-      .filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'trainModel')
-      .map((event) => String(event.eventId)),
-  );
-  const scheduledByName = (name: string) =>
-    events.filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === name).length;
-  const trainingStarts = events
-    .map((event) => event.activityTaskStartedEventAttributes)
-    .filter((started) => started && trainingIds.has(String(started.scheduledEventId)))
-    .map((started) => ({ attempt: started?.attempt ?? 0, identity: started?.identity ?? '' }));
-  return {
-    scheduledTrainings: trainingIds.size,
-    registrations: scheduledByName('registerVersion'),
-    trainingStarts,
-  };
-}
-
 describe('a worker killed during training', () => {
   it('is retried on the other worker within seconds, and the run completes with one version and no duplicate artifacts', async () => {
     const workerEnv = { ...db.env, TEMPORAL_TASK_QUEUE: taskQueue };
@@ -137,12 +116,10 @@ describe('a worker killed during training', () => {
       quoting(workers[0] as WorkerProcess, 'first'),
     );
     expect(beforeKill?.attempt).toBe(1);
-    const trainer = workers.find((worker) => beforeKill?.lastWorkerIdentity.startsWith(`${worker.pid}@`));
+    const trainer = workers.find((worker) => beforeKill?.worker.startsWith(`${worker.pid}@`));
     const survivor = workers.find((worker) => worker !== trainer);
     if (!trainer || !survivor) {
-      throw new Error(
-        `training runs on ${beforeKill?.lastWorkerIdentity}, not on a worker this test started`,
-      );
+      throw new Error(`training runs on ${beforeKill?.worker}, not on a worker this test started`);
     }
     const iterationAtKill = beforeKill?.heartbeat?.iteration ?? 0;
     expect(iterationAtKill).toBeLessThan(ITERATIONS);
@@ -157,7 +134,7 @@ describe('a worker killed during training', () => {
       handle,
       (training) =>
         (training?.heartbeat?.attempt ?? 0) >= 2 &&
-        (training?.lastWorkerIdentity.startsWith(`${survivor.pid}@`) ?? false),
+        (training?.worker.startsWith(`${survivor.pid}@`) ?? false),
       { timeoutMs: 60_000, pollMs: 100 },
     ).catch(quoting(survivor, 'surviving'));
     expect(retried?.attempt).toBe(2);
@@ -208,11 +185,14 @@ describe('a worker killed during training', () => {
     expect(training.iterationsRun).toBe(ITERATIONS);
 
     // One training activity and one registration in the history; its last attempt ran on the survivor.
-    const history = await historySummary(handle);
-    expect(history.scheduledTrainings).toBe(1);
-    expect(history.registrations).toBe(1);
-    expect(history.trainingStarts).toEqual([
-      { attempt: training.attempt, identity: expect.stringMatching(new RegExp(`^${second.pid}@`)) as string },
+    const activities = activityRuns(await historyEvents(handle), ['trainModel', 'registerVersion']);
+    expect(activities.filter((activity) => activity.type === 'registerVersion')).toHaveLength(1);
+    expect(
+      activities
+        .filter((activity) => activity.type === 'trainModel')
+        .map(({ attempt, worker }) => ({ attempt, worker })),
+    ).toEqual([
+      { attempt: training.attempt, worker: expect.stringMatching(new RegExp(`^${second.pid}@`)) as string },
     ]);
 
     console.log(

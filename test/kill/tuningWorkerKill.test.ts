@@ -5,7 +5,6 @@
  * again. Every trial ends with one result, and the run goes on to its candidate.
  */
 import { Client, type Connection } from '@temporalio/client';
-import { defaultDataConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipelineSpec } from '../../lifecycle/spec';
 import type { TuningRecord } from '../../lifecycle/tuning/plan';
@@ -16,6 +15,7 @@ import { connectTemporalClient } from '../../platform/temporalConnection';
 import { artifactKeys } from '../../registry/artifactKeys';
 import { generateShop } from '../../shop/load';
 import { type LifecycleHandle, startLifecycle, waitForStage } from '../../workflows/client/lifecycleRuns';
+import { activityRuns, historyEvents, pendingActivities } from '../activityHistory';
 import { createOwnDatabase, type OwnDatabase, testConfig, uniqueName } from '../helpers';
 import { killWorkerProcesses, startWorkerProcess, type WorkerProcess } from '../lifecycleProcesses';
 import { buildSpec, shippedSpecInput, uniqueSpecName } from '../specBuilder';
@@ -69,42 +69,9 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
-/** Each tuneTrial activity of the history by its scheduled event: the trial, and the attempt that completed it. */
+/** Each tuneTrial activity of the run's history, with the trial it was scheduled for. */
 async function trialRuns(handle: LifecycleHandle) {
-  const events = (await handle.fetchHistory()).events ?? [];
-  const runs = new Map<string, { trial: number; attempt?: number; completed: boolean }>();
-  for (const event of events) {
-    const scheduled = event.activityTaskScheduledEventAttributes;
-    if (scheduled?.activityType?.name === 'tuneTrial') {
-      const payload = scheduled.input?.payloads?.[0];
-      const input = payload
-        ? defaultDataConverter.payloadConverter.fromPayload<{ trial: { trial: number } }>(payload)
-        : undefined;
-      runs.set(String(event.eventId), { trial: input?.trial.trial ?? -1, completed: false });
-    }
-    const started = event.activityTaskStartedEventAttributes;
-    const run = started && runs.get(String(started.scheduledEventId));
-    if (run) run.attempt = started.attempt ?? 0;
-    const completed = event.activityTaskCompletedEventAttributes;
-    const done = completed && runs.get(String(completed.scheduledEventId));
-    if (done) done.completed = true;
-  }
-  return runs;
-}
-
-/** The trials running now, as the server sees them, and the worker running each. */
-async function pendingTrials(handle: LifecycleHandle) {
-  const description = await handle.describe();
-  return (description.raw.pendingActivities ?? [])
-    .filter((activity) => activity.activityType?.name === 'tuneTrial')
-    .map((activity) => ({
-      worker: activity.lastWorkerIdentity ?? '',
-      heartbeat: activity.heartbeatDetails?.payloads?.[0]
-        ? defaultDataConverter.payloadConverter.fromPayload<{ iteration?: number }>(
-            activity.heartbeatDetails.payloads[0],
-          )
-        : undefined,
-    }));
+  return activityRuns<{ trial: { trial: number } }>(await historyEvents(handle), ['tuneTrial']);
 }
 
 describe('a worker killed during tuning', () => {
@@ -130,9 +97,9 @@ describe('a worker killed during tuning', () => {
         throw new Error(
           `no trial was seen running after others finished:\n${workers[0]?.output().slice(-3000)}`,
         );
-      const runs = await trialRuns(handle);
-      const finished = [...runs].filter(([, run]) => run.completed).map(([id]) => id);
-      const running = (await pendingTrials(handle)).filter((trial) => (trial.heartbeat?.iteration ?? 0) > 0);
+      const finished = (await trialRuns(handle)).filter((run) => run.completed).map((run) => run.id);
+      const { pending } = await pendingActivities<{ iteration?: number }>(handle, 'tuneTrial');
+      const running = pending.filter((trial) => (trial.heartbeat?.iteration ?? 0) > 0);
       const target = running[0];
       if (finished.length > 0 && finished.length < TRIALS - 1 && target) {
         victim = workers.find((worker) => target.worker.startsWith(`${worker.pid}@`));
@@ -146,14 +113,16 @@ describe('a worker killed during tuning', () => {
     const waiting = await waitForStage(handle, 'awaiting-approval', { timeoutMs: 300_000 });
     expect(waiting.tuning?.chosen?.trialsRun).toBe(TRIALS);
 
-    const runs = [...(await trialRuns(handle)).entries()];
+    const runs = await trialRuns(handle);
     // One activity per trial, each completed; none scheduled again.
-    expect(runs.map(([, run]) => run.trial).sort((a, b) => a - b)).toEqual([...Array(TRIALS).keys()]);
-    expect(runs.every(([, run]) => run.completed)).toBe(true);
+    expect(runs.map((run) => run.input?.trial.trial ?? -1).sort((a, b) => a - b)).toEqual([
+      ...Array(TRIALS).keys(),
+    ]);
+    expect(runs.every((run) => run.completed)).toBe(true);
     // The trials finished before the kill completed on their first attempt; at least one of those
     // the victim was running completed on a later attempt elsewhere.
-    for (const [id, run] of runs) if (finishedBeforeKill.has(id)) expect(run.attempt).toBe(1);
-    expect(runs.some(([, run]) => (run.attempt ?? 0) >= 2)).toBe(true);
+    for (const run of runs) if (finishedBeforeKill.has(run.id)) expect(run.attempt).toBe(1);
+    expect(runs.some((run) => run.attempt >= 2)).toBe(true);
     const record = await store.getJson<TuningRecord>(artifactKeys(spec.name, 1).tuning);
     expect(record.results.map((result) => result.trial).sort((a, b) => a - b)).toEqual([
       ...Array(TRIALS).keys(),
