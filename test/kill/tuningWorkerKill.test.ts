@@ -128,5 +128,5 @@ describe('a worker killed during tuning', () => {
       ...Array(TRIALS).keys(),
     ]);
     expect(record.results.every((result) => result.score !== undefined)).toBe(true);
-  });
+  }, 600_000);
 });
