@@ -10,13 +10,18 @@
  *   threads that do not spin);
  * - `node_run_rows_per_s`: onnxruntime-node's `run` alone on tensors built once, same session
  *   options, so what is left between the two is Kerf's input building;
+ * - `kerf_threads_rows_per_s`: the rows as batch scoring scores them: split between two chunks side
+ *   by side, each scoring its rows in batches of `BATCH_ROWS` in a scoring thread of its own
+ *   (`ThreadScorer`: one intra-op thread, its inputs built in that thread, the columns copied to it
+ *   and the scores back), so each core builds its own string tensors;
  * - `python_rows_per_s`: Python onnxruntime's `run` on float32 and str arrays built once, at
  *   onnxruntime's defaults (as a Python user runs it);
  * - `python_kerf_config_rows_per_s`: the same with Kerf's session config entries, so the part of
  *   the ratio that is the options and the part that is the languages' bindings can be told apart;
  * - `ratio`: Kerf's over Python's (the issue's goal: at least 0.9); `cpu_ratio`: Python's CPU time
  *   per row (all threads, median round) over Kerf's, which a busy machine does not skew as much;
- *   `same_config_ratio`: Kerf's over Python's with Kerf's config entries.
+ *   `same_config_ratio`: Kerf's over Python's with Kerf's config entries; `threads_ratio`: batch
+ *   scoring's threads over Python's.
  *
  * Cases: `cut-time`, a Kerf GBDT with the cut-time spec's inputs (9 numbers, 4 categories: each row
  * hands onnxruntime four texts) and trainer (up to 400 trees of 63 leaves, early stopping on the
@@ -40,6 +45,8 @@ import { tableFeeds } from '../ml/onnx/inputs';
 import { Random } from '../ml/random';
 import { friedman1 } from '../ml/referenceDatasets';
 import { MISSING_CODE, Table, type Column } from '../ml/table';
+import { BATCH_ROWS } from '../serving/batch/chunk';
+import { ThreadScorer } from '../serving/batch/threadScorer';
 import { FAMILIES, MACHINES, MATERIALS, SHIFTS } from '../shop/catalogue';
 import { type CaseLine, round, runCaseWhenStarted } from './caseLine';
 import { writeArrowFile } from './peerData';
@@ -166,6 +173,22 @@ function cutTimeRows(rows: number, seed: number): Table {
   ]);
 }
 
+/**
+ * `inputs` scored as batch scoring's chunks score them: one chunk per thread, side by side, each
+ * handing its thread one batch of at most BATCH_ROWS rows at a time.
+ */
+async function scoreInThreads(threads: readonly ThreadScorer[], inputs: Table): Promise<void> {
+  const perThread = Math.ceil(inputs.rowCount / threads.length);
+  await Promise.all(
+    threads.map(async (thread, index) => {
+      const end = Math.min(inputs.rowCount, (index + 1) * perThread);
+      for (let start = index * perThread; start < end; start += BATCH_ROWS) {
+        await thread.scoreTable(inputs.slice(start, Math.min(end, start + BATCH_ROWS)));
+      }
+    }),
+  );
+}
+
 /** One side's round: rows per second of wall time, and CPU microseconds (all threads) per row. */
 interface Round {
   rowsPerSecond: number;
@@ -256,11 +279,15 @@ export async function runCase(name: string): Promise<CaseLine> {
 
   const scorer = await OnnxScorer.load(onnx, { intraOpNumThreads: THREADS });
   const session = await InferenceSession.create(onnx, scoringSessionOptions({ intraOpNumThreads: THREADS }));
+  const threads = await Promise.all(
+    Array.from({ length: THREADS }, () => ThreadScorer.start(onnx, scorer.metadata)),
+  );
   const dir = await mkdtemp(path.join(tmpdir(), 'kerf-bench-score-'));
   let python: { defaults: PeerSession; kerfConfig: PeerSession } | string = 'not started';
   const rounds = {
     kerf: [] as Round[],
     nodeRun: [] as Round[],
+    threads: [] as Round[],
     python: [] as Round[],
     pythonKerfConfig: [] as Round[],
   };
@@ -269,14 +296,17 @@ export async function runCase(name: string): Promise<CaseLine> {
     const output = session.outputNames[0] as string;
     const kerfScore = () => scorer.scoreTable(inputs);
     const nodeRun = () => session.run(feeds, [output]);
+    const threadsScore = () => scoreInThreads(threads, inputs);
     await kerfScore();
     await nodeRun();
+    await threadsScore();
     python = await startPython(onnx, inputs, dir);
     // Rounds alternate between the sides, so a busy moment of the machine slows both alike.
     for (let round = 1; round <= ROUNDS; round++) {
       process.stderr.write(`score: ${name}: round ${round} of ${ROUNDS}\n`);
       rounds.kerf.push(await measure(rows, kerfScore));
       rounds.nodeRun.push(await measure(rows, nodeRun));
+      rounds.threads.push(await measure(rows, threadsScore));
       if (typeof python !== 'string') {
         rounds.python.push(await pythonRound(python.defaults));
         rounds.pythonKerfConfig.push(await pythonRound(python.kerfConfig));
@@ -287,6 +317,7 @@ export async function runCase(name: string): Promise<CaseLine> {
     await rm(dir, { recursive: true, force: true });
     await session.release();
     await scorer.release();
+    await Promise.all(threads.map((thread) => thread.release()));
   }
   return {
     bench: 'score',
@@ -297,6 +328,7 @@ export async function runCase(name: string): Promise<CaseLine> {
     onnxruntime_node: onnxruntimeEnv.versions.node,
     kerf_rows_per_s: Math.round(best(rounds.kerf)),
     node_run_rows_per_s: Math.round(best(rounds.nodeRun)),
+    kerf_threads_rows_per_s: Math.round(best(rounds.threads)),
     ...(typeof python === 'string'
       ? { python_skipped: python }
       : {
@@ -306,6 +338,7 @@ export async function runCase(name: string): Promise<CaseLine> {
           ratio: round(best(rounds.kerf) / best(rounds.python), 3),
           same_config_ratio: round(best(rounds.kerf) / best(rounds.pythonKerfConfig), 3),
           node_run_ratio: round(best(rounds.nodeRun) / best(rounds.python), 3),
+          threads_ratio: round(best(rounds.threads) / best(rounds.python), 3),
           median_ratio: round(medianRate(rounds.kerf) / medianRate(rounds.python), 3),
           // Python's CPU time per row over Kerf's: how the two compare when the machine is shared.
           cpu_ratio: round(medianCpu(rounds.python) / medianCpu(rounds.kerf), 3),
@@ -313,6 +346,7 @@ export async function runCase(name: string): Promise<CaseLine> {
     median_rows_per_s: {
       kerf: Math.round(medianRate(rounds.kerf)),
       node_run: Math.round(medianRate(rounds.nodeRun)),
+      threads: Math.round(medianRate(rounds.threads)),
       ...(rounds.python.length > 0
         ? {
             python: Math.round(medianRate(rounds.python)),
@@ -323,6 +357,7 @@ export async function runCase(name: string): Promise<CaseLine> {
     median_cpu_us_per_row: {
       kerf: round(medianCpu(rounds.kerf), 3),
       node_run: round(medianCpu(rounds.nodeRun), 3),
+      threads: round(medianCpu(rounds.threads), 3),
       ...(rounds.python.length > 0
         ? {
             python: round(medianCpu(rounds.python), 3),
