@@ -83,8 +83,8 @@ export const CASES: Record<string, ServeCase> = {
 const TREES = 200;
 const progress = (line: string) => process.stderr.write(`serve: ${line}\n`);
 
-/** What the load generator measured, and the server's CPU time per answer. */
-type Measured = LoadResult & { serverCpuUsPerRequest: number };
+/** What the load generator measured, the server's CPU time per answer and how its event loop kept up. */
+type Measured = LoadResult & { serverCpuUsPerRequest: number } & Pick<ServerReport, 'loopDelay' | 'gc'>;
 
 /** A server process of the bench (`bench/serveServer.ts`), listening. */
 interface ServerProcess {
@@ -149,7 +149,12 @@ async function measure(
   const report = await server.stop();
   const answered = (result.requests * (plan.warmupSeconds + plan.seconds)) / plan.seconds;
   return {
-    measured: { ...result, serverCpuUsPerRequest: Math.round(report.cpuUs / Math.max(1, answered)) },
+    measured: {
+      ...result,
+      serverCpuUsPerRequest: Math.round(report.cpuUs / Math.max(1, answered)),
+      loopDelay: report.loopDelay,
+      gc: report.gc,
+    },
     report,
   };
 }
@@ -185,6 +190,9 @@ function figures(result: Measured, rowsPerRequest: number) {
     ...(result.unanswered > 0 ? { unanswered: result.unanswered } : {}),
     server_cpu_us_per_request: result.serverCpuUsPerRequest,
     client_cpu_us_per_request: result.clientCpuUsPerRequest,
+    // The server's event loop over the whole run (warm-up included): where p99's stalls come from.
+    server_loop_delay_ms: result.loopDelay,
+    server_gc: result.gc,
   };
 }
 

@@ -3,9 +3,11 @@
  * object store from the environment, warnings to a log file, taught category mappings from the
  * registry), or the bare fastify route (`bare`), alone in a process with a heap of its own, as a
  * server runs in production. It prints `{"port": n}` once it listens; when its standard input ends it
- * closes (Kerf writes its buffered predictions) and prints its CPU time since listening and, for
- * Kerf, the prediction log's counts.
+ * closes (Kerf writes its buffered predictions) and prints its CPU time since listening, how its
+ * event loop kept up (the delays of a timer due every 2 ms, and the garbage collector's pauses:
+ * the stalls an open-loop p99 meets) and, for Kerf, the prediction log's counts.
  */
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import Fastify from 'fastify';
 import { mappingsFromRegistry } from '../monitoring/categoryMappings';
 import { loadConfig } from '../platform/config';
@@ -17,7 +19,53 @@ import { startServing } from '../serving';
 /** What the server printed when it stopped. */
 export interface ServerReport {
   cpuUs: number;
+  /** The event loop's delays since listening, in milliseconds. */
+  loopDelay: { p50Ms: number; p99Ms: number; maxMs: number };
+  /** Garbage collections since listening: scavenges (minor) and the others (mark-compact). */
+  gc: { minor: GcPauses; major: GcPauses };
   log?: { written: number; dropped: number };
+}
+
+interface GcPauses {
+  count: number;
+  totalMs: number;
+  maxMs: number;
+}
+
+const round2 = (value: number) => Math.round(value * 100) / 100;
+
+/**
+ * Starts watching the event loop (its delays and the collector's pauses); the returned function
+ * stops and reports.
+ */
+function watchEventLoop(): () => Pick<ServerReport, 'loopDelay' | 'gc'> {
+  const delay = monitorEventLoopDelay({ resolution: 2 });
+  const gc = { minor: { count: 0, totalMs: 0, maxMs: 0 }, major: { count: 0, totalMs: 0, maxMs: 0 } };
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
+      const pauses = kind === constants.NODE_PERFORMANCE_GC_MINOR ? gc.minor : gc.major;
+      pauses.count += 1;
+      pauses.totalMs += entry.duration;
+      pauses.maxMs = Math.max(pauses.maxMs, entry.duration);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  delay.enable();
+  return () => {
+    delay.disable();
+    observer.disconnect();
+    const ms = (nanoseconds: number) => round2(nanoseconds / 1e6);
+    const rounded = (pauses: GcPauses) => ({
+      count: pauses.count,
+      totalMs: round2(pauses.totalMs),
+      maxMs: round2(pauses.maxMs),
+    });
+    return {
+      loopDelay: { p50Ms: ms(delay.percentile(50)), p99Ms: ms(delay.percentile(99)), maxMs: ms(delay.max) },
+      gc: { minor: rounded(gc.minor), major: rounded(gc.major) },
+    };
+  };
 }
 
 async function serve(kind: string, logFile: string): Promise<() => Promise<ServerReport>> {
@@ -27,10 +75,12 @@ async function serve(kind: string, logFile: string): Promise<() => Promise<Serve
     await app.listen({ port: 0, host: '127.0.0.1' });
     console.log(JSON.stringify({ port: (app.server.address() as { port: number }).port }));
     const cpu = process.cpuUsage();
+    const watched = watchEventLoop();
     return async () => {
       const used = process.cpuUsage(cpu);
+      const loop = watched();
       await app.close();
-      return { cpuUs: used.user + used.system };
+      return { cpuUs: used.user + used.system, ...loop };
     };
   }
   const config = loadConfig(process.env, defaultPaths);
@@ -49,13 +99,15 @@ async function serve(kind: string, logFile: string): Promise<() => Promise<Serve
   });
   console.log(JSON.stringify({ port: serving.port }));
   const cpu = process.cpuUsage();
+  const watched = watchEventLoop();
   return async () => {
     const used = process.cpuUsage(cpu);
+    const loop = watched();
     await serving.close();
     const { written, dropped } = serving.predictionLog.status();
     objectStore.destroy();
     await pool.end();
-    return { cpuUs: used.user + used.system, log: { written, dropped } };
+    return { cpuUs: used.user + used.system, ...loop, log: { written, dropped } };
   };
 }
 
