@@ -7,6 +7,18 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Latency buckets in seconds: scoring a row takes well under a millisecond, a big batch longer. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
+/** Rows scored under one set of labels, added to the counter before each scrape. */
+class ScoredRowCount {
+  count = 0;
+  reported = 0;
+
+  constructor(readonly labels: { model: string; version: string; alias: string }) {}
+
+  inc(rows: number): void {
+    this.count += rows;
+  }
+}
+
 export class ServingMetrics {
   readonly registry = new Registry();
   /** Brings gauges up to date before a scrape, so the request path need not keep them current. */
@@ -50,12 +62,23 @@ export class ServingMetrics {
     registers: [this.registry],
   });
 
-  /** Rows scored, by model, version and alias (shadow included). */
-  readonly predictions = this.counter(
-    'kerf_serving_predictions_total',
-    'Rows scored, by model, version and alias (production, canary, shadow)',
-    ['model', 'version', 'alias'],
-  );
+  /** The counts of `scoredRows`, added to `predictions` before each scrape. */
+  private readonly scored: ScoredRowCount[] = [];
+
+  /** Rows scored, by model, version and alias (shadow included); counted through `scoredRows`. */
+  readonly predictions = new Counter({
+    name: 'kerf_serving_predictions_total',
+    help: 'Rows scored, by model, version and alias (production, canary, shadow)',
+    labelNames: ['model', 'version', 'alias'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const count of this.scored) {
+        if (count.count === count.reported) continue;
+        this.predictions.inc(count.labels, count.count - count.reported);
+        count.reported = count.count;
+      }
+    },
+  });
 
   /** Categories a model never saw in training, per column; `handling` says how they were scored. */
   readonly unseenCategories = this.counter(
@@ -149,6 +172,17 @@ export class ServingMetrics {
     }
     answer.count += 1;
     answer.latency.observe(seconds);
+  }
+
+  /**
+   * The count of rows one version scored for one alias, in `kerf_serving_predictions_total`: keep it
+   * and call `inc` for each request. An increment is an addition (prom-client would hash and check
+   * the labels at each call); the counter gets it before the next scrape.
+   */
+  scoredRows(model: string, version: number, alias: string): { inc(rows: number): void } {
+    const count = new ScoredRowCount({ model, version: String(version), alias });
+    this.scored.push(count);
+    return count;
   }
 
   /** Runs `refresh` before every scrape (before the gauges that depend on it are read). */

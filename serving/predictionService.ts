@@ -83,7 +83,7 @@ export class PredictionService {
   private readonly queues = new WeakMap<LoadedVersion, { answers?: ScoringQueue; shadow?: ScoringQueue }>();
   /** The checks of the last set of versions leased with each production version. */
   private readonly checks = new WeakMap<LoadedVersion, LeaseChecks>();
-  /** Each loaded version's prediction counter per alias (prom-client hashes labels at every call with them). */
+  /** Each loaded version's count of scored rows per alias (`ServingMetrics.scoredRows`). */
   private readonly counters = new WeakMap<LoadedVersion, Map<string, { inc(rows: number): void }>>();
 
   constructor(private readonly deps: PredictionServiceDeps) {}
@@ -114,19 +114,23 @@ export class PredictionService {
       if (unknown.length > 0 || issues.length > 0) throw invalidInput([...unknown, ...issues]);
       const mappings = await this.mappingsFor(model);
       const servedAt = new Date();
-      const routes = routeRows(request.rows.length, lease.canary?.trafficShare, this.deps.random);
       const predictions = new Array<Prediction>(request.rows.length);
       const records: PredictionRecord[] = [];
-      for (const [alias, indices] of rowsByAlias(routes)) {
+      // Without a canary every row is production's: no routes to draw or group.
+      const groups = lease.canary
+        ? rowsByAlias(routeRows(request.rows.length, lease.canary.trafficShare, this.deps.random))
+        : [['production', null] as const];
+      for (const [alias, indices] of groups) {
         const version = alias === 'canary' && lease.canary ? lease.canary.version : lease.production;
         const scored = await this.queueOf(version, 'answers').score(
-          indices.length === request.rows.length
+          indices === null || indices.length === request.rows.length
             ? request.rows
             : indices.map((index) => request.rows[index] as RawRow),
           mappings,
         );
-        for (let i = 0; i < indices.length; i++) {
-          const rowIndex = indices[i] as number;
+        const count = indices === null ? request.rows.length : indices.length;
+        for (let i = 0; i < count; i++) {
+          const rowIndex = indices === null ? i : (indices[i] as number);
           const { output, value, warnings, history } = scored[i] as ScoredRow;
           const predictionId = randomUUID();
           predictions[rowIndex] = { predictionId, version: version.version, alias, value, warnings };
@@ -147,7 +151,7 @@ export class PredictionService {
             shadowOf: null,
           });
         }
-        this.predictionCounter(version, alias).inc(indices.length);
+        this.predictionCounter(version, alias).inc(count);
       }
       this.deps.predictionLog.add(records);
       if (lease.shadow) {
@@ -188,11 +192,7 @@ export class PredictionService {
     if (!byAlias) this.counters.set(version, (byAlias = new Map<string, { inc(rows: number): void }>()));
     let counter = byAlias.get(alias);
     if (!counter) {
-      counter = this.deps.metrics.predictions.labels({
-        model: version.model,
-        version: String(version.version),
-        alias,
-      });
+      counter = this.deps.metrics.scoredRows(version.model, version.version, alias);
       byAlias.set(alias, counter);
     }
     return counter;

@@ -98,10 +98,9 @@ export class ServedModels {
    * model. Synchronous, so a swap cannot happen between looking and leasing.
    */
   lease(model: string): ModelLease | undefined {
-    const production = this.states.get(model)?.served.production;
-    if (!production) return undefined;
-    const served = (this.states.get(model) as ModelState).served;
-    return leaseServed(model, { ...served, production });
+    const served = this.states.get(model)?.served;
+    if (!served?.production) return undefined;
+    return leaseServed(model, served, served.production);
   }
 
   /** The models with a production version loaded. */

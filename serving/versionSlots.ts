@@ -56,26 +56,47 @@ export interface ModelLease {
   release(): void;
 }
 
-/** Leases every version of `served` (production must be there). */
-export function leaseServed(model: string, served: ServedAliases & { production: VersionSlot }): ModelLease {
-  const slots = [served.production, served.canary?.slot, served.shadow].filter(
-    (slot): slot is VersionSlot => slot !== undefined,
-  );
-  for (const slot of slots) slot.acquire();
-  let open = true;
-  return {
-    model,
-    production: served.production.loaded,
-    ...(served.canary
-      ? { canary: { version: served.canary.slot.loaded, trafficShare: served.canary.trafficShare } }
-      : {}),
-    ...(served.shadow ? { shadow: served.shadow.loaded } : {}),
-    release: () => {
-      if (!open) return;
-      open = false;
-      for (const slot of slots) slot.releaseLease();
-    },
-  };
+/**
+ * The versions one request leased. A class, not an object literal with a closure: a lease is made
+ * for every request, and each closure would be one more object (and one more name set by the
+ * TypeScript loader) on the request path.
+ */
+class VersionLease implements ModelLease {
+  readonly production: LoadedVersion;
+  readonly canary?: { version: LoadedVersion; trafficShare: number };
+  readonly shadow?: LoadedVersion;
+  private open = true;
+
+  constructor(
+    readonly model: string,
+    private readonly served: ServedAliases,
+    private readonly productionSlot: VersionSlot,
+  ) {
+    this.production = productionSlot.loaded;
+    if (served.canary) {
+      this.canary = { version: served.canary.slot.loaded, trafficShare: served.canary.trafficShare };
+    }
+    if (served.shadow) this.shadow = served.shadow.loaded;
+  }
+
+  release(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.productionSlot.releaseLease();
+    this.served.canary?.slot.releaseLease();
+    this.served.shadow?.releaseLease();
+  }
+}
+
+/**
+ * Leases every version of `served`, production being `production` (the slot `served` holds, passed
+ * on its own so the caller need not copy `served` to prove it is there).
+ */
+export function leaseServed(model: string, served: ServedAliases, production: VersionSlot): ModelLease {
+  production.acquire();
+  served.canary?.slot.acquire();
+  served.shadow?.acquire();
+  return new VersionLease(model, served, production);
 }
 
 /** The slot serving an alias, if any. */

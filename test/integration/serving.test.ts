@@ -110,6 +110,11 @@ describe('predictions', () => {
       /kerf_serving_requests_total\{method="POST",route="\/v1\/models\/:name\/predict",status="200"\} \d+/,
     );
     expect(metrics.text).toContain('kerf_serving_request_duration_seconds_bucket');
+    expect(metrics.text).toMatch(
+      new RegExp(
+        `kerf_serving_predictions_total\\{model="${model}",version="\\d+",alias="production"\\} [1-9]`,
+      ),
+    );
   });
 
   it('logs every prediction to serving.predictions in batches', async () => {
