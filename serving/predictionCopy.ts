@@ -46,15 +46,26 @@ export interface CopyRow {
   shadowOf: string | null;
 }
 
-/** A row's line of COPY text, newline included. */
+/**
+ * A row's line of COPY text, newline included, as one flat string: the log keeps lines for up to a
+ * flush interval, and a line built by `+` or a template is a tree of its pieces that keeps them all
+ * alive (some 1,300 bytes for a 240-character line, against some 280 once joined).
+ */
 export function copyLine(row: CopyRow): string {
   // The prediction ids, the alias and the time are serving's own text (uuids, a word, ISO 8601),
   // never holding a character to escape.
-  return (
-    `${row.predictionId}\t${field(row.model)}\t${row.version}\t${row.alias}\t` +
-    `${field(row.key)}\t${field(row.inputs)}\t${field(row.output)}\t${field(row.warnings)}\t` +
-    `${row.servedAt}\t${row.shadowOf ?? NULL}\n`
-  );
+  return [
+    row.predictionId,
+    field(row.model),
+    row.version,
+    row.alias,
+    field(row.key),
+    field(row.inputs),
+    field(row.output),
+    field(row.warnings),
+    row.servedAt,
+    `${row.shadowOf ?? NULL}\n`,
+  ].join('\t');
 }
 
 /**

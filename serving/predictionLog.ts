@@ -18,7 +18,7 @@ import type { PredictionWarning } from './contract';
 import { errorMessage } from './errors';
 import type { ServingMetrics } from './metrics';
 import type { RawRow } from './payload';
-import { type EncodedPrediction, encodePrediction, type PredictionOutput } from './predictionCopy';
+import { encodePrediction, type PredictionOutput } from './predictionCopy';
 import { PredictionSpill } from './predictionSpill';
 import { PredictionWrites, type Writable } from './predictionWrites';
 
@@ -108,6 +108,29 @@ interface LogWarn {
   warn(details: object, message: string): void;
 }
 
+/**
+ * A pending row once its line of COPY text is made: the line alone (one flat string, `copyLine`)
+ * and the id, so the record, its inputs and the row's other strings are garbage while still young.
+ * Rows wait up to a flush interval, long enough to outlive a scavenge or two: what they hold is what
+ * each scavenge copies (a pause on the event loop) and what is promoted to the old generation (a
+ * mark-compact later).
+ */
+interface EncodedRow {
+  predictionId: string;
+  line: string;
+}
+
+/** A pending row: its record until its line is made (or when it cannot be written as JSON). */
+type PendingRow = PredictionRecord | EncodedRow;
+
+const isEncoded = (row: PendingRow): row is EncodedRow => 'line' in row;
+
+/** A record as its encoded row; a record that cannot be written as JSON stays, for the writer to set aside. */
+function encodeRow(record: PredictionRecord): PendingRow {
+  const encoded = encodePrediction(record);
+  return 'line' in encoded ? { predictionId: record.predictionId, line: encoded.line } : record;
+}
+
 /** Pending rows whose JSON is made in one turn of the event loop (a few hundred microseconds). */
 const ENCODED_PER_TURN = 64;
 /** The most rows from memory in one COPY, when their lines are made already. */
@@ -116,14 +139,13 @@ const MAX_COPY_ROWS = 5000;
 const SPILL_CHUNK_BYTES = 1 << 20;
 
 export class PredictionLog {
-  private pending: PredictionRecord[] = [];
   /**
-   * The JSON columns and COPY lines of pending rows (same index), made a slice at a time between
-   * requests (after their answers were written), so a write does not stop the event loop for a whole
-   * batch's JSON.
+   * Rows waiting to be written: records as requests hand them in, their COPY lines made a slice at a
+   * time between requests (after their answers were written), so a write does not stop the event
+   * loop for a whole batch's JSON.
    */
-  private encoded: (EncodedPrediction | undefined)[] = [];
-  /** How many pending rows, from the front, have their JSON made. */
+  private pending: PendingRow[] = [];
+  /** How many pending rows, from the front, have had their line made (or found to have none). */
   private encodedRows = 0;
   private encodeScheduled = false;
   private spillScheduled = false;
@@ -290,8 +312,7 @@ export class PredictionLog {
 
   /** Takes the first `count` pending rows off the buffer: written, dead-lettered or dropped. */
   private settle(count: number): void {
-    for (const record of this.pending.splice(0, count)) this.pendingIds.delete(record.predictionId);
-    this.encoded.splice(0, count);
+    for (const row of this.pending.splice(0, count)) this.pendingIds.delete(row.predictionId);
     this.encodedRows = Math.max(0, this.encodedRows - count);
   }
 
@@ -314,7 +335,8 @@ export class PredictionLog {
     this.encodeScheduled = false;
     const end = Math.min(this.pending.length, this.encodedRows + ENCODED_PER_TURN);
     for (let index = this.encodedRows; index < end; index++) {
-      this.encoded[index] ??= encodePrediction(this.pending[index] as PredictionRecord);
+      const row = this.pending[index] as PendingRow;
+      if (!isEncoded(row)) this.pending[index] = encodeRow(row);
     }
     this.encodedRows = end;
     if (end < this.pending.length) {
@@ -332,18 +354,17 @@ export class PredictionLog {
   private spillOverflow(): void {
     this.spillScheduled = false;
     if (this.pending.length <= this.maxPending) return;
-    const records = this.pending.splice(this.maxPending);
-    const encoded = this.encoded.splice(this.maxPending);
+    const overflow = this.pending.splice(this.maxPending);
     this.encodedRows = Math.min(this.encodedRows, this.maxPending);
     const lines: string[] = [];
     const unencodable: PredictionRecord[] = [];
-    for (const [index, record] of records.entries()) {
-      const entry = encoded[index] ?? encodePrediction(record);
+    for (const pendingRow of overflow) {
+      const row = isEncoded(pendingRow) ? pendingRow : encodeRow(pendingRow);
       // A row that cannot become JSON stays in memory, where the writer sets it aside.
-      if ('problem' in entry) unencodable.push(record);
+      if (!isEncoded(row)) unencodable.push(row);
       else {
-        lines.push(entry.line);
-        this.pendingIds.delete(record.predictionId);
+        lines.push(row.line);
+        this.pendingIds.delete(row.predictionId);
       }
     }
     for (const record of unencodable) this.pending.push(record);
@@ -368,9 +389,19 @@ export class PredictionLog {
         // Never past maxPending: the rows beyond may move to the spill file while the batch is written.
         const rows = Math.min(size, this.pending.length, this.maxPending);
         for (let index = 0; index < rows; index++) {
-          const record = this.pending[index] as PredictionRecord;
-          const entry = (this.encoded[index] ??= encodePrediction(record));
-          batch.push({ ...entry, record });
+          const pendingRow = this.pending[index] as PendingRow;
+          if (isEncoded(pendingRow)) {
+            batch.push({ line: pendingRow.line });
+            continue;
+          }
+          const entry = encodePrediction(pendingRow);
+          if ('problem' in entry) {
+            batch.push({ record: pendingRow, problem: entry.problem });
+            continue;
+          }
+          // Made now, and kept made: a write that fails leaves it ready for the next.
+          this.pending[index] = { predictionId: pendingRow.predictionId, line: entry.line };
+          batch.push({ line: entry.line });
         }
         const settled = await this.writes.writeBatch(batch);
         this.settle(settled);

@@ -28,11 +28,14 @@ export interface HeldRecord {
 }
 
 /**
- * A row to write: its values and COPY line (with its record while it is in memory; a row read back
- * from the spill file has none), or a record that cannot be written as JSON at all.
+ * A row to write: its COPY line (with its record when the log still has it; a row whose line was
+ * made ahead, or read back from the spill file, has none: its values are read back from the line
+ * when COPY is refused), or a record that cannot be written as JSON at all.
  */
-export type Writable =
-  { row: CopyRow; line: string; record?: HeldRecord } | { record: HeldRecord; problem: unknown };
+export type Writable = { line: string; record?: HeldRecord } | { record: HeldRecord; problem: unknown };
+
+/** A line's values, for the INSERT that follows a refused COPY (rare: parsed only then). */
+const rowOf = (entry: { line: string }): CopyRow => parseCopyLine(entry.line);
 
 export interface PredictionWritesHooks {
   /** Told of rows lost for good (PostgreSQL refused the row and its dead letter). */
@@ -77,7 +80,7 @@ export class PredictionWrites {
     }
     const lines = chunk.text.toString('utf8').split('\n');
     lines.pop();
-    const batch: Writable[] = lines.map((line) => ({ row: parseCopyLine(line), line: `${line}\n` }));
+    const batch: Writable[] = lines.map((line) => ({ line: `${line}\n` }));
     const settled = await this.writeBatch(batch, true);
     // Written in part: the lines done with are taken off the chunk, the rest waits.
     if (settled < batch.length) {
@@ -97,14 +100,11 @@ export class PredictionWrites {
    * @returns how many rows from the front of the batch are done with (written or set aside)
    */
   async writeBatch(batch: readonly Writable[], copyRefused = false): Promise<number> {
-    const rows = batch.flatMap((entry) => ('row' in entry ? [entry.row] : []));
-    if (rows.length === batch.length) {
-      if (rows.length > 1 && !copyRefused) {
+    const lines = batch.flatMap((entry) => ('line' in entry ? [entry] : []));
+    if (lines.length === batch.length) {
+      if (lines.length > 1 && !copyRefused) {
         try {
-          await copyPredictions(
-            this.pool,
-            batch.map((entry) => ('line' in entry ? entry.line : '')).join(''),
-          );
+          await copyPredictions(this.pool, lines.map((entry) => entry.line).join(''));
           this.noteWritten(batch.length);
           return batch.length;
         } catch (error) {
@@ -118,7 +118,7 @@ export class PredictionWrites {
         }
       }
       try {
-        await this.insert(rows);
+        await this.insert(lines.map(rowOf));
         return batch.length;
       } catch (error) {
         this.countFlushFailure();
@@ -133,9 +133,9 @@ export class PredictionWrites {
     }
     for (const [index, entry] of batch.entries()) {
       let refusal: unknown = 'problem' in entry ? entry.problem : undefined;
-      if ('row' in entry) {
+      if ('line' in entry) {
         try {
-          await this.insert([entry.row]);
+          await this.insert([rowOf(entry)]);
           continue;
         } catch (error) {
           if (!isRowRefusal(error)) {
@@ -180,7 +180,8 @@ export class PredictionWrites {
    */
   private async setAside(entry: Writable, refusal: unknown): Promise<boolean> {
     const reason = refusalReason(refusal);
-    const record = entry.record ?? ('row' in entry ? entry.row : undefined);
+    const row = 'line' in entry ? rowOf(entry) : undefined;
+    const record = entry.record ?? row;
     if (!record) return true;
     try {
       await writeDeadLetter(this.pool, {
@@ -191,7 +192,7 @@ export class PredictionWrites {
         excerpt: excerptOf(
           entry.record
             ? { key: entry.record.key, inputs: entry.record.inputs, output: entry.record.output }
-            : readBack((entry as { row: CopyRow }).row),
+            : readBack(row as CopyRow),
         ),
       });
     } catch (error) {
