@@ -30,7 +30,7 @@ import {
 import { BATCH_ROWS, decodeSnapshot, type FieldDescription } from './ingest/arrow';
 import { SnapshotFileWriter } from './ingest/arrowWriter';
 import { SnapshotStatistics } from './ingest/columnStatistics';
-import { copyColumns, type SnapshotBatch } from './ingest/copyStream';
+import { copyColumns, keptBatch, type SnapshotBatch } from './ingest/copyStream';
 import { SnapshotError } from './ingest/errors';
 import { planColumns, sourceLabel, type ColumnPlan, type SnapshotSpec } from './ingest/plan';
 import type { SnapshotColumn } from './ingest/summary';
@@ -173,7 +173,8 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Snapsh
           await Promise.all([statistics.add(batch), write(batch)]);
         } else {
           await statistics.add(batch);
-          firstRows.held.push(batch);
+          // Copied: the reader reads the next batch into this one's arrays.
+          firstRows.held.push(keptBatch(batch));
           if (sample.add(batch)) await judgeFirstRows();
         }
         options.onProgress?.(rowsRead);

@@ -20,7 +20,6 @@ import { BinaryCopyReader, type DecodedRows, type FieldRead } from '../../servin
 import type { BatchColumn } from './arrowWriter';
 import { snapshotQuery, type ColumnPlan, type SnapshotSpec } from './plan';
 import { beginSourceRead, refusal } from './read';
-import { WholeRows } from './wholeRows';
 
 /** One batch of rows, its columns in plan order. */
 export interface SnapshotBatch {
@@ -36,7 +35,10 @@ export interface CopyReadOptions {
    * @default the pool's statement_timeout (the reader pool has one), else 300000
    */
   statementTimeoutMs?: number;
-  /** Takes each batch; the next is read once it resolves. */
+  /**
+   * Takes each batch; the next is read once it resolves, into the same arrays: a batch's columns are
+   * valid until then, so one held longer is copied (`keptBatch`).
+   */
   onBatch: (batch: SnapshotBatch) => Promise<void>;
 }
 
@@ -60,7 +62,6 @@ export async function copyColumns(
     read: plan.kind === 'categorical' ? 'text' : 'float8',
   }));
   const decoder = new BinaryCopyReader(fields, options.batchRows);
-  const rows = new WholeRows();
   const categories = plans.map(() => new GlobalCategories());
   let rowsRead = 0;
   const handOn = async (batches: DecodedRows[]) => {
@@ -79,6 +80,9 @@ export async function copyColumns(
       });
       rowsRead += decoded.rowCount;
       await options.onBatch({ rows: decoded.rowCount, columns });
+      // Its arrays take a later batch: no garbage per batch, which would cost a full collection
+      // every few batches (V8 collects when ArrayBuffers pile up, however little the heap holds).
+      decoder.recycle(decoded);
     }
   };
 
@@ -96,9 +100,7 @@ export async function copyColumns(
     await client.query('CLOSE kerf_snapshot_check');
     const source = client.query(copyTo(`COPY (${sql}) TO STDOUT (FORMAT binary)`));
     try {
-      for await (const piece of source) await handOn(decoder.push(rows.add(piece as Buffer)));
-      // A stream cut inside a row (or with bytes after its trailer): the reader says what is wrong.
-      if (rows.rest().length > 0) await handOn(decoder.push(rows.rest()));
+      for await (const piece of source) await handOn(decoder.push(piece as Buffer));
     } catch (error) {
       source.destroy();
       throw refused(error);
@@ -116,12 +118,23 @@ export async function copyColumns(
   return rowsRead;
 }
 
+/** A copy of a batch, to hold after its `onBatch` resolved (when its arrays take the next batch). */
+export function keptBatch(batch: SnapshotBatch): SnapshotBatch {
+  return {
+    rows: batch.rows,
+    columns: batch.columns.map((column) =>
+      column.kind === 'numeric'
+        ? { kind: 'numeric', values: column.values.slice() }
+        : { kind: 'categorical', codes: column.codes.slice(), newLabels: column.newLabels },
+    ),
+  };
+}
+
 /**
  * A column's categories across batches: codes in order of first appearance over the whole source.
  * The reader numbers each batch's categories afresh; a batch holds a handful of them, so mapping its
- * codes costs one lookup per category and one array pass per batch. The codes are mapped in place:
- * the reader hands each batch arrays of its own, and a batch's garbage is what the heap holds
- * between collections.
+ * codes costs one lookup per category and one array pass per batch. The codes are mapped in place,
+ * in the reader's arrays: nothing else reads them.
  */
 class GlobalCategories {
   readonly #codes = new Map<string, number>();

@@ -95,6 +95,37 @@ describe('BinaryCopyReader', () => {
     }
   });
 
+  it('reads a row longer than a piece, and rows cut anywhere, into the same columns', () => {
+    // A row of some 10 kB (longer than what the reader first joins to a cut row), among short ones.
+    const long = 'x'.repeat(10_000);
+    const rows: Cell[][] = [...ROWS, [{ int4: 6 }, { float8: 3 }, { text: long }, { text: long }], ...ROWS];
+    const bytes = Buffer.concat([copyHeader(), ...rows.map(tuple), copyTrailer()]);
+    const whole = readInPieces(bytes, bytes.length).map(plain);
+    expect(whole[0]?.texts[0]?.[1]).toContain(long);
+    expect(whole[0]?.numbers[0]?.[1]).toHaveLength(rows.length);
+    for (const size of [1, 5, 100, 4095, 4096, 4097, 6000, 20_000]) {
+      expect(readInPieces(bytes, size).map(plain), `pieces of ${size} bytes`).toEqual(whole);
+    }
+  });
+
+  it('reads into the arrays of batches handed back, and never into those of a batch still out', () => {
+    const reader = new BinaryCopyReader(FIELDS, 2);
+    const bytes = stream();
+    const twoRows = copyHeader().length + tuple(ROWS[0] ?? []).length + tuple(ROWS[1] ?? []).length;
+    const [first] = reader.push(bytes.subarray(0, twoRows));
+    if (!first) throw new Error('expected the first batch');
+    const firstRows = plain(first);
+    reader.recycle(first);
+    // The second batch is read into new arrays (the first's were taken already when it started),
+    // and kept; the third, begun once the second is done, into the first's.
+    const [second] = reader.push(bytes.subarray(twoRows));
+    const [third] = reader.end();
+    if (!second || !third) throw new Error('expected three batches');
+    expect(third.numbers[0]?.values.buffer).toBe(first.numbers[0]?.values.buffer);
+    expect(second.numbers[0]?.values.buffer).not.toBe(first.numbers[0]?.values.buffer);
+    expect([firstRows, plain(second), plain(third)]).toEqual(readInPieces(bytes, 1000, 2).map(plain));
+  });
+
   it('cuts the rows into batches of at most batchRows', () => {
     const batches = readInPieces(stream(), 5, 2);
     expect(batches.map((batch) => batch.rowCount)).toEqual([2, 2, 1]);
@@ -120,6 +151,16 @@ describe('BinaryCopyReader', () => {
     cut.push(stream().subarray(0, 40));
     expect(() => cut.end()).toThrow(
       new CopyFormatError('the binary COPY stream ended in the middle of a row or without its trailer'),
+    );
+    const after = reader();
+    after.push(Buffer.concat([stream(), Buffer.from('xy')]));
+    expect(() => after.end()).toThrow(
+      new CopyFormatError('the binary COPY stream ended in the middle of a row or without its trailer'),
+    );
+    const more = reader();
+    more.push(stream());
+    expect(() => more.push(Buffer.from('z'))).toThrow(
+      new CopyFormatError('data after the end of the binary COPY stream'),
     );
   });
 });
