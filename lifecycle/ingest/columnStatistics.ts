@@ -50,15 +50,19 @@ export class SnapshotStatistics {
   async add(batch: SnapshotBatch): Promise<void> {
     this.#rows += batch.rows;
     const folder = await this.#folder;
+    // The spill files are written all at once: a batch waiting on one write after the other (each a
+    // trip through libuv's thread pool) held the COPY stream back for all of them.
+    const writes: Promise<void>[] = [];
     for (let index = 0; index < batch.columns.length; index++) {
       const column = batch.columns[index];
       const accumulator = this.#columns[index];
       if (column?.kind === 'numeric' && accumulator instanceof NumericAccumulator) {
-        await accumulator.add(column.values, folder);
+        writes.push(accumulator.add(column.values, folder));
       } else if (column?.kind === 'categorical' && accumulator instanceof CategoryCounts) {
         accumulator.add(column.codes, column.newLabels);
       }
     }
+    await Promise.all(writes);
   }
 
   /** The record's columns and statistics, as `summarizeColumns` gives them for the whole table. */
@@ -234,14 +238,16 @@ class NumericAccumulator {
       }
     } else {
       // One pass bins the values, sums the squared deviations and narrows the quantiles down.
+      const bins = new HistogramBins(this.min, this.max, HISTOGRAM_BINS);
       await readValues(file, (values) => {
-        for (let index = 0; index < values.length; index++) {
-          const value = values[index] as number;
-          histogram.add(value);
-          squares += (value - mean) ** 2;
-        }
+        // Summed in a local, in the same order: a sum captured by this closure would box every step.
+        let sum = squares;
+        for (let index = 0; index < values.length; index++) sum += ((values[index] as number) - mean) ** 2;
+        squares = sum;
+        bins.count(values, histogram);
         selection.count(values);
       });
+      bins.addTo(histogram);
       selection.settle();
     }
     while (!selection.done) {
@@ -276,6 +282,60 @@ class NumericAccumulator {
   }
 }
 
+/**
+ * A histogram's bins counted in a tight loop, then handed to `histogramLayout`'s histogram (which
+ * says what the bins are) as one value of each bin with its count. The bin of a value is computed as
+ * `histogramLayout` computes it, but truncated with `| 0` rather than `Math.floor` (the same for the
+ * non-negative quotients of values in [min, max], and several times faster); a layout whose width is
+ * not a positive finite number (a range too narrow or too wide for doubles) leaves every value to it.
+ */
+class HistogramBins {
+  readonly #counts: Float64Array;
+  /** The first value counted in each bin: it stands for the bin when handed on. */
+  readonly #first: Float64Array;
+  readonly #low: number;
+  readonly #width: number;
+  readonly #exact: boolean;
+
+  constructor(min: number, max: number, bins: number) {
+    // As histogramLayout widens a constant column.
+    this.#low = min === max ? min - 0.5 : min;
+    const high = min === max ? max + 0.5 : max;
+    this.#width = (high - this.#low) / bins;
+    this.#exact = this.#width > 0 && Number.isFinite(this.#width);
+    this.#counts = new Float64Array(bins);
+    this.#first = new Float64Array(bins);
+  }
+
+  /** Counts values (every one in [min, max]), or adds them to `histogram` one by one when not exact. */
+  count(values: Float64Array, histogram: { add(value: number): void }): void {
+    if (!this.#exact) {
+      for (let index = 0; index < values.length; index++) histogram.add(values[index] as number);
+      return;
+    }
+    const counts = this.#counts;
+    const first = this.#first;
+    const last = counts.length - 1;
+    const low = this.#low;
+    const width = this.#width;
+    for (let index = 0; index < values.length; index++) {
+      const value = values[index] as number;
+      let bin = ((value - low) / width) | 0;
+      if (bin > last) bin = last;
+      if (counts[bin] === 0) first[bin] = value;
+      counts[bin] = (counts[bin] as number) + 1;
+    }
+  }
+
+  /** Adds the bins counted to `histogram`. */
+  addTo(histogram: { add(value: number, count: number): void }): void {
+    for (let bin = 0; bin < this.#counts.length; bin++) {
+      const count = this.#counts[bin] as number;
+      if (count > 0) histogram.add(this.#first[bin] as number, count);
+    }
+  }
+}
+
 /** Calls `visit` with the values of a spill file, a run at a time, in the order written. */
 async function readValues(file: FileHandle, visit: (values: Float64Array) => void): Promise<void> {
   const buffer = new Float64Array(READ_BYTES / 8);
@@ -305,6 +365,12 @@ class RadixSelection {
   readonly #wanted: Wanted[];
   /** Prefix groups being counted (or collected) this pass; ranks that share a prefix share them. */
   #groups: Group[] = [];
+  /**
+   * The groups of this pass by the first 16 bits of their prefix (every group of a pass knows 16
+   * bits or more): the first group's index, or -1, and `#next` chains the others with those bits.
+   */
+  readonly #byTop = new Int32Array(DIGITS);
+  #next = new Int32Array(0);
 
   /** @param firstBuckets the first 16 bits already counted: the selection starts from them */
   constructor(
@@ -325,6 +391,8 @@ class RadixSelection {
     // Each value's two 32-bit halves, read in place (little-endian: low word first).
     const words = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
     const groups = this.#groups;
+    const byTop = this.#byTop;
+    const next = this.#next;
     for (let index = 0; index < values.length; index++) {
       let low = words[2 * index] as number;
       let high = words[2 * index + 1] as number;
@@ -335,7 +403,9 @@ class RadixSelection {
       } else {
         high = (high | 0x80000000) >>> 0;
       }
-      for (const group of groups) {
+      // Only the groups whose prefix starts with the key's first 16 bits: most values have none.
+      for (let at = byTop[high >>> 16] as number; at >= 0; at = next[at] as number) {
+        const group = groups[at] as Group;
         if (group.collected) {
           if (matches(group.bits, high, low, group))
             group.collected[group.filled++] = values[index] as number;
@@ -417,6 +487,13 @@ class RadixSelection {
         sorted: false,
       });
     }
+    this.#byTop.fill(-1);
+    this.#next = new Int32Array(this.#groups.length).fill(-1);
+    this.#groups.forEach((group, index) => {
+      const top = group.high >>> 16;
+      this.#next[index] = this.#byTop[top] as number;
+      this.#byTop[top] = index;
+    });
   }
 }
 

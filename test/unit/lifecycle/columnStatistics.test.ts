@@ -19,10 +19,11 @@ const FIELDS: FieldDescription[] = [
   { name: 'few', role: 'feature', kind: 'numeric', pgType: 'integer' },
   { name: 'odd', role: 'feature', kind: 'numeric', pgType: 'double precision' },
   { name: 'narrow', role: 'feature', kind: 'numeric', pgType: 'double precision' },
+  { name: 'tiny', role: 'feature', kind: 'numeric', pgType: 'double precision' },
   { name: 'grade', role: 'feature', kind: 'categorical', pgType: 'text' },
 ];
 
-/** Rows of every shape the statistics meet: wide spreads, few distinct values, NaN, infinities, -0. */
+/** Rows of every shape the statistics meet: wide spreads, few distinct values, NaN, infinities, -0, subnormals. */
 function columns(rows: number, seed: number) {
   const next = random(seed);
   const spread = Float64Array.from({ length: rows }, () => (next() - 0.3) * 10 ** Math.floor(next() * 8 - 3));
@@ -32,12 +33,15 @@ function columns(rows: number, seed: number) {
   );
   // Distinct values that share their first 32 bits: too many to collect, counted bit by bit.
   const narrow = Float64Array.from({ length: rows }, () => 1 + next() * 1e-6);
+  // The smallest doubles, so close that a histogram bin's width rounds to 0 (binned the slow way).
+  const tiny = Float64Array.from({ length: rows }, () => Number.MIN_VALUE * (1 + Math.floor(next() * 3)));
   const codes = Int32Array.from({ length: rows }, (_, row) => (row % 5 === 0 ? -1 : Math.floor(next() * 30)));
   return {
     spread,
     few,
     odd,
     narrow,
+    tiny,
     codes,
     labels: Array.from({ length: 30 }, (_, code) => `grade-${code}`),
   };
@@ -75,6 +79,7 @@ describe('SnapshotStatistics', () => {
           { kind: 'numeric', values: data.few.slice(start, end) },
           { kind: 'numeric', values: data.odd.slice(start, end) },
           { kind: 'numeric', values: data.narrow.slice(start, end) },
+          { kind: 'numeric', values: data.tiny.slice(start, end) },
           { kind: 'categorical', codes, newLabels },
         ];
         await statistics.add({ rows: end - start, columns: batchColumns });
@@ -89,6 +94,7 @@ describe('SnapshotStatistics', () => {
         { kind: 'numeric', name: 'few', values: data.few },
         { kind: 'numeric', name: 'odd', values: data.odd },
         { kind: 'numeric', name: 'narrow', values: data.narrow },
+        { kind: 'numeric', name: 'tiny', values: data.tiny },
         {
           kind: 'categorical',
           name: 'grade',
