@@ -238,16 +238,14 @@ class NumericAccumulator {
       }
     } else {
       // One pass bins the values, sums the squared deviations and narrows the quantiles down.
-      const bins = new HistogramBins(this.min, this.max, HISTOGRAM_BINS);
       await readValues(file, (values) => {
         // Summed in a local, in the same order: a sum captured by this closure would box every step.
         let sum = squares;
         for (let index = 0; index < values.length; index++) sum += ((values[index] as number) - mean) ** 2;
         squares = sum;
-        bins.count(values, histogram);
+        histogram.addAll(values);
         selection.count(values);
       });
-      bins.addTo(histogram);
       selection.settle();
     }
     while (!selection.done) {
@@ -279,60 +277,6 @@ class NumericAccumulator {
     await this.#file?.close().catch(() => undefined);
     this.#file = undefined;
     if (this.#path) await rm(this.#path, { force: true });
-  }
-}
-
-/**
- * A histogram's bins counted in a tight loop, then handed to `histogramLayout`'s histogram (which
- * says what the bins are) as one value of each bin with its count. The bin of a value is computed as
- * `histogramLayout` computes it, but truncated with `| 0` rather than `Math.floor` (the same for the
- * non-negative quotients of values in [min, max], and several times faster); a layout whose width is
- * not a positive finite number (a range too narrow or too wide for doubles) leaves every value to it.
- */
-class HistogramBins {
-  readonly #counts: Float64Array;
-  /** The first value counted in each bin: it stands for the bin when handed on. */
-  readonly #first: Float64Array;
-  readonly #low: number;
-  readonly #width: number;
-  readonly #exact: boolean;
-
-  constructor(min: number, max: number, bins: number) {
-    // As histogramLayout widens a constant column.
-    this.#low = min === max ? min - 0.5 : min;
-    const high = min === max ? max + 0.5 : max;
-    this.#width = (high - this.#low) / bins;
-    this.#exact = this.#width > 0 && Number.isFinite(this.#width);
-    this.#counts = new Float64Array(bins);
-    this.#first = new Float64Array(bins);
-  }
-
-  /** Counts values (every one in [min, max]), or adds them to `histogram` one by one when not exact. */
-  count(values: Float64Array, histogram: { add(value: number): void }): void {
-    if (!this.#exact) {
-      for (let index = 0; index < values.length; index++) histogram.add(values[index] as number);
-      return;
-    }
-    const counts = this.#counts;
-    const first = this.#first;
-    const last = counts.length - 1;
-    const low = this.#low;
-    const width = this.#width;
-    for (let index = 0; index < values.length; index++) {
-      const value = values[index] as number;
-      let bin = ((value - low) / width) | 0;
-      if (bin > last) bin = last;
-      if (counts[bin] === 0) first[bin] = value;
-      counts[bin] = (counts[bin] as number) + 1;
-    }
-  }
-
-  /** Adds the bins counted to `histogram`. */
-  addTo(histogram: { add(value: number, count: number): void }): void {
-    for (let bin = 0; bin < this.#counts.length; bin++) {
-      const count = this.#counts[bin] as number;
-      if (count > 0) histogram.add(this.#first[bin] as number, count);
-    }
   }
 }
 
