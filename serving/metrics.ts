@@ -7,8 +7,28 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Latency buckets in seconds: scoring a row takes well under a millisecond, a big batch longer. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
+/** A count kept as a plain number on the request path, under one set of a counter's labels. */
+interface CountBetweenScrapes<Labels> {
+  labels: Labels;
+  count: number;
+  /** How much of `count` the counter has been given. */
+  reported: number;
+}
+
+/** Gives `counter` what each count gained since the last scrape (prom-client hashes labels per call). */
+function reportCounts<Labels extends Record<string, string>>(
+  counter: { inc(labels: Labels, value: number): void },
+  counts: Iterable<CountBetweenScrapes<Labels>>,
+): void {
+  for (const count of counts) {
+    if (count.count === count.reported) continue;
+    counter.inc(count.labels, count.count - count.reported);
+    count.reported = count.count;
+  }
+}
+
 /** Rows scored under one set of labels, added to the counter before each scrape. */
-class ScoredRowCount {
+class ScoredRowCount implements CountBetweenScrapes<{ model: string; version: string; alias: string }> {
   count = 0;
   reported = 0;
 
@@ -31,27 +51,18 @@ export class ServingMetrics {
    */
   private readonly answers = new Map<
     string,
-    {
-      labels: { method: string; route: string; status: string };
-      count: number;
-      reported: number;
+    CountBetweenScrapes<{ method: string; route: string; status: string }> & {
       latency: { observe(seconds: number): void };
     }
   >();
 
   /** Every HTTP request, by method, route pattern (`/v1/models/:name/predict`) and status code. */
-  readonly requests = new Counter({
+  readonly requests: Counter<'method' | 'route' | 'status'> = new Counter({
     name: 'kerf_serving_requests_total',
     help: 'HTTP requests answered, by method, route and status code',
     labelNames: ['method', 'route', 'status'] as const,
     registers: [this.registry],
-    collect: () => {
-      for (const answer of this.answers.values()) {
-        if (answer.count === answer.reported) continue;
-        this.requests.inc(answer.labels, answer.count - answer.reported);
-        answer.reported = answer.count;
-      }
-    },
+    collect: (): void => reportCounts(this.requests, this.answers.values()),
   });
 
   readonly latency = new Histogram({
@@ -66,18 +77,12 @@ export class ServingMetrics {
   private readonly scored: ScoredRowCount[] = [];
 
   /** Rows scored, by model, version and alias (shadow included); counted through `scoredRows`. */
-  readonly predictions = new Counter({
+  readonly predictions: Counter<'model' | 'version' | 'alias'> = new Counter({
     name: 'kerf_serving_predictions_total',
     help: 'Rows scored, by model, version and alias (production, canary, shadow)',
     labelNames: ['model', 'version', 'alias'] as const,
     registers: [this.registry],
-    collect: () => {
-      for (const count of this.scored) {
-        if (count.count === count.reported) continue;
-        this.predictions.inc(count.labels, count.count - count.reported);
-        count.reported = count.count;
-      }
-    },
+    collect: (): void => reportCounts(this.predictions, this.scored),
   });
 
   /** Categories a model never saw in training, per column; `handling` says how they were scored. */
