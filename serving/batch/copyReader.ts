@@ -72,30 +72,10 @@ class CategoryRun {
   ) {}
 
   add(row: number, buffer: Buffer, start: number, end: number): void {
-    const entries = this.entries;
-    if (entries.length <= FEW_CATEGORIES) {
-      for (let index = 0; index < entries.length; index++) {
-        const entry = entries[index] as CategoryEntry;
-        if (sameBytes(entry.bytes, buffer, start, end)) {
-          this.codes[row] = entry.code;
-          return;
-        }
-      }
-      this.codes[row] = this.enter(buffer, start, end);
-      return;
-    }
-    const hash = hashBytes(buffer, start, end);
-    const sameHash = this.byHash.get(hash);
-    if (sameHash) {
-      for (let index = 0; index < sameHash.length; index++) {
-        const entry = sameHash[index] as CategoryEntry;
-        if (sameBytes(entry.bytes, buffer, start, end)) {
-          this.codes[row] = entry.code;
-          return;
-        }
-      }
-    }
-    this.codes[row] = this.enter(buffer, start, end);
+    const candidates =
+      this.entries.length <= FEW_CATEGORIES ? this.entries : this.byHash.get(hashBytes(buffer, start, end));
+    const found = candidates ? entryOf(candidates, buffer, start, end) : undefined;
+    this.codes[row] = found ? found.code : this.enter(buffer, start, end);
   }
 
   /** Adds a category not seen before; returns its code. */
@@ -119,6 +99,20 @@ class CategoryRun {
     if (sameHash) sameHash.push(entry);
     else this.byHash.set(hash, [entry]);
   }
+}
+
+/** The entry among `entries` whose bytes are `buffer[start..end)`, if any. */
+function entryOf(
+  entries: readonly CategoryEntry[],
+  buffer: Buffer,
+  start: number,
+  end: number,
+): CategoryEntry | undefined {
+  for (let index = 0; index < entries.length; index++) {
+    const entry = entries[index] as CategoryEntry;
+    if (sameBytes(entry.bytes, buffer, start, end)) return entry;
+  }
+  return undefined;
 }
 
 function hashBytes(buffer: Uint8Array, start: number, end: number): number {
