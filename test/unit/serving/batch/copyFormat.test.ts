@@ -147,6 +147,16 @@ describe('BinaryCopyReader', () => {
     expect(() => reader().push(wideNumber)).toThrow(
       new CopyFormatError('field thickness_mm is not a float8 (4 bytes)'),
     );
+    // The same refusals when the bad row arrives a byte at a time (finished from the bytes held).
+    for (const [bytes, message] of [
+      [threeFields, 'a row has 3 fields, not the 4 expected'],
+      [wideNumber, 'field thickness_mm is not a float8 (4 bytes)'],
+    ] as const) {
+      const bytewise = reader();
+      expect(() => {
+        for (let at = 0; at < bytes.length; at++) bytewise.push(bytes.subarray(at, at + 1));
+      }).toThrow(new CopyFormatError(message));
+    }
     const cut = reader();
     cut.push(stream().subarray(0, 40));
     expect(() => cut.end()).toThrow(
