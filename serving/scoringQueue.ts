@@ -1,9 +1,10 @@
 /**
- * Micro-batching of one version's scoring: a request that finds the version idle is scored at once;
- * rows that requests hand in while a run is in flight are scored together in the next onnxruntime
- * run, then split back to their requests in order. onnxruntime runs on the event loop's thread, and
- * its fixed cost per run (inputs, session, outputs) dwarfs a row's, so under load this is most of
- * serving's work saved, while an idle server adds no wait to a lone request. Each row's
+ * Micro-batching of one version's scoring: a request that finds the version idle is scored in the
+ * same turn of the event loop, with the requests read in that turn; rows that requests hand in while
+ * a run is in flight are scored together in the next onnxruntime run, then split back to their
+ * requests in order. onnxruntime runs on the event loop's thread, and its fixed cost per run
+ * (inputs, session, outputs) is several rows' worth, so under load this saves much of serving's
+ * work, while an idle server adds no wait to a lone request (one turn of the loop). Each row's
  * score is its own: the serving session scores rows one after the other, tree by tree, whatever
  * else is in the run (`servingSessionOptions`).
  */
@@ -104,8 +105,12 @@ export class ScoringQueue {
     if (!batchable(this.version)) return scoreNow(this.version, rows, mappings, this.onUnseen);
     return new Promise((resolve, reject) => {
       this.waiting.push({ rows, mappings, resolve, reject });
-      // Idle: no batch is worth a wait, the run starts now; busy: the next run takes it.
-      if (!this.running) void this.runNext();
+      // Idle: the run starts once the event loop has read what else arrived with this request (the
+      // requests of one poll share the run); busy: the next run takes it.
+      if (!this.running) {
+        this.running = true;
+        setImmediate(() => void this.runNext());
+      }
     });
   }
 

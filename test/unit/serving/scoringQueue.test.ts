@@ -11,8 +11,9 @@ const features: Feature[] = [
 ];
 
 /**
- * A version whose "model" answers thickness x 10 and records the size of every run; a row with
- * thickness 13 makes the whole run fail, as a broken session would.
+ * A version whose "model" answers thickness x 10 a millisecond after a run starts (requests can
+ * arrive while it is in flight) and records the size of every run; a row with thickness 13 makes the
+ * whole run fail, as a broken session would.
  */
 function fakeVersion(): { version: LoadedVersion; runs: number[] } {
   const runs: number[] = [];
@@ -22,13 +23,20 @@ function fakeVersion(): { version: LoadedVersion; runs: number[] } {
       const column = table.column('thickness_mm');
       if (column.kind !== 'numeric') throw new Error('thickness_mm is not numeric');
       runs.push(table.rowCount);
-      if (column.values.includes(13)) return Promise.reject(new Error('the run failed'));
-      return Promise.resolve({ prediction: Float64Array.from(column.values, (value) => value * 10) });
+      return new Promise((resolve, reject) =>
+        setTimeout(() => {
+          if (column.values.includes(13)) reject(new Error('the run failed'));
+          else resolve({ prediction: Float64Array.from(column.values, (value) => value * 10) });
+        }, 1),
+      );
     },
   };
   const version = { model: 'cut-time', version: 1, task: 'regression', features, scorer };
   return { version: version as unknown as LoadedVersion, runs };
 }
+
+/** Until the event loop's next check phase: a run the queue started by then is in flight. */
+const runStarted = () => new Promise((resolve) => setImmediate(resolve));
 
 const row = (thickness: number, material = 'mild_steel') => ({
   thickness_mm: thickness,
@@ -36,7 +44,7 @@ const row = (thickness: number, material = 'mild_steel') => ({
 });
 
 describe('the scoring queue', () => {
-  it('scores a request that finds it idle at once, and those arriving during its run together, each its own rows', async () => {
+  it('scores the requests handed in during one turn of the event loop in one run, each its own rows', async () => {
     const { version, runs } = fakeVersion();
     const unseen: UnseenCategory[] = [];
     const queue = new ScoringQueue(version, (met) => unseen.push(...met));
@@ -45,8 +53,8 @@ describe('the scoring queue', () => {
       queue.score([row(2), row(3, 'titanium')], undefined),
       queue.score([row(4)], undefined),
     ]);
-    // The first run starts before the others arrive: no wait for a batch that may never come.
-    expect(runs).toEqual([1, 3]);
+    // The run starts once the turn's requests are in: the three share it.
+    expect(runs).toEqual([4]);
     expect(answers.map((scored) => scored.map((one) => one.value))).toEqual([[10], [20, 30], [40]]);
     expect(answers[1][1]?.warnings).toEqual([
       expect.objectContaining({ column: 'material_family', value: 'titanium' }),
@@ -59,6 +67,7 @@ describe('the scoring queue', () => {
     const { version, runs } = fakeVersion();
     const queue = new ScoringQueue(version, () => undefined);
     const first = queue.score([row(1)], undefined);
+    await runStarted();
     const later = await Promise.all([queue.score([row(2)], undefined), queue.score([row(3)], undefined)]);
     expect((await first).map((one) => one.value)).toEqual([10]);
     expect(later.map((scored) => scored[0]?.value)).toEqual([20, 30]);
@@ -71,6 +80,7 @@ describe('the scoring queue', () => {
     const queue = new ScoringQueue(version, (met) => unseen.push(...met));
     // A run in flight, so the next three share one.
     const busy = queue.score([row(5)], undefined);
+    await runStarted();
     const [good, bad, other] = await Promise.allSettled([
       queue.score([row(1, 'titanium')], undefined),
       queue.score([row(13)], undefined),
@@ -93,7 +103,8 @@ describe('the scoring queue', () => {
       queue.score([row(1, 'titanium')], undefined),
       queue.score([row(2, 'titanium')], taught),
     ]);
-    expect(runs).toEqual([1, 1, 1]);
+    // The first request's run takes the plain one along, never the one with taught mappings.
+    expect(runs).toEqual([2, 1]);
     expect(plain[0]?.warnings[0]?.message).toMatch(/scored as a missing value/);
     expect(mapped[0]?.warnings[0]?.message).toMatch(/scored as "aluminium"/);
   });
