@@ -2,7 +2,16 @@
  * The prediction API's Prometheus metrics, in a registry of the app's own (not prom-client's global
  * one), so two apps in one process (tests, a second port) never clash. Served at `GET /metrics`.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  type MetricObjectWithValues,
+  type MetricType,
+  type MetricValueWithName,
+  Registry,
+  collectDefaultMetrics,
+} from 'prom-client';
 
 /** Latency buckets in seconds: scoring a row takes well under a millisecond, a big batch longer. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -39,6 +48,93 @@ class ScoredRowCount implements CountBetweenScrapes<{ model: string; version: st
   }
 }
 
+/** One method and route's latencies as plain numbers: per bucket (not cumulative), sum and count. */
+class LatencySeries {
+  /** Per bound of LATENCY_BUCKETS, then the observations above every bound. */
+  readonly counts = new Float64Array(LATENCY_BUCKETS.length + 1);
+  sum = 0;
+  count = 0;
+
+  constructor(readonly labels: { method: string; route: string }) {}
+
+  observe(seconds: number): void {
+    let bucket = 0;
+    while (bucket < LATENCY_BUCKETS.length && seconds > (LATENCY_BUCKETS[bucket] as number)) bucket++;
+    this.counts[bucket] = (this.counts[bucket] as number) + 1;
+    this.sum += seconds;
+    this.count += 1;
+  }
+}
+
+/**
+ * `kerf_serving_request_duration_seconds`, a histogram by method and route whose observations are a
+ * bucket search and three additions on the request path (prom-client's Histogram checks and hashes
+ * the labels at each one); the series are turned into prom-client's histogram samples when scraped.
+ */
+class RequestLatency extends Histogram<'method' | 'route'> {
+  /** By method and route; undefined only while the base constructor runs (it calls `reset`). */
+  private series: Map<string, LatencySeries> | undefined;
+
+  constructor(registry: Registry) {
+    super({
+      name: 'kerf_serving_request_duration_seconds',
+      help: 'Time from receiving a request to sending its answer, by method and route',
+      labelNames: ['method', 'route'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    });
+    this.series = new Map();
+  }
+
+  /** The series of a method and route (one for all their statuses): keep it, `observe` each answer. */
+  seriesOf(method: string, route: string): LatencySeries {
+    const all = (this.series ??= new Map<string, LatencySeries>());
+    const key = `${method} ${route}`;
+    let series = all.get(key);
+    if (!series) all.set(key, (series = new LatencySeries({ method, route })));
+    return series;
+  }
+
+  override get(): Promise<MetricObjectWithValues<MetricValueWithName<'method' | 'route'>>> {
+    const name = 'kerf_serving_request_duration_seconds';
+    const values: MetricValueWithName<'method' | 'route' | 'le'>[] = [];
+    for (const { labels, counts, sum, count } of this.series?.values() ?? []) {
+      if (count === 0) continue;
+      let cumulative = 0;
+      LATENCY_BUCKETS.forEach((bound, bucket) => {
+        cumulative += counts[bucket] as number;
+        values.push({ labels: { ...labels, le: bound }, value: cumulative, metricName: `${name}_bucket` });
+      });
+      values.push({ labels: { ...labels, le: '+Inf' }, value: count, metricName: `${name}_bucket` });
+      values.push({ labels, value: sum, metricName: `${name}_sum` });
+      values.push({ labels, value: count, metricName: `${name}_count` });
+    }
+    return Promise.resolve({
+      name,
+      help: 'Time from receiving a request to sending its answer, by method and route',
+      // prom-client's typings declare an enum here; its code (and the exposition text) uses the name.
+      type: 'histogram' as unknown as MetricType,
+      values,
+      aggregator: 'sum',
+      collect: () => undefined,
+    });
+  }
+
+  /** What the registry reads for the exposition text: the same samples as `get`. */
+  getForPromString(): Promise<MetricObjectWithValues<MetricValueWithName<'method' | 'route'>>> {
+    return this.get();
+  }
+
+  override reset(): void {
+    super.reset();
+    for (const series of this.series?.values() ?? []) {
+      series.counts.fill(0);
+      series.sum = 0;
+      series.count = 0;
+    }
+  }
+}
+
 export class ServingMetrics {
   readonly registry = new Registry();
   /** Brings gauges up to date before a scrape, so the request path need not keep them current. */
@@ -52,7 +148,7 @@ export class ServingMetrics {
   private readonly answers = new Map<
     string,
     CountBetweenScrapes<{ method: string; route: string; status: string }> & {
-      latency: { observe(seconds: number): void };
+      latency: LatencySeries;
     }
   >();
 
@@ -65,13 +161,8 @@ export class ServingMetrics {
     collect: (): void => reportCounts(this.requests, this.answers.values()),
   });
 
-  readonly latency = new Histogram({
-    name: 'kerf_serving_request_duration_seconds',
-    help: 'Time from receiving a request to sending its answer, by method and route',
-    labelNames: ['method', 'route'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
+  /** Request latency by method and route, observed through `answered`. */
+  private readonly latency = new RequestLatency(this.registry);
 
   /** The counts of `scoredRows`, added to `predictions` before each scrape. */
   private readonly scored: ScoredRowCount[] = [];
@@ -161,7 +252,7 @@ export class ServingMetrics {
 
   /**
    * Counts an answered request and observes its latency. prom-client hashes and checks the labels at
-   * every call; here an answer costs a map lookup, an addition and the histogram's observation.
+   * every call; here an answer costs a map lookup, an addition and a bucket search.
    */
   answered(method: string, route: string, status: number, seconds: number): void {
     const key = `${status} ${method} ${route}`;
@@ -171,7 +262,7 @@ export class ServingMetrics {
         labels: { method, route, status: String(status) },
         count: 0,
         reported: 0,
-        latency: this.latency.labels({ method, route }),
+        latency: this.latency.seriesOf(method, route),
       };
       this.answers.set(key, answer);
     }

@@ -39,3 +39,50 @@ describe('ServingMetrics.scoredRows', () => {
     expect(text).not.toContain('alias="canary"');
   });
 });
+
+describe('ServingMetrics.answered', () => {
+  it('exports each route and status as a request count and a latency histogram of its method and route', async () => {
+    const metrics = new ServingMetrics();
+    const route = '/v1/models/:name/predict';
+    metrics.answered('POST', route, 200, 0.0004);
+    metrics.answered('POST', route, 200, 0.003);
+    metrics.answered('POST', route, 400, 0.0025);
+    metrics.answered('GET', '/v1/status', 200, 7);
+    const text = await metrics.registry.metrics();
+    const predict = `method="POST",route="${route}"`;
+    expect(text).toContain('# TYPE kerf_serving_request_duration_seconds histogram');
+    expect(sample(text, `kerf_serving_requests_total{method="POST",route="${route}",status="200"}`)).toBe(2);
+    expect(sample(text, `kerf_serving_requests_total{method="POST",route="${route}",status="400"}`)).toBe(1);
+    // Cumulative buckets: a bound holds the observations at or below it.
+    expect(sample(text, `kerf_serving_request_duration_seconds_bucket{${predict},le="0.001"}`)).toBe(1);
+    expect(sample(text, `kerf_serving_request_duration_seconds_bucket{${predict},le="0.0025"}`)).toBe(2);
+    expect(sample(text, `kerf_serving_request_duration_seconds_bucket{${predict},le="0.005"}`)).toBe(3);
+    expect(sample(text, `kerf_serving_request_duration_seconds_bucket{${predict},le="5"}`)).toBe(3);
+    expect(sample(text, `kerf_serving_request_duration_seconds_bucket{${predict},le="+Inf"}`)).toBe(3);
+    expect(sample(text, `kerf_serving_request_duration_seconds_sum{${predict}}`)).toBeCloseTo(0.0059, 12);
+    expect(sample(text, `kerf_serving_request_duration_seconds_count{${predict}}`)).toBe(3);
+    const status = 'method="GET",route="/v1/status"';
+    expect(sample(text, `kerf_serving_request_duration_seconds_bucket{${status},le="5"}`)).toBe(0);
+    expect(sample(text, `kerf_serving_request_duration_seconds_bucket{${status},le="+Inf"}`)).toBe(1);
+
+    // The next scrape shows the totals, not what came since the last one.
+    metrics.answered('POST', route, 200, 0.02);
+    const next = await metrics.registry.metrics();
+    expect(sample(next, `kerf_serving_request_duration_seconds_count{${predict}}`)).toBe(4);
+    expect(sample(next, `kerf_serving_request_duration_seconds_bucket{${predict},le="0.025"}`)).toBe(4);
+    expect(sample(next, `kerf_serving_requests_total{method="POST",route="${route}",status="200"}`)).toBe(3);
+  });
+
+  it('answers the JSON form of the registry with the same histogram', async () => {
+    const metrics = new ServingMetrics();
+    metrics.answered('POST', '/v1/outcomes', 201, 0.01);
+    const json = await metrics.registry.getMetricsAsJSON();
+    const latency = json.find((metric) => metric.name === 'kerf_serving_request_duration_seconds');
+    expect(latency?.type).toBe('histogram');
+    expect(latency?.values).toContainEqual({
+      labels: { method: 'POST', route: '/v1/outcomes', le: '+Inf' },
+      value: 1,
+      metricName: 'kerf_serving_request_duration_seconds_bucket',
+    });
+  });
+});
