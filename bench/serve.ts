@@ -12,6 +12,7 @@
  *
  * Each case measures bare fastify, then Kerf, and prints one JSON line with both and their ratios
  * (Kerf/bare: req/s and each percentile), and how many of Kerf's predictions reached the log.
+ * With KERF_BENCH_CPU_PROF=<folder>, each server process writes its V8 CPU profile there.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -100,7 +101,16 @@ function startServer(
 ): Promise<ServerProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(repoRoot, 'bench/serveServer.ts'), kind, logFile],
+    [
+      ...(process.env.KERF_BENCH_CPU_PROF
+        ? ['--cpu-prof', '--cpu-prof-dir', process.env.KERF_BENCH_CPU_PROF]
+        : []),
+      '--import',
+      'tsx',
+      path.join(repoRoot, 'bench/serveServer.ts'),
+      kind,
+      logFile,
+    ],
     { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const lines: string[] = [];
