@@ -161,12 +161,17 @@ export async function retireKnownMappings(
  * The mappings in force for serving, per model, never older than `maxAgeMs` (teaching takes effect
  * within that time without a restart). One read at a time, shared by the requests that wait for it;
  * past half that age a request starts the read in the background and answers with the mappings in
- * hand, so under steady traffic no prediction waits on PostgreSQL for them.
+ * hand, so under steady traffic no prediction waits on PostgreSQL for them (nor for a promise).
  */
 export function mappingsFromRegistry(
   pool: pg.Pool,
   maxAgeMs = 10_000,
-): (model: string) => Promise<ReadonlyMap<string, ReadonlyMap<string, string>> | undefined> {
+): (
+  model: string,
+) =>
+  | ReadonlyMap<string, ReadonlyMap<string, string>>
+  | undefined
+  | Promise<ReadonlyMap<string, ReadonlyMap<string, string>> | undefined> {
   type ByModel = Map<string, Map<string, Map<string, string>>>;
   let cached: { at: number; byModel: ByModel } | undefined;
   let reading: Promise<ByModel> | undefined;
@@ -187,9 +192,10 @@ export function mappingsFromRegistry(
     });
     return reading;
   };
-  return async (model) => {
+  // The mappings in hand are returned as they are, not in a promise: a request needs no turn to wait.
+  return (model) => {
     const age = cached ? Date.now() - cached.at : Number.POSITIVE_INFINITY;
-    if (!cached || age > maxAgeMs) return (await read()).get(model);
+    if (!cached || age > maxAgeMs) return read().then((byModel) => byModel.get(model));
     // A failed early read has no caller to tell: the mappings in hand stay until they are too old.
     if (age > maxAgeMs / 2) read().catch(() => undefined);
     return cached.byModel.get(model);

@@ -112,7 +112,8 @@ export class PredictionService {
       const unknown = unknownColumns(request.rows, columns, request.field);
       const issues = checkRowsAgainst(request.rows, features, request.field);
       if (unknown.length > 0 || issues.length > 0) throw invalidInput([...unknown, ...issues]);
-      const mappings = await this.mappingsFor(model);
+      const found = this.mappingsFor(model);
+      const mappings = found instanceof Promise ? await found : found;
       const servedAt = new Date();
       const predictions = new Array<Prediction>(request.rows.length);
       const records: PredictionRecord[] = [];
@@ -272,14 +273,20 @@ export class PredictionService {
     this.shadowRuns.add(run);
   }
 
-  private async mappingsFor(model: string): Promise<CategoryMappings | undefined> {
-    if (!this.deps.categoryMappings) return undefined;
-    try {
-      return await this.deps.categoryMappings(model);
-    } catch (error) {
-      // Scoring without the mappings still answers; the warnings then say "missing value".
+  /** The model's taught mappings: as they are when the hook has them in hand, else its promise. */
+  private mappingsFor(model: string): CategoryMappings | undefined | Promise<CategoryMappings | undefined> {
+    const hook = this.deps.categoryMappings;
+    if (!hook) return undefined;
+    // Scoring without the mappings still answers; the warnings then say "missing value".
+    const unread = (error: unknown): undefined => {
       this.deps.log.warn({ model, error: errorMessage(error) }, 'cannot read the taught category mappings');
       return undefined;
+    };
+    try {
+      const found = hook(model);
+      return found instanceof Promise ? found.catch(unread) : found;
+    } catch (error) {
+      return unread(error);
     }
   }
 
