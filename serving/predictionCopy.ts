@@ -26,13 +26,25 @@ function field(value: string | null): string {
   return SPECIAL.test(value) ? value.replace(SPECIALS, (char) => ESCAPED[char] as string) : value;
 }
 
+/**
+ * A JSON column's text as a COPY field. JSON.stringify writes a newline, carriage return or tab in a
+ * string as an escape (`\\n`), never as itself: only the backslashes need escaping, found without a
+ * regular expression.
+ */
+function jsonField(json: string): string {
+  return json.includes('\\') ? json.replaceAll('\\', '\\\\') : json;
+}
+
 /** A field of a COPY line as the value it holds (the inverse of `field`). */
 function unfield(text: string): string | null {
   if (text === NULL) return null;
   return text.includes('\\') ? text.replace(ESCAPES, (_all, char: string) => UNESCAPED[char] ?? char) : text;
 }
 
-/** One row's values, in `COPY_SQL`'s column order (text and JSON already free of NUL). */
+/**
+ * One row's values, in `COPY_SQL`'s column order (text and JSON already free of NUL); `inputs`,
+ * `output` and `warnings` are JSON.stringify's text.
+ */
 export interface CopyRow {
   predictionId: string;
   model: string;
@@ -60,9 +72,9 @@ export function copyLine(row: CopyRow): string {
     row.version,
     row.alias,
     field(row.key),
-    field(row.inputs),
-    field(row.output),
-    field(row.warnings),
+    jsonField(row.inputs),
+    jsonField(row.output),
+    jsonField(row.warnings),
     row.servedAt,
     `${row.shadowOf ?? NULL}\n`,
   ].join('\t');

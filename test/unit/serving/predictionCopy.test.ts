@@ -21,6 +21,20 @@ describe('a prediction line of COPY text', () => {
     expect(parseCopyLine(line)).toEqual(row);
   });
 
+  it('keeps JSON columns whole through COPY: their escapes doubled, one field each, read back the same', () => {
+    const inputs = { notes: 'tab\there, newline\nthere, \\ and "quotes"', cr: '\r' };
+    const encoded = encodePrediction({ ...base(), inputs, warnings: [{ message: 'a\tb' }] });
+    if (!('line' in encoded)) throw new Error('the row was not encoded');
+    const fields = encoded.line.slice(0, -1).split('\t');
+    expect(fields).toHaveLength(10);
+    // COPY's text format: every backslash of the JSON doubled, and no raw tab, newline or return.
+    expect(fields[5]).toBe(JSON.stringify(inputs).replaceAll('\\', '\\\\'));
+    expect(fields[5]).not.toMatch(/[\n\r\t]/);
+    const back = parseCopyLine(encoded.line);
+    expect(JSON.parse(back.inputs)).toEqual(inputs);
+    expect(JSON.parse(back.warnings)).toEqual([{ message: 'a\tb' }]);
+  });
+
   it('encodes a record as JSON.stringify and toISOString would', () => {
     const servedAt = new Date(Date.UTC(2026, 11, 7, 3, 4, 5, 67));
     const encoded = encodePrediction({
