@@ -16,7 +16,24 @@ export interface LossFunction {
   gradients(target: Float64Array, raw: Float64Array, grad: Float64Array[], hess: Float64Array[]): void;
   /** Mean loss over the rows. */
   loss(target: Float64Array, raw: Float64Array, outputs: number): number;
+  /**
+   * One pass over the rows instead of three, for a single-output loss: adds a tree's leaf values to
+   * the scores (row r gets `values[leafOfRows[r]]`), fills the gradients and hessians of the new
+   * scores, and returns their mean loss. Each value is computed as `gradients` and `loss` compute it,
+   * so the model and the losses are the same to the bit. Undefined for multiclass.
+   */
+  addTreeThenGradients?(
+    target: Float64Array,
+    raw: Float64Array,
+    leafOfRows: LeafOfRows,
+    values: Float64Array,
+    grad: Float64Array,
+    hess: Float64Array,
+  ): number;
 }
+
+/** Each training row's leaf in a tree (an index into that tree's leaf values). */
+export type LeafOfRows = Uint8Array | Uint16Array | Uint32Array;
 
 // Hessians of confident predictions vanish; a floor keeps leaf values finite (as XGBoost does).
 const MIN_HESSIAN = 1e-16;
@@ -36,6 +53,17 @@ const squaredError: LossFunction = {
     for (let i = 0; i < target.length; i++) sum += ((raw[i] as number) - (target[i] as number)) ** 2;
     return target.length > 0 ? sum / target.length : 0;
   },
+  addTreeThenGradients(target, raw, leafOfRows, values, grad) {
+    let sum = 0;
+    for (let i = 0; i < target.length; i++) {
+      const score = (raw[i] as number) + (values[leafOfRows[i] as number] as number);
+      raw[i] = score;
+      const residual = score - (target[i] as number);
+      grad[i] = residual;
+      sum += residual ** 2;
+    }
+    return target.length > 0 ? sum / target.length : 0;
+  },
 };
 
 const absoluteError: LossFunction = {
@@ -50,6 +78,17 @@ const absoluteError: LossFunction = {
   loss(target, raw) {
     let sum = 0;
     for (let i = 0; i < target.length; i++) sum += Math.abs((raw[i] as number) - (target[i] as number));
+    return target.length > 0 ? sum / target.length : 0;
+  },
+  addTreeThenGradients(target, raw, leafOfRows, values, grad) {
+    let sum = 0;
+    for (let i = 0; i < target.length; i++) {
+      const score = (raw[i] as number) + (values[leafOfRows[i] as number] as number);
+      raw[i] = score;
+      const residual = score - (target[i] as number);
+      grad[i] = Math.sign(residual);
+      sum += Math.abs(residual);
+    }
     return target.length > 0 ? sum / target.length : 0;
   },
 };
@@ -76,6 +115,19 @@ const binaryLogistic: LossFunction = {
       const z = raw[i] as number;
       // log(1 + e^z) - y z, computed without overflow.
       sum += Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z))) - (target[i] as number) * z;
+    }
+    return target.length > 0 ? sum / target.length : 0;
+  },
+  addTreeThenGradients(target, raw, leafOfRows, values, grad, hess) {
+    let sum = 0;
+    for (let i = 0; i < target.length; i++) {
+      const z = (raw[i] as number) + (values[leafOfRows[i] as number] as number);
+      raw[i] = z;
+      const y = target[i] as number;
+      const p = sigmoid(z);
+      grad[i] = p - y;
+      hess[i] = Math.max(p * (1 - p), MIN_HESSIAN);
+      sum += Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z))) - y * z;
     }
     return target.length > 0 ? sum / target.length : 0;
   },

@@ -8,7 +8,7 @@ import type { EncodedFeatures, TrainingData } from '../dataset';
 import type { GbdtModel, Tree } from '../model';
 import { binFeatures, splitThreshold, type BinnedData, type FeatureBinning } from './binning';
 import { TreeGrower, type GrownTree } from './grow';
-import { lossFunction, medianResidual } from './losses';
+import { type LeafOfRows, lossFunction, medianResidual } from './losses';
 import { resolveOptions, type GbdtOptions } from './options';
 import { addTreeScores, toFloat32 } from './predict';
 import { bernoulliSample, chooseSubset, streamFor } from '../random';
@@ -94,8 +94,13 @@ export function trainGbdtDetailed(
     let grown = 0;
     let bestIterations = 0;
     let bestLoss = Infinity;
+    // Whether the last iteration's pass over the scores made the gradients of the new ones already.
+    let gradientsReady = false;
     for (let iteration = 0; iteration < opts.iterations; iteration++) {
-      loss.gradients(data.target, raw, grad, hess);
+      if (!gradientsReady) loss.gradients(data.target, raw, grad, hess);
+      gradientsReady = false;
+      // The training loss of the scores after this iteration, when its pass over the scores gave it.
+      let trainLoss: number | undefined;
       const sample = sampleBuffer
         ? sampleBuffer.subarray(0, bernoulliSample(n, opts.rowSubsample, rowRandom, sampleBuffer))
         : null;
@@ -114,7 +119,20 @@ export function trainGbdtDetailed(
           return step * opts.learningRate;
         });
         const model = toModelTree(tree, binned, values, c);
-        addTrainingScores(tree, values, grower.rows, sample === null, binned, raw, k, c, leafIndex);
+        if (k === 1 && sample === null && loss.addTreeThenGradients) {
+          // One tree on every row: its scores, the next iteration's gradients and the loss in one pass.
+          trainLoss = loss.addTreeThenGradients(
+            data.target,
+            raw,
+            leafOfTrainingRows(tree, grower.rows, leafIndex),
+            Float64Array.from(values),
+            grad[0] as Float64Array,
+            hess[0] as Float64Array,
+          );
+          gradientsReady = true;
+        } else {
+          addTrainingScores(tree, values, grower.rows, sample === null, binned, raw, k, c, leafIndex);
+        }
         if (validation && validationRaw)
           addTreeScores(model, validationColumns, validation.rowCount, validationRaw, k);
         trees.push(model);
@@ -132,7 +150,7 @@ export function trainGbdtDetailed(
         opts.onProgress({
           iteration: grown,
           totalIterations: opts.iterations,
-          trainLoss: loss.loss(data.target, raw, k),
+          trainLoss: trainLoss ?? loss.loss(data.target, raw, k),
           ...(validationLoss === undefined ? {} : { validationLoss }),
         });
       }
@@ -217,11 +235,7 @@ function addTrainingScores(
   scratch: LeafIndexScratch,
 ): void {
   if (allRowsInTree) {
-    // Each row's leaf first (a small array: its random writes stay in cache), then one sequential
-    // pass over the scores, rather than a random read-modify-write of a score per row.
-    const leafOfRows = leafIndexBuffer(scratch, rows.length, tree.leaves.length);
-    tree.leaves.forEach((leaf, i) => markLeaf(rows, leaf.start, leaf.count, leafOfRows, i));
-    addLeafValues(leafOfRows, Float64Array.from(leafValues), raw, k, c);
+    addLeafValues(leafOfTrainingRows(tree, rows, scratch), Float64Array.from(leafValues), raw, k, c);
     return;
   }
   // Rows left out of the sample are in no leaf range: route every row by its bins.
@@ -233,16 +247,23 @@ function addTrainingScores(
   }
 }
 
-/** The per-row leaf index of addTrainingScores, kept from tree to tree (null until needed). */
-interface LeafIndexScratch {
-  buffer: Uint8Array | Uint16Array | Uint32Array | null;
+/**
+ * Each training row's leaf (its index in `tree.leaves`), for a tree grown on every row, from the
+ * leaves' row ranges. A small array whose random writes stay in cache: the scores are then updated
+ * in one sequential pass, rather than a random read-modify-write of a score per row.
+ */
+function leafOfTrainingRows(tree: GrownTree, rows: Uint32Array, scratch: LeafIndexScratch): LeafOfRows {
+  const leafOfRows = leafIndexBuffer(scratch, rows.length, tree.leaves.length);
+  tree.leaves.forEach((leaf, i) => markLeaf(rows, leaf.start, leaf.count, leafOfRows, i));
+  return leafOfRows;
 }
 
-function leafIndexBuffer(
-  scratch: LeafIndexScratch,
-  n: number,
-  leaves: number,
-): Uint8Array | Uint16Array | Uint32Array {
+/** The per-row leaf index of addTrainingScores, kept from tree to tree (null until needed). */
+interface LeafIndexScratch {
+  buffer: LeafOfRows | null;
+}
+
+function leafIndexBuffer(scratch: LeafIndexScratch, n: number, leaves: number): LeafOfRows {
   const type = leaves <= 256 ? Uint8Array : leaves <= 65_536 ? Uint16Array : Uint32Array;
   if (!(scratch.buffer instanceof type) || scratch.buffer.length !== n) scratch.buffer = new type(n);
   return scratch.buffer;
@@ -252,14 +273,14 @@ function markLeaf(
   rows: Uint32Array,
   start: number,
   count: number,
-  leafOfRows: Uint8Array | Uint16Array | Uint32Array,
+  leafOfRows: LeafOfRows,
   leaf: number,
 ): void {
   for (let j = start; j < start + count; j++) leafOfRows[rows[j] as number] = leaf;
 }
 
 function addLeafValues(
-  leafOfRows: Uint8Array | Uint16Array | Uint32Array,
+  leafOfRows: LeafOfRows,
   values: Float64Array,
   raw: Float64Array,
   k: number,
