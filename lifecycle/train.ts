@@ -152,7 +152,7 @@ export function trainingFrame(table: Table, spec: TrainingSpec): TrainingFrame {
 
 /**
  * The training data of some of the frame's rows; `features` come from the rows a model trains on
- * (categories seen only elsewhere are unseen to it).
+ * (categories seen only elsewhere are unseen to it), as `trainingData` gives them.
  */
 export function frameData(
   frame: TrainingFrame,
@@ -176,11 +176,9 @@ function train(
   const { table, spec } = input;
   const frame = trainingFrame(table, spec);
   const { rows } = frame;
-  const trainTable = frame.featureTable.take(rows.train);
-  const features = trainingFeatures(frame, spec, rows.train, trainTable);
-  const trainData = frameData(frame, spec, rows.train, features, trainTable);
+  const trainData = trainingData(frame, spec, rows.train);
   const validationData =
-    rows.validation.length > 0 ? frameData(frame, spec, rows.validation, features) : undefined;
+    rows.validation.length > 0 ? frameData(frame, spec, rows.validation, trainData.features) : undefined;
 
   const trainer = spec.trainer.kind;
   const trained = trainerOf(trainer).train(trainData, spec.trainer.params, {
@@ -233,19 +231,20 @@ function checkColumns(table: Table, spec: TrainingSpec): void {
 }
 
 /**
- * The features a model trains on from the frame's rows `part` (`partTable` holds their features):
- * described from those rows, each categorical one's categories in order of their target there
- * (ml/categoryOrder.ts). The train stage and every tuning trial take theirs from here.
+ * The training data of the frame's rows `part`, the rows a model trains on: its features described
+ * from those rows, each categorical one's categories in order of their target there
+ * (ml/categoryOrder.ts). The rows are encoded once; ordering the categories renumbers their codes.
+ * The train stage and every tuning trial take theirs from here, and encode other rows (validation,
+ * scoring) with its `features` through `frameData`.
  */
-export function trainingFeatures(
+export function trainingData(
   frame: TrainingFrame,
   spec: Pick<TrainingSpec, 'task' | 'features'>,
   part: Uint32Array,
-  partTable: Table,
-): Feature[] {
-  const described = describeFeatures(partTable, spec.features);
-  const data = frameData(frame, spec, part, described, partTable);
-  return orderCategoriesByTarget(described, data, data.target, data.task);
+): TrainingData {
+  const partTable = frame.featureTable.take(part);
+  const data = frameData(frame, spec, part, describeFeatures(partTable, spec.features), partTable);
+  return { ...data, ...orderCategoriesByTarget(data, data.target, data.task) };
 }
 
 /**

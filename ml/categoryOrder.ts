@@ -18,20 +18,21 @@ import type { CategoricalFeature, Feature, TaskKind } from './model';
 export const CATEGORY_SMOOTHING = 10;
 
 /**
- * The features with each categorical one's categories in order of their smoothed target mean,
- * lowest first; ties (and categories no row holds) keep their given order. Multiclass targets (class
- * ids, with no order between them) and numeric features keep theirs.
+ * The encoded training rows with each categorical feature's categories in order of their smoothed
+ * target mean, lowest first, and its codes renumbered to match: the columns `encodeFeatures` gives
+ * for the ordered features (missing and unknown categories stay NaN), without encoding the rows
+ * again. Ties (and categories no row holds) keep their given order. Multiclass targets (class ids,
+ * with no order between them) and numeric features keep theirs.
  *
- * @param encoded the training rows, encoded with `features`
+ * @param encoded the training rows, as `encodeFeatures` gives them
  * @param target per row of `encoded`: the value (regression) or the class id 0/1 (binary)
  */
 export function orderCategoriesByTarget(
-  features: readonly Feature[],
   encoded: EncodedFeatures,
   target: Float64Array,
   task: TaskKind,
-): Feature[] {
-  if (task === 'multiclass') return [...features];
+): EncodedFeatures {
+  if (task === 'multiclass') return { ...encoded, features: [...encoded.features] };
   let total = 0;
   let labelled = 0;
   for (const value of target) {
@@ -40,19 +41,29 @@ export function orderCategoriesByTarget(
     labelled += 1;
   }
   const mean = labelled > 0 ? total / labelled : 0;
-  return features.map((feature, index) =>
-    feature.kind === 'categorical'
-      ? ordered(feature, encoded.columns[index] as Float64Array, target, mean)
-      : feature,
-  );
+  const features: Feature[] = [];
+  const columns: Float64Array[] = [];
+  encoded.features.forEach((feature, index) => {
+    const codes = encoded.columns[index] as Float64Array;
+    if (feature.kind !== 'categorical') {
+      features.push(feature);
+      columns.push(codes);
+      return;
+    }
+    const order = targetOrder(feature, codes, target, mean);
+    features.push({ ...feature, categories: order.map((code) => feature.categories[code] as string) });
+    columns.push(renumbered(codes, order));
+  });
+  return { features, columns, rowCount: encoded.rowCount };
 }
 
-function ordered(
+/** The feature's codes by their rows' smoothed deviation from the mean target, lowest first. */
+function targetOrder(
   feature: CategoricalFeature,
   codes: Float64Array,
   target: Float64Array,
   mean: number,
-): CategoricalFeature {
+): number[] {
   const count = feature.categories.length;
   const deviation = new Float64Array(count);
   const rows = new Float64Array(count);
@@ -64,6 +75,17 @@ function ordered(
     rows[code] = (rows[code] as number) + 1;
   }
   const key = (code: number) => (deviation[code] as number) / ((rows[code] as number) + CATEGORY_SMOOTHING);
-  const order = feature.categories.map((_, code) => code).sort((a, b) => key(a) - key(b) || a - b);
-  return { ...feature, categories: order.map((code) => feature.categories[code] as string) };
+  return feature.categories.map((_, code) => code).sort((a, b) => key(a) - key(b) || a - b);
+}
+
+/** `codes` with each code `order[i]` renumbered to `i`; NaN (missing or unknown) stays NaN. */
+function renumbered(codes: Float64Array, order: readonly number[]): Float64Array {
+  const position = new Float64Array(order.length);
+  order.forEach((code, index) => (position[code] = index));
+  const result = new Float64Array(codes.length);
+  for (let row = 0; row < codes.length; row++) {
+    const code = codes[row] as number;
+    result[row] = Number.isNaN(code) ? Number.NaN : (position[code] as number);
+  }
+  return result;
 }

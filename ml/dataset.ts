@@ -73,14 +73,8 @@ export function prepareTrainingData(
   options: { target: string; features: readonly string[]; task: TaskKind },
 ): TrainingData {
   const target = encodeTarget(table, options.target, options.task);
-  const described = describeFeatures(table, options.features);
-  const features = orderCategoriesByTarget(
-    described,
-    encodeFeatures(table, described),
-    target.target,
-    target.task,
-  );
-  return { ...encodeFeatures(table, features), ...target };
+  const described = encodeFeatures(table, describeFeatures(table, options.features));
+  return { ...orderCategoriesByTarget(described, target.target, target.task), ...target };
 }
 
 /**

@@ -5,14 +5,13 @@
  * them; nothing is stored. A trial past the search's deadline stops between two rounds and reports
  * so; parameters the trainer refuses make a failed trial, not a failed run.
  */
-import type { Feature } from '../../ml/model';
 import type { TrainerProgress } from '../../ml/trainer';
 import { trainerOf } from '../../ml/trainers';
 import type { Table } from '../../ml/table';
 import { metricsOf } from '../evaluate';
 import { LOWER_IS_BETTER, modelTaskOf, type QualityMetric } from '../spec/metrics';
 import type { PipelineSpec } from '../spec/schema';
-import { frameData, type TrainingSpec, trainingFeatures, trainingFrame } from '../train';
+import { frameData, trainingData, type TrainingSpec, trainingFrame } from '../train';
 import { rowsFor, tuningFolds } from './folds';
 import type { TrialParams, TrialResult } from './halving';
 
@@ -87,10 +86,8 @@ export function runTrial(input: TrialInput): TrialResult {
     folds.forEach((fold, index) => {
       const trainRows = roundsParam === undefined ? rowsFor(fold.train, input.fraction, ordered) : fold.train;
       rows = Math.max(rows, trainRows.length);
-      const trainTable = frame.featureTable.take(trainRows);
-      const features: Feature[] = trainingFeatures(frame, spec, trainRows, trainTable);
-      const trainData = frameData(frame, spec, trainRows, features, trainTable);
-      const scoreData = frameData(frame, spec, fold.score, features);
+      const trainData = trainingData(frame, spec, trainRows);
+      const scoreData = frameData(frame, spec, fold.score, trainData.features);
       if (now() >= input.stopAt) throw new BudgetSpent();
       const trained = entry.train(trainData, trialParams, {
         // Early stopping (when the parameters ask for it) watches the fold's scoring rows.

@@ -8,9 +8,13 @@ import { categoricalFromLabels, numericFromValues, Table } from '../../../ml/tab
 import { SplitError } from '../../../lifecycle/split';
 import {
   type CandidateProgress,
+  describeFeatures,
+  frameData,
   gbdtOptionsOf,
   trainCandidate,
+  trainingData,
   TrainingError,
+  trainingFrame,
 } from '../../../lifecycle/train';
 import { FRIEDMAN_FEATURES, specOf } from './fixtures';
 
@@ -339,5 +343,41 @@ describe('trainCandidate refusals', () => {
     }
     // The very object, not a TrainingError with its message: a cancellation must stay one.
     expect(thrown).toBe(cancelled);
+  });
+});
+
+describe('trainingData', () => {
+  it('encodes the training rows once, as their ordered features would encode them afresh', () => {
+    // Titanium and shift 4 only in the last rows (the test rows); machine and shift have holes.
+    const rows = Array.from({ length: 300 }, (_, row) => row);
+    const table = new Table([
+      ...partsTable(300, 30).columns,
+      categoricalFromLabels(
+        'machine',
+        rows.map((row) => (row % 13 === 0 ? null : (['L1', 'L2', 'P4'][(row * 7) % 3] as string))),
+      ),
+      numericFromValues(
+        'shift',
+        rows.map((row) => (row % 11 === 0 ? null : row >= 270 ? 4 : 1 + ((row * 5) % 3))),
+      ),
+    ]);
+    const features = [
+      ...PART_FEATURES,
+      { name: 'machine', kind: 'categorical' },
+      { name: 'shift', kind: 'categorical' },
+    ];
+    for (const [task, target] of [
+      ['regression', 'cutSeconds'],
+      ['binary', 'scrapped'],
+    ] as const) {
+      const spec = specOf({ task, target, features });
+      const frame = trainingFrame(table, spec);
+      const data = trainingData(frame, spec, frame.rows.train);
+      // Ordering moved categories, so codes were renumbered, not copied.
+      expect(data.features).not.toEqual(
+        describeFeatures(frame.featureTable.take(frame.rows.train), spec.features),
+      );
+      expect(data).toEqual(frameData(frame, spec, frame.rows.train, data.features));
+    }
   });
 });
