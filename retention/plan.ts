@@ -164,7 +164,6 @@ export function planCollection(inventory: ModelInventory, options: PlanOptions):
     });
   }
 
-  const training = inventory.versions.filter((facts) => facts.status === 'training');
   const old = (object: StoredObject) =>
     object.lastModified !== undefined && object.lastModified.getTime() <= cutoff;
   const age = (object: StoredObject) =>
@@ -172,86 +171,33 @@ export function planCollection(inventory: ModelInventory, options: PlanOptions):
       ? `written ${daysSince(object.lastModified, options.now)} days ago`
       : 'of unknown age';
 
-  for (const object of inventory.snapshots) {
-    const hash = SNAPSHOT.exec(object.key)?.[1];
-    if (hash === undefined) continue; // a snapshot's record, or not Kerf's: stays
-    const users = inventory.versions.filter((facts) => facts.snapshotHash === hash);
-    const keptUsers = users.filter((facts) => !collectibleNumbers.has(facts.version));
-    const collectedUsers = users.filter((facts) => collectibleNumbers.has(facts.version));
-    if (keptUsers.length > 0) {
-      if (collectedUsers.length > 0) {
-        note(
-          newest(collectedUsers),
-          object.key,
-          `snapshot of ${versionList(collectedUsers)} kept: ${versionList(keptUsers)} ${keptUsers.length === 1 ? 'uses' : 'use'} it too`,
-        );
-      }
-    } else if (collectedUsers.length > 0) {
-      removals.push({
-        model,
-        version: newest(collectedUsers),
-        key: object.key,
-        bytes: object.size,
-        kind: 'snapshot',
-        why: `snapshot only ${versionList(collectedUsers)} used, and no kept version uses it`,
-      });
-    } else if (training.length > 0) {
-      if (old(object))
-        note(null, object.key, `snapshot no version names kept: ${versionList(training)} is training`);
-    } else if (old(object)) {
-      removals.push({
-        model,
-        version: null,
-        key: object.key,
-        bytes: object.size,
-        kind: 'snapshot',
-        why: `snapshot no version was made from (its run stopped before registering), ${age(object)}`,
-      });
-    }
-  }
-
-  const unknownTables = kept.filter((facts) => facts.featureTable === undefined);
-  for (const object of inventory.featureTables) {
-    if (!FEATURE_TABLE.test(object.key)) continue;
-    const users = inventory.versions.filter((facts) => facts.featureTable === object.key);
-    const keptUsers = users.filter((facts) => !collectibleNumbers.has(facts.version));
-    const collectedUsers = users.filter((facts) => collectibleNumbers.has(facts.version));
-    if (keptUsers.length > 0) {
-      if (collectedUsers.length > 0) {
-        note(
-          newest(collectedUsers),
-          object.key,
-          `built features of ${versionList(collectedUsers)} kept: ${versionList(keptUsers)} ${keptUsers.length === 1 ? 'uses' : 'use'} them too`,
-        );
-      }
-    } else if (collectedUsers.length > 0) {
-      removals.push({
-        model,
-        version: newest(collectedUsers),
-        key: object.key,
-        bytes: object.size,
-        kind: 'feature-table',
-        why: `built features only ${versionList(collectedUsers)} used, and no kept version uses them`,
-      });
-    } else if (unknownTables.length > 0) {
-      if (old(object)) {
-        note(
-          null,
-          object.key,
-          `built features no manifest names kept: ${versionList(unknownTables)} has no manifest yet and may use them`,
-        );
-      }
-    } else if (old(object)) {
-      removals.push({
-        model,
-        version: null,
-        key: object.key,
-        bytes: object.size,
-        kind: 'feature-table',
-        why: `built features no version's manifest names (its run stopped before signing), ${age(object)}`,
-      });
-    }
-  }
+  const shared = { model, collectibleNumbers, removals, note, old, age };
+  const training = inventory.versions.filter((facts) => facts.status === 'training');
+  planSharedObjects(inventory.snapshots, shared, {
+    kind: 'snapshot',
+    usersOf: (key) => {
+      const hash = SNAPSHOT.exec(key)?.[1];
+      // A snapshot's record, or not Kerf's: stays.
+      return hash === undefined ? null : inventory.versions.filter((facts) => facts.snapshotHash === hash);
+    },
+    noun: 'snapshot',
+    them: 'it',
+    mayNeedUnnamed: training,
+    mayNeedBecause: 'is training',
+    unnamedBecause: 'no version was made from (its run stopped before registering)',
+    unnamedKeptBecause: 'no version names',
+  });
+  planSharedObjects(inventory.featureTables, shared, {
+    kind: 'feature-table',
+    usersOf: (key) =>
+      FEATURE_TABLE.test(key) ? inventory.versions.filter((facts) => facts.featureTable === key) : null,
+    noun: 'built features',
+    them: 'them',
+    mayNeedUnnamed: kept.filter((facts) => facts.featureTable === undefined),
+    mayNeedBecause: 'has no manifest yet and may use them',
+    unnamedBecause: "no version's manifest names (its run stopped before signing)",
+    unnamedKeptBecause: 'no manifest names',
+  });
 
   removals.sort(
     (a, b) =>
@@ -268,6 +214,75 @@ export function planCollection(inventory: ModelInventory, options: PlanOptions):
     removals,
     kept: keeping,
   };
+}
+
+/** What the plan of a model's shared objects works with (see `planCollection`). */
+interface SharedPlan {
+  model: string;
+  collectibleNumbers: ReadonlySet<number>;
+  removals: Removal[];
+  note: (version: number | null, key: string | null, why: string) => void;
+  /** Written before the cutoff. */
+  old: (object: StoredObject) => boolean;
+  /** `written 12 days ago`, `of unknown age`. */
+  age: (object: StoredObject) => string;
+}
+
+/** One kind of object several versions may share (snapshots, built feature tables), in the plan's words. */
+interface SharedKind {
+  kind: 'snapshot' | 'feature-table';
+  /** The versions that use the object at `key`; null when it is not one of this kind (it stays). */
+  usersOf: (key: string) => VersionFacts[] | null;
+  /** `snapshot`, `built features`, and how the sentences name it again. */
+  noun: string;
+  them: 'it' | 'them';
+  /** Versions that may still come to use an object no version names: while any, such objects stay. */
+  mayNeedUnnamed: readonly VersionFacts[];
+  mayNeedBecause: string;
+  /** Why an object no version names goes, and how the note of one kept names it. */
+  unnamedBecause: string;
+  unnamedKeptBecause: string;
+}
+
+/**
+ * Shared objects go only when every version using them is collected; an object no version uses
+ * goes once it is old, unless a version may still come to use it.
+ */
+function planSharedObjects(objects: readonly StoredObject[], plan: SharedPlan, shared: SharedKind): void {
+  const { model, collectibleNumbers, removals, note } = plan;
+  const { kind, noun, them } = shared;
+  for (const object of objects) {
+    const users = shared.usersOf(object.key);
+    if (users === null) continue;
+    const keptUsers = users.filter((facts) => !collectibleNumbers.has(facts.version));
+    const collectedUsers = users.filter((facts) => collectibleNumbers.has(facts.version));
+    const remove = (version: number | null, why: string) =>
+      removals.push({ model, version, key: object.key, bytes: object.size, kind, why });
+    if (keptUsers.length > 0) {
+      if (collectedUsers.length > 0) {
+        note(
+          newest(collectedUsers),
+          object.key,
+          `${noun} of ${versionList(collectedUsers)} kept: ${versionList(keptUsers)} ${keptUsers.length === 1 ? 'uses' : 'use'} ${them} too`,
+        );
+      }
+    } else if (collectedUsers.length > 0) {
+      remove(
+        newest(collectedUsers),
+        `${noun} only ${versionList(collectedUsers)} used, and no kept version uses ${them}`,
+      );
+    } else if (shared.mayNeedUnnamed.length > 0) {
+      if (plan.old(object)) {
+        note(
+          null,
+          object.key,
+          `${noun} ${shared.unnamedKeptBecause} kept: ${versionList(shared.mayNeedUnnamed)} ${shared.mayNeedBecause}`,
+        );
+      }
+    } else if (plan.old(object)) {
+      remove(null, `${noun} ${shared.unnamedBecause}, ${plan.age(object)}`);
+    }
+  }
 }
 
 /** `1.2 MB`, `340 kB`, `12 B`: sizes for people. */

@@ -120,6 +120,10 @@ describe('planCollection', () => {
     expect(why(orphanOld)).toBe(
       "built features no version's manifest names (its run stopped before signing), written 40 days ago",
     );
+    expect(why(ownFeatures)).toBe('built features only v3 used, and no kept version uses them');
+    expect(why(`snapshots/${M}/${hash('9')}.arrow`)).toBe(
+      'snapshot no version was made from (its run stopped before registering), written 60 days ago',
+    );
     expect(plan.removals.find((removal) => removal.key === ownFeatures)).toMatchObject({
       kind: 'feature-table',
       bytes: 400,
