@@ -72,18 +72,19 @@ class LatencySeries {
  * the labels at each one); the series are turned into prom-client's histogram samples when scraped.
  */
 class RequestLatency extends Histogram<'method' | 'route'> {
-  /** By method and route; undefined only while the base constructor runs (it calls `reset`). */
+  private static readonly NAME = 'kerf_serving_request_duration_seconds';
+  private static readonly HELP = 'Time from receiving a request to sending its answer, by method and route';
+  /** By method and route, made with the first series (the base constructor calls `reset` before fields exist). */
   private series: Map<string, LatencySeries> | undefined;
 
   constructor(registry: Registry) {
     super({
-      name: 'kerf_serving_request_duration_seconds',
-      help: 'Time from receiving a request to sending its answer, by method and route',
+      name: RequestLatency.NAME,
+      help: RequestLatency.HELP,
       labelNames: ['method', 'route'] as const,
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     });
-    this.series = new Map();
   }
 
   /** The series of a method and route (one for all their statuses): keep it, `observe` each answer. */
@@ -96,7 +97,7 @@ class RequestLatency extends Histogram<'method' | 'route'> {
   }
 
   override get(): Promise<MetricObjectWithValues<MetricValueWithName<'method' | 'route'>>> {
-    const name = 'kerf_serving_request_duration_seconds';
+    const name = RequestLatency.NAME;
     const values: MetricValueWithName<'method' | 'route' | 'le'>[] = [];
     for (const { labels, counts, sum, count } of this.series?.values() ?? []) {
       if (count === 0) continue;
@@ -111,7 +112,7 @@ class RequestLatency extends Histogram<'method' | 'route'> {
     }
     return Promise.resolve({
       name,
-      help: 'Time from receiving a request to sending its answer, by method and route',
+      help: RequestLatency.HELP,
       // prom-client's typings declare an enum here; its code (and the exposition text) uses the name.
       type: 'histogram' as unknown as MetricType,
       values,

@@ -114,9 +114,8 @@ export class ScoringQueue {
     });
   }
 
-  /** Scores what waits (one run per mappings), then whatever came meanwhile. */
+  /** Scores what waits (one run per mappings), then whatever came meanwhile; `score` set `running`. */
   private async runNext(): Promise<void> {
-    this.running = true;
     try {
       while (this.waiting.length > 0) {
         const batch = this.take();
