@@ -3,16 +3,11 @@
  * count and (unless every hessian is 1) the sum of hessians. A bin takes `stride` doubles:
  * [grad, count] for unit-hessian losses, whose hessian sum is the count, else [grad, count, hess].
  * A histogram slot lays the features' bins out one after the other (`binOffset`).
- * Building them is the training hot loop (accumulate.ts, kernel.wat); this file searches them for
- * splits.
+ * Building them (accumulate.ts), subtracting them and searching them for splits run in the kernel
+ * (kernel.wat); this file lays out the jobs that drive it.
  *
- * The functions below, runHistogramJob excepted, must stay self-contained (no closures, no imports,
- * no nested functions): worker threads run their source text (`Function.prototype.toString`).
- *
- * Deliberate repetition (ARCHITECTURE.md): the split search scores "missing values right" and
- * "missing values left" in two written-out arms rather than one helper called twice. It runs for
- * every bin of every feature of every node; a call returning the gain and sums would allocate or
- * write through an array per bin, and the self-contained rule above forbids a shared closure.
+ * searchSplits must stay self-contained (no closures, no imports, no nested functions): worker
+ * threads run its source text (`Function.prototype.toString`).
  */
 import { buildHistograms } from './accumulate';
 import type { HistogramKernel } from './kernel';
@@ -97,164 +92,25 @@ export const JOB_VALUES = {
 /** Doubles per split result; a thread's results for its two searches are at thread * 2 * RESULT_SIZE. */
 export const RESULT_SIZE = 8;
 /**
- * Histogram subtraction: the parent's histogram minus one child's is the other child's. Overwrites
- * the parent slot (at `parentBase`) with the sibling's histogram for features
- * `featureList[listStart..listEnd)`. Self-contained: worker threads run its source text.
- */
-export function subtractHistograms(
-  hist: Float64Array,
-  parentBase: number,
-  childBase: number,
-  stride: number,
-  featureList: Int32Array,
-  listStart: number,
-  listEnd: number,
-  binOffset: Int32Array,
-): void {
-  for (let k = listStart; k < listEnd; k++) {
-    const feature = featureList[k] as number;
-    const from = (binOffset[feature] as number) * stride;
-    const to = (binOffset[feature + 1] as number) * stride;
-    for (let j = from; j < to; j++) {
-      hist[parentBase + j] = (hist[parentBase + j] as number) - (hist[childBase + j] as number);
-    }
-  }
-}
-
-/**
- * The best split of one node among features `featureList[listStart..listEnd)`, from its histogram
- * at `base`: second-order gain with L2, G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ), trying the missing
- * bin on either side of every threshold. Writes [gain, feature, bin, missingLeft, leftGrad,
- * leftHess, leftCount] at `out[at..]`, gain -Infinity when no split beats `minGain`. Ties keep the
- * first candidate (lowest feature, lowest bin, missing right), so merging the slices of several
- * threads in feature order gives the single-thread answer. Bin -1 sends every present value right
- * (a "missing or not" split). Self-contained: worker threads run its source text.
- */
-export function findBestSplits(
-  hist: Float64Array,
-  base: number,
-  stride: number,
-  featureList: Int32Array,
-  listStart: number,
-  listEnd: number,
-  binOffset: Int32Array,
-  missingBins: Int32Array,
-  totalG: number,
-  totalH: number,
-  totalC: number,
-  l2: number,
-  minSamplesLeaf: number,
-  minHessianLeaf: number,
-  minGain: number,
-  out: Float64Array,
-  at: number,
-): void {
-  // Unit hessians: the count doubles as the hessian sum.
-  const hessAt = stride === 2 ? 1 : 2;
-  const parentScore = totalH + l2 > 0 ? (totalG * totalG) / (totalH + l2) : 0;
-  let bestGain = minGain;
-  let found = 0;
-  let bestFeature = -1;
-  let bestBin = 0;
-  let bestMissingLeft = 0;
-  let bestG = 0;
-  let bestH = 0;
-  let bestC = 0;
-  for (let k = listStart; k < listEnd; k++) {
-    const feature = featureList[k] as number;
-    const missingBin = missingBins[feature] as number;
-    const first = base + (binOffset[feature] as number) * stride;
-    const missing = first + missingBin * stride;
-    const mG = hist[missing] as number;
-    const mC = hist[missing + 1] as number;
-    const mH = hist[missing + hessAt] as number;
-    let lG = 0;
-    let lH = 0;
-    let lC = 0;
-    let improved = 0;
-    // bin b: value bins 0..b go left; the last value bin never closes a split (nothing right of it).
-    for (let bin = -1; bin < missingBin - 1; bin++) {
-      if (bin >= 0) {
-        const b = first + bin * stride;
-        const c = hist[b + 1] as number;
-        // An empty bin gives the same partition as the previous threshold: keep the lower one.
-        if (c === 0) continue;
-        lG += hist[b] as number;
-        lH += hist[b + hessAt] as number;
-        lC += c;
-        // Too few rows right already, with or without the missing ones: no later bin can do better.
-        if (totalC - lC < minSamplesLeaf) break;
-      }
-      // Missing values right.
-      if (lC >= minSamplesLeaf && lH >= minHessianLeaf && totalH - lH >= minHessianLeaf) {
-        const rG = totalG - lG;
-        const rH = totalH - lH;
-        const gain =
-          (lH + l2 > 0 ? (lG * lG) / (lH + l2) : 0) + (rH + l2 > 0 ? (rG * rG) / (rH + l2) : 0) - parentScore;
-        if (gain > bestGain) {
-          bestGain = gain;
-          found = 1;
-          improved = 1;
-          bestFeature = feature;
-          bestBin = bin;
-          bestMissingLeft = 0;
-          bestG = lG;
-          bestH = lH;
-          bestC = lC;
-        }
-      }
-      // Missing values left: a different split only when this node has missing rows.
-      if (mC > 0) {
-        const xG = lG + mG;
-        const xH = lH + mH;
-        const xC = lC + mC;
-        if (
-          xC >= minSamplesLeaf &&
-          totalC - xC >= minSamplesLeaf &&
-          xH >= minHessianLeaf &&
-          totalH - xH >= minHessianLeaf
-        ) {
-          const rG = totalG - xG;
-          const rH = totalH - xH;
-          const gain =
-            (xH + l2 > 0 ? (xG * xG) / (xH + l2) : 0) +
-            (rH + l2 > 0 ? (rG * rG) / (rH + l2) : 0) -
-            parentScore;
-          if (gain > bestGain) {
-            bestGain = gain;
-            found = 1;
-            improved = 1;
-            bestFeature = feature;
-            bestBin = bin;
-            bestMissingLeft = 1;
-            bestG = xG;
-            bestH = xH;
-            bestC = xC;
-          }
-        }
-      }
-    }
-    // No missing rows here to learn from: send future missing values to the larger side.
-    if (improved === 1 && mC === 0) bestMissingLeft = bestC >= totalC - bestC ? 1 : 0;
-  }
-  out[at] = found === 1 ? bestGain : -Infinity;
-  out[at + 1] = bestFeature;
-  out[at + 2] = bestBin;
-  out[at + 3] = bestMissingLeft;
-  out[at + 4] = bestG;
-  out[at + 5] = bestH;
-  out[at + 6] = bestC;
-}
-
-/**
  * The second half of one thread's share of a job (after buildHistograms), features
  * `featureList[listStart..listEnd)`: subtract the node's histogram from its parent's (leaving the
  * sibling's), and search up to two nodes for their best split, writing to `results` at `resultAt`.
+ * Both steps run in the kernel (kernel.wat).
+ *
+ * The split search scores second-order gain with L2, G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ), at
+ * every threshold between non-empty value bins, with the missing bin on either side. It writes
+ * [gain, feature, bin, missingLeft, leftGrad, leftHess, leftCount], gain -Infinity when no split beats
+ * `minGain`. Ties keep the first candidate (lowest feature, lowest bin, missing right), so merging
+ * the slices of several threads in feature order gives the single-thread answer. Bin -1 sends every
+ * present value right (a "missing or not" split). A node without missing rows sends future missing
+ * values to the side with more rows.
+ *
  * The step layout is JOB / JOB_VALUES (the literals below must match: this function is
  * self-contained so worker threads can run its source).
  */
 export function searchSplits(
   b: HistogramBuffers,
+  kernel: HistogramKernel,
   listStart: number,
   listEnd: number,
   resultAt: number,
@@ -262,30 +118,29 @@ export function searchSplits(
   const job = b.job;
   const values = b.jobValues;
   const stride = job[0] as number;
+  const hist = b.hist.byteOffset;
   if ((job[5] as number) >= 0) {
-    subtractHistograms(
-      b.hist,
-      job[4] as number,
-      job[5] as number,
+    kernel.subtractHistograms(
+      hist + (job[4] as number) * 8,
+      hist + (job[5] as number) * 8,
       stride,
-      b.featureList,
+      b.featureList.byteOffset,
       listStart,
       listEnd,
-      b.binOffset,
+      b.binOffset.byteOffset,
     );
   }
   for (let node = 0; node < 2; node++) {
     const base = job[6 + node] as number;
     if (base < 0) continue;
-    findBestSplits(
-      b.hist,
-      base,
+    kernel.findBestSplits(
+      hist + base * 8,
       stride,
-      b.featureList,
+      b.featureList.byteOffset,
       listStart,
       listEnd,
-      b.binOffset,
-      b.missingBins,
+      b.binOffset.byteOffset,
+      b.missingBins.byteOffset,
       values[node * 3] as number,
       values[node * 3 + 1] as number,
       values[node * 3 + 2] as number,
@@ -293,8 +148,7 @@ export function searchSplits(
       values[7] as number,
       values[8] as number,
       values[9] as number,
-      b.results,
-      resultAt + node * 8,
+      b.results.byteOffset + (resultAt + node * 8) * 8,
     );
   }
 }
@@ -311,5 +165,5 @@ export function runHistogramJob(
   resultAt: number,
 ): void {
   buildHistograms(b, kernel, listStart, listEnd);
-  searchSplits(b, listStart, listEnd, resultAt);
+  searchSplits(b, kernel, listStart, listEnd, resultAt);
 }

@@ -1,5 +1,5 @@
 /**
- * The histogram kernel (kernel.wat, WebAssembly with SIMD) and the shared memory it works on: one
+ * The histogram and split kernel (kernel.wat, WebAssembly with SIMD) and the shared memory it works on: one
  * WebAssembly.Memory per grower, holding the bins and every buffer of HistogramBuffers, seen from
  * JavaScript through typed-array views and from worker threads through their own instance of the
  * same module on the same memory.
@@ -48,7 +48,46 @@ export type PartitionFunction = (
   rightStays: number,
 ) => number;
 
-/** The kernel's exports: accumulate and partition functions per bin width (and histogram layout). */
+/**
+ * Overwrites a parent's histogram (at byte address `parent`) with the parent minus a child's (at
+ * `child`) for features `featureList[listStart..listEnd)`: the child's sibling's histogram.
+ */
+export type SubtractFunction = (
+  parent: number,
+  child: number,
+  stride: number,
+  featureList: number,
+  listStart: number,
+  listEnd: number,
+  binOffset: number,
+) => void;
+
+/**
+ * Searches one node's histogram (at byte address `base`) for its best split among features
+ * `featureList[listStart..listEnd)`, writing the result at byte address `out` (see histogram.ts).
+ */
+export type FindSplitsFunction = (
+  base: number,
+  stride: number,
+  featureList: number,
+  listStart: number,
+  listEnd: number,
+  binOffset: number,
+  missingBins: number,
+  totalG: number,
+  totalH: number,
+  totalC: number,
+  l2: number,
+  minSamplesLeaf: number,
+  minHessianLeaf: number,
+  minGain: number,
+  out: number,
+) => void;
+
+/**
+ * The kernel's exports: accumulate and partition functions per bin width (and histogram layout),
+ * histogram subtraction and the split search.
+ */
 export interface HistogramKernel {
   accumulateU8Unit: AccumulateFunction;
   accumulateU16Unit: AccumulateFunction;
@@ -56,6 +95,8 @@ export interface HistogramKernel {
   accumulateU16Hessian: AccumulateFunction;
   partitionU8: PartitionFunction;
   partitionU16: PartitionFunction;
+  subtractHistograms: SubtractFunction;
+  findBestSplits: FindSplitsFunction;
 }
 
 const PAGE_BYTES = 65_536;

@@ -1,5 +1,6 @@
-;; The row loops of GBDT training, histograms and partitions (ml/gbdt/kernel.ts loads this module;
-;; scripts/buildKernel.mjs assembles this file into kernelWasm.ts, and a unit test checks they agree).
+;; The hot loops of GBDT training: histograms, partitions and the split search (ml/gbdt/kernel.ts
+;; loads this module; scripts/buildKernel.mjs assembles this file into kernelWasm.ts, and a unit test
+;; checks they agree).
 ;;
 ;; Every thread instantiates this module on the same shared memory, which holds the column-major
 ;; bins (`binBytes` wide), the row buffer, the gradients and hessians, and the histogram slots. A call
@@ -17,6 +18,11 @@
 ;; Then the stable partition of a node's rows by a split (rows going left first), moving their
 ;; gradients (payload 1) and hessians (payload 2) along, for 8- and 16-bit bins. The right part goes
 ;; through the scratch arrays (from their start); with `rightStays` it is left there for the caller.
+;;
+;; Last, histogram subtraction and the split search over a node's histogram (histogram.ts documents
+;; the search and its results). The search writes its missing-right and missing-left arms out
+;; rather than calling one helper twice: it runs for every bin of every feature of every node, and
+;; a helper would return the gain and the sums through memory for each bin.
 (module
   (import "env" "memory" (memory 1 65536 shared))
 
@@ -271,4 +277,194 @@
             (memory.copy (i32.add (local.get $hess) (i32.shl (local.get $l) (i32.const 3)))
               (local.get $hessScratch) (i32.shl (local.get $r) (i32.const 3)))))))
     (i32.sub (local.get $l) (local.get $start)))
+
+  ;; Histogram subtraction: for features featureList[listStart..listEnd), the parent's bins (at byte
+  ;; address $parent) minus the child's (at $child), written over the parent's: the sibling's
+  ;; histogram. `stride` doubles per bin; each double is subtracted on its own (f64x2 lanes are exact).
+  (func (export "subtractHistograms")
+    (param $parent i32) (param $child i32) (param $stride i32) (param $featureList i32)
+    (param $listStart i32) (param $listEnd i32) (param $binOffset i32)
+    (local $k i32) (local $feature i32) (local $at i32) (local $end i32) (local $pairsEnd i32)
+    (local.set $k (local.get $listStart))
+    (block $done
+      (br_if $done (i32.ge_u (local.get $k) (local.get $listEnd)))
+      (loop $featureLoop
+        (local.set $feature (i32.load (i32.add (local.get $featureList) (i32.shl (local.get $k) (i32.const 2)))))
+        ;; Byte offsets of the feature's first double and of the next feature's.
+        (local.set $at
+          (i32.shl
+            (i32.mul
+              (i32.load (i32.add (local.get $binOffset) (i32.shl (local.get $feature) (i32.const 2))))
+              (local.get $stride))
+            (i32.const 3)))
+        (local.set $end
+          (i32.shl
+            (i32.mul
+              (i32.load offset=4 (i32.add (local.get $binOffset) (i32.shl (local.get $feature) (i32.const 2))))
+              (local.get $stride))
+            (i32.const 3)))
+        (local.set $pairsEnd (i32.sub (local.get $end) (i32.and (i32.sub (local.get $end) (local.get $at)) (i32.const 15))))
+        (block $pairsDone
+          (br_if $pairsDone (i32.ge_u (local.get $at) (local.get $pairsEnd)))
+          (loop $pairs
+            (v128.store (i32.add (local.get $parent) (local.get $at))
+              (f64x2.sub
+                (v128.load (i32.add (local.get $parent) (local.get $at)))
+                (v128.load (i32.add (local.get $child) (local.get $at)))))
+            (local.set $at (i32.add (local.get $at) (i32.const 16)))
+            (br_if $pairs (i32.lt_u (local.get $at) (local.get $pairsEnd)))))
+        ;; An odd double left (three doubles a bin, an odd number of bins).
+        (if (i32.lt_u (local.get $at) (local.get $end))
+          (then
+            (f64.store (i32.add (local.get $parent) (local.get $at))
+              (f64.sub
+                (f64.load (i32.add (local.get $parent) (local.get $at)))
+                (f64.load (i32.add (local.get $child) (local.get $at)))))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br_if $featureLoop (i32.lt_u (local.get $k) (local.get $listEnd))))))
+
+  ;; The best split of one node among features featureList[listStart..listEnd), from its histogram
+  ;; at byte address $base (see histogram.ts, which documents the search and the results it writes
+  ;; at byte address $out: gain, feature, bin, missingLeft, leftGrad, leftHess, leftCount). The
+  ;; arithmetic is in the order the documentation gives, so every thread finds the same gains.
+  (func (export "findBestSplits")
+    (param $base i32) (param $stride i32) (param $featureList i32) (param $listStart i32)
+    (param $listEnd i32) (param $binOffset i32) (param $missingBins i32) (param $totalG f64)
+    (param $totalH f64) (param $totalC f64) (param $l2 f64) (param $minSamplesLeaf f64)
+    (param $minHessianLeaf f64) (param $minGain f64) (param $out i32)
+    (local $hessAt i32) (local $binBytes i32) (local $parentScore f64) (local $bestGain f64)
+    (local $found i32) (local $bestFeature i32) (local $bestBin i32) (local $bestMissingLeft i32)
+    (local $bestG f64) (local $bestH f64) (local $bestC f64) (local $k i32) (local $feature i32)
+    (local $missingBin i32) (local $first i32) (local $missing i32) (local $mG f64) (local $mC f64)
+    (local $mH f64) (local $lG f64) (local $lH f64) (local $lC f64) (local $improved i32)
+    (local $bin i32) (local $b i32) (local $c f64) (local $rG f64) (local $rH f64) (local $gain f64)
+    (local $xG f64) (local $xH f64) (local $xC f64)
+    ;; Unit hessians (two doubles a bin): the count doubles as the hessian sum.
+    (local.set $hessAt (select (i32.const 8) (i32.const 16) (i32.eq (local.get $stride) (i32.const 2))))
+    (local.set $binBytes (i32.shl (local.get $stride) (i32.const 3)))
+    (local.set $parentScore (if (result f64) (f64.gt (f64.add (local.get $totalH) (local.get $l2)) (f64.const 0))
+                          (then (f64.div (f64.mul (local.get $totalG) (local.get $totalG)) (f64.add (local.get $totalH) (local.get $l2))))
+                          (else (f64.const 0))))
+    (local.set $bestGain (local.get $minGain))
+    (local.set $bestFeature (i32.const -1))
+    (local.set $k (local.get $listStart))
+    (block $featuresDone
+      (br_if $featuresDone (i32.ge_u (local.get $k) (local.get $listEnd)))
+      (loop $featureLoop
+        (local.set $feature (i32.load (i32.add (local.get $featureList) (i32.shl (local.get $k) (i32.const 2)))))
+        (local.set $missingBin (i32.load (i32.add (local.get $missingBins) (i32.shl (local.get $feature) (i32.const 2)))))
+        (local.set $first
+          (i32.add (local.get $base)
+            (i32.mul
+              (i32.load (i32.add (local.get $binOffset) (i32.shl (local.get $feature) (i32.const 2))))
+              (local.get $binBytes))))
+        (local.set $missing (i32.add (local.get $first) (i32.mul (local.get $missingBin) (local.get $binBytes))))
+        (local.set $mG (f64.load (local.get $missing)))
+        (local.set $mC (f64.load offset=8 (local.get $missing)))
+        (local.set $mH (f64.load (i32.add (local.get $missing) (local.get $hessAt))))
+        (local.set $lG (f64.const 0))
+        (local.set $lH (f64.const 0))
+        (local.set $lC (f64.const 0))
+        (local.set $improved (i32.const 0))
+        ;; bin b: value bins 0..b go left; the last value bin never closes a split.
+        (local.set $bin (i32.const -1))
+        (block $binsDone
+          (br_if $binsDone (i32.ge_s (local.get $bin) (i32.sub (local.get $missingBin) (i32.const 1))))
+          (loop $binLoop
+            (block $nextBin
+              (if (i32.ge_s (local.get $bin) (i32.const 0))
+                (then
+                  (local.set $b (i32.add (local.get $first) (i32.mul (local.get $bin) (local.get $binBytes))))
+                  (local.set $c (f64.load offset=8 (local.get $b)))
+                  ;; An empty bin gives the same partition as the previous threshold.
+                  (br_if $nextBin (f64.eq (local.get $c) (f64.const 0)))
+                  (local.set $lG (f64.add (local.get $lG) (f64.load (local.get $b))))
+                  (local.set $lH (f64.add (local.get $lH) (f64.load (i32.add (local.get $b) (local.get $hessAt)))))
+                  (local.set $lC (f64.add (local.get $lC) (local.get $c)))
+                  ;; Too few rows right already: no later bin can do better.
+                  (br_if $binsDone (f64.lt (f64.sub (local.get $totalC) (local.get $lC)) (local.get $minSamplesLeaf)))))
+              ;; Missing values right.
+              (if (i32.and
+                    (i32.and
+                      (f64.ge (local.get $lC) (local.get $minSamplesLeaf))
+                      (f64.ge (local.get $lH) (local.get $minHessianLeaf)))
+                    (f64.ge (f64.sub (local.get $totalH) (local.get $lH)) (local.get $minHessianLeaf)))
+                (then
+                  (local.set $rG (f64.sub (local.get $totalG) (local.get $lG)))
+                  (local.set $rH (f64.sub (local.get $totalH) (local.get $lH)))
+                  (local.set $gain
+                    (f64.sub
+                      (f64.add
+                        (if (result f64) (f64.gt (f64.add (local.get $lH) (local.get $l2)) (f64.const 0))
+                          (then (f64.div (f64.mul (local.get $lG) (local.get $lG)) (f64.add (local.get $lH) (local.get $l2))))
+                          (else (f64.const 0)))
+                        (if (result f64) (f64.gt (f64.add (local.get $rH) (local.get $l2)) (f64.const 0))
+                          (then (f64.div (f64.mul (local.get $rG) (local.get $rG)) (f64.add (local.get $rH) (local.get $l2))))
+                          (else (f64.const 0))))
+                      (local.get $parentScore)))
+                  (if (f64.gt (local.get $gain) (local.get $bestGain))
+                    (then
+                      (local.set $bestGain (local.get $gain))
+                      (local.set $found (i32.const 1))
+                      (local.set $improved (i32.const 1))
+                      (local.set $bestFeature (local.get $feature))
+                      (local.set $bestBin (local.get $bin))
+                      (local.set $bestMissingLeft (i32.const 0))
+                      (local.set $bestG (local.get $lG))
+                      (local.set $bestH (local.get $lH))
+                      (local.set $bestC (local.get $lC))))))
+              ;; Missing values left: a different split only when this node has missing rows.
+              (if (f64.gt (local.get $mC) (f64.const 0))
+                (then
+                  (local.set $xG (f64.add (local.get $lG) (local.get $mG)))
+                  (local.set $xH (f64.add (local.get $lH) (local.get $mH)))
+                  (local.set $xC (f64.add (local.get $lC) (local.get $mC)))
+                  (if (i32.and
+                        (i32.and
+                          (f64.ge (local.get $xC) (local.get $minSamplesLeaf))
+                          (f64.ge (f64.sub (local.get $totalC) (local.get $xC)) (local.get $minSamplesLeaf)))
+                        (i32.and
+                          (f64.ge (local.get $xH) (local.get $minHessianLeaf))
+                          (f64.ge (f64.sub (local.get $totalH) (local.get $xH)) (local.get $minHessianLeaf))))
+                    (then
+                      (local.set $rG (f64.sub (local.get $totalG) (local.get $xG)))
+                      (local.set $rH (f64.sub (local.get $totalH) (local.get $xH)))
+                      (local.set $gain
+                        (f64.sub
+                          (f64.add
+                            (if (result f64) (f64.gt (f64.add (local.get $xH) (local.get $l2)) (f64.const 0))
+                          (then (f64.div (f64.mul (local.get $xG) (local.get $xG)) (f64.add (local.get $xH) (local.get $l2))))
+                          (else (f64.const 0)))
+                            (if (result f64) (f64.gt (f64.add (local.get $rH) (local.get $l2)) (f64.const 0))
+                          (then (f64.div (f64.mul (local.get $rG) (local.get $rG)) (f64.add (local.get $rH) (local.get $l2))))
+                          (else (f64.const 0))))
+                          (local.get $parentScore)))
+                      (if (f64.gt (local.get $gain) (local.get $bestGain))
+                        (then
+                          (local.set $bestGain (local.get $gain))
+                          (local.set $found (i32.const 1))
+                          (local.set $improved (i32.const 1))
+                          (local.set $bestFeature (local.get $feature))
+                          (local.set $bestBin (local.get $bin))
+                          (local.set $bestMissingLeft (i32.const 1))
+                          (local.set $bestG (local.get $xG))
+                          (local.set $bestH (local.get $xH))
+                          (local.set $bestC (local.get $xC)))))))))
+            (local.set $bin (i32.add (local.get $bin) (i32.const 1)))
+            (br_if $binLoop (i32.lt_s (local.get $bin) (i32.sub (local.get $missingBin) (i32.const 1))))))
+        ;; No missing rows here to learn from: send future missing values to the larger side.
+        (if (i32.and (local.get $improved) (f64.eq (local.get $mC) (f64.const 0)))
+          (then
+            (local.set $bestMissingLeft
+              (f64.ge (local.get $bestC) (f64.sub (local.get $totalC) (local.get $bestC))))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br_if $featureLoop (i32.lt_u (local.get $k) (local.get $listEnd)))))
+    (f64.store (local.get $out)
+      (select (local.get $bestGain) (f64.const -inf) (local.get $found)))
+    (f64.store offset=8 (local.get $out) (f64.convert_i32_s (local.get $bestFeature)))
+    (f64.store offset=16 (local.get $out) (f64.convert_i32_s (local.get $bestBin)))
+    (f64.store offset=24 (local.get $out) (f64.convert_i32_s (local.get $bestMissingLeft)))
+    (f64.store offset=32 (local.get $out) (local.get $bestG))
+    (f64.store offset=40 (local.get $out) (local.get $bestH))
+    (f64.store offset=48 (local.get $out) (local.get $bestC)))
 )

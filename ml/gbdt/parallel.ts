@@ -9,15 +9,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { buildHistograms } from './accumulate';
-import {
-  JOB,
-  RESULT_SIZE,
-  findBestSplits,
-  runHistogramJob,
-  searchSplits,
-  subtractHistograms,
-  type HistogramBuffers,
-} from './histogram';
+import { JOB, RESULT_SIZE, runHistogramJob, searchSplits, type HistogramBuffers } from './histogram';
 import type { HistogramKernel } from './kernel';
 import { partitionRows } from './rows';
 
@@ -41,8 +33,6 @@ function workerSource(): string {
   // The kernels' own compiled source: no second copy of the hot loops to keep in sync.
   return `
 const { workerData } = require('node:worker_threads');
-const subtractHistograms = (${subtractHistograms.toString()});
-const findBestSplits = (${findBestSplits.toString()});
 const buildHistograms = (${buildHistograms.toString()});
 const searchSplits = (${searchSplits.toString()});
 const partitionRows = (${partitionRows.toString()});
@@ -65,7 +55,7 @@ for (;;) {
       c[${PART_LEFT}] = partitionRows(d, kernel, d.thread, c[${PART_START}], c[${PART_COUNT}], 0);
     } else {
       buildHistograms(d, kernel, c[${LIST_START}], c[${LIST_END}]);
-      searchSplits(d, c[${LIST_START}], c[${LIST_END}], d.thread * 2 * ${RESULT_SIZE});
+      searchSplits(d, kernel, c[${LIST_START}], c[${LIST_END}], d.thread * 2 * ${RESULT_SIZE});
     }
   } catch {
     status = 2;
