@@ -7,7 +7,15 @@
  */
 import { canSplitOn, type BinnedData, type FeatureBinning } from './binning';
 import { bestCategorySplit, partitionByCategories, type CategorySplit } from './categorical';
-import { JOB, JOB_VALUES, RESULT_SIZE, binStride, runHistogramJob, type HistogramBuffers } from './histogram';
+import {
+  JOB,
+  JOB_VALUES,
+  RESULT_SIZE,
+  binStride,
+  carriedRootHistogram,
+  runHistogramJob,
+  type HistogramBuffers,
+} from './histogram';
 import { KernelArena, instantiateKernel, kernelModule, type HistogramKernel } from './kernel';
 import { HistogramWorkers } from './parallel';
 import { countAllRows, fillIdentity, gather, partitionRows, sum } from './rows';
@@ -109,6 +117,9 @@ export class TreeGrower {
   private categoryFeatures: number[] = [];
   /** Whether the current tree grows on every row (no row sample). */
   private allRows = false;
+  /** The slot holding the next tree's root histogram (carryRoot), or -1; and the features it covers. */
+  private carriedRoot = -1;
+  private carriedFeatures = new Int32Array(0);
   /** The current tree's gradients and hessians, by row. */
   private grad: Float64Array = new Float64Array(0);
   private hess: Float64Array = new Float64Array(0);
@@ -285,8 +296,14 @@ export class TreeGrower {
         if (binning.categoryBins) this.categoryFeatures.push(feature);
       }
     }
+    // A root histogram carried over from the last tree serves a tree on every row over the same features.
+    const carried =
+      this.carriedRoot >= 0 && sample === null && sameFeatures(this.carriedFeatures, b.featureList, this.listLength)
+        ? this.carriedRoot
+        : -1;
+    this.carriedRoot = -1;
     this.freeSlots.length = 0;
-    for (let slot = this.slotCount - 1; slot >= 0; slot--) this.freeSlots.push(slot);
+    for (let slot = this.slotCount - 1; slot >= 0; slot--) if (slot !== carried) this.freeSlots.push(slot);
     this.tree = emptyTree();
     this.open = [];
 
@@ -301,8 +318,13 @@ export class TreeGrower {
       split: null,
     };
     if (this.canSplit(root)) {
-      root.slot = this.takeSlot();
-      this.runJob(root, -1, root, null);
+      if (carried >= 0) {
+        root.slot = carried;
+        this.runJob(root, -1, root, null, false);
+      } else {
+        root.slot = this.takeSlot();
+        this.runJob(root, -1, root, null);
+      }
     }
     this.open.push(root);
 
@@ -319,6 +341,49 @@ export class TreeGrower {
     }
     this.tree.leaves.sort((a, b) => a.node - b.node);
     return this.tree;
+  }
+
+  /**
+   * Prepares the next tree's root histogram from the tree just grown, for a loss whose gradient is the
+   * residual (LossFunction.gradientIsResidual): the caller adds `leafValues[i]` to the scores of the
+   * rows of `tree.leaves[i]`, which moves each row's gradient by that value, so the root's gradient
+   * sum in a bin is the sum over the leaves of their own sum plus value times count (histogram.ts,
+   * carriedRootHistogram). Leaves without a histogram get one built first, from the gradients the
+   * tree grew on: call this before changing them. The next `grow` uses it when it grows on every row
+   * over the same features; otherwise it builds its root as usual.
+   *
+   * Returns false (and the next root is built as usual) when the tree did not grow on every row, the
+   * hessians are not unit, or the histogram memory cannot hold every leaf and the root at once.
+   */
+  carryRoot(tree: GrownTree, leafValues: readonly number[]): boolean {
+    this.carriedRoot = -1;
+    if (!this.allRows || !this.unitHessian || this.listLength === 0) return false;
+    const valueOfNode = new Map(tree.leaves.map((leaf, i) => [leaf.node, leafValues[i] as number]));
+    for (const leaf of this.open) {
+      if (leaf.slot >= 0) continue;
+      const slot = this.freeSlots.pop();
+      if (slot === undefined) return false;
+      leaf.slot = slot;
+      this.runJob(leaf, -1, null, null);
+    }
+    const root = this.freeSlots.pop();
+    if (root === undefined) return false;
+    // Leaves in node order: the same sums whatever order they were split in.
+    const leaves = [...this.open].sort((a, c) => a.node - c.node);
+    const b = this.buffers;
+    carriedRootHistogram(
+      b.hist,
+      Float64Array.from(leaves, (leaf) => leaf.slot * this.slotSize),
+      Float64Array.from(leaves, (leaf) => valueOfNode.get(leaf.node) as number),
+      root * this.slotSize,
+      b.featureList,
+      this.listLength,
+      b.binOffset,
+      b.allRowCounts,
+    );
+    this.carriedRoot = root;
+    this.carriedFeatures = b.featureList.slice(0, this.listLength);
+    return true;
   }
 
   private addNode(): number {
@@ -365,20 +430,22 @@ export class TreeGrower {
   }
 
   /**
-   * One histogram job: build `build`'s histogram in its slot, subtract it from slot `subtractFrom`
-   * (unless -1), which becomes the sibling's, then search the leaves `first` and `second` (with
-   * histograms) for their best splits. Large nodes run on all threads.
+   * One histogram job: build `build`'s histogram in its slot (unless `builds` is false: it is there
+   * already), subtract it from slot `subtractFrom` (unless -1), which becomes the sibling's, then
+   * search the leaves `first` and `second` (with histograms) for their best splits. Large nodes run
+   * on all threads.
    */
   private runJob(
     build: OpenLeaf,
     subtractFrom: number,
     first: OpenLeaf | null,
     second: OpenLeaf | null,
+    builds = true,
   ): void {
     const b = this.buffers;
     const { job, jobValues } = b;
     const { start, count } = build;
-    if (!this.moveGradients && build.node !== 0) {
+    if (builds && !this.moveGradients && build.node !== 0) {
       gather(this.rows, start, count, this.grad, b.grad);
       if (!this.unitHessian) gather(this.rows, start, count, this.hess, b.hess);
     }
@@ -386,7 +453,7 @@ export class TreeGrower {
     job[JOB.buildStart] = start;
     job[JOB.buildCount] = count;
     job[JOB.buildAllRows] = build.node === 0 && this.allRows ? 1 : 0;
-    job[JOB.buildBase] = build.slot * this.slotSize;
+    job[JOB.buildBase] = builds ? build.slot * this.slotSize : -1;
     job[JOB.subtractParent] = subtractFrom * this.slotSize;
     job[JOB.subtractChild] = subtractFrom >= 0 ? build.slot * this.slotSize : -1;
     [first, second].forEach((leaf, search) => {
@@ -396,7 +463,7 @@ export class TreeGrower {
       jobValues[JOB_VALUES.sums + 3 * search + 2] = leaf?.count ?? 0;
     });
     let threads = 1;
-    if (this.workers && count >= this.tuning.parallelMinRows) {
+    if (this.workers && builds && count >= this.tuning.parallelMinRows) {
       this.workers.run(this.listLength, b, this.kernel);
       threads = this.workers.threadCount;
     } else {
@@ -556,6 +623,13 @@ export class TreeGrower {
     this.freeSlots.push(leaf.slot);
     leaf.slot = -1;
   }
+}
+
+/** Whether `list[0..length)` holds exactly `features`. */
+function sameFeatures(features: Int32Array, list: Int32Array, length: number): boolean {
+  if (features.length !== length) return false;
+  for (let k = 0; k < length; k++) if (features[k] !== list[k]) return false;
+  return true;
 }
 
 function emptyTree(): GrownTree {

@@ -154,6 +154,43 @@ export function searchSplits(
 }
 
 /**
+ * The root histogram of the next tree, for unit hessians ([grad, count] bins) and a loss whose
+ * gradient is the residual: a row's gradient moves by its leaf's value, so per bin the gradient sum
+ * is, leaf after leaf, the leaf's sum plus its value times its count. Counts are every row's
+ * (`allRowCounts`). `leafBases` are the leaves' histogram bases (in doubles), in node order.
+ */
+export function carriedRootHistogram(
+  hist: Float64Array,
+  leafBases: Float64Array,
+  leafValues: Float64Array,
+  rootBase: number,
+  featureList: Int32Array,
+  listLength: number,
+  binOffset: Int32Array,
+  allRowCounts: Float64Array,
+): void {
+  for (let k = 0; k < listLength; k++) {
+    const feature = featureList[k] as number;
+    const from = (binOffset[feature] as number) * 2;
+    const to = (binOffset[feature + 1] as number) * 2;
+    hist.set(allRowCounts.subarray(from, to), rootBase + from);
+    // Leaf after leaf into each bin (the order of the sums), a sequential pass over each leaf's bins.
+    for (let leaf = 0; leaf < leafBases.length; leaf++) {
+      const value = leafValues[leaf] as number;
+      const shift = (leafBases[leaf] as number) - rootBase;
+      addShiftedLeaf(hist, rootBase + from, rootBase + to, shift, value);
+    }
+  }
+}
+
+/** hist[j] += hist[j + shift] + value * hist[j + shift + 1] for every bin j in [from, to). */
+function addShiftedLeaf(hist: Float64Array, from: number, to: number, shift: number, value: number): void {
+  for (let j = from; j < to; j += 2) {
+    hist[j] = (hist[j] as number) + ((hist[j + shift] as number) + value * (hist[j + shift + 1] as number));
+  }
+}
+
+/**
  * One thread's share of a job, features `featureList[listStart..listEnd)`: buildHistograms, then
  * searchSplits. For the calling thread only: workers run the two steps' source themselves.
  */

@@ -10,6 +10,12 @@ export interface LossFunction {
   readonly name: GbdtLoss;
   /** Every hessian is 1: histogram building then skips them. */
   readonly unitHessian: boolean;
+  /**
+   * A row's gradient is its score minus its target (squared error): adding a leaf's value to the
+   * scores of its rows moves their gradients by that value, so the next tree's root histogram can be
+   * carried over from this tree's leaves (TreeGrower.carryRoot) instead of rebuilt from every row.
+   */
+  readonly gradientIsResidual: boolean;
   /** The raw score per output before any tree. */
   baseScore(target: Float64Array, outputs: number): number[];
   /** Fills `grad[c]` and `hess[c]` for every output c. */
@@ -43,6 +49,7 @@ const MIN_PROBABILITY = 1e-15;
 const squaredError: LossFunction = {
   name: 'squared_error',
   unitHessian: true,
+  gradientIsResidual: true,
   baseScore: (target) => [mean(target)],
   gradients(target, raw, grad) {
     const g = grad[0] as Float64Array;
@@ -69,6 +76,7 @@ const squaredError: LossFunction = {
 const absoluteError: LossFunction = {
   name: 'absolute_error',
   unitHessian: true,
+  gradientIsResidual: false,
   baseScore: (target) => [median(Float64Array.from(target))],
   gradients(target, raw, grad) {
     // The gradient's sign only picks the split; leaf values are refit to median residuals.
@@ -96,6 +104,7 @@ const absoluteError: LossFunction = {
 const binaryLogistic: LossFunction = {
   name: 'binary_logistic',
   unitHessian: false,
+  gradientIsResidual: false,
   baseScore(target) {
     const p = clamp(mean(target), MIN_PROBABILITY, 1 - MIN_PROBABILITY);
     return [Math.log(p / (1 - p))];
@@ -136,6 +145,7 @@ const binaryLogistic: LossFunction = {
 const multiclassSoftmax: LossFunction = {
   name: 'multiclass_softmax',
   unitHessian: false,
+  gradientIsResidual: false,
   baseScore(target, outputs) {
     const counts = new Float64Array(outputs);
     for (const label of target) counts[label] = (counts[label] as number) + 1;

@@ -88,6 +88,8 @@ export function trainGbdtDetailed(
     const allFeatures = Array.from({ length: featureCount }, (_, f) => f);
     const columnsPerTree = Math.max(1, Math.round(opts.columnSubsample * featureCount));
 
+    const carryRoots =
+      loss.gradientIsResidual && k === 1 && !sampleBuffer && columnsPerTree === featureCount;
     const leafIndex: LeafIndexScratch = { buffer: null };
     const trees: Tree[] = [];
     const treeGains: Float64Array[] = [];
@@ -119,6 +121,8 @@ export function trainGbdtDetailed(
           return step * opts.learningRate;
         });
         const model = toModelTree(tree, binned, values, c);
+        // The next tree on every row over every feature starts from this tree's leaf histograms.
+        if (carryRoots && iteration + 1 < opts.iterations) grower.carryRoot(tree, values);
         if (k === 1 && sample === null && loss.addTreeThenGradients) {
           // One tree on every row: its scores, the next iteration's gradients and the loss in one pass.
           trainLoss = loss.addTreeThenGradients(

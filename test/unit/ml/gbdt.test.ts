@@ -362,19 +362,23 @@ describe('trainGbdt', () => {
 
   it('builds the same model on two threads', () => {
     const random = new Random(12);
-    const data = generate(
-      12_000,
-      5,
-      () => random.next(),
-      (x) => (x(0) + x(3) > 1 ? 1 : 0),
-      'binary',
-    );
-    const options: GbdtOptions = { iterations: 10, parallelMinRows: 0 };
-    const one = trainGbdtDetailed(data, { ...options, threads: 1 });
-    const two = trainGbdtDetailed(data, { ...options, threads: 2 });
-    expect(one.threads).toBe(1);
-    expect(two.threads).toBe(2);
-    expect(two.model).toEqual(one.model);
+    // Binary (logistic) and regression (squared error: each root histogram carried from the last tree).
+    for (const task of ['binary', 'regression'] as const) {
+      const data = generate(
+        12_000,
+        5,
+        () => random.next(),
+        (x) => (x(0) + x(3) > 1 ? 1 : 0) + (task === 'regression' ? x(1) * 3 : 0),
+        task,
+      );
+      const options: GbdtOptions = { iterations: 10, parallelMinRows: 0 };
+      const one = trainGbdtDetailed(data, { ...options, threads: 1 });
+      const two = trainGbdtDetailed(data, { ...options, threads: 2 });
+      expect(one.threads).toBe(1);
+      expect(two.threads).toBe(2);
+      expect(two.model).toEqual(one.model);
+      expect(Array.from(two.trainRaw)).toEqual(Array.from(one.trainRaw));
+    }
   });
 
   it('stores float32 thresholds that route every training row as training did', () => {
@@ -506,6 +510,66 @@ describe('TreeGrower', () => {
       const wide = { ...binned, bins: Uint16Array.from(binned.bins) };
       expect(grow(1, { gatherMaxRows: 0 }, wide)).toEqual(roomy);
       expect(grow(2, everythingParallel, wide)).toEqual(roomy);
+    }
+  });
+
+  it('starts the next tree from a carried root histogram as from one built from every row', () => {
+    const random = new Random(17);
+    const data = generate(
+      4000,
+      5,
+      () => random.below(40),
+      (x) => x(0) * 2 - x(1) + (x(3) > 20 ? 30 : 0),
+    );
+    const binned = binFeatures(data, 255, 42, true);
+    const params = {
+      maxLeaves: 15,
+      maxDepth: -1,
+      growth: 'leafwise' as const,
+      l2: 0,
+      minSamplesLeaf: 20,
+      minHessianLeaf: 1e-3,
+      minGain: 0,
+      categorySplits: true,
+    };
+    const features = [0, 1, 2, 3, 4];
+    const none = new Float64Array(0);
+    // Integer gradients and leaf values: every sum is exact, carried or built.
+    const grad = data.target.map((value) => value - 20);
+    for (const [threads, tuning] of [
+      [1, {}],
+      [2, { parallelMinRows: 0, parallelPartitionMinRows: 0 }],
+      [1, { gatherMaxRows: 0 }],
+    ] as const) {
+      const grower = new TreeGrower(binned, params, true, threads, tuning);
+      const fresh = new TreeGrower(binned, params, true, 1);
+      try {
+        const first = grower.grow(grad, none, null, features);
+        const values = first.leaves.map((leaf) => -Math.round(leaf.grad / leaf.count));
+        expect(grower.carryRoot(first, values)).toBe(true);
+        // The caller adds each leaf's value to its rows' scores: their gradients move by it.
+        const next = Float64Array.from(grad);
+        first.leaves.forEach((leaf, i) => {
+          for (const row of grower.rows.subarray(leaf.start, leaf.start + leaf.count)) {
+            next[row] = (next[row] as number) + (values[i] as number);
+          }
+        });
+        const built = fresh.grow(next, none, null, features);
+        expect(grower.grow(next, none, null, features)).toEqual(built);
+        // A carried root serves only a tree on every row over the same features.
+        const zeros = (tree: typeof built) => tree.leaves.map(() => 0);
+        expect(grower.carryRoot(built, zeros(built))).toBe(true);
+        const fewer = fresh.grow(next, none, null, [0, 1, 3]);
+        expect(grower.grow(next, none, null, [0, 1, 3])).toEqual(fewer);
+        expect(grower.carryRoot(fewer, zeros(fewer))).toBe(true);
+        const sample = Uint32Array.from({ length: 2000 }, (_, i) => i * 2);
+        const sampled = fresh.grow(next, none, sample, features);
+        expect(grower.grow(next, none, sample, features)).toEqual(sampled);
+        expect(grower.carryRoot(sampled, zeros(sampled))).toBe(false);
+      } finally {
+        grower.close();
+        fresh.close();
+      }
     }
   });
 
