@@ -18,7 +18,7 @@ import {
 } from './histogram';
 import { KernelArena, instantiateKernel, kernelModule, type HistogramKernel } from './kernel';
 import { HistogramWorkers } from './parallel';
-import { countAllRows, fillIdentity, gather, partitionRows, sum } from './rows';
+import { addLeafRows, countAllRows, fillIdentity, gather, partitionRows, sum } from './rows';
 import { mergeSplits, type Split, type SplitParams } from './split';
 
 export interface GrowParams extends SplitParams {
@@ -348,39 +348,52 @@ export class TreeGrower {
    * residual (LossFunction.gradientIsResidual): the caller adds `leafValues[i]` to the scores of the
    * rows of `tree.leaves[i]`, which moves each row's gradient by that value, so the root's gradient
    * sum in a bin is the sum over the leaves of their own sum plus value times count (histogram.ts,
-   * carriedRootHistogram). Leaves without a histogram get one built first, from the gradients the
-   * tree grew on: call this before changing them. The next `grow` uses it when it grows on every row
-   * over the same features; otherwise it builds its root as usual.
+   * carriedRootHistogram); a leaf without a histogram adds its rows' gradients, moved by its value,
+   * one by one. It reads the gradients the tree grew on: call it before changing them. The next
+   * `grow` uses it when it grows on every row over the same features; otherwise it builds its root as
+   * usual.
    *
    * Returns false (and the next root is built as usual) when the tree did not grow on every row, the
-   * hessians are not unit, or the histogram memory cannot hold every leaf and the root at once.
+   * hessians are not unit, or no histogram slot is free for the root.
    */
   carryRoot(tree: GrownTree, leafValues: readonly number[]): boolean {
     this.carriedRoot = -1;
     if (!this.allRows || !this.unitHessian || this.listLength === 0) return false;
-    const valueOfNode = new Map(tree.leaves.map((leaf, i) => [leaf.node, leafValues[i] as number]));
-    for (const leaf of this.open) {
-      if (leaf.slot >= 0) continue;
-      const slot = this.freeSlots.pop();
-      if (slot === undefined) return false;
-      leaf.slot = slot;
-      this.runJob(leaf, -1, null, null);
-    }
     const root = this.freeSlots.pop();
     if (root === undefined) return false;
+    const valueOfNode = new Map(tree.leaves.map((leaf, i) => [leaf.node, leafValues[i] as number]));
     // Leaves in node order: the same sums whatever order they were split in.
     const leaves = [...this.open].sort((a, c) => a.node - c.node);
+    const withHistogram = leaves.filter((leaf) => leaf.slot >= 0);
     const b = this.buffers;
+    const rootBase = root * this.slotSize;
     carriedRootHistogram(
       b.hist,
-      Float64Array.from(leaves, (leaf) => leaf.slot * this.slotSize),
-      Float64Array.from(leaves, (leaf) => valueOfNode.get(leaf.node) as number),
-      root * this.slotSize,
+      Float64Array.from(withHistogram, (leaf) => leaf.slot * this.slotSize),
+      Float64Array.from(withHistogram, (leaf) => valueOfNode.get(leaf.node) as number),
+      rootBase,
       b.featureList,
       this.listLength,
       b.binOffset,
       b.allRowCounts,
     );
+    // Leaves without a histogram (too small to split, or evicted) add their rows one by one.
+    for (const leaf of leaves) {
+      if (leaf.slot >= 0) continue;
+      addLeafRows(
+        this.binned,
+        this.rows,
+        leaf.start,
+        leaf.count,
+        this.moveGradients ? b.grad : this.grad,
+        this.moveGradients,
+        valueOfNode.get(leaf.node) as number,
+        b.hist,
+        rootBase,
+        b.featureList,
+        this.listLength,
+      );
+    }
     this.carriedRoot = root;
     this.carriedFeatures = b.featureList.slice(0, this.listLength);
     return true;

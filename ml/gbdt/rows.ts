@@ -90,6 +90,37 @@ export function leafOfRow(tree: GrownTree, binned: BinnedData, row: number): num
   }
 }
 
+/**
+ * Adds the rows rows[start..start+count) of one leaf to the gradient sums of a [grad, count] histogram
+ * at `base`, each row's gradient moved by `value`, over features featureList[0..listLength) (counts
+ * are not touched). A row's gradient is `grad[i]` at its position i when `byPosition`, else
+ * `grad[row]`.
+ */
+export function addLeafRows(
+  binned: BinnedData,
+  rows: Uint32Array,
+  start: number,
+  count: number,
+  grad: Float64Array,
+  byPosition: boolean,
+  value: number,
+  hist: Float64Array,
+  base: number,
+  featureList: Int32Array,
+  listLength: number,
+): void {
+  const { bins, binOffset, rowCount } = binned;
+  for (let i = start; i < start + count; i++) {
+    const row = rows[i] as number;
+    const moved = (grad[byPosition ? i : row] as number) + value;
+    for (let k = 0; k < listLength; k++) {
+      const feature = featureList[k] as number;
+      const at = base + ((binOffset[feature] as number) + (bins[feature * rowCount + row] as number)) * 2;
+      hist[at] = (hist[at] as number) + moved;
+    }
+  }
+}
+
 /** Adds every row's count to its bins in a histogram slot laid out with `stride` doubles per bin. */
 export function countAllRows(binned: BinnedData, stride: number, out: Float64Array): void {
   const n = binned.rowCount;

@@ -536,13 +536,16 @@ describe('TreeGrower', () => {
     const none = new Float64Array(0);
     // Integer gradients and leaf values: every sum is exact, carried or built.
     const grad = data.target.map((value) => value - 20);
-    for (const [threads, tuning] of [
-      [1, {}],
-      [2, { parallelMinRows: 0, parallelPartitionMinRows: 0 }],
-      [1, { gatherMaxRows: 0 }],
+    // Large leaves: leaves too small to split have no histogram and add their rows one by one.
+    for (const [threads, tuning, minSamplesLeaf] of [
+      [1, {}, 20],
+      [1, {}, 150],
+      [2, { parallelMinRows: 0, parallelPartitionMinRows: 0 }, 20],
+      [1, { gatherMaxRows: 0 }, 20],
+      [1, { gatherMaxRows: 0 }, 150],
     ] as const) {
-      const grower = new TreeGrower(binned, params, true, threads, tuning);
-      const fresh = new TreeGrower(binned, params, true, 1);
+      const grower = new TreeGrower(binned, { ...params, minSamplesLeaf }, true, threads, tuning);
+      const fresh = new TreeGrower(binned, { ...params, minSamplesLeaf }, true, 1);
       try {
         const first = grower.grow(grad, none, null, features);
         const values = first.leaves.map((leaf) => -Math.round(leaf.grad / leaf.count));
