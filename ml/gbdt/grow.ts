@@ -298,7 +298,9 @@ export class TreeGrower {
     }
     // A root histogram carried over from the last tree serves a tree on every row over the same features.
     const carried =
-      this.carriedRoot >= 0 && sample === null && sameFeatures(this.carriedFeatures, b.featureList, this.listLength)
+      this.carriedRoot >= 0 &&
+      sample === null &&
+      sameFeatures(this.carriedFeatures, b.featureList, this.listLength)
         ? this.carriedRoot
         : -1;
     this.carriedRoot = -1;
@@ -368,14 +370,12 @@ export class TreeGrower {
     const b = this.buffers;
     const rootBase = root * this.slotSize;
     carriedRootHistogram(
-      b.hist,
-      Float64Array.from(withHistogram, (leaf) => leaf.slot * this.slotSize),
-      Float64Array.from(withHistogram, (leaf) => valueOfNode.get(leaf.node) as number),
+      b,
+      this.kernel,
+      withHistogram.map((leaf) => leaf.slot * this.slotSize),
+      withHistogram.map((leaf) => valueOfNode.get(leaf.node) as number),
       rootBase,
-      b.featureList,
       this.listLength,
-      b.binOffset,
-      b.allRowCounts,
     );
     // Leaves without a histogram (too small to split, or evicted) add their rows one by one.
     for (const leaf of leaves) {

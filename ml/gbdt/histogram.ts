@@ -156,37 +156,33 @@ export function searchSplits(
 /**
  * The root histogram of the next tree, for unit hessians ([grad, count] bins) and a loss whose
  * gradient is the residual: a row's gradient moves by its leaf's value, so per bin the gradient sum
- * is, leaf after leaf, the leaf's sum plus its value times its count. Counts are every row's
- * (`allRowCounts`). `leafBases` are the leaves' histogram bases (in doubles), in node order.
+ * is, leaf after leaf, the leaf's sum plus its value times its count (the kernel's addCarriedLeaf).
+ * Counts are every row's (`allRowCounts`). `leafBases` are the leaves' histogram bases (in doubles),
+ * in node order; only the features of `featureList[0..listLength)` are written.
  */
 export function carriedRootHistogram(
-  hist: Float64Array,
-  leafBases: Float64Array,
-  leafValues: Float64Array,
+  b: HistogramBuffers,
+  kernel: HistogramKernel,
+  leafBases: readonly number[],
+  leafValues: readonly number[],
   rootBase: number,
-  featureList: Int32Array,
   listLength: number,
-  binOffset: Int32Array,
-  allRowCounts: Float64Array,
 ): void {
+  const { hist, allRowCounts, featureList, binOffset } = b;
   for (let k = 0; k < listLength; k++) {
     const feature = featureList[k] as number;
     const from = (binOffset[feature] as number) * 2;
     const to = (binOffset[feature + 1] as number) * 2;
     hist.set(allRowCounts.subarray(from, to), rootBase + from);
-    // Leaf after leaf into each bin (the order of the sums), a sequential pass over each leaf's bins.
-    for (let leaf = 0; leaf < leafBases.length; leaf++) {
-      const value = leafValues[leaf] as number;
-      const shift = (leafBases[leaf] as number) - rootBase;
-      addShiftedLeaf(hist, rootBase + from, rootBase + to, shift, value);
-    }
-  }
-}
-
-/** hist[j] += hist[j + shift] + value * hist[j + shift + 1] for every bin j in [from, to). */
-function addShiftedLeaf(hist: Float64Array, from: number, to: number, shift: number, value: number): void {
-  for (let j = from; j < to; j += 2) {
-    hist[j] = (hist[j] as number) + ((hist[j + shift] as number) + value * (hist[j + shift + 1] as number));
+    const root = hist.byteOffset + (rootBase + from) * 8;
+    leafBases.forEach((base, leaf) => {
+      kernel.addCarriedLeaf(
+        root,
+        hist.byteOffset + (base + from) * 8,
+        (to - from) * 8,
+        leafValues[leaf] as number,
+      );
+    });
   }
 }
 

@@ -85,8 +85,14 @@ export type FindSplitsFunction = (
 ) => void;
 
 /**
+ * Adds a leaf's [grad, count] bins (`bytes` long at byte address `leaf`) to a carried root's (at
+ * `root`): each root gradient sum gains the leaf's sum plus `value` times its count.
+ */
+export type AddCarriedLeafFunction = (root: number, leaf: number, bytes: number, value: number) => void;
+
+/**
  * The kernel's exports: accumulate and partition functions per bin width (and histogram layout),
- * histogram subtraction and the split search.
+ * histogram subtraction, the split search and a carried root's leaf sums.
  */
 export interface HistogramKernel {
   accumulateU8Unit: AccumulateFunction;
@@ -97,6 +103,7 @@ export interface HistogramKernel {
   partitionU16: PartitionFunction;
   subtractHistograms: SubtractFunction;
   findBestSplits: FindSplitsFunction;
+  addCarriedLeaf: AddCarriedLeafFunction;
 }
 
 const PAGE_BYTES = 65_536;

@@ -19,8 +19,8 @@
 ;; gradients (payload 1) and hessians (payload 2) along, for 8- and 16-bit bins. The right part goes
 ;; through the scratch arrays (from their start); with `rightStays` it is left there for the caller.
 ;;
-;; Last, histogram subtraction and the split search over a node's histogram (histogram.ts documents
-;; the search and its results). The search writes its missing-right and missing-left arms out
+;; Last, histogram subtraction, the split search over a node's histogram (histogram.ts documents
+;; the search and its results) and a leaf's part of a carried root histogram (grow.ts, carryRoot). The search writes its missing-right and missing-left arms out
 ;; rather than calling one helper twice: it runs for every bin of every feature of every node, and
 ;; a helper would return the gain and the sums through memory for each bin.
 (module
@@ -467,4 +467,20 @@
     (f64.store offset=32 (local.get $out) (local.get $bestG))
     (f64.store offset=40 (local.get $out) (local.get $bestH))
     (f64.store offset=48 (local.get $out) (local.get $bestC)))
+
+  ;; A leaf's part of the next tree's root histogram ([grad, count] bins, `bytes` long from $root and
+  ;; $leaf): each bin's gradient sum gains the leaf's sum plus `value` times its count.
+  (func (export "addCarriedLeaf") (param $root i32) (param $leaf i32) (param $bytes i32) (param $value f64)
+    (local $j i32)
+    (block $done
+      (br_if $done (i32.ge_u (local.get $j) (local.get $bytes)))
+      (loop $bins
+        (f64.store (i32.add (local.get $root) (local.get $j))
+          (f64.add
+            (f64.load (i32.add (local.get $root) (local.get $j)))
+            (f64.add
+              (f64.load (i32.add (local.get $leaf) (local.get $j)))
+              (f64.mul (local.get $value) (f64.load offset=8 (i32.add (local.get $leaf) (local.get $j)))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br_if $bins (i32.lt_u (local.get $j) (local.get $bytes))))))
 )

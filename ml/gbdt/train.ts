@@ -88,8 +88,7 @@ export function trainGbdtDetailed(
     const allFeatures = Array.from({ length: featureCount }, (_, f) => f);
     const columnsPerTree = Math.max(1, Math.round(opts.columnSubsample * featureCount));
 
-    const carryRoots =
-      loss.gradientIsResidual && k === 1 && !sampleBuffer && columnsPerTree === featureCount;
+    const carryRoots = loss.gradientIsResidual && k === 1 && !sampleBuffer && columnsPerTree === featureCount;
     const leafIndex: LeafIndexScratch = { buffer: null };
     const trees: Tree[] = [];
     const treeGains: Float64Array[] = [];
