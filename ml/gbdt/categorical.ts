@@ -55,36 +55,59 @@ export function bestCategorySplit(
   }
   if (present.length < 2) return null;
   const oneVsRest = present.length <= MAX_ONE_VS_REST;
-  const candidates = oneVsRest
-    ? present
-    : present.filter((bin) => (hist[first + bin * stride + 1] as number) >= MIN_ROWS_PER_CATEGORY);
-  const ratio = (bin: number) =>
-    (hist[first + bin * stride] as number) /
-    ((hist[first + bin * stride + hessAt] as number) + CATEGORY_SMOOTHING);
-  // Ties keep the lower bin first: the same order on every run.
-  const sorted = oneVsRest ? candidates : [...candidates].sort((a, b) => ratio(a) - ratio(b) || a - b);
-  const childL2 = oneVsRest ? l2 : l2 + CATEGORY_L2;
-  const maxLeft = oneVsRest ? 1 : Math.min(MAX_CATEGORIES_LEFT, Math.floor((sorted.length + 1) / 2));
   let bestGain = minGain;
   let best: { bins: number[]; g: number; h: number; c: number } | null = null;
-  // One-vs-rest tries each category alone; otherwise prefixes of the order from its low end, then its high end.
-  const directions = oneVsRest ? sorted.map((bin) => [bin]) : [sorted, [...sorted].reverse()];
-  for (const order of directions) {
-    let g = 0;
-    let h = 0;
-    let c = 0;
-    for (let k = 0; k < Math.min(maxLeft, order.length); k++) {
-      const at = first + (order[k] as number) * stride;
-      g += hist[at] as number;
-      c += hist[at + 1] as number;
-      h += hist[at + hessAt] as number;
+  if (oneVsRest) {
+    // Each category alone against the rest.
+    for (const bin of present) {
+      const at = first + bin * stride;
+      const c = hist[at + 1] as number;
+      const h = hist[at + hessAt] as number;
       if (c < minSamplesLeaf || h < minHessianLeaf) continue;
-      if (node.count - c < minSamplesLeaf) break;
-      if (node.hess - h < minHessianLeaf) break;
-      const gain = score(g, h, childL2) + score(node.grad - g, node.hess - h, childL2) - parentScore;
+      if (node.count - c < minSamplesLeaf || node.hess - h < minHessianLeaf) continue;
+      const g = hist[at] as number;
+      const gain = score(g, h, l2) + score(node.grad - g, node.hess - h, l2) - parentScore;
       if (gain > bestGain) {
         bestGain = gain;
-        best = { bins: order.slice(0, k + 1), g, h, c };
+        best = { bins: [bin], g, h, c };
+      }
+    }
+  } else {
+    const sorted = present.filter(
+      (bin) => (hist[first + bin * stride + 1] as number) >= MIN_ROWS_PER_CATEGORY,
+    );
+    const ratios = new Float64Array(valueBins);
+    for (const bin of sorted) {
+      const at = first + bin * stride;
+      ratios[bin] = (hist[at] as number) / ((hist[at + hessAt] as number) + CATEGORY_SMOOTHING);
+    }
+    // Ties keep the lower bin first: the same order on every run.
+    sorted.sort((a, c) => (ratios[a] as number) - (ratios[c] as number) || a - c);
+    const childL2 = l2 + CATEGORY_L2;
+    const maxLeft = Math.min(MAX_CATEGORIES_LEFT, Math.floor((sorted.length + 1) / 2));
+    // Prefixes of the order from its low end, then from its high end.
+    for (const fromLow of [true, false]) {
+      let g = 0;
+      let h = 0;
+      let c = 0;
+      for (let k = 0; k < Math.min(maxLeft, sorted.length); k++) {
+        const at = first + (sorted[fromLow ? k : sorted.length - 1 - k] as number) * stride;
+        g += hist[at] as number;
+        c += hist[at + 1] as number;
+        h += hist[at + hessAt] as number;
+        if (c < minSamplesLeaf || h < minHessianLeaf) continue;
+        if (node.count - c < minSamplesLeaf) break;
+        if (node.hess - h < minHessianLeaf) break;
+        const gain = score(g, h, childL2) + score(node.grad - g, node.hess - h, childL2) - parentScore;
+        if (gain > bestGain) {
+          bestGain = gain;
+          best = {
+            bins: fromLow ? sorted.slice(0, k + 1) : sorted.slice(sorted.length - 1 - k).reverse(),
+            g,
+            h,
+            c,
+          };
+        }
       }
     }
   }
