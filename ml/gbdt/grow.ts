@@ -13,7 +13,10 @@ import {
   RESULT_SIZE,
   binStride,
   carriedRootHistogram,
-  runHistogramJob,
+  runShares,
+  shareJob,
+  SHARE_STEPS,
+  SHARES_PER_THREAD,
   type HistogramBuffers,
 } from './histogram';
 import { KernelArena, instantiateKernel, kernelModule, type HistogramKernel } from './kernel';
@@ -170,7 +173,7 @@ export class TreeGrower {
       missingBins: arena.reserve(featureCount * 4),
       job: arena.reserve(JOB.size * 4),
       jobValues: arena.reserve(JOB_VALUES.size * 8),
-      results: arena.reserve(threads * 2 * RESULT_SIZE * 8),
+      results: arena.reserve(threads * SHARES_PER_THREAD * 2 * RESULT_SIZE * 8),
     };
     // Partition scratch: every row for this thread, a chunk for each worker thread.
     const partitionChunk = Math.ceil(n / threads) + 1;
@@ -217,7 +220,7 @@ export class TreeGrower {
       missingBins: i32(at.missingBins, featureCount),
       job: i32(at.job, JOB.size),
       jobValues: f64(at.jobValues, JOB_VALUES.size),
-      results: f64(at.results, threads * 2 * RESULT_SIZE),
+      results: f64(at.results, threads * SHARES_PER_THREAD * 2 * RESULT_SIZE),
       partitionScratch,
       partitionChunk,
     };
@@ -475,16 +478,16 @@ export class TreeGrower {
       jobValues[JOB_VALUES.sums + 3 * search + 1] = leaf?.hess ?? 0;
       jobValues[JOB_VALUES.sums + 3 * search + 2] = leaf?.count ?? 0;
     });
-    let threads = 1;
+    let shares = 1;
     if (this.workers && builds && count >= this.tuning.parallelMinRows) {
-      this.workers.run(this.listLength, b, this.kernel);
-      threads = this.workers.threadCount;
+      shares = this.workers.run(this.listLength, b, this.kernel);
     } else {
-      runHistogramJob(b, this.kernel, 0, this.listLength, 0);
+      shareJob(b, this.listLength, 1);
+      runShares(b, this.kernel, SHARE_STEPS);
     }
     [first, second].forEach((leaf, search) => {
       if (!leaf) return;
-      leaf.split = this.withCategorySplit(mergeSplits(b.results, threads, search, leaf), leaf);
+      leaf.split = this.withCategorySplit(mergeSplits(b.results, shares, search, leaf), leaf);
       // A leaf that cannot split will never need its histogram again.
       if (!leaf.split) this.releaseSlot(leaf);
     });

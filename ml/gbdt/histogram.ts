@@ -49,7 +49,7 @@ export interface HistogramBuffers {
   job: Int32Array;
   /** The job's numbers (layout: JOB_VALUES). */
   jobValues: Float64Array;
-  /** Split results: RESULT_SIZE doubles per thread and node searched. */
+  /** Split results: RESULT_SIZE doubles per share of a job and node searched. */
   results: Float64Array;
   /**
    * Per thread (the calling one first), the byte addresses of its partition scratch arrays: rows,
@@ -76,7 +76,12 @@ export const JOB = {
   partitionMissingLeft: 11,
   partitionMovesGradients: 12, // 1: the gradients (and hessians) move with the rows
   buildAllRows: 13, // 1: the node built holds every row, its counts are in allRowCounts
-  size: 14,
+  // The job's features are cut into `shares` slices of featureList[0..listLength); threads take
+  // the next one from `nextShare` (Atomics.add) until none is left (runShares).
+  shares: 14,
+  nextShare: 15,
+  listLength: 16,
+  size: 17,
 } as const;
 
 /** Slots of `HistogramBuffers.jobValues`: node sums for the two searches, then split parameters. */
@@ -89,7 +94,7 @@ export const JOB_VALUES = {
   size: 10,
 } as const;
 
-/** Doubles per split result; a thread's results for its two searches are at thread * 2 * RESULT_SIZE. */
+/** Doubles per split result; a share's results for its two searches are at share * 2 * RESULT_SIZE. */
 export const RESULT_SIZE = 8;
 /**
  * The second half of one thread's share of a job (after buildHistograms), features
@@ -187,16 +192,45 @@ export function carriedRootHistogram(
 }
 
 /**
- * One thread's share of a job, features `featureList[listStart..listEnd)`: buildHistograms, then
- * searchSplits. For the calling thread only: workers run the two steps' source themselves.
+ * Shares a job's features are cut into per thread: enough that a thread which starts late or runs
+ * slower takes fewer of them, few enough that each pass over the node's rows covers several features.
  */
-export function runHistogramJob(
-  b: HistogramBuffers,
-  kernel: HistogramKernel,
-  listStart: number,
-  listEnd: number,
-  resultAt: number,
-): void {
-  buildHistograms(b, kernel, listStart, listEnd);
-  searchSplits(b, kernel, listStart, listEnd, resultAt);
+export const SHARES_PER_THREAD = 4;
+
+/** The steps as the calling thread runs them (workers pass their own copies). */
+export const SHARE_STEPS: ShareSteps = { build: buildHistograms, search: searchSplits };
+
+/** Sets a job's shares: `shares` slices of featureList[0..listLength), none taken yet. */
+export function shareJob(b: HistogramBuffers, listLength: number, shares: number): void {
+  b.job[JOB.shares] = shares;
+  b.job[JOB.listLength] = listLength;
+  Atomics.store(b.job, JOB.nextShare, 0);
+}
+
+/** The two steps of a share: buildHistograms and searchSplits (passed in: see runShares). */
+export interface ShareSteps {
+  build: typeof buildHistograms;
+  search: typeof searchSplits;
+}
+
+/**
+ * A thread's part of a job: take the next share of its features (JOB slots 14-16) until none is
+ * left, and for each build its histograms (buildHistograms), then subtract and search them
+ * (searchSplits), writing share s's results at s * 2 * RESULT_SIZE. Every share is done by exactly
+ * one thread and every bin sums its rows in row order, so the histograms and results are the same
+ * whichever thread takes which share. Self-contained (the literals are JOB's and RESULT_SIZE, and
+ * the steps come as an argument): worker threads run its source text.
+ */
+export function runShares(b: HistogramBuffers, kernel: HistogramKernel, steps: ShareSteps): void {
+  const job = b.job;
+  const shares = job[14] as number;
+  const listLength = job[16] as number;
+  for (;;) {
+    const share = Atomics.add(job, 15, 1);
+    if (share >= shares) return;
+    const listStart = Math.floor((share * listLength) / shares);
+    const listEnd = Math.floor(((share + 1) * listLength) / shares);
+    steps.build(b, kernel, listStart, listEnd);
+    steps.search(b, kernel, listStart, listEnd, share * 2 * 8);
+  }
 }

@@ -1,15 +1,24 @@
 /**
  * Histogram jobs on several threads. Training stays synchronous: worker threads share the binned
  * data, the node's rows and gradients, the histogram pool and the job through the kernel's shared
- * WebAssembly memory (each thread runs its own instance of the kernel on it);
- * the main thread hands each of them a slice of the features, runs its own slice, then blocks on
- * Atomics.wait until they are done. Every feature's histogram is computed by exactly one thread in
- * the same order and split results are merged in feature order, so the model does not depend on the
- * thread count.
+ * WebAssembly memory (each thread runs its own instance of the kernel on it). The main thread posts a
+ * job cut into shares of its features; every thread, the main one too, takes the next share until
+ * none is left (a worker that wakes late or runs slower takes fewer), then the main thread blocks on
+ * Atomics.wait until the workers are done. Every feature's histogram is computed by exactly one
+ * thread in the same order and split results are merged in share order, which is feature order, so
+ * the model does not depend on the thread count or on which thread took which share.
  */
 import { Worker } from 'node:worker_threads';
 import { buildHistograms } from './accumulate';
-import { JOB, RESULT_SIZE, runHistogramJob, searchSplits, type HistogramBuffers } from './histogram';
+import {
+  JOB,
+  SHARE_STEPS,
+  SHARES_PER_THREAD,
+  runShares,
+  searchSplits,
+  shareJob,
+  type HistogramBuffers,
+} from './histogram';
 import type { HistogramKernel } from './kernel';
 import { partitionRows } from './rows';
 
@@ -17,14 +26,12 @@ import { partitionRows } from './rows';
 const SEQ = 0; // bumped by the main thread to post a job
 const DONE = 1; // set to the job's SEQ by the worker when finished
 const READY = 2; // 1 once the worker runs
-const COMMAND = 3; // 0 = run the histogram job, 1 = stop, 2 = partition rows
-const LIST_START = 4;
-const LIST_END = 5;
-const STATUS = 6; // 1 = ok, 2 = the job threw
-const PART_START = 7;
-const PART_COUNT = 8;
-const PART_LEFT = 9; // the worker's answer: rows of its chunk going left
-const CONTROL_SLOTS = 10;
+const COMMAND = 3; // 0 = take shares of the histogram job, 1 = stop, 2 = partition rows
+const STATUS = 4; // 1 = ok, 2 = the job threw
+const PART_START = 5;
+const PART_COUNT = 6;
+const PART_LEFT = 7; // the worker's answer: rows of its chunk going left
+const CONTROL_SLOTS = 8;
 
 /** How long to wait for a worker thread to start before training on one thread instead. */
 const STARTUP_TIMEOUT_MS = 10_000;
@@ -35,6 +42,8 @@ function workerSource(): string {
 const { workerData } = require('node:worker_threads');
 const buildHistograms = (${buildHistograms.toString()});
 const searchSplits = (${searchSplits.toString()});
+const runShares = (${runShares.toString()});
+const steps = { build: buildHistograms, search: searchSplits };
 const partitionRows = (${partitionRows.toString()});
 const d = workerData;
 const c = d.control;
@@ -54,8 +63,7 @@ for (;;) {
     if (c[${COMMAND}] === 2) {
       c[${PART_LEFT}] = partitionRows(d, kernel, d.thread, c[${PART_START}], c[${PART_COUNT}], 0);
     } else {
-      buildHistograms(d, kernel, c[${LIST_START}], c[${LIST_END}]);
-      searchSplits(d, kernel, c[${LIST_START}], c[${LIST_END}], d.thread * 2 * ${RESULT_SIZE});
+      runShares(d, kernel, steps);
     }
   } catch {
     status = 2;
@@ -113,23 +121,22 @@ export class HistogramWorkers {
   }
 
   /**
-   * Runs the job in `buffers.job` over features featureList[0..listLength), split in contiguous
-   * slices over the threads (thread t writes its results at t * 2 * RESULT_SIZE); returns when all
-   * threads are done.
+   * Runs the job in `buffers.job` over features featureList[0..listLength), cut into shares that
+   * every thread takes one after the other (runShares); returns the number of shares (whose results
+   * are at share * 2 * RESULT_SIZE) when all threads are done.
    */
-  run(listLength: number, buffers: HistogramBuffers, kernel: HistogramKernel): void {
-    const threads = this.threadCount;
+  run(listLength: number, buffers: HistogramBuffers, kernel: HistogramKernel): number {
+    const shares = Math.min(listLength, this.threadCount * SHARES_PER_THREAD);
+    shareJob(buffers, listLength, shares);
     const sequence = ++this.sequence;
-    for (let i = 0; i < this.controls.length; i++) {
-      const control = this.controls[i] as Int32Array;
+    for (const control of this.controls) {
       control[COMMAND] = 0;
-      control[LIST_START] = Math.floor(((i + 1) * listLength) / threads);
-      control[LIST_END] = Math.floor(((i + 2) * listLength) / threads);
       Atomics.store(control, SEQ, sequence);
       Atomics.notify(control, SEQ);
     }
-    runHistogramJob(buffers, kernel, 0, Math.floor(listLength / threads), 0);
+    runShares(buffers, kernel, SHARE_STEPS);
     for (const control of this.controls) this.wait(control, sequence);
+    return shares;
   }
 
   /**

@@ -1,5 +1,5 @@
 /**
- * Splits as the grower uses them, read back from the per-thread results of `findBestSplits`.
+ * Splits as the grower uses them, read back from the per-share results of the kernel's split search.
  */
 import { RESULT_SIZE } from './histogram';
 
@@ -32,19 +32,20 @@ export interface NodeSums {
 }
 
 /**
- * The best split of search `search` (0 or 1) over the results of `threads` threads, which searched
- * consecutive slices of the features: the first strictly best one, as a single thread would find.
+ * The best split of search `search` (0 or 1) over the results of a job's `shares` shares, which
+ * searched consecutive slices of the features: the first strictly best one, as a single search over
+ * every feature would find.
  */
 export function mergeSplits(
   results: Float64Array,
-  threads: number,
+  shares: number,
   search: number,
   node: NodeSums,
 ): Split | null {
   let best = -1;
   let bestGain = -Infinity;
-  for (let thread = 0; thread < threads; thread++) {
-    const at = (thread * 2 + search) * RESULT_SIZE;
+  for (let share = 0; share < shares; share++) {
+    const at = (share * 2 + search) * RESULT_SIZE;
     const gain = results[at] as number;
     if (gain > bestGain) {
       bestGain = gain;
