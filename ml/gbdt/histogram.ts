@@ -6,8 +6,8 @@
  * Building them (accumulate.ts), subtracting them and searching them for splits run in the kernel
  * (kernel.wat); this file lays out the jobs that drive it.
  *
- * searchSplits must stay self-contained (no closures, no imports, no nested functions): worker
- * threads run its source text (`Function.prototype.toString`).
+ * searchSplits and runShares must stay self-contained (no closures, no imports, no nested
+ * functions): worker threads run their source text (`Function.prototype.toString`).
  */
 import { buildHistograms } from './accumulate';
 import type { HistogramKernel } from './kernel';
@@ -106,9 +106,9 @@ export const RESULT_SIZE = 8;
  * every threshold between non-empty value bins, with the missing bin on either side. It writes
  * [gain, feature, bin, missingLeft, leftGrad, leftHess, leftCount], gain -Infinity when no split beats
  * `minGain`. Ties keep the first candidate (lowest feature, lowest bin, missing right), so merging
- * the slices of several threads in feature order gives the single-thread answer. Bin -1 sends every
- * present value right (a "missing or not" split). A node without missing rows sends future missing
- * values to the side with more rows.
+ * the shares of a job in feature order gives the answer of one search over every feature. Bin -1
+ * sends every present value right (a "missing or not" split). A node without missing rows sends
+ * future missing values to the side with more rows.
  *
  * The step layout is JOB / JOB_VALUES (the literals below must match: this function is
  * self-contained so worker threads can run its source).

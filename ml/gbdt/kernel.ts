@@ -1,8 +1,8 @@
 /**
- * The histogram and split kernel (kernel.wat, WebAssembly with SIMD) and the shared memory it works on: one
- * WebAssembly.Memory per grower, holding the bins and every buffer of HistogramBuffers, seen from
- * JavaScript through typed-array views and from worker threads through their own instance of the
- * same module on the same memory.
+ * The histogram and split kernel (kernel.wat, WebAssembly with SIMD) and the shared memory it works
+ * on: one WebAssembly.Memory per grower, holding the bins and every buffer of HistogramBuffers, seen
+ * from JavaScript through typed-array views and from worker threads through their own instance of
+ * the same module on the same memory.
  */
 import { KERNEL_WASM_BASE64 } from './kernelWasm';
 
