@@ -87,6 +87,20 @@ export interface GrowerTuning {
   gatherMaxRows: number;
 }
 
+/**
+ * The training scores of a loss whose gradient is the residual (squared error), kept in the kernel's
+ * memory beside the row buffer: `addTreeToResiduals` adds a tree to them in the kernel.
+ */
+export interface ResidualScores {
+  /** Each row's score (the base score before the first tree). */
+  raw: Float64Array;
+  /** Each row's gradient, score minus target: the array to grow the next tree on. */
+  grad: Float64Array;
+}
+
+/** The most leaves a tree may have for its leaf index to be 16-bit (the residual score pass). */
+const MAX_INDEXED_LEAVES = 65_536;
+
 const DEFAULT_TUNING: GrowerTuning = {
   parallelMinRows: 4096,
   parallelPartitionMinRows: 16_384,
@@ -133,6 +147,14 @@ export class TreeGrower {
    */
   private readonly moveGradients: boolean;
   private readonly tuning: GrowerTuning;
+  /** The residual loss's scores, target, leaf index and leaf table, when the trainer keeps them here. */
+  private readonly residual: {
+    scores: ResidualScores;
+    target: number;
+    leafOfRows: number;
+    leafValues: Float64Array;
+    leafTable: Int32Array;
+  } | null;
 
   /**
    * @param binned the binned data; its bins move into the grower's kernel memory (`binned.bins` is
@@ -140,6 +162,9 @@ export class TreeGrower {
    * @param unitHessian every hessian is 1 (squared and absolute error): hessians are never read
    * @param threads total threads for histograms (>1 starts worker threads)
    * @param tuning speed trade-offs (see GrowerTuning)
+   * @param residualTarget the target of a loss whose gradient is the residual (squared error), for
+   *   trees grown on every row: the grower then keeps the training scores (`residualScores`) and adds
+   *   each tree to them (`addTreeToResiduals`)
    */
   constructor(
     private readonly binned: BinnedData,
@@ -147,6 +172,7 @@ export class TreeGrower {
     private readonly unitHessian: boolean,
     threads: number,
     tuning: Partial<GrowerTuning> = {},
+    residualTarget: Float64Array | null = null,
   ) {
     this.tuning = { ...DEFAULT_TUNING, ...tuning };
     const n = binned.rowCount;
@@ -156,6 +182,9 @@ export class TreeGrower {
     const needed = Math.min(params.maxLeaves, depthLeaves, Math.floor(n / params.minSamplesLeaf)) + 1;
     const affordable = Math.floor(this.tuning.histogramBudgetBytes / (this.slotSize * 8));
     this.slotCount = Math.max(3, Math.min(needed, affordable));
+    this.moveGradients = n > this.tuning.gatherMaxRows;
+    const treeLeaves = needed - 1;
+    const keepResiduals = residualTarget !== null && unitHessian && treeLeaves <= MAX_INDEXED_LEAVES;
     // Every shared buffer lives in the kernel's memory: reserve them all, then create it.
     const featureCount = binned.features.length;
     const binBytes = binned.bins.BYTES_PER_ELEMENT;
@@ -174,6 +203,14 @@ export class TreeGrower {
       job: arena.reserve(JOB.size * 4),
       jobValues: arena.reserve(JOB_VALUES.size * 8),
       results: arena.reserve(threads * SHARES_PER_THREAD * 2 * RESULT_SIZE * 8),
+      raw: arena.reserve(keepResiduals ? n * 8 : 0),
+      target: arena.reserve(keepResiduals ? n * 8 : 0),
+      // With gradients moving along with the rows, the trees grow on `grad` above (node order
+      // after a tree: the pass below writes them back in row order).
+      residualGrad: arena.reserve(keepResiduals && !this.moveGradients ? n * 8 : 0),
+      leafOfRows: arena.reserve(keepResiduals ? n * 2 : 0),
+      leafValues: arena.reserve(keepResiduals ? treeLeaves * 8 : 0),
+      leafTable: arena.reserve(keepResiduals ? treeLeaves * 8 : 0),
     };
     // Partition scratch: every row for this thread, a chunk for each worker thread.
     const partitionChunk = Math.ceil(n / threads) + 1;
@@ -232,9 +269,67 @@ export class TreeGrower {
     jobValues[JOB_VALUES.minSamplesLeaf] = params.minSamplesLeaf;
     jobValues[JOB_VALUES.minHessianLeaf] = params.minHessianLeaf;
     jobValues[JOB_VALUES.minGain] = params.minGain;
-    this.moveGradients = n > this.tuning.gatherMaxRows;
     this.buffers.job[JOB.partitionMovesGradients] = this.moveGradients ? 1 : 0;
+    this.residual = null;
+    if (keepResiduals) {
+      const target = f64(at.target, n);
+      target.set(residualTarget);
+      this.residual = {
+        scores: {
+          raw: f64(at.raw, n),
+          grad: this.moveGradients ? this.buffers.grad : f64(at.residualGrad, n),
+        },
+        target: at.target,
+        leafOfRows: at.leafOfRows,
+        leafValues: f64(at.leafValues, treeLeaves),
+        leafTable: i32(at.leafTable, 2 * treeLeaves),
+      };
+    }
     if (threads > 1) this.workers = HistogramWorkers.start(threads - 1, this.buffers);
+  }
+
+  /**
+   * The training scores and gradients of the residual loss whose target the grower was given (null
+   * when it was not, or when trees may have more leaves than the leaf index holds): fill `raw` with
+   * the base score and `grad` with the first gradients, grow every tree on `grad`, and add each tree
+   * with `addTreeToResiduals`.
+   */
+  get residualScores(): ResidualScores | null {
+    return this.residual?.scores ?? null;
+  }
+
+  /**
+   * Adds a tree grown on every row to the residual scores: each row's score gains its leaf's value
+   * (`leafValues[i]` for `tree.leaves[i]`) and its gradient becomes score minus target, in the kernel.
+   * Returns the mean squared residual after the tree (the training loss).
+   */
+  addTreeToResiduals(tree: GrownTree, leafValues: readonly number[]): number {
+    const residual = this.residual;
+    if (!residual || !this.allRows) {
+      throw new Error(
+        'GBDT internal error: residual scores need a grower given the target and a tree on every row',
+      );
+    }
+    const { leafTable, leafValues: values } = residual;
+    tree.leaves.forEach((leaf, i) => {
+      leafTable[2 * i] = leaf.start;
+      leafTable[2 * i + 1] = leaf.count;
+      values[i] = leafValues[i] as number;
+    });
+    const kernel = this.kernel;
+    kernel.markLeaves(this.rows.byteOffset, leafTable.byteOffset, tree.leaves.length, residual.leafOfRows);
+    const n = this.binned.rowCount;
+    const { raw, grad } = residual.scores;
+    const squares = kernel.addLeafValues(
+      residual.leafOfRows,
+      values.byteOffset,
+      raw.byteOffset,
+      residual.target,
+      grad.byteOffset,
+      0,
+      n,
+    );
+    return n > 0 ? squares / n : 0;
   }
 
   /**

@@ -91,8 +91,33 @@ export type FindSplitsFunction = (
 export type AddCarriedLeafFunction = (root: number, leaf: number, bytes: number, value: number) => void;
 
 /**
+ * Sets each row's 16-bit leaf index (at byte address `leafOfRows`) from the leaves' [start, count]
+ * pairs of row-buffer positions (i32, at `leaves`).
+ */
+export type MarkLeavesFunction = (
+  rows: number,
+  leaves: number,
+  leafCount: number,
+  leafOfRows: number,
+) => void;
+
+/**
+ * The score pass of a residual loss over rows [start, end): score += its leaf's value, gradient =
+ * score - target; returns the sum of the squared gradients.
+ */
+export type AddLeafValuesFunction = (
+  leafOfRows: number,
+  values: number,
+  raw: number,
+  target: number,
+  grad: number,
+  start: number,
+  end: number,
+) => number;
+
+/**
  * The kernel's exports: accumulate and partition functions per bin width (and histogram layout),
- * histogram subtraction, the split search and a carried root's leaf sums.
+ * histogram subtraction, the split search, a carried root's leaf sums and a residual loss's score pass.
  */
 export interface HistogramKernel {
   accumulateU8Unit: AccumulateFunction;
@@ -104,6 +129,8 @@ export interface HistogramKernel {
   subtractHistograms: SubtractFunction;
   findBestSplits: FindSplitsFunction;
   addCarriedLeaf: AddCarriedLeafFunction;
+  markLeaves: MarkLeavesFunction;
+  addLeafValues: AddLeafValuesFunction;
 }
 
 const PAGE_BYTES = 65_536;

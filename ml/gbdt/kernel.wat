@@ -20,7 +20,9 @@
 ;; through the scratch arrays (from their start); with `rightStays` it is left there for the caller.
 ;;
 ;; Last, histogram subtraction, the split search over a node's histogram (histogram.ts documents
-;; the search and its results) and a leaf's part of a carried root histogram (grow.ts, carryRoot). The search writes its missing-right and missing-left arms out
+;; the search and its results), a leaf's part of a carried root histogram (grow.ts, carryRoot),
+;; and, for squared error, the pass that adds a tree to the training scores and makes the next
+;; gradients (grow.ts, addTreeToResiduals). The search writes its missing-right and missing-left arms out
 ;; rather than calling one helper twice: it runs for every bin of every feature of every node, and
 ;; a helper would return the gain and the sums through memory for each bin.
 (module
@@ -483,4 +485,77 @@
               (f64.mul (local.get $value) (f64.load offset=8 (i32.add (local.get $leaf) (local.get $j)))))))
         (local.set $j (i32.add (local.get $j) (i32.const 16)))
         (br_if $bins (i32.lt_u (local.get $j) (local.get $bytes))))))
+
+  ;; A tree's leaf index per row, for the score pass below: rows[start..start+count) of leaf `l` get
+  ;; `l` (16-bit), from the leaves' [start, count] pairs (i32) at `leaves`.
+  (func (export "markLeaves") (param $rows i32) (param $leaves i32) (param $leafCount i32)
+    (param $leafOfRows i32)
+    (local $l i32) (local $j i32) (local $end i32)
+    (block $done
+      (br_if $done (i32.eqz (local.get $leafCount)))
+      (loop $leafLoop
+        (local.set $j (i32.load (i32.add (local.get $leaves) (i32.shl (local.get $l) (i32.const 3)))))
+        (local.set $end
+          (i32.add (local.get $j)
+            (i32.load offset=4 (i32.add (local.get $leaves) (i32.shl (local.get $l) (i32.const 3))))))
+        (block $leafDone
+          (br_if $leafDone (i32.ge_u (local.get $j) (local.get $end)))
+          (loop $rowLoop
+            (i32.store16
+              (i32.add (local.get $leafOfRows)
+                (i32.shl (i32.load (i32.add (local.get $rows) (i32.shl (local.get $j) (i32.const 2))))
+                  (i32.const 1)))
+              (local.get $l))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br_if $rowLoop (i32.lt_u (local.get $j) (local.get $end)))))
+        (local.set $l (i32.add (local.get $l) (i32.const 1)))
+        (br_if $leafLoop (i32.lt_u (local.get $l) (local.get $leafCount))))))
+
+  ;; The score pass of a loss whose gradient is the residual (squared error), rows [start, end): each
+  ;; row's score gains its leaf's value, its gradient becomes score minus target, and the squares of
+  ;; the gradients are summed (two rows a step, in two lanes). Scores and gradients are the exact
+  ;; doubles of the scalar `score + value` and `score - target`.
+  (func (export "addLeafValues") (param $leafOfRows i32) (param $values i32) (param $raw i32)
+    (param $target i32) (param $grad i32) (param $start i32) (param $end i32) (result f64)
+    (local $i i32) (local $o i32) (local $score v128) (local $residual v128) (local $squares v128)
+    (local $last f64)
+    (local.set $i (local.get $start))
+    (block $pairs
+      (br_if $pairs (i32.gt_u (i32.add (local.get $i) (i32.const 2)) (local.get $end)))
+      (loop $pairLoop
+        (local.set $o (i32.shl (local.get $i) (i32.const 3)))
+        (local.set $score
+          (f64x2.add (v128.load (i32.add (local.get $raw) (local.get $o)))
+            (f64x2.replace_lane 1
+              (f64x2.splat
+                (f64.load (i32.add (local.get $values)
+                  (i32.shl (i32.load16_u (i32.add (local.get $leafOfRows) (i32.shl (local.get $i) (i32.const 1))))
+                    (i32.const 3)))))
+              (f64.load (i32.add (local.get $values)
+                (i32.shl (i32.load16_u offset=2 (i32.add (local.get $leafOfRows) (i32.shl (local.get $i) (i32.const 1))))
+                  (i32.const 3)))))))
+        (v128.store (i32.add (local.get $raw) (local.get $o)) (local.get $score))
+        (local.set $residual
+          (f64x2.sub (local.get $score) (v128.load (i32.add (local.get $target) (local.get $o)))))
+        (v128.store (i32.add (local.get $grad) (local.get $o)) (local.get $residual))
+        (local.set $squares
+          (f64x2.add (local.get $squares) (f64x2.mul (local.get $residual) (local.get $residual))))
+        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (br_if $pairLoop (i32.le_u (i32.add (local.get $i) (i32.const 2)) (local.get $end)))))
+    ;; An odd row left over.
+    (if (i32.lt_u (local.get $i) (local.get $end))
+      (then
+        (local.set $o (i32.shl (local.get $i) (i32.const 3)))
+        (local.set $last
+          (f64.add (f64.load (i32.add (local.get $raw) (local.get $o)))
+            (f64.load (i32.add (local.get $values)
+              (i32.shl (i32.load16_u (i32.add (local.get $leafOfRows) (i32.shl (local.get $i) (i32.const 1))))
+                (i32.const 3))))))
+        (f64.store (i32.add (local.get $raw) (local.get $o)) (local.get $last))
+        (local.set $last (f64.sub (local.get $last) (f64.load (i32.add (local.get $target) (local.get $o)))))
+        (f64.store (i32.add (local.get $grad) (local.get $o)) (local.get $last))
+        (local.set $squares
+          (f64x2.add (local.get $squares)
+            (f64x2.replace_lane 0 (v128.const i64x2 0 0) (f64.mul (local.get $last) (local.get $last)))))))
+    (f64.add (f64x2.extract_lane 0 (local.get $squares)) (f64x2.extract_lane 1 (local.get $squares))))
 )

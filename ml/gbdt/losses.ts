@@ -13,7 +13,9 @@ export interface LossFunction {
   /**
    * A row's gradient is its score minus its target (squared error): adding a leaf's value to the
    * scores of its rows moves their gradients by that value, so the next tree's root histogram can be
-   * carried over from this tree's leaves (TreeGrower.carryRoot) instead of rebuilt from every row.
+   * carried over from this tree's leaves (TreeGrower.carryRoot) instead of rebuilt from every row;
+   * and the grower's kernel adds each tree to the scores and makes the next gradients
+   * (TreeGrower.addTreeToResiduals), so such a loss needs no `addTreeThenGradients`.
    */
   readonly gradientIsResidual: boolean;
   /** The raw score per output before any tree. */
@@ -58,17 +60,6 @@ const squaredError: LossFunction = {
   loss(target, raw) {
     let sum = 0;
     for (let i = 0; i < target.length; i++) sum += ((raw[i] as number) - (target[i] as number)) ** 2;
-    return target.length > 0 ? sum / target.length : 0;
-  },
-  addTreeThenGradients(target, raw, leafOfRows, values, grad) {
-    let sum = 0;
-    for (let i = 0; i < target.length; i++) {
-      const score = (raw[i] as number) + (values[leafOfRows[i] as number] as number);
-      raw[i] = score;
-      const residual = score - (target[i] as number);
-      grad[i] = residual;
-      sum += residual ** 2;
-    }
     return target.length > 0 ? sum / target.length : 0;
   },
 };

@@ -69,16 +69,24 @@ export function trainGbdtDetailed(
   const featureCount = data.features.length;
   const threads = n >= opts.parallelMinRows ? opts.threads : 1;
   const binned = binFeatures(data, opts.maxBins, opts.seed, threads > 1);
-  const grower = new TreeGrower(binned, opts, loss.unitHessian, threads);
+  const sampleBuffer = opts.rowSubsample < 1 ? new Uint32Array(n) : undefined;
+  // Squared error, one output, every row in every tree: the grower keeps the scores and makes each
+  // tree's gradients in its kernel.
+  const residualTarget = loss.gradientIsResidual && k === 1 && !sampleBuffer ? data.target : null;
+  const grower = new TreeGrower(binned, opts, loss.unitHessian, threads, {}, residualTarget);
   try {
     const baseScore = loss.baseScore(data.target, k);
-    const raw = initialScores(n, baseScore);
+    const residual = grower.residualScores;
+    const raw = residual ? residual.raw.fill(baseScore[0] as number) : initialScores(n, baseScore);
     const validationRaw = validation ? initialScores(validation.rowCount, baseScore) : undefined;
     const validationColumns = validation ? toFloat32(validation.columns) : [];
-    const sampleBuffer = opts.rowSubsample < 1 ? new Uint32Array(n) : undefined;
     // One output on every row: the gradients go straight into the grower's arrays (no copy per tree).
     const inGrower = k === 1 && !sampleBuffer ? grower.gradientArrays : null;
-    const grad = inGrower ? [inGrower.grad] : Array.from({ length: k }, () => new Float64Array(n));
+    const grad = residual
+      ? [residual.grad]
+      : inGrower
+        ? [inGrower.grad]
+        : Array.from({ length: k }, () => new Float64Array(n));
     const hess = inGrower
       ? [inGrower.hess]
       : Array.from({ length: k }, () => new Float64Array(loss.unitHessian ? 0 : n));
@@ -122,7 +130,11 @@ export function trainGbdtDetailed(
         const model = toModelTree(tree, binned, values, c);
         // The next tree on every row over every feature starts from this tree's leaf histograms.
         if (carryRoots && iteration + 1 < opts.iterations) grower.carryRoot(tree, values);
-        if (k === 1 && sample === null && loss.addTreeThenGradients) {
+        if (residual) {
+          // Its scores, the next iteration's gradients and the loss in one pass, in the kernel.
+          trainLoss = grower.addTreeToResiduals(tree, values);
+          gradientsReady = true;
+        } else if (k === 1 && sample === null && loss.addTreeThenGradients) {
           // One tree on every row: its scores, the next iteration's gradients and the loss in one pass.
           trainLoss = loss.addTreeThenGradients(
             data.target,
@@ -184,7 +196,8 @@ export function trainGbdtDetailed(
       featureImportance,
       iterations: kept,
     };
-    return { model, trainRaw: raw, threads: grower.threadCount };
+    // A copy: the kernel's memory is the grower's, not the caller's to keep alive.
+    return { model, trainRaw: residual ? new Float64Array(raw) : raw, threads: grower.threadCount };
   } finally {
     grower.close();
   }

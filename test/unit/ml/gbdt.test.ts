@@ -576,6 +576,75 @@ describe('TreeGrower', () => {
     }
   });
 
+  it('adds a tree to the residual scores in its kernel as the scalar pass does', () => {
+    const random = new Random(18);
+    // An odd number of rows: the kernel's pass takes two rows a step and the last one alone.
+    const data = generate(
+      3001,
+      4,
+      () => random.next() * 10,
+      (x) => x(0) * 2 - x(1) + (x(2) > 5 ? 3 : 0),
+    );
+    const binned = binFeatures(data, 255, 42, true);
+    const params = {
+      maxLeaves: 15,
+      maxDepth: -1,
+      growth: 'leafwise' as const,
+      l2: 0,
+      minSamplesLeaf: 20,
+      minHessianLeaf: 1e-3,
+      minGain: 0,
+      categorySplits: true,
+    };
+    const features = [0, 1, 2, 3];
+    const none = new Float64Array(0);
+    const { target } = data;
+    // Gathered gradients, and gradients moved with the rows (the pass writes them back by row).
+    for (const [threads, tuning] of [
+      [1, {}],
+      [1, { gatherMaxRows: 0 }],
+      [2, { parallelMinRows: 0, parallelPartitionMinRows: 0, gatherMaxRows: 0 }],
+    ] as const) {
+      const grower = new TreeGrower(binned, params, true, threads, tuning, target);
+      try {
+        const scores = grower.residualScores;
+        if (!scores) throw new Error('a grower given the target keeps the residual scores');
+        scores.raw.fill(0.5);
+        scores.grad.set(target.map((value) => 0.5 - value));
+        for (let tree = 0; tree < 3; tree++) {
+          const grown = grower.grow(scores.grad, none, null, features);
+          const values = grown.leaves.map(() => random.next() - 0.5);
+          // The scalar pass, from the leaves' row ranges.
+          const raw = Float64Array.from(scores.raw);
+          grown.leaves.forEach((leaf, i) => {
+            for (const row of grower.rows.subarray(leaf.start, leaf.start + leaf.count)) {
+              raw[row] = (raw[row] as number) + (values[i] as number);
+            }
+          });
+          const grad = raw.map((score, row) => score - (target[row] as number));
+          const meanSquare = grad.reduce((sum, residual) => sum + residual * residual, 0) / grad.length;
+          const loss = grower.addTreeToResiduals(grown, values);
+          expect(Array.from(scores.raw)).toEqual(Array.from(raw));
+          expect(Array.from(scores.grad)).toEqual(Array.from(grad));
+          expect(Math.abs(loss - meanSquare)).toBeLessThan(1e-12 * meanSquare);
+        }
+        const sample = Uint32Array.from({ length: 1000 }, (_, i) => i * 3);
+        const sampled = grower.grow(Float64Array.from(scores.grad), none, sample, features);
+        expect(() =>
+          grower.addTreeToResiduals(
+            sampled,
+            sampled.leaves.map(() => 0),
+          ),
+        ).toThrow(/a tree on every row/);
+      } finally {
+        grower.close();
+      }
+    }
+    const without = new TreeGrower(binned, params, true, 1);
+    expect(without.residualScores).toBeNull();
+    without.close();
+  });
+
   it('runs the kernel its source assembles to', () => {
     // kernelWasm.ts is generated from kernel.wat (npm run kernel); a stale copy fails here.
     expect(() =>
