@@ -283,8 +283,8 @@ function nextFloat32Up(value: number): number {
  * Writes the bins of one feature and records its missing count.
  *
  * A value's bin is the number of thresholds <= its float32 value. Rather than a binary search per
- * value, a table indexed by the top 16 bits of the value's order-preserving key gives the bins
- * whose thresholds share that prefix; usually none or one is left to compare.
+ * value, a table indexed by the top 16 bits of the value's order-preserving key gives the number
+ * of thresholds below that prefix (all below the value); usually none or one more is <= it.
  */
 function assignBins(
   column: Float64Array,
@@ -295,6 +295,10 @@ function assignBins(
 ): void {
   const thresholds = binning.thresholds;
   const firstBin = prefixTable(thresholds);
+  // Thresholds past a value's prefix are above the value, so counting may run on without an end:
+  // the NaN after the last threshold stops it (no value is >= NaN), +Infinity included.
+  const guarded = new Float64Array(thresholds.length + 2).fill(Number.NaN);
+  guarded.set(thresholds);
   values.set(column);
   const keys = new Uint32Array(values.buffer, values.byteOffset, values.length);
   const missingBin = binning.missingBin;
@@ -308,10 +312,11 @@ function assignBins(
     }
     const value = values[row] as number;
     const key = u === 0x80000000 ? 0x80000000 : u & 0x80000000 ? ~u >>> 0 : (u | 0x80000000) >>> 0;
-    const prefix = key >>> 16;
-    let bin = firstBin[prefix] as number;
-    const end = firstBin[prefix + 1] as number;
-    while (bin < end && (thresholds[bin] as number) <= value) bin++;
+    // Two steps without a branch (a prefix rarely holds more thresholds), then the rare rest.
+    let bin = firstBin[key >>> 16] as number;
+    bin += +((guarded[bin] as number) <= value);
+    bin += +((guarded[bin] as number) <= value);
+    while ((guarded[bin] as number) <= value) bin++;
     bins[offset + row] = bin;
   }
   binning.missingCount = missing;
