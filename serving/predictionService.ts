@@ -277,17 +277,21 @@ export class PredictionService {
   private mappingsFor(model: string): CategoryMappings | undefined | Promise<CategoryMappings | undefined> {
     const hook = this.deps.categoryMappings;
     if (!hook) return undefined;
-    // Scoring without the mappings still answers; the warnings then say "missing value".
-    const unread = (error: unknown): undefined => {
-      this.deps.log.warn({ model, error: errorMessage(error) }, 'cannot read the taught category mappings');
-      return undefined;
-    };
+    // Scoring without the mappings still answers; the warnings then say "missing value". No closure
+    // is made for the common case of a synchronous answer: this runs on every request.
     try {
       const found = hook(model);
-      return found instanceof Promise ? found.catch(unread) : found;
+      return found instanceof Promise
+        ? found.catch((error: unknown) => this.mappingsUnread(model, error))
+        : found;
     } catch (error) {
-      return unread(error);
+      return this.mappingsUnread(model, error);
     }
+  }
+
+  private mappingsUnread(model: string, error: unknown): undefined {
+    this.deps.log.warn({ model, error: errorMessage(error) }, 'cannot read the taught category mappings');
+    return undefined;
   }
 
   /** One forecast request: the production version's forecasts for the series asked for. */

@@ -502,4 +502,38 @@ describe('taught category mappings', () => {
       await taught.close();
     }
   });
+  it('still answer when the hook throws or rejects, scoring the unseen category unmapped', async () => {
+    const failing: Record<string, () => never | Promise<never>> = {
+      throws: () => {
+        throw new Error('registry unreachable');
+      },
+      rejects: () => Promise.reject(new Error('registry unreachable')),
+    };
+    for (const [how, hook] of Object.entries(failing)) {
+      const served = buildServingApp({
+        pool: world.db.pool,
+        objectStore: world.objectStore,
+        token: SERVING_TOKEN,
+        listen: false,
+        categoryMappings: hook,
+      });
+      try {
+        await served.models.ready();
+        const row = { ...inputRows(1, 5)[0], material_family: 'titanium' };
+        const response = await served.app.inject({
+          method: 'POST',
+          url: predictPath(model),
+          headers: { authorization: `Bearer ${SERVING_TOKEN}` },
+          payload: { row },
+        });
+        expect(response.statusCode, how).toBe(200);
+        const [prediction] = response.json<PredictResponse>().predictions;
+        expect(prediction?.value, how).toBe((await scorer.scoreRow(row)).prediction?.[0]);
+        expect(prediction?.warnings[0]?.message, how).toMatch(/"titanium" was never seen by this model/);
+        expect(prediction?.warnings[0]?.message, how).not.toMatch(/taught category mapping/);
+      } finally {
+        await served.close();
+      }
+    }
+  });
 });
