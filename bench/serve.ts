@@ -11,7 +11,9 @@
  *   request's scheduled time (no coordinated omission).
  *
  * Each case measures bare fastify, then Kerf, and prints one JSON line with both and their ratios
- * (Kerf/bare: req/s and each percentile), and how many of Kerf's predictions reached the log.
+ * (Kerf/bare: req/s and each percentile), and how many of Kerf's predictions reached the log. Each
+ * side also reports its server's event-loop utilisation second by second: under a closed loop, a
+ * second below 1 is time the server waited for requests rather than being what limited them.
  * With KERF_BENCH_CPU_PROF=<folder>, each server process writes its V8 CPU profile there.
  */
 import { spawn } from 'node:child_process';
@@ -85,7 +87,10 @@ const TREES = 200;
 const progress = (line: string) => process.stderr.write(`serve: ${line}\n`);
 
 /** What the load generator measured, the server's CPU time per answer and how its event loop kept up. */
-type Measured = LoadResult & { serverCpuUsPerRequest: number } & Pick<ServerReport, 'loopDelay' | 'gc'>;
+type Measured = LoadResult & { serverCpuUsPerRequest: number } & Pick<
+    ServerReport,
+    'loopDelay' | 'gc' | 'loopUtilization'
+  >;
 
 /** A server process of the bench (`bench/serveServer.ts`), listening. */
 interface ServerProcess {
@@ -163,6 +168,7 @@ async function measure(
       ...result,
       serverCpuUsPerRequest: Math.round(report.cpuUs / Math.max(1, answered)),
       loopDelay: report.loopDelay,
+      loopUtilization: report.loopUtilization,
       gc: report.gc,
     },
     report,
@@ -203,6 +209,8 @@ function figures(result: Measured, rowsPerRequest: number) {
     // The server's event loop over the whole run (warm-up included): where p99's stalls come from.
     server_loop_delay_ms: result.loopDelay,
     server_gc: result.gc,
+    // Near 1 when the server's thread is what limits a closed loop; lower, it waited for something.
+    server_loop_utilization: result.loopUtilization,
   };
 }
 

@@ -5,9 +5,10 @@
  * server runs in production. It prints `{"port": n}` once it listens; when its standard input ends it
  * closes (Kerf writes its buffered predictions) and prints its CPU time since listening, how its
  * event loop kept up (the delays of a timer due every 2 ms, and the garbage collector's pauses:
- * the stalls an open-loop p99 meets) and, for Kerf, the prediction log's counts.
+ * the stalls an open-loop p99 meets; its utilisation each second) and, for Kerf, the prediction
+ * log's counts.
  */
-import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import Fastify from 'fastify';
 import { mappingsFromRegistry } from '../monitoring/categoryMappings';
 import { loadConfig } from '../platform/config';
@@ -23,6 +24,12 @@ export interface ServerReport {
   loopDelay: { p50Ms: number; p99Ms: number; maxMs: number };
   /** Garbage collections since listening: scavenges (minor) and the others (mark-compact). */
   gc: { minor: GcPauses; major: GcPauses };
+  /**
+   * The share of each second since listening that the event loop ran code rather than waiting for
+   * I/O (`performance.eventLoopUtilization`): near 1 in the seconds the server's thread was what
+   * limited the load.
+   */
+  loopUtilization: number[];
   log?: { written: number; dropped: number };
 }
 
@@ -38,7 +45,15 @@ const round2 = (value: number) => Math.round(value * 100) / 100;
  * Starts watching the event loop (its delays and the collector's pauses); the returned function
  * stops and reports.
  */
-function watchEventLoop(): () => Pick<ServerReport, 'loopDelay' | 'gc'> {
+function watchEventLoop(): () => Pick<ServerReport, 'loopDelay' | 'gc' | 'loopUtilization'> {
+  const seconds: number[] = [];
+  let last = performance.eventLoopUtilization();
+  const everySecond = setInterval(() => {
+    const now = performance.eventLoopUtilization();
+    seconds.push(round2(performance.eventLoopUtilization(now, last).utilization));
+    last = now;
+  }, 1000);
+  everySecond.unref();
   const delay = monitorEventLoopDelay({ resolution: 2 });
   const gc = { minor: { count: 0, totalMs: 0, maxMs: 0 }, major: { count: 0, totalMs: 0, maxMs: 0 } };
   const observer = new PerformanceObserver((list) => {
@@ -64,6 +79,7 @@ function watchEventLoop(): () => Pick<ServerReport, 'loopDelay' | 'gc'> {
     return {
       loopDelay: { p50Ms: ms(delay.percentile(50)), p99Ms: ms(delay.percentile(99)), maxMs: ms(delay.max) },
       gc: { minor: rounded(gc.minor), major: rounded(gc.major) },
+      loopUtilization: (clearInterval(everySecond), seconds),
     };
   };
 }
