@@ -195,7 +195,7 @@ export function carriedRootHistogram(
  * Shares a job's features are cut into per thread: enough that a thread which starts late or runs
  * slower takes fewer of them, few enough that each pass over the node's rows covers several features.
  */
-export const SHARES_PER_THREAD = 4;
+export const SHARES_PER_THREAD = 2;
 
 /** The steps as the calling thread runs them (workers pass their own copies). */
 export const SHARE_STEPS: ShareSteps = { build: buildHistograms, search: searchSplits };
