@@ -16,7 +16,8 @@ import {
   runShares,
   shareJob,
   SHARE_STEPS,
-  SHARES_PER_THREAD,
+  maxShares,
+  sharesFor,
   type HistogramBuffers,
 } from './histogram';
 import { KernelArena, instantiateKernel, kernelModule, type HistogramKernel } from './kernel';
@@ -202,7 +203,7 @@ export class TreeGrower {
       missingBins: arena.reserve(featureCount * 4),
       job: arena.reserve(JOB.size * 4),
       jobValues: arena.reserve(JOB_VALUES.size * 8),
-      results: arena.reserve(threads * SHARES_PER_THREAD * 2 * RESULT_SIZE * 8),
+      results: arena.reserve(maxShares(featureCount, threads) * 2 * RESULT_SIZE * 8),
       raw: arena.reserve(keepResiduals ? n * 8 : 0),
       target: arena.reserve(keepResiduals ? n * 8 : 0),
       // With gradients moving along with the rows, the trees grow on `grad` above (node order
@@ -257,7 +258,7 @@ export class TreeGrower {
       missingBins: i32(at.missingBins, featureCount),
       job: i32(at.job, JOB.size),
       jobValues: f64(at.jobValues, JOB_VALUES.size),
-      results: f64(at.results, threads * SHARES_PER_THREAD * 2 * RESULT_SIZE),
+      results: f64(at.results, maxShares(featureCount, threads) * 2 * RESULT_SIZE),
       partitionScratch,
       partitionChunk,
     };
@@ -573,11 +574,14 @@ export class TreeGrower {
       jobValues[JOB_VALUES.sums + 3 * search + 1] = leaf?.hess ?? 0;
       jobValues[JOB_VALUES.sums + 3 * search + 2] = leaf?.count ?? 0;
     });
-    let shares = 1;
-    if (this.workers && builds && count >= this.tuning.parallelMinRows) {
-      shares = this.workers.run(this.listLength, b, this.kernel);
+    const parallel = this.workers !== null && builds && count >= this.tuning.parallelMinRows;
+    const threads = parallel ? this.threadCount : 1;
+    // A job that builds nothing (subtraction and search only) is one share on this thread.
+    const shares = builds ? sharesFor(this.listLength, count, threads) : 1;
+    if (parallel && this.workers) {
+      this.workers.run(this.listLength, shares, b, this.kernel);
     } else {
-      shareJob(b, this.listLength, 1);
+      shareJob(b, this.listLength, shares);
       runShares(b, this.kernel, SHARE_STEPS);
     }
     [first, second].forEach((leaf, search) => {

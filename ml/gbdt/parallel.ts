@@ -10,15 +10,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { buildHistograms } from './accumulate';
-import {
-  JOB,
-  SHARE_STEPS,
-  SHARES_PER_THREAD,
-  runShares,
-  searchSplits,
-  shareJob,
-  type HistogramBuffers,
-} from './histogram';
+import { JOB, SHARE_STEPS, runShares, searchSplits, shareJob, type HistogramBuffers } from './histogram';
 import type { HistogramKernel } from './kernel';
 import { partitionRows } from './rows';
 
@@ -121,12 +113,11 @@ export class HistogramWorkers {
   }
 
   /**
-   * Runs the job in `buffers.job` over features featureList[0..listLength), cut into shares that
-   * every thread takes one after the other (runShares); returns the number of shares (whose results
-   * are at share * 2 * RESULT_SIZE) when all threads are done.
+   * Runs the job in `buffers.job` over features featureList[0..listLength), cut into `shares` that
+   * every thread takes one after the other (runShares); their results are at share * 2 *
+   * RESULT_SIZE when all threads are done.
    */
-  run(listLength: number, buffers: HistogramBuffers, kernel: HistogramKernel): number {
-    const shares = Math.min(listLength, this.threadCount * SHARES_PER_THREAD);
+  run(listLength: number, shares: number, buffers: HistogramBuffers, kernel: HistogramKernel): void {
     shareJob(buffers, listLength, shares);
     const sequence = ++this.sequence;
     for (const control of this.controls) {
@@ -136,7 +127,6 @@ export class HistogramWorkers {
     }
     runShares(buffers, kernel, SHARE_STEPS);
     for (const control of this.controls) this.wait(control, sequence);
-    return shares;
   }
 
   /**

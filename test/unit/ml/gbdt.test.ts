@@ -363,12 +363,13 @@ describe('trainGbdt', () => {
   it('builds the same model on two threads', () => {
     const random = new Random(12);
     // Binary (logistic) and regression (squared error: each root histogram carried from the last tree).
+    // Rows enough for large nodes to build their 12 features in several passes (PASS_MIN_ROWS).
     for (const task of ['binary', 'regression'] as const) {
       const data = generate(
-        12_000,
-        5,
+        20_000,
+        12,
         () => random.next(),
-        (x) => (x(0) + x(3) > 1 ? 1 : 0) + (task === 'regression' ? x(1) * 3 : 0),
+        (x) => (x(0) + x(10) > 1 ? 1 : 0) + (task === 'regression' ? x(7) * 3 : 0),
         task,
       );
       const options: GbdtOptions = { iterations: 10, parallelMinRows: 0 };

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { instantiateKernel, KernelArena, kernelModule } from '../../../../ml/gbdt/kernel';
+import {
+  FEATURES_PER_PASS,
+  maxShares,
+  PASS_MIN_ROWS,
+  SHARES_PER_THREAD,
+  sharesFor,
+} from '../../../../ml/gbdt/histogram';
 import { Random } from '../../../../ml/random';
 
 /**
@@ -218,4 +225,24 @@ describe('the kernel histogram subtraction', () => {
       expect(Array.from(hist.subarray(0, totalBins * stride))).toEqual(expected);
     });
   }
+});
+
+describe('sharesFor', () => {
+  it('cuts large nodes into passes of a few features, and small ones not at all', () => {
+    // One thread: a small node is one pass; a large one a pass per FEATURES_PER_PASS features.
+    expect(sharesFor(20, PASS_MIN_ROWS - 1, 1)).toBe(1);
+    expect(sharesFor(20, PASS_MIN_ROWS, 1)).toBe(Math.ceil(20 / FEATURES_PER_PASS));
+    expect(sharesFor(8, 1_000_000, 1)).toBe(Math.ceil(8 / FEATURES_PER_PASS));
+    // Threads: at least SHARES_PER_THREAD each, never more shares than features.
+    expect(sharesFor(20, 5000, 2)).toBe(2 * SHARES_PER_THREAD);
+    expect(sharesFor(100, 1_000_000, 2)).toBe(100 / FEATURES_PER_PASS);
+    expect(sharesFor(3, 1_000_000, 4)).toBe(3);
+    for (const [features, threads] of [
+      [1, 1],
+      [20, 2],
+      [300, 4],
+    ] as const) {
+      expect(sharesFor(features, 10_000_000, threads)).toBeLessThanOrEqual(maxShares(features, threads));
+    }
+  });
 });
