@@ -184,7 +184,8 @@ export class TreeGrower {
     const affordable = Math.floor(this.tuning.histogramBudgetBytes / (this.slotSize * 8));
     this.slotCount = Math.max(3, Math.min(needed, affordable));
     this.moveGradients = n > this.tuning.gatherMaxRows;
-    const treeLeaves = needed - 1;
+    // A tree has a leaf at least, even on fewer rows than a leaf needs.
+    const treeLeaves = Math.max(1, needed - 1);
     const keepResiduals = residualTarget !== null && unitHessian && treeLeaves <= MAX_INDEXED_LEAVES;
     // Every shared buffer lives in the kernel's memory: reserve them all, then create it.
     const featureCount = binned.features.length;
@@ -312,6 +313,9 @@ export class TreeGrower {
       );
     }
     const { leafTable, leafValues: values } = residual;
+    if (tree.leaves.length > values.length) {
+      throw new Error(`GBDT internal error: a tree of ${tree.leaves.length} leaves, over the grower's bound`);
+    }
     tree.leaves.forEach((leaf, i) => {
       leafTable[2 * i] = leaf.start;
       leafTable[2 * i + 1] = leaf.count;

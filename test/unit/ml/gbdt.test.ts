@@ -453,6 +453,15 @@ describe('trainGbdt', () => {
     expect(model).toEqual(leafwise);
   });
 
+  it('trains on fewer rows than a leaf needs: one leaf a tree, the scores its values', () => {
+    const data = single([1, 2, 3]);
+    for (const loss of ['squared_error', 'absolute_error'] as const) {
+      const { model, trainRaw } = trainGbdtDetailed(data, { iterations: 5, loss });
+      expect(model.trees.every((tree) => tree.feature.length === 1)).toBe(true);
+      expect(Array.from(predictGbdtRaw(model, data))).toEqual(Array.from(trainRaw));
+    }
+  });
+
   it('rejects options and data it cannot use', () => {
     const data = single([1, 2, 3]);
     expect(() => trainGbdt(data, { loss: 'binary_logistic' })).toThrow(/does not fit a regression task/);
