@@ -68,6 +68,7 @@ function watchEventLoop(): () => Pick<ServerReport, 'loopDelay' | 'gc' | 'loopUt
   observer.observe({ entryTypes: ['gc'] });
   delay.enable();
   return () => {
+    clearInterval(everySecond);
     delay.disable();
     observer.disconnect();
     const ms = (nanoseconds: number) => round2(nanoseconds / 1e6);
@@ -79,7 +80,7 @@ function watchEventLoop(): () => Pick<ServerReport, 'loopDelay' | 'gc' | 'loopUt
     return {
       loopDelay: { p50Ms: ms(delay.percentile(50)), p99Ms: ms(delay.percentile(99)), maxMs: ms(delay.max) },
       gc: { minor: rounded(gc.minor), major: rounded(gc.major) },
-      loopUtilization: (clearInterval(everySecond), seconds),
+      loopUtilization: seconds,
     };
   };
 }

@@ -578,12 +578,11 @@ export class TreeGrower {
       jobValues[JOB_VALUES.sums + 3 * search + 1] = leaf?.hess ?? 0;
       jobValues[JOB_VALUES.sums + 3 * search + 2] = leaf?.count ?? 0;
     });
-    const parallel = this.workers !== null && builds && count >= this.tuning.parallelMinRows;
-    const threads = parallel ? this.threadCount : 1;
+    const workers = builds && count >= this.tuning.parallelMinRows ? this.workers : null;
     // A job that builds nothing (subtraction and search only) is one share on this thread.
-    const shares = builds ? sharesFor(this.listLength, count, threads) : 1;
-    if (parallel && this.workers) {
-      this.workers.run(this.listLength, shares, b, this.kernel);
+    const shares = builds ? sharesFor(this.listLength, count, workers?.threadCount ?? 1) : 1;
+    if (workers) {
+      workers.run(this.listLength, shares, b, this.kernel);
     } else {
       shareJob(b, this.listLength, shares);
       runShares(b, this.kernel, SHARE_STEPS);

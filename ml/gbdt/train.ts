@@ -96,7 +96,8 @@ export function trainGbdtDetailed(
     const allFeatures = Array.from({ length: featureCount }, (_, f) => f);
     const columnsPerTree = Math.max(1, Math.round(opts.columnSubsample * featureCount));
 
-    const carryRoots = loss.gradientIsResidual && k === 1 && !sampleBuffer && columnsPerTree === featureCount;
+    // A residual loss on every row: with every feature too, each root can be carried to the next tree.
+    const carryRoots = residualTarget !== null && columnsPerTree === featureCount;
     const leafIndex: LeafIndexScratch = { buffer: null };
     const trees: Tree[] = [];
     const treeGains: Float64Array[] = [];

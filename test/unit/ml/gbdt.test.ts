@@ -10,7 +10,7 @@ import {
   type GbdtOptions,
 } from '../../../ml/gbdt';
 import { binFeatures } from '../../../ml/gbdt/binning';
-import { TreeGrower, type GrowerTuning } from '../../../ml/gbdt/grow';
+import { TreeGrower, type GrowerTuning, type GrowParams } from '../../../ml/gbdt/grow';
 import { Random } from '../../../ml/random';
 import type { GbdtModel, TaskKind, Tree, TrainingProgress } from '../../../ml/model';
 import { Table, categoricalFromLabels, numericFromValues } from '../../../ml/table';
@@ -105,6 +105,21 @@ function leafDepths(tree: Tree): number[] {
   };
   visit(0, 0);
   return depths;
+}
+
+/** A grower's parameters: 15 leaves grown leaf-wise, no L2, 20 rows a leaf; `overrides` on top. */
+function growParams(overrides: Partial<GrowParams> = {}): GrowParams {
+  return {
+    maxLeaves: 15,
+    maxDepth: -1,
+    growth: 'leafwise',
+    l2: 0,
+    minSamplesLeaf: 20,
+    minHessianLeaf: 1e-3,
+    minGain: 0,
+    categorySplits: true,
+    ...overrides,
+  };
 }
 
 function single(values: number[]): TrainingData {
@@ -485,16 +500,7 @@ describe('TreeGrower', () => {
       (x) => x(0) * 3 - x(1) + (x(2) > 25 ? 40 : 0),
     );
     const binned = binFeatures(data, 255, 42, true);
-    const params = {
-      maxLeaves: 31,
-      maxDepth: -1,
-      growth: 'leafwise' as const,
-      l2: 1,
-      minSamplesLeaf: 5,
-      minHessianLeaf: 1e-3,
-      minGain: 0,
-      categorySplits: true,
-    };
+    const params = growParams({ maxLeaves: 31, l2: 1, minSamplesLeaf: 5 });
     // Integer gradients and hessians: every histogram sum is exact, however it is computed.
     const grad = data.target.map((value) => value - 50);
     for (const hess of [null, grad.map((_, i) => 1 + (i % 3))]) {
@@ -532,16 +538,7 @@ describe('TreeGrower', () => {
       (x) => x(0) * 2 - x(1) + (x(3) > 20 ? 30 : 0),
     );
     const binned = binFeatures(data, 255, 42, true);
-    const params = {
-      maxLeaves: 15,
-      maxDepth: -1,
-      growth: 'leafwise' as const,
-      l2: 0,
-      minSamplesLeaf: 20,
-      minHessianLeaf: 1e-3,
-      minGain: 0,
-      categorySplits: true,
-    };
+    const params = growParams();
     const features = [0, 1, 2, 3, 4];
     const none = new Float64Array(0);
     // Integer gradients and leaf values: every sum is exact, carried or built.
@@ -596,16 +593,7 @@ describe('TreeGrower', () => {
       (x) => x(0) * 2 - x(1) + (x(2) > 5 ? 3 : 0),
     );
     const binned = binFeatures(data, 255, 42, true);
-    const params = {
-      maxLeaves: 15,
-      maxDepth: -1,
-      growth: 'leafwise' as const,
-      l2: 0,
-      minSamplesLeaf: 20,
-      minHessianLeaf: 1e-3,
-      minGain: 0,
-      categorySplits: true,
-    };
+    const params = growParams();
     const features = [0, 1, 2, 3];
     const none = new Float64Array(0);
     const { target } = data;
