@@ -30,7 +30,27 @@ export interface CategorySplit extends Split {
 }
 
 /**
+ * Per value bin scratch for the search: the candidate bins in their order, their gradient ratios and
+ * a merge buffer. One search runs at a time on a thread (the grower searches on its calling thread),
+ * so they are reused, and grown only for a feature with more categories than any before.
+ */
+let order = new Int32Array(256);
+let ratios = new Float64Array(256);
+let mergeScratch = new Int32Array(256);
+
+function reserveScratch(valueBins: number): void {
+  if (order.length >= valueBins) return;
+  order = new Int32Array(valueBins);
+  ratios = new Float64Array(valueBins);
+  mergeScratch = new Int32Array(valueBins);
+}
+
+/**
  * The best category split of `feature` on a node, or null when none beats `minGain`.
+ *
+ * The search is a few small loops over typed arrays, each in a function of its own: a cold fit then
+ * runs optimised code after a few nodes instead of dropping back to the interpreter whenever a
+ * later branch of one large function runs for the first time.
  *
  * @param hist histograms; the feature's bins start at `first` with `stride` doubles each
  *   ([grad, count] when unit hessians, else [grad, count, hess])
@@ -46,87 +66,167 @@ export function bestCategorySplit(
   params: SplitParams,
   minGain: number,
 ): CategorySplit | null {
-  const hessAt = stride === 2 ? 1 : 2;
-  const { l2, minSamplesLeaf, minHessianLeaf } = params;
-  const parentScore = score(node.grad, node.hess, l2);
-  const present: number[] = [];
+  reserveScratch(valueBins);
+  let present = 0;
   for (let bin = 0; bin < valueBins; bin++) {
-    if ((hist[first + bin * stride + 1] as number) > 0) present.push(bin);
+    if ((hist[first + bin * stride + 1] as number) > 0) order[present++] = bin;
   }
-  if (present.length < 2) return null;
-  const oneVsRest = present.length <= MAX_ONE_VS_REST;
-  let bestGain = minGain;
-  let best: { bins: number[]; g: number; h: number; c: number } | null = null;
-  if (oneVsRest) {
-    // Each category alone against the rest.
-    for (const bin of present) {
-      const at = first + bin * stride;
-      const c = hist[at + 1] as number;
-      const h = hist[at + hessAt] as number;
-      if (c < minSamplesLeaf || h < minHessianLeaf) continue;
-      if (node.count - c < minSamplesLeaf || node.hess - h < minHessianLeaf) continue;
-      const g = hist[at] as number;
-      const gain = score(g, h, l2) + score(node.grad - g, node.hess - h, l2) - parentScore;
-      if (gain > bestGain) {
-        bestGain = gain;
-        best = { bins: [bin], g, h, c };
-      }
-    }
-  } else {
-    const sorted = present.filter(
-      (bin) => (hist[first + bin * stride + 1] as number) >= MIN_ROWS_PER_CATEGORY,
-    );
-    const ratios = new Float64Array(valueBins);
-    for (const bin of sorted) {
-      const at = first + bin * stride;
-      ratios[bin] = (hist[at] as number) / ((hist[at + hessAt] as number) + CATEGORY_SMOOTHING);
-    }
-    // Ties keep the lower bin first: the same order on every run.
-    sorted.sort((a, c) => (ratios[a] as number) - (ratios[c] as number) || a - c);
-    const childL2 = l2 + CATEGORY_L2;
-    const maxLeft = Math.min(MAX_CATEGORIES_LEFT, Math.floor((sorted.length + 1) / 2));
-    // Prefixes of the order from its low end, then from its high end.
-    for (const fromLow of [true, false]) {
-      let g = 0;
-      let h = 0;
-      let c = 0;
-      for (let k = 0; k < Math.min(maxLeft, sorted.length); k++) {
-        const at = first + (sorted[fromLow ? k : sorted.length - 1 - k] as number) * stride;
-        g += hist[at] as number;
-        c += hist[at + 1] as number;
-        h += hist[at + hessAt] as number;
-        if (c < minSamplesLeaf || h < minHessianLeaf) continue;
-        if (node.count - c < minSamplesLeaf) break;
-        if (node.hess - h < minHessianLeaf) break;
-        const gain = score(g, h, childL2) + score(node.grad - g, node.hess - h, childL2) - parentScore;
-        if (gain > bestGain) {
-          bestGain = gain;
-          best = {
-            bins: fromLow ? sorted.slice(0, k + 1) : sorted.slice(sorted.length - 1 - k).reverse(),
-            g,
-            h,
-            c,
-          };
-        }
-      }
-    }
-  }
-  if (!best) return null;
+  if (present < 2) return null;
+  const found =
+    present <= MAX_ONE_VS_REST
+      ? bestOneVsRest(hist, first, stride, present, node, params, minGain)
+      : bestOrderedSet(hist, first, stride, present, node, params, minGain);
+  if (found.length === 0) return null;
+  // The left set: `length` bins of `order` from its low end, or from its high end.
   const leftBins = new Uint8Array(valueBins);
-  for (const bin of best.bins) leftBins[bin] = 1;
+  for (let k = 0; k < found.length; k++) leftBins[order[found.from + k] as number] = 1;
   return {
     feature,
     bin: -1,
     missingLeft: false,
-    gain: bestGain,
-    leftGrad: best.g,
-    leftHess: best.h,
-    leftCount: best.c,
-    rightGrad: node.grad - best.g,
-    rightHess: node.hess - best.h,
-    rightCount: node.count - best.c,
+    gain: found.gain,
+    leftGrad: found.grad,
+    leftHess: found.hess,
+    leftCount: found.count,
+    rightGrad: node.grad - found.grad,
+    rightHess: node.hess - found.hess,
+    rightCount: node.count - found.count,
     leftBins,
   };
+}
+
+/** The best left set a search found: `order[from..from+length)` (length 0: none) and its sums. */
+interface FoundSet {
+  from: number;
+  length: number;
+  gain: number;
+  grad: number;
+  hess: number;
+  count: number;
+}
+
+/** Each of the `present` categories in `order` alone against the rest. */
+function bestOneVsRest(
+  hist: Float64Array,
+  first: number,
+  stride: number,
+  present: number,
+  node: NodeSums,
+  params: SplitParams,
+  minGain: number,
+): FoundSet {
+  const hessAt = stride === 2 ? 1 : 2;
+  const { l2, minSamplesLeaf, minHessianLeaf } = params;
+  const parentScore = score(node.grad, node.hess, l2);
+  const found: FoundSet = { from: 0, length: 0, gain: minGain, grad: 0, hess: 0, count: 0 };
+  for (let i = 0; i < present; i++) {
+    const at = first + (order[i] as number) * stride;
+    const c = hist[at + 1] as number;
+    const h = hist[at + hessAt] as number;
+    if (c < minSamplesLeaf || h < minHessianLeaf) continue;
+    if (node.count - c < minSamplesLeaf || node.hess - h < minHessianLeaf) continue;
+    const g = hist[at] as number;
+    const gain = score(g, h, l2) + score(node.grad - g, node.hess - h, l2) - parentScore;
+    if (gain > found.gain) {
+      found.from = i;
+      found.length = 1;
+      found.gain = gain;
+      found.grad = g;
+      found.hess = h;
+      found.count = c;
+    }
+  }
+  return found;
+}
+
+/**
+ * The categories of `order[0..present)` with at least MIN_ROWS_PER_CATEGORY rows, sorted by gradient
+ * ratio, split after the first k from the low end, then from the high end.
+ */
+function bestOrderedSet(
+  hist: Float64Array,
+  first: number,
+  stride: number,
+  present: number,
+  node: NodeSums,
+  params: SplitParams,
+  minGain: number,
+): FoundSet {
+  const hessAt = stride === 2 ? 1 : 2;
+  let length = 0;
+  for (let i = 0; i < present; i++) {
+    const bin = order[i] as number;
+    const at = first + bin * stride;
+    if ((hist[at + 1] as number) < MIN_ROWS_PER_CATEGORY) continue;
+    order[length++] = bin;
+    ratios[bin] = (hist[at] as number) / ((hist[at + hessAt] as number) + CATEGORY_SMOOTHING);
+  }
+  sortByRatio(length);
+  const { minSamplesLeaf, minHessianLeaf } = params;
+  const childL2 = params.l2 + CATEGORY_L2;
+  const parentScore = score(node.grad, node.hess, params.l2);
+  const maxLeft = Math.min(MAX_CATEGORIES_LEFT, Math.floor((length + 1) / 2), length);
+  const found: FoundSet = { from: 0, length: 0, gain: minGain, grad: 0, hess: 0, count: 0 };
+  // Prefixes of the order from its low end (side 0), then from its high end (side 1).
+  for (let side = 0; side < 2; side++) {
+    let g = 0;
+    let h = 0;
+    let c = 0;
+    for (let k = 0; k < maxLeft; k++) {
+      const at = first + (order[side === 0 ? k : length - 1 - k] as number) * stride;
+      g += hist[at] as number;
+      c += hist[at + 1] as number;
+      h += hist[at + hessAt] as number;
+      if (c < minSamplesLeaf || h < minHessianLeaf) continue;
+      if (node.count - c < minSamplesLeaf) break;
+      if (node.hess - h < minHessianLeaf) break;
+      const gain = score(g, h, childL2) + score(node.grad - g, node.hess - h, childL2) - parentScore;
+      if (gain > found.gain) {
+        found.from = side === 0 ? 0 : length - 1 - k;
+        found.length = k + 1;
+        found.gain = gain;
+        found.grad = g;
+        found.hess = h;
+        found.count = c;
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * Sorts `order[0..length)` by ratio, ties by the lower bin: a total order, so the same on every run
+ * (a bottom-up merge sort; no comparator closure).
+ */
+function sortByRatio(length: number): void {
+  let from = order;
+  let to = mergeScratch;
+  for (let width = 1; width < length; width *= 2) {
+    for (let low = 0; low < length; low += 2 * width) {
+      const middle = Math.min(low + width, length);
+      const high = Math.min(low + 2 * width, length);
+      let i = low;
+      let j = middle;
+      let k = low;
+      while (i < middle && j < high) {
+        to[k++] = before(from[j] as number, from[i] as number)
+          ? (from[j++] as number)
+          : (from[i++] as number);
+      }
+      while (i < middle) to[k++] = from[i++] as number;
+      while (j < high) to[k++] = from[j++] as number;
+    }
+    const swap = from;
+    from = to;
+    to = swap;
+  }
+  if (from !== order) order.set(from.subarray(0, length));
+}
+
+/** Whether bin `a` sorts before bin `b`: a lower ratio, or an equal one and a lower bin. */
+function before(a: number, b: number): boolean {
+  const difference = (ratios[a] as number) - (ratios[b] as number);
+  return difference < 0 || (!(difference > 0) && a < b);
 }
 
 /** A side's score G²/(H+penalty) (0 when H+penalty is not positive); module-level, not a per-call closure. */

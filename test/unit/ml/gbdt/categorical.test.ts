@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { prepareDataLike, prepareTrainingData } from '../../../../ml/dataset';
-import { bestCategorySplit, CATEGORY_L2, partitionByCategories } from '../../../../ml/gbdt/categorical';
+import { CATEGORY_SMOOTHING } from '../../../../ml/categoryOrder';
+import {
+  bestCategorySplit,
+  CATEGORY_L2,
+  MAX_CATEGORIES_LEFT,
+  MIN_ROWS_PER_CATEGORY,
+  partitionByCategories,
+} from '../../../../ml/gbdt/categorical';
 import { predictGbdt, trainGbdt } from '../../../../ml/gbdt';
 import { rmse } from '../../../../ml/metrics';
 import { Random } from '../../../../ml/random';
@@ -72,6 +79,61 @@ describe('bestCategorySplit', () => {
     expect(
       bestCategorySplit(histogram(bins), 0, 2, 6, 0, sums(bins), { ...PARAMS, minSamplesLeaf: 200 }, 0),
     ).toBeNull();
+  });
+  it('finds the best prefix of the ratio order from either end, among up to 300 categories', () => {
+    // The search as a direct reading of its definition: candidates sorted with Array#sort, every
+    // prefix from each end scored; the search must agree on the set and the gain.
+    const random = new Random(11);
+    const score = (g: number, h: number, l2: number) => (h + l2 > 0 ? (g * g) / (h + l2) : 0);
+    for (let trial = 0; trial < 200; trial++) {
+      const valueBins = 5 + random.below(trial < 100 ? 40 : 300);
+      const bins: [number, number][] = [];
+      for (let bin = 0; bin < valueBins; bin++) {
+        // A third repeat an earlier category's sums: equal ratios, so ties decide the order too.
+        const earlier = bins[random.below(Math.max(1, bin))];
+        if (earlier && random.below(3) === 0) {
+          bins.push([earlier[0], earlier[1]]);
+          continue;
+        }
+        const count = random.below(4) === 0 ? random.below(MIN_ROWS_PER_CATEGORY) : random.below(200);
+        bins.push([(random.next() * 4 - 2) * count, count]);
+      }
+      const node = sums(bins);
+      const params = { ...PARAMS, minSamplesLeaf: 1 + random.below(50) };
+      const found = bestCategorySplit(histogram(bins), 0, 2, valueBins, 0, node, params, 0);
+
+      const present = bins.flatMap(([, count], bin) => (count > 0 ? [bin] : []));
+      let best: { gain: number; set: number[] } | null = null;
+      if (present.length > 4) {
+        const ratio = (bin: number) => (bins[bin]![0] as number) / (bins[bin]![1] + CATEGORY_SMOOTHING);
+        const order = present
+          .filter((bin) => bins[bin]![1] >= MIN_ROWS_PER_CATEGORY)
+          .sort((a, b) => ratio(a) - ratio(b) || a - b);
+        const maxLeft = Math.min(MAX_CATEGORIES_LEFT, Math.floor((order.length + 1) / 2));
+        const parent = score(node.grad, node.hess, 0);
+        for (const fromLow of [true, false]) {
+          for (let k = 1; k <= Math.min(maxLeft, order.length); k++) {
+            const set = fromLow ? order.slice(0, k) : order.slice(order.length - k);
+            const g = set.reduce((total, bin) => total + bins[bin]![0], 0);
+            const c = set.reduce((total, bin) => total + bins[bin]![1], 0);
+            if (c < params.minSamplesLeaf) continue;
+            if (node.count - c < params.minSamplesLeaf) break;
+            const l2 = CATEGORY_L2;
+            const gain = score(g, c, l2) + score(node.grad - g, node.hess - c, l2) - parent;
+            if (gain > (best?.gain ?? 0)) best = { gain, set };
+          }
+        }
+      }
+      if (present.length <= 4) continue;
+      if (!best) {
+        expect(found).toBeNull();
+        continue;
+      }
+      const left = new Uint8Array(valueBins);
+      for (const bin of best.set) left[bin] = 1;
+      expect(found && Array.from(found.leftBins)).toEqual(Array.from(left));
+      expect(found?.gain).toBe(best.gain);
+    }
   });
 });
 
