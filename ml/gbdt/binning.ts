@@ -13,6 +13,9 @@ export const QUANTILE_SAMPLE_ROWS = 200_000;
 
 const FLOAT32_MAX = 3.4028234663852886e38;
 
+/** Key prefixes (top 16 bits of a value's order-preserving key) in assignBins's table. */
+const PREFIXES = 65_536;
+
 export interface FeatureBinning {
   /**
    * Increasing float32 values; `x` is in value bin b when exactly b thresholds are <= fround(x).
@@ -84,8 +87,9 @@ export function binFeatures(
   const buffer = allocate(n * features.length * bytesPerBin, shared);
   const bins = bytesPerBin === 1 ? new Uint8Array(buffer) : new Uint16Array(buffer);
   const values = new Float32Array(n);
+  const firstBin = new Int32Array(PREFIXES + 1);
   features.forEach((binning, f) => {
-    assignBins(data.columns[f] as Float64Array, binning, bins, f * n, values);
+    assignBins(data.columns[f] as Float64Array, binning, bins, f * n, values, firstBin);
   });
   return { rowCount: n, bins, features, binOffset, totalBins };
 }
@@ -102,26 +106,55 @@ function categoryThresholds(categories: number): Float64Array {
   return thresholds;
 }
 
-/** Bin edges over the float32 values of the sample rows: one bin per distinct value when they fit, else quantiles. */
+/**
+ * Bin edges over the float32 values of the sample rows: one bin per distinct value when they fit, else
+ * quantiles. Each loop is a function of its own: binning runs once a fit, mostly before V8 has
+ * optimised anything, and a loop alone is optimised (on stack) sooner than one of several in a
+ * large function, which drops back to the interpreter when the next loop runs for the first time.
+ */
 function quantileThresholds(
   column: Float64Array,
   sampleRows: Uint32Array,
   maxValueBins: number,
 ): Float64Array {
   const values = new Float32Array(sampleRows.length);
-  const keys = new Uint32Array(values.buffer);
+  const count = gatherPresent(column, sampleRows, values);
+  sortFloat32(values, count);
+  const distinct = new Float64Array(count);
+  const counts = new Float64Array(count);
+  const distinctCount = countDistinct(values, count, distinct, counts);
+  const cuts =
+    distinctCount <= maxValueBins
+      ? everyCut(distinctCount)
+      : greedyCuts(counts.subarray(0, distinctCount), count, maxValueBins);
+  return edgesAt(cuts, distinct);
+}
+
+/** The sample rows' present (not NaN) values, as float32, at the start of `values`; returns their count. */
+function gatherPresent(column: Float64Array, sampleRows: Uint32Array, values: Float32Array): number {
   let count = 0;
   for (let i = 0; i < sampleRows.length; i++) {
     const value = column[sampleRows[i] as number] as number;
     if (value === value) values[count++] = value;
   }
-  // Sorting order-preserving integer keys by radix is far faster than TypedArray#sort on floats.
+  return count;
+}
+
+/** Sorts `values[0..count)` (no NaN): order-preserving integer keys by radix are far faster than TypedArray#sort. */
+function sortFloat32(values: Float32Array, count: number): void {
+  const keys = new Uint32Array(values.buffer, values.byteOffset, count);
   toOrderedKeys(keys, count);
-  const sortedKeys = radixSort(keys.subarray(0, count));
-  keys.set(sortedKeys);
+  keys.set(radixSort(keys));
   fromOrderedKeys(keys, count);
-  const distinct = new Float64Array(count);
-  const counts = new Float64Array(count);
+}
+
+/** The distinct values of sorted `values[0..count)` and their counts; returns how many there are. */
+function countDistinct(
+  values: Float32Array,
+  count: number,
+  distinct: Float64Array,
+  counts: Float64Array,
+): number {
   let distinctCount = 0;
   for (let i = 0; i < count; i++) {
     const value = values[i] as number;
@@ -132,11 +165,17 @@ function quantileThresholds(
       counts[distinctCount++] = 1;
     }
   }
-  const cuts =
-    distinctCount <= maxValueBins
-      ? everyCut(distinctCount)
-      : greedyCuts(counts.subarray(0, distinctCount), count, maxValueBins);
-  return Float64Array.from(cuts, (cut) => edgeBetween(distinct[cut - 1] as number, distinct[cut] as number));
+  return distinctCount;
+}
+
+/** The threshold of each cut (between distinct values cut-1 and cut). */
+function edgesAt(cuts: readonly number[], distinct: Float64Array): Float64Array {
+  const edges = new Float64Array(cuts.length);
+  for (let i = 0; i < cuts.length; i++) {
+    const cut = cuts[i] as number;
+    edges[i] = edgeBetween(distinct[cut - 1] as number, distinct[cut] as number);
+  }
+  return edges;
 }
 
 /**
@@ -161,33 +200,53 @@ function fromOrderedKeys(keys: Uint32Array, count: number): void {
 function radixSort(keys: Uint32Array): Uint32Array {
   let from = keys.slice();
   let to = new Uint32Array(keys.length);
-  const counts = new Uint32Array(2048);
-  for (let shift = 0; shift < 32; shift += 11) {
-    counts.fill(0);
-    for (let i = 0; i < from.length; i++) {
-      const digit = ((from[i] as number) >>> shift) & 2047;
-      counts[digit] = (counts[digit] as number) + 1;
-    }
-    let total = 0;
-    for (let d = 0; d < 2048; d++) {
-      const c = counts[d] as number;
-      counts[d] = total;
-      total += c;
-    }
-    for (let i = 0; i < from.length; i++) {
-      const key = from[i] as number;
-      const digit = (key >>> shift) & 2047;
-      const at = counts[digit] as number;
-      to[at] = key;
-      counts[digit] = at + 1;
-    }
+  const counts = new Uint32Array(RADIX);
+  for (let shift = 0; shift < 32; shift += RADIX_BITS) {
+    countDigits(from, shift, counts);
+    startsFromCounts(counts);
+    scatterByDigit(from, to, shift, counts);
     [from, to] = [to, from];
   }
   return from;
 }
 
+const RADIX_BITS = 11;
+const RADIX = 1 << RADIX_BITS;
+
+/** counts[d] = the keys whose digit at `shift` is d. */
+function countDigits(keys: Uint32Array, shift: number, counts: Uint32Array): void {
+  counts.fill(0);
+  for (let i = 0; i < keys.length; i++) {
+    const digit = ((keys[i] as number) >>> shift) & (RADIX - 1);
+    counts[digit] = (counts[digit] as number) + 1;
+  }
+}
+
+/** Counts to each digit's first place: an exclusive prefix sum, in place. */
+function startsFromCounts(counts: Uint32Array): void {
+  let total = 0;
+  for (let d = 0; d < counts.length; d++) {
+    const c = counts[d] as number;
+    counts[d] = total;
+    total += c;
+  }
+}
+
+/** Each key of `from` to its digit's next place in `to` (stable). */
+function scatterByDigit(from: Uint32Array, to: Uint32Array, shift: number, starts: Uint32Array): void {
+  for (let i = 0; i < from.length; i++) {
+    const key = from[i] as number;
+    const digit = (key >>> shift) & (RADIX - 1);
+    const at = starts[digit] as number;
+    to[at] = key;
+    starts[digit] = at + 1;
+  }
+}
+
 function everyCut(distinctCount: number): number[] {
-  return Array.from({ length: Math.max(0, distinctCount - 1) }, (_, i) => i + 1);
+  const cuts: number[] = [];
+  for (let cut = 1; cut < distinctCount; cut++) cuts.push(cut);
+  return cuts;
 }
 
 /**
@@ -292,9 +351,10 @@ function assignBins(
   bins: Uint8Array | Uint16Array,
   offset: number,
   values: Float32Array,
+  firstBin: Int32Array,
 ): void {
   const thresholds = binning.thresholds;
-  const firstBin = prefixTable(thresholds);
+  fillPrefixTable(thresholds, firstBin);
   // Thresholds past a value's prefix are above the value, so counting may run on without an end:
   // the NaN after the last threshold stops it (no value is >= NaN), +Infinity included.
   const guarded = new Float64Array(thresholds.length + 2).fill(Number.NaN);
@@ -311,7 +371,9 @@ function assignBins(
       continue;
     }
     const value = values[row] as number;
-    const key = u === 0x80000000 ? 0x80000000 : u & 0x80000000 ? ~u >>> 0 : (u | 0x80000000) >>> 0;
+    // The order-preserving key without a branch (-0 comes just below +0: counting from its prefix
+    // still starts at or below its bin).
+    const key = (u ^ ((u >> 31) | 0x80000000)) >>> 0;
     // Two steps without a branch (a prefix rarely holds more thresholds), then the rare rest.
     let bin = firstBin[key >>> 16] as number;
     bin += +((guarded[bin] as number) <= value);
@@ -322,17 +384,23 @@ function assignBins(
   binning.missingCount = missing;
 }
 
-/** table[p] = number of thresholds whose key prefix (top 16 bits) is below p, for p in 0..65536. */
-function prefixTable(thresholds: Float64Array): Int32Array {
-  const table = new Int32Array(65537);
+/**
+ * Fills `table` (65,537 entries) so that table[p] = the number of thresholds whose key prefix (top 16
+ * bits) is below p: the increasing thresholds give it in runs, written by `fill`.
+ */
+function fillPrefixTable(thresholds: Float64Array, table: Int32Array): void {
   const bits = new Float32Array(1);
   const key = new Uint32Array(bits.buffer);
+  let filled = 0;
   for (let j = 0; j < thresholds.length; j++) {
     bits[0] = thresholds[j] as number;
     toOrderedKeys(key, 1);
     const prefix = (key[0] as number) >>> 16;
-    table[prefix + 1] = (table[prefix + 1] as number) + 1;
+    // Prefixes up to this threshold's own have j thresholds below them.
+    if (prefix + 1 > filled) {
+      table.fill(j, filled, prefix + 1);
+      filled = prefix + 1;
+    }
   }
-  for (let p = 1; p <= 65536; p++) table[p] = (table[p] as number) + (table[p - 1] as number);
-  return table;
+  table.fill(thresholds.length, filled);
 }
