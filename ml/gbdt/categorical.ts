@@ -25,7 +25,6 @@ export const MIN_ROWS_PER_CATEGORY = 10;
 
 /** A split whose left side is a set of value bins (one bin per category code). */
 export interface CategorySplit extends Split {
-  /** Per value bin of the feature: 1 when its rows go left. */
   leftBins: Uint8Array;
 }
 

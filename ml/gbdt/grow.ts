@@ -6,7 +6,7 @@
  * per row.
  */
 import { canSplitOn, type BinnedData, type FeatureBinning } from './binning';
-import { bestCategorySplit, partitionByCategories, type CategorySplit } from './categorical';
+import { bestCategorySplit, partitionByCategories } from './categorical';
 import {
   JOB,
   JOB_VALUES,
@@ -632,7 +632,7 @@ export class TreeGrower {
     tree.left[leaf.node] = leftNode;
     tree.right[leaf.node] = rightNode;
     tree.gain[leaf.node] = split.gain;
-    tree.leftBins[leaf.node] = 'leftBins' in split ? (split as CategorySplit).leftBins : null;
+    tree.leftBins[leaf.node] = split.leftBins;
     const depth = leaf.depth + 1;
     const left: OpenLeaf = {
       node: leftNode,
@@ -680,7 +680,8 @@ export class TreeGrower {
 
   /** Partitions the leaf's rows by its split (on all threads for large leaves); returns how many go left. */
   private partition(leaf: OpenLeaf, split: Split): number {
-    if ('leftBins' in split) {
+    const leftBins = split.leftBins;
+    if (leftBins) {
       // Category splits are rarer and cheaper to decide: this thread moves the rows alone.
       const b = this.buffers;
       const feature = split.feature;
@@ -692,7 +693,6 @@ export class TreeGrower {
         payloads.push([b.grad, this.gradScratch]);
         if (!this.unitHessian) payloads.push([b.hess, this.hessScratch]);
       }
-      const leftBins = (split as CategorySplit).leftBins;
       return partitionByCategories(
         this.rows,
         this.scratch,

@@ -22,6 +22,12 @@ export interface Split {
   rightGrad: number;
   rightHess: number;
   rightCount: number;
+  /**
+   * A category split's left set: per value bin of the feature, 1 when its rows go left
+   * (categorical.ts); null for a threshold split. Every split has the field, so every split object
+   * has one shape and the grower's code that reads them stays monomorphic.
+   */
+  leftBins: Uint8Array | null;
 }
 
 /** Node totals: sums of gradients and hessians and the row count. */
@@ -67,5 +73,6 @@ export function mergeSplits(
     rightGrad: node.grad - leftGrad,
     rightHess: node.hess - leftHess,
     rightCount: node.count - leftCount,
+    leftBins: null,
   };
 }
