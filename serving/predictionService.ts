@@ -5,7 +5,6 @@
  * `scoringQueue.ts`), handed to the prediction log's buffer, and, when a shadow version is deployed,
  * scored again by the shadow after the answer is on its way (logged, never returned).
  */
-import { randomUUID } from 'node:crypto';
 import type { Feature } from '../ml/model';
 import {
   type CategoryMappings,
@@ -21,6 +20,7 @@ import type { LoadedVersion } from './loadVersion';
 import type { PredictionValue } from './outputs';
 import type { ServingMetrics } from './metrics';
 import { parsePredictRequest, type RawRow } from './payload';
+import { newPredictionId } from './predictionIds';
 import type { PredictionLog, PredictionRecord } from './predictionLog';
 
 export type { PredictionValue } from './outputs';
@@ -133,7 +133,7 @@ export class PredictionService {
         for (let i = 0; i < count; i++) {
           const rowIndex = indices === null ? i : (indices[i] as number);
           const { output, value, warnings, history } = scored[i] as ScoredRow;
-          const predictionId = randomUUID();
+          const predictionId = newPredictionId(servedAt.getTime());
           predictions[rowIndex] = { predictionId, version: version.version, alias, value, warnings };
           // Only the columns a served version takes (unknownColumns refused any other), already
           // checked against its contract: the row itself, with the history features it was scored with.
@@ -245,7 +245,7 @@ export class PredictionService {
       const servedAt = new Date();
       this.deps.predictionLog.add(
         fitting.map((answer, row) => ({
-          predictionId: randomUUID(),
+          predictionId: newPredictionId(servedAt.getTime()),
           model: lease.model,
           version: shadow.version,
           alias: 'shadow' as const,

@@ -76,9 +76,12 @@ describe('predictions', () => {
     );
     for (const prediction of answer.predictions) {
       expect(prediction).toMatchObject({ version: deployed.version, alias: 'production', warnings: [] });
+      // UUID version 7: the millisecond it was served, then random bits (serving/predictionIds.ts).
       expect(prediction.predictionId).toMatch(
-        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+        /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
       );
+      const servedAt = parseInt(prediction.predictionId.replace(/-/g, '').slice(0, 12), 16);
+      expect(Math.abs(servedAt - Date.now())).toBeLessThan(60_000);
     }
     expect(new Set(answer.predictions.map((prediction) => prediction.predictionId)).size).toBe(rows.length);
 
@@ -149,6 +152,8 @@ describe('predictions', () => {
       });
       expect(row?.output.value).toBe((response.json as unknown as PredictResponse).predictions[index]?.value);
       expect(row?.served_at).toBeInstanceOf(Date);
+      // The id holds the millisecond the row was served at.
+      expect(parseInt(id.replace(/-/g, '').slice(0, 12), 16)).toBe(row?.served_at.getTime());
     });
     expect(ids.map((id) => byId.get(id)?.key)).toEqual(['log-1', null, '7']);
   });
