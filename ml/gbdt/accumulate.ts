@@ -33,7 +33,7 @@ export function buildHistograms(
   const histBase = job[3] as number;
   if (histBase < 0 || listStart >= listEnd) return;
   const start = job[1] as number;
-  const gradOnly = (job[13] as number) === 1 && stride === 2 ? 1 : 0;
+  const gradOnly = (job[11] as number) === 1 && stride === 2 ? 1 : 0;
   const { hist, plan, featureList, binOffset } = b;
   // Plan entry k: the byte offset of feature k's column of bins, and the address of its first bin.
   for (let k = listStart; k < listEnd; k++) {

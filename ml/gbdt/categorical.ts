@@ -232,38 +232,3 @@ function before(a: number, b: number): boolean {
 function score(g: number, h: number, penalty: number): number {
   return h + penalty > 0 ? (g * g) / (h + penalty) : 0;
 }
-
-/**
- * Stable partition of `rows[start..start+count)` by a category split: rows whose bin of the split's
- * feature is marked in `leftBins` first. `binOf(row)` reads that bin. `payloads` (gradients, and
- * hessians when not unit) move with their rows; each has its scratch array beside it. Returns the
- * rows going left.
- */
-export function partitionByCategories(
-  rows: Uint32Array,
-  rowScratch: Uint32Array,
-  payloads: readonly (readonly [Float64Array, Float64Array])[],
-  start: number,
-  count: number,
-  leftBins: Uint8Array,
-  binOf: (row: number) => number,
-): number {
-  let left = start;
-  let right = 0;
-  const end = start + count;
-  for (let i = start; i < end; i++) {
-    const row = rows[i] as number;
-    if (leftBins[binOf(row)] === 1) {
-      rows[left] = row;
-      for (const [values] of payloads) values[left] = values[i] as number;
-      left++;
-    } else {
-      rowScratch[right] = row;
-      for (const [values, scratch] of payloads) scratch[right] = values[i] as number;
-      right++;
-    }
-  }
-  rows.set(rowScratch.subarray(0, right), left);
-  for (const [values, scratch] of payloads) values.set(scratch.subarray(0, right), left);
-  return left - start;
-}

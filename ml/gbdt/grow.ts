@@ -6,7 +6,7 @@
  * per row.
  */
 import { canSplitOn, type BinnedData, type FeatureBinning } from './binning';
-import { bestCategorySplit, partitionByCategories } from './categorical';
+import { bestCategorySplit } from './categorical';
 import {
   JOB,
   JOB_VALUES,
@@ -118,6 +118,8 @@ export class TreeGrower {
   readonly rows: Uint32Array;
   /** This thread's partition scratch arrays (in the kernel's memory, every row long). */
   private readonly scratch: Uint32Array;
+  /** The table of the split being partitioned: a byte per bin of its feature, 1 for the bins going left. */
+  private readonly goesLeft: Uint8Array;
   private readonly gradScratch: Float64Array;
   private readonly hessScratch: Float64Array;
   private readonly buffers: HistogramBuffers;
@@ -190,6 +192,8 @@ export class TreeGrower {
     // Every shared buffer lives in the kernel's memory: reserve them all, then create it.
     const featureCount = binned.features.length;
     const binBytes = binned.bins.BYTES_PER_ELEMENT;
+    // The most bins a feature has, its missing bin included.
+    const widestFeature = Math.max(1, ...binned.features.map((binning) => binning.missingBin + 1));
     const arena = new KernelArena();
     const at = {
       bins: arena.reserve(n * featureCount * binBytes),
@@ -213,6 +217,7 @@ export class TreeGrower {
       leafOfRows: arena.reserve(keepResiduals ? n * 2 : 0),
       leafValues: arena.reserve(keepResiduals ? treeLeaves * 8 : 0),
       leafTable: arena.reserve(keepResiduals ? treeLeaves * 8 : 0),
+      goesLeft: arena.reserve(widestFeature),
     };
     // Partition scratch: every row for this thread, a chunk for each worker thread.
     const partitionChunk = Math.ceil(n / threads) + 1;
@@ -238,6 +243,7 @@ export class TreeGrower {
     // The caller's data reads the copy from now on, so the original buffer can be collected.
     binned.bins = bins;
     this.rows = new Uint32Array(memory.buffer, at.rows, n);
+    this.goesLeft = new Uint8Array(memory.buffer, at.goesLeft, widestFeature);
     const [rowScratchAt, gradScratchAt, hessScratchAt] = partitionScratch as [number, number, number];
     this.scratch = new Uint32Array(memory.buffer, rowScratchAt, n);
     this.gradScratch = f64(gradScratchAt, n);
@@ -678,36 +684,26 @@ export class TreeGrower {
     return [left, right];
   }
 
-  /** Partitions the leaf's rows by its split (on all threads for large leaves); returns how many go left. */
+  /**
+   * Partitions the leaf's rows by its split (on all threads for large leaves); returns how many go
+   * left. The split becomes a table of its feature's bins going left: value bins up to a threshold
+   * and the missing bin when missing values go left, or a category split's set (its missing values,
+   * rare and unseen categories going right).
+   */
   private partition(leaf: OpenLeaf, split: Split): number {
-    const leftBins = split.leftBins;
-    if (leftBins) {
-      // Category splits are rarer and cheaper to decide: this thread moves the rows alone.
-      const b = this.buffers;
-      const feature = split.feature;
-      const bins = this.binned.bins;
-      const column = feature * this.binned.rowCount;
-      const binOf = (row: number) => bins[column + row] as number;
-      const payloads: [Float64Array, Float64Array][] = [];
-      if (this.moveGradients) {
-        payloads.push([b.grad, this.gradScratch]);
-        if (!this.unitHessian) payloads.push([b.hess, this.hessScratch]);
-      }
-      return partitionByCategories(
-        this.rows,
-        this.scratch,
-        payloads,
-        leaf.start,
-        leaf.count,
-        leftBins,
-        binOf,
-      );
-    }
     const { job } = this.buffers;
+    const missingBin = (this.binned.features[split.feature] as { missingBin: number }).missingBin;
+    const table = this.goesLeft;
+    if (split.leftBins) {
+      table.set(split.leftBins);
+      table[missingBin] = 0;
+    } else {
+      table.fill(1, 0, split.bin + 1);
+      table.fill(0, split.bin + 1, missingBin);
+      table[missingBin] = split.missingLeft ? 1 : 0;
+    }
     job[JOB.partitionBinAt] = split.feature * this.binned.rowCount * this.buffers.binBytes;
-    job[JOB.partitionBin] = split.bin;
-    job[JOB.partitionMissingBin] = (this.binned.features[split.feature] as { missingBin: number }).missingBin;
-    job[JOB.partitionMissingLeft] = split.missingLeft ? 1 : 0;
+    job[JOB.partitionGoesLeft] = table.byteOffset;
     if (this.workers && leaf.count >= this.tuning.parallelPartitionMinRows) {
       return this.workers.partition(
         leaf.start,

@@ -69,19 +69,17 @@ export const JOB = {
   subtractParent: 4,
   subtractChild: 5,
   find: 6, // and 7: histogram bases of up to two nodes to split
-  // A partition job (see partitionRows): the split's bins and direction of missing values.
+  // A partition job (see partitionRows): the split feature's column and which of its bins go left.
   partitionBinAt: 8, // the byte offset of the split feature's column in `bins`
-  partitionBin: 9,
-  partitionMissingBin: 10,
-  partitionMissingLeft: 11,
-  partitionMovesGradients: 12, // 1: the gradients (and hessians) move with the rows
-  buildAllRows: 13, // 1: the node built holds every row, its counts are in allRowCounts
+  partitionGoesLeft: 9, // the byte address of the split's table: a byte per bin, 1 going left
+  partitionMovesGradients: 10, // 1: the gradients (and hessians) move with the rows
+  buildAllRows: 11, // 1: the node built holds every row, its counts are in allRowCounts
   // The job's features are cut into `shares` slices of featureList[0..listLength); threads take
   // the next one from `nextShare` (Atomics.add) until none is left (runShares).
-  shares: 14,
-  nextShare: 15,
-  listLength: 16,
-  size: 17,
+  shares: 12,
+  nextShare: 13,
+  listLength: 14,
+  size: 15,
 } as const;
 
 /** Slots of `HistogramBuffers.jobValues`: node sums for the two searches, then split parameters. */
@@ -248,10 +246,10 @@ export interface ShareSteps {
  */
 export function runShares(b: HistogramBuffers, kernel: HistogramKernel, steps: ShareSteps): void {
   const job = b.job;
-  const shares = job[14] as number;
-  const listLength = job[16] as number;
+  const shares = job[12] as number;
+  const listLength = job[14] as number;
   for (;;) {
-    const share = Atomics.add(job, 15, 1);
+    const share = Atomics.add(job, 13, 1);
     if (share >= shares) return;
     const listStart = Math.floor((share * listLength) / shares);
     const listEnd = Math.floor(((share + 1) * listLength) / shares);

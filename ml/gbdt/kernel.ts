@@ -25,13 +25,13 @@ export type AccumulateFunction = (
 
 /**
  * Stable partition of rows[start..start+count) by a split on the column of bins at `bins + binAt`
- * (rows going left first), moving gradients (`payload` 1) and hessians too (2) through the scratch
- * arrays; returns how many rows go left. With `rightStays` 1 the right part is left at the start of
- * the scratch arrays (the caller moves it). Addresses are bytes in the kernel's memory.
+ * (rows going left first): a row goes left when the byte of its bin in the table at `goesLeft` is 1.
+ * Moves gradients (`payload` 1) and hessians too (2) through the scratch arrays; returns how many
+ * rows go left. With `rightStays` 1 the right part is left at the start of the scratch arrays (the
+ * caller moves it). Addresses are bytes in the kernel's memory.
  */
 export type PartitionFunction = (
   bins: number,
-  binBytes: number,
   binAt: number,
   rows: number,
   grad: number,
@@ -41,9 +41,7 @@ export type PartitionFunction = (
   hessScratch: number,
   start: number,
   count: number,
-  bin: number,
-  missingBin: number,
-  missingLeft: number,
+  goesLeft: number,
   payload: number,
   rightStays: number,
 ) => number;

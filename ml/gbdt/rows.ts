@@ -10,12 +10,13 @@ import type { HistogramBuffers } from './histogram';
 import type { HistogramKernel } from './kernel';
 
 /**
- * Stable partition of rows[start..start+count) by the split in the job (JOB slots 8-12), rows going
- * left first, with their gradients and hessians when the job moves them, through `thread`'s scratch
- * arrays (thread 0 is the calling one); returns how many rows go left. With `rightStays` 1 the rows
- * going right (and their gradients) are left at the start of the scratch arrays instead of after the
- * left ones. The kernel's partition loop does the work. Self-contained (the literals are JOB's):
- * worker threads run its source text.
+ * Stable partition of rows[start..start+count) by the split in the job (JOB slots 8-10: the split
+ * feature's column and the table of the bins going left), rows going left first, with their
+ * gradients and hessians when the job moves them, through `thread`'s scratch arrays (thread 0 is
+ * the calling one); returns how many rows go left. With `rightStays` 1 the rows going right (and
+ * their gradients) are left at the start of the scratch arrays instead of after the left ones. The
+ * kernel's partition loop does the work. Self-contained (the literals are JOB's): worker threads
+ * run its source text.
  */
 export function partitionRows(
   b: HistogramBuffers,
@@ -26,12 +27,11 @@ export function partitionRows(
   rightStays: number,
 ): number {
   const job = b.job;
-  const payload = (job[12] as number) === 1 ? (b.hess.length > 0 ? 2 : 1) : 0;
+  const payload = (job[10] as number) === 1 ? (b.hess.length > 0 ? 2 : 1) : 0;
   const scratch = b.partitionScratch;
   const partition = b.binBytes === 1 ? kernel.partitionU8 : kernel.partitionU16;
   return partition(
     b.bins.byteOffset,
-    b.binBytes,
     job[8] as number,
     b.rows.byteOffset,
     b.grad.byteOffset,
@@ -42,8 +42,6 @@ export function partitionRows(
     start,
     count,
     job[9] as number,
-    job[10] as number,
-    job[11] as number,
     payload,
     rightStays,
   );

@@ -11,6 +11,7 @@ import {
 } from '../../../ml/gbdt';
 import { binFeatures } from '../../../ml/gbdt/binning';
 import { TreeGrower, type GrowerTuning, type GrowParams } from '../../../ml/gbdt/grow';
+import { leafOfRow } from '../../../ml/gbdt/rows';
 import { Random } from '../../../ml/random';
 import type { GbdtModel, TaskKind, Tree, TrainingProgress } from '../../../ml/model';
 import { Table, categoricalFromLabels, numericFromValues } from '../../../ml/table';
@@ -526,6 +527,62 @@ describe('TreeGrower', () => {
       const wide = { ...binned, bins: Uint16Array.from(binned.bins) };
       expect(grow(1, { gatherMaxRows: 0 }, wide)).toEqual(roomy);
       expect(grow(2, everythingParallel, wide)).toEqual(roomy);
+    }
+  });
+
+  it('partitions rows by category sets as by thresholds, on every path', () => {
+    // Twelve materials, half of them slow on thick plate: only a set of categories splits them.
+    const random = new Random(19);
+    const n = 6000;
+    const material = new Float64Array(n);
+    const thickness = new Float64Array(n);
+    const noise = new Float64Array(n);
+    const target = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      material[i] = random.below(12);
+      thickness[i] = random.below(30);
+      noise[i] = random.below(7);
+      const slow = [1, 4, 5, 8, 10, 11].includes(material[i] as number);
+      target[i] = (slow === (thickness[i] as number) > 15 ? 40 : 0) + (noise[i] as number);
+    }
+    const data: TrainingData = {
+      features: [
+        { kind: 'categorical', name: 'material', categories: Array.from({ length: 12 }, (_, c) => `m${c}`) },
+        { kind: 'numeric', name: 'thickness' },
+        { kind: 'numeric', name: 'noise' },
+      ],
+      columns: [material, thickness, noise],
+      rowCount: n,
+      task: 'regression',
+      target,
+    };
+    const binned = binFeatures(data, 255, 42, true);
+    const params = growParams({ maxLeaves: 8, l2: 1 });
+    const grad = target.map((value) => value - 20);
+    const parallel = { parallelMinRows: 0, parallelPartitionMinRows: 0 };
+    for (const hess of [null, grad.map((_, i) => 1 + (i % 3))]) {
+      const grow = (threads: number, tuning: Partial<GrowerTuning>, bins = binned) => {
+        const grower = new TreeGrower(bins, params, !hess, threads, tuning);
+        try {
+          const tree = grower.grow(grad, hess ?? new Float64Array(0), null, [0, 1, 2]);
+          // Every leaf holds exactly the rows its path routes to it.
+          for (const leaf of tree.leaves) {
+            for (const row of grower.rows.subarray(leaf.start, leaf.start + leaf.count)) {
+              expect(leafOfRow(tree, binned, row)).toBe(leaf.node);
+            }
+          }
+          return tree;
+        } finally {
+          grower.close();
+        }
+      };
+      const alone = grow(1, {});
+      expect(alone.leftBins.some((bins) => bins !== null)).toBe(true);
+      expect(grow(1, { gatherMaxRows: 0 })).toEqual(alone);
+      expect(grow(2, parallel)).toEqual(alone);
+      expect(grow(2, { ...parallel, gatherMaxRows: 0 })).toEqual(alone);
+      const wide = { ...binned, bins: Uint16Array.from(binned.bins) };
+      expect(grow(2, { ...parallel, gatherMaxRows: 0 }, wide)).toEqual(alone);
     }
   });
 

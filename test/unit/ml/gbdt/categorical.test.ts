@@ -6,7 +6,6 @@ import {
   CATEGORY_L2,
   MAX_CATEGORIES_LEFT,
   MIN_ROWS_PER_CATEGORY,
-  partitionByCategories,
 } from '../../../../ml/gbdt/categorical';
 import { predictGbdt, trainGbdt } from '../../../../ml/gbdt';
 import { rmse } from '../../../../ml/metrics';
@@ -105,17 +104,19 @@ describe('bestCategorySplit', () => {
       const present = bins.flatMap(([, count], bin) => (count > 0 ? [bin] : []));
       let best: { gain: number; set: number[] } | null = null;
       if (present.length > 4) {
-        const ratio = (bin: number) => (bins[bin]![0] as number) / (bins[bin]![1] + CATEGORY_SMOOTHING);
+        const gradOf = (bin: number) => (bins[bin] as [number, number])[0];
+        const countOf = (bin: number) => (bins[bin] as [number, number])[1];
+        const ratio = (bin: number) => gradOf(bin) / (countOf(bin) + CATEGORY_SMOOTHING);
         const order = present
-          .filter((bin) => bins[bin]![1] >= MIN_ROWS_PER_CATEGORY)
+          .filter((bin) => countOf(bin) >= MIN_ROWS_PER_CATEGORY)
           .sort((a, b) => ratio(a) - ratio(b) || a - b);
         const maxLeft = Math.min(MAX_CATEGORIES_LEFT, Math.floor((order.length + 1) / 2));
         const parent = score(node.grad, node.hess, 0);
         for (const fromLow of [true, false]) {
           for (let k = 1; k <= Math.min(maxLeft, order.length); k++) {
             const set = fromLow ? order.slice(0, k) : order.slice(order.length - k);
-            const g = set.reduce((total, bin) => total + bins[bin]![0], 0);
-            const c = set.reduce((total, bin) => total + bins[bin]![1], 0);
+            const g = set.reduce((total, bin) => total + gradOf(bin), 0);
+            const c = set.reduce((total, bin) => total + countOf(bin), 0);
             if (c < params.minSamplesLeaf) continue;
             if (node.count - c < params.minSamplesLeaf) break;
             const l2 = CATEGORY_L2;
@@ -134,27 +135,6 @@ describe('bestCategorySplit', () => {
       expect(found && Array.from(found.leftBins)).toEqual(Array.from(left));
       expect(found?.gain).toBe(best.gain);
     }
-  });
-});
-
-describe('partitionByCategories', () => {
-  it('puts rows of the left categories first, in order, and moves their gradients along', () => {
-    const bins = [0, 2, 1, 2, 3, 0, 1];
-    const rows = Uint32Array.from([6, 5, 4, 3, 2, 1, 0]);
-    const grad = Float64Array.from([60, 50, 40, 30, 20, 10, 0]);
-    const left = partitionByCategories(
-      rows,
-      new Uint32Array(7),
-      [[grad, new Float64Array(7)]],
-      1,
-      6,
-      Uint8Array.from([0, 1, 0, 1]),
-      (row) => bins[row] as number,
-    );
-    // Rows 5..0 (from index 1): bins 0,3,2,1,2,0; left are bins 1 and 3: rows 4 and 2.
-    expect(left).toBe(2);
-    expect(Array.from(rows)).toEqual([6, 4, 2, 5, 3, 1, 0]);
-    expect(Array.from(grad)).toEqual([60, 40, 20, 50, 30, 10, 0]);
   });
 });
 
