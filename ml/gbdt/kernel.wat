@@ -410,6 +410,17 @@
   ;; at byte address $base (see histogram.ts, which documents the search and the results it writes
   ;; at byte address $out: gain, feature, bin, missingLeft, leftGrad, leftHess, leftCount). The
   ;; arithmetic is in the order the documentation gives, so every thread finds the same gains.
+  ;; A bound the split search compares without dividing: a split's gain G_L²/D_L + G_R²/D_R − P
+  ;; (D = H + λ, both positive) beats `best` only if G_L²·D_R + G_R²·D_L > (best + P)·D_L·D_R. The
+  ;; search skips a split whose products fall below (best + P) lowered by a billionth of itself, far
+  ;; more than the products' and the gain's rounding (a few units in the last place): a split it skips
+  ;; could never have won, and every split that can win is still decided by the gain, divisions and
+  ;; all, so the result is the same to the bit at two divisions fewer for nearly every bin.
+  (func $gainBound (param $best f64) (param $parentScore f64) (result f64)
+    (local $t f64)
+    (local.set $t (f64.add (local.get $best) (local.get $parentScore)))
+    (f64.sub (local.get $t) (f64.mul (f64.abs (local.get $t)) (f64.const 1e-9))))
+
   (func (export "findBestSplits")
     (param $base i32) (param $stride i32) (param $featureList i32) (param $listStart i32)
     (param $listEnd i32) (param $binOffset i32) (param $missingBins i32) (param $totalG f64)
@@ -421,7 +432,7 @@
     (local $missingBin i32) (local $first i32) (local $missing i32) (local $mG f64) (local $mC f64)
     (local $mH f64) (local $lG f64) (local $lH f64) (local $lC f64) (local $improved i32)
     (local $bin i32) (local $b i32) (local $c f64) (local $rG f64) (local $rH f64) (local $gain f64)
-    (local $xG f64) (local $xH f64) (local $xC f64)
+    (local $xG f64) (local $xH f64) (local $xC f64) (local $dL f64) (local $dR f64) (local $bound f64)
     ;; Unit hessians (two doubles a bin): the count doubles as the hessian sum.
     (local.set $hessAt (select (i32.const 8) (i32.const 16) (i32.eq (local.get $stride) (i32.const 2))))
     (local.set $binBytes (i32.shl (local.get $stride) (i32.const 3)))
@@ -429,6 +440,7 @@
                           (then (f64.div (f64.mul (local.get $totalG) (local.get $totalG)) (f64.add (local.get $totalH) (local.get $l2))))
                           (else (f64.const 0))))
     (local.set $bestGain (local.get $minGain))
+    (local.set $bound (call $gainBound (local.get $bestGain) (local.get $parentScore)))
     (local.set $bestFeature (i32.const -1))
     (local.set $k (local.get $listStart))
     (block $featuresDone
@@ -467,7 +479,7 @@
                   ;; Too few rows right already: no later bin can do better.
                   (br_if $binsDone (f64.lt (f64.sub (local.get $totalC) (local.get $lC)) (local.get $minSamplesLeaf)))))
               ;; Missing values right.
-              (if (i32.and
+              (if $missingRightDone (i32.and
                     (i32.and
                       (f64.ge (local.get $lC) (local.get $minSamplesLeaf))
                       (f64.ge (local.get $lH) (local.get $minHessianLeaf)))
@@ -475,6 +487,17 @@
                 (then
                   (local.set $rG (f64.sub (local.get $totalG) (local.get $lG)))
                   (local.set $rH (f64.sub (local.get $totalH) (local.get $lH)))
+                  (local.set $dL (f64.add (local.get $lH) (local.get $l2)))
+                  (local.set $dR (f64.add (local.get $rH) (local.get $l2)))
+                  ;; Without dividing: skip a split whose gain is clearly below the best (see $bound).
+                  (br_if $missingRightDone
+                    (i32.and
+                      (i32.and (f64.gt (local.get $dL) (f64.const 0)) (f64.gt (local.get $dR) (f64.const 0)))
+                      (f64.lt
+                        (f64.add
+                          (f64.mul (f64.mul (local.get $lG) (local.get $lG)) (local.get $dR))
+                          (f64.mul (f64.mul (local.get $rG) (local.get $rG)) (local.get $dL)))
+                        (f64.mul (f64.mul (local.get $bound) (local.get $dL)) (local.get $dR)))))
                   (local.set $gain
                     (f64.sub
                       (f64.add
@@ -488,6 +511,7 @@
                   (if (f64.gt (local.get $gain) (local.get $bestGain))
                     (then
                       (local.set $bestGain (local.get $gain))
+                      (local.set $bound (call $gainBound (local.get $bestGain) (local.get $parentScore)))
                       (local.set $found (i32.const 1))
                       (local.set $improved (i32.const 1))
                       (local.set $bestFeature (local.get $feature))
@@ -502,7 +526,7 @@
                   (local.set $xG (f64.add (local.get $lG) (local.get $mG)))
                   (local.set $xH (f64.add (local.get $lH) (local.get $mH)))
                   (local.set $xC (f64.add (local.get $lC) (local.get $mC)))
-                  (if (i32.and
+                  (if $missingLeftDone (i32.and
                         (i32.and
                           (f64.ge (local.get $xC) (local.get $minSamplesLeaf))
                           (f64.ge (f64.sub (local.get $totalC) (local.get $xC)) (local.get $minSamplesLeaf)))
@@ -512,6 +536,16 @@
                     (then
                       (local.set $rG (f64.sub (local.get $totalG) (local.get $xG)))
                       (local.set $rH (f64.sub (local.get $totalH) (local.get $xH)))
+                      (local.set $dL (f64.add (local.get $xH) (local.get $l2)))
+                      (local.set $dR (f64.add (local.get $rH) (local.get $l2)))
+                      (br_if $missingLeftDone
+                        (i32.and
+                          (i32.and (f64.gt (local.get $dL) (f64.const 0)) (f64.gt (local.get $dR) (f64.const 0)))
+                          (f64.lt
+                            (f64.add
+                              (f64.mul (f64.mul (local.get $xG) (local.get $xG)) (local.get $dR))
+                              (f64.mul (f64.mul (local.get $rG) (local.get $rG)) (local.get $dL)))
+                            (f64.mul (f64.mul (local.get $bound) (local.get $dL)) (local.get $dR)))))
                       (local.set $gain
                         (f64.sub
                           (f64.add
@@ -525,6 +559,7 @@
                       (if (f64.gt (local.get $gain) (local.get $bestGain))
                         (then
                           (local.set $bestGain (local.get $gain))
+                          (local.set $bound (call $gainBound (local.get $bestGain) (local.get $parentScore)))
                           (local.set $found (i32.const 1))
                           (local.set $improved (i32.const 1))
                           (local.set $bestFeature (local.get $feature))

@@ -169,6 +169,41 @@ describe('the kernel split search', () => {
     });
   }
 
+  it('keeps a later split whose gain beats the best by a hair', () => {
+    // Feature 1 is feature 0 with a sliver of gradient moved across its threshold: its split gains
+    // a little more (or less). The search skips splits it can tell lose without dividing; one that
+    // wins by a relative 1e-7 must still win.
+    const params = { l2: 1, minSamplesLeaf: 1, minHessianLeaf: 0, minGain: 0 };
+    for (const stride of [2, 3]) {
+      for (const sliver of [1e-3, 1e-6, -1e-6, 0]) {
+        const bin = (g: number, c: number) => (stride === 2 ? [g, c] : [g, c, c / 2]);
+        const features: FeatureBins[] = [
+          [bin(10, 5), bin(-10, 5), bin(0, 0)],
+          [bin(10 + sliver, 5), bin(-10 - sliver, 5), bin(0, 0)],
+        ];
+        const { result, totals } = referenceSplit(features, stride, params);
+        expect(result[1]).toBe(sliver > 0 ? 1 : 0);
+        const { kernel, memory, at } = kernelWith(features, stride);
+        kernel.findBestSplits(
+          at.hist,
+          stride,
+          at.featureList,
+          0,
+          features.length,
+          at.binOffset,
+          at.missingBins,
+          ...totals,
+          params.l2,
+          params.minSamplesLeaf,
+          params.minHessianLeaf,
+          params.minGain,
+          at.out,
+        );
+        expect(Array.from(new Float64Array(memory.buffer, at.out, 7))).toEqual(result);
+      }
+    }
+  });
+
   it('searches only the listed features, so slices merge to the whole search', () => {
     const random = new Random(7);
     const features = randomNode(random, 5, 2);
