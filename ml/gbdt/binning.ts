@@ -7,6 +7,7 @@
  */
 import type { EncodedFeatures } from '../dataset';
 import { sampleSortedIndices, streamFor } from '../random';
+import { instantiateKernel, KernelArena, kernelModule, type HistogramKernel } from './kernel';
 
 /** Rows sampled (seeded) to place quantile bin edges. */
 export const QUANTILE_SAMPLE_ROWS = 200_000;
@@ -69,6 +70,7 @@ export function binFeatures(
   const n = data.rowCount;
   const maxValueBins = maxBins - 1;
   const sampleRows = sampleSortedIndices(n, QUANTILE_SAMPLE_ROWS, streamFor(seed, 1));
+  const work = new BinningWork(n, sampleRows.length, maxValueBins);
   const features: FeatureBinning[] = [];
   const binOffset = new Int32Array(data.features.length + 1);
   data.features.forEach((feature, f) => {
@@ -77,7 +79,7 @@ export function binFeatures(
     const categoryBins = categories >= 0 && categories <= maxValueBins;
     const thresholds = categoryBins
       ? categoryThresholds(categories)
-      : quantileThresholds(column, sampleRows, maxValueBins);
+      : work.quantileThresholds(column, sampleRows, maxValueBins);
     features.push({ thresholds, missingBin: thresholds.length + 1, missingCount: 0, categoryBins });
     binOffset[f + 1] = (binOffset[f] as number) + thresholds.length + 2;
   });
@@ -86,10 +88,9 @@ export function binFeatures(
   const bytesPerBin = widest <= 256 ? 1 : 2;
   const buffer = allocate(n * features.length * bytesPerBin, shared);
   const bins = bytesPerBin === 1 ? new Uint8Array(buffer) : new Uint16Array(buffer);
-  const values = new Float32Array(n);
-  const firstBin = new Int32Array(PREFIXES + 1);
   features.forEach((binning, f) => {
-    assignBins(data.columns[f] as Float64Array, binning, bins, f * n, values, firstBin);
+    const column = bins.subarray(f * n, (f + 1) * n);
+    binning.missingCount = work.assignBins(data.columns[f] as Float64Array, binning.thresholds, column);
   });
   return { rowCount: n, bins, features, binOffset, totalBins };
 }
@@ -107,28 +108,93 @@ function categoryThresholds(categories: number): Float64Array {
 }
 
 /**
- * Bin edges over the float32 values of the sample rows: one bin per distinct value when they fit, else
- * quantiles. Each loop is a function of its own: binning runs once a fit, mostly before V8 has
- * optimised anything, and a loop alone is optimised (on stack) sooner than one of several in a
- * large function, which drops back to the interpreter when the next loop runs for the first time.
+ * Binning's row loops, in the kernel (kernel.wat) on a memory of its own sized for one column: a
+ * fit's binning runs before V8 has optimised anything, and the same loops in JavaScript ran in its
+ * interpreter for much of a small fit's first tree. The cuts between distinct values stay here.
  */
-function quantileThresholds(
-  column: Float64Array,
-  sampleRows: Uint32Array,
-  maxValueBins: number,
-): Float64Array {
-  const values = new Float32Array(sampleRows.length);
-  const count = gatherPresent(column, sampleRows, values);
-  sortFloat32(values, count);
-  const distinct = new Float64Array(count);
-  const counts = new Float64Array(count);
-  const distinctCount = countDistinct(values, count, distinct, counts);
-  const cuts =
-    distinctCount <= maxValueBins
-      ? everyCut(distinctCount)
-      : greedyCuts(counts.subarray(0, distinctCount), count, maxValueBins);
-  return edgesAt(cuts, distinct);
+class BinningWork {
+  private readonly kernel: HistogramKernel;
+  private readonly memory: WebAssembly.Memory;
+  private readonly at: Record<
+    | 'column'
+    | 'values'
+    | 'scratch'
+    | 'counts'
+    | 'distinct'
+    | 'distinctCounts'
+    | 'firstBin'
+    | 'guarded'
+    | 'out',
+    number
+  >;
+
+  constructor(rows: number, sampleRows: number, maxValueBins: number) {
+    const arena = new KernelArena();
+    this.at = {
+      column: arena.reserve(rows * 8),
+      values: arena.reserve(sampleRows * 4),
+      scratch: arena.reserve(sampleRows * 4),
+      counts: arena.reserve(RADIX * 4),
+      distinct: arena.reserve(sampleRows * 8),
+      distinctCounts: arena.reserve(sampleRows * 8),
+      firstBin: arena.reserve((PREFIXES + 1) * 4),
+      // The thresholds (fewer than maxValueBins), then NaN.
+      guarded: arena.reserve((maxValueBins + 2) * 8),
+      out: arena.reserve(rows * 2),
+    };
+    this.memory = arena.shared();
+    this.kernel = instantiateKernel(kernelModule(), this.memory);
+  }
+
+  /**
+   * Bin edges over the float32 values of the sample rows: one bin per distinct value when they fit,
+   * else quantiles.
+   */
+  quantileThresholds(column: Float64Array, sampleRows: Uint32Array, maxValueBins: number): Float64Array {
+    const { at, memory } = this;
+    const count = gatherPresent(
+      column,
+      sampleRows,
+      new Float32Array(memory.buffer, at.values, sampleRows.length),
+    );
+    this.kernel.sortFloat32(at.values, at.scratch, count, at.counts);
+    const distinctCount = this.kernel.countDistinct(at.values, count, at.distinct, at.distinctCounts);
+    const distinct = new Float64Array(memory.buffer, at.distinct, distinctCount);
+    const cuts =
+      distinctCount <= maxValueBins
+        ? everyCut(distinctCount)
+        : greedyCuts(new Float64Array(memory.buffer, at.distinctCounts, distinctCount), count, maxValueBins);
+    return edgesAt(cuts, distinct);
+  }
+
+  /**
+   * Writes the bins of one feature to `out` (its column of the bins); returns its missing rows.
+   *
+   * A value's bin is the number of thresholds <= its float32 value. Rather than a binary search per
+   * value, a table indexed by the top 16 bits of the value's order-preserving key gives the number of
+   * thresholds below that prefix (all below the value); usually none or one more is <= it.
+   */
+  assignBins(column: Float64Array, thresholds: Float64Array, out: Uint8Array | Uint16Array): number {
+    const { at, memory } = this;
+    new Float64Array(memory.buffer, at.column, column.length).set(column);
+    fillPrefixTable(thresholds, new Int32Array(memory.buffer, at.firstBin, PREFIXES + 1));
+    // Thresholds past a value's prefix are above the value, so counting may run on without an end:
+    // the NaN after the last threshold stops it (no value is >= NaN), +Infinity included.
+    const guarded = new Float64Array(memory.buffer, at.guarded, thresholds.length + 2).fill(Number.NaN);
+    guarded.set(thresholds);
+    const assign = out.BYTES_PER_ELEMENT === 1 ? this.kernel.assignBinsU8 : this.kernel.assignBinsU16;
+    const missing = assign(at.column, column.length, at.firstBin, at.guarded, at.out, thresholds.length + 1);
+    out.set(
+      out.BYTES_PER_ELEMENT === 1
+        ? new Uint8Array(memory.buffer, at.out, column.length)
+        : new Uint16Array(memory.buffer, at.out, column.length),
+    );
+    return missing;
+  }
 }
+
+/** Counters of the kernel's radix sort (11-bit digits). */
+const RADIX = 2048;
 
 /** The sample rows' present (not NaN) values, as float32, at the start of `values`; returns their count. */
 function gatherPresent(column: Float64Array, sampleRows: Uint32Array, values: Float32Array): number {
@@ -140,34 +206,6 @@ function gatherPresent(column: Float64Array, sampleRows: Uint32Array, values: Fl
   return count;
 }
 
-/** Sorts `values[0..count)` (no NaN): order-preserving integer keys by radix are far faster than TypedArray#sort. */
-function sortFloat32(values: Float32Array, count: number): void {
-  const keys = new Uint32Array(values.buffer, values.byteOffset, count);
-  toOrderedKeys(keys, count);
-  keys.set(radixSort(keys));
-  fromOrderedKeys(keys, count);
-}
-
-/** The distinct values of sorted `values[0..count)` and their counts; returns how many there are. */
-function countDistinct(
-  values: Float32Array,
-  count: number,
-  distinct: Float64Array,
-  counts: Float64Array,
-): number {
-  let distinctCount = 0;
-  for (let i = 0; i < count; i++) {
-    const value = values[i] as number;
-    if (distinctCount > 0 && distinct[distinctCount - 1] === value) {
-      counts[distinctCount - 1] = (counts[distinctCount - 1] as number) + 1;
-    } else {
-      distinct[distinctCount] = value;
-      counts[distinctCount++] = 1;
-    }
-  }
-  return distinctCount;
-}
-
 /** The threshold of each cut (between distinct values cut-1 and cut). */
 function edgesAt(cuts: readonly number[], distinct: Float64Array): Float64Array {
   const edges = new Float64Array(cuts.length);
@@ -176,71 +214,6 @@ function edgesAt(cuts: readonly number[], distinct: Float64Array): Float64Array 
     edges[i] = edgeBetween(distinct[cut - 1] as number, distinct[cut] as number);
   }
   return edges;
-}
-
-/**
- * Float32 bit patterns (not NaN) to unsigned keys in the same order as the floats, -0 as +0:
- * negative floats have all bits flipped, positive ones the sign bit set.
- */
-function toOrderedKeys(bits: Uint32Array, count: number): void {
-  for (let i = 0; i < count; i++) {
-    const u = bits[i] as number;
-    bits[i] = u === 0x80000000 ? 0x80000000 : u & 0x80000000 ? ~u >>> 0 : (u | 0x80000000) >>> 0;
-  }
-}
-
-function fromOrderedKeys(keys: Uint32Array, count: number): void {
-  for (let i = 0; i < count; i++) {
-    const k = keys[i] as number;
-    keys[i] = k & 0x80000000 ? (k ^ 0x80000000) >>> 0 : ~k >>> 0;
-  }
-}
-
-/** LSD radix sort of 32-bit keys in three passes of 11 bits; returns a sorted copy. */
-function radixSort(keys: Uint32Array): Uint32Array {
-  let from = keys.slice();
-  let to = new Uint32Array(keys.length);
-  const counts = new Uint32Array(RADIX);
-  for (let shift = 0; shift < 32; shift += RADIX_BITS) {
-    countDigits(from, shift, counts);
-    startsFromCounts(counts);
-    scatterByDigit(from, to, shift, counts);
-    [from, to] = [to, from];
-  }
-  return from;
-}
-
-const RADIX_BITS = 11;
-const RADIX = 1 << RADIX_BITS;
-
-/** counts[d] = the keys whose digit at `shift` is d. */
-function countDigits(keys: Uint32Array, shift: number, counts: Uint32Array): void {
-  counts.fill(0);
-  for (let i = 0; i < keys.length; i++) {
-    const digit = ((keys[i] as number) >>> shift) & (RADIX - 1);
-    counts[digit] = (counts[digit] as number) + 1;
-  }
-}
-
-/** Counts to each digit's first place: an exclusive prefix sum, in place. */
-function startsFromCounts(counts: Uint32Array): void {
-  let total = 0;
-  for (let d = 0; d < counts.length; d++) {
-    const c = counts[d] as number;
-    counts[d] = total;
-    total += c;
-  }
-}
-
-/** Each key of `from` to its digit's next place in `to` (stable). */
-function scatterByDigit(from: Uint32Array, to: Uint32Array, shift: number, starts: Uint32Array): void {
-  for (let i = 0; i < from.length; i++) {
-    const key = from[i] as number;
-    const digit = (key >>> shift) & (RADIX - 1);
-    const at = starts[digit] as number;
-    to[at] = key;
-    starts[digit] = at + 1;
-  }
 }
 
 function everyCut(distinctCount: number): number[] {
@@ -339,63 +312,19 @@ function nextFloat32Up(value: number): number {
 }
 
 /**
- * Writes the bins of one feature and records its missing count.
- *
- * A value's bin is the number of thresholds <= its float32 value. Rather than a binary search per
- * value, a table indexed by the top 16 bits of the value's order-preserving key gives the number
- * of thresholds below that prefix (all below the value); usually none or one more is <= it.
- */
-function assignBins(
-  column: Float64Array,
-  binning: FeatureBinning,
-  bins: Uint8Array | Uint16Array,
-  offset: number,
-  values: Float32Array,
-  firstBin: Int32Array,
-): void {
-  const thresholds = binning.thresholds;
-  fillPrefixTable(thresholds, firstBin);
-  // Thresholds past a value's prefix are above the value, so counting may run on without an end:
-  // the NaN after the last threshold stops it (no value is >= NaN), +Infinity included.
-  const guarded = new Float64Array(thresholds.length + 2).fill(Number.NaN);
-  guarded.set(thresholds);
-  values.set(column);
-  const keys = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  const missingBin = binning.missingBin;
-  let missing = 0;
-  for (let row = 0; row < column.length; row++) {
-    const u = keys[row] as number;
-    if ((u & 0x7fffffff) > 0x7f800000) {
-      bins[offset + row] = missingBin;
-      missing++;
-      continue;
-    }
-    const value = values[row] as number;
-    // The order-preserving key without a branch (-0 comes just below +0: counting from its prefix
-    // still starts at or below its bin).
-    const key = (u ^ ((u >> 31) | 0x80000000)) >>> 0;
-    // Two steps without a branch (a prefix rarely holds more thresholds), then the rare rest.
-    let bin = firstBin[key >>> 16] as number;
-    bin += +((guarded[bin] as number) <= value);
-    bin += +((guarded[bin] as number) <= value);
-    while ((guarded[bin] as number) <= value) bin++;
-    bins[offset + row] = bin;
-  }
-  binning.missingCount = missing;
-}
-
-/**
  * Fills `table` (65,537 entries) so that table[p] = the number of thresholds whose key prefix (top 16
  * bits) is below p: the increasing thresholds give it in runs, written by `fill`.
  */
 function fillPrefixTable(thresholds: Float64Array, table: Int32Array): void {
   const bits = new Float32Array(1);
-  const key = new Uint32Array(bits.buffer);
+  const word = new Uint32Array(bits.buffer);
   let filled = 0;
   for (let j = 0; j < thresholds.length; j++) {
     bits[0] = thresholds[j] as number;
-    toOrderedKeys(key, 1);
-    const prefix = (key[0] as number) >>> 16;
+    const u = word[0] as number;
+    // The order-preserving key: negative floats' bits flipped, others' sign bit set (-0 as +0).
+    const key = u === 0x80000000 ? 0x80000000 : u & 0x80000000 ? ~u >>> 0 : (u | 0x80000000) >>> 0;
+    const prefix = key >>> 16;
     // Prefixes up to this threshold's own have j thresholds below them.
     if (prefix + 1 > filled) {
       table.fill(j, filled, prefix + 1);

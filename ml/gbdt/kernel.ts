@@ -2,7 +2,8 @@
  * The histogram and split kernel (kernel.wat, WebAssembly with SIMD) and the shared memory it works
  * on: one WebAssembly.Memory per grower, holding the bins and every buffer of HistogramBuffers, seen
  * from JavaScript through typed-array views and from worker threads through their own instance of
- * the same module on the same memory.
+ * the same module on the same memory. Binning (binning.ts) runs the module's binning loops on a
+ * memory of its own, before the grower's exists.
  */
 import { KERNEL_WASM_BASE64 } from './kernelWasm';
 
@@ -113,9 +114,35 @@ export type AddLeafValuesFunction = (
   end: number,
 ) => number;
 
+/** Sorts `count` float32 values (no NaN) at `values`, through `scratch` and 2048 i32 `counts`. */
+export type SortFloat32Function = (values: number, scratch: number, count: number, counts: number) => void;
+
+/** The distinct values of sorted float32 `values` (as f64) and their counts (f64); returns how many. */
+export type CountDistinctFunction = (
+  values: number,
+  count: number,
+  distinct: number,
+  counts: number,
+) => number;
+
+/**
+ * Each of `count` rows' bin from its f64 `column` value as float32 (see binning.ts): the missing bin
+ * for NaN, else `firstBin` (i32 per key prefix) and the steps through `guarded` (f64 thresholds,
+ * then NaN); bins to `out`. Returns the missing rows.
+ */
+export type AssignBinsFunction = (
+  column: number,
+  count: number,
+  firstBin: number,
+  guarded: number,
+  out: number,
+  missingBin: number,
+) => number;
+
 /**
  * The kernel's exports: accumulate and partition functions per bin width (and histogram layout),
- * histogram subtraction, the split search, a carried root's leaf sums and a residual loss's score pass.
+ * histogram subtraction, the split search, a carried root's leaf sums and a residual loss's score
+ * pass; and binning's sort, distinct values and bin assignment.
  */
 export interface HistogramKernel {
   accumulateU8Unit: AccumulateFunction;
@@ -129,6 +156,10 @@ export interface HistogramKernel {
   addCarriedLeaf: AddCarriedLeafFunction;
   markLeaves: MarkLeavesFunction;
   addLeafValues: AddLeafValuesFunction;
+  sortFloat32: SortFloat32Function;
+  countDistinct: CountDistinctFunction;
+  assignBinsU8: AssignBinsFunction;
+  assignBinsU16: AssignBinsFunction;
 }
 
 const PAGE_BYTES = 65_536;

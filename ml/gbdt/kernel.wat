@@ -24,10 +24,11 @@
 ;; for the same loop deciding a threshold by arithmetic and 2.3 for one loop that tested the
 ;; payload and indexed every array.
 ;;
-;; Last, histogram subtraction, the split search over a node's histogram (histogram.ts documents
+;; Then histogram subtraction, the split search over a node's histogram (histogram.ts documents
 ;; the search and its results), a leaf's part of a carried root histogram (grow.ts, carryRoot),
 ;; and, for squared error, the pass that adds a tree to the training scores and makes the next
-;; gradients (grow.ts, addTreeToResiduals). The search writes its missing-right and missing-left arms out
+;; gradients (grow.ts, addTreeToResiduals). Last, binning's loops (binning.ts), on a memory of
+;; their own. The search writes its missing-right and missing-left arms out
 ;; rather than calling one helper twice: it runs for every bin of every feature of every node, and
 ;; a helper would return the gain and the sums through memory for each bin.
 (module
@@ -674,4 +675,190 @@
           (f64x2.add (local.get $squares)
             (f64x2.replace_lane 0 (v128.const i64x2 0 0) (f64.mul (local.get $last) (local.get $last)))))))
     (f64.add (f64x2.extract_lane 0 (local.get $squares)) (f64x2.extract_lane 1 (local.get $squares))))
+
+  ;; Binning (binning.ts), on a memory of its own: binning comes before the grower's memory exists.
+  ;; Float32 values (no NaN) are sorted as order-preserving integer keys (negative floats' bits all
+  ;; flipped, others' sign bit set, -0 taken as +0) by a stable LSD radix sort, three passes of 11
+  ;; bits through `scratch`, `counts` holding 2048 counters; the sorted values' distinct values are
+  ;; counted; and each row's bin is the number of thresholds at or below its float32 value. The
+  ;; JavaScript loops these replace ran in V8's interpreter for much of a fit's first tree.
+  (func (export "sortFloat32") (param $values i32) (param $scratch i32) (param $count i32) (param $counts i32)
+    (local $i i32) (local $at i32) (local $u i32)
+    (block $keyed
+      (br_if $keyed (i32.eqz (local.get $count)))
+      (loop $keyLoop
+        (local.set $at (i32.add (local.get $values) (i32.shl (local.get $i) (i32.const 2))))
+        (local.set $u (i32.load (local.get $at)))
+        (i32.store (local.get $at)
+          (select (i32.const 0x80000000)
+            (select (i32.xor (local.get $u) (i32.const -1)) (i32.or (local.get $u) (i32.const 0x80000000))
+              (i32.lt_s (local.get $u) (i32.const 0)))
+            (i32.eq (local.get $u) (i32.const 0x80000000))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $keyLoop (i32.lt_u (local.get $i) (local.get $count)))))
+    (call $radixPass (local.get $values) (local.get $scratch) (local.get $count) (local.get $counts) (i32.const 0))
+    (call $radixPass (local.get $scratch) (local.get $values) (local.get $count) (local.get $counts) (i32.const 11))
+    (call $radixPass (local.get $values) (local.get $scratch) (local.get $count) (local.get $counts) (i32.const 22))
+    ;; Back to float bits, into `values`.
+    (local.set $i (i32.const 0))
+    (block $unkeyed
+      (br_if $unkeyed (i32.eqz (local.get $count)))
+      (loop $unkeyLoop
+        (local.set $u (i32.load (i32.add (local.get $scratch) (i32.shl (local.get $i) (i32.const 2)))))
+        (i32.store (i32.add (local.get $values) (i32.shl (local.get $i) (i32.const 2)))
+          (select (i32.xor (local.get $u) (i32.const 0x80000000)) (i32.xor (local.get $u) (i32.const -1))
+            (i32.lt_s (local.get $u) (i32.const 0))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $unkeyLoop (i32.lt_u (local.get $i) (local.get $count))))))
+
+  ;; One stable counting pass of the radix sort: the keys of `from` by their 11-bit digit at `shift`, into `to`.
+  (func $radixPass (param $from i32) (param $to i32) (param $count i32) (param $counts i32) (param $shift i32)
+    (local $i i32) (local $digit i32) (local $at i32) (local $total i32) (local $c i32) (local $key i32)
+    (memory.fill (local.get $counts) (i32.const 0) (i32.const 8192))
+    (block $counted
+      (br_if $counted (i32.eqz (local.get $count)))
+      (loop $countLoop
+        (local.set $at
+          (i32.add (local.get $counts)
+            (i32.shl
+              (i32.and
+                (i32.shr_u (i32.load (i32.add (local.get $from) (i32.shl (local.get $i) (i32.const 2)))) (local.get $shift))
+                (i32.const 2047))
+              (i32.const 2))))
+        (i32.store (local.get $at) (i32.add (i32.load (local.get $at)) (i32.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $countLoop (i32.lt_u (local.get $i) (local.get $count)))))
+    ;; Counts to each digit's first place.
+    (local.set $digit (i32.const 0))
+    (loop $startLoop
+      (local.set $at (i32.add (local.get $counts) (i32.shl (local.get $digit) (i32.const 2))))
+      (local.set $c (i32.load (local.get $at)))
+      (i32.store (local.get $at) (local.get $total))
+      (local.set $total (i32.add (local.get $total) (local.get $c)))
+      (local.set $digit (i32.add (local.get $digit) (i32.const 1)))
+      (br_if $startLoop (i32.lt_u (local.get $digit) (i32.const 2048))))
+    (local.set $i (i32.const 0))
+    (block $scattered
+      (br_if $scattered (i32.eqz (local.get $count)))
+      (loop $scatterLoop
+        (local.set $key (i32.load (i32.add (local.get $from) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $at
+          (i32.add (local.get $counts)
+            (i32.shl (i32.and (i32.shr_u (local.get $key) (local.get $shift)) (i32.const 2047)) (i32.const 2))))
+        (local.set $c (i32.load (local.get $at)))
+        (i32.store (i32.add (local.get $to) (i32.shl (local.get $c) (i32.const 2))) (local.get $key))
+        (i32.store (local.get $at) (i32.add (local.get $c) (i32.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $scatterLoop (i32.lt_u (local.get $i) (local.get $count))))))
+
+  ;; The distinct values of sorted float32 `values` (as doubles) and how many times each occurs;
+  ;; returns how many there are.
+  (func (export "countDistinct") (param $values i32) (param $count i32) (param $distinct i32)
+    (param $counts i32) (result i32)
+    (local $i i32) (local $d i32) (local $value f64) (local $previous f64) (local $last i32)
+    ;; NaN equals nothing: the first value is always a new one.
+    (local.set $previous (f64.const nan))
+    (block $done
+      (br_if $done (i32.eqz (local.get $count)))
+      (loop $valueLoop
+        (local.set $value (f64.promote_f32 (f32.load (i32.add (local.get $values) (i32.shl (local.get $i) (i32.const 2))))))
+        (if (f64.eq (local.get $previous) (local.get $value))
+          (then
+            (local.set $last (i32.add (local.get $counts) (i32.shl (i32.sub (local.get $d) (i32.const 1)) (i32.const 3))))
+            (f64.store (local.get $last) (f64.add (f64.load (local.get $last)) (f64.const 1))))
+          (else
+            (f64.store (i32.add (local.get $distinct) (i32.shl (local.get $d) (i32.const 3))) (local.get $value))
+            (f64.store (i32.add (local.get $counts) (i32.shl (local.get $d) (i32.const 3))) (f64.const 1))
+            (local.set $previous (local.get $value))
+            (local.set $d (i32.add (local.get $d) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $valueLoop (i32.lt_u (local.get $i) (local.get $count)))))
+    (local.get $d))
+
+  ;; Each row's bin from its double `column` value as float32: the missing bin for NaN (counted, the
+  ;; count returned), else table `firstBin` at the top 16 bits of its key, then one more for each
+  ;; threshold of `guarded` (the thresholds, then NaN) at or below it; 8- or 16-bit bins to `out`.
+  (func (export "assignBinsU8") (param $column i32) (param $count i32) (param $firstBin i32)
+    (param $guarded i32) (param $out i32) (param $missingBin i32) (result i32)
+    (local $row i32) (local $x f32) (local $u i32) (local $value f64) (local $bin i32) (local $missing i32)
+    (block $done
+      (br_if $done (i32.eqz (local.get $count)))
+      (loop $rowLoop
+        (local.set $x
+          (f32.demote_f64 (f64.load (i32.add (local.get $column) (i32.shl (local.get $row) (i32.const 3))))))
+        (local.set $u (i32.reinterpret_f32 (local.get $x)))
+        (block $stored
+          (if (i32.gt_u (i32.and (local.get $u) (i32.const 0x7fffffff)) (i32.const 0x7f800000))
+            (then
+              (i32.store8 (i32.add (local.get $out) (local.get $row)) (local.get $missingBin))
+              (local.set $missing (i32.add (local.get $missing) (i32.const 1)))
+              (br $stored)))
+          (local.set $value (f64.promote_f32 (local.get $x)))
+          ;; The prefix of the value's order-preserving key (-0 just below +0) gives the thresholds
+          ;; below it; two steps without a branch, then the rare rest (the NaN guard ends it).
+          (local.set $bin
+            (i32.load
+              (i32.add (local.get $firstBin)
+                (i32.shl
+                  (i32.shr_u
+                    (i32.xor (local.get $u) (i32.or (i32.shr_s (local.get $u) (i32.const 31)) (i32.const 0x80000000)))
+                    (i32.const 16))
+                  (i32.const 2)))))
+          (local.set $bin (i32.add (local.get $bin)
+            (f64.le (f64.load (i32.add (local.get $guarded) (i32.shl (local.get $bin) (i32.const 3)))) (local.get $value))))
+          (local.set $bin (i32.add (local.get $bin)
+            (f64.le (f64.load (i32.add (local.get $guarded) (i32.shl (local.get $bin) (i32.const 3)))) (local.get $value))))
+          (block $counted
+            (loop $step
+              (br_if $counted
+                (i32.eqz (f64.le (f64.load (i32.add (local.get $guarded) (i32.shl (local.get $bin) (i32.const 3))))
+                  (local.get $value))))
+              (local.set $bin (i32.add (local.get $bin) (i32.const 1)))
+              (br $step)))
+          (i32.store8 (i32.add (local.get $out) (local.get $row)) (local.get $bin)))
+        (local.set $row (i32.add (local.get $row) (i32.const 1)))
+        (br_if $rowLoop (i32.lt_u (local.get $row) (local.get $count)))))
+    (local.get $missing))
+
+  (func (export "assignBinsU16") (param $column i32) (param $count i32) (param $firstBin i32)
+    (param $guarded i32) (param $out i32) (param $missingBin i32) (result i32)
+    (local $row i32) (local $x f32) (local $u i32) (local $value f64) (local $bin i32) (local $missing i32)
+    (block $done
+      (br_if $done (i32.eqz (local.get $count)))
+      (loop $rowLoop
+        (local.set $x
+          (f32.demote_f64 (f64.load (i32.add (local.get $column) (i32.shl (local.get $row) (i32.const 3))))))
+        (local.set $u (i32.reinterpret_f32 (local.get $x)))
+        (block $stored
+          (if (i32.gt_u (i32.and (local.get $u) (i32.const 0x7fffffff)) (i32.const 0x7f800000))
+            (then
+              (i32.store16 (i32.add (local.get $out) (i32.shl (local.get $row) (i32.const 1))) (local.get $missingBin))
+              (local.set $missing (i32.add (local.get $missing) (i32.const 1)))
+              (br $stored)))
+          (local.set $value (f64.promote_f32 (local.get $x)))
+          ;; The prefix of the value's order-preserving key (-0 just below +0) gives the thresholds
+          ;; below it; two steps without a branch, then the rare rest (the NaN guard ends it).
+          (local.set $bin
+            (i32.load
+              (i32.add (local.get $firstBin)
+                (i32.shl
+                  (i32.shr_u
+                    (i32.xor (local.get $u) (i32.or (i32.shr_s (local.get $u) (i32.const 31)) (i32.const 0x80000000)))
+                    (i32.const 16))
+                  (i32.const 2)))))
+          (local.set $bin (i32.add (local.get $bin)
+            (f64.le (f64.load (i32.add (local.get $guarded) (i32.shl (local.get $bin) (i32.const 3)))) (local.get $value))))
+          (local.set $bin (i32.add (local.get $bin)
+            (f64.le (f64.load (i32.add (local.get $guarded) (i32.shl (local.get $bin) (i32.const 3)))) (local.get $value))))
+          (block $counted
+            (loop $step
+              (br_if $counted
+                (i32.eqz (f64.le (f64.load (i32.add (local.get $guarded) (i32.shl (local.get $bin) (i32.const 3))))
+                  (local.get $value))))
+              (local.set $bin (i32.add (local.get $bin) (i32.const 1)))
+              (br $step)))
+          (i32.store16 (i32.add (local.get $out) (i32.shl (local.get $row) (i32.const 1))) (local.get $bin)))
+        (local.set $row (i32.add (local.get $row) (i32.const 1)))
+        (br_if $rowLoop (i32.lt_u (local.get $row) (local.get $count)))))
+    (local.get $missing))
 )
