@@ -71,10 +71,17 @@ export function bestCategorySplit(
     if ((hist[first + bin * stride + 1] as number) > 0) order[present++] = bin;
   }
   if (present < 2) return null;
+  const search = nodeHistogram;
+  search.hist = hist;
+  search.first = first;
+  search.stride = stride;
+  search.hessAt = stride === 2 ? 1 : 2;
+  search.node = node;
+  search.params = params;
   const found =
     present <= MAX_ONE_VS_REST
-      ? bestOneVsRest(hist, first, stride, present, node, params, minGain)
-      : bestOrderedSet(hist, first, stride, present, node, params, minGain);
+      ? bestOneVsRest(search, present, minGain)
+      : bestOrderedSet(search, present, minGain);
   if (found.length === 0) return null;
   // The left set: `length` bins of `order` from its low end, or from its high end.
   const leftBins = new Uint8Array(valueBins);
@@ -104,17 +111,32 @@ interface FoundSet {
   count: number;
 }
 
+/** A node's histogram of one feature, as bestCategorySplit was given it. */
+interface NodeHistogram {
+  hist: Float64Array;
+  /** Where the feature's bins start in `hist`. */
+  first: number;
+  /** Doubles a bin. */
+  stride: number;
+  /** The hessian sum's place in a bin (the count's, 1, with unit hessians). */
+  hessAt: number;
+  node: NodeSums;
+  params: SplitParams;
+}
+
+/** The node histogram of the search running on this thread (reused, like the scratch above). */
+const nodeHistogram: NodeHistogram = {
+  hist: new Float64Array(0),
+  first: 0,
+  stride: 2,
+  hessAt: 1,
+  node: { grad: 0, hess: 0, count: 0 },
+  params: { l2: 0, minSamplesLeaf: 0, minHessianLeaf: 0, minGain: 0 },
+};
+
 /** Each of the `present` categories in `order` alone against the rest. */
-function bestOneVsRest(
-  hist: Float64Array,
-  first: number,
-  stride: number,
-  present: number,
-  node: NodeSums,
-  params: SplitParams,
-  minGain: number,
-): FoundSet {
-  const hessAt = stride === 2 ? 1 : 2;
+function bestOneVsRest(search: NodeHistogram, present: number, minGain: number): FoundSet {
+  const { hist, first, stride, hessAt, node, params } = search;
   const { l2, minSamplesLeaf, minHessianLeaf } = params;
   const parentScore = score(node.grad, node.hess, l2);
   const found: FoundSet = { from: 0, length: 0, gain: minGain, grad: 0, hess: 0, count: 0 };
@@ -142,16 +164,8 @@ function bestOneVsRest(
  * The categories of `order[0..present)` with at least MIN_ROWS_PER_CATEGORY rows, sorted by gradient
  * ratio, split after the first k from the low end, then from the high end.
  */
-function bestOrderedSet(
-  hist: Float64Array,
-  first: number,
-  stride: number,
-  present: number,
-  node: NodeSums,
-  params: SplitParams,
-  minGain: number,
-): FoundSet {
-  const hessAt = stride === 2 ? 1 : 2;
+function bestOrderedSet(search: NodeHistogram, present: number, minGain: number): FoundSet {
+  const { hist, first, stride, hessAt, node, params } = search;
   let length = 0;
   for (let i = 0; i < present; i++) {
     const bin = order[i] as number;

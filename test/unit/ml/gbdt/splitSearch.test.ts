@@ -126,6 +126,32 @@ function kernelWith(features: FeatureBins[], stride: number) {
   return { kernel, memory, at, hist, totalBins };
 }
 
+/** The kernel's search over every feature of one node: its seven result values. */
+function kernelSearch(
+  features: FeatureBins[],
+  stride: number,
+  totals: readonly [number, number, number],
+  params: Params,
+): number[] {
+  const { kernel, memory, at } = kernelWith(features, stride);
+  kernel.findBestSplits(
+    at.hist,
+    stride,
+    at.featureList,
+    0,
+    features.length,
+    at.binOffset,
+    at.missingBins,
+    ...totals,
+    params.l2,
+    params.minSamplesLeaf,
+    params.minHessianLeaf,
+    params.minGain,
+    at.out,
+  );
+  return Array.from(new Float64Array(memory.buffer, at.out, 7));
+}
+
 describe('the kernel split search', () => {
   const cases: [string, number, Params][] = [
     ['unit hessians', 2, { l2: 0, minSamplesLeaf: 1, minHessianLeaf: 0, minGain: 0 }],
@@ -144,23 +170,7 @@ describe('the kernel split search', () => {
       for (let trial = 0; trial < 300; trial++) {
         const features = randomNode(random, 1 + Math.floor(random.next() * 4), stride);
         const { result, totals } = referenceSplit(features, stride, params);
-        const { kernel, memory, at } = kernelWith(features, stride);
-        kernel.findBestSplits(
-          at.hist,
-          stride,
-          at.featureList,
-          0,
-          features.length,
-          at.binOffset,
-          at.missingBins,
-          ...totals,
-          params.l2,
-          params.minSamplesLeaf,
-          params.minHessianLeaf,
-          params.minGain,
-          at.out,
-        );
-        expect(Array.from(new Float64Array(memory.buffer, at.out, 7))).toEqual(result);
+        expect(kernelSearch(features, stride, totals, params)).toEqual(result);
         if (result[0] !== -Infinity) splits++;
       }
       // The random nodes gave both outcomes.
@@ -183,23 +193,7 @@ describe('the kernel split search', () => {
         ];
         const { result, totals } = referenceSplit(features, stride, params);
         expect(result[1]).toBe(sliver > 0 ? 1 : 0);
-        const { kernel, memory, at } = kernelWith(features, stride);
-        kernel.findBestSplits(
-          at.hist,
-          stride,
-          at.featureList,
-          0,
-          features.length,
-          at.binOffset,
-          at.missingBins,
-          ...totals,
-          params.l2,
-          params.minSamplesLeaf,
-          params.minHessianLeaf,
-          params.minGain,
-          at.out,
-        );
-        expect(Array.from(new Float64Array(memory.buffer, at.out, 7))).toEqual(result);
+        expect(kernelSearch(features, stride, totals, params)).toEqual(result);
       }
     }
   });
