@@ -44,6 +44,8 @@ export interface BinnedData {
   /** First bin of feature f in a histogram (length featureCount + 1; the last entry is the total). */
   binOffset: Int32Array;
   totalBins: number;
+  /** The rows in each bin (histogram layout, by binOffset): the counts of a histogram of every row. */
+  binCounts: Float64Array;
 }
 
 /**
@@ -88,11 +90,18 @@ export function binFeatures(
   const bytesPerBin = widest <= 256 ? 1 : 2;
   const buffer = allocate(n * features.length * bytesPerBin, shared);
   const bins = bytesPerBin === 1 ? new Uint8Array(buffer) : new Uint16Array(buffer);
+  const binCounts = new Float64Array(totalBins);
   features.forEach((binning, f) => {
     const column = bins.subarray(f * n, (f + 1) * n);
-    binning.missingCount = work.assignBins(data.columns[f] as Float64Array, binning.thresholds, column);
+    const counts = binCounts.subarray(binOffset[f], binOffset[f + 1]);
+    binning.missingCount = work.assignBins(
+      data.columns[f] as Float64Array,
+      binning.thresholds,
+      column,
+      counts,
+    );
   });
-  return { rowCount: n, bins, features, binOffset, totalBins };
+  return { rowCount: n, bins, features, binOffset, totalBins, binCounts };
 }
 
 /** An ArrayBuffer, or a SharedArrayBuffer when worker threads must see the memory. */
@@ -124,7 +133,8 @@ class BinningWork {
     | 'distinctCounts'
     | 'firstBin'
     | 'guarded'
-    | 'out',
+    | 'out'
+    | 'binCounts',
     number
   >;
 
@@ -141,6 +151,7 @@ class BinningWork {
       // The thresholds (fewer than maxValueBins), then NaN.
       guarded: arena.reserve((maxValueBins + 2) * 8),
       out: arena.reserve(rows * 2),
+      binCounts: arena.reserve((maxValueBins + 1) * 4),
     };
     this.memory = arena.shared();
     this.kernel = instantiateKernel(kernelModule(), this.memory);
@@ -174,7 +185,12 @@ class BinningWork {
    * value, a table indexed by the top 16 bits of the value's order-preserving key gives the number of
    * thresholds below that prefix (all below the value); usually none or one more is <= it.
    */
-  assignBins(column: Float64Array, thresholds: Float64Array, out: Uint8Array | Uint16Array): number {
+  assignBins(
+    column: Float64Array,
+    thresholds: Float64Array,
+    out: Uint8Array | Uint16Array,
+    binCounts: Float64Array,
+  ): number {
     const { at, memory } = this;
     new Float64Array(memory.buffer, at.column, column.length).set(column);
     fillPrefixTable(thresholds, new Int32Array(memory.buffer, at.firstBin, PREFIXES + 1));
@@ -182,13 +198,24 @@ class BinningWork {
     // the NaN after the last threshold stops it (no value is >= NaN), +Infinity included.
     const guarded = new Float64Array(memory.buffer, at.guarded, thresholds.length + 2).fill(Number.NaN);
     guarded.set(thresholds);
+    const missingBin = thresholds.length + 1;
+    const counts = new Int32Array(memory.buffer, at.binCounts, missingBin + 1).fill(0);
     const assign = out.BYTES_PER_ELEMENT === 1 ? this.kernel.assignBinsU8 : this.kernel.assignBinsU16;
-    const missing = assign(at.column, column.length, at.firstBin, at.guarded, at.out, thresholds.length + 1);
+    const missing = assign(
+      at.column,
+      column.length,
+      at.firstBin,
+      at.guarded,
+      at.out,
+      missingBin,
+      at.binCounts,
+    );
     out.set(
       out.BYTES_PER_ELEMENT === 1
         ? new Uint8Array(memory.buffer, at.out, column.length)
         : new Uint16Array(memory.buffer, at.out, column.length),
     );
+    binCounts.set(counts);
     return missing;
   }
 }

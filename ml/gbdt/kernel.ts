@@ -128,7 +128,8 @@ export type CountDistinctFunction = (
 /**
  * Each of `count` rows' bin from its f64 `column` value as float32 (see binning.ts): the missing bin
  * for NaN, else `firstBin` (i32 per key prefix) and the steps through `guarded` (f64 thresholds,
- * then NaN); bins to `out`. Returns the missing rows.
+ * then NaN); bins to `out`, and each bin's rows added to `binCounts` (i32 a bin). Returns the
+ * missing rows.
  */
 export type AssignBinsFunction = (
   column: number,
@@ -137,6 +138,7 @@ export type AssignBinsFunction = (
   guarded: number,
   out: number,
   missingBin: number,
+  binCounts: number,
 ) => number;
 
 /**

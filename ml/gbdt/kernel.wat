@@ -777,10 +777,12 @@
 
   ;; Each row's bin from its double `column` value as float32: the missing bin for NaN (counted, the
   ;; count returned), else table `firstBin` at the top 16 bits of its key, then one more for each
-  ;; threshold of `guarded` (the thresholds, then NaN) at or below it; 8- or 16-bit bins to `out`.
+  ;; threshold of `guarded` (the thresholds, then NaN) at or below it; 8- or 16-bit bins to `out`,
+  ;; and each bin's rows added to `binCounts` (i32 a bin).
   (func (export "assignBinsU8") (param $column i32) (param $count i32) (param $firstBin i32)
-    (param $guarded i32) (param $out i32) (param $missingBin i32) (result i32)
+    (param $guarded i32) (param $out i32) (param $missingBin i32) (param $binCounts i32) (result i32)
     (local $row i32) (local $x f32) (local $u i32) (local $value f64) (local $bin i32) (local $missing i32)
+    (local $at i32)
     (block $done
       (br_if $done (i32.eqz (local.get $count)))
       (loop $rowLoop
@@ -790,7 +792,7 @@
         (block $stored
           (if (i32.gt_u (i32.and (local.get $u) (i32.const 0x7fffffff)) (i32.const 0x7f800000))
             (then
-              (i32.store8 (i32.add (local.get $out) (local.get $row)) (local.get $missingBin))
+              (local.set $bin (local.get $missingBin))
               (local.set $missing (i32.add (local.get $missing) (i32.const 1)))
               (br $stored)))
           (local.set $value (f64.promote_f32 (local.get $x)))
@@ -814,15 +816,19 @@
                 (i32.eqz (f64.le (f64.load (i32.add (local.get $guarded) (i32.shl (local.get $bin) (i32.const 3))))
                   (local.get $value))))
               (local.set $bin (i32.add (local.get $bin) (i32.const 1)))
-              (br $step)))
-          (i32.store8 (i32.add (local.get $out) (local.get $row)) (local.get $bin)))
+              (br $step))))
+        (i32.store8 (i32.add (local.get $out) (local.get $row)) (local.get $bin))
+        ;; Every row's bin counted, for the counts of a histogram of every row (grow.ts).
+        (local.set $at (i32.add (local.get $binCounts) (i32.shl (local.get $bin) (i32.const 2))))
+        (i32.store (local.get $at) (i32.add (i32.load (local.get $at)) (i32.const 1)))
         (local.set $row (i32.add (local.get $row) (i32.const 1)))
         (br_if $rowLoop (i32.lt_u (local.get $row) (local.get $count)))))
     (local.get $missing))
 
   (func (export "assignBinsU16") (param $column i32) (param $count i32) (param $firstBin i32)
-    (param $guarded i32) (param $out i32) (param $missingBin i32) (result i32)
+    (param $guarded i32) (param $out i32) (param $missingBin i32) (param $binCounts i32) (result i32)
     (local $row i32) (local $x f32) (local $u i32) (local $value f64) (local $bin i32) (local $missing i32)
+    (local $at i32)
     (block $done
       (br_if $done (i32.eqz (local.get $count)))
       (loop $rowLoop
@@ -832,7 +838,7 @@
         (block $stored
           (if (i32.gt_u (i32.and (local.get $u) (i32.const 0x7fffffff)) (i32.const 0x7f800000))
             (then
-              (i32.store16 (i32.add (local.get $out) (i32.shl (local.get $row) (i32.const 1))) (local.get $missingBin))
+              (local.set $bin (local.get $missingBin))
               (local.set $missing (i32.add (local.get $missing) (i32.const 1)))
               (br $stored)))
           (local.set $value (f64.promote_f32 (local.get $x)))
@@ -856,8 +862,11 @@
                 (i32.eqz (f64.le (f64.load (i32.add (local.get $guarded) (i32.shl (local.get $bin) (i32.const 3))))
                   (local.get $value))))
               (local.set $bin (i32.add (local.get $bin) (i32.const 1)))
-              (br $step)))
-          (i32.store16 (i32.add (local.get $out) (i32.shl (local.get $row) (i32.const 1))) (local.get $bin)))
+              (br $step))))
+        (i32.store16 (i32.add (local.get $out) (i32.shl (local.get $row) (i32.const 1))) (local.get $bin))
+        ;; Every row's bin counted, for the counts of a histogram of every row (grow.ts).
+        (local.set $at (i32.add (local.get $binCounts) (i32.shl (local.get $bin) (i32.const 2))))
+        (i32.store (local.get $at) (i32.add (i32.load (local.get $at)) (i32.const 1)))
         (local.set $row (i32.add (local.get $row) (i32.const 1)))
         (br_if $rowLoop (i32.lt_u (local.get $row) (local.get $count)))))
     (local.get $missing))

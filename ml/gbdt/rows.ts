@@ -119,16 +119,11 @@ export function addLeafRows(
   }
 }
 
-/** Adds every row's count to its bins in a histogram slot laid out with `stride` doubles per bin. */
+/**
+ * Sets the counts of a histogram slot laid out with `stride` doubles per bin to every row's: the
+ * rows in each bin, which binning counted.
+ */
 export function countAllRows(binned: BinnedData, stride: number, out: Float64Array): void {
-  const n = binned.rowCount;
-  const { bins, binOffset } = binned;
-  for (let f = 0; f + 1 < binOffset.length; f++) {
-    const column = f * n;
-    const first = (binOffset[f] as number) * stride + 1;
-    for (let row = 0; row < n; row++) {
-      const at = first + (bins[column + row] as number) * stride;
-      out[at] = (out[at] as number) + 1;
-    }
-  }
+  const { binCounts } = binned;
+  for (let bin = 0; bin < binCounts.length; bin++) out[bin * stride + 1] = binCounts[bin] as number;
 }

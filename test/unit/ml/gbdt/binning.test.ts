@@ -46,6 +46,12 @@ describe('binFeatures', () => {
           }
         }
         expect(binning.missingCount).toBe(missing);
+        // Each bin's rows, counted as binning wrote them.
+        const counts = new Array<number>(missingBin + 1).fill(0);
+        for (const bin of binned.bins.subarray(f * rows, (f + 1) * rows))
+          counts[bin] = (counts[bin] as number) + 1;
+        const first = binned.binOffset[f] as number;
+        expect(Array.from(binned.binCounts.subarray(first, first + missingBin + 1))).toEqual(counts);
       });
       expect(binned.bins.BYTES_PER_ELEMENT).toBe(maxBins > 256 ? 2 : 1);
     }
