@@ -71,13 +71,7 @@ export function bestCategorySplit(
     if ((hist[first + bin * stride + 1] as number) > 0) order[present++] = bin;
   }
   if (present < 2) return null;
-  const search = nodeHistogram;
-  search.hist = hist;
-  search.first = first;
-  search.stride = stride;
-  search.hessAt = stride === 2 ? 1 : 2;
-  search.node = node;
-  search.params = params;
+  const search: NodeHistogram = { hist, first, stride, hessAt: stride === 2 ? 1 : 2, node, params };
   const found =
     present <= MAX_ONE_VS_REST
       ? bestOneVsRest(search, present, minGain)
@@ -123,16 +117,6 @@ interface NodeHistogram {
   node: NodeSums;
   params: SplitParams;
 }
-
-/** The node histogram of the search running on this thread (reused, like the scratch above). */
-const nodeHistogram: NodeHistogram = {
-  hist: new Float64Array(0),
-  first: 0,
-  stride: 2,
-  hessAt: 1,
-  node: { grad: 0, hess: 0, count: 0 },
-  params: { l2: 0, minSamplesLeaf: 0, minHessianLeaf: 0, minGain: 0 },
-};
 
 /** Each of the `present` categories in `order` alone against the rest. */
 function bestOneVsRest(search: NodeHistogram, present: number, minGain: number): FoundSet {
