@@ -5,10 +5,12 @@ import { generateShop } from '../../shop/load';
 import { auditTrail } from '../../registry';
 import {
   buildServingApp,
+  type CategoryMappingsHook,
   OutcomeQueryError,
   recordOutcomesFromQuery,
   type PredictResponse,
   type RunningServing,
+  type ServingApp,
 } from '../../serving';
 import {
   answerOf,
@@ -464,27 +466,36 @@ describe('a classifier', () => {
 });
 
 describe('taught category mappings', () => {
-  it('score an unseen category as the known one the hook names, and say so', async () => {
-    const asked: string[] = [];
-    const taught = buildServingApp({
+  /** A serving app of its own with this category mappings hook (the caller closes it). */
+  const servingWithHook = (categoryMappings: CategoryMappingsHook) =>
+    buildServingApp({
       pool: world.db.pool,
       objectStore: world.objectStore,
       token: SERVING_TOKEN,
       listen: false,
-      categoryMappings: (name) => {
-        asked.push(name);
-        return new Map([['material_family', new Map([['titanium', 'stainless_steel']])]]);
-      },
+      categoryMappings,
+    });
+  /** A row with titanium, a material the model never saw, and the app's answer to it. */
+  const predictTitanium = async (served: ServingApp) => {
+    await served.models.ready();
+    const row = { ...inputRows(1, 5)[0], material_family: 'titanium' };
+    const response = await served.app.inject({
+      method: 'POST',
+      url: predictPath(model),
+      headers: { authorization: `Bearer ${SERVING_TOKEN}` },
+      payload: { row },
+    });
+    return { row, response };
+  };
+
+  it('score an unseen category as the known one the hook names, and say so', async () => {
+    const asked: string[] = [];
+    const taught = servingWithHook((name) => {
+      asked.push(name);
+      return new Map([['material_family', new Map([['titanium', 'stainless_steel']])]]);
     });
     try {
-      await taught.models.ready();
-      const row = { ...inputRows(1, 5)[0], material_family: 'titanium' };
-      const response = await taught.app.inject({
-        method: 'POST',
-        url: predictPath(model),
-        headers: { authorization: `Bearer ${SERVING_TOKEN}` },
-        payload: { row },
-      });
+      const { row, response } = await predictTitanium(taught);
       expect(response.statusCode).toBe(200);
       const [prediction] = response.json<PredictResponse>().predictions;
       expect(prediction?.value).toBe(
@@ -507,6 +518,7 @@ describe('taught category mappings', () => {
       await taught.close();
     }
   });
+
   it('still answer when the hook throws or rejects, scoring the unseen category unmapped', async () => {
     const failing: Record<string, () => never | Promise<never>> = {
       throws: () => {
@@ -515,22 +527,9 @@ describe('taught category mappings', () => {
       rejects: () => Promise.reject(new Error('registry unreachable')),
     };
     for (const [how, hook] of Object.entries(failing)) {
-      const served = buildServingApp({
-        pool: world.db.pool,
-        objectStore: world.objectStore,
-        token: SERVING_TOKEN,
-        listen: false,
-        categoryMappings: hook,
-      });
+      const served = servingWithHook(hook);
       try {
-        await served.models.ready();
-        const row = { ...inputRows(1, 5)[0], material_family: 'titanium' };
-        const response = await served.app.inject({
-          method: 'POST',
-          url: predictPath(model),
-          headers: { authorization: `Bearer ${SERVING_TOKEN}` },
-          payload: { row },
-        });
+        const { row, response } = await predictTitanium(served);
         expect(response.statusCode, how).toBe(200);
         const [prediction] = response.json<PredictResponse>().predictions;
         expect(prediction?.value, how).toBe((await scorer.scoreRow(row)).prediction?.[0]);
