@@ -7,13 +7,14 @@
  *
  * - `kerf_rows_per_s`: `OnnxScorer.scoreTable` on Kerf's columns, inputs built each time (what
  *   serving and batch scoring do), with Kerf's session options (`scoringSessionOptions`: intra-op
- *   threads that do not spin);
- * - `node_run_rows_per_s`: onnxruntime-node's `run` alone on tensors built once, same session
- *   options, so what is left between the two is Kerf's input building;
+ *   threads that do not spin). Categories go in as codes: the scorer lifts the file's category
+ *   encoders out of the graph (`ml/onnx/categoryCodes.ts`) and maps each column's dictionary once;
+ * - `node_run_rows_per_s`: onnxruntime-node's `run` alone on the file's own graph, on tensors built
+ *   once (text for categories), same session options: onnxruntime-node as anyone would call it;
  * - `kerf_threads_rows_per_s`: the rows as batch scoring scores them: split between two chunks side
  *   by side, each scoring its rows in batches of `BATCH_ROWS` in a scoring thread of its own
  *   (`ThreadScorer`: one intra-op thread, its inputs built in that thread, the columns copied to it
- *   and the scores back), so each core builds its own string tensors;
+ *   and the scores back);
  * - `python_rows_per_s`: Python onnxruntime's `run` on float32 and str arrays built once, at
  *   onnxruntime's defaults (as a Python user runs it);
  * - `python_kerf_config_rows_per_s`: the same with Kerf's session config entries, so the part of

@@ -1,13 +1,14 @@
 /**
  * The input tensors of an exported Kerf model, built from Kerf's columns: a numeric feature becomes
- * float32 [N, 1] in one bulk conversion; a categorical one becomes text [N, 1] in one pass over the
- * column's dictionary codes, each row taking its label from a table made once per column. No object
- * is made per row: the only per-row cost left is onnxruntime-node's copying of each text into the
- * native tensor.
+ * float32 [N, 1] in one bulk conversion; a categorical one becomes float32 category codes [N, 1]
+ * when the scorer lifted its encoder out of the graph (`categoryCodes.ts`), or text [N, 1]
+ * otherwise, in one pass over the column's dictionary codes, each row taking its code or label from a
+ * table made once per column. No object is made per row.
  */
 import { Tensor } from 'onnxruntime-node';
 import type { Feature } from '../model';
 import { MISSING_CODE, type Column, type Table } from '../table';
+import { type CategoryCodeInput, codeOf } from './categoryCodes';
 
 /** The string a missing category is passed as; the graph maps it like any unseen category. */
 export const MISSING_CATEGORY = '';
@@ -15,18 +16,58 @@ export const MISSING_CATEGORY = '';
 /** A feature's tensor data: float32 for numbers, text for categories. */
 export type InputData = Float32Array | string[];
 
+const NO_CODES: ReadonlyMap<string, CategoryCodeInput> = new Map();
+
 /**
- * The graph inputs for every row of `table`, keyed by feature name.
+ * The graph inputs for every row of `table`, keyed by graph input name: the feature's name, or for a
+ * feature in `categoryCodes` the input that takes its codes.
  *
  * @throws when a feature's column is missing, or a numeric feature's column holds categories
  */
-export function tableFeeds(features: readonly Feature[], table: Table): Record<string, Tensor> {
+export function tableFeeds(
+  features: readonly Feature[],
+  table: Table,
+  categoryCodes: ReadonlyMap<string, CategoryCodeInput> = NO_CODES,
+): Record<string, Tensor> {
   const feeds: Record<string, Tensor> = {};
   for (const feature of features) {
     if (!table.has(feature.name)) throw missingColumn(feature.name);
-    feeds[feature.name] = inputTensor(columnInput(feature, table.column(feature.name)), table.rowCount);
+    const column = table.column(feature.name);
+    const codes = feature.kind === 'categorical' ? categoryCodes.get(feature.name) : undefined;
+    if (codes) feeds[codes.input] = inputTensor(columnCodes(codes, column), table.rowCount);
+    else feeds[feature.name] = inputTensor(columnInput(feature, column), table.rowCount);
   }
   return feeds;
+}
+
+/**
+ * A categorical feature's column as the codes its encoder would give the column's labels
+ * (`columnInput`'s texts): each dictionary entry or distinct number is looked up once.
+ */
+export function columnCodes(input: CategoryCodeInput, column: Column): Float32Array {
+  const codes = new Float32Array(column.kind === 'numeric' ? column.values.length : column.codes.length);
+  if (column.kind === 'numeric') {
+    const codeOfValue = new Map<number, number>();
+    for (let row = 0; row < codes.length; row++) {
+      const value = column.values[row] as number;
+      let code = codeOfValue.get(value);
+      if (code === undefined) {
+        code = codeOf(input, categoryText(value));
+        codeOfValue.set(value, code);
+      }
+      codes[row] = code;
+    }
+    return codes;
+  }
+  const { dictionary } = column;
+  const missing = codeOf(input, MISSING_CATEGORY);
+  // Entry k of the table is dictionary code k; codes past the dictionary are missing, like labels.
+  const table = Float32Array.from(dictionary, (label) => codeOf(input, label));
+  for (let row = 0; row < codes.length; row++) {
+    const code = column.codes[row] as number;
+    codes[row] = code >= 0 && code < table.length ? (table[code] as number) : missing;
+  }
+  return codes;
 }
 
 /** `data` as the [rows, 1] tensor the graph takes. */

@@ -5,6 +5,7 @@
 import { InferenceSession, type Tensor } from 'onnxruntime-node';
 import type { Feature } from '../model';
 import type { Table } from '../table';
+import { type CategoryCodeInput, codeOf, liftCategoryEncoders } from './categoryCodes';
 import { categoryText, inputTensor, missingColumn, tableFeeds } from './inputs';
 import { type KerfOnnxMetadata, METADATA_KEY, PREDICTION_OUTPUT, parseMetadata } from './metadata';
 import { onnx } from './protoBuilders';
@@ -42,7 +43,11 @@ export function scoringSessionOptions(
   return { ...options, extra: { ...options.extra, session: { ...SCORING_SESSION_CONFIG, ...session } } };
 }
 
-/** An exported Kerf model loaded into an onnxruntime session. */
+/**
+ * An exported Kerf model loaded into an onnxruntime session. Categorical inputs are fed as their
+ * category codes where the graph allows it (`liftCategoryEncoders`): the session runs the file's
+ * graph from its category encoders on, and the scores are the file's.
+ */
 export class OnnxScorer {
   private released = false;
 
@@ -50,6 +55,8 @@ export class OnnxScorer {
     private readonly session: InferenceSession,
     /** What the model takes and returns, read from its metadata. */
     readonly metadata: KerfOnnxMetadata,
+    /** The categorical features fed as codes, by feature name. */
+    private readonly categoryCodes: ReadonlyMap<string, CategoryCodeInput>,
   ) {}
 
   /**
@@ -60,9 +67,11 @@ export class OnnxScorer {
    * @throws when the bytes are not a Kerf ONNX export or onnxruntime rejects the model
    */
   static async load(bytes: Uint8Array, options: InferenceSession.SessionOptions = {}): Promise<OnnxScorer> {
-    const metadata = readMetadata(bytes);
-    const session = await InferenceSession.create(bytes, scoringSessionOptions(options));
-    return new OnnxScorer(session, metadata);
+    const proto = decodeModel(bytes);
+    const metadata = metadataOf(proto);
+    const lifted = liftCategoryEncoders(proto, bytes);
+    const session = await InferenceSession.create(lifted.bytes, scoringSessionOptions(options));
+    return new OnnxScorer(session, metadata, lifted.inputs);
   }
 
   /** The raw features (names, kinds, categories) the model takes, in input order. */
@@ -77,7 +86,7 @@ export class OnnxScorer {
    * @throws when a feature's column is missing, or a numeric feature's column holds categories
    */
   async scoreTable(table: Table): Promise<OnnxScores> {
-    return this.run(tableFeeds(this.metadata.features, table), table.rowCount);
+    return this.run(tableFeeds(this.metadata.features, table, this.categoryCodes), table.rowCount);
   }
 
   /**
@@ -91,10 +100,14 @@ export class OnnxScorer {
     for (const feature of this.metadata.features) {
       if (!Object.hasOwn(row, feature.name)) throw missingColumn(feature.name);
       const value = row[feature.name];
-      feeds[feature.name] = inputTensor(
-        feature.kind === 'numeric' ? Float32Array.of(numberOf(feature.name, value)) : [categoryText(value)],
-        1,
-      );
+      const codes = this.categoryCodes.get(feature.name);
+      if (feature.kind === 'numeric') {
+        feeds[feature.name] = inputTensor(Float32Array.of(numberOf(feature.name, value)), 1);
+      } else if (codes) {
+        feeds[codes.input] = inputTensor(Float32Array.of(codeOf(codes, categoryText(value))), 1);
+      } else {
+        feeds[feature.name] = inputTensor([categoryText(value)], 1);
+      }
     }
     return this.run(feeds, 1);
   }
@@ -156,12 +169,18 @@ export async function scoreOnnx(onnx: Uint8Array, table: Table): Promise<Float64
 
 /** Parses the `kerf.model` metadata out of an ONNX file. */
 export function readMetadata(bytes: Uint8Array): KerfOnnxMetadata {
-  let proto: InstanceType<typeof onnx.ModelProto>;
+  return metadataOf(decodeModel(bytes));
+}
+
+function decodeModel(bytes: Uint8Array): InstanceType<typeof onnx.ModelProto> {
   try {
-    proto = onnx.ModelProto.decode(bytes);
+    return onnx.ModelProto.decode(bytes);
   } catch (error) {
     throw new Error(`Not an ONNX model: ${String(error)}`);
   }
+}
+
+function metadataOf(proto: InstanceType<typeof onnx.ModelProto>): KerfOnnxMetadata {
   const entry = proto.metadataProps.find((prop) => prop.key === METADATA_KEY);
   if (!entry?.value) throw new Error(`Not a Kerf ONNX export: no "${METADATA_KEY}" metadata`);
   return parseMetadata(entry.value);
