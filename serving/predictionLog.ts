@@ -123,12 +123,24 @@ interface EncodedRow {
 /** A pending row: its record until its line is made (or when it cannot be written as JSON). */
 type PendingRow = PredictionRecord | EncodedRow;
 
-const isEncoded = (row: PendingRow): row is EncodedRow => 'line' in row;
+/** A record that cannot be written as JSON (nested past the stack), and why: the writer sets it aside. */
+interface UnencodableRow {
+  record: PredictionRecord;
+  problem: unknown;
+}
 
-/** A record as its encoded row; a record that cannot be written as JSON stays, for the writer to set aside. */
-function encodeRow(record: PredictionRecord): PendingRow {
+const isEncoded = (row: PendingRow | UnencodableRow): row is EncodedRow => 'line' in row;
+
+/**
+ * A record as its encoded row, or as why it cannot be written as JSON: the one place a logged
+ * prediction becomes the line its pending row keeps, whether made between requests, at a flush or on
+ * the way to the spill file.
+ */
+function encodeRow(record: PredictionRecord): EncodedRow | UnencodableRow {
   const encoded = encodePrediction(record);
-  return 'line' in encoded ? { predictionId: record.predictionId, line: encoded.line } : record;
+  return 'line' in encoded
+    ? { predictionId: record.predictionId, line: encoded.line }
+    : { record, problem: encoded.problem };
 }
 
 /** Pending rows whose JSON is made in one turn of the event loop (a few hundred microseconds). */
@@ -334,15 +346,24 @@ export class PredictionLog {
   private encodeSome(): void {
     this.encodeScheduled = false;
     const end = Math.min(this.pending.length, this.encodedRows + ENCODED_PER_TURN);
-    for (let index = this.encodedRows; index < end; index++) {
-      const row = this.pending[index] as PendingRow;
-      if (!isEncoded(row)) this.pending[index] = encodeRow(row);
-    }
+    for (let index = this.encodedRows; index < end; index++) this.encodedAt(index);
     this.encodedRows = end;
     if (end < this.pending.length) {
       this.encodeScheduled = true;
       setImmediate(() => this.encodeSome());
     }
+  }
+
+  /**
+   * The pending row at `index` with its line made, and kept made (a write that fails leaves it ready
+   * for the next); or, for a record that cannot be written as JSON, why (the record stays pending).
+   */
+  private encodedAt(index: number): EncodedRow | UnencodableRow {
+    const row = this.pending[index] as PendingRow;
+    if (isEncoded(row)) return row;
+    const encoded = encodeRow(row);
+    if (isEncoded(encoded)) this.pending[index] = encoded;
+    return encoded;
   }
 
   /**
@@ -361,7 +382,7 @@ export class PredictionLog {
     for (const pendingRow of overflow) {
       const row = isEncoded(pendingRow) ? pendingRow : encodeRow(pendingRow);
       // A row that cannot become JSON stays in memory, where the writer sets it aside.
-      if (!isEncoded(row)) unencodable.push(row);
+      if (!isEncoded(row)) unencodable.push(row.record);
       else {
         lines.push(row.line);
         this.pendingIds.delete(row.predictionId);
@@ -388,21 +409,7 @@ export class PredictionLog {
         const batch: Writable[] = [];
         // Never past maxPending: the rows beyond may move to the spill file while the batch is written.
         const rows = Math.min(size, this.pending.length, this.maxPending);
-        for (let index = 0; index < rows; index++) {
-          const pendingRow = this.pending[index] as PendingRow;
-          if (isEncoded(pendingRow)) {
-            batch.push({ line: pendingRow.line });
-            continue;
-          }
-          const entry = encodePrediction(pendingRow);
-          if ('problem' in entry) {
-            batch.push({ record: pendingRow, problem: entry.problem });
-            continue;
-          }
-          // Made now, and kept made: a write that fails leaves it ready for the next.
-          this.pending[index] = { predictionId: pendingRow.predictionId, line: entry.line };
-          batch.push({ line: entry.line });
-        }
+        for (let index = 0; index < rows; index++) batch.push(this.encodedAt(index));
         const settled = await this.writes.writeBatch(batch);
         this.settle(settled);
         owed -= settled;

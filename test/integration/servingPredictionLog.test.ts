@@ -3,11 +3,12 @@
  * than PostgreSQL takes them (or while it takes none), and every answered row still reaches
  * `serving.predictions`, through the spill file, with nothing dropped.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PredictResponse } from '../../serving';
+import type { PredictionRecord, PredictResponse } from '../../serving';
 import {
   createServingWorld,
   inputRows,
@@ -21,10 +22,11 @@ import {
 let world: ServingWorld;
 let spillDirectory: string;
 const model = modelName('burst');
+let version: number;
 
 beforeAll(async () => {
   world = await createServingWorld('kerf_test_prediction_burst');
-  await registerVersion(world, { model, iterations: 10, alias: 'production' });
+  ({ version } = await registerVersion(world, { model, iterations: 10, alias: 'production' }));
   spillDirectory = await mkdtemp(path.join(tmpdir(), 'kerf-test-spill-'));
 });
 
@@ -116,5 +118,67 @@ describe('a burst of batch requests', () => {
       await serving.close();
     }
     expect(await loggedCount(ids)).toBe(2000);
+  });
+});
+
+describe('a logged row', () => {
+  /** A prediction with text COPY must escape in every column that can hold it. */
+  function record(): PredictionRecord {
+    return {
+      predictionId: randomUUID(),
+      model,
+      version,
+      alias: 'shadow',
+      key: 'job\t7\\b\nline\r',
+      inputs: { notes: 'tab\there, \\ and "quotes"', thickness_mm: 2.5, laser_id: null },
+      output: { value: 12.5 },
+      warnings: [{ column: 'material_family', value: 'ti\ttanium', message: 'never seen' }],
+      servedAt: new Date(),
+      shadowOf: randomUUID(),
+    };
+  }
+
+  async function loggedRow(id: string): Promise<Record<string, unknown> | undefined> {
+    const { rows } = await world.db.pool.query<Record<string, unknown>>(
+      `SELECT prediction_id, model, version, alias, key, inputs, output, warnings, served_at, shadow_of
+       FROM serving.predictions WHERE prediction_id = $1`,
+      [id],
+    );
+    return rows[0];
+  }
+
+  const columnsOf = (made: PredictionRecord) => ({
+    prediction_id: made.predictionId,
+    model: made.model,
+    version: made.version,
+    alias: made.alias,
+    key: made.key,
+    inputs: made.inputs,
+    output: made.output,
+    warnings: made.warnings,
+    served_at: made.servedAt,
+    shadow_of: made.shadowOf,
+  });
+
+  it('holds every column as served, whether its line was made between requests or by the flush', async () => {
+    const serving = await startWorldServing(world, {
+      predictionLog: { flushIntervalMs: 60_000, spillDirectory },
+    });
+    const byFlush = record();
+    const ahead = record();
+    try {
+      // Flushed at once: the flush makes the line before the loop's next turn could.
+      serving.predictionLog.add([byFlush]);
+      await serving.predictionLog.flush();
+      // Its line made in the loop's next turn, between requests; the flush only writes it.
+      serving.predictionLog.add([ahead]);
+      await new Promise((resolve) => setImmediate(resolve));
+      await serving.predictionLog.flush();
+      expect(serving.predictionLog.status()).toMatchObject({ pending: 0, written: 2, dropped: 0 });
+    } finally {
+      await serving.close();
+    }
+    expect(await loggedRow(byFlush.predictionId)).toEqual(columnsOf(byFlush));
+    expect(await loggedRow(ahead.predictionId)).toEqual(columnsOf(ahead));
   });
 });
