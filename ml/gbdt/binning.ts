@@ -60,15 +60,8 @@ export function splitThreshold(binning: FeatureBinning, bin: number): number {
 /**
  * Bins the training features: quantile edges from (at most QUANTILE_SAMPLE_ROWS) seeded sample rows,
  * categorical codes as their own bins when they fit, and a missing bin per feature.
- *
- * @param shared allocate the bins in a SharedArrayBuffer so worker threads can read them
  */
-export function binFeatures(
-  data: EncodedFeatures,
-  maxBins: number,
-  seed: number,
-  shared: boolean,
-): BinnedData {
+export function binFeatures(data: EncodedFeatures, maxBins: number, seed: number): BinnedData {
   const n = data.rowCount;
   const maxValueBins = maxBins - 1;
   const sampleRows = sampleSortedIndices(n, QUANTILE_SAMPLE_ROWS, streamFor(seed, 1));
@@ -87,9 +80,7 @@ export function binFeatures(
   });
   const totalBins = binOffset[features.length] as number;
   const widest = Math.max(0, ...features.map((binning) => binning.missingBin + 1));
-  const bytesPerBin = widest <= 256 ? 1 : 2;
-  const buffer = allocate(n * features.length * bytesPerBin, shared);
-  const bins = bytesPerBin === 1 ? new Uint8Array(buffer) : new Uint16Array(buffer);
+  const bins = widest <= 256 ? new Uint8Array(n * features.length) : new Uint16Array(n * features.length);
   const binCounts = new Float64Array(totalBins);
   features.forEach((binning, f) => {
     const column = bins.subarray(f * n, (f + 1) * n);
@@ -102,11 +93,6 @@ export function binFeatures(
     );
   });
   return { rowCount: n, bins, features, binOffset, totalBins, binCounts };
-}
-
-/** An ArrayBuffer, or a SharedArrayBuffer when worker threads must see the memory. */
-export function allocate(bytes: number, shared: boolean): ArrayBuffer | SharedArrayBuffer {
-  return shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
 }
 
 /** Codes 0..k-1 each get their own bin: edges halfway between consecutive codes. */

@@ -68,7 +68,7 @@ export function trainGbdtDetailed(
   const n = data.rowCount;
   const featureCount = data.features.length;
   const threads = n >= opts.parallelMinRows ? opts.threads : 1;
-  const binned = binFeatures(data, opts.maxBins, opts.seed, threads > 1);
+  const binned = binFeatures(data, opts.maxBins, opts.seed);
   const sampleBuffer = opts.rowSubsample < 1 ? new Uint32Array(n) : undefined;
   // Squared error, one output, every row in every tree: the grower keeps the scores and makes each
   // tree's gradients in its kernel.

@@ -500,7 +500,7 @@ describe('TreeGrower', () => {
       () => random.below(50),
       (x) => x(0) * 3 - x(1) + (x(2) > 25 ? 40 : 0),
     );
-    const binned = binFeatures(data, 255, 42, true);
+    const binned = binFeatures(data, 255, 42);
     const params = growParams({ maxLeaves: 31, l2: 1, minSamplesLeaf: 5 });
     // Integer gradients and hessians: every histogram sum is exact, however it is computed.
     const grad = data.target.map((value) => value - 50);
@@ -556,7 +556,7 @@ describe('TreeGrower', () => {
       task: 'regression',
       target,
     };
-    const binned = binFeatures(data, 255, 42, true);
+    const binned = binFeatures(data, 255, 42);
     const params = growParams({ maxLeaves: 8, l2: 1 });
     const grad = target.map((value) => value - 20);
     const parallel = { parallelMinRows: 0, parallelPartitionMinRows: 0 };
@@ -594,7 +594,7 @@ describe('TreeGrower', () => {
       () => random.below(40),
       (x) => x(0) * 2 - x(1) + (x(3) > 20 ? 30 : 0),
     );
-    const binned = binFeatures(data, 255, 42, true);
+    const binned = binFeatures(data, 255, 42);
     const params = growParams();
     const features = [0, 1, 2, 3, 4];
     const none = new Float64Array(0);
@@ -649,7 +649,7 @@ describe('TreeGrower', () => {
       () => random.next() * 10,
       (x) => x(0) * 2 - x(1) + (x(2) > 5 ? 3 : 0),
     );
-    const binned = binFeatures(data, 255, 42, true);
+    const binned = binFeatures(data, 255, 42);
     const params = growParams();
     const features = [0, 1, 2, 3];
     const none = new Float64Array(0);

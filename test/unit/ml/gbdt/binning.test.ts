@@ -28,7 +28,7 @@ describe('binFeatures', () => {
     const columns = draws.map((draw) => Float64Array.from({ length: rows }, draw));
     // 8-bit bins, and 16-bit bins (more than 256 bins a feature).
     for (const maxBins of [255, 16, 1000]) {
-      const binned = binFeatures(numericData(columns), maxBins, 42, false);
+      const binned = binFeatures(numericData(columns), maxBins, 42);
       columns.forEach((column, f) => {
         const binning = binned.features[f];
         if (!binning) throw new Error(`no binning for feature ${f}`);
@@ -65,7 +65,7 @@ describe('binFeatures', () => {
     const column = Float64Array.from({ length: 5000 }, () =>
       random.below(10) === 0 ? Number.NaN : (pool[random.below(pool.length)] as number),
     );
-    const binned = binFeatures(numericData([column]), 255, 42, false);
+    const binned = binFeatures(numericData([column]), 255, 42);
     const thresholds = Array.from(binned.features[0]?.thresholds ?? []);
     // The distinct float32 values (0 and -0 are one value), sorted plainly.
     const distinct = [...new Set(Array.from(column, (value) => Math.fround(value)).filter((v) => v === v))]
@@ -86,7 +86,7 @@ describe('binFeatures', () => {
     const column = Float64Array.from({ length: 10_000 }, () =>
       random.below(5) === 0 ? 100 : Math.round(random.next() * 1000) / 10,
     );
-    const binned = binFeatures(numericData([column]), 16, 42, false);
+    const binned = binFeatures(numericData([column]), 16, 42);
     const binning = binned.features[0];
     if (!binning) throw new Error('no binning');
     const counts = new Array<number>(binning.missingBin + 1).fill(0);
