@@ -38,7 +38,10 @@ export function canSplitOn(binning: FeatureBinning): boolean {
 
 export interface BinnedData {
   rowCount: number;
-  /** Column-major bins: feature f's bins are at [f * rowCount, (f + 1) * rowCount). */
+  /**
+   * Column-major bins: feature f's bins are at [f * rowCount, (f + 1) * rowCount). From binFeatures,
+   * a view on the kernel memory they were written in (BinWriter).
+   */
   bins: Uint8Array | Uint16Array;
   features: FeatureBinning[];
   /** First bin of feature f in a histogram (length featureCount + 1; the last entry is the total). */
@@ -65,7 +68,7 @@ export function binFeatures(data: EncodedFeatures, maxBins: number, seed: number
   const n = data.rowCount;
   const maxValueBins = maxBins - 1;
   const sampleRows = sampleSortedIndices(n, QUANTILE_SAMPLE_ROWS, streamFor(seed, 1));
-  const work = new BinningWork(n, sampleRows.length, maxValueBins);
+  const edgeFinder = new EdgeFinder(sampleRows.length);
   const features: FeatureBinning[] = [];
   const binOffset = new Int32Array(data.features.length + 1);
   data.features.forEach((feature, f) => {
@@ -74,25 +77,19 @@ export function binFeatures(data: EncodedFeatures, maxBins: number, seed: number
     const categoryBins = categories >= 0 && categories <= maxValueBins;
     const thresholds = categoryBins
       ? categoryThresholds(categories)
-      : work.quantileThresholds(column, sampleRows, maxValueBins);
+      : edgeFinder.quantileThresholds(column, sampleRows, maxValueBins);
     features.push({ thresholds, missingBin: thresholds.length + 1, missingCount: 0, categoryBins });
     binOffset[f + 1] = (binOffset[f] as number) + thresholds.length + 2;
   });
   const totalBins = binOffset[features.length] as number;
   const widest = Math.max(0, ...features.map((binning) => binning.missingBin + 1));
-  const bins = widest <= 256 ? new Uint8Array(n * features.length) : new Uint16Array(n * features.length);
+  const writer = new BinWriter(n, features.length, widest <= 256 ? 1 : 2, maxValueBins);
   const binCounts = new Float64Array(totalBins);
   features.forEach((binning, f) => {
-    const column = bins.subarray(f * n, (f + 1) * n);
     const counts = binCounts.subarray(binOffset[f], binOffset[f + 1]);
-    binning.missingCount = work.assignBins(
-      data.columns[f] as Float64Array,
-      binning.thresholds,
-      column,
-      counts,
-    );
+    binning.missingCount = writer.assignBins(f, data.columns[f] as Float64Array, binning.thresholds, counts);
   });
-  return { rowCount: n, bins, features, binOffset, totalBins, binCounts };
+  return { rowCount: n, bins: writer.bins, features, binOffset, totalBins, binCounts };
 }
 
 /** Codes 0..k-1 each get their own bin: edges halfway between consecutive codes. */
@@ -103,41 +100,24 @@ function categoryThresholds(categories: number): Float64Array {
 }
 
 /**
- * Binning's row loops, in the kernel (kernel.wat) on a memory of its own sized for one column: a
- * fit's binning runs before V8 has optimised anything, and the same loops in JavaScript ran in its
- * interpreter for much of a small fit's first tree. The cuts between distinct values stay here.
+ * Quantile edges from the sample rows, their sort and distinct values in the kernel (kernel.wat) on a
+ * memory sized for the sample: a fit's binning runs before V8 has optimised anything, and binning's
+ * loops in JavaScript ran in its interpreter for much of a small fit's first tree. The cuts between
+ * distinct values stay here.
  */
-class BinningWork {
+class EdgeFinder {
   private readonly kernel: HistogramKernel;
   private readonly memory: WebAssembly.Memory;
-  private readonly at: Record<
-    | 'column'
-    | 'values'
-    | 'scratch'
-    | 'counts'
-    | 'distinct'
-    | 'distinctCounts'
-    | 'firstBin'
-    | 'guarded'
-    | 'out'
-    | 'binCounts',
-    number
-  >;
+  private readonly at: Record<'values' | 'scratch' | 'counts' | 'distinct' | 'distinctCounts', number>;
 
-  constructor(rows: number, sampleRows: number, maxValueBins: number) {
+  constructor(sampleRows: number) {
     const arena = new KernelArena();
     this.at = {
-      column: arena.reserve(rows * 8),
       values: arena.reserve(sampleRows * 4),
       scratch: arena.reserve(sampleRows * 4),
       counts: arena.reserve(RADIX * 4),
       distinct: arena.reserve(sampleRows * 8),
       distinctCounts: arena.reserve(sampleRows * 8),
-      firstBin: arena.reserve((PREFIXES + 1) * 4),
-      // The thresholds (fewer than maxValueBins), then NaN.
-      guarded: arena.reserve((maxValueBins + 2) * 8),
-      out: arena.reserve(rows * 2),
-      binCounts: arena.reserve((maxValueBins + 1) * 4),
     };
     this.memory = arena.shared();
     this.kernel = instantiateKernel(kernelModule(), this.memory);
@@ -163,22 +143,56 @@ class BinningWork {
         : greedyCuts(new Float64Array(memory.buffer, at.distinctCounts, distinctCount), count, maxValueBins);
     return edgesAt(cuts, distinct);
   }
+}
+
+/**
+ * Every row's bin, in the kernel as EdgeFinder's loops are, on a memory holding every feature's bins
+ * and one column of values: the kernel writes the bins straight into `bins`, the binned data's, so
+ * they leave its memory only once, into the grower's.
+ */
+class BinWriter {
+  /** Column-major bins, as BinnedData.bins. */
+  readonly bins: Uint8Array | Uint16Array;
+  private readonly kernel: HistogramKernel;
+  private readonly memory: WebAssembly.Memory;
+  private readonly rows: number;
+  private readonly at: Record<'bins' | 'column' | 'firstBin' | 'guarded' | 'binCounts', number>;
+
+  constructor(rows: number, featureCount: number, bytesPerBin: 1 | 2, maxValueBins: number) {
+    const arena = new KernelArena();
+    this.at = {
+      bins: arena.reserve(rows * featureCount * bytesPerBin),
+      column: arena.reserve(rows * 8),
+      firstBin: arena.reserve((PREFIXES + 1) * 4),
+      // The thresholds (fewer than maxValueBins), then NaN.
+      guarded: arena.reserve((maxValueBins + 2) * 8),
+      binCounts: arena.reserve((maxValueBins + 1) * 4),
+    };
+    this.memory = arena.shared();
+    this.kernel = instantiateKernel(kernelModule(), this.memory);
+    this.rows = rows;
+    this.bins =
+      bytesPerBin === 1
+        ? new Uint8Array(this.memory.buffer, this.at.bins, rows * featureCount)
+        : new Uint16Array(this.memory.buffer, this.at.bins, rows * featureCount);
+  }
 
   /**
-   * Writes the bins of one feature to `out` (its column of the bins); returns its missing rows.
+   * Writes the bins of feature `feature` (values `column`) to its part of `bins`, and each bin's rows
+   * to `binCounts`; returns its missing rows.
    *
    * A value's bin is the number of thresholds <= its float32 value. Rather than a binary search per
    * value, a table indexed by the top 16 bits of the value's order-preserving key gives the number of
    * thresholds below that prefix (all below the value); usually none or one more is <= it.
    */
   assignBins(
+    feature: number,
     column: Float64Array,
     thresholds: Float64Array,
-    out: Uint8Array | Uint16Array,
     binCounts: Float64Array,
   ): number {
-    const { at, memory } = this;
-    new Float64Array(memory.buffer, at.column, column.length).set(column);
+    const { at, memory, rows } = this;
+    new Float64Array(memory.buffer, at.column, rows).set(column);
     fillPrefixTable(thresholds, new Int32Array(memory.buffer, at.firstBin, PREFIXES + 1));
     // Thresholds past a value's prefix are above the value, so counting may run on without an end:
     // the NaN after the last threshold stops it (no value is >= NaN), +Infinity included.
@@ -186,21 +200,10 @@ class BinningWork {
     guarded.set(thresholds);
     const missingBin = thresholds.length + 1;
     const counts = new Int32Array(memory.buffer, at.binCounts, missingBin + 1).fill(0);
-    const assign = out.BYTES_PER_ELEMENT === 1 ? this.kernel.assignBinsU8 : this.kernel.assignBinsU16;
-    const missing = assign(
-      at.column,
-      column.length,
-      at.firstBin,
-      at.guarded,
-      at.out,
-      missingBin,
-      at.binCounts,
-    );
-    out.set(
-      out.BYTES_PER_ELEMENT === 1
-        ? new Uint8Array(memory.buffer, at.out, column.length)
-        : new Uint16Array(memory.buffer, at.out, column.length),
-    );
+    const bytesPerBin = this.bins.BYTES_PER_ELEMENT;
+    const assign = bytesPerBin === 1 ? this.kernel.assignBinsU8 : this.kernel.assignBinsU16;
+    const out = at.bins + feature * rows * bytesPerBin;
+    const missing = assign(at.column, rows, at.firstBin, at.guarded, out, missingBin, at.binCounts);
     binCounts.set(counts);
     return missing;
   }

@@ -161,7 +161,7 @@ export class TreeGrower {
 
   /**
    * @param binned the binned data; its bins move into the grower's kernel memory (`binned.bins` is
-   *   replaced by the copy there, so the original buffer can be collected)
+   *   replaced by the copy there, so binning's kernel memory can be collected)
    * @param unitHessian every hessian is 1 (squared and absolute error): hessians are never read
    * @param threads total threads for histograms (>1 starts worker threads)
    * @param tuning speed trade-offs (see GrowerTuning)
@@ -240,7 +240,7 @@ export class TreeGrower {
         ? new Uint8Array(memory.buffer, at.bins, n * featureCount)
         : new Uint16Array(memory.buffer, at.bins, n * featureCount);
     bins.set(binned.bins);
-    // The caller's data reads the copy from now on, so the original buffer can be collected.
+    // The caller's data reads the copy from now on, so binning's memory can be collected.
     binned.bins = bins;
     this.rows = new Uint32Array(memory.buffer, at.rows, n);
     this.goesLeft = new Uint8Array(memory.buffer, at.goesLeft, widestFeature);

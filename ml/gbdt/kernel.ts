@@ -2,8 +2,8 @@
  * The histogram and split kernel (kernel.wat, WebAssembly with SIMD) and the shared memory it works
  * on: one WebAssembly.Memory per grower, holding the bins and every buffer of HistogramBuffers, seen
  * from JavaScript through typed-array views and from worker threads through their own instance of
- * the same module on the same memory. Binning (binning.ts) runs the module's binning loops on a
- * memory of its own, before the grower's exists.
+ * the same module on the same memory. Binning (binning.ts) runs the module's binning loops on
+ * memories of its own, before the grower's exists; the grower copies the bins into its memory.
  */
 import { KERNEL_WASM_BASE64 } from './kernelWasm';
 
