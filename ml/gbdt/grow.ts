@@ -21,6 +21,7 @@ import {
   type HistogramBuffers,
 } from './histogram';
 import { KernelArena, instantiateKernel, kernelModule, type HistogramKernel } from './kernel';
+import type { LeafOfRows } from './losses';
 import { HistogramWorkers } from './parallel';
 import { addLeafRows, countAllRows, fillIdentity, gather, partitionRows, sum } from './rows';
 import { mergeSplits, type Split, type SplitParams } from './split';
@@ -99,8 +100,8 @@ export interface ResidualScores {
   grad: Float64Array;
 }
 
-/** The most leaves a tree may have for its leaf index to be 16-bit (the residual score pass). */
-const MAX_INDEXED_LEAVES = 65_536;
+/** The most leaves a tree may have for its leaf index to be 16-bit (as the residual score pass reads it). */
+const MAX_16_BIT_LEAVES = 65_536;
 
 const DEFAULT_TUNING: GrowerTuning = {
   parallelMinRows: 4096,
@@ -150,13 +151,15 @@ export class TreeGrower {
    */
   private readonly moveGradients: boolean;
   private readonly tuning: GrowerTuning;
-  /** The residual loss's scores, target, leaf index and leaf table, when the trainer keeps them here. */
+  /** Each training row's leaf in the last tree on every row (leafOfTrainingRows). */
+  private readonly leafOfRows: LeafOfRows;
+  /** The leaves' [start, count] row ranges, for the kernel to mark each row's leaf from. */
+  private readonly leafRanges: Int32Array;
+  /** The residual loss's scores, target and leaf values, when the trainer keeps them here. */
   private readonly residual: {
     scores: ResidualScores;
     target: number;
-    leafOfRows: number;
     leafValues: Float64Array;
-    leafTable: Int32Array;
   } | null;
 
   /**
@@ -188,7 +191,8 @@ export class TreeGrower {
     this.moveGradients = n > this.tuning.gatherMaxRows;
     // A tree has a leaf at least, even on fewer rows than a leaf needs.
     const treeLeaves = Math.max(1, needed - 1);
-    const keepResiduals = residualTarget !== null && unitHessian && treeLeaves <= MAX_INDEXED_LEAVES;
+    const leafIndexBytes = treeLeaves <= MAX_16_BIT_LEAVES ? 2 : 4;
+    const keepResiduals = residualTarget !== null && unitHessian && leafIndexBytes === 2;
     // Every shared buffer lives in the kernel's memory: reserve them all, then create it.
     const featureCount = binned.features.length;
     const binBytes = binned.bins.BYTES_PER_ELEMENT;
@@ -214,9 +218,9 @@ export class TreeGrower {
       // With gradients moving along with the rows, the trees grow on `grad` above (node order
       // after a tree: the pass below writes them back in row order).
       residualGrad: arena.reserve(keepResiduals && !this.moveGradients ? n * 8 : 0),
-      leafOfRows: arena.reserve(keepResiduals ? n * 2 : 0),
       leafValues: arena.reserve(keepResiduals ? treeLeaves * 8 : 0),
-      leafTable: arena.reserve(keepResiduals ? treeLeaves * 8 : 0),
+      leafOfRows: arena.reserve(n * leafIndexBytes),
+      leafRanges: arena.reserve(treeLeaves * 8),
       goesLeft: arena.reserve(widestFeature),
     };
     // Partition scratch: every row for this thread, a chunk for each worker thread.
@@ -244,6 +248,11 @@ export class TreeGrower {
     binned.bins = bins;
     this.rows = new Uint32Array(memory.buffer, at.rows, n);
     this.goesLeft = new Uint8Array(memory.buffer, at.goesLeft, widestFeature);
+    this.leafOfRows =
+      leafIndexBytes === 2
+        ? new Uint16Array(memory.buffer, at.leafOfRows, n)
+        : new Uint32Array(memory.buffer, at.leafOfRows, n);
+    this.leafRanges = i32(at.leafRanges, 2 * treeLeaves);
     const [rowScratchAt, gradScratchAt, hessScratchAt] = partitionScratch as [number, number, number];
     this.scratch = new Uint32Array(memory.buffer, rowScratchAt, n);
     this.gradScratch = f64(gradScratchAt, n);
@@ -288,9 +297,7 @@ export class TreeGrower {
           grad: this.moveGradients ? this.buffers.grad : f64(at.residualGrad, n),
         },
         target: at.target,
-        leafOfRows: at.leafOfRows,
         leafValues: f64(at.leafValues, treeLeaves),
-        leafTable: i32(at.leafTable, 2 * treeLeaves),
       };
     }
     if (threads > 1) this.workers = HistogramWorkers.start(threads - 1, this.buffers);
@@ -318,21 +325,14 @@ export class TreeGrower {
         'GBDT internal error: residual scores need a grower given the target and a tree on every row',
       );
     }
-    const { leafTable, leafValues: values } = residual;
-    if (tree.leaves.length > values.length) {
-      throw new Error(`GBDT internal error: a tree of ${tree.leaves.length} leaves, over the grower's bound`);
-    }
-    tree.leaves.forEach((leaf, i) => {
-      leafTable[2 * i] = leaf.start;
-      leafTable[2 * i + 1] = leaf.count;
-      values[i] = leafValues[i] as number;
-    });
-    const kernel = this.kernel;
-    kernel.markLeaves(this.rows.byteOffset, leafTable.byteOffset, tree.leaves.length, residual.leafOfRows);
+    // A 16-bit leaf index, as the score pass reads it: the grower keeps residual scores only then.
+    const leafOfRows = this.leafOfTrainingRows(tree);
+    const values = residual.leafValues;
+    values.set(leafValues);
     const n = this.binned.rowCount;
     const { raw, grad } = residual.scores;
-    const squares = kernel.addLeafValues(
-      residual.leafOfRows,
+    const squares = this.kernel.addLeafValues(
+      leafOfRows.byteOffset,
       values.byteOffset,
       raw.byteOffset,
       residual.target,
@@ -341,6 +341,35 @@ export class TreeGrower {
       n,
     );
     return n > 0 ? squares / n : 0;
+  }
+
+  /**
+   * Each training row's leaf in a tree just grown on every row (`leafOfRows[row]` indexes
+   * `tree.leaves`), marked in the kernel from the leaves' row ranges. A small array whose random
+   * writes stay in cache: the scores are then updated in one sequential pass, rather than a random
+   * read-modify-write of a score per row. A view of the grower's memory: the next call overwrites it.
+   */
+  leafOfTrainingRows(tree: GrownTree): LeafOfRows {
+    const ranges = this.leafRanges;
+    const leafCount = tree.leaves.length;
+    if (!this.allRows || leafCount > ranges.length / 2) {
+      throw new Error(
+        `GBDT internal error: the leaf of every row needs a tree on every row, of at most ${ranges.length / 2} leaves (not ${leafCount})`,
+      );
+    }
+    tree.leaves.forEach((leaf, i) => {
+      ranges[2 * i] = leaf.start;
+      ranges[2 * i + 1] = leaf.count;
+    });
+    const leafOfRows = this.leafOfRows;
+    this.kernel.markLeaves(
+      this.rows.byteOffset,
+      ranges.byteOffset,
+      leafCount,
+      leafOfRows.byteOffset,
+      leafOfRows.BYTES_PER_ELEMENT,
+    );
+    return leafOfRows;
   }
 
   /**

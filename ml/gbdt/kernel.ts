@@ -90,14 +90,15 @@ export type FindSplitsFunction = (
 export type AddCarriedLeafFunction = (root: number, leaf: number, bytes: number, value: number) => void;
 
 /**
- * Sets each row's 16-bit leaf index (at byte address `leafOfRows`) from the leaves' [start, count]
- * pairs of row-buffer positions (i32, at `leaves`).
+ * Sets each row's leaf index (at byte address `leafOfRows`, `indexBytes` 2 or 4 wide) from the
+ * leaves' [start, count] pairs of row-buffer positions (i32, at `leaves`).
  */
 export type MarkLeavesFunction = (
   rows: number,
   leaves: number,
   leafCount: number,
   leafOfRows: number,
+  indexBytes: number,
 ) => void;
 
 /**

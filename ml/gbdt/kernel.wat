@@ -603,11 +603,12 @@
         (local.set $j (i32.add (local.get $j) (i32.const 16)))
         (br_if $bins (i32.lt_u (local.get $j) (local.get $bytes))))))
 
-  ;; A tree's leaf index per row, for the score pass below: rows[start..start+count) of leaf `l` get
-  ;; `l` (16-bit), from the leaves' [start, count] pairs (i32) at `leaves`.
+  ;; A tree's leaf index per row, for the score pass below and the trainer's other losses:
+  ;; rows[start..start+count) of leaf `l` get `l`, from the leaves' [start, count] pairs (i32) at
+  ;; `leaves`. An index is `indexBytes` wide: 2 (16-bit), or 4 for trees of more than 65,536 leaves.
   (func (export "markLeaves") (param $rows i32) (param $leaves i32) (param $leafCount i32)
-    (param $leafOfRows i32)
-    (local $l i32) (local $j i32) (local $end i32)
+    (param $leafOfRows i32) (param $indexBytes i32)
+    (local $l i32) (local $j i32) (local $end i32) (local $row i32)
     (block $done
       (br_if $done (i32.eqz (local.get $leafCount)))
       (loop $leafLoop
@@ -618,11 +619,14 @@
         (block $leafDone
           (br_if $leafDone (i32.ge_u (local.get $j) (local.get $end)))
           (loop $rowLoop
-            (i32.store16
-              (i32.add (local.get $leafOfRows)
-                (i32.shl (i32.load (i32.add (local.get $rows) (i32.shl (local.get $j) (i32.const 2))))
-                  (i32.const 1)))
-              (local.get $l))
+            (local.set $row (i32.load (i32.add (local.get $rows) (i32.shl (local.get $j) (i32.const 2)))))
+            (if (i32.eq (local.get $indexBytes) (i32.const 2))
+              (then
+                (i32.store16 (i32.add (local.get $leafOfRows) (i32.shl (local.get $row) (i32.const 1)))
+                  (local.get $l)))
+              (else
+                (i32.store (i32.add (local.get $leafOfRows) (i32.shl (local.get $row) (i32.const 2)))
+                  (local.get $l))))
             (local.set $j (i32.add (local.get $j) (i32.const 1)))
             (br_if $rowLoop (i32.lt_u (local.get $j) (local.get $end)))))
         (local.set $l (i32.add (local.get $l) (i32.const 1)))

@@ -40,8 +40,11 @@ export interface LossFunction {
   ): number;
 }
 
-/** Each training row's leaf in a tree (an index into that tree's leaf values). */
-export type LeafOfRows = Uint8Array | Uint16Array | Uint32Array;
+/**
+ * Each training row's leaf in a tree (an index into that tree's leaf values), as the grower's kernel
+ * marks it (TreeGrower.leafOfTrainingRows): 16-bit, or 32-bit for trees of more than 65,536 leaves.
+ */
+export type LeafOfRows = Uint16Array | Uint32Array;
 
 // Hessians of confident predictions vanish; a floor keeps leaf values finite (as XGBoost does).
 const MIN_HESSIAN = 1e-16;

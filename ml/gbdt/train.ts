@@ -98,7 +98,6 @@ export function trainGbdtDetailed(
 
     // A residual loss on every row: with every feature too, each root can be carried to the next tree.
     const carryRoots = residualTarget !== null && columnsPerTree === featureCount;
-    const leafIndex: LeafIndexScratch = { buffer: null };
     const trees: Tree[] = [];
     const treeGains: Float64Array[] = [];
     let grown = 0;
@@ -140,14 +139,15 @@ export function trainGbdtDetailed(
           trainLoss = loss.addTreeThenGradients(
             data.target,
             raw,
-            leafOfTrainingRows(tree, grower.rows, leafIndex),
+            grower.leafOfTrainingRows(tree),
             Float64Array.from(values),
             grad[0] as Float64Array,
             hess[0] as Float64Array,
           );
           gradientsReady = true;
         } else {
-          addTrainingScores(tree, values, grower.rows, sample === null, binned, raw, k, c, leafIndex);
+          const leafOfRows = sample === null ? grower.leafOfTrainingRows(tree) : null;
+          addTrainingScores(tree, values, leafOfRows, binned, raw, k, c);
         }
         if (validation && validationRaw)
           addTreeScores(model, validationColumns, validation.rowCount, validationRaw, k);
@@ -239,61 +239,29 @@ function toModelTree(tree: GrownTree, binned: BinnedData, leafValues: number[], 
   };
 }
 
-/** Adds a tree's leaf values to the training scores: from the leaves' row ranges, or by routing bins. */
+/**
+ * Adds a tree's leaf values to the training scores: from each training row's leaf when the tree grew
+ * on every row, else by routing every row by its bins (rows left out of the sample are in no leaf).
+ */
 function addTrainingScores(
   tree: GrownTree,
   leafValues: number[],
-  rows: Uint32Array,
-  allRowsInTree: boolean,
+  leafOfRows: LeafOfRows | null,
   binned: BinnedData,
   raw: Float64Array,
   k: number,
   c: number,
-  scratch: LeafIndexScratch,
 ): void {
-  if (allRowsInTree) {
-    addLeafValues(leafOfTrainingRows(tree, rows, scratch), Float64Array.from(leafValues), raw, k, c);
+  if (leafOfRows) {
+    addLeafValues(leafOfRows, Float64Array.from(leafValues), raw, k, c);
     return;
   }
-  // Rows left out of the sample are in no leaf range: route every row by its bins.
   const valueOfNode = new Float64Array(tree.feature.length);
   tree.leaves.forEach((leaf, i) => (valueOfNode[leaf.node] = leafValues[i] as number));
   for (let row = 0; row < binned.rowCount; row++) {
     const at = row * k + c;
     raw[at] = (raw[at] as number) + (valueOfNode[leafOfRow(tree, binned, row)] as number);
   }
-}
-
-/**
- * Each training row's leaf (its index in `tree.leaves`), for a tree grown on every row, from the
- * leaves' row ranges. A small array whose random writes stay in cache: the scores are then updated
- * in one sequential pass, rather than a random read-modify-write of a score per row.
- */
-function leafOfTrainingRows(tree: GrownTree, rows: Uint32Array, scratch: LeafIndexScratch): LeafOfRows {
-  const leafOfRows = leafIndexBuffer(scratch, rows.length, tree.leaves.length);
-  tree.leaves.forEach((leaf, i) => markLeaf(rows, leaf.start, leaf.count, leafOfRows, i));
-  return leafOfRows;
-}
-
-/** The per-row leaf index of addTrainingScores, kept from tree to tree (null until needed). */
-interface LeafIndexScratch {
-  buffer: LeafOfRows | null;
-}
-
-function leafIndexBuffer(scratch: LeafIndexScratch, n: number, leaves: number): LeafOfRows {
-  const type = leaves <= 256 ? Uint8Array : leaves <= 65_536 ? Uint16Array : Uint32Array;
-  if (!(scratch.buffer instanceof type) || scratch.buffer.length !== n) scratch.buffer = new type(n);
-  return scratch.buffer;
-}
-
-function markLeaf(
-  rows: Uint32Array,
-  start: number,
-  count: number,
-  leafOfRows: LeafOfRows,
-  leaf: number,
-): void {
-  for (let j = start; j < start + count; j++) leafOfRows[rows[j] as number] = leaf;
 }
 
 function addLeafValues(

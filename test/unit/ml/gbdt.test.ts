@@ -10,7 +10,7 @@ import {
   type GbdtOptions,
 } from '../../../ml/gbdt';
 import { binFeatures } from '../../../ml/gbdt/binning';
-import { TreeGrower, type GrowerTuning, type GrowParams } from '../../../ml/gbdt/grow';
+import { TreeGrower, type GrownTree, type GrowerTuning, type GrowParams } from '../../../ml/gbdt/grow';
 import { leafOfRow } from '../../../ml/gbdt/rows';
 import { Random } from '../../../ml/random';
 import type { GbdtModel, TaskKind, Tree, TrainingProgress } from '../../../ml/model';
@@ -436,6 +436,26 @@ describe('trainGbdt', () => {
     expect(predictGbdtRaw(model, classes)).toEqual(trainRaw);
   });
 
+  it('adds each tree to the training scores as the model routes the rows, for every loss', () => {
+    const random = new Random(20);
+    const draw = () => random.next() * 10;
+    const regression = generate(2000, 3, draw, (x) => x(0) * 2 - x(1) + (x(2) > 5 ? 3 : 0));
+    const binary = generate(2000, 3, draw, (x) => (x(0) + x(1) > 10 ? 1 : 0), 'binary');
+    const multiclass = generate(2000, 3, draw, (x) => (x(0) < 3 ? 0 : x(1) < 5 ? 1 : 2), 'multiclass');
+    // Absolute and logistic: one pass adds the tree and makes the next gradients (addTreeThenGradients),
+    // from each row's leaf; multiclass: each class's tree from each row's leaf.
+    for (const [data, loss] of [
+      [regression, 'squared_error'],
+      [regression, 'absolute_error'],
+      [binary, 'binary_logistic'],
+      [multiclass, 'multiclass_softmax'],
+    ] as const) {
+      const { model, trainRaw } = trainGbdtDetailed(data, { iterations: 8, minSamplesLeaf: 5, loss });
+      expect(model.trees.some((tree) => tree.feature.filter((f) => f < 0).length > 2)).toBe(true);
+      expect(Array.from(predictGbdtRaw(model, data))).toEqual(Array.from(trainRaw));
+    }
+  });
+
   it('ranks the informative feature first', () => {
     const random = new Random(14);
     const data = generate(
@@ -698,6 +718,62 @@ describe('TreeGrower', () => {
     const without = new TreeGrower(binned, params, true, 1);
     expect(without.residualScores).toBeNull();
     without.close();
+  });
+
+  it("marks each training row's leaf, 32 bits wide for trees of more than 65,536 leaves", () => {
+    const n = 70_000;
+    const random = new Random(21);
+    const data = generate(
+      n,
+      2,
+      () => random.below(100),
+      (x) => x(0) - x(1),
+    );
+    const binned = binFeatures(data, 255, 42);
+    const none = new Float64Array(0);
+    const tuning = { histogramBudgetBytes: 2 ** 20 };
+    const marked = (grower: TreeGrower, tree: GrownTree) => {
+      const leafOfRows = grower.leafOfTrainingRows(tree);
+      const expected = new Array<number>(n);
+      tree.leaves.forEach((leaf, i) => {
+        for (const row of grower.rows.subarray(leaf.start, leaf.start + leaf.count)) expected[row] = i;
+      });
+      expect(Array.from(leafOfRows)).toEqual(expected);
+      return leafOfRows;
+    };
+    const narrow = new TreeGrower(binned, growParams({ maxLeaves: 300 }), true, 1, tuning);
+    // A leaf a row at most: the leaf index outgrows 16 bits (and the residual score pass with it).
+    const wide = new TreeGrower(
+      binned,
+      growParams({ maxLeaves: n, minSamplesLeaf: 1 }),
+      true,
+      1,
+      tuning,
+      data.target,
+    );
+    try {
+      const grown = narrow.grow(data.target, none, null, [0, 1]);
+      expect(grown.leaves.length).toBeGreaterThan(256);
+      expect(marked(narrow, grown)).toBeInstanceOf(Uint16Array);
+      // Zero gradients: one leaf, every row in it; then a tree of a leaf per row position, as the
+      // grower may grow.
+      const oneLeaf = wide.grow(new Float64Array(n), none, null, [0, 1]);
+      expect(oneLeaf.leaves).toHaveLength(1);
+      expect(marked(wide, oneLeaf)).toBeInstanceOf(Uint32Array);
+      const leafPerRow = {
+        ...oneLeaf,
+        leaves: Array.from({ length: n }, (_, start) => ({ node: 0, start, count: 1, grad: 0, hess: 1 })),
+      };
+      expect(marked(wide, leafPerRow)).toBeInstanceOf(Uint32Array);
+      expect(wide.residualScores).toBeNull();
+      // Over the grower's bound, or a sampled tree (rows out of the sample are in no leaf): refused.
+      expect(() => narrow.leafOfTrainingRows(leafPerRow)).toThrow(/internal error/);
+      const sampled = narrow.grow(data.target, none, Uint32Array.from([0, 2, 4, 6]), [0, 1]);
+      expect(() => narrow.leafOfTrainingRows(sampled)).toThrow(/a tree on every row/);
+    } finally {
+      narrow.close();
+      wide.close();
+    }
   });
 
   it('runs the kernel its source assembles to', () => {

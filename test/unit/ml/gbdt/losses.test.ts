@@ -17,7 +17,7 @@ describe('a loss adding a tree and making the next gradients in one pass', () =>
         binary ? (random.next() < 0.3 ? 1 : 0) : random.next() * 20 - 5,
       );
       const raw = Float64Array.from({ length: rows }, () => random.next() * 8 - 4);
-      const leafOfRows = Uint8Array.from({ length: rows }, () => random.below(leaves));
+      const leafOfRows = Uint16Array.from({ length: rows }, () => random.below(leaves));
       const values = Float64Array.from({ length: leaves }, () => random.next() - 0.5);
 
       // Three passes: the scores, then gradients and loss of the new scores.
