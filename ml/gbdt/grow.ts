@@ -23,7 +23,7 @@ import {
 import { KernelArena, instantiateKernel, kernelModule, type HistogramKernel } from './kernel';
 import type { LeafOfRows } from './losses';
 import { HistogramWorkers } from './parallel';
-import { addLeafRows, countAllRows, fillIdentity, gather, partitionRows, sum } from './rows';
+import { addLeafRows, countAllRows, gather, partitionRows } from './rows';
 import { mergeSplits, type Split, type SplitParams } from './split';
 
 export interface GrowParams extends SplitParams {
@@ -155,6 +155,8 @@ export class TreeGrower {
   private readonly leafOfRows: LeafOfRows;
   /** The leaves' [start, count] row ranges, for the kernel to mark each row's leaf from. */
   private readonly leafRanges: Int32Array;
+  /** The histogram slots (byte addresses) and values of the leaves a root is carried from. */
+  private readonly carriedLeaves: { bases: Int32Array; values: Float64Array };
   /** The residual loss's scores, target and leaf values, when the trainer keeps them here. */
   private readonly residual: {
     scores: ResidualScores;
@@ -221,6 +223,8 @@ export class TreeGrower {
       leafValues: arena.reserve(keepResiduals ? treeLeaves * 8 : 0),
       leafOfRows: arena.reserve(n * leafIndexBytes),
       leafRanges: arena.reserve(treeLeaves * 8),
+      carriedLeafBases: arena.reserve(unitHessian ? treeLeaves * 4 : 0),
+      carriedLeafValues: arena.reserve(unitHessian ? treeLeaves * 8 : 0),
       goesLeft: arena.reserve(widestFeature),
     };
     // Partition scratch: every row for this thread, a chunk for each worker thread.
@@ -253,6 +257,10 @@ export class TreeGrower {
         ? new Uint16Array(memory.buffer, at.leafOfRows, n)
         : new Uint32Array(memory.buffer, at.leafOfRows, n);
     this.leafRanges = i32(at.leafRanges, 2 * treeLeaves);
+    this.carriedLeaves = {
+      bases: i32(at.carriedLeafBases, unitHessian ? treeLeaves : 0),
+      values: f64(at.carriedLeafValues, unitHessian ? treeLeaves : 0),
+    };
     const [rowScratchAt, gradScratchAt, hessScratchAt] = partitionScratch as [number, number, number];
     this.scratch = new Uint32Array(memory.buffer, rowScratchAt, n);
     this.gradScratch = f64(gradScratchAt, n);
@@ -420,7 +428,7 @@ export class TreeGrower {
       gather(this.rows, 0, count, grad, b.grad);
       if (!this.unitHessian) gather(this.rows, 0, count, hess, b.hess);
     } else {
-      fillIdentity(this.rows, n);
+      this.kernel.fillIdentity(this.rows.byteOffset, n);
       if (grad !== b.grad) b.grad.set(grad);
       if (!this.unitHessian && hess !== b.hess) b.hess.set(hess);
     }
@@ -451,8 +459,8 @@ export class TreeGrower {
       node: this.addNode(),
       start: 0,
       count,
-      grad: sum(b.grad, count),
-      hess: this.unitHessian ? count : sum(b.hess, count),
+      grad: this.kernel.sumInOrder(b.grad.byteOffset, count),
+      hess: this.unitHessian ? count : this.kernel.sumInOrder(b.hess.byteOffset, count),
       depth: 0,
       slot: -1,
       split: null,
@@ -501,20 +509,23 @@ export class TreeGrower {
     if (!this.allRows || !this.unitHessian || this.listLength === 0) return false;
     const root = this.freeSlots.pop();
     if (root === undefined) return false;
-    const valueOfNode = new Map(tree.leaves.map((leaf, i) => [leaf.node, leafValues[i] as number]));
+    const valueOfNode = new Float64Array(tree.feature.length);
+    tree.leaves.forEach((leaf, i) => (valueOfNode[leaf.node] = leafValues[i] as number));
     // Leaves in node order: the same sums whatever order they were split in.
     const leaves = [...this.open].sort((a, c) => a.node - c.node);
-    const withHistogram = leaves.filter((leaf) => leaf.slot >= 0);
     const b = this.buffers;
+    const { bases, values } = this.carriedLeaves;
+    if (leaves.length > bases.length) {
+      throw new Error(`GBDT internal error: a tree of ${leaves.length} leaves, over the grower's bound`);
+    }
+    let withHistogram = 0;
+    for (const leaf of leaves) {
+      if (leaf.slot < 0) continue;
+      bases[withHistogram] = b.hist.byteOffset + leaf.slot * this.slotSize * 8;
+      values[withHistogram++] = valueOfNode[leaf.node] as number;
+    }
     const rootBase = root * this.slotSize;
-    carriedRootHistogram(
-      b,
-      this.kernel,
-      withHistogram.map((leaf) => leaf.slot * this.slotSize),
-      withHistogram.map((leaf) => valueOfNode.get(leaf.node) as number),
-      rootBase,
-      this.listLength,
-    );
+    carriedRootHistogram(b, this.kernel, bases, values, withHistogram, rootBase, this.listLength);
     // Leaves without a histogram (too small to split, or evicted) add their rows one by one.
     for (const leaf of leaves) {
       if (leaf.slot >= 0) continue;
@@ -525,7 +536,7 @@ export class TreeGrower {
         leaf.count,
         this.moveGradients ? b.grad : this.grad,
         this.moveGradients,
-        valueOfNode.get(leaf.node) as number,
+        valueOfNode[leaf.node] as number,
         b.hist,
         rootBase,
         b.featureList,

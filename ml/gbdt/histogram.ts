@@ -159,34 +159,30 @@ export function searchSplits(
 /**
  * The root histogram of the next tree, for unit hessians ([grad, count] bins) and a loss whose
  * gradient is the residual: a row's gradient moves by its leaf's value, so per bin the gradient sum
- * is, leaf after leaf, the leaf's sum plus its value times its count (the kernel's addCarriedLeaf).
- * Counts are every row's (`allRowCounts`). `leafBases` are the leaves' histogram bases (in doubles),
- * in node order; only the features of `featureList[0..listLength)` are written.
+ * is, leaf after leaf, the leaf's sum plus its value times its count, in one kernel call
+ * (carryRootHistogram). Counts are every row's (`allRowCounts`). The first `leafCount` of
+ * `leafBases` are the leaves' histogram slots (byte addresses) in node order, with their values in
+ * `leafValues`; only the features of `featureList[0..listLength)` are written.
  */
 export function carriedRootHistogram(
   b: HistogramBuffers,
   kernel: HistogramKernel,
-  leafBases: readonly number[],
-  leafValues: readonly number[],
+  leafBases: Int32Array,
+  leafValues: Float64Array,
+  leafCount: number,
   rootBase: number,
   listLength: number,
 ): void {
-  const { hist, allRowCounts, featureList, binOffset } = b;
-  for (let k = 0; k < listLength; k++) {
-    const feature = featureList[k] as number;
-    const from = (binOffset[feature] as number) * 2;
-    const to = (binOffset[feature + 1] as number) * 2;
-    hist.set(allRowCounts.subarray(from, to), rootBase + from);
-    const root = hist.byteOffset + (rootBase + from) * 8;
-    leafBases.forEach((base, leaf) => {
-      kernel.addCarriedLeaf(
-        root,
-        hist.byteOffset + (base + from) * 8,
-        (to - from) * 8,
-        leafValues[leaf] as number,
-      );
-    });
-  }
+  kernel.carryRootHistogram(
+    b.hist.byteOffset + rootBase * 8,
+    b.allRowCounts.byteOffset,
+    b.featureList.byteOffset,
+    listLength,
+    b.binOffset.byteOffset,
+    leafBases.byteOffset,
+    leafValues.byteOffset,
+    leafCount,
+  );
 }
 
 /**

@@ -84,10 +84,27 @@ export type FindSplitsFunction = (
 ) => void;
 
 /**
- * Adds a leaf's [grad, count] bins (`bytes` long at byte address `leaf`) to a carried root's (at
- * `root`): each root gradient sum gains the leaf's sum plus `value` times its count.
+ * Writes a carried root's [grad, count] bins (at byte address `root`) over the features
+ * `featureList[0..listLength)` (their bins from `binOffset`): every row's counts (`allRowCounts`),
+ * then, leaf after leaf (`leafCount` slots' byte addresses at `leafBases`, i32, and values at
+ * `leafValues`, f64), each gradient sum gains the leaf's sum plus its value times its count.
  */
-export type AddCarriedLeafFunction = (root: number, leaf: number, bytes: number, value: number) => void;
+export type CarryRootHistogramFunction = (
+  root: number,
+  allRowCounts: number,
+  featureList: number,
+  listLength: number,
+  binOffset: number,
+  leafBases: number,
+  leafValues: number,
+  leafCount: number,
+) => void;
+
+/** Sets the `n` u32 at byte address `rows` to 0, 1, ..., n - 1. */
+export type FillIdentityFunction = (rows: number, n: number) => void;
+
+/** The sum of `count` f64 at byte address `values`, added in order from the first. */
+export type SumInOrderFunction = (values: number, count: number) => number;
 
 /**
  * Sets each row's leaf index (at byte address `leafOfRows`, `indexBytes` 2 or 4 wide) from the
@@ -144,8 +161,9 @@ export type AssignBinsFunction = (
 
 /**
  * The kernel's exports: accumulate and partition functions per bin width (and histogram layout),
- * histogram subtraction, the split search, a carried root's leaf sums and a residual loss's score
- * pass; and binning's sort, distinct values and bin assignment.
+ * histogram subtraction, the split search, a carried root histogram, a tree's rows (every row in
+ * order, their gradient sum, each row's leaf) and a residual loss's score pass; and binning's sort,
+ * distinct values and bin assignment.
  */
 export interface HistogramKernel {
   accumulateU8Unit: AccumulateFunction;
@@ -156,7 +174,9 @@ export interface HistogramKernel {
   partitionU16: PartitionFunction;
   subtractHistograms: SubtractFunction;
   findBestSplits: FindSplitsFunction;
-  addCarriedLeaf: AddCarriedLeafFunction;
+  carryRootHistogram: CarryRootHistogramFunction;
+  fillIdentity: FillIdentityFunction;
+  sumInOrder: SumInOrderFunction;
   markLeaves: MarkLeavesFunction;
   addLeafValues: AddLeafValuesFunction;
   sortFloat32: SortFloat32Function;

@@ -587,9 +587,55 @@
     (f64.store offset=40 (local.get $out) (local.get $bestH))
     (f64.store offset=48 (local.get $out) (local.get $bestC)))
 
+  ;; The next tree's root histogram from the last tree's leaves, over the features featureList[0..listLength)
+  ;; (i32 each; their bins from binOffset, i32 a feature): each feature's [grad, count] bins at $root
+  ;; start as allRowCounts' (every row's counts), then leaf after leaf (its slot's byte address at
+  ;; $leafBases, i32, and its value at $leafValues, f64) each bin's gradient sum gains the leaf's sum
+  ;; plus the value times its count.
+  (func (export "carryRootHistogram") (param $root i32) (param $allRowCounts i32) (param $featureList i32)
+    (param $listLength i32) (param $binOffset i32) (param $leafBases i32) (param $leafValues i32)
+    (param $leafCount i32)
+    (local $k i32) (local $feature i32) (local $from i32) (local $bytes i32) (local $j i32) (local $l i32)
+    (block $done
+      (br_if $done (i32.eqz (local.get $listLength)))
+      (loop $features
+        (local.set $feature (i32.load (i32.add (local.get $featureList) (i32.shl (local.get $k) (i32.const 2)))))
+        ;; 16 bytes a bin: [grad, count].
+        (local.set $from
+          (i32.shl (i32.load (i32.add (local.get $binOffset) (i32.shl (local.get $feature) (i32.const 2))))
+            (i32.const 4)))
+        (local.set $bytes
+          (i32.sub
+            (i32.shl (i32.load offset=4 (i32.add (local.get $binOffset) (i32.shl (local.get $feature) (i32.const 2))))
+              (i32.const 4))
+            (local.get $from)))
+        (local.set $j (i32.const 0))
+        (block $copied
+          (br_if $copied (i32.eqz (local.get $bytes)))
+          (loop $copy
+            (v128.store (i32.add (i32.add (local.get $root) (local.get $from)) (local.get $j))
+              (v128.load (i32.add (i32.add (local.get $allRowCounts) (local.get $from)) (local.get $j))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br_if $copy (i32.lt_u (local.get $j) (local.get $bytes)))))
+        (local.set $l (i32.const 0))
+        (block $leavesDone
+          (br_if $leavesDone (i32.eqz (local.get $leafCount)))
+          (loop $leaves
+            (call $addCarriedLeaf
+              (i32.add (local.get $root) (local.get $from))
+              (i32.add
+                (i32.load (i32.add (local.get $leafBases) (i32.shl (local.get $l) (i32.const 2))))
+                (local.get $from))
+              (local.get $bytes)
+              (f64.load (i32.add (local.get $leafValues) (i32.shl (local.get $l) (i32.const 3)))))
+            (local.set $l (i32.add (local.get $l) (i32.const 1)))
+            (br_if $leaves (i32.lt_u (local.get $l) (local.get $leafCount)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br_if $features (i32.lt_u (local.get $k) (local.get $listLength))))))
+
   ;; A leaf's part of the next tree's root histogram ([grad, count] bins, `bytes` long from $root and
   ;; $leaf): each bin's gradient sum gains the leaf's sum plus `value` times its count.
-  (func (export "addCarriedLeaf") (param $root i32) (param $leaf i32) (param $bytes i32) (param $value f64)
+  (func $addCarriedLeaf (param $root i32) (param $leaf i32) (param $bytes i32) (param $value f64)
     (local $j i32)
     (block $done
       (br_if $done (i32.ge_u (local.get $j) (local.get $bytes)))
@@ -602,6 +648,36 @@
               (f64.mul (local.get $value) (f64.load offset=8 (i32.add (local.get $leaf) (local.get $j)))))))
         (local.set $j (i32.add (local.get $j) (i32.const 16)))
         (br_if $bins (i32.lt_u (local.get $j) (local.get $bytes))))))
+
+  ;; rows[i] = i for i < n: every row, in order (four a step).
+  (func (export "fillIdentity") (param $rows i32) (param $n i32)
+    (local $i i32) (local $next v128)
+    (local.set $next (v128.const i32x4 0 1 2 3))
+    (block $vectors
+      (br_if $vectors (i32.lt_u (local.get $n) (i32.const 4)))
+      (loop $fours
+        (v128.store (i32.add (local.get $rows) (i32.shl (local.get $i) (i32.const 2))) (local.get $next))
+        (local.set $next (i32x4.add (local.get $next) (v128.const i32x4 4 4 4 4)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br_if $fours (i32.le_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))))
+    (block $done
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (loop $rest
+        (i32.store (i32.add (local.get $rows) (i32.shl (local.get $i) (i32.const 2))) (local.get $i))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $rest (i32.lt_u (local.get $i) (local.get $n))))))
+
+  ;; The sum of count f64 values, added in order from the first (as JavaScript's loop adds them).
+  (func (export "sumInOrder") (param $values i32) (param $count i32) (result f64)
+    (local $i i32) (local $total f64)
+    (block $done
+      (br_if $done (i32.eqz (local.get $count)))
+      (loop $values
+        (local.set $total
+          (f64.add (local.get $total) (f64.load (i32.add (local.get $values) (i32.shl (local.get $i) (i32.const 3))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $values (i32.lt_u (local.get $i) (local.get $count)))))
+    (local.get $total))
 
   ;; A tree's leaf index per row, for the score pass below and the trainer's other losses:
   ;; rows[start..start+count) of leaf `l` get `l`, from the leaves' [start, count] pairs (i32) at

@@ -58,18 +58,6 @@ export function gather(
   for (let i = start; i < start + count; i++) out[i] = values[rows[i] as number] as number;
 }
 
-/** Sum of values[0..count). */
-export function sum(values: Float64Array, count: number): number {
-  let total = 0;
-  for (let i = 0; i < count; i++) total += values[i] as number;
-  return total;
-}
-
-/** rows[i] = i for i < n: every row, in order. */
-export function fillIdentity(rows: Uint32Array, n: number): void {
-  for (let i = 0; i < n; i++) rows[i] = i;
-}
-
 /** The leaf node a training row reaches, routed by its bins (identical to routing its raw values). */
 export function leafOfRow(tree: GrownTree, binned: BinnedData, row: number): number {
   let node = 0;
