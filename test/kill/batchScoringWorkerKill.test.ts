@@ -18,8 +18,11 @@ import { trustWorkerSigningKey } from '../trustedKeys';
 
 const ROWS = 500_000;
 const CHUNK_ROWS = 100_000;
-/** Trees enough that a chunk takes seconds on a two-core machine: the kill lands inside one. */
-const ITERATIONS = 800;
+/**
+ * Trees enough that a chunk takes seconds on a two-core machine: the kill lands inside one. (Scoring
+ * categories as codes made each tree cheaper: 1,600 keep a chunk at least as long as 800 did.)
+ */
+const ITERATIONS = 1600;
 const model = modelName('batch-kill');
 const taskQueue = uniqueName('batch_kill');
 const source = uniqueName('parts');
@@ -82,17 +85,27 @@ describe('a worker killed during a batch scoring chunk', () => {
     const deadline = Date.now() + 180_000;
     const midChunk = async () => {
       for (;;) {
+        // The finished chunks first, then the pending one: asked the other way round, the pending
+        // activity could be one that finished between the two answers (the first failure seen).
+        const finished = await handle
+          .query(batchScoringStatusQuery)
+          .then((status) => status.finished.map((done) => done.chunk))
+          .catch(() => [] as number[]);
         const seen = await pendingActivities<{ chunk: number; rows: number }>(handle, 'scoreBatchChunk');
         expect(seen.status).toBe('RUNNING');
         const chunk = seen.pending[0];
-        const finished = await handle
-          .query(batchScoringStatusQuery)
-          .then((status) => status.finished.length)
-          .catch(() => 0);
         // Early in the chunk, so the kill lands before it ends.
         const heartbeat = chunk?.heartbeat;
         const rowsDone = heartbeat?.rows ?? 0;
-        if (chunk && heartbeat && finished >= 1 && rowsDone > 0 && rowsDone <= CHUNK_ROWS / 2) {
+        const running = heartbeat !== undefined && !finished.includes(heartbeat.chunk);
+        if (
+          chunk &&
+          heartbeat &&
+          running &&
+          finished.length >= 1 &&
+          rowsDone > 0 &&
+          rowsDone <= CHUNK_ROWS / 2
+        ) {
           if (chunk.attempt === 1) return { ...chunk, heartbeat };
         }
         if (Date.now() > deadline) throw new Error(`no chunk seen mid-way: ${JSON.stringify(seen)}`);
