@@ -56,6 +56,13 @@ export interface GrownTree {
   leaves: GrownLeaf[];
 }
 
+/** Each node's value in `tree`: leaf i's is `leafValues[i]`, an inner node's 0. */
+export function valueOfNodes(tree: GrownTree, leafValues: readonly number[]): Float64Array {
+  const value = new Float64Array(tree.feature.length);
+  tree.leaves.forEach((leaf, i) => (value[leaf.node] = leafValues[i] as number));
+  return value;
+}
+
 interface OpenLeaf extends GrownLeaf {
   depth: number;
   /** Histogram slot, or -1 when the leaf has none (cannot split, or evicted). */
@@ -509,8 +516,7 @@ export class TreeGrower {
     if (!this.allRows || !this.unitHessian || this.listLength === 0) return false;
     const root = this.freeSlots.pop();
     if (root === undefined) return false;
-    const valueOfNode = new Float64Array(tree.feature.length);
-    tree.leaves.forEach((leaf, i) => (valueOfNode[leaf.node] = leafValues[i] as number));
+    const valueOfNode = valueOfNodes(tree, leafValues);
     // Leaves in node order: the same sums whatever order they were split in.
     const leaves = [...this.open].sort((a, c) => a.node - c.node);
     const b = this.buffers;

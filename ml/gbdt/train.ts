@@ -7,7 +7,7 @@
 import type { EncodedFeatures, TrainingData } from '../dataset';
 import type { GbdtModel, Tree } from '../model';
 import { binFeatures, splitThreshold, type BinnedData, type FeatureBinning } from './binning';
-import { TreeGrower, type GrownTree } from './grow';
+import { TreeGrower, type GrownTree, valueOfNodes } from './grow';
 import { type LeafOfRows, lossFunction, medianResidual } from './losses';
 import { resolveOptions, type GbdtOptions } from './options';
 import { addTreeScores, toFloat32 } from './predict';
@@ -215,8 +215,7 @@ function initialScores(n: number, baseScore: readonly number[]): Float64Array {
 
 /** The model's tree: thresholds in raw (float32) feature space, leaf values with the learning rate. */
 function toModelTree(tree: GrownTree, binned: BinnedData, leafValues: number[], classIndex: number): Tree {
-  const value = tree.feature.map(() => 0);
-  tree.leaves.forEach((leaf, i) => (value[leaf.node] = leafValues[i] as number));
+  const value = Array.from(valueOfNodes(tree, leafValues));
   // A category split's bins are its codes (categoryBins): the codes going left, ascending.
   const leftCodes = (bins: Uint8Array | null) =>
     bins ? Array.from(bins.keys()).filter((code) => bins[code] === 1) : null;
@@ -256,8 +255,7 @@ function addTrainingScores(
     addLeafValues(leafOfRows, Float64Array.from(leafValues), raw, k, c);
     return;
   }
-  const valueOfNode = new Float64Array(tree.feature.length);
-  tree.leaves.forEach((leaf, i) => (valueOfNode[leaf.node] = leafValues[i] as number));
+  const valueOfNode = valueOfNodes(tree, leafValues);
   for (let row = 0; row < binned.rowCount; row++) {
     const at = row * k + c;
     raw[at] = (raw[at] as number) + (valueOfNode[leafOfRow(tree, binned, row)] as number);
